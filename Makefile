@@ -1,0 +1,50 @@
+# blueprint: ETL pipelines on Temporal. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BIN            := $(CURDIR)/bin
+TEMPORAL       := $(BIN)/temporal
+STATICCHECK    := $(BIN)/staticcheck
+WORKFLOWCHECK  := $(BIN)/workflowcheck
+TEMPORAL_CLI_VERSION  := v1.5.1
+STATICCHECK_VERSION   := v0.8.2
+WORKFLOWCHECK_VERSION := v0.6.0
+
+export BLUEPRINT_TEMPORAL_BIN ?= $(TEMPORAL)
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(TEMPORAL):
+	@echo "installing the Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (a few minutes the first time)"
+	GOBIN=$(BIN) go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+$(STATICCHECK):
+	GOBIN=$(BIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(WORKFLOWCHECK):
+	GOBIN=$(BIN) go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+.PHONY: tools
+tools: $(TEMPORAL) $(STATICCHECK) $(WORKFLOWCHECK) ## install the Temporal CLI and the linters into ./bin when missing
+
+.PHONY: build
+build: ## build the worker and the blueprint CLI into ./bin
+	go build -o $(BIN)/blueprint ./cmd/blueprint
+	go build -o $(BIN)/blueprint-worker ./worker
+
+.PHONY: lint
+lint: $(STATICCHECK) $(WORKFLOWCHECK) ## gofmt, go vet, staticcheck, workflowcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	$(STATICCHECK) ./...
+	$(WORKFLOWCHECK) ./workflows/...
+
+.PHONY: test
+test: tools lint ## install tools, lint, run every test (the command CI runs)
+	go test -count=1 -timeout 20m ./...
+
+.PHONY: clean
+clean: ## remove build output and local state (./data, ./.data)
+	rm -rf $(BIN)/blueprint $(BIN)/blueprint-worker ./data ./.data

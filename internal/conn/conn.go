@@ -1,0 +1,127 @@
+// Package conn turns the standard Temporal client configuration (TEMPORAL_*
+// environment variables and temporal.toml profiles, read by the SDK's
+// envconfig) plus command-line overrides into a connected client, and fails
+// fast with a clear message when the server cannot be reached.
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/log"
+)
+
+// DefaultAddress and DefaultNamespace apply when neither the environment nor
+// a profile names one: a local `temporal server start-dev`.
+const (
+	DefaultAddress   = "localhost:7233"
+	DefaultNamespace = "default"
+	// DialTimeout bounds how long a dial waits for an unreachable server.
+	DialTimeout = 5 * time.Second
+)
+
+// Overrides are the command-line flags that win over environment and file.
+type Overrides struct {
+	Address   string
+	Namespace string
+	Profile   string
+	// ConfigFile overrides TEMPORAL_CONFIG_FILE.
+	ConfigFile string
+}
+
+// Settings is the effective connection, for display. It never holds the
+// API key itself.
+type Settings struct {
+	Address    string `json:"address"`
+	Namespace  string `json:"namespace"`
+	Profile    string `json:"profile"`
+	ConfigFile string `json:"config_file"`
+	TLS        bool   `json:"tls"`
+	APIKeySet  bool   `json:"api_key_set"`
+}
+
+// Load reads the client options the way every Temporal tool does and
+// applies the overrides on top.
+func Load(o Overrides, env envconfig.EnvLookup) (client.Options, Settings, error) {
+	if env == nil {
+		env = envconfig.EnvLookupOS
+	}
+	path := o.ConfigFile
+	if path == "" {
+		path, _ = env.LookupEnv("TEMPORAL_CONFIG_FILE")
+	}
+	if path == "" {
+		path = envconfig.DefaultConfigFilePath()
+	}
+	profileName := o.Profile
+	if profileName == "" {
+		profileName, _ = env.LookupEnv("TEMPORAL_PROFILE")
+	}
+	prof, err := envconfig.LoadClientConfigProfile(envconfig.LoadClientConfigProfileOptions{
+		ConfigFilePath:    o.ConfigFile,
+		ConfigFileProfile: o.Profile,
+		EnvLookup:         env,
+	})
+	if err != nil {
+		return client.Options{}, Settings{}, fmt.Errorf("load Temporal client configuration: %w", err)
+	}
+	if o.Address != "" {
+		prof.Address = o.Address
+	}
+	if o.Namespace != "" {
+		prof.Namespace = o.Namespace
+	}
+	if prof.Address == "" {
+		prof.Address = DefaultAddress
+	}
+	if prof.Namespace == "" {
+		prof.Namespace = DefaultNamespace
+	}
+	opts, err := prof.ToClientOptions(envconfig.ToClientOptionsRequest{})
+	if err != nil {
+		return client.Options{}, Settings{}, fmt.Errorf("temporal client configuration: %w", err)
+	}
+	if profileName == "" {
+		profileName = envconfig.DefaultConfigFileProfile
+	}
+	s := Settings{
+		Address:    prof.Address,
+		Namespace:  prof.Namespace,
+		Profile:    profileName,
+		ConfigFile: path,
+		TLS:        opts.ConnectionOptions.TLS != nil,
+		APIKeySet:  prof.APIKey != "",
+	}
+	return opts, s, nil
+}
+
+// Dial connects and checks the server answers, within DialTimeout. A
+// server that cannot be reached gives one clear error, not a hang.
+func Dial(ctx context.Context, opts client.Options) (client.Client, error) {
+	if opts.Logger == nil {
+		opts.Logger = QuietLogger()
+	}
+	dctx, cancel := context.WithTimeout(ctx, DialTimeout)
+	defer cancel()
+	c, err := client.DialContext(dctx, opts)
+	if err != nil {
+		if errors.Is(dctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("cannot reach the Temporal server at %s (namespace %s) within %s: is it running? (start one with `temporal server start-dev` or `make demo`, or set TEMPORAL_ADDRESS): %w",
+				opts.HostPort, opts.Namespace, DialTimeout, err)
+		}
+		return nil, fmt.Errorf("connect to the Temporal server at %s (namespace %s): %w", opts.HostPort, opts.Namespace, err)
+	}
+	return c, nil
+}
+
+// QuietLogger logs the SDK's warnings and errors only, to stderr: what a
+// command-line tool wants.
+func QuietLogger() log.Logger {
+	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}

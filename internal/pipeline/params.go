@@ -1,0 +1,250 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/go-playground/validator/v10"
+)
+
+// Defaults applied to fields the input does not mention.
+const (
+	DefaultBatchSize = 100
+	DefaultSourceURL = "demo://orders"
+	MaxBatchSize     = 1_000_000
+)
+
+// Params is the workflow input (the Prefect original's ExtractConfig). JSON
+// names are snake_case so that a run can be started from the Temporal CLI or
+// Web UI with the same document the blueprint CLI sends.
+type Params struct {
+	// BatchSize is how many records one run extracts.
+	BatchSize int `json:"batch_size" validate:"min=1,max=1000000" help:"records to extract in one run"`
+	// SourceURL says where to extract from: http(s)://, file:// or demo://.
+	SourceURL string `json:"source_url" validate:"required,max=4096,source_url" help:"http(s):// JSON API, file:// JSON/NDJSON/CSV file, or demo://orders"`
+
+	// problems collects what went wrong while decoding, so that a malformed
+	// input fails the workflow with InvalidParameters instead of failing the
+	// workflow task (which the server would retry forever).
+	problems []string
+	decoded  bool
+}
+
+// UnmarshalJSON applies defaults for absent fields and never fails: type
+// errors and unknown fields are kept and reported by Validate.
+func (p *Params) UnmarshalJSON(b []byte) error {
+	type plain Params
+	v := plain{BatchSize: DefaultBatchSize, SourceURL: DefaultSourceURL}
+	*p = Params{decoded: true}
+	trimmed := bytes.TrimSpace(b)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		p.problems = append(p.problems, "parameters must be a JSON object")
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		p.problems = append(p.problems, describeDecodeError(err))
+		return nil
+	}
+	v.problems, v.decoded = p.problems, true
+	*p = Params(v)
+	return nil
+}
+
+// describeDecodeError turns encoding/json's errors into the one-line form
+// the rest of the validation uses.
+func describeDecodeError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%s: got a JSON %s, must be %s", te.Field, te.Value, jsonKind(te.Type))
+	}
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		name := strings.Trim(f, `"`)
+		return fmt.Sprintf("%s: unknown parameter (valid: %s)%s", name, strings.Join(ParamNames(), ", "), suggestion(name))
+	}
+	return "parameters are not valid JSON: " + strings.TrimPrefix(msg, "json: ")
+}
+
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "an integer"
+	case reflect.String:
+		return "a string"
+	default:
+		return t.String()
+	}
+}
+
+// WithDefaults returns p with defaults for a zero value that was never
+// decoded (a start with no input at all).
+func (p Params) WithDefaults() Params {
+	if !p.decoded && p.BatchSize == 0 && p.SourceURL == "" {
+		p.BatchSize, p.SourceURL = DefaultBatchSize, DefaultSourceURL
+	}
+	return p
+}
+
+var validate = newValidator()
+
+func newValidator() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		return strings.Split(f.Tag.Get("json"), ",")[0]
+	})
+	if err := v.RegisterValidation("source_url", func(fl validator.FieldLevel) bool {
+		_, err := ParseSourceURL(fl.Field().String())
+		return err == nil
+	}); err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// ValidationError lists every broken rule, one per field, in field order.
+type ValidationError struct{ Problems []string }
+
+func (e *ValidationError) Error() string {
+	return "invalid parameters: " + strings.Join(e.Problems, "; ")
+}
+
+// Validate checks every field and returns a *ValidationError naming each
+// bad field, its value and the rule it breaks.
+func (p Params) Validate() error {
+	problems := append([]string(nil), p.problems...)
+	if len(problems) == 0 {
+		if err := validate.Struct(p); err != nil {
+			var ves validator.ValidationErrors
+			if !errors.As(err, &ves) {
+				return fmt.Errorf("validate parameters: %w", err)
+			}
+			for _, fe := range ves {
+				problems = append(problems, describeFieldError(fe))
+			}
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: problems}
+}
+
+func describeFieldError(fe validator.FieldError) string {
+	name := fe.Field()
+	switch fe.Tag() {
+	case "min":
+		return fmt.Sprintf("%s=%v: must be at least %s", name, fe.Value(), fe.Param())
+	case "max":
+		if fe.Kind() == reflect.String {
+			return fmt.Sprintf("%s: must be at most %s characters", name, fe.Param())
+		}
+		return fmt.Sprintf("%s=%v: must be at most %s", name, fe.Value(), fe.Param())
+	case "required":
+		return fmt.Sprintf("%s: is required", name)
+	case "source_url":
+		_, err := ParseSourceURL(fe.Value().(string))
+		return fmt.Sprintf("%s=%q: %v", name, RedactURL(fe.Value().(string)), err)
+	default:
+		return fmt.Sprintf("%s=%v: breaks rule %q", name, fe.Value(), fe.Tag())
+	}
+}
+
+// ParamSpec describes one parameter for tools that build a Params from
+// strings (the CLI's --param k=v) and for help texts.
+type ParamSpec struct {
+	Name    string `json:"name"`
+	Type    string `json:"type"` // "integer" or "string"
+	Default any    `json:"default"`
+	Help    string `json:"help"`
+}
+
+// ParamSpecs is derived from the Params struct, so adding a field to Params
+// is all it takes to make it a parameter everywhere.
+var ParamSpecs = func() []ParamSpec {
+	defaults := Params{BatchSize: DefaultBatchSize, SourceURL: DefaultSourceURL}
+	dv := reflect.ValueOf(defaults)
+	t := dv.Type()
+	var specs []ParamSpec
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		spec := ParamSpec{Name: strings.Split(f.Tag.Get("json"), ",")[0], Help: f.Tag.Get("help"), Default: dv.Field(i).Interface()}
+		switch f.Type.Kind() {
+		case reflect.Int:
+			spec.Type = "integer"
+		default:
+			spec.Type = "string"
+		}
+		specs = append(specs, spec)
+	}
+	return specs
+}()
+
+// ParamNames lists the parameter names in sorted order.
+func ParamNames() []string {
+	names := make([]string, 0, len(ParamSpecs))
+	for _, s := range ParamSpecs {
+		names = append(names, s.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// LookupParam finds a parameter by name.
+func LookupParam(name string) (ParamSpec, bool) {
+	for _, s := range ParamSpecs {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return ParamSpec{}, false
+}
+
+// UnknownParamError says a parameter does not exist, lists the valid ones
+// and suggests the nearest.
+func UnknownParamError(name string) error {
+	return fmt.Errorf("unknown parameter %q (valid: %s)%s", name, strings.Join(ParamNames(), ", "), suggestion(name))
+}
+
+func suggestion(name string) string {
+	best, bestD := "", 1<<30
+	for _, n := range ParamNames() {
+		if d := levenshtein(strings.ToLower(name), n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if bestD <= max(2, len(name)/3) {
+		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	return ""
+}
+
+// levenshtein is the edit distance between a and b.
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,52 @@
+// Package pipeline holds the contract between the DataPipeline workflow, its
+// activities and the tools that start it: names, parameters, results and the
+// retry policy. It does no I/O, so deterministic workflow code may import it.
+package pipeline
+
+import "time"
+
+// Names that appear on the Temporal server. They are part of the public
+// contract: schedules, the Temporal CLI and the Web UI refer to them.
+const (
+	// WorkflowType is the registered name of the ETL workflow.
+	WorkflowType = "DataPipeline"
+	// TaskQueue is the default task queue: the Prefect "work pool".
+	TaskQueue = "local-process-pool"
+
+	ExtractActivity   = "Extract"
+	TransformActivity = "Transform"
+	LoadActivity      = "Load"
+	// FinishRunActivity records a failed or cancelled run in pipeline_runs.
+	FinishRunActivity = "FinishRun"
+
+	// ProgressQuery answers with a Progress value.
+	ProgressQuery = "progress"
+
+	// DeploymentSearchAttribute tags every run started for a deployment, by a
+	// schedule or by hand, so `blueprint runs ls --deployment` finds both.
+	DeploymentSearchAttribute = "BlueprintDeployment"
+)
+
+// Error types carried by ApplicationErrors. Errors of these types are never
+// retried: repeating the same request cannot make it succeed.
+const (
+	ErrInvalidParameters = "InvalidParameters" // the workflow input broke a rule
+	ErrBadSource         = "BadSource"         // URL, 4xx, forbidden path, too large
+	ErrBadData           = "BadData"           // the source's bytes are not in the declared format
+	ErrTransient         = "Transient"         // retryable: 5xx, 408, 429, timeouts, synthetic outages
+)
+
+// NonRetryableErrorTypes lists the ApplicationError types the retry policy
+// gives up on at once.
+var NonRetryableErrorTypes = []string{ErrInvalidParameters, ErrBadSource, ErrBadData}
+
+// Retry policy of every pipeline activity: 3 attempts, 2 s apart.
+const (
+	MaxAttempts     = 3
+	RetryInterval   = 2 * time.Second
+	RetryBackoff    = 1.0
+	HeartbeatWindow = 10 * time.Second
+	// StageTimeout bounds one attempt of a stage; a million rows take well
+	// under a minute, a slow paged HTTP API may take much longer.
+	StageTimeout = time.Hour
+)

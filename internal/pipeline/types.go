@@ -1,0 +1,128 @@
+package pipeline
+
+import "time"
+
+// RunRef names the run whose data an activity works on. Staged data,
+// checkpoints and the pipeline_runs row are all keyed by it, which is what
+// makes every stage safe to retry.
+type RunRef struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+}
+
+// Key is the staging key of the run.
+func (r RunRef) Key() string { return r.WorkflowID + "/" + r.RunID }
+
+// ExtractInput is the Extract activity's input.
+type ExtractInput struct {
+	Run    RunRef `json:"run"`
+	Params Params `json:"params"`
+	// Deployment is the deployment that started the run, if any.
+	Deployment string    `json:"deployment,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+}
+
+// ExtractResult says what Extract staged: counts and a reference, never
+// the records themselves.
+type ExtractResult struct {
+	Run     RunRef `json:"run"`
+	Source  string `json:"source"` // redacted source_url, the records' namespace
+	Records int64  `json:"records"`
+	Chunks  int    `json:"chunks"`
+}
+
+// TransformInput is the Transform activity's input.
+type TransformInput struct {
+	Run    RunRef `json:"run"`
+	Chunks int    `json:"chunks"`
+}
+
+// TransformResult counts what Transform kept and rejected.
+type TransformResult struct {
+	Run      RunRef           `json:"run"`
+	Valid    int64            `json:"valid"`
+	Rejected int64            `json:"rejected"`
+	Reasons  map[string]int64 `json:"rejected_by_reason,omitempty"`
+	Chunks   int              `json:"chunks"`
+}
+
+// LoadInput is the Load activity's input.
+type LoadInput struct {
+	Run    RunRef `json:"run"`
+	Source string `json:"source"`
+	Chunks int    `json:"chunks"`
+	// Summary so far, stored with the run when the load commits.
+	Summary Summary `json:"summary"`
+}
+
+// LoadResult counts what Load did to the target table.
+type LoadResult struct {
+	Inserted  int64 `json:"inserted"`
+	Updated   int64 `json:"updated"`
+	Unchanged int64 `json:"unchanged"`
+}
+
+// FinishRunInput records the end of a run that did not complete.
+type FinishRunInput struct {
+	Run    RunRef `json:"run"`
+	Status string `json:"status"` // RunFailed or RunCancelled
+	Error  string `json:"error"`
+}
+
+// Run statuses in pipeline_runs.
+const (
+	RunRunning   = "running"
+	RunCompleted = "completed"
+	RunFailed    = "failed"
+	RunCancelled = "cancelled"
+)
+
+// Summary is the workflow's result.
+type Summary struct {
+	WorkflowID string           `json:"workflow_id"`
+	RunID      string           `json:"run_id"`
+	Source     string           `json:"source"`
+	BatchSize  int              `json:"batch_size"`
+	Extracted  int64            `json:"extracted"`
+	Valid      int64            `json:"valid"`
+	Rejected   int64            `json:"rejected"`
+	Reasons    map[string]int64 `json:"rejected_by_reason,omitempty"`
+	Loaded     LoadResult       `json:"loaded"`
+	Durations  StageDurations   `json:"durations"`
+}
+
+// StageDurations are measured by the workflow, retries and queueing included.
+type StageDurations struct {
+	Extract   time.Duration `json:"extract"`
+	Transform time.Duration `json:"transform"`
+	Load      time.Duration `json:"load"`
+	Total     time.Duration `json:"total"`
+}
+
+// Stages in the order they run.
+const (
+	StageValidate  = "validate"
+	StageExtract   = "extract"
+	StageTransform = "transform"
+	StageLoad      = "load"
+	StageDone      = "done"
+	StageFailed    = "failed"
+)
+
+// Progress is the answer to the "progress" query. Live row counts of the
+// running stage are in the pending activity's heartbeat (a Checkpoint).
+type Progress struct {
+	Stage     string `json:"stage"`
+	Extracted int64  `json:"extracted"`
+	Valid     int64  `json:"valid"`
+	Rejected  int64  `json:"rejected"`
+	Loaded    int64  `json:"loaded"`
+}
+
+// Checkpoint is what a stage heartbeats after each committed chunk: how far
+// it got. A retried attempt resumes after the last committed chunk.
+type Checkpoint struct {
+	Stage   string `json:"stage"`
+	Chunks  int    `json:"chunks"`
+	Records int64  `json:"records"`
+}

@@ -1,0 +1,56 @@
+// Package record holds the normalized order record that Transform produces
+// and Load writes, and the reasons a raw record can be rejected.
+package record
+
+import (
+	"encoding/binary"
+	"hash/fnv"
+	"time"
+)
+
+// Order is one clean, normalized record.
+type Order struct {
+	ID            string    `json:"id"`
+	CustomerEmail string    `json:"customer_email"` // trimmed, lower-case
+	Category      string    `json:"category"`       // trimmed, lower-case
+	Amount        string    `json:"amount"`         // exact decimal, canonical form ("12.50" -> "12.5", "3" -> "3")
+	Currency      string    `json:"currency"`       // ISO 4217, upper-case
+	Timestamp     time.Time `json:"timestamp"`      // UTC
+}
+
+// Hash identifies the content of an order, so Load can tell an unchanged
+// row from an updated one without comparing every column in SQL.
+func (o Order) Hash() int64 {
+	h := fnv.New64a()
+	for _, s := range []string{o.ID, o.CustomerEmail, o.Category, o.Amount, o.Currency} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(o.Timestamp.UnixNano()))
+	h.Write(b[:])
+	return int64(h.Sum64())
+}
+
+// Reasons a raw record is rejected. They are stable: they are stored with
+// each rejected record and counted in the run summary.
+const (
+	ReasonMalformed        = "malformed"         // not a JSON object
+	ReasonMissingID        = "missing_id"        // no id, or an empty one
+	ReasonInvalidEmail     = "invalid_email"     // missing or not an address
+	ReasonMissingCategory  = "missing_category"  // missing or empty category
+	ReasonInvalidAmount    = "invalid_amount"    // missing, not a decimal, or too precise
+	ReasonNegativeAmount   = "negative_amount"   // below zero
+	ReasonInvalidCurrency  = "invalid_currency"  // not three letters
+	ReasonInvalidTimestamp = "invalid_timestamp" // missing or unparseable
+	ReasonDuplicateID      = "duplicate_id"      // an earlier record of the run had the id
+)
+
+// Rejected is a raw record that did not pass, kept for inspection.
+type Rejected struct {
+	Index    int    `json:"index"`     // position in its chunk
+	RecordID string `json:"record_id"` // may be empty when the id is what is wrong
+	Reason   string `json:"reason"`
+	Detail   string `json:"detail"`
+	Raw      string `json:"raw"` // the raw record, truncated to 4 KiB
+}

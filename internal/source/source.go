@@ -1,0 +1,165 @@
+// Package source reads raw records from the places a pipeline extracts from:
+// the synthetic demo:// source, local file:// files and http(s):// JSON APIs.
+//
+// Every source is read page by page through a Reader. After each page the
+// caller gets an opaque cursor; handing it back to Open resumes right after
+// that page, which is how a retried Extract attempt continues from its last
+// checkpoint instead of starting over.
+//
+// Errors that end a read are Temporal ApplicationErrors typed with the
+// pipeline error types, so the activity can return them unchanged and the
+// retry policy knows whether another attempt can help.
+package source
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+)
+
+// Defaults of the Config fields left at zero.
+const (
+	DefaultHTTPTimeout      = 30 * time.Second
+	DefaultMaxResponseBytes = 64 << 20
+	DefaultPageSize         = 5000
+	// maxRetryAfter caps a server's Retry-After, so a hostile or buggy
+	// server cannot park a run for hours.
+	maxRetryAfter = 10 * time.Minute
+)
+
+// Config is the worker-side configuration of sources (from env, set by the worker).
+type Config struct {
+	// FileRoot confines file:// sources: a path must resolve (after Clean and
+	// EvalSymlinks) inside this directory. "" means the current working directory.
+	FileRoot string
+	// HTTPTimeout bounds one HTTP request, body included; 0 means 30s.
+	HTTPTimeout time.Duration
+	// MaxResponseBytes bounds one HTTP response body; 0 means 64 MiB. A
+	// larger body is refused after reading at most MaxResponseBytes+1 bytes.
+	MaxResponseBytes int64
+	// HTTPClient sends the requests; nil means a client of the reader's own
+	// (no shared global state), whose idle connections Close releases.
+	HTTPClient *http.Client
+	// HTTPHeaders are added to every request to the source URL's origin
+	// (e.g. Authorization). They are never logged, and never sent to a next
+	// page link on another origin.
+	HTTPHeaders map[string]string
+	// PageSize is the number of records per page of demo and file sources;
+	// 0 means 5000. An HTTP source's pages are the server's pages.
+	PageSize int
+}
+
+func (c Config) withDefaults() Config {
+	if c.HTTPTimeout <= 0 {
+		c.HTTPTimeout = DefaultHTTPTimeout
+	}
+	if c.MaxResponseBytes <= 0 {
+		c.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if c.PageSize <= 0 {
+		c.PageSize = DefaultPageSize
+	}
+	return c
+}
+
+// Attempt tells the synthetic source which attempt of the activity is
+// running, so that its simulated outages can be transient: see Open.
+type Attempt struct {
+	WorkflowID string
+	Number     int32 // 1 for the first attempt
+	Max        int32 // the retry policy's maximum attempts; 0 = unknown/unlimited
+}
+
+// Page is a batch of raw records in source order. Each record is one JSON
+// value without newlines, normally an object; a record that is not valid
+// JSON is passed on as it is, for Transform to reject.
+type Page struct {
+	Records [][]byte
+	// Cursor is the opaque position right after this page. "" means the
+	// source has nothing more; do not pass "" back to Open to resume, as it
+	// means "from the beginning" there.
+	Cursor string
+}
+
+// Reader yields the pages of one source.
+type Reader interface {
+	// Next returns the next page, or io.EOF when the limit is reached or the
+	// source has nothing more. A cancelled ctx ends it promptly with the
+	// context's error.
+	Next(ctx context.Context) (Page, error)
+	// Close releases the reader's file or connections.
+	Close() error
+}
+
+// Open starts reading spec from cursor ("" = the beginning), yielding at
+// most limit records in total from this call (limit <= 0 yields none).
+//
+// For a demo source, attempt drives failure injection: with fail=always
+// every page fails with a retryable error, on every attempt. With
+// failure_rate=p an attempt meets an outage with probability p, decided by
+// a hash of (seed, workflow ID, attempt number), and fails part-way through
+// (after some pages when there are several, so a retry resumes from a
+// checkpoint). Outages are transient by construction: the last attempt
+// (Number >= Max) never meets one, and when Max is unknown (<= 0) only the
+// first attempt can.
+func Open(ctx context.Context, spec pipeline.SourceSpec, cursor string, limit int64, attempt Attempt, cfg Config) (Reader, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	switch spec.Kind {
+	case pipeline.SourceDemo:
+		return openDemo(spec, cursor, limit, attempt, cfg)
+	case pipeline.SourceFile:
+		return openFile(spec, cursor, limit, cfg)
+	case pipeline.SourceHTTP:
+		return openHTTP(spec, cursor, limit, cfg)
+	default:
+		return nil, badSource(nil, "source kind %q is not supported", spec.Kind)
+	}
+}
+
+// newError builds the ApplicationError every failure of this package is.
+func newError(errType string, retryable bool, delay time.Duration, cause error, format string, args ...any) error {
+	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf(format, args...), errType, temporal.ApplicationErrorOptions{
+		NonRetryable:   !retryable,
+		NextRetryDelay: delay,
+		Cause:          cause,
+	})
+}
+
+// badSource: the source cannot be read as configured; retrying cannot help.
+func badSource(cause error, format string, args ...any) error {
+	return newError(pipeline.ErrBadSource, false, 0, cause, format, args...)
+}
+
+// badData: the source's bytes are not in the declared format.
+func badData(cause error, format string, args ...any) error {
+	return newError(pipeline.ErrBadData, false, 0, cause, format, args...)
+}
+
+// transient: another attempt may succeed; delay (0 = the policy's) is the
+// server's Retry-After, if it sent one.
+func transient(delay time.Duration, cause error, format string, args ...any) error {
+	return newError(pipeline.ErrTransient, true, delay, cause, format, args...)
+}
+
+// sleep waits d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

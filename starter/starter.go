@@ -1,0 +1,199 @@
+// Package starter turns a deployment name and parameters into a started
+// workflow: `blueprint run` is a thin shell around Start. Everything the
+// user typed is checked before the server is asked for anything, so an
+// input error never leaves a half-started run behind.
+package starter
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+	"unicode"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+)
+
+// Request is what `blueprint run` was asked to start.
+type Request struct {
+	// Deployment names a deployment in the manifest.
+	Deployment string
+	// ParamsJSON is a JSON object of parameters (--params); may be empty.
+	ParamsJSON []byte
+	// Params are "key=value" overrides (--param), applied in order after
+	// ParamsJSON.
+	Params []string
+	// WorkflowID is the ID to start with; empty generates one.
+	WorkflowID string
+}
+
+// Started describes a started run.
+type Started struct {
+	Deployment string
+	WorkflowID string
+	RunID      string
+	TaskQueue  string
+	Params     pipeline.Params
+}
+
+// MaxWorkflowIDLength is the Temporal server's default limit.
+const MaxWorkflowIDLength = 1000
+
+// DeploymentKey is the typed search attribute that tags each run with its
+// deployment.
+var DeploymentKey = temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute)
+
+// Options returns the start options of a run of d: its task queue, the
+// given workflow ID (or a generated one), the BlueprintDeployment search
+// attribute and a FAIL conflict policy, so that starting with the ID of a
+// running workflow is an error instead of silently attaching to it. No
+// execution timeout is set: a large backfill may legitimately run for hours.
+func Options(d deployments.Deployment, workflowID string) client.StartWorkflowOptions {
+	if workflowID == "" {
+		workflowID = NewWorkflowID(d.Name, time.Now())
+	}
+	queue := d.TaskQueue
+	if queue == "" {
+		queue = pipeline.TaskQueue
+	}
+	return client.StartWorkflowOptions{
+		ID:                                       workflowID,
+		TaskQueue:                                queue,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(DeploymentKey.ValueSet(d.Name)),
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}
+}
+
+// NewWorkflowID returns "<deployment>-<UTC yyyymmddThhmmssZ>-<6 hex>": it
+// sorts by start time in listings, says which deployment it belongs to, and
+// the random suffix keeps two starts in the same second apart.
+func NewWorkflowID(deployment string, at time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return fmt.Sprintf("%s-%s-%s", deployment, at.UTC().Format("20060102T150405Z"), hex.EncodeToString(b[:]))
+}
+
+// checkWorkflowID applies the server's rules to a user-given ID up front.
+func checkWorkflowID(id string) error {
+	switch {
+	case id == "":
+		return nil
+	case strings.TrimSpace(id) == "":
+		return pipeline.Inputf("--workflow-id: is blank")
+	case len(id) > MaxWorkflowIDLength:
+		return pipeline.Inputf("--workflow-id: %d characters is longer than the %d-character limit", len(id), MaxWorkflowIDLength)
+	case strings.ContainsFunc(id, unicode.IsControl):
+		return pipeline.Inputf("--workflow-id %q: must not contain control characters", id)
+	}
+	return nil
+}
+
+// Start validates the request and starts the deployment's workflow. Nothing
+// is started when the request has an input error (*pipeline.InputError).
+//
+// When the server does not know the BlueprintDeployment search attribute
+// (a fresh server, never deployed to), Start registers it and tries once
+// more, so that `blueprint run` works without a prior `blueprint deploy` and
+// the common path costs a single round trip. A nil m means the embedded
+// default manifest.
+func Start(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, req Request) (Started, error) {
+	if m == nil {
+		var err error
+		if m, err = deployments.Default(); err != nil {
+			return Started{}, err
+		}
+	}
+	d, err := m.Get(req.Deployment)
+	if err != nil {
+		return Started{}, err
+	}
+	params, err := ParseParams(d, req.ParamsJSON, req.Params)
+	if err != nil {
+		return Started{}, err
+	}
+	if err := checkWorkflowID(req.WorkflowID); err != nil {
+		return Started{}, err
+	}
+	opts := Options(d, req.WorkflowID)
+
+	run, err := c.ExecuteWorkflow(ctx, opts, d.Workflow, params)
+	if err != nil && isUnknownSearchAttribute(err) {
+		if serr := EnsureSearchAttributes(ctx, c, namespace); serr != nil {
+			return Started{}, fmt.Errorf("start %s: %w", d.Name, serr)
+		}
+		run, err = c.ExecuteWorkflow(ctx, opts, d.Workflow, params)
+	}
+	if err != nil {
+		var already *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &already) {
+			return Started{}, pipeline.Inputf("workflow ID %q is already in use by a running workflow (run %s); pass another --workflow-id or leave it out to generate one: %w", opts.ID, already.RunId, err)
+		}
+		return Started{}, fmt.Errorf("start workflow %s for deployment %s: %w", opts.ID, d.Name, err)
+	}
+	return Started{
+		Deployment: d.Name,
+		WorkflowID: run.GetID(),
+		RunID:      run.GetRunID(),
+		TaskQueue:  opts.TaskQueue,
+		Params:     params,
+	}, nil
+}
+
+// isUnknownSearchAttribute recognises the server's InvalidArgument for a
+// search attribute that is not registered in the namespace.
+func isUnknownSearchAttribute(err error) bool {
+	var invalid *serviceerror.InvalidArgument
+	if !errors.As(err, &invalid) {
+		return false
+	}
+	msg := strings.ToLower(invalid.Error())
+	return strings.Contains(msg, strings.ToLower(pipeline.DeploymentSearchAttribute)) &&
+		(strings.Contains(msg, "not defined") || strings.Contains(msg, "no mapping defined") || strings.Contains(msg, "unknown"))
+}
+
+// EnsureSearchAttributes registers blueprint's custom search attributes
+// (BlueprintDeployment, Keyword) in namespace. It is idempotent: an
+// attribute that already exists counts as success.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	if namespace == "" {
+		return errors.New("register search attribute: no namespace given")
+	}
+	_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace,
+		SearchAttributes: map[string]enumspb.IndexedValueType{
+			pipeline.DeploymentSearchAttribute: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		},
+	})
+	var exists *serviceerror.AlreadyExists
+	if err == nil || errors.As(err, &exists) {
+		return nil
+	}
+	return fmt.Errorf("register search attribute %s (Keyword) in namespace %s (on Temporal Cloud, add it with tcld or the Cloud UI): %w",
+		pipeline.DeploymentSearchAttribute, namespace, err)
+}
+
+// DefaultUIURL is the Web UI of `temporal server start-dev`.
+const DefaultUIURL = "http://localhost:8233"
+
+// UILink returns the Web UI address of a workflow run. The base is
+// $BLUEPRINT_UI_URL, else DefaultUIURL.
+func UILink(namespace, workflowID, runID string) string {
+	base := strings.TrimRight(os.Getenv("BLUEPRINT_UI_URL"), "/")
+	if base == "" {
+		base = DefaultUIURL
+	}
+	return base + "/namespaces/" + url.PathEscape(namespace) + "/workflows/" + url.PathEscape(workflowID) + "/" + url.PathEscape(runID) + "/history"
+}

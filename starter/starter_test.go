@@ -1,0 +1,228 @@
+package starter_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/conn"
+	"github.com/blueprint-etl/blueprint/internal/devserver"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/starter"
+)
+
+const namespace = "default"
+
+func TestOptions(t *testing.T) {
+	d := production(t)
+	o := starter.Options(d, "my-id")
+	assert.Equal(t, "my-id", o.ID)
+	assert.Equal(t, pipeline.TaskQueue, o.TaskQueue)
+	assert.Equal(t, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, o.WorkflowIDConflictPolicy)
+	assert.True(t, o.WorkflowExecutionErrorWhenAlreadyStarted)
+	assert.Zero(t, o.WorkflowExecutionTimeout, "runs may be long")
+	v, ok := o.TypedSearchAttributes.GetKeyword(starter.DeploymentKey)
+	assert.True(t, ok)
+	assert.Equal(t, "production-etl", v)
+
+	generated := starter.Options(d, "")
+	assert.Regexp(t, `^production-etl-\d{8}T\d{6}Z-[0-9a-f]{6}$`, generated.ID)
+	assert.NotEqual(t, generated.ID, starter.Options(d, "").ID)
+
+	assert.Equal(t, pipeline.TaskQueue, starter.Options(deployments.Deployment{Name: "x"}, "").TaskQueue)
+	assert.Equal(t, "x-20260301T150405Z-", starter.NewWorkflowID("x", time.Date(2026, 3, 1, 9, 4, 5, 0, time.FixedZone("CST", -6*3600)))[:len("x-20260301T150405Z-")])
+}
+
+func TestUILink(t *testing.T) {
+	t.Setenv("BLUEPRINT_UI_URL", "")
+	assert.Equal(t, "http://localhost:8233/namespaces/default/workflows/production-etl-1/abc/history", starter.UILink("default", "production-etl-1", "abc"))
+	assert.Equal(t, "http://localhost:8233/namespaces/my%20ns/workflows/a%2Fb%3Fc/r/history", starter.UILink("my ns", "a/b?c", "r"))
+	t.Setenv("BLUEPRINT_UI_URL", "https://temporal.example.com/ui/")
+	assert.Equal(t, "https://temporal.example.com/ui/namespaces/default/workflows/w/r/history", starter.UILink("default", "w", "r"))
+}
+
+// terminateOnCleanup terminates a run the test started; no worker runs
+// here, so it would otherwise stay open until the server stops.
+func terminateOnCleanup(t *testing.T, c client.Client, s starter.Started) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.TerminateWorkflow(ctx, s.WorkflowID, s.RunID, "test cleanup"); err != nil {
+			t.Logf("terminate %s: %v", s.WorkflowID, err)
+		}
+	})
+}
+
+// requireStarted checks on the server that the run has the deployment's
+// workflow type, task queue, search attribute and input.
+func requireStarted(t *testing.T, c client.Client, s starter.Started, wantInput string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	desc, err := c.DescribeWorkflow(ctx, s.WorkflowID, s.RunID)
+	require.NoError(t, err)
+	assert.Equal(t, pipeline.WorkflowType, desc.WorkflowType.Name)
+	assert.Equal(t, s.TaskQueue, desc.TaskQueueName)
+	deployment, ok := desc.TypedSearchAttributes.GetKeyword(starter.DeploymentKey)
+	require.True(t, ok, "search attribute %s is set", pipeline.DeploymentSearchAttribute)
+	assert.Equal(t, s.Deployment, deployment)
+
+	iter := c.GetWorkflowHistory(ctx, s.WorkflowID, s.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	require.True(t, iter.HasNext())
+	first, err := iter.Next()
+	require.NoError(t, err)
+	attrs := first.GetWorkflowExecutionStartedEventAttributes()
+	require.NotNil(t, attrs)
+	require.Len(t, attrs.GetInput().GetPayloads(), 1)
+	assert.JSONEq(t, wantInput, string(attrs.GetInput().GetPayloads()[0].GetData()))
+}
+
+func requireNotStarted(t *testing.T, c client.Client, workflowID string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := c.DescribeWorkflow(ctx, workflowID, "")
+	var notFound *serviceerror.NotFound
+	require.True(t, errors.As(err, &notFound), "workflow %s must not exist, describe says: %v", workflowID, err)
+}
+
+func TestStart(t *testing.T) {
+	srv := devserver.ForTest(t)
+	c := srv.Client()
+	m, err := deployments.Default()
+	require.NoError(t, err)
+
+	t.Run("manifest values and overrides", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s, err := starter.Start(ctx, c, namespace, m, starter.Request{
+			Deployment: "production-etl",
+			ParamsJSON: []byte(`{"batch_size": 50}`),
+			Params:     []string{"source_url=demo://orders?seed=7"},
+			WorkflowID: "start-test-overrides",
+		})
+		require.NoError(t, err)
+		terminateOnCleanup(t, c, s)
+		assert.Equal(t, "production-etl", s.Deployment)
+		assert.Equal(t, "start-test-overrides", s.WorkflowID)
+		assert.NotEmpty(t, s.RunID)
+		assert.Equal(t, pipeline.TaskQueue, s.TaskQueue)
+		assert.Equal(t, 50, s.Params.BatchSize)
+		assert.Equal(t, "demo://orders?seed=7", s.Params.SourceURL)
+		requireStarted(t, c, s, `{"batch_size":50,"source_url":"demo://orders?seed=7"}`)
+
+		// The same ID while the run is open is refused, and nothing new starts.
+		_, err = starter.Start(ctx, c, namespace, m, starter.Request{Deployment: "production-etl", WorkflowID: s.WorkflowID})
+		require.Error(t, err)
+		assert.True(t, pipeline.IsInput(err), "%v", err)
+		assert.Contains(t, err.Error(), `workflow ID "start-test-overrides" is already in use by a running workflow (run `+s.RunID+")")
+		desc, err := c.DescribeWorkflow(ctx, s.WorkflowID, "")
+		require.NoError(t, err)
+		assert.Equal(t, s.RunID, desc.WorkflowExecution.RunID)
+	})
+
+	t.Run("generated ID and defaults", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s, err := starter.Start(ctx, c, namespace, nil, starter.Request{Deployment: "adhoc-etl"})
+		require.NoError(t, err)
+		terminateOnCleanup(t, c, s)
+		assert.Regexp(t, `^adhoc-etl-\d{8}T\d{6}Z-[0-9a-f]{6}$`, s.WorkflowID)
+		requireStarted(t, c, s, `{"batch_size":100,"source_url":"demo://orders"}`)
+	})
+
+	t.Run("bad input starts nothing", func(t *testing.T) {
+		cases := []struct {
+			name string
+			req  starter.Request
+			want string
+		}{
+			{"unknown deployment", starter.Request{Deployment: "prod-etl"}, `unknown deployment "prod-etl"`},
+			{"unknown parameter", starter.Request{Deployment: "production-etl", Params: []string{"batch=5"}}, `unknown parameter "batch"`},
+			{"mistyped parameter", starter.Request{Deployment: "production-etl", Params: []string{"batch_size=ten"}}, `batch_size must be an integer, got "ten"`},
+			{"invalid value", starter.Request{Deployment: "production-etl", ParamsJSON: []byte(`{"batch_size": 0}`)}, "batch_size=0: must be at least 1"},
+			{"bad JSON", starter.Request{Deployment: "production-etl", ParamsJSON: []byte(`{"batch_size": 5,}`)}, "--params: not valid JSON"},
+		}
+		for i, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				tc.req.WorkflowID = "start-test-bad-" + string(rune('a'+i))
+				_, err := starter.Start(ctx, c, namespace, m, tc.req)
+				require.Error(t, err)
+				assert.True(t, pipeline.IsInput(err), "%v", err)
+				assert.Contains(t, err.Error(), tc.want)
+				requireNotStarted(t, c, tc.req.WorkflowID)
+			})
+		}
+		for _, id := range []string{" ", strings.Repeat("x", starter.MaxWorkflowIDLength+1), "a\nb"} {
+			_, err := starter.Start(context.Background(), c, namespace, m, starter.Request{Deployment: "production-etl", WorkflowID: id})
+			require.Error(t, err)
+			assert.True(t, pipeline.IsInput(err), "%v", err)
+			assert.Contains(t, err.Error(), "--workflow-id")
+		}
+	})
+}
+
+// TestStartRegistersSearchAttribute runs against a server that has never
+// heard of BlueprintDeployment: the first start registers it.
+func TestStartRegistersSearchAttribute(t *testing.T) {
+	bin, err := devserver.Binary()
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  bin,
+		ClientOptions: &client.Options{Namespace: namespace, Logger: conn.QuietLogger()},
+		LogLevel:      "error",
+		Stdout:        io.Discard,
+		Stderr:        io.Discard,
+	})
+	require.NoError(t, err)
+	c := srv.Client()
+	t.Cleanup(func() {
+		c.Close()
+		if err := srv.Stop(); err != nil {
+			t.Logf("stop dev server: %v", err)
+		}
+	})
+
+	registered := func() bool {
+		resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+		require.NoError(t, err)
+		typ, ok := resp.GetCustomAttributes()[pipeline.DeploymentSearchAttribute]
+		if ok {
+			assert.Equal(t, enumspb.INDEXED_VALUE_TYPE_KEYWORD, typ)
+		}
+		return ok
+	}
+	require.False(t, registered(), "the server starts without the attribute")
+
+	s, err := starter.Start(ctx, c, namespace, nil, starter.Request{Deployment: "production-etl", WorkflowID: "sa-fallback"})
+	require.NoError(t, err)
+	terminateOnCleanup(t, c, s)
+	assert.True(t, registered())
+	requireStarted(t, c, s, `{"batch_size":1000,"source_url":"demo://orders"}`)
+
+	// Registering again is a no-op, not an error.
+	require.NoError(t, starter.EnsureSearchAttributes(ctx, c, namespace))
+	err = starter.EnsureSearchAttributes(ctx, c, "")
+	require.Error(t, err)
+	assert.False(t, pipeline.IsInput(err))
+	err = starter.EnsureSearchAttributes(ctx, c, "no-such-namespace")
+	require.Error(t, err)
+	assert.True(t, regexp.MustCompile(`register search attribute BlueprintDeployment \(Keyword\) in namespace no-such-namespace`).MatchString(err.Error()), "%v", err)
+}

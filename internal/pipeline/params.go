@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"sort"
 	"strings"
@@ -52,6 +53,11 @@ func (p *Params) UnmarshalJSON(b []byte) error {
 		p.problems = append(p.problems, describeDecodeError(err))
 		return nil
 	}
+	// json.Unmarshal only ever passes one value, but a direct caller may not.
+	if _, err := dec.Token(); err != io.EOF {
+		p.problems = append(p.problems, "parameters are not valid JSON: data after the object")
+		return nil
+	}
 	v.problems, v.decoded = p.problems, true
 	*p = Params(v)
 	return nil
@@ -62,6 +68,9 @@ func (p *Params) UnmarshalJSON(b []byte) error {
 func describeDecodeError(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
+		if n, ok := strings.CutPrefix(te.Value, "number "); ok && te.Type.Kind() == reflect.Int && !strings.ContainsAny(n, ".eE") {
+			return fmt.Sprintf("%s=%s: is out of range for an integer", te.Field, n)
+		}
 		return fmt.Sprintf("%s: got a JSON %s, must be %s", te.Field, te.Value, jsonKind(te.Type))
 	}
 	msg := err.Error()
@@ -215,15 +224,26 @@ func UnknownParamError(name string) error {
 	return fmt.Errorf("unknown parameter %q (valid: %s)%s", name, strings.Join(ParamNames(), ", "), suggestion(name))
 }
 
+// suggestion names the parameter the user most likely meant: the nearest
+// by edit distance (a typo: batchsize, sorce_url), or else one that the
+// name is a part of (a shorthand: source, batch, url).
 func suggestion(name string) string {
+	lower := strings.ToLower(name)
 	best, bestD := "", 1<<30
 	for _, n := range ParamNames() {
-		if d := levenshtein(strings.ToLower(name), n); d < bestD {
+		if d := levenshtein(lower, n); d < bestD {
 			best, bestD = n, d
 		}
 	}
 	if bestD <= max(2, len(name)/3) {
 		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	if len(lower) >= 3 {
+		for _, n := range ParamNames() {
+			if strings.Contains(n, lower) {
+				return fmt.Sprintf("; did you mean %q?", n)
+			}
+		}
 	}
 	return ""
 }

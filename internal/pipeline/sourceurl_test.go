@@ -1,0 +1,176 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseSourceURL(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want SourceSpec // URL is not compared
+	}{
+		{"http://example.com", SourceSpec{Kind: SourceHTTP}},
+		{"HTTPS://Example.com:8443/v1/orders?page=2", SourceSpec{Kind: SourceHTTP}},
+		{"http://[::1]:8080/x", SourceSpec{Kind: SourceHTTP}},
+		{"file:///abs/orders.csv", SourceSpec{Kind: SourceFile, Path: "/abs/orders.csv"}},
+		{"file://localhost/abs/orders.csv", SourceSpec{Kind: SourceFile, Path: "/abs/orders.csv"}},
+		{"file:rel/orders.ndjson", SourceSpec{Kind: SourceFile, Path: "rel/orders.ndjson"}},
+		{"file:///dir%20with%20space/o.json", SourceSpec{Kind: SourceFile, Path: "/dir with space/o.json"}},
+		{"demo://orders", SourceSpec{Kind: SourceDemo, Dataset: "orders", Seed: 1}},
+		{"demo:orders", SourceSpec{Kind: SourceDemo, Dataset: "orders", Seed: 1}},
+		{"demo://orders/", SourceSpec{Kind: SourceDemo, Dataset: "orders", Seed: 1}},
+		{
+			"demo://orders?seed=42&latency=250ms&failure_rate=0.3&fail=always",
+			SourceSpec{Kind: SourceDemo, Dataset: "orders", Seed: 42, Latency: 250 * time.Millisecond, FailureRate: 0.3, FailAlways: true},
+		},
+		{"demo://orders?fail=never&seed=0", SourceSpec{Kind: SourceDemo, Dataset: "orders", Seed: 0}},
+		{"demo://orders?latency=1m&failure_rate=1", SourceSpec{Kind: SourceDemo, Dataset: "orders", Seed: 1, Latency: time.Minute, FailureRate: 1}},
+		{"demo://orders?seed=1&seed=7", SourceSpec{Kind: SourceDemo, Dataset: "orders", Seed: 7}}, // the last value counts
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			got, err := ParseSourceURL(tt.raw)
+			require.NoError(t, err)
+			require.NotNil(t, got.URL)
+			got.URL = nil
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestParseSourceURLErrors(t *testing.T) {
+	tests := []struct {
+		raw, want string
+	}{
+		{"", "is empty; use http(s)://, file:// or demo://"},
+		{" \t", "is empty; use http(s)://, file:// or demo://"},
+		{"demo://orders ", "must not contain white space"},
+		{"http://a\tb", "must not contain white space"},
+		{"orders.csv", "has no scheme; use http(s)://, file:// or demo://"},
+		{"/abs/orders.csv", "has no scheme; use http(s)://, file:// or demo://"},
+		{"s3://bucket/key", `scheme "s3" is not supported; use http, https, file or demo`},
+		{"http://", "has no host"},
+		{"https://:443", "has no host"},
+		{"http:example.com", "has no host"},
+		{"http://example.com:0", `port "0" is not between 1 and 65535`},
+		{"http://example.com:99999", `port "99999" is not between 1 and 65535`},
+		{"http://example.com:x", `is not a URL: invalid port ":x" after host`},
+		{"http://exa%zzmple.com", `is not a URL: invalid URL escape "%zz"`},
+		{"http://a\x00b", "is not a URL: net/url: invalid control character in URL"},
+		{"://x", "is not a URL: missing protocol scheme"},
+		{"file://host/x", `file URLs name a local path (file:///abs/path or file:rel/path), not host "host"`},
+		{"file://", "has no file path"},
+		{"file:", "has no file path"},
+		{"file:///dir/", "has no file path"},
+		{"file:///a%00b", "path contains a NUL byte"},
+		{"demo://nope", `unknown demo dataset "nope"; available: orders`},
+		{"demo://", `unknown demo dataset ""; available: orders`},
+		{"demo://ORDERS", `unknown demo dataset "ORDERS"; available: orders`},
+		{"demo://orders/x", `demo URLs take no path (got "/x")`},
+		{"demo://orders?bogus=1", `unknown demo option "bogus" (valid: seed, latency, failure_rate, fail)`},
+		{"demo://orders?seed=-1", `seed="-1" must be a non-negative integer`},
+		{"demo://orders?seed=1.5", `seed="1.5" must be a non-negative integer`},
+		{"demo://orders?latency=2h", `latency="2h" must be a duration from 0s to 1m0s (like 200ms)`},
+		{"demo://orders?latency=-1s", `latency="-1s" must be a duration from 0s to 1m0s (like 200ms)`},
+		{"demo://orders?latency=fast", `latency="fast" must be a duration from 0s to 1m0s (like 200ms)`},
+		{"demo://orders?failure_rate=1.5", `failure_rate="1.5" must be a number from 0 to 1`},
+		{"demo://orders?failure_rate=-0.1", `failure_rate="-0.1" must be a number from 0 to 1`},
+		{"demo://orders?failure_rate=NaN", `failure_rate="NaN" must be a number from 0 to 1`},
+		{"demo://orders?failure_rate=Inf", `failure_rate="Inf" must be a number from 0 to 1`},
+		{"demo://orders?fail=sometimes", `fail="sometimes" must be always or never`},
+		{"demo://orders?seed=1;latency=1s", "query is malformed: invalid semicolon separator in query"},
+		{"demo://orders?seed=%zz", `query is malformed: invalid URL escape "%zz"`},
+		// Options are checked in name order, so the first error is stable.
+		{"demo://orders?zeta=1&latency=x", `latency="x" must be a duration from 0s to 1m0s (like 200ms)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			_, err := ParseSourceURL(tt.raw)
+			require.Error(t, err)
+			assert.Equal(t, tt.want, err.Error())
+			assert.NotContains(t, err.Error(), "parse ", "url.Parse's prefix, which repeats the URL, is cut")
+		})
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct {
+		raw, want string
+	}{
+		// Nothing to hide: the text is left exactly as written.
+		{"", ""},
+		{"demo://orders?seed=1", "demo://orders?seed=1"},
+		{"http://", "http://"},
+		{"http://example.com/a b?q=1 2", "http://example.com/a b?q=1 2"},
+		{"https://example.com/x?page=2&monkey_business", "https://example.com/x?page=2&monkey_business"},
+		{"file:///data/a@b.json", "file:///data/a@b.json"},
+		{"http://[::1]:8080/x#frag", "http://[::1]:8080/x#frag"},
+		{"::not a url::", "::not a url::"},
+		{"http://example.com/a\nb\x00\x7f", "http://example.com/a%0Ab%00%7F"},
+		// User info.
+		{"https://user:pw@example.com/x", "https://user:xxxxx@example.com/x"},
+		{"postgres://app:p%40ss@db:5432/app?sslmode=disable", "postgres://app:xxxxx@db:5432/app?sslmode=disable"},
+		{"https://user:p@ss@example.com/x", "https://user:xxxxx@example.com/x"},
+		{"https://user:pw@exa mple.com/x", "https://user:xxxxx@exa mple.com/x"},
+		{"http:user:pw@example.com/x", "http:user:xxxxx@example.com/x"},
+		{"https://ghp_T0KEN@github.com/x", "https://xxxxx@github.com/x"},
+		{"https://sk_live_T0KEN:@api.example.com/x", "https://xxxxx@api.example.com/x"},
+		{"https://:pw@example.com/x", "https://xxxxx@example.com/x"},
+		{"https://example.com/path@x", "https://example.com/path@x"},
+		// Query and fragment parameters.
+		{"https://example.com/x?api_key=K&page=2", "https://example.com/x?api_key=xxxxx&page=2"},
+		{"https://example.com/x?page=2&TOKEN=T&Secret=S", "https://example.com/x?page=2&TOKEN=xxxxx&Secret=xxxxx"},
+		{"https://example.com/x?X-Amz-Signature=S&X-Amz-Credential=C&X-Amz-Date=D", "https://example.com/x?X-Amz-Signature=xxxxx&X-Amz-Credential=xxxxx&X-Amz-Date=D"},
+		{"https://example.com/x?password=&pwd=p&passwd=p", "https://example.com/x?password=xxxxx&pwd=xxxxx&passwd=xxxxx"},
+		{"https://example.com/x?token=T;page=2", "https://example.com/x?token=xxxxx;page=2"},
+		{"https://example.com/x?page=2;token=T", "https://example.com/x?page=2;token=xxxxx"},
+		{"https://example.com/x?token=%zzT", "https://example.com/x?token=xxxxx"},
+		{"https://example.com/x?api%5Fkey=K", "https://example.com/x?api%5Fkey=xxxxx"},
+		{"https://example.com/x?token=a=b", "https://example.com/x?token=xxxxx"},
+		{"https://example.com/x?token", "https://example.com/x?token"},
+		{"https://example.com/cb#access_token=T&state=s", "https://example.com/cb#access_token=xxxxx&state=s"},
+		{"https://u:pw@example.com/x?key=K#sig=S", "https://u:xxxxx@example.com/x?key=xxxxx#sig=xxxxx"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			assert.Equal(t, tt.want, RedactURL(tt.raw))
+			assert.Equal(t, tt.want, RedactURL(tt.want), "redacting twice changes nothing")
+		})
+	}
+}
+
+// TestRedactURLNeverShowsSecret builds URLs around one secret in every
+// place a credential goes, well-formed or not.
+func TestRedactURLNeverShowsSecret(t *testing.T) {
+	const secret = "Zq9Secret"
+	templates := []string{
+		"https://user:%s@example.com/x",
+		"https://%s@example.com/x",
+		"https://%s:@example.com/x",
+		"http://user:%s@exa mple.com:99999/x",
+		"http:user:%s@example.com",
+		"user:%s@example.com",
+		"https://example.com/?token=%s",
+		"https://example.com/?a=1&api_key=%s&b=2",
+		"https://example.com/?a=1;auth=%s",
+		"https://example.com/?sig=%s%%zz",
+		"https://example.com/?Authorization=Bearer%%20%s",
+		"https://example.com/#access_token=%s",
+		"demo://orders?seed=1&credential=%s",
+	}
+	for _, tmpl := range templates {
+		raw := strings.Replace(tmpl, "%s", secret, 1)
+		raw = strings.ReplaceAll(raw, "%%", "%")
+		t.Run(raw, func(t *testing.T) {
+			require.Contains(t, raw, secret)
+			got := RedactURL(raw)
+			assert.NotContains(t, got, secret)
+			assert.Contains(t, got, "xxxxx")
+		})
+	}
+}

@@ -1,0 +1,575 @@
+// Package transform holds the rules that turn raw extracted records into
+// clean orders: field normalisation, validation, de-duplication, and the
+// NDJSON form clean orders are staged in between Transform and Load.
+//
+// Everything here is pure (no I/O, no clock), so the rules can be tested
+// exhaustively and fuzzed, and a retried Transform produces the same bytes.
+package transform
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/blueprint-etl/blueprint/internal/record"
+)
+
+// Limits of the rules.
+const (
+	// MaxIDLen bounds an id, in bytes: ids are primary keys.
+	MaxIDLen = 256
+	// MaxEmailLen and MaxEmailLocalLen are the limits of RFC 5321.
+	MaxEmailLen      = 254
+	MaxEmailLocalLen = 64
+	// MaxAmountIntDigits and MaxAmountFracDigits bound an amount so that it
+	// fits NUMERIC(24,6) exactly; anything beyond is a data error, not
+	// something to round silently.
+	MaxAmountIntDigits  = 18
+	MaxAmountFracDigits = 6
+	// MinYear and MaxYear bound a timestamp (after conversion to UTC).
+	MinYear = 1970
+	MaxYear = 2100
+)
+
+// jsonSpace is the white space JSON allows around values.
+const jsonSpace = " \t\r\n"
+
+// maxDetailValue bounds how much of a bad value a rejection detail quotes.
+const maxDetailValue = 64
+
+// rawOrder holds the raw JSON values of the fields Normalize reads, as
+// sub-slices of the record. Each rule sees exactly what the source sent: a
+// number's digits are never rounded through float64, and a missing field
+// is told apart from an empty one.
+type rawOrder struct {
+	ID            json.RawMessage
+	CustomerEmail json.RawMessage
+	Category      json.RawMessage
+	Amount        json.RawMessage
+	Currency      json.RawMessage
+	Timestamp     json.RawMessage
+}
+
+// field returns where the value of the member called name goes, or nil for
+// a member Normalize ignores. Names match exactly, as JSON names do.
+func (r *rawOrder) field(name []byte) *json.RawMessage {
+	switch string(name) {
+	case "id":
+		return &r.ID
+	case "customer_email":
+		return &r.CustomerEmail
+	case "category":
+		return &r.Category
+	case "amount":
+		return &r.Amount
+	case "currency":
+		return &r.Currency
+	case "timestamp":
+		return &r.Timestamp
+	}
+	return nil
+}
+
+// Normalize turns one raw record (JSON, normally an object) into a clean
+// Order, or says why it is rejected: reason is one of the record.Reason*
+// constants and detail a short text naming the bad value. The rules run in
+// the order of Order's fields and the first that fails is the reason.
+// Member names match exactly; other members are ignored; a record that
+// repeats one of Order's members is ambiguous, hence malformed. On a
+// rejection o holds the fields that passed so far, so o.ID names the record
+// whenever its id was fine.
+//
+// Duplicate ids are not Normalize's business: they need the run's state
+// (see Deduper and Chunk).
+func Normalize(raw []byte) (o record.Order, reason, detail string) {
+	var r rawOrder
+	if reason, detail := decodeObject(raw, &r); reason != "" {
+		return o, reason, detail
+	}
+	var ok bool
+	if o.ID, detail, ok = normID(r.ID); !ok {
+		return o, record.ReasonMissingID, detail
+	}
+	if o.CustomerEmail, detail, ok = normEmail(r.CustomerEmail); !ok {
+		return o, record.ReasonInvalidEmail, detail
+	}
+	if o.Category, detail, ok = normCategory(r.Category); !ok {
+		return o, record.ReasonMissingCategory, detail
+	}
+	if o.Amount, reason, detail = normAmount(r.Amount); reason != "" {
+		return o, reason, detail
+	}
+	if o.Currency, detail, ok = normCurrency(r.Currency); !ok {
+		return o, record.ReasonInvalidCurrency, detail
+	}
+	if o.Timestamp, detail, ok = normTimestamp(r.Timestamp); !ok {
+		return o, record.ReasonInvalidTimestamp, detail
+	}
+	return o, "", ""
+}
+
+// decodeObject points r's fields into raw, or says why raw is not a JSON
+// object. encoding/json's validator checks the syntax; the walk over the
+// members that follows can then be simple, and is about twice as fast as
+// decoding into a struct. A member Normalize reads that appears twice makes
+// the record ambiguous, so it is malformed rather than silently resolved.
+func decodeObject(raw []byte, r *rawOrder) (reason, detail string) {
+	raw = bytes.Trim(raw, jsonSpace) // not TrimSpace: "\v{}" is not JSON
+	if len(raw) == 0 {
+		return record.ReasonMalformed, "empty record"
+	}
+	if !json.Valid(raw) {
+		var v struct{}
+		err := json.Unmarshal(raw, &v) // only to say what is wrong
+		return record.ReasonMalformed, "invalid JSON: " + strings.TrimPrefix(fmt.Sprint(err), "json: ")
+	}
+	if raw[0] != '{' {
+		return record.ReasonMalformed, "not a JSON object but a JSON " + kindOf(raw)
+	}
+	i := skipSpace(raw, 1)
+	for raw[i] != '}' {
+		keyEnd := skipString(raw, i)
+		key := raw[i+1 : keyEnd-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			key = []byte(unquote(raw[i:keyEnd]))
+		}
+		i = skipSpace(raw, keyEnd)
+		i = skipSpace(raw, i+1) // past ':'
+		valEnd := skipValue(raw, i)
+		if dst := r.field(key); dst != nil {
+			if *dst != nil {
+				return record.ReasonMalformed, fmt.Sprintf("member %q appears more than once", key)
+			}
+			*dst = raw[i:valEnd]
+		}
+		i = skipSpace(raw, valEnd)
+		if raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+		}
+	}
+	return "", ""
+}
+
+// The skip functions walk JSON that json.Valid accepted, so they need not
+// check what they skip. Each returns the offset just past what it skipped.
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString skips the string starting at b[i] == '"'.
+func skipString(b []byte, i int) int {
+	for i++; ; i++ {
+		switch b[i] {
+		case '\\':
+			i++ // the escaped byte; \uXXXX's hex digits need no care
+		case '"':
+			return i + 1
+		}
+	}
+}
+
+// skipValue skips the value starting at b[i].
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; ; i++ {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+	default: // number, true, false, null
+		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+			i++
+		}
+		return i
+	}
+}
+
+// kindOf names the kind of a valid JSON value for messages.
+func kindOf(v []byte) string {
+	if len(v) == 0 {
+		return "nothing"
+	}
+	switch v[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	default:
+		return "number"
+	}
+}
+
+// present reports whether a field was sent with a non-null value.
+func present(v json.RawMessage) bool {
+	return len(v) > 0 && !(len(v) == 4 && string(v) == "null")
+}
+
+// isString and isNumber classify a valid JSON value by its first byte.
+func isString(v json.RawMessage) bool { return len(v) > 0 && v[0] == '"' }
+func isNumber(v json.RawMessage) bool {
+	return len(v) > 0 && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9'))
+}
+
+// unquote returns the text of a valid JSON string. The common case (no
+// escapes, valid UTF-8) costs one copy; otherwise encoding/json decodes it,
+// replacing invalid UTF-8 with U+FFFD as it always does.
+func unquote(v json.RawMessage) string {
+	body := v[1 : len(v)-1]
+	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+		return string(body)
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		// Unreachable: v was validated by the object decode.
+		return string(body)
+	}
+	return s
+}
+
+// isJSONInteger reports whether a JSON number has neither fraction nor
+// exponent.
+func isJSONInteger(v json.RawMessage) bool {
+	return isNumber(v) && !bytes.ContainsAny(v, ".eE")
+}
+
+// normID accepts a string (trimmed, 1 to MaxIDLen bytes) or a JSON
+// integer (kept as its decimal digits, so 7 and "7" are one id).
+func normID(v json.RawMessage) (id, detail string, ok bool) {
+	switch {
+	case !present(v):
+		return "", "id is missing", false
+	case isString(v):
+		id = strings.TrimSpace(unquote(v))
+		if id == "" {
+			return "", "id is empty", false
+		}
+	case isJSONInteger(v):
+		id = string(v)
+		if id == "-0" {
+			id = "0"
+		}
+	default:
+		return "", "id must be a string or an integer, got " + show(v), false
+	}
+	if len(id) > MaxIDLen {
+		return "", fmt.Sprintf("id is longer than %d bytes: %s", MaxIDLen, showString(id)), false
+	}
+	if hasControl(id) {
+		return "", "id contains control characters: " + showString(id), false
+	}
+	return id, "", true
+}
+
+// normEmail trims and lower-cases an address and checks it is plausible.
+func normEmail(v json.RawMessage) (email, detail string, ok bool) {
+	if !present(v) {
+		return "", "customer_email is missing", false
+	}
+	if !isString(v) {
+		return "", "customer_email must be a string, got " + show(v), false
+	}
+	email = strings.ToLower(strings.TrimSpace(unquote(v)))
+	if problem := checkEmail(email); problem != "" {
+		return "", "customer_email " + showString(email) + " " + problem, false
+	}
+	return email, "", true
+}
+
+// checkEmail says what makes an address implausible, or "" when it is
+// plausible: local@domain.tld with no spaces, no display name, no comments,
+// no quoting. It is deliberately stricter than RFC 5322 (which
+// net/mail.ParseAddress implements, comments and all) because an order's
+// address has to be one a mail server would accept as is.
+func checkEmail(s string) string {
+	if s == "" {
+		return "is empty"
+	}
+	if len(s) > MaxEmailLen {
+		return fmt.Sprintf("is longer than %d bytes", MaxEmailLen)
+	}
+	at := strings.IndexByte(s, '@')
+	if at < 0 {
+		return "has no @"
+	}
+	if strings.IndexByte(s[at+1:], '@') >= 0 {
+		return "has more than one @"
+	}
+	local, domain := s[:at], s[at+1:]
+	if local == "" {
+		return "has an empty local part"
+	}
+	if len(local) > MaxEmailLocalLen {
+		return fmt.Sprintf("has a local part longer than %d bytes", MaxEmailLocalLen)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c == 0x7f {
+			return "contains spaces or control characters"
+		}
+		if strings.IndexByte(`"(),:;<>[\]`, c) >= 0 {
+			return fmt.Sprintf("contains %q", c)
+		}
+	}
+	for _, r := range s {
+		if r == utf8.RuneError {
+			return "is not valid UTF-8"
+		}
+		if r >= utf8.RuneSelf && (unicode.IsSpace(r) || unicode.IsControl(r)) {
+			return "contains spaces or control characters"
+		}
+	}
+	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
+		return "has a misplaced dot in the local part"
+	}
+	if !strings.Contains(domain, ".") {
+		return "has no dot in the domain"
+	}
+	if strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return "has an empty domain label"
+	}
+	return ""
+}
+
+// normCategory trims and lower-cases a category, which must not be empty.
+func normCategory(v json.RawMessage) (category, detail string, ok bool) {
+	if !present(v) {
+		return "", "category is missing", false
+	}
+	if !isString(v) {
+		return "", "category must be a string, got " + show(v), false
+	}
+	category = strings.ToLower(strings.TrimSpace(unquote(v)))
+	if category == "" {
+		return "", "category is empty", false
+	}
+	if hasControl(category) {
+		return "", "category contains control characters: " + showString(category), false
+	}
+	return category, "", true
+}
+
+// normAmount accepts a JSON string or number holding a plain decimal and
+// returns it in canonical form. See canonicalDecimal.
+func normAmount(v json.RawMessage) (amount, reason, detail string) {
+	var s string
+	switch {
+	case !present(v):
+		return "", record.ReasonInvalidAmount, "amount is missing"
+	case isString(v):
+		s = strings.TrimSpace(unquote(v))
+	case isNumber(v):
+		s = string(v)
+	default:
+		return "", record.ReasonInvalidAmount, "amount must be a string or a number, got " + show(v)
+	}
+	canon, negative, problem := canonicalDecimal(s)
+	if problem != "" {
+		return "", record.ReasonInvalidAmount, "amount " + showString(s) + " " + problem
+	}
+	if negative {
+		return "", record.ReasonNegativeAmount, "amount " + showString(s) + " is negative"
+	}
+	return canon, "", ""
+}
+
+// canonicalDecimal parses [+-]digits[.digits] exactly (no exponent, no
+// float64 on the way) and returns it without leading zeros or trailing
+// fractional zeros: "0012.50" -> "12.5", "3.000" -> "3", "-0.0" -> "0".
+// Precision is judged on the value, so "1.5000000" is 1.5 and fine while
+// "1.2345678" has seven decimal places and is not. negative is false for
+// any zero.
+func canonicalDecimal(s string) (canon string, negative bool, problem string) {
+	rest := s
+	if rest != "" && (rest[0] == '+' || rest[0] == '-') {
+		negative = rest[0] == '-'
+		rest = rest[1:]
+	}
+	intEnd := digitsEnd(rest)
+	intPart, rest := rest[:intEnd], rest[intEnd:]
+	var fracPart string
+	if rest != "" && rest[0] == '.' {
+		fracEnd := digitsEnd(rest[1:])
+		fracPart, rest = rest[1:1+fracEnd], rest[1+fracEnd:]
+		if fracPart == "" {
+			return "", false, "has no digits after the decimal point"
+		}
+	}
+	switch {
+	case s == "":
+		return "", false, "is empty"
+	case rest != "" && (rest[0] == 'e' || rest[0] == 'E'):
+		return "", false, "uses an exponent; write it as a plain decimal"
+	case rest != "":
+		return "", false, "is not a decimal number"
+	case intPart == "":
+		return "", false, "has no digits before the decimal point"
+	}
+	intPart = strings.TrimLeft(intPart, "0")
+	fracPart = strings.TrimRight(fracPart, "0")
+	if len(intPart) > MaxAmountIntDigits {
+		return "", false, fmt.Sprintf("has more than %d integer digits", MaxAmountIntDigits)
+	}
+	if len(fracPart) > MaxAmountFracDigits {
+		return "", false, fmt.Sprintf("has more than %d decimal places", MaxAmountFracDigits)
+	}
+	if intPart == "" {
+		intPart = "0"
+	}
+	if intPart == "0" && fracPart == "" {
+		return "0", false, ""
+	}
+	if fracPart == "" {
+		canon = intPart
+	} else {
+		canon = intPart + "." + fracPart
+	}
+	return canon, negative, ""
+}
+
+// digitsEnd returns the length of the run of ASCII digits s starts with.
+func digitsEnd(s string) int {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// normCurrency trims and upper-cases a code of exactly three ASCII letters.
+// Whether ISO 4217 assigned it is not checked: the list changes.
+func normCurrency(v json.RawMessage) (currency, detail string, ok bool) {
+	if !present(v) {
+		return "", "currency is missing", false
+	}
+	if !isString(v) {
+		return "", "currency must be a string, got " + show(v), false
+	}
+	s := strings.TrimSpace(unquote(v))
+	if len(s) != 3 {
+		return "", "currency " + showString(s) + " is not a three-letter code", false
+	}
+	var b [3]byte
+	for i := range 3 {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b[i] = c
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		default:
+			return "", "currency " + showString(s) + " is not a three-letter code", false
+		}
+	}
+	return string(b[:]), "", true
+}
+
+// Timestamp layouts accepted besides RFC 3339; both are read as UTC. When
+// parsing, time.Parse also accepts fractional seconds after the seconds.
+const (
+	layoutNoZoneT     = "2006-01-02T15:04:05"
+	layoutNoZoneSpace = "2006-01-02 15:04:05"
+)
+
+// normTimestamp accepts RFC 3339 with any offset, the zone-less layouts
+// above, or a JSON integer of Unix seconds, and returns the instant in UTC.
+func normTimestamp(v json.RawMessage) (ts time.Time, detail string, ok bool) {
+	switch {
+	case !present(v):
+		return time.Time{}, "timestamp is missing", false
+	case isString(v):
+		s := strings.TrimSpace(unquote(v))
+		t, err := parseTimestamp(s)
+		if err != nil {
+			return time.Time{}, "timestamp " + showString(s) + ` is not RFC 3339, "YYYY-MM-DD hh:mm:ss" or Unix seconds`, false
+		}
+		ts = t.UTC()
+	case isJSONInteger(v):
+		secs, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil {
+			return time.Time{}, "timestamp " + show(v) + " is out of range", false
+		}
+		ts = time.Unix(secs, 0).UTC()
+	default:
+		return time.Time{}, "timestamp must be a string or an integer of Unix seconds, got " + show(v), false
+	}
+	if y := ts.Year(); y < MinYear || y > MaxYear {
+		return time.Time{}, fmt.Sprintf("timestamp %s is outside the years %d to %d", show(v), MinYear, MaxYear), false
+	}
+	return ts, "", true
+}
+
+func parseTimestamp(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err == nil {
+		return t, nil
+	}
+	if t, err2 := time.Parse(layoutNoZoneT, s); err2 == nil {
+		return t, nil
+	}
+	if t, err2 := time.Parse(layoutNoZoneSpace, s); err2 == nil {
+		return t, nil
+	}
+	return time.Time{}, err
+}
+
+// hasControl reports whether s holds ASCII control characters, which
+// PostgreSQL (NUL) or the reject file's readers (the rest) choke on.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// show quotes a raw JSON value for a detail, truncated.
+func show(v json.RawMessage) string {
+	return truncate(string(v), maxDetailValue)
+}
+
+// showString quotes a decoded string for a detail, truncated.
+func showString(s string) string {
+	if len(s) > maxDetailValue {
+		return strconv.Quote(truncate(s, maxDetailValue))
+	}
+	return strconv.Quote(s)
+}
+
+// truncate cuts s to at most n bytes on a rune boundary and marks the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/log"
@@ -111,13 +113,36 @@ func Dial(ctx context.Context, opts client.Options) (client.Client, error) {
 	defer cancel()
 	c, err := client.DialContext(dctx, opts)
 	if err != nil {
-		if errors.Is(dctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("cannot reach the Temporal server at %s (namespace %s) within %s: is it running? (start one with `temporal server start-dev` or `make demo`, or set TEMPORAL_ADDRESS): %w",
-				opts.HostPort, opts.Namespace, DialTimeout, err)
+		if unreachable(dctx, err) {
+			return nil, fmt.Errorf("cannot reach the Temporal server at %s (namespace %s): %s; is it running? (start one with `make demo` or `temporal server start-dev`, or set TEMPORAL_ADDRESS): %w",
+				opts.HostPort, opts.Namespace, reason(dctx, err), ErrUnreachable)
 		}
 		return nil, fmt.Errorf("connect to the Temporal server at %s (namespace %s): %w", opts.HostPort, opts.Namespace, err)
 	}
 	return c, nil
+}
+
+// ErrUnreachable is wrapped by Dial's error when no server answered.
+var ErrUnreachable = errors.New("server unreachable")
+
+func unreachable(ctx context.Context, err error) bool {
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, &unavailable) || errors.As(err, &deadline)
+}
+
+func reason(ctx context.Context, err error) string {
+	switch msg := err.Error(); {
+	case ctx.Err() != nil:
+		return fmt.Sprintf("no answer within %s", DialTimeout)
+	case strings.Contains(msg, "connection refused"):
+		return "connection refused"
+	case strings.Contains(msg, "no such host"):
+		return "unknown host"
+	default:
+		return "unavailable"
+	}
 }
 
 // QuietLogger logs the SDK's warnings and errors only, to stderr: what a

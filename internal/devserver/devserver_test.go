@@ -1,4 +1,22 @@
 package devserver_test
-import ("testing";"context";"time"
- "github.com/blueprint-etl/blueprint/internal/devserver")
-func TestStart(t *testing.T){ s:=time.Now(); srv:=devserver.ForTest(t); _, err := srv.Client().CheckHealth(context.Background(), nil); if err!=nil{t.Fatal(err)}; t.Log(time.Since(s), srv.FrontendHostPort())}
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/operatorservice/v1"
+
+	"github.com/blueprint-etl/blueprint/internal/devserver"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+)
+
+func TestStartRegistersSearchAttribute(t *testing.T) {
+	srv := devserver.ForTest(t)
+	ctx := context.Background()
+	_, err := srv.Client().CheckHealth(ctx, nil)
+	require.NoError(t, err)
+	resp, err := srv.Client().OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: "default"})
+	require.NoError(t, err)
+	require.Contains(t, resp.GetCustomAttributes(), pipeline.DeploymentSearchAttribute)
+}

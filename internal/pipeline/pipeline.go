@@ -34,11 +34,12 @@ const (
 	ErrBadSource         = "BadSource"         // URL, 4xx, forbidden path, too large
 	ErrBadData           = "BadData"           // the source's bytes are not in the declared format
 	ErrTransient         = "Transient"         // retryable: 5xx, 408, 429, timeouts, synthetic outages
+	ErrRunFinished       = "RunFinished"       // a late attempt on a run that already ended
 )
 
 // NonRetryableErrorTypes lists the ApplicationError types the retry policy
 // gives up on at once.
-var NonRetryableErrorTypes = []string{ErrInvalidParameters, ErrBadSource, ErrBadData}
+var NonRetryableErrorTypes = []string{ErrInvalidParameters, ErrBadSource, ErrBadData, ErrRunFinished}
 
 // Retry policy of every pipeline activity: 3 attempts, 2 s apart.
 const (

@@ -1,0 +1,326 @@
+// Package activities holds the Extract, Transform and Load work of the
+// pipeline. Each stage streams its data in chunks through a staging area in
+// the target database and commits every chunk together with its
+// checkpoint, so a retried attempt (after a crash, a timeout or a transient
+// source error) resumes after the last committed chunk and never writes a
+// row twice.
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/source"
+	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/transform"
+)
+
+// DefaultChunkRecords is how many records one staged chunk holds: large
+// enough that per-chunk costs vanish, small enough that a worker holds a
+// few MiB per running stage.
+const DefaultChunkRecords = 5000
+
+// Metric names, exported through the worker's Prometheus endpoint next to
+// the SDK's own metrics.
+const (
+	MetricRowsExtracted = "blueprint_rows_extracted"
+	MetricRowsRejected  = "blueprint_rows_rejected"
+	MetricRowsLoaded    = "blueprint_rows_loaded"
+)
+
+// Activities are the pipeline's activities and their dependencies.
+type Activities struct {
+	Store   *store.Store
+	Sources source.Config
+	// ChunkRecords overrides DefaultChunkRecords (tests use small chunks).
+	ChunkRecords int
+}
+
+func (a *Activities) chunkRecords() int {
+	if a.ChunkRecords > 0 {
+		return a.ChunkRecords
+	}
+	return DefaultChunkRecords
+}
+
+// Extract reads up to batch_size records from the source and stages them.
+func (a *Activities) Extract(ctx context.Context, in pipeline.ExtractInput) (pipeline.ExtractResult, error) {
+	res, err := a.doExtract(ctx, in)
+	return res, final(err)
+}
+
+// final makes errors that no retry can cure non-retryable: a late attempt
+// on a run that has already ended.
+func final(err error) error {
+	if errors.Is(err, store.ErrRunFinished) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), pipeline.ErrRunFinished, err)
+	}
+	return err
+}
+
+func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (pipeline.ExtractResult, error) {
+	info := activity.GetInfo(ctx)
+	log := activity.GetLogger(ctx)
+	spec, err := pipeline.ParseSourceURL(in.Params.SourceURL)
+	if err != nil {
+		return pipeline.ExtractResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("source_url=%q: %v", pipeline.RedactURL(in.Params.SourceURL), err), pipeline.ErrInvalidParameters, nil)
+	}
+	result := pipeline.ExtractResult{Run: in.Run, Source: SourceKey(spec)}
+
+	params, err := json.Marshal(map[string]any{"batch_size": in.Params.BatchSize, "source_url": pipeline.RedactURL(in.Params.SourceURL)})
+	if err != nil {
+		return result, fmt.Errorf("encode parameters: %w", err)
+	}
+	if err := a.Store.BeginRun(ctx, store.RunRecord{
+		WorkflowID: in.Run.WorkflowID, RunID: in.Run.RunID, Deployment: in.Deployment, Source: result.Source,
+		Params: params, Status: pipeline.RunRunning, StartedAt: in.StartedAt,
+	}); err != nil {
+		return result, fmt.Errorf("record run start: %w", err)
+	}
+
+	cp, err := a.Store.Checkpoint(ctx, in.Run, pipeline.StageExtract)
+	if err != nil {
+		return result, fmt.Errorf("read extract checkpoint: %w", err)
+	}
+	// A chunk committed with an empty cursor means the source was
+	// exhausted; only the done mark was lost.
+	exhausted := cp.NextSeq > 0 && cp.Cursor == ""
+	remaining := int64(in.Params.BatchSize) - cp.Records
+	if !cp.Done && !exhausted && remaining > 0 {
+		if cp.NextSeq > 0 {
+			log.Info("resuming extract", "chunks", cp.NextSeq, "records", cp.Records)
+		}
+		if cp, err = a.extract(ctx, in.Run, spec, cp, remaining, source.Attempt{
+			WorkflowID: in.Run.WorkflowID, Number: info.Attempt, Max: pipeline.MaxAttempts,
+		}); err != nil {
+			return result, err
+		}
+	}
+	if !cp.Done {
+		if err := a.Store.FinishStage(ctx, in.Run, pipeline.StageExtract); err != nil {
+			return result, fmt.Errorf("finish extract: %w", err)
+		}
+	}
+	result.Records, result.Chunks = cp.Records, cp.NextSeq
+	log.Info("extracted", "records", result.Records, "chunks", result.Chunks)
+	return result, nil
+}
+
+func (a *Activities) extract(ctx context.Context, run pipeline.RunRef, spec pipeline.SourceSpec, cp store.Checkpoint, remaining int64, attempt source.Attempt) (store.Checkpoint, error) {
+	r, err := source.Open(ctx, spec, cp.Cursor, remaining, attempt, a.Sources)
+	if err != nil {
+		return cp, err
+	}
+	defer r.Close()
+
+	rows := activity.GetMetricsHandler(ctx).Counter(MetricRowsExtracted)
+	var buf []byte
+	n := 0
+	flush := func(cursor string) error {
+		if n == 0 {
+			return nil
+		}
+		if err := a.Store.PutExtractChunk(ctx, run, cp.NextSeq, buf, n, cursor); err != nil {
+			return fmt.Errorf("stage chunk %d: %w", cp.NextSeq, err)
+		}
+		rows.Inc(int64(n))
+		cp.NextSeq++
+		cp.Records += int64(n)
+		cp.Cursor = cursor
+		activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records})
+		buf, n = buf[:0], 0
+		return nil
+	}
+	cursor := cp.Cursor
+	for {
+		page, err := r.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// Keep what was read in full pages: the retry resumes there.
+			if ferr := flush(cursor); ferr != nil {
+				return cp, errors.Join(err, ferr)
+			}
+			return cp, err
+		}
+		for _, rec := range page.Records {
+			buf = append(buf, rec...)
+			buf = append(buf, '\n')
+			n++
+		}
+		cursor = page.Cursor
+		if n >= a.chunkRecords() {
+			if err := flush(cursor); err != nil {
+				return cp, err
+			}
+		} else {
+			activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records + int64(n)})
+		}
+		if page.Cursor == "" {
+			break
+		}
+	}
+	// The last chunk's cursor is empty: the source is exhausted or the
+	// batch is complete.
+	if err := flush(""); err != nil {
+		return cp, err
+	}
+	if err := a.Store.FinishStage(ctx, run, pipeline.StageExtract); err != nil {
+		return cp, fmt.Errorf("finish extract: %w", err)
+	}
+	cp.Done = true
+	return cp, nil
+}
+
+// Transform normalises and validates the staged records, drops duplicate
+// ids and keeps rejected records with their reason.
+func (a *Activities) Transform(ctx context.Context, in pipeline.TransformInput) (pipeline.TransformResult, error) {
+	res, err := a.doTransform(ctx, in)
+	return res, final(err)
+}
+
+func (a *Activities) doTransform(ctx context.Context, in pipeline.TransformInput) (pipeline.TransformResult, error) {
+	log := activity.GetLogger(ctx)
+	cp, err := a.Store.Checkpoint(ctx, in.Run, pipeline.StageTransform)
+	if err != nil {
+		return pipeline.TransformResult{}, fmt.Errorf("read transform checkpoint: %w", err)
+	}
+	if !cp.Done {
+		dedup := transform.NewDeduper()
+		var orders []record.Order
+		// Rebuild the set of ids seen by the chunks already committed.
+		for seq := 0; seq < cp.NextSeq; seq++ {
+			clean, err := a.Store.ReadChunk(ctx, in.Run, pipeline.StageTransform, seq)
+			if err != nil {
+				return pipeline.TransformResult{}, fmt.Errorf("read transformed chunk %d: %w", seq, err)
+			}
+			if orders, err = transform.DecodeOrders(clean, orders[:0]); err != nil {
+				return pipeline.TransformResult{}, fmt.Errorf("decode transformed chunk %d: %w", seq, err)
+			}
+			for _, o := range orders {
+				dedup.Seen(o.ID)
+			}
+		}
+		if cp.NextSeq > 0 {
+			log.Info("resuming transform", "chunks", cp.NextSeq)
+		}
+		rejectedRows := activity.GetMetricsHandler(ctx).Counter(MetricRowsRejected)
+		for seq := cp.NextSeq; seq < in.Chunks; seq++ {
+			raw, err := a.Store.ReadChunk(ctx, in.Run, pipeline.StageExtract, seq)
+			if err != nil {
+				return pipeline.TransformResult{}, fmt.Errorf("read staged chunk %d: %w", seq, err)
+			}
+			clean, valid, rejects := transform.Chunk(raw, dedup)
+			if err := a.Store.PutTransformChunk(ctx, in.Run, seq, clean, valid, rejects); err != nil {
+				return pipeline.TransformResult{}, fmt.Errorf("stage transformed chunk %d: %w", seq, err)
+			}
+			rejectedRows.Inc(int64(len(rejects)))
+			activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageTransform, Chunks: seq + 1})
+		}
+		if err := a.Store.FinishStage(ctx, in.Run, pipeline.StageTransform); err != nil {
+			return pipeline.TransformResult{}, fmt.Errorf("finish transform: %w", err)
+		}
+		if cp, err = a.Store.Checkpoint(ctx, in.Run, pipeline.StageTransform); err != nil {
+			return pipeline.TransformResult{}, fmt.Errorf("read transform checkpoint: %w", err)
+		}
+	}
+	res := pipeline.TransformResult{Run: in.Run, Valid: cp.Valid, Rejected: cp.Rejected, Reasons: cp.Reasons, Chunks: in.Chunks}
+	log.Info("transformed", "valid", res.Valid, "rejected", res.Rejected)
+	return res, nil
+}
+
+// Load upserts the clean records into the warehouse and completes the run.
+func (a *Activities) Load(ctx context.Context, in pipeline.LoadInput) (pipeline.LoadResult, error) {
+	res, err := a.doLoad(ctx, in)
+	return res, final(err)
+}
+
+func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipeline.LoadResult, error) {
+	log := activity.GetLogger(ctx)
+	started := time.Now()
+	run, err := a.Store.GetRun(ctx, in.Run)
+	if err != nil {
+		return pipeline.LoadResult{}, fmt.Errorf("read run: %w", err)
+	}
+	if run.Status == pipeline.RunCompleted {
+		// An earlier attempt committed everything; its result was lost.
+		return pipeline.LoadResult{Inserted: run.Inserted, Updated: run.Updated, Unchanged: run.Unchanged}, nil
+	}
+	cp, err := a.Store.Checkpoint(ctx, in.Run, pipeline.StageLoad)
+	if err != nil {
+		return pipeline.LoadResult{}, fmt.Errorf("read load checkpoint: %w", err)
+	}
+	if cp.NextSeq > 0 {
+		log.Info("resuming load", "chunks", cp.NextSeq)
+	}
+	loadedRows := activity.GetMetricsHandler(ctx).Counter(MetricRowsLoaded)
+	var orders []record.Order
+	total := pipeline.LoadResult{Inserted: cp.Inserted, Updated: cp.Updated, Unchanged: cp.Unchanged}
+	for seq := cp.NextSeq; seq < in.Chunks; seq++ {
+		clean, err := a.Store.ReadChunk(ctx, in.Run, pipeline.StageTransform, seq)
+		if err != nil {
+			return pipeline.LoadResult{}, fmt.Errorf("read transformed chunk %d: %w", seq, err)
+		}
+		if orders, err = transform.DecodeOrders(clean, orders[:0]); err != nil {
+			return pipeline.LoadResult{}, fmt.Errorf("decode transformed chunk %d: %w", seq, err)
+		}
+		got, err := a.Store.LoadChunk(ctx, in.Run, in.Source, seq, orders)
+		if err != nil {
+			return pipeline.LoadResult{}, fmt.Errorf("load chunk %d: %w", seq, err)
+		}
+		total.Inserted += got.Inserted
+		total.Updated += got.Updated
+		total.Unchanged += got.Unchanged
+		loadedRows.Inc(int64(len(orders)))
+		activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageLoad, Chunks: seq + 1, Records: total.Inserted + total.Updated + total.Unchanged})
+	}
+	s := in.Summary
+	now := time.Now()
+	if err := a.Store.CompleteRun(ctx, in.Run, store.RunRecord{
+		WorkflowID: in.Run.WorkflowID, RunID: in.Run.RunID, Source: in.Source, Status: pipeline.RunCompleted,
+		Extracted: s.Extracted, Valid: s.Valid, Rejected: s.Rejected, Reasons: s.Reasons,
+		Inserted: total.Inserted, Updated: total.Updated, Unchanged: total.Unchanged,
+		FinishedAt: &now, ExtractMS: s.Durations.Extract.Milliseconds(), TransformMS: s.Durations.Transform.Milliseconds(),
+		LoadMS: time.Since(started).Milliseconds(),
+	}); err != nil {
+		return pipeline.LoadResult{}, fmt.Errorf("complete run: %w", err)
+	}
+	log.Info("loaded", "inserted", total.Inserted, "updated", total.Updated, "unchanged", total.Unchanged)
+	return total, nil
+}
+
+// FinishRun records a run that failed or was cancelled and drops its
+// staged data; its rejected records stay for inspection.
+func (a *Activities) FinishRun(ctx context.Context, in pipeline.FinishRunInput) error {
+	if err := a.Store.FinishRun(ctx, in.Run, in.Status, in.Error); err != nil {
+		return fmt.Errorf("record %s run: %w", in.Status, err)
+	}
+	return nil
+}
+
+// SourceKey names the dataset a source URL reads, the namespace of its
+// record ids in the warehouse: the same data read twice (with other
+// latency or failure knobs, or another API key) lands on the same rows.
+func SourceKey(spec pipeline.SourceSpec) string {
+	switch spec.Kind {
+	case pipeline.SourceDemo:
+		return fmt.Sprintf("demo://%s?seed=%d", spec.Dataset, spec.Seed)
+	case pipeline.SourceFile:
+		return "file:" + spec.Path
+	default:
+		u := *spec.URL
+		u.User = nil
+		return pipeline.RedactURL(u.String())
+	}
+}

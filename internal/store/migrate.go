@@ -1,0 +1,239 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migration is one versioned schema change, written once per dialect. A
+// released migration is never edited: add a new one instead.
+type migration struct {
+	version  int
+	name     string
+	sqlite   []string
+	postgres []string
+}
+
+// migrations are applied in order; schema_migrations records each one.
+var migrations = []migration{
+	{
+		version: 1,
+		name:    "warehouse and staging tables",
+		sqlite: []string{
+			// WITHOUT ROWID keeps each order in its primary-key B-tree
+			// alone, instead of a table plus an index: half the writes.
+			`CREATE TABLE orders (
+				source         TEXT    NOT NULL,
+				record_id      TEXT    NOT NULL CHECK (record_id <> ''),
+				customer_email TEXT    NOT NULL,
+				category       TEXT    NOT NULL,
+				amount         TEXT    NOT NULL, -- exact decimal, canonical form
+				currency       TEXT    NOT NULL,
+				ordered_at     TEXT    NOT NULL, -- RFC 3339, UTC, fixed width
+				row_hash       INTEGER NOT NULL,
+				version        INTEGER NOT NULL DEFAULT 1,
+				first_run      TEXT,
+				last_run       TEXT,
+				loaded_at      TEXT    NOT NULL,
+				PRIMARY KEY (source, record_id)
+			) WITHOUT ROWID, STRICT`,
+			`CREATE TABLE pipeline_runs (
+				workflow_id        TEXT    NOT NULL,
+				run_id             TEXT    NOT NULL,
+				deployment         TEXT    NOT NULL DEFAULT '',
+				source             TEXT    NOT NULL DEFAULT '',
+				params             TEXT,
+				status             TEXT    NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'cancelled')),
+				extracted          INTEGER NOT NULL DEFAULT 0,
+				valid              INTEGER NOT NULL DEFAULT 0,
+				rejected           INTEGER NOT NULL DEFAULT 0,
+				rejected_by_reason TEXT,
+				inserted           INTEGER NOT NULL DEFAULT 0,
+				updated            INTEGER NOT NULL DEFAULT 0,
+				unchanged          INTEGER NOT NULL DEFAULT 0,
+				started_at         TEXT    NOT NULL,
+				finished_at        TEXT,
+				extract_ms         INTEGER NOT NULL DEFAULT 0,
+				transform_ms       INTEGER NOT NULL DEFAULT 0,
+				load_ms            INTEGER NOT NULL DEFAULT 0,
+				error              TEXT    NOT NULL DEFAULT '',
+				PRIMARY KEY (workflow_id, run_id)
+			) STRICT`,
+			`CREATE INDEX pipeline_runs_started_at ON pipeline_runs (started_at)`,
+			`CREATE TABLE stage_chunks (
+				run_key TEXT    NOT NULL,
+				stage   TEXT    NOT NULL CHECK (stage IN ('extract', 'transform')),
+				seq     INTEGER NOT NULL CHECK (seq >= 0),
+				records INTEGER NOT NULL,
+				data    BLOB    NOT NULL,
+				PRIMARY KEY (run_key, stage, seq)
+			) STRICT`,
+			`CREATE TABLE stage_checkpoints (
+				run_key    TEXT    NOT NULL,
+				stage      TEXT    NOT NULL CHECK (stage IN ('extract', 'transform', 'load')),
+				next_seq   INTEGER NOT NULL DEFAULT 0,
+				records    INTEGER NOT NULL DEFAULT 0,
+				cursor     TEXT    NOT NULL DEFAULT '',
+				done       INTEGER NOT NULL DEFAULT 0,
+				counts     TEXT    NOT NULL DEFAULT '{}',
+				updated_at TEXT    NOT NULL,
+				PRIMARY KEY (run_key, stage)
+			) STRICT`,
+			`CREATE TABLE rejected_records (
+				run_key     TEXT    NOT NULL,
+				chunk_seq   INTEGER NOT NULL,
+				idx         INTEGER NOT NULL,
+				record_id   TEXT    NOT NULL DEFAULT '',
+				reason      TEXT    NOT NULL,
+				detail      TEXT    NOT NULL DEFAULT '',
+				raw         TEXT    NOT NULL DEFAULT '',
+				rejected_at TEXT    NOT NULL,
+				PRIMARY KEY (run_key, chunk_seq, idx)
+			) STRICT`,
+			`CREATE INDEX rejected_records_reason ON rejected_records (reason)`,
+		},
+		postgres: []string{
+			`CREATE TABLE orders (
+				source         TEXT          NOT NULL,
+				record_id      TEXT          NOT NULL CHECK (record_id <> ''),
+				customer_email TEXT          NOT NULL,
+				category       TEXT          NOT NULL,
+				amount         NUMERIC(20,6) NOT NULL,
+				currency       TEXT          NOT NULL,
+				ordered_at     TIMESTAMPTZ   NOT NULL,
+				row_hash       BIGINT        NOT NULL,
+				version        BIGINT        NOT NULL DEFAULT 1,
+				first_run      TEXT,
+				last_run       TEXT,
+				loaded_at      TIMESTAMPTZ   NOT NULL,
+				PRIMARY KEY (source, record_id)
+			)`,
+			`CREATE TABLE pipeline_runs (
+				workflow_id        TEXT        NOT NULL,
+				run_id             TEXT        NOT NULL,
+				deployment         TEXT        NOT NULL DEFAULT '',
+				source             TEXT        NOT NULL DEFAULT '',
+				params             JSONB,
+				status             TEXT        NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'cancelled')),
+				extracted          BIGINT      NOT NULL DEFAULT 0,
+				valid              BIGINT      NOT NULL DEFAULT 0,
+				rejected           BIGINT      NOT NULL DEFAULT 0,
+				rejected_by_reason JSONB,
+				inserted           BIGINT      NOT NULL DEFAULT 0,
+				updated            BIGINT      NOT NULL DEFAULT 0,
+				unchanged          BIGINT      NOT NULL DEFAULT 0,
+				started_at         TIMESTAMPTZ NOT NULL,
+				finished_at        TIMESTAMPTZ,
+				extract_ms         BIGINT      NOT NULL DEFAULT 0,
+				transform_ms       BIGINT      NOT NULL DEFAULT 0,
+				load_ms            BIGINT      NOT NULL DEFAULT 0,
+				error              TEXT        NOT NULL DEFAULT '',
+				PRIMARY KEY (workflow_id, run_id)
+			)`,
+			`CREATE INDEX pipeline_runs_started_at ON pipeline_runs (started_at)`,
+			`CREATE TABLE stage_chunks (
+				run_key TEXT    NOT NULL,
+				stage   TEXT    NOT NULL CHECK (stage IN ('extract', 'transform')),
+				seq     INTEGER NOT NULL CHECK (seq >= 0),
+				records BIGINT  NOT NULL,
+				data    BYTEA   NOT NULL,
+				PRIMARY KEY (run_key, stage, seq)
+			)`,
+			`CREATE TABLE stage_checkpoints (
+				run_key    TEXT        NOT NULL,
+				stage      TEXT        NOT NULL CHECK (stage IN ('extract', 'transform', 'load')),
+				next_seq   INTEGER     NOT NULL DEFAULT 0,
+				records    BIGINT      NOT NULL DEFAULT 0,
+				cursor     TEXT        NOT NULL DEFAULT '',
+				done       BOOLEAN     NOT NULL DEFAULT false,
+				counts     JSONB       NOT NULL DEFAULT '{}',
+				updated_at TIMESTAMPTZ NOT NULL,
+				PRIMARY KEY (run_key, stage)
+			)`,
+			`CREATE TABLE rejected_records (
+				run_key     TEXT        NOT NULL,
+				chunk_seq   INTEGER     NOT NULL,
+				idx         INTEGER     NOT NULL,
+				record_id   TEXT        NOT NULL DEFAULT '',
+				reason      TEXT        NOT NULL,
+				detail      TEXT        NOT NULL DEFAULT '',
+				raw         TEXT        NOT NULL DEFAULT '',
+				rejected_at TIMESTAMPTZ NOT NULL,
+				PRIMARY KEY (run_key, chunk_seq, idx)
+			)`,
+			`CREATE INDEX rejected_records_reason ON rejected_records (reason)`,
+		},
+	},
+}
+
+// SchemaVersion is the version the code expects, the last migration's.
+func SchemaVersion() int { return migrations[len(migrations)-1].version }
+
+// migrateLockClass is the first key of the PostgreSQL advisory lock that
+// serializes migrations ("bprt"); the second is derived from the schema, so
+// databases in different schemas migrate independently.
+const migrateLockClass = 0x62707274
+
+// Migrate brings the schema up to date. It is idempotent, and safe when
+// several processes run it at once: everything happens in one transaction
+// that holds PostgreSQL's advisory lock, or SQLite's write lock (BEGIN
+// IMMEDIATE), so exactly one of them applies each migration and the others
+// then find it recorded. DDL is transactional on both databases, so a
+// failed migration leaves no trace.
+func (s *Store) Migrate(ctx context.Context) error {
+	// Fast path without a write lock, so that opening an up-to-date
+	// database (every CLI command does) never waits for a long load.
+	var current int
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current)
+	if err == nil && current == SchemaVersion() {
+		return nil
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if s.driver == DriverPostgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))`, migrateLockClass); err != nil {
+				return fmt.Errorf("migrate: lock: %w", err)
+			}
+		}
+		ddl := `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at TEXT NOT NULL
+		)`
+		if s.driver == DriverPostgres {
+			ddl = `CREATE TABLE IF NOT EXISTS schema_migrations (
+				version    INTEGER PRIMARY KEY,
+				name       TEXT NOT NULL,
+				applied_at TIMESTAMPTZ NOT NULL
+			)`
+		}
+		if _, err := tx.ExecContext(ctx, ddl); err != nil {
+			return fmt.Errorf("migrate: create schema_migrations: %w", err)
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return fmt.Errorf("migrate: read version: %w", err)
+		}
+		if current > SchemaVersion() {
+			return fmt.Errorf("migrate: the database schema is at version %d, newer than this program's %d; upgrade the program", current, SchemaVersion())
+		}
+		for _, m := range migrations {
+			if m.version <= current {
+				continue
+			}
+			stmts := m.sqlite
+			if s.driver == DriverPostgres {
+				stmts = m.postgres
+			}
+			for _, q := range stmts {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return fmt.Errorf("migrate: version %d (%s): %w", m.version, m.name, err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+				m.version, m.name, s.timeArg(now())); err != nil {
+				return fmt.Errorf("migrate: record version %d: %w", m.version, err)
+			}
+		}
+		return nil
+	})
+}

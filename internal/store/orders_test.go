@@ -1,0 +1,149 @@
+package store_test
+
+import (
+	"database/sql"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/store"
+)
+
+// withAmount returns copies of orders with a new amount.
+func withAmount(orders []record.Order, amount string) []record.Order {
+	out := append([]record.Order(nil), orders...)
+	for i := range out {
+		out[i].Amount = amount
+	}
+	return out
+}
+
+func concat(parts ...[]record.Order) []record.Order {
+	var out []record.Order
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func TestWriteOrdersCounts(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		const source = "demo://orders"
+		// Each step runs on the state the previous ones left. 600 rows
+		// span several statement shapes on SQLite (512, 64, 16, 8).
+		steps := []struct {
+			name   string
+			orders []record.Order
+			want   pipeline.LoadResult
+		}{
+			{"insert new", makeOrders(0, 600), pipeline.LoadResult{Inserted: 600}},
+			{"same again", makeOrders(0, 600), pipeline.LoadResult{Unchanged: 600}},
+			{"changed amount", withAmount(makeOrders(0, 10), "1000.5"), pipeline.LoadResult{Updated: 10}},
+			{"mixed batch", concat(
+				withAmount(makeOrders(0, 5), "2000"), // changed again
+				makeOrders(10, 5),                    // unchanged
+				makeOrders(600, 5),                   // new
+			), pipeline.LoadResult{Inserted: 5, Updated: 5, Unchanged: 5}},
+			{"repeated id, changed", concat(makeOrders(700, 1), withAmount(makeOrders(700, 1), "7")),
+				pipeline.LoadResult{Inserted: 1, Updated: 1}},
+			{"repeated id, same", concat(makeOrders(701, 1), makeOrders(701, 1)),
+				pipeline.LoadResult{Inserted: 1, Unchanged: 1}},
+			{"nothing", nil, pipeline.LoadResult{}},
+		}
+		for _, step := range steps {
+			got, err := s.WriteOrders(ctx, source, step.orders)
+			require.NoError(t, err, step.name)
+			assert.Equal(t, step.want, got, step.name)
+		}
+
+		n, err := s.CountOrders(ctx, source)
+		require.NoError(t, err)
+		assert.EqualValues(t, 607, n)
+
+		o, err := s.Order(ctx, source, makeOrders(0, 1)[0].ID)
+		require.NoError(t, err)
+		assert.Equal(t, "2000", o.Amount)
+		assert.EqualValues(t, 3, o.Version, "inserted, then changed twice")
+		assert.Empty(t, o.FirstRun, "written outside a run")
+
+		o, err = s.Order(ctx, source, makeOrders(10, 1)[0].ID)
+		require.NoError(t, err)
+		assert.EqualValues(t, 1, o.Version, "never changed")
+
+		// The same IDs in another source are other rows.
+		got, err := s.WriteOrders(ctx, "file:///other.json", makeOrders(0, 3))
+		require.NoError(t, err)
+		assert.Equal(t, pipeline.LoadResult{Inserted: 3}, got)
+		all, err := s.CountOrders(ctx, "")
+		require.NoError(t, err)
+		assert.EqualValues(t, 610, all)
+	})
+}
+
+func TestOrderRoundTrip(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		ts := time.Date(2023, 12, 31, 23, 59, 58, 123456000, time.FixedZone("CET", 3600))
+		tests := []struct {
+			name string
+			in   record.Order
+			want record.Order // as read back
+		}{
+			{"plain", record.Order{ID: "a", CustomerEmail: "x@example.com", Category: "books", Amount: "12.5", Currency: "EUR", Timestamp: ts},
+				record.Order{ID: "a", CustomerEmail: "x@example.com", Category: "books", Amount: "12.5", Currency: "EUR", Timestamp: ts.UTC()}},
+			{"integer amount", record.Order{ID: "b", CustomerEmail: "y@example.com", Category: "toys", Amount: "3", Currency: "USD", Timestamp: ts},
+				record.Order{ID: "b", CustomerEmail: "y@example.com", Category: "toys", Amount: "3", Currency: "USD", Timestamp: ts.UTC()}},
+			{"widest amount", record.Order{ID: "c", CustomerEmail: "z@example.com", Category: "food", Amount: "99999999999999.999999", Currency: "GBP", Timestamp: ts},
+				record.Order{ID: "c", CustomerEmail: "z@example.com", Category: "food", Amount: "99999999999999.999999", Currency: "GBP", Timestamp: ts.UTC()}},
+			{"smallest amount", record.Order{ID: "d", CustomerEmail: "w@example.com", Category: "food", Amount: "0.000001", Currency: "GBP", Timestamp: ts},
+				record.Order{ID: "d", CustomerEmail: "w@example.com", Category: "food", Amount: "0.000001", Currency: "GBP", Timestamp: ts.UTC()}},
+			{"NUL and bad UTF-8 in text", record.Order{ID: "e", CustomerEmail: "v@example.com", Category: "to\x00ys\xff", Amount: "1", Currency: "EUR", Timestamp: ts},
+				record.Order{ID: "e", CustomerEmail: "v@example.com", Category: "to\uFFFDys\uFFFD", Amount: "1", Currency: "EUR", Timestamp: ts.UTC()}},
+		}
+		for _, tt := range tests {
+			_, err := s.WriteOrders(ctx, "src", []record.Order{tt.in})
+			require.NoError(t, err, tt.name)
+			got, err := s.Order(ctx, "src", tt.in.ID)
+			require.NoError(t, err, tt.name)
+			assert.Equal(t, tt.want, got.Order, tt.name)
+			assert.Equal(t, "src", got.Source)
+			assert.False(t, got.LoadedAt.IsZero())
+		}
+
+		_, err := s.Order(ctx, "src", "missing")
+		assert.ErrorIs(t, err, sql.ErrNoRows)
+	})
+}
+
+func TestWriteOrdersRefusesWhatDoesNotFit(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		tests := []struct {
+			name   string
+			mutate func(*record.Order)
+		}{
+			{"seven decimals", func(o *record.Order) { o.Amount = "1.1234567" }},
+			{"fifteen integer digits", func(o *record.Order) { o.Amount = "123456789012345" }},
+			{"not a number", func(o *record.Order) { o.Amount = "12,5" }},
+			{"empty amount", func(o *record.Order) { o.Amount = "" }},
+			{"empty id", func(o *record.Order) { o.ID = "" }},
+			{"NUL in id", func(o *record.Order) { o.ID = "a\x00b" }},
+		}
+		for _, tt := range tests {
+			// The bad order comes after a full batch, so the transaction
+			// has already written rows when it fails.
+			orders := makeOrders(0, 300)
+			tt.mutate(&orders[290])
+			_, err := s.WriteOrders(ctx, tt.name, orders)
+			require.Error(t, err, tt.name)
+			n, err := s.CountOrders(ctx, tt.name)
+			require.NoError(t, err)
+			assert.Zero(t, n, "%s: nothing of a failed write is kept", tt.name)
+		}
+	})
+}

@@ -1,0 +1,399 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/record"
+)
+
+// Checkpoint is how far a stage of a run got: every chunk below NextSeq is
+// committed, and the counts cover exactly those chunks. A retried activity
+// reads it and resumes at NextSeq.
+//
+// The chunk writers (PutExtractChunk, PutTransformChunk, LoadChunk) share
+// these rules: a chunk below NextSeq is already committed and writing it
+// again is a no-op; otherwise seq must be NextSeq, the stage must not be
+// done, and the run must not be finished (ErrRunFinished), so that a late
+// attempt the server gave up on cannot add to a run that moved on.
+type Checkpoint struct {
+	// NextSeq is the next chunk to write; chunks are numbered from 0.
+	NextSeq int `json:"next_seq"`
+	// Records counts the records of the committed chunks: raw records for
+	// extract, valid plus rejected for transform, orders for load.
+	Records int64 `json:"records"`
+	// Cursor is the source position after the last extract chunk, for
+	// sources that page.
+	Cursor string `json:"cursor,omitempty"`
+	// Done is set once the stage finished (FinishStage, CompleteRun).
+	Done bool `json:"done"`
+
+	// Transform counts.
+	Valid    int64            `json:"valid"`
+	Rejected int64            `json:"rejected"`
+	Reasons  map[string]int64 `json:"rejected_by_reason,omitempty"`
+
+	// Load counts.
+	Inserted  int64 `json:"inserted"`
+	Updated   int64 `json:"updated"`
+	Unchanged int64 `json:"unchanged"`
+}
+
+// checkpointCounts is the JSON in stage_checkpoints.counts.
+type checkpointCounts struct {
+	Valid     int64            `json:"valid,omitempty"`
+	Rejected  int64            `json:"rejected,omitempty"`
+	Reasons   map[string]int64 `json:"rejected_by_reason,omitempty"`
+	Inserted  int64            `json:"inserted,omitempty"`
+	Updated   int64            `json:"updated,omitempty"`
+	Unchanged int64            `json:"unchanged,omitempty"`
+}
+
+// checkStage rejects a stage name outside allowed.
+func checkStage(stage string, allowed ...string) error {
+	for _, a := range allowed {
+		if stage == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown stage %q (want %s)", stage, strings.Join(allowed, " or "))
+}
+
+var (
+	checkpointStages = []string{pipeline.StageExtract, pipeline.StageTransform, pipeline.StageLoad}
+	chunkStages      = []string{pipeline.StageExtract, pipeline.StageTransform}
+)
+
+// Checkpoint reads the checkpoint of a stage of a run; the zero value when
+// the stage has not committed anything yet.
+func (s *Store) Checkpoint(ctx context.Context, ref pipeline.RunRef, stage string) (Checkpoint, error) {
+	if err := checkStage(stage, checkpointStages...); err != nil {
+		return Checkpoint{}, fmt.Errorf("store: checkpoint of %s: %w", ref.Key(), err)
+	}
+	cp, err := readCheckpoint(ctx, s.db, ref, stage, "")
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("store: %s checkpoint of %s: %w", stage, ref.Key(), err)
+	}
+	return cp, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const checkpointQuery = `SELECT next_seq, records, cursor, done, counts FROM stage_checkpoints WHERE run_key = $1 AND stage = $2`
+
+func readCheckpoint(ctx context.Context, q querier, ref pipeline.RunRef, stage, lock string) (Checkpoint, error) {
+	var (
+		cp     Checkpoint
+		counts []byte
+	)
+	err := q.QueryRowContext(ctx, checkpointQuery+lock, ref.Key(), stage).Scan(&cp.NextSeq, &cp.Records, &cp.Cursor, &cp.Done, &counts)
+	if isNoRows(err) {
+		return Checkpoint{}, nil
+	}
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	var c checkpointCounts
+	if err := json.Unmarshal(counts, &c); err != nil {
+		return Checkpoint{}, fmt.Errorf("counts: %w", err)
+	}
+	cp.Valid, cp.Rejected, cp.Reasons = c.Valid, c.Rejected, c.Reasons
+	cp.Inserted, cp.Updated, cp.Unchanged = c.Inserted, c.Updated, c.Unchanged
+	return cp, nil
+}
+
+// lockCheckpoint reads a checkpoint inside a write transaction, locking its
+// row on PostgreSQL so that two attempts of the same stage (a new one and
+// a late one the server gave up on) cannot both commit the same chunk. The
+// row is created first, as there is nothing to lock otherwise. SQLite
+// serializes write transactions as a whole.
+func (s *Store) lockCheckpoint(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, stage string) (Checkpoint, error) {
+	if s.driver == DriverPostgres {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO stage_checkpoints (run_key, stage, updated_at) VALUES ($1, $2, $3)
+			ON CONFLICT (run_key, stage) DO NOTHING`, ref.Key(), stage, s.timeArg(now())); err != nil {
+			return Checkpoint{}, fmt.Errorf("create %s checkpoint: %w", stage, err)
+		}
+	}
+	cp, err := readCheckpoint(ctx, tx, ref, stage, s.forUpdate())
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("read %s checkpoint: %w", stage, err)
+	}
+	return cp, nil
+}
+
+func (s *Store) saveCheckpoint(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, stage string, cp Checkpoint) error {
+	counts, err := json.Marshal(checkpointCounts{
+		Valid: cp.Valid, Rejected: cp.Rejected, Reasons: cp.Reasons,
+		Inserted: cp.Inserted, Updated: cp.Updated, Unchanged: cp.Unchanged,
+	})
+	if err != nil {
+		return fmt.Errorf("save %s checkpoint: %w", stage, err)
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO stage_checkpoints (run_key, stage, next_seq, records, cursor, done, counts, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (run_key, stage) DO UPDATE SET
+			next_seq = excluded.next_seq, records = excluded.records, cursor = excluded.cursor,
+			done = excluded.done, counts = excluded.counts, updated_at = excluded.updated_at`,
+		ref.Key(), stage, cp.NextSeq, cp.Records, cp.Cursor, cp.Done, string(counts), s.timeArg(now()))
+	if err != nil {
+		return fmt.Errorf("save %s checkpoint: %w", stage, err)
+	}
+	return nil
+}
+
+// beginChunk starts the write of chunk seq of a stage: it locks the run and
+// the stage checkpoint and decides. A chunk below NextSeq is already
+// committed, and writing it again is a no-op (skip). Otherwise the chunk
+// must be the next one, of a stage that is not done, of a run that is not
+// finished (ErrRunFinished).
+//
+// Locks are always taken run first, then checkpoint, as CompleteRun and
+// FinishRun do, so that concurrent transactions cannot deadlock.
+func (s *Store) beginChunk(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, stage string, seq int) (cp Checkpoint, skip bool, err error) {
+	if seq < 0 {
+		return Checkpoint{}, false, fmt.Errorf("chunk %d: sequence numbers start at 0", seq)
+	}
+	var status string
+	err = tx.QueryRowContext(ctx, `SELECT status FROM pipeline_runs WHERE workflow_id = $1 AND run_id = $2`+s.forShare(),
+		ref.WorkflowID, ref.RunID).Scan(&status)
+	if err != nil && !isNoRows(err) {
+		return Checkpoint{}, false, fmt.Errorf("read run status: %w", err)
+	}
+	cp, err = s.lockCheckpoint(ctx, tx, ref, stage)
+	if err != nil {
+		return Checkpoint{}, false, err
+	}
+	switch {
+	case seq < cp.NextSeq:
+		return cp, true, nil
+	case status != "" && status != pipeline.RunRunning:
+		return Checkpoint{}, false, fmt.Errorf("%s chunk %d: the run is %s: %w", stage, seq, status, ErrRunFinished)
+	case cp.Done:
+		return Checkpoint{}, false, fmt.Errorf("%s chunk %d: the stage is already done with %d chunks", stage, seq, cp.NextSeq)
+	case seq > cp.NextSeq:
+		return Checkpoint{}, false, fmt.Errorf("%s chunk %d out of order: the next chunk is %d", stage, seq, cp.NextSeq)
+	}
+	return cp, false, nil
+}
+
+func insertChunk(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, stage string, seq, records int, data []byte) error {
+	if data == nil {
+		data = []byte{} // an empty chunk, not NULL
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO stage_chunks (run_key, stage, seq, records, data) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (run_key, stage, seq) DO UPDATE SET records = excluded.records, data = excluded.data`,
+		ref.Key(), stage, seq, records, data); err != nil {
+		return fmt.Errorf("write %s chunk %d: %w", stage, seq, err)
+	}
+	return nil
+}
+
+// PutExtractChunk stages chunk seq of raw records (n records, NDJSON in
+// data) and advances the extract checkpoint to seq+1 with the source's
+// cursor, in one transaction. Writing a committed chunk again is a no-op,
+// so Records stays exact when a retried attempt repeats it.
+func (s *Store) PutExtractChunk(ctx context.Context, ref pipeline.RunRef, seq int, data []byte, n int, cursor string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cp, skip, err := s.beginChunk(ctx, tx, ref, pipeline.StageExtract, seq)
+		if err != nil || skip {
+			return err
+		}
+		if err := insertChunk(ctx, tx, ref, pipeline.StageExtract, seq, n, data); err != nil {
+			return err
+		}
+		cp.NextSeq, cp.Records, cp.Cursor = seq+1, cp.Records+int64(n), cursor
+		return s.saveCheckpoint(ctx, tx, ref, pipeline.StageExtract, cp)
+	})
+	if err != nil {
+		return fmt.Errorf("store: run %s: %w", ref.Key(), err)
+	}
+	return nil
+}
+
+// FinishStage marks a stage of a run done: a retried activity that finds
+// it done has nothing left to do.
+func (s *Store) FinishStage(ctx context.Context, ref pipeline.RunRef, stage string) error {
+	if err := checkStage(stage, checkpointStages...); err != nil {
+		return fmt.Errorf("store: finish stage of %s: %w", ref.Key(), err)
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cp, err := s.lockCheckpoint(ctx, tx, ref, stage)
+		if err != nil || cp.Done {
+			return err
+		}
+		cp.Done = true
+		return s.saveCheckpoint(ctx, tx, ref, stage, cp)
+	})
+	if err != nil {
+		return fmt.Errorf("store: finish %s stage of %s: %w", stage, ref.Key(), err)
+	}
+	return nil
+}
+
+// ReadChunk returns a staged chunk. A chunk that does not exist (never
+// written, or dropped when the run ended) gives an error wrapping
+// sql.ErrNoRows.
+func (s *Store) ReadChunk(ctx context.Context, ref pipeline.RunRef, stage string, seq int) ([]byte, error) {
+	if err := checkStage(stage, chunkStages...); err != nil {
+		return nil, fmt.Errorf("store: read chunk of %s: %w", ref.Key(), err)
+	}
+	var data []byte
+	err := s.db.QueryRowContext(ctx, `SELECT data FROM stage_chunks WHERE run_key = $1 AND stage = $2 AND seq = $3`,
+		ref.Key(), stage, seq).Scan(&data)
+	if err != nil {
+		return nil, fmt.Errorf("store: read %s chunk %d of %s: %w", stage, seq, ref.Key(), err)
+	}
+	return data, nil
+}
+
+// PutTransformChunk stores chunk seq of the transform stage: the clean
+// records (NDJSON of record.Order, nValid of them) and the rejected ones,
+// and adds their counts to the transform checkpoint, in one transaction.
+// Writing a committed chunk again is a no-op.
+func (s *Store) PutTransformChunk(ctx context.Context, ref pipeline.RunRef, seq int, clean []byte, nValid int, rejects []record.Rejected) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cp, skip, err := s.beginChunk(ctx, tx, ref, pipeline.StageTransform, seq)
+		if err != nil || skip {
+			return err
+		}
+		if err := insertChunk(ctx, tx, ref, pipeline.StageTransform, seq, nValid, clean); err != nil {
+			return err
+		}
+		if err := s.insertRejects(ctx, tx, ref, seq, rejects); err != nil {
+			return err
+		}
+		cp.NextSeq = seq + 1
+		cp.Records += int64(nValid + len(rejects))
+		cp.Valid += int64(nValid)
+		cp.Rejected += int64(len(rejects))
+		for _, r := range rejects {
+			if cp.Reasons == nil {
+				cp.Reasons = map[string]int64{}
+			}
+			cp.Reasons[r.Reason]++
+		}
+		return s.saveCheckpoint(ctx, tx, ref, pipeline.StageTransform, cp)
+	})
+	if err != nil {
+		return fmt.Errorf("store: run %s: %w", ref.Key(), err)
+	}
+	return nil
+}
+
+// rejectsPerStatement bounds a multi-row INSERT of rejected records: five
+// parameters a row, well below both databases' limits.
+const rejectsPerStatement = 1000
+
+func (s *Store) insertRejects(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, seq int, rejects []record.Rejected) error {
+	at := s.timeArg(now())
+	for len(rejects) > 0 {
+		batch := rejects[:min(len(rejects), rejectsPerStatement)]
+		rejects = rejects[len(batch):]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO rejected_records (run_key, chunk_seq, idx, record_id, reason, detail, raw, rejected_at) VALUES `)
+		args := make([]any, 0, 3+5*len(batch))
+		args = append(args, ref.Key(), seq, at)
+		for i, r := range batch {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			p := 4 + 5*i
+			fmt.Fprintf(&q, "($1, $2, $%d, $%d, $%d, $%d, $%d, $3)", p, p+1, p+2, p+3, p+4)
+			args = append(args, r.Index, cleanText(r.RecordID), cleanText(r.Reason), cleanText(r.Detail), cleanText(r.Raw))
+		}
+		q.WriteString(` ON CONFLICT (run_key, chunk_seq, idx) DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("write rejected records of chunk %d: %w", seq, err)
+		}
+	}
+	return nil
+}
+
+// LoadChunk upserts chunk seq of clean orders into the orders table and
+// advances the load checkpoint (cumulative counts), in one transaction. It
+// returns this chunk's counts; a chunk that is already committed is not
+// written again, and gives zero counts.
+func (s *Store) LoadChunk(ctx context.Context, ref pipeline.RunRef, source string, seq int, orders []record.Order) (pipeline.LoadResult, error) {
+	var res pipeline.LoadResult
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cp, skip, err := s.beginChunk(ctx, tx, ref, pipeline.StageLoad, seq)
+		if err != nil || skip {
+			return err
+		}
+		res, err = s.upsertOrders(ctx, tx, source, orders, ref.Key())
+		if err != nil {
+			return fmt.Errorf("load chunk %d: %w", seq, err)
+		}
+		cp.NextSeq = seq + 1
+		cp.Records += int64(len(orders))
+		cp.Inserted += res.Inserted
+		cp.Updated += res.Updated
+		cp.Unchanged += res.Unchanged
+		return s.saveCheckpoint(ctx, tx, ref, pipeline.StageLoad, cp)
+	})
+	if err != nil {
+		return pipeline.LoadResult{}, fmt.Errorf("store: run %s: %w", ref.Key(), err)
+	}
+	return res, nil
+}
+
+// Rejected returns the rejected records of a run in the order they were
+// met; limit <= 0 means all of them.
+func (s *Store) Rejected(ctx context.Context, ref pipeline.RunRef, limit int) ([]record.Rejected, error) {
+	q := `SELECT idx, record_id, reason, detail, raw FROM rejected_records WHERE run_key = $1 ORDER BY chunk_seq, idx`
+	args := []any{ref.Key()}
+	if limit > 0 {
+		q += ` LIMIT $2`
+		args = append(args, limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: rejected records of %s: %w", ref.Key(), err)
+	}
+	defer rows.Close()
+	var out []record.Rejected
+	for rows.Next() {
+		var r record.Rejected
+		if err := rows.Scan(&r.Index, &r.RecordID, &r.Reason, &r.Detail, &r.Raw); err != nil {
+			return nil, fmt.Errorf("store: rejected records of %s: %w", ref.Key(), err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: rejected records of %s: %w", ref.Key(), err)
+	}
+	return out, nil
+}
+
+// PruneStaging drops the staged chunks of runs whose checkpoints have not
+// moved since before: runs that ended without FinishRun or CompleteRun
+// (a terminated workflow, a lost worker). It returns how many chunks it
+// dropped. A janitor should pass a time well beyond the longest run.
+func (s *Store) PruneStaging(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			DELETE FROM stage_chunks WHERE run_key IN (
+				SELECT run_key FROM stage_checkpoints GROUP BY run_key HAVING max(updated_at) < $1)`,
+			s.timeArg(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: prune staging: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,307 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/store/storetest"
+)
+
+func TestPutExtractChunk(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		ref := runRef("extract")
+		require.NoError(t, s.BeginRun(ctx, store.RunRecord{WorkflowID: ref.WorkflowID, RunID: ref.RunID, Source: "demo://orders"}))
+
+		cp, err := s.Checkpoint(ctx, ref, pipeline.StageExtract)
+		require.NoError(t, err)
+		assert.Equal(t, store.Checkpoint{}, cp, "nothing committed yet")
+
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, []byte("{\"id\":1}\n{\"id\":2}\n"), 2, "page=2"))
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, []byte("{\"id\":3}\n"), 1, "page=3"))
+		// A retried attempt repeats chunk 1: nothing changes.
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, []byte("{\"id\":3}\n"), 1, "page=3"))
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, []byte("other"), 7, "page=x"))
+
+		cp, err = s.Checkpoint(ctx, ref, pipeline.StageExtract)
+		require.NoError(t, err)
+		assert.Equal(t, store.Checkpoint{NextSeq: 2, Records: 3, Cursor: "page=3"}, cp)
+		data, err := s.ReadChunk(ctx, ref, pipeline.StageExtract, 0)
+		require.NoError(t, err)
+		assert.Equal(t, "{\"id\":1}\n{\"id\":2}\n", string(data), "the first commit wins")
+		assert.Equal(t, 2, countRows(t, s, "stage_chunks", ref.Key()))
+
+		// Chunks are written in order.
+		err = s.PutExtractChunk(ctx, ref, 5, []byte("x"), 1, "")
+		assert.ErrorContains(t, err, "out of order")
+		err = s.PutExtractChunk(ctx, ref, -1, []byte("x"), 1, "")
+		assert.Error(t, err)
+
+		_, err = s.ReadChunk(ctx, ref, pipeline.StageExtract, 2)
+		assert.ErrorIs(t, err, sql.ErrNoRows)
+		_, err = s.ReadChunk(ctx, ref, pipeline.StageLoad, 0)
+		assert.ErrorContains(t, err, "unknown stage")
+
+		require.NoError(t, s.FinishStage(ctx, ref, pipeline.StageExtract))
+		require.NoError(t, s.FinishStage(ctx, ref, pipeline.StageExtract), "finishing twice is harmless")
+		cp, err = s.Checkpoint(ctx, ref, pipeline.StageExtract)
+		require.NoError(t, err)
+		assert.Equal(t, store.Checkpoint{NextSeq: 2, Records: 3, Cursor: "page=3", Done: true}, cp)
+		err = s.PutExtractChunk(ctx, ref, 2, []byte("x"), 1, "")
+		assert.ErrorContains(t, err, "already done")
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, []byte("x"), 1, ""), "a committed chunk is still a no-op")
+	})
+}
+
+func TestPutTransformChunk(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		ref := runRef("transform")
+		rejects := func(seq int) []record.Rejected {
+			return []record.Rejected{
+				{Index: 1, RecordID: fmt.Sprintf("r%d-1", seq), Reason: record.ReasonInvalidEmail, Detail: "no @", Raw: `{"id":"r1"}`},
+				{Index: 4, RecordID: "", Reason: record.ReasonMissingID, Detail: "id is empty", Raw: "{\"id\":\"\",\"x\":\"\x00\xff\"}"},
+				{Index: 7, RecordID: fmt.Sprintf("r%d-7", seq), Reason: record.ReasonInvalidEmail, Detail: "no domain", Raw: `{}`},
+			}
+		}
+		for seq := range 2 {
+			// Every chunk is written twice, as by a retried attempt.
+			for range 2 {
+				require.NoError(t, s.PutTransformChunk(ctx, ref, seq, []byte("clean\n"), 5, rejects(seq)))
+			}
+		}
+		// An all-rejected chunk has no clean data.
+		require.NoError(t, s.PutTransformChunk(ctx, ref, 2, nil, 0, rejects(2)[:1]))
+
+		cp, err := s.Checkpoint(ctx, ref, pipeline.StageTransform)
+		require.NoError(t, err)
+		assert.Equal(t, store.Checkpoint{
+			NextSeq: 3, Records: 17, Valid: 10, Rejected: 7,
+			Reasons: map[string]int64{record.ReasonInvalidEmail: 5, record.ReasonMissingID: 2},
+		}, cp)
+
+		got, err := s.Rejected(ctx, ref, 0)
+		require.NoError(t, err)
+		require.Len(t, got, 7)
+		assert.Equal(t, rejects(0)[0], got[0])
+		assert.Equal(t, "{\"id\":\"\",\"x\":\"\uFFFD\uFFFD\"}", got[1].Raw, "NUL and invalid UTF-8 are replaced")
+		assert.Equal(t, "r1-7", got[5].RecordID, "ordered by chunk, then index")
+		limited, err := s.Rejected(ctx, ref, 2)
+		require.NoError(t, err)
+		assert.Len(t, limited, 2)
+
+		data, err := s.ReadChunk(ctx, ref, pipeline.StageTransform, 2)
+		require.NoError(t, err)
+		assert.Empty(t, data)
+	})
+}
+
+func TestLoadChunk(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		ref := runRef("load")
+		const source = "demo://orders"
+		chunks := [][]record.Order{makeOrders(0, 300), makeOrders(300, 300), withAmount(makeOrders(0, 10), "9")}
+		want := []pipeline.LoadResult{{Inserted: 300}, {Inserted: 300}, {Updated: 10}}
+		for seq, orders := range chunks {
+			res, err := s.LoadChunk(ctx, ref, source, seq, orders)
+			require.NoError(t, err)
+			assert.Equal(t, want[seq], res, "chunk %d", seq)
+			// The retried chunk writes nothing and counts nothing.
+			res, err = s.LoadChunk(ctx, ref, source, seq, orders)
+			require.NoError(t, err)
+			assert.Equal(t, pipeline.LoadResult{}, res, "chunk %d again", seq)
+		}
+		cp, err := s.Checkpoint(ctx, ref, pipeline.StageLoad)
+		require.NoError(t, err)
+		assert.Equal(t, store.Checkpoint{NextSeq: 3, Records: 610, Inserted: 600, Updated: 10}, cp)
+
+		n, err := s.CountOrders(ctx, source)
+		require.NoError(t, err)
+		assert.EqualValues(t, 600, n)
+		o, err := s.Order(ctx, source, chunks[0][0].ID)
+		require.NoError(t, err)
+		assert.EqualValues(t, 2, o.Version, "updated once, not twice")
+		assert.Equal(t, ref.Key(), o.FirstRun)
+		assert.Equal(t, ref.Key(), o.LastRun)
+
+		_, err = s.LoadChunk(ctx, ref, source, 4, makeOrders(0, 1))
+		assert.ErrorContains(t, err, "out of order")
+	})
+}
+
+// TestFailedChunkLeavesNothing checks that a chunk is all or nothing: when
+// its transaction fails part-way, neither rows nor checkpoint change, and
+// the chunk can then be written.
+func TestFailedChunkLeavesNothing(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		ref := runRef("atomic")
+		const source = "demo://orders"
+		_, err := s.LoadChunk(ctx, ref, source, 0, makeOrders(0, 10))
+		require.NoError(t, err)
+
+		tests := []struct {
+			name string
+			ctx  func() context.Context
+			// orders has a bad order after more than one statement's worth.
+			orders func() []record.Order
+		}{
+			{"constraint violation", func() context.Context { return ctx }, func() []record.Order {
+				orders := makeOrders(10, 600)
+				orders[550].ID = "" // refused by the CHECK constraint
+				return orders
+			}},
+			{"amount too precise", func() context.Context { return ctx }, func() []record.Order {
+				orders := makeOrders(10, 600)
+				orders[599].Amount = "0.0000001"
+				return orders
+			}},
+			{"cancelled context", func() context.Context {
+				c, cancel := context.WithCancel(ctx)
+				cancel()
+				return c
+			}, func() []record.Order { return makeOrders(10, 600) }},
+		}
+		for _, tt := range tests {
+			_, err := s.LoadChunk(tt.ctx(), ref, source, 1, tt.orders())
+			require.Error(t, err, tt.name)
+
+			cp, err := s.Checkpoint(ctx, ref, pipeline.StageLoad)
+			require.NoError(t, err)
+			assert.Equal(t, store.Checkpoint{NextSeq: 1, Records: 10, Inserted: 10}, cp, tt.name)
+			n, err := s.CountOrders(ctx, source)
+			require.NoError(t, err)
+			assert.EqualValues(t, 10, n, tt.name)
+		}
+
+		res, err := s.LoadChunk(ctx, ref, source, 1, makeOrders(10, 600))
+		require.NoError(t, err)
+		assert.Equal(t, pipeline.LoadResult{Inserted: 600}, res)
+	})
+}
+
+// TestConcurrentLoads loads 8 runs at once into one database, through two
+// stores (as two worker processes would), and checks nothing is lost and
+// no write fails with SQLITE_BUSY.
+func TestConcurrentLoads(t *testing.T) {
+	eachDriverName(t, func(t *testing.T, driver string) {
+		ctx := ctxT(t)
+		dsn := storetest.DSN(t, driver)
+		stores := make([]*store.Store, 2)
+		for i := range stores {
+			s, err := store.Open(ctx, dsn)
+			require.NoError(t, err)
+			t.Cleanup(func() { assert.NoError(t, s.Close()) })
+			stores[i] = s
+		}
+		const (
+			runs      = 8
+			chunks    = 5
+			chunkSize = 400
+		)
+		errs := make(chan error, runs)
+		var wg sync.WaitGroup
+		for r := range runs {
+			wg.Go(func() {
+				errs <- loadRun(ctx, stores[r%2], r, chunks, chunkSize)
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+
+		s := stores[0]
+		n, err := s.CountOrders(ctx, "")
+		require.NoError(t, err)
+		assert.EqualValues(t, runs*chunks*chunkSize, n)
+		for r := range runs {
+			ref := runRef(fmt.Sprint(r))
+			run, err := s.GetRun(ctx, ref)
+			require.NoError(t, err)
+			assert.Equal(t, pipeline.RunCompleted, run.Status)
+			assert.EqualValues(t, chunks*chunkSize, run.Inserted)
+			assert.EqualValues(t, chunks*chunkSize, run.Extracted)
+			assert.Equal(t, 0, countRows(t, s, "stage_chunks", ref.Key()))
+		}
+	})
+}
+
+// loadRun drives one run through every stage the way the activities do,
+// each run into its own source.
+func loadRun(ctx context.Context, s *store.Store, r, chunks, chunkSize int) error {
+	ref := runRef(fmt.Sprint(r))
+	source := fmt.Sprintf("source-%d", r)
+	if err := s.BeginRun(ctx, store.RunRecord{WorkflowID: ref.WorkflowID, RunID: ref.RunID, Source: source}); err != nil {
+		return err
+	}
+	for seq := range chunks {
+		orders := makeOrders(seq*chunkSize, chunkSize)
+		raw, err := json.Marshal(orders)
+		if err != nil {
+			return err
+		}
+		if err := s.PutExtractChunk(ctx, ref, seq, raw, len(orders), ""); err != nil {
+			return err
+		}
+		if err := s.PutTransformChunk(ctx, ref, seq, raw, len(orders), nil); err != nil {
+			return err
+		}
+		data, err := s.ReadChunk(ctx, ref, pipeline.StageTransform, seq)
+		if err != nil {
+			return err
+		}
+		var clean []record.Order
+		if err := json.Unmarshal(data, &clean); err != nil {
+			return err
+		}
+		if _, err := s.LoadChunk(ctx, ref, source, seq, clean); err != nil {
+			return err
+		}
+	}
+	ex, err := s.Checkpoint(ctx, ref, pipeline.StageExtract)
+	if err != nil {
+		return err
+	}
+	cp, err := s.Checkpoint(ctx, ref, pipeline.StageLoad)
+	if err != nil {
+		return err
+	}
+	return s.CompleteRun(ctx, ref, store.RunRecord{
+		Source: source, Extracted: ex.Records, Valid: cp.Records,
+		Inserted: cp.Inserted, Updated: cp.Updated, Unchanged: cp.Unchanged,
+	})
+}
+
+func TestPruneStaging(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		old, fresh := runRef("old"), runRef("fresh")
+		require.NoError(t, s.PutExtractChunk(ctx, old, 0, []byte("x"), 1, ""))
+		require.NoError(t, s.PutExtractChunk(ctx, old, 1, []byte("x"), 1, ""))
+		cutoff := time.Now().Add(time.Hour) // everything so far is older
+		n, err := s.PruneStaging(ctx, cutoff.Add(-2*time.Hour))
+		require.NoError(t, err)
+		assert.Zero(t, n, "nothing is that old")
+
+		n, err = s.PruneStaging(ctx, cutoff)
+		require.NoError(t, err)
+		assert.EqualValues(t, 2, n)
+		require.NoError(t, s.PutExtractChunk(ctx, fresh, 0, []byte("x"), 1, ""))
+		assert.Equal(t, 1, countRows(t, s, "stage_chunks", fresh.Key()))
+		assert.Equal(t, 0, countRows(t, s, "stage_chunks", old.Key()))
+	})
+}

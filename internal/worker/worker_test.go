@@ -1,0 +1,121 @@
+package worker_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/blueprint-etl/blueprint/internal/devserver"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/worker/workertest"
+)
+
+// TestPipelineOnDevServer runs the whole pipeline on a real dev server with
+// a real worker and checks the rows in the warehouse.
+func TestPipelineOnDevServer(t *testing.T) {
+	srv := devserver.ForTest(t)
+	c := srv.Client()
+	st := workertest.Start(t, c, pipeline.TaskQueue)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	params := pipeline.Params{BatchSize: 1000, SourceURL: "demo://orders"}
+	first, firstRun := execute(ctx, t, c, "e2e-first", params)
+	require.Equal(t, int64(1000), first.Extracted)
+	require.Equal(t, first.Valid, first.Loaded.Inserted)
+	count, err := st.CountOrders(ctx, "")
+	require.NoError(t, err)
+	require.Equal(t, first.Valid, count)
+
+	second, _ := execute(ctx, t, c, "e2e-second", params)
+	require.Zero(t, second.Loaded.Inserted, "a re-run adds no rows")
+	require.Equal(t, first.Valid, second.Loaded.Unchanged)
+	count, err = st.CountOrders(ctx, "")
+	require.NoError(t, err)
+	require.Equal(t, first.Valid, count, "no duplicates after a re-run")
+
+	run, err := st.GetRun(ctx, pipeline.RunRef{WorkflowID: "e2e-first", RunID: firstRun})
+	require.NoError(t, err)
+	require.Equal(t, pipeline.RunCompleted, run.Status)
+	require.Equal(t, first.Extracted, run.Extracted)
+	require.Equal(t, first.Rejected, run.Rejected)
+}
+
+// TestHistoryStaysSmall checks that record data stays out of the history:
+// payloads under 64 KiB and fewer than 100 events, whatever the batch size.
+func TestHistoryStaysSmall(t *testing.T) {
+	srv := devserver.ForTest(t)
+	c := srv.Client()
+	workertest.Start(t, c, pipeline.TaskQueue)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	_, runID := execute(ctx, t, c, "big", pipeline.Params{BatchSize: 60000, SourceURL: "demo://orders"})
+	events := history(ctx, t, c, "big", runID)
+	require.Less(t, len(events), 100)
+	for _, e := range events {
+		b, err := protojson.Marshal(e)
+		require.NoError(t, err)
+		require.Less(t, len(b), 64<<10, "event %d (%s) is %d bytes", e.EventId, e.EventType, len(b))
+	}
+}
+
+// TestRecordHistories records the replay test's histories from real runs.
+// It runs only when asked: BLUEPRINT_RECORD_HISTORY=1 go test -run TestRecordHistories ./internal/worker/
+func TestRecordHistories(t *testing.T) {
+	if os.Getenv("BLUEPRINT_RECORD_HISTORY") == "" {
+		t.Skip("set BLUEPRINT_RECORD_HISTORY=1 to record workflows/testdata histories")
+	}
+	srv := devserver.ForTest(t)
+	c := srv.Client()
+	workertest.Start(t, c, pipeline.TaskQueue)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "workflows", "testdata")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+
+	for name, p := range map[string]pipeline.Params{
+		"completed": {BatchSize: 12000, SourceURL: "demo://orders"},
+		"retried":   {BatchSize: 12000, SourceURL: "demo://orders?failure_rate=1"},
+		"failed":    {BatchSize: 100, SourceURL: "demo://orders?fail=always"},
+		"invalid":   {BatchSize: 0, SourceURL: "ftp://example.com"},
+	} {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: pipeline.TaskQueue}, pipeline.WorkflowType, p)
+		require.NoError(t, err)
+		_ = run.Get(ctx, nil)
+		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: history(ctx, t, c, run.GetID(), run.GetRunID())})
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644))
+	}
+}
+
+func execute(ctx context.Context, t *testing.T, c client.Client, id string, p pipeline.Params) (pipeline.Summary, string) {
+	t.Helper()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: pipeline.TaskQueue}, pipeline.WorkflowType, p)
+	require.NoError(t, err)
+	var sum pipeline.Summary
+	require.NoError(t, run.Get(ctx, &sum))
+	return sum, run.GetRunID()
+}
+
+func history(ctx context.Context, t *testing.T, c client.Client, id, runID string) []*historypb.HistoryEvent {
+	t.Helper()
+	var events []*historypb.HistoryEvent
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		require.NoError(t, err)
+		events = append(events, e)
+	}
+	return events
+}

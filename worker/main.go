@@ -1,0 +1,157 @@
+// Command worker polls the blueprint task queue and runs the DataPipeline
+// workflow and its activities.
+//
+//	go run ./worker
+//
+// Connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+// TEMPORAL_TLS*, TEMPORAL_PROFILE and temporal.toml, as every Temporal tool.
+// Warehouse: BLUEPRINT_DATABASE_URL (default SQLite ./data/warehouse.db).
+// Logs: BLUEPRINT_LOG_FORMAT=text|json, BLUEPRINT_LOG_LEVEL=debug|info|warn|error.
+// Metrics: Prometheus on BLUEPRINT_METRICS_ADDR (default 127.0.0.1:9090, "off" to disable).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/uber-go/tally/v4"
+	tallyprom "github.com/uber-go/tally/v4/prometheus"
+	"go.temporal.io/sdk/client"
+	sdktally "go.temporal.io/sdk/contrib/tally"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/blueprint-etl/blueprint/internal/conn"
+	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/worker"
+)
+
+// defaultMetricsAddr serves Prometheus metrics on loopback only: expose
+// them further with BLUEPRINT_METRICS_ADDR=:9090.
+const defaultMetricsAddr = "127.0.0.1:9090"
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	logger, err := newLogger(os.Getenv("BLUEPRINT_LOG_FORMAT"), os.Getenv("BLUEPRINT_LOG_LEVEL"))
+	if err != nil {
+		return err
+	}
+	cfg, err := worker.ConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	opts, settings, err := conn.Load(conn.Overrides{}, nil)
+	if err != nil {
+		return err
+	}
+	opts.Logger = sdklog.NewStructuredLogger(logger)
+
+	metricsAddr, explicit := os.LookupEnv("BLUEPRINT_METRICS_ADDR")
+	if !explicit || metricsAddr == "" {
+		metricsAddr = defaultMetricsAddr
+	}
+	if metricsAddr != "off" {
+		handler, closer, err := serveMetrics(metricsAddr, logger)
+		switch {
+		case err == nil:
+			opts.MetricsHandler = handler
+			defer closer()
+		case explicit:
+			return err
+		default:
+			// A second worker on the same machine (scaling out) finds
+			// the default port taken: it runs, without metrics.
+			logger.Warn("metrics disabled: set BLUEPRINT_METRICS_ADDR to expose them", "error", err)
+			metricsAddr = "off"
+		}
+	}
+
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("open warehouse %s: %w", store.RedactDSN(cfg.DatabaseURL), err)
+	}
+	defer st.Close()
+
+	c, err := conn.Dial(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	w := worker.New(c, st, cfg)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker on task queue %s: %w", cfg.TaskQueue, err)
+	}
+	logger.Info("worker started", "address", settings.Address, "namespace", settings.Namespace,
+		"task_queue", cfg.TaskQueue, "warehouse", store.RedactDSN(cfg.DatabaseURL), "metrics", metricsAddr, "pid", os.Getpid())
+	<-ctx.Done()
+	logger.Info("shutting down: letting running activities finish", "timeout", worker.StopTimeout)
+	w.Stop()
+	logger.Info("worker stopped")
+	return nil
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if level != "" {
+		if err := lv.UnmarshalText([]byte(level)); err != nil {
+			return nil, fmt.Errorf("BLUEPRINT_LOG_LEVEL=%q: must be debug, info, warn or error", level)
+		}
+	}
+	hopts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, hopts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, hopts)), nil
+	default:
+		return nil, fmt.Errorf("BLUEPRINT_LOG_FORMAT=%q: must be text or json", format)
+	}
+}
+
+// serveMetrics exposes the SDK's metrics and the pipeline's row counters in
+// Prometheus format on addr.
+func serveMetrics(addr string, logger *slog.Logger) (client.MetricsHandler, func(), error) {
+	reporter := tallyprom.NewReporter(tallyprom.Options{})
+	scope, scopeCloser := tally.NewRootScope(tally.ScopeOptions{
+		CachedReporter:  reporter,
+		Separator:       tallyprom.DefaultSeparator,
+		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
+	}, time.Second)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		_ = scopeCloser.Close()
+		return nil, nil, fmt.Errorf("metrics listener on %s (set BLUEPRINT_METRICS_ADDR, or off): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", reporter.HTTPHandler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics server", "error", err)
+		}
+	}()
+	closer := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = scopeCloser.Close()
+	}
+	return sdktally.NewMetricsHandler(sdktally.NewPrometheusNamingScope(scope)), closer, nil
+}

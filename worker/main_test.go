@@ -1,0 +1,152 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/blueprint-etl/blueprint/internal/devserver"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+)
+
+var workerBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "blueprint-worker")
+	if err != nil {
+		panic(err)
+	}
+	workerBin = filepath.Join(dir, "blueprint-worker")
+	if out, err := exec.Command("go", "build", "-o", workerBin, ".").CombinedOutput(); err != nil {
+		panic(fmt.Sprintf("build worker: %v\n%s", err, out))
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestUnreachableServerFailsFast(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, workerBin)
+	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+freePort(t), "BLUEPRINT_METRICS_ADDR=off",
+		"BLUEPRINT_DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "w.db"))
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	require.ErrorAs(t, err, &exitErr, "output: %s", out)
+	require.NotEqual(t, 0, exitErr.ExitCode())
+	require.Contains(t, string(out), "cannot reach the Temporal server")
+	require.NotContains(t, string(out), "goroutine ", "no stack trace")
+}
+
+func TestBadConfigurationIsRefused(t *testing.T) {
+	for _, tc := range []struct{ env, want string }{
+		{"BLUEPRINT_LOG_FORMAT=xml", `BLUEPRINT_LOG_FORMAT="xml"`},
+		{"BLUEPRINT_LOG_LEVEL=loud", `BLUEPRINT_LOG_LEVEL="loud"`},
+		{"BLUEPRINT_HTTP_TIMEOUT=soon", `BLUEPRINT_HTTP_TIMEOUT="soon"`},
+		{"BLUEPRINT_MAX_RESPONSE_BYTES=-1", `BLUEPRINT_MAX_RESPONSE_BYTES="-1"`},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			cmd := exec.Command(workerBin)
+			cmd.Env = append(os.Environ(), tc.env, "BLUEPRINT_METRICS_ADDR=off")
+			out, err := cmd.CombinedOutput()
+			require.Error(t, err)
+			require.Contains(t, string(out), tc.want)
+		})
+	}
+}
+
+// TestWorkerProcess runs the worker binary against a dev server: it runs a
+// pipeline, logs JSON lines carrying the workflow and activity ids,
+// exports metrics, never prints the API key, and stops cleanly on SIGTERM.
+func TestWorkerProcess(t *testing.T) {
+	srv := devserver.ForTest(t)
+	metrics := freePort(t)
+	logs := &syncBuffer{}
+	cmd := exec.Command(workerBin)
+	cmd.Env = append(os.Environ(),
+		"TEMPORAL_ADDRESS="+srv.FrontendHostPort(),
+		"BLUEPRINT_DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "w.db"),
+		"BLUEPRINT_LOG_FORMAT=json",
+		"BLUEPRINT_METRICS_ADDR="+metrics,
+	)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run, err := srv.Client().ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "worker-process", TaskQueue: pipeline.TaskQueue},
+		pipeline.WorkflowType, pipeline.Params{BatchSize: 2000, SourceURL: "demo://orders"})
+	require.NoError(t, err)
+	var sum pipeline.Summary
+	require.NoError(t, run.Get(ctx, &sum))
+	require.Equal(t, int64(2000), sum.Extracted)
+
+	resp, err := http.Get("http://" + metrics + "/metrics")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Contains(t, string(body), "blueprint_rows_extracted")
+	require.Contains(t, string(body), "temporal_activity_execution_latency")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait(), "graceful stop exits 0; logs:\n%s", logs.String())
+
+	activityLines := 0
+	sc := bufio.NewScanner(strings.NewReader(logs.String()))
+	for sc.Scan() {
+		var line map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &line), "not a JSON line: %s", sc.Text())
+		if line["msg"] == "extracted" || line["msg"] == "loaded" {
+			activityLines++
+			require.Equal(t, "worker-process", line["WorkflowID"])
+			require.NotEmpty(t, line["ActivityID"])
+		}
+	}
+	require.Equal(t, 2, activityLines)
+	require.Contains(t, logs.String(), "worker stopped")
+}

@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/schedules"
+)
+
+func (a *app) deployCommand() *cobra.Command {
+	var dryRun, prune bool
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Create or update the Temporal Schedules of the manifest's deployments",
+		Long: `Make the server's schedules match the manifest: each deployment with a schedule
+becomes a Temporal Schedule whose ID is the deployment name.
+
+Deploy first reads the server and computes the whole plan, then applies it, and
+prints per deployment whether its schedule was created, updated (with what
+changed), left unchanged or deleted. It is safe to run as often as you like:
+
+  - a schedule that already matches the manifest is left alone, so deploying
+    twice never creates a duplicate or a second run;
+  - a schedule paused on the server (blueprint deployment pause, the Web UI)
+    stays paused unless the manifest says "paused: false";
+  - an invalid manifest changes nothing: every deployment is checked before
+    the first change;
+  - --prune deletes the schedules blueprint created whose deployment left the
+    manifest (or lost its schedule), never a schedule made any other way.
+
+--dry-run prints the plan and changes nothing.`,
+		Example: `  blueprint deploy --dry-run
+  blueprint deploy
+  blueprint deploy -f deployments.yaml --prune
+  blueprint deploy -o json`,
+		Args: cobra.NoArgs,
+		RunE: a.run(func(ctx context.Context, _ []string) error {
+			m, err := a.manifest()
+			if err != nil {
+				return err
+			}
+			if err := schedules.Validate(m); err != nil {
+				return err // bad input is reported as such even with the server down
+			}
+			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+			defer cancel()
+			c, err := a.connect(ctx)
+			if err != nil {
+				return err
+			}
+			ns := a.settings.Namespace
+			plan, err := schedules.PlanDeploy(ctx, c, ns, m, prune)
+			if err != nil {
+				return err
+			}
+			if dryRun {
+				return a.printDeploy(m, plan.Changes, plan.Orphans, true)
+			}
+			applied, err := schedules.Apply(ctx, c, ns, m, plan)
+			if perr := a.printDeploy(m, applied, plan.Orphans, false); perr != nil {
+				return perr
+			}
+			if err != nil {
+				if len(applied) > 0 {
+					return fmt.Errorf("deploy stopped after %s: %w (what is listed above was applied; fix the cause and deploy again)", plural(len(applied), "schedule"), err)
+				}
+				return fmt.Errorf("deploy: %w", err)
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would change and change nothing")
+	cmd.Flags().BoolVar(&prune, "prune", false, "delete schedules blueprint created whose deployment is no longer scheduled in the manifest")
+	return cmd
+}
+
+// deployReport is deploy's JSON output.
+type deployReport struct {
+	Namespace string             `json:"namespace"`
+	Manifest  string             `json:"manifest"`
+	DryRun    bool               `json:"dry_run"`
+	Changes   []schedules.Change `json:"changes"`
+	// Orphans are schedules blueprint created that the manifest no longer
+	// has; --prune deletes them.
+	Orphans []string `json:"orphans"`
+	// Unscheduled deployments have no schedule: they run by hand.
+	Unscheduled []string `json:"unscheduled"`
+}
+
+func (a *app) printDeploy(m *deployments.Manifest, changes []schedules.Change, orphans []string, dryRun bool) error {
+	var unscheduled []string
+	for _, d := range m.Deployments {
+		if d.Schedule == nil {
+			unscheduled = append(unscheduled, d.Name)
+		}
+	}
+	if a.json() {
+		return a.printJSON(deployReport{
+			Namespace: a.settings.Namespace, Manifest: m.Path, DryRun: dryRun,
+			Changes: nonNil(changes), Orphans: nonNil(orphans), Unscheduled: nonNil(unscheduled),
+		})
+	}
+
+	w := a.stdout
+	width := 0
+	for _, c := range changes {
+		width = max(width, len(c.Deployment))
+	}
+	for _, n := range unscheduled {
+		width = max(width, len(n))
+	}
+	counts := map[schedules.Action]int{}
+	for _, c := range changes {
+		counts[c.Action]++
+		verb := c.Action.Past()
+		if dryRun && c.Action != schedules.Unchanged {
+			verb = "would " + string(c.Action)
+		}
+		fmt.Fprintf(w, "%-*s  %s\n", width, c.Deployment, verb)
+		for _, line := range c.Diff {
+			fmt.Fprintf(w, "%-*s      %s\n", width, "", line)
+		}
+	}
+	for _, n := range unscheduled {
+		fmt.Fprintf(w, "%-*s  no schedule (start it with: blueprint run %s)\n", width, n, n)
+	}
+	if len(orphans) > 0 {
+		fmt.Fprintf(w, "\nNot in the manifest but created by blueprint: %s (deploy --prune deletes them)\n", strings.Join(orphans, ", "))
+	}
+	summary := fmt.Sprintf("%d created, %d updated, %d unchanged, %d deleted", counts[schedules.Create], counts[schedules.Update], counts[schedules.Unchanged], counts[schedules.Delete])
+	if dryRun {
+		summary = fmt.Sprintf("Dry run: %d to create, %d to update, %d unchanged, %d to delete; nothing was changed",
+			counts[schedules.Create], counts[schedules.Update], counts[schedules.Unchanged], counts[schedules.Delete])
+	}
+	fmt.Fprintf(w, "\n%s (namespace %s, manifest %s).\n", summary, a.settings.Namespace, m.Path)
+	return nil
+}
+
+// nonNil makes an empty list print as [] rather than null in JSON.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

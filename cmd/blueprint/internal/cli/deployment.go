@@ -1,0 +1,584 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/schedules"
+	"github.com/blueprint-etl/blueprint/starter"
+)
+
+func (a *app) deploymentCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "deployment",
+		Aliases: []string{"deployments"},
+		Short:   "List, inspect, pause, resume, backfill, trigger and run deployments",
+		Long: `A deployment is a named way of running the pipeline: a workflow, a task queue,
+parameters and an optional schedule, declared in the manifest (deployments.yaml).
+These commands read the manifest and the server's schedule of each deployment.`,
+		Example: `  blueprint deployment ls
+  blueprint deployment inspect production-etl
+  blueprint deployment pause production-etl --note "source migration"
+  blueprint deployment backfill production-etl --from 2025-01-01T00:00:00Z --to 2025-01-08T00:00:00Z`,
+		Args: cobra.ArbitraryArgs,
+		RunE: groupRunE,
+	}
+	cmd.AddCommand(
+		a.deploymentLsCommand(),
+		a.deploymentInspectCommand(),
+		a.pauseCommand(true),
+		a.pauseCommand(false),
+		a.backfillCommand(),
+		a.triggerCommand(),
+		a.runCommand("run"),
+	)
+	return cmd
+}
+
+// scheduleView is a deployment's schedule, manifest and server combined.
+type scheduleView struct {
+	Cron          string        `json:"cron"`
+	Timezone      string        `json:"timezone"`
+	Overlap       string        `json:"overlap"`
+	CatchupWindow time.Duration `json:"catchup_window"`
+	Jitter        time.Duration `json:"jitter"`
+	// Deployed: the server has the schedule.
+	Deployed bool `json:"deployed"`
+	// Managed: blueprint created it (else deploy leaves it alone).
+	Managed bool `json:"managed"`
+	// UpToDate: the server's schedule matches the manifest.
+	UpToDate bool `json:"up_to_date"`
+	// Differences from the manifest, as deploy would print them.
+	Differences []string  `json:"differences"`
+	Paused      bool      `json:"paused"`
+	Note        string    `json:"note"`
+	NextRuns    []runTime `json:"next_runs"`
+	// NextRunsFrom says where NextRuns come from: "server" or "manifest"
+	// (computed locally for a schedule not deployed yet).
+	NextRunsFrom string `json:"next_runs_from"`
+}
+
+type runTime struct {
+	Local time.Time `json:"local"` // in the schedule's time zone
+	UTC   time.Time `json:"utc"`
+}
+
+// deploymentView is a deployment as `deployment ls/inspect -o json` print it.
+type deploymentView struct {
+	Name        string         `json:"name"`
+	Description string         `json:"description"`
+	Tags        []string       `json:"tags"`
+	Workflow    string         `json:"workflow"`
+	TaskQueue   string         `json:"task_queue"`
+	Parameters  map[string]any `json:"parameters"`
+	Schedule    *scheduleView  `json:"schedule"`
+	RecentRuns  []runRow       `json:"recent_runs,omitempty"`
+}
+
+// viewDeployment combines a deployment with its server schedule; plan is
+// the deploy plan's change for it (nil: not planned).
+func viewDeployment(d deployments.Deployment, st schedules.Status, change *schedules.Change, nextRuns int) deploymentView {
+	v := deploymentView{
+		Name: d.Name, Description: d.Description, Tags: nonNil(d.Tags),
+		Workflow: d.Workflow, TaskQueue: d.TaskQueue, Parameters: map[string]any{},
+	}
+	if p, err := d.Params(); err == nil {
+		v.Parameters = redactParams(paramsMap(p))
+	}
+	s := d.Schedule
+	if s == nil {
+		return v
+	}
+	loc := s.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	sv := &scheduleView{
+		Cron: s.Cron, Timezone: s.Timezone, Overlap: s.Overlap, CatchupWindow: s.CatchupWindow, Jitter: s.Jitter,
+		Deployed: st.Deployed, Managed: st.Managed, Paused: st.Paused, Note: st.Note, Differences: []string{}, NextRuns: []runTime{},
+	}
+	if change != nil {
+		sv.UpToDate = change.Action == schedules.Unchanged
+		sv.Differences = nonNil(change.Diff)
+	}
+	times := st.NextRuns
+	sv.NextRunsFrom = "server"
+	if !st.Deployed || !st.Managed {
+		times = s.Next(time.Now(), nextRuns)
+		sv.NextRunsFrom = "manifest"
+	}
+	for i, t := range times {
+		if i == nextRuns {
+			break
+		}
+		sv.NextRuns = append(sv.NextRuns, runTime{Local: t.In(loc), UTC: t.UTC()})
+	}
+	v.Schedule = sv
+	return v
+}
+
+// notManagedDiff explains why a schedule is not up to date when blueprint
+// did not create it.
+const notManagedDiff = "a schedule with this name exists but was not created by blueprint; deploy will not change it (rename the deployment or delete the schedule)"
+
+// scheduleStates describes the server schedule of each scheduled
+// deployment of m, and plans a deploy to tell which are up to date. A
+// schedule blueprint did not create is reported as differing, not as an
+// error, so that listing and status still show everything else.
+func scheduleStates(ctx context.Context, c client.Client, ns string, m *deployments.Manifest) (map[string]schedules.Status, map[string]*schedules.Change, error) {
+	states := map[string]schedules.Status{}
+	changes := map[string]*schedules.Change{}
+	ours := &deployments.Manifest{Path: m.Path}
+	for _, d := range m.Deployments {
+		if d.Schedule == nil {
+			ours.Deployments = append(ours.Deployments, d)
+			continue
+		}
+		st, err := schedules.Describe(ctx, c, d.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		states[d.Name] = st
+		if st.Deployed && !st.Managed {
+			changes[d.Name] = &schedules.Change{Deployment: d.Name, ScheduleID: d.Name, Action: schedules.Update, Diff: []string{notManagedDiff}}
+			continue
+		}
+		ours.Deployments = append(ours.Deployments, d)
+	}
+	plan, err := schedules.PlanDeploy(ctx, c, ns, ours, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, ch := range plan.Changes {
+		changes[ch.Deployment] = &plan.Changes[i]
+	}
+	return states, changes, nil
+}
+
+func (a *app) deploymentLsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   "List the manifest's deployments with their schedules' state on the server",
+		Long: `List every deployment of the manifest: workflow, task queue, schedule (cron and
+time zone), the schedule's state on the server (active, paused, not deployed, or
+differs: the server's schedule does not match the manifest; run
+'blueprint deploy --dry-run' to see how) and the next run time.`,
+		Example: `  blueprint deployment ls
+  blueprint deployment ls -f deployments.yaml -o json`,
+		Args: cobra.NoArgs,
+		RunE: a.run(func(ctx context.Context, _ []string) error {
+			m, err := a.manifest()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+			defer cancel()
+			c, err := a.connect(ctx)
+			if err != nil {
+				return err
+			}
+			states, changes, err := scheduleStates(ctx, c, a.settings.Namespace, m)
+			if err != nil {
+				return err
+			}
+			views := make([]deploymentView, 0, len(m.Deployments))
+			for _, d := range m.Deployments {
+				views = append(views, viewDeployment(d, states[d.Name], changes[d.Name], 1))
+			}
+			if a.json() {
+				return a.printJSON(views)
+			}
+			t := newTable(a.stdout, "NAME", "WORKFLOW", "TASK QUEUE", "SCHEDULE", "STATE", "NEXT RUN")
+			for _, v := range views {
+				sched, state, next := "", "", ""
+				if s := v.Schedule; s != nil {
+					sched = s.Cron + " " + s.Timezone
+					state = scheduleState(s)
+					if len(s.NextRuns) > 0 && s.Deployed && s.Managed && !s.Paused {
+						next = s.NextRuns[0].Local.Format("2006-01-02 15:04 MST")
+					}
+				}
+				t.row(v.Name, v.Workflow, v.TaskQueue, sched, state, next)
+			}
+			return t.flush()
+		}),
+	}
+}
+
+// scheduleState is a one-word state for tables.
+func scheduleState(s *scheduleView) string {
+	switch {
+	case !s.Deployed:
+		return "not deployed"
+	case !s.Managed:
+		return "unmanaged"
+	case !s.UpToDate && s.Paused:
+		return "paused, differs"
+	case !s.UpToDate:
+		return "differs"
+	case s.Paused:
+		return "paused"
+	default:
+		return "active"
+	}
+}
+
+func (a *app) deploymentInspectCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "inspect NAME",
+		Short: "Show a deployment: parameters, schedule, next runs and recent runs",
+		Long: `Show everything about one deployment: its parameters (defaults filled in), task
+queue and schedule; whether the schedule is deployed, up to date, paused (and
+why); the next 5 run times in the schedule's time zone and in UTC (from the
+server when deployed, else computed from the manifest); and its recent runs,
+whether started by the schedule, a backfill, a trigger or by hand.`,
+		Example: `  blueprint deployment inspect production-etl
+  blueprint deployment inspect production-etl -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.run(func(ctx context.Context, args []string) error {
+			m, err := a.manifest()
+			if err != nil {
+				return err
+			}
+			d, err := m.Get(args[0])
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+			defer cancel()
+			c, err := a.connect(ctx)
+			if err != nil {
+				return err
+			}
+			one := &deployments.Manifest{Path: m.Path, Deployments: []deployments.Deployment{d}}
+			states, changes, err := scheduleStates(ctx, c, a.settings.Namespace, one)
+			if err != nil {
+				return err
+			}
+			v := viewDeployment(d, states[d.Name], changes[d.Name], 5)
+			v.RecentRuns, err = listRuns(ctx, c, a.settings.Namespace, runFilter{deployment: d.Name}, 10)
+			if err != nil {
+				return err
+			}
+			v.RecentRuns = nonNil(v.RecentRuns)
+			if a.json() {
+				return a.printJSON(v)
+			}
+			return a.printInspect(v)
+		}),
+	}
+}
+
+func (a *app) printInspect(v deploymentView) error {
+	w := a.stdout
+	f := newFields(w, "")
+	f.add("Name", "%s", v.Name)
+	if v.Description != "" {
+		f.add("Description", "%s", v.Description)
+	}
+	if len(v.Tags) > 0 {
+		f.add("Tags", "%s", strings.Join(v.Tags, ", "))
+	}
+	f.add("Workflow", "%s", v.Workflow)
+	f.add("Task queue", "%s", v.TaskQueue)
+	f.add("Parameters", "%s", formatParams(v.Parameters))
+	s := v.Schedule
+	if s == nil {
+		f.add("Schedule", "none (start runs with: blueprint run %s)", v.Name)
+		if err := f.flush(); err != nil {
+			return err
+		}
+	} else {
+		f.add("Schedule", "%s (%s)", s.Cron, s.Timezone)
+		f.add("Overlap", "%s", s.Overlap)
+		f.add("Catch-up window", "%s", s.CatchupWindow)
+		f.add("Jitter", "%s", s.Jitter)
+		switch {
+		case !s.Deployed:
+			f.add("Deployed", "no (run: blueprint deploy)")
+		case !s.Managed:
+			f.add("Deployed", "no: %s", notManagedDiff)
+		case s.UpToDate:
+			f.add("Deployed", "yes, up to date")
+		default:
+			f.add("Deployed", "yes, but differs from the manifest: %s (run: blueprint deploy)", strings.Join(s.Differences, "; "))
+		}
+		if s.Deployed {
+			state := "active"
+			if s.Paused {
+				state = "paused"
+			}
+			if s.Note != "" {
+				state += fmt.Sprintf(" (note: %q)", s.Note)
+			}
+			f.add("State", "%s", state)
+		}
+		if err := f.flush(); err != nil {
+			return err
+		}
+		from := "from the server"
+		if s.NextRunsFrom == "manifest" {
+			from = "computed from the manifest: not deployed"
+		}
+		if s.Paused {
+			from += "; paused: these will not start until resumed"
+		}
+		fmt.Fprintf(w, "\nNext runs (%s):\n", from)
+		t := newTable(w, "  "+strings.ToUpper(s.Timezone), "UTC")
+		for _, r := range s.NextRuns {
+			t.row("  "+r.Local.Format("2006-01-02 15:04:05 MST"), r.UTC.Format("2006-01-02 15:04:05Z07:00"))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(w, "\nRecent runs:")
+	if len(v.RecentRuns) == 0 {
+		fmt.Fprintf(w, "  none (start one with: blueprint run %s)\n", v.Name)
+		return nil
+	}
+	return printRunRows(w, v.RecentRuns, "  ")
+}
+
+// scheduledDeployment gets a deployment that must have a schedule.
+func (a *app) scheduledDeployment(name string) (deployments.Deployment, error) {
+	m, err := a.manifest()
+	if err != nil {
+		return deployments.Deployment{}, err
+	}
+	d, err := m.Get(name)
+	if err != nil {
+		return d, err
+	}
+	if d.Schedule == nil {
+		return d, usagef("deployment %q has no schedule in %s; add a `schedule:` to it and run blueprint deploy", name, m.Path)
+	}
+	return d, nil
+}
+
+func (a *app) pauseCommand(pause bool) *cobra.Command {
+	var note string
+	verb, past, other := "pause", "Paused", "resume"
+	short := "Pause a deployment's schedule: no new runs start until it is resumed"
+	long := `Pause the deployment's Temporal Schedule, with a note saying why (shown by
+'deployment inspect' and the Web UI). Runs already started keep going.
+
+The pause survives 'blueprint deploy': deploy only changes the paused state when
+the manifest says "paused: true" or "paused: false".`
+	if !pause {
+		verb, past, other = "resume", "Resumed", "pause"
+		short = "Resume a paused deployment's schedule"
+		long = `Resume the deployment's Temporal Schedule. Runs missed while it was paused are
+not started; use 'blueprint deployment backfill' for those.`
+	}
+	cmd := &cobra.Command{
+		Use:     verb + " NAME",
+		Short:   short,
+		Long:    long,
+		Example: fmt.Sprintf("  blueprint deployment %s production-etl --note \"upstream outage, ticket OPS-42\"", verb),
+		Args:    cobra.ExactArgs(1),
+		RunE: a.run(func(ctx context.Context, args []string) error {
+			d, err := a.scheduledDeployment(args[0])
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+			defer cancel()
+			c, err := a.connect(ctx)
+			if err != nil {
+				return err
+			}
+			n := note
+			if n == "" {
+				n = fmt.Sprintf("%sd with blueprint deployment %s", verb, verb)
+			}
+			if pause {
+				err = schedules.Pause(ctx, c, d.Name, n)
+			} else {
+				err = schedules.Resume(ctx, c, d.Name, n)
+			}
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return a.printJSON(map[string]any{"deployment": d.Name, "paused": pause, "note": n})
+			}
+			fmt.Fprintf(a.stdout, "%s %s (note: %q).\n", past, d.Name, n)
+			if pause {
+				fmt.Fprintf(a.stdout, "No new runs start until: blueprint deployment resume %s\n", d.Name)
+			}
+			if p := d.Schedule.Paused; p != nil && *p != pause {
+				fmt.Fprintf(a.stderr, "warning: the manifest sets \"paused: %t\" for %s, so the next blueprint deploy will %s it again\n", *p, d.Name, other)
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&note, "note", "", "why, shown with the schedule's state")
+	return cmd
+}
+
+// MaxBackfillRuns bounds one backfill: a typo in --from should not start
+// years of runs.
+const MaxBackfillRuns = 1000
+
+func (a *app) backfillCommand() *cobra.Command {
+	var fromS, toS, overlapS string
+	cmd := &cobra.Command{
+		Use:   "backfill NAME --from TIME --to TIME",
+		Short: "Start the runs a deployment's schedule would have started in a past period",
+		Long: fmt.Sprintf(`Start now, through the deployment's Temporal Schedule, every run its schedule
+would have started between --from and --to (RFC 3339 times, e.g.
+2025-01-31T09:00:00Z or 2025-01-31T09:00:00-06:00). The runs carry the
+deployment's parameters and show up in 'blueprint runs ls --deployment NAME'.
+
+--overlap says what happens when the backfilled runs overlap each other or a run
+in progress: buffer_all (the default) runs them one after the other, allow_all
+runs them all at once, skip drops the overlapping ones. At most %d runs per
+backfill; split longer periods.`, MaxBackfillRuns),
+		Example: `  blueprint deployment backfill production-etl --from 2025-01-01T00:00:00Z --to 2025-01-08T00:00:00Z
+  blueprint deployment backfill production-etl --from 2025-01-01T00:00:00-06:00 --to 2025-01-02T00:00:00-06:00 --overlap allow_all`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.run(func(ctx context.Context, args []string) error {
+			d, err := a.scheduledDeployment(args[0])
+			if err != nil {
+				return err
+			}
+			from, err := parseTimeFlag("--from", fromS)
+			if err != nil {
+				return err
+			}
+			to, err := parseTimeFlag("--to", toS)
+			if err != nil {
+				return err
+			}
+			if !from.Before(to) {
+				return usagef("--from %s must be before --to %s", fromS, toS)
+			}
+			overlap, err := schedules.ParseOverlap(overlapS)
+			if err != nil {
+				return usagef("--overlap: %w", err)
+			}
+			times := backfillTimes(d.Schedule, from, to)
+			switch {
+			case len(times) == 0:
+				return usagef("no run of %s (%s, %s) is due between %s and %s: nothing to backfill", d.Name, d.Schedule.Cron, d.Schedule.Timezone, fromS, toS)
+			case len(times) > MaxBackfillRuns:
+				return usagef("%s to %s holds more than %d runs of %s; split it into shorter periods", fromS, toS, MaxBackfillRuns, d.Name)
+			}
+			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+			defer cancel()
+			c, err := a.connect(ctx)
+			if err != nil {
+				return err
+			}
+			if err := schedules.Backfill(ctx, c, d.Name, from, to, overlap); err != nil {
+				return err
+			}
+			if a.json() {
+				return a.printJSON(map[string]any{"deployment": d.Name, "from": from, "to": to, "overlap": overlapS, "runs": len(times), "scheduled_times": times})
+			}
+			fmt.Fprintf(a.stdout, "Backfill of %s requested: %s due between %s and %s (%s), overlap %s.\n",
+				d.Name, plural(len(times), "run"), from.Format(time.RFC3339), to.Format(time.RFC3339), d.Schedule.Timezone, overlapS)
+			fmt.Fprintf(a.stdout, "Follow them with: blueprint runs ls --deployment %s\n", d.Name)
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&fromS, "from", "", "start of the period, RFC 3339 (required)")
+	cmd.Flags().StringVar(&toS, "to", "", "end of the period, RFC 3339 (required)")
+	cmd.Flags().StringVar(&overlapS, "overlap", "buffer_all", "overlap policy of the backfilled runs: "+strings.Join(schedules.OverlapNames, ", "))
+	_ = cmd.MarkFlagRequired("from")
+	_ = cmd.MarkFlagRequired("to")
+	return cmd
+}
+
+// backfillTimes lists the schedule's times in [from, to], up to one more
+// than MaxBackfillRuns.
+func backfillTimes(s *deployments.Schedule, from, to time.Time) []time.Time {
+	var out []time.Time
+	after := from.Add(-time.Nanosecond)
+	for len(out) <= MaxBackfillRuns {
+		next := s.Next(after, 1)
+		if len(next) == 0 || next[0].After(to) {
+			break
+		}
+		out = append(out, next[0])
+		after = next[0]
+	}
+	return out
+}
+
+func parseTimeFlag(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, usagef("%s is required (an RFC 3339 time such as 2025-01-31T09:00:00Z)", name)
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, usagef("%s %q: not an RFC 3339 time; write it like 2025-01-31T09:00:00Z or 2025-01-31T09:00:00-06:00", name, v)
+	}
+	return t, nil
+}
+
+func (a *app) triggerCommand() *cobra.Command {
+	var overlapS string
+	cmd := &cobra.Command{
+		Use:   "trigger NAME",
+		Short: "Make a deployment's schedule start a run now",
+		Long: `Ask the deployment's Temporal Schedule to start a run now, as if it were due. The
+run is like a scheduled one: the schedule's parameters, a workflow ID of the
+deployment name plus the time, listed under the schedule's recent actions.
+Use 'blueprint run' instead to start a run with other parameters.
+
+--overlap says what to do if a run of the deployment is still going: allow_all
+(the default) starts this one anyway, skip does not start it.`,
+		Example: `  blueprint deployment trigger production-etl
+  blueprint deployment trigger production-etl --overlap skip`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.run(func(ctx context.Context, args []string) error {
+			d, err := a.scheduledDeployment(args[0])
+			if err != nil {
+				return err
+			}
+			overlap, err := schedules.ParseOverlap(overlapS)
+			if err != nil {
+				return usagef("--overlap: %w", err)
+			}
+			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+			defer cancel()
+			c, err := a.connect(ctx)
+			if err != nil {
+				return err
+			}
+			run, err := schedules.Trigger(ctx, c, d.Name, overlap)
+			if err != nil {
+				return err
+			}
+			ns := a.settings.Namespace
+			if a.json() {
+				out := map[string]any{"deployment": d.Name, "workflow_id": run.WorkflowID, "run_id": run.RunID}
+				if run.WorkflowID != "" {
+					out["ui_url"] = starter.UILink(ns, run.WorkflowID, run.RunID)
+				}
+				return a.printJSON(out)
+			}
+			if run.WorkflowID == "" {
+				fmt.Fprintf(a.stdout, "Triggered %s; the run will show in: blueprint runs ls --deployment %s\n", d.Name, d.Name)
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "Triggered %s.\n", d.Name)
+			f := newFields(a.stdout, "  ")
+			f.add("Workflow ID", "%s", run.WorkflowID)
+			f.add("Run ID", "%s", run.RunID)
+			f.add("Web UI", "%s", starter.UILink(ns, run.WorkflowID, run.RunID))
+			return f.flush()
+		}),
+	}
+	cmd.Flags().StringVar(&overlapS, "overlap", "allow_all", "what to do if a run is still going: "+strings.Join(schedules.OverlapNames, ", "))
+	return cmd
+}

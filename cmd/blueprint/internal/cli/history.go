@@ -1,0 +1,366 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+)
+
+// Run statuses as the CLI spells them (flag values and output).
+const (
+	statusRunning    = "running"
+	statusCompleted  = "completed"
+	statusFailed     = "failed"
+	statusCanceled   = "canceled"
+	statusTerminated = "terminated"
+	statusTimedOut   = "timed_out"
+)
+
+// statusNames maps the server's statuses to the CLI's, and statusQueries
+// the CLI's to visibility's ExecutionStatus values.
+var (
+	statusNames = map[enumspb.WorkflowExecutionStatus]string{
+		enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:          statusRunning,
+		enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:        statusCompleted,
+		enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:           statusFailed,
+		enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:         statusCanceled,
+		enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:       statusTerminated,
+		enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:        statusTimedOut,
+		enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW: "continued_as_new",
+	}
+	statusQueries = map[string]string{
+		statusRunning:    "Running",
+		statusCompleted:  "Completed",
+		statusFailed:     "Failed",
+		statusCanceled:   "Canceled",
+		statusTerminated: "Terminated",
+		statusTimedOut:   "TimedOut",
+	}
+	statusOrder = []string{statusRunning, statusCompleted, statusFailed, statusCanceled, statusTerminated, statusTimedOut}
+)
+
+func statusName(s enumspb.WorkflowExecutionStatus) string {
+	if n, ok := statusNames[s]; ok {
+		return n
+	}
+	return strings.ToLower(strings.TrimPrefix(s.String(), "WORKFLOW_EXECUTION_STATUS_"))
+}
+
+// activityView is one activity of a run: how many attempts it took and
+// what the failed attempts said.
+type activityView struct {
+	Activity string `json:"activity"`
+	// Status: scheduled, running, retrying, completed, failed, timed_out,
+	// canceled.
+	Status      string           `json:"status"`
+	Attempts    int32            `json:"attempts"`
+	MaxAttempts int32            `json:"max_attempts,omitempty"`
+	Failures    []attemptFailure `json:"failures"`
+	ScheduledAt time.Time        `json:"scheduled_at"`
+	ClosedAt    *time.Time       `json:"closed_at"`
+	// Checkpoint is the last heartbeat of an activity in progress.
+	Checkpoint *pipeline.Checkpoint `json:"checkpoint,omitempty"`
+	Worker     string               `json:"worker,omitempty"`
+}
+
+// attemptFailure is why one attempt failed. Temporal's history keeps the
+// last attempt's failure and the one before it; earlier attempts' are not
+// recorded.
+type attemptFailure struct {
+	Attempt int32  `json:"attempt"`
+	Message string `json:"message"`
+}
+
+// runDetail is `runs show`.
+type runDetail struct {
+	WorkflowID string            `json:"workflow_id"`
+	RunID      string            `json:"run_id"`
+	Deployment string            `json:"deployment"`
+	Workflow   string            `json:"workflow"`
+	TaskQueue  string            `json:"task_queue"`
+	Status     string            `json:"status"`
+	StartedAt  time.Time         `json:"started_at"`
+	ClosedAt   *time.Time        `json:"closed_at"`
+	Parameters map[string]any    `json:"parameters"`
+	Activities []activityView    `json:"activities"`
+	Summary    *pipeline.Summary `json:"summary"`
+	Failure    string            `json:"failure,omitempty"`
+	UIURL      string            `json:"ui_url"`
+}
+
+// notFoundRun turns the server's NotFound into bad input: the ID is wrong.
+func notFoundRun(err error, ns, workflowID string) error {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return usagef("no run with workflow ID %q in namespace %s (list runs with: blueprint runs ls)", workflowID, ns)
+	}
+	return fmt.Errorf("describe run %s: %w", workflowID, err)
+}
+
+// describeRun returns the server's description of a run.
+func describeRun(ctx context.Context, c client.Client, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	d, err := c.DescribeWorkflow(ctx, workflowID, runID)
+	if err != nil {
+		return nil, err
+	}
+	return d.RawResponse, nil
+}
+
+// loadRun reads a run's description and history.
+func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string) (runDetail, error) {
+	desc, err := describeRun(ctx, c, workflowID, runID)
+	if err != nil {
+		return runDetail{}, notFoundRun(err, ns, workflowID)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	r := runDetail{
+		WorkflowID: info.GetExecution().GetWorkflowId(),
+		RunID:      info.GetExecution().GetRunId(),
+		Deployment: deploymentOf(info.GetSearchAttributes()),
+		Workflow:   info.GetType().GetName(),
+		TaskQueue:  info.GetTaskQueue(),
+		Status:     statusName(info.GetStatus()),
+		StartedAt:  info.GetStartTime().AsTime(),
+		Parameters: map[string]any{},
+		Activities: []activityView{},
+	}
+	if info.GetCloseTime() != nil {
+		t := info.GetCloseTime().AsTime()
+		r.ClosedAt = &t
+	}
+	r.UIURL = uiLink(ns, r.WorkflowID, r.RunID)
+
+	byID := map[string]int{}   // activity ID -> index in r.Activities
+	byEvent := map[int64]int{} // scheduled event ID -> index
+	it := c.GetWorkflowHistory(ctx, r.WorkflowID, r.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return r, fmt.Errorf("read the history of %s: %w", workflowID, err)
+		}
+		switch {
+		case ev.GetWorkflowExecutionStartedEventAttributes() != nil:
+			a := ev.GetWorkflowExecutionStartedEventAttributes()
+			if p := a.GetInput().GetPayloads(); len(p) > 0 {
+				var m map[string]any
+				if converter.GetDefaultDataConverter().FromPayload(p[0], &m) == nil {
+					r.Parameters = redactParams(m)
+				}
+			}
+		case ev.GetActivityTaskScheduledEventAttributes() != nil:
+			a := ev.GetActivityTaskScheduledEventAttributes()
+			r.Activities = append(r.Activities, activityView{
+				Activity: a.GetActivityType().GetName(), Status: "scheduled",
+				ScheduledAt: ev.GetEventTime().AsTime(), Failures: []attemptFailure{},
+				MaxAttempts: a.GetRetryPolicy().GetMaximumAttempts(),
+			})
+			byID[a.GetActivityId()] = len(r.Activities) - 1
+			byEvent[ev.GetEventId()] = len(r.Activities) - 1
+		case ev.GetActivityTaskStartedEventAttributes() != nil:
+			a := ev.GetActivityTaskStartedEventAttributes()
+			if i, ok := byEvent[a.GetScheduledEventId()]; ok {
+				av := &r.Activities[i]
+				av.Status, av.Attempts, av.Worker = "running", a.GetAttempt(), a.GetIdentity()
+				if f := a.GetLastFailure(); f != nil && a.GetAttempt() > 1 {
+					av.Failures = append(av.Failures, attemptFailure{Attempt: a.GetAttempt() - 1, Message: failureChain(f)})
+				}
+			}
+		case ev.GetActivityTaskCompletedEventAttributes() != nil:
+			closeActivity(&r, byEvent, ev, ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId(), statusCompleted, nil)
+		case ev.GetActivityTaskFailedEventAttributes() != nil:
+			a := ev.GetActivityTaskFailedEventAttributes()
+			closeActivity(&r, byEvent, ev, a.GetScheduledEventId(), statusFailed, a.GetFailure())
+		case ev.GetActivityTaskTimedOutEventAttributes() != nil:
+			a := ev.GetActivityTaskTimedOutEventAttributes()
+			closeActivity(&r, byEvent, ev, a.GetScheduledEventId(), statusTimedOut, a.GetFailure())
+		case ev.GetActivityTaskCanceledEventAttributes() != nil:
+			closeActivity(&r, byEvent, ev, ev.GetActivityTaskCanceledEventAttributes().GetScheduledEventId(), statusCanceled, nil)
+		default:
+			if _, summary, failure, ok := closeOutcome(ev); ok {
+				r.Summary, r.Failure = summary, failure
+			}
+		}
+	}
+	// Activities in progress: the server holds their attempt and last
+	// failure until they finish; the history does not have them yet.
+	for _, pa := range desc.GetPendingActivities() {
+		i, ok := byID[pa.GetActivityId()]
+		if !ok {
+			continue
+		}
+		av := &r.Activities[i]
+		applyPending(av, pa)
+	}
+	return r, nil
+}
+
+func closeActivity(r *runDetail, byEvent map[int64]int, ev *historypb.HistoryEvent, scheduled int64, status string, f *failurepb.Failure) {
+	i, ok := byEvent[scheduled]
+	if !ok {
+		return
+	}
+	av := &r.Activities[i]
+	av.Status = status
+	t := ev.GetEventTime().AsTime()
+	av.ClosedAt = &t
+	if av.Attempts == 0 {
+		av.Attempts = 1
+	}
+	if f != nil {
+		av.Failures = append(av.Failures, attemptFailure{Attempt: av.Attempts, Message: failureChain(f)})
+	}
+}
+
+// applyPending fills an activity view from the server's pending activity.
+func applyPending(av *activityView, pa *workflowpb.PendingActivityInfo) {
+	av.Attempts = max(pa.GetAttempt(), 1)
+	av.MaxAttempts = pa.GetMaximumAttempts()
+	av.Worker = pa.GetLastWorkerIdentity()
+	switch {
+	case pa.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED:
+		av.Status = "running"
+	case pa.GetAttempt() > 1:
+		av.Status = "retrying"
+	default:
+		av.Status = "scheduled"
+	}
+	if f := pa.GetLastFailure(); f != nil && pa.GetAttempt() > 1 {
+		prev := attemptFailure{Attempt: pa.GetAttempt() - 1, Message: failureChain(f)}
+		known := false
+		for _, e := range av.Failures {
+			known = known || e.Attempt == prev.Attempt
+		}
+		if !known {
+			av.Failures = append(av.Failures, prev)
+		}
+	}
+	av.Checkpoint = checkpointOf(pa.GetHeartbeatDetails())
+}
+
+// checkpointOf decodes an activity's heartbeat, a pipeline.Checkpoint.
+func checkpointOf(p *commonpb.Payloads) *pipeline.Checkpoint {
+	if len(p.GetPayloads()) == 0 {
+		return nil
+	}
+	var cp pipeline.Checkpoint
+	if converter.GetDefaultDataConverter().FromPayload(p.GetPayloads()[0], &cp) != nil {
+		return nil
+	}
+	return &cp
+}
+
+// closeOutcome reads a workflow's close event: its status, the Summary of
+// a completed run, or the failure of any other.
+func closeOutcome(ev *historypb.HistoryEvent) (status string, summary *pipeline.Summary, failure string, ok bool) {
+	switch {
+	case ev.GetWorkflowExecutionCompletedEventAttributes() != nil:
+		var s pipeline.Summary
+		if p := ev.GetWorkflowExecutionCompletedEventAttributes().GetResult().GetPayloads(); len(p) > 0 &&
+			converter.GetDefaultDataConverter().FromPayload(p[0], &s) == nil {
+			summary = &s
+		}
+		return statusCompleted, summary, "", true
+	case ev.GetWorkflowExecutionFailedEventAttributes() != nil:
+		return statusFailed, nil, failureChain(ev.GetWorkflowExecutionFailedEventAttributes().GetFailure()), true
+	case ev.GetWorkflowExecutionTimedOutEventAttributes() != nil:
+		return statusTimedOut, nil, "the run timed out", true
+	case ev.GetWorkflowExecutionCanceledEventAttributes() != nil:
+		return statusCanceled, nil, "the run was canceled", true
+	case ev.GetWorkflowExecutionTerminatedEventAttributes() != nil:
+		a := ev.GetWorkflowExecutionTerminatedEventAttributes()
+		msg := "the run was terminated"
+		if a.GetReason() != "" {
+			msg += ": " + a.GetReason()
+		}
+		if a.GetIdentity() != "" {
+			msg += " (by " + a.GetIdentity() + ")"
+		}
+		return statusTerminated, nil, msg, true
+	case ev.GetWorkflowExecutionContinuedAsNewEventAttributes() != nil:
+		return "continued_as_new", nil, "", true
+	}
+	return "", nil, "", false
+}
+
+// errorTypes are the failure types worth naming: blueprint's own. Other
+// types are Go type names ("wrapError") that say nothing to a user.
+var errorTypes = []string{pipeline.ErrInvalidParameters, pipeline.ErrBadSource, pipeline.ErrBadData, pipeline.ErrTransient}
+
+// failureChain writes a failure and its causes on one line, outermost
+// first: "activity Extract failed (maximum attempts reached): source
+// unavailable (Transient)".
+func failureChain(f *failurepb.Failure) string {
+	var parts []string
+	for depth := 0; f != nil && depth < 20; f, depth = f.GetCause(), depth+1 {
+		msg := f.GetMessage()
+		switch {
+		case f.GetActivityFailureInfo() != nil:
+			info := f.GetActivityFailureInfo()
+			msg = fmt.Sprintf("activity %s failed", info.GetActivityType().GetName())
+			if rs := retryState(info.GetRetryState()); rs != "" {
+				msg += " (" + rs + ")"
+			}
+		case f.GetChildWorkflowExecutionFailureInfo() != nil:
+			msg = fmt.Sprintf("child workflow %s failed", f.GetChildWorkflowExecutionFailureInfo().GetWorkflowType().GetName())
+		case f.GetApplicationFailureInfo() != nil && slices.Contains(errorTypes, f.GetApplicationFailureInfo().GetType()):
+			msg = fmt.Sprintf("%s (%s)", msg, f.GetApplicationFailureInfo().GetType())
+		case f.GetTimeoutFailureInfo() != nil:
+			msg = fmt.Sprintf("%s timeout", strings.ToLower(strings.TrimPrefix(f.GetTimeoutFailureInfo().GetTimeoutType().String(), "TIMEOUT_TYPE_")))
+		case f.GetCanceledFailureInfo() != nil && msg == "":
+			msg = "canceled"
+		}
+		// A Go error converted to a failure repeats its wrapped causes'
+		// text in each level: keep the outermost that says it all.
+		if msg != "" && (len(parts) == 0 || !strings.Contains(parts[len(parts)-1], msg)) {
+			parts = append(parts, oneLine(msg))
+		}
+	}
+	return strings.Join(parts, ": ")
+}
+
+func retryState(s enumspb.RetryState) string {
+	switch s {
+	case enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED:
+		return "maximum attempts reached"
+	case enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE:
+		return "not retryable"
+	case enumspb.RETRY_STATE_TIMEOUT:
+		return "retry timeout reached"
+	case enumspb.RETRY_STATE_CANCEL_REQUESTED:
+		return "canceled"
+	default:
+		return ""
+	}
+}
+
+// deploymentOf reads the BlueprintDeployment search attribute.
+func deploymentOf(sa *commonpb.SearchAttributes) string {
+	p := sa.GetIndexedFields()[pipeline.DeploymentSearchAttribute]
+	if p == nil {
+		return ""
+	}
+	var s string
+	if converter.GetDefaultDataConverter().FromPayload(p, &s) == nil {
+		return s
+	}
+	var list []string // keyword lists decode as arrays
+	if converter.GetDefaultDataConverter().FromPayload(p, &list) == nil && len(list) > 0 {
+		return list[0]
+	}
+	return ""
+}

@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+)
+
+func TestProgressLine(t *testing.T) {
+	tests := []struct {
+		p    progress
+		want string
+	}{
+		{progress{stage: "extract", rows: 5000, attempt: 1}, "stage=extract rows=5000 attempt=1"},
+		{progress{stage: "load", rows: 0, attempt: 3, lastFailure: `db "down"`}, `stage=load rows=0 attempt=3 retries=2 last_error="db \"down\""`},
+		{progress{stage: "transform", rows: 7, attempt: 2}, "stage=transform rows=7 attempt=2 retries=1"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, tt.p.line())
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	p := progress{stage: "extract", rows: 500, attempt: 2, maxAttempts: 3, lastFailure: "source unavailable"}
+	assert.Equal(t, "extract   ████████████░░░░░░░░░░░░ 500 rows  attempt 2/3  (retrying after: source unavailable)", p.bar(1000))
+	p = progress{stage: "load", rows: 2000, attempt: 1}
+	assert.Equal(t, "load      ████████████████████████ 2000 rows  attempt 1", p.bar(1000), "capped at full")
+	p = progress{stage: "starting"}
+	assert.Equal(t, "starting  ░░░░░░░░░░░░░░░░░░░░░░░░ 0 rows", p.bar(0), "no expectation: empty bar")
+}
+
+func TestFailureChain(t *testing.T) {
+	f := &failurepb.Failure{
+		Message: "activity error",
+		FailureInfo: &failurepb.Failure_ActivityFailureInfo{ActivityFailureInfo: &failurepb.ActivityFailureInfo{
+			ActivityType: &commonpb.ActivityType{Name: "Extract"},
+			RetryState:   enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED,
+		}},
+		Cause: &failurepb.Failure{
+			Message:     "fetch page 3: source unavailable\n(HTTP 503)",
+			FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{Type: "Transient"}},
+			Cause: &failurepb.Failure{
+				// A Go error chain repeats its causes' text: dropped.
+				Message:     "source unavailable",
+				FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{Type: "wrapError"}},
+			},
+		},
+	}
+	assert.Equal(t, "activity Extract failed (maximum attempts reached): fetch page 3: source unavailable; (HTTP 503) (Transient)", failureChain(f))
+	assert.Equal(t, "", failureChain(nil))
+}
+
+func TestOneLine(t *testing.T) {
+	assert.Equal(t, "a; b; c", oneLine("a\nb\r\nc\n"))
+}

@@ -1,0 +1,396 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/starter"
+)
+
+// watchInterval is how often --watch asks the server for progress.
+const watchInterval = 250 * time.Millisecond
+
+func (a *app) runCommand(use string) *cobra.Command {
+	var (
+		kv        []string
+		paramsArg string
+		id        string
+		watch     bool
+		timeout   time.Duration
+	)
+	names := make([]string, 0, len(pipeline.ParamSpecs))
+	for _, s := range pipeline.ParamSpecs {
+		names = append(names, fmt.Sprintf("  %-11s %s (%s, default %v)", s.Name, s.Help, s.Type, s.Default))
+	}
+	cmd := &cobra.Command{
+		Use:   use + " NAME",
+		Short: "Start a run of a deployment now, optionally watching it to the end",
+		Long: `Start a run of the deployment NAME with its parameters from the manifest,
+overridden by --params (a JSON object) and then by each --param key=value, in
+order. Everything is checked before anything is started: a bad parameter exits
+with code 2 and starts nothing.
+
+Parameters:
+` + strings.Join(names, "\n") + `
+
+Without --watch, prints the workflow ID, run ID and Web UI link and exits 0 once
+the run is started. With --watch, shows live progress (stage, rows, attempt)
+until the run ends, prints its summary, and exits 0 if it completed, 1 if it
+failed, was cancelled, terminated or timed out. --timeout stops watching (exit 1)
+but not the run, which keeps going.`,
+		Example: `  blueprint run production-etl
+  blueprint run production-etl --param batch_size=500 --param source_url=demo://orders?seed=7 --watch
+  blueprint run adhoc-etl --params '{"batch_size": 50}'
+  blueprint run adhoc-etl --params @params.json --id adhoc-backfill-2025-01
+  echo '{"batch_size": 10}' | blueprint run adhoc-etl --params - --watch --timeout 10m`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.run(func(ctx context.Context, args []string) error {
+			m, err := a.manifest()
+			if err != nil {
+				return err
+			}
+			d, err := m.Get(args[0])
+			if err != nil {
+				return err
+			}
+			switch {
+			case timeout < 0:
+				return usagef("--timeout %s: must not be negative", timeout)
+			case timeout > 0 && !watch:
+				return usagef("--timeout applies to --watch; add --watch, or leave --timeout out")
+			}
+			doc, err := starter.ReadParamsArg(paramsArg, a.stdin)
+			if err != nil {
+				return err
+			}
+			// Check the parameters before connecting, so that a typo is
+			// reported as such even when the server is down.
+			if _, err := starter.ParseParams(d, doc, kv); err != nil {
+				return err
+			}
+
+			sctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+			defer cancel()
+			c, err := a.connect(sctx)
+			if err != nil {
+				return err
+			}
+			ns := a.settings.Namespace
+			started, err := starter.Start(sctx, c, ns, m, starter.Request{Deployment: d.Name, ParamsJSON: doc, Params: kv, WorkflowID: id})
+			if err != nil {
+				return err
+			}
+			a.warnNoWorker(sctx, c, started.TaskQueue)
+			view := startedView{
+				Deployment: started.Deployment, WorkflowID: started.WorkflowID, RunID: started.RunID,
+				TaskQueue: started.TaskQueue, Namespace: ns, Parameters: redactParams(paramsMap(started.Params)),
+				UIURL: starter.UILink(ns, started.WorkflowID, started.RunID),
+			}
+			if !watch {
+				if a.json() {
+					return a.printJSON(view)
+				}
+				printStarted(a.stdout, view)
+				fmt.Fprintf(a.stdout, "Follow it with: blueprint runs show %s\n", view.WorkflowID)
+				return nil
+			}
+			if !a.json() {
+				printStarted(a.stdout, view)
+			}
+			return a.watch(ctx, c, view, started.Params, timeout)
+		}),
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&kv, "param", "p", nil, "set a parameter, key=value (repeatable; wins over --params)")
+	f.StringVar(&paramsArg, "params", "", "parameters as a JSON object, @FILE to read it from a file, or - for standard input")
+	f.StringVar(&id, "id", "", "workflow ID of the run (default: NAME-<UTC time>-<random>)")
+	f.StringVar(&id, "workflow-id", "", "same as --id")
+	f.BoolVarP(&watch, "watch", "w", false, "follow the run's progress until it ends; exit 0 only if it completed")
+	f.DurationVar(&timeout, "timeout", 0, "with --watch: stop watching after this long (e.g. 10m); the run keeps going")
+	return cmd
+}
+
+// startedView is a started run, as `run -o json` prints it.
+type startedView struct {
+	Deployment string         `json:"deployment"`
+	WorkflowID string         `json:"workflow_id"`
+	RunID      string         `json:"run_id"`
+	TaskQueue  string         `json:"task_queue"`
+	Namespace  string         `json:"namespace"`
+	Parameters map[string]any `json:"parameters"`
+	UIURL      string         `json:"ui_url"`
+}
+
+// watchResult is what `run --watch -o json` prints when it stops.
+type watchResult struct {
+	startedView
+	// Status is the run's status, or "running" when --timeout stopped the
+	// watch first.
+	Status  string            `json:"status"`
+	Summary *pipeline.Summary `json:"summary"`
+	Failure string            `json:"failure,omitempty"`
+	// WatchTimedOut: --timeout expired; the run keeps going.
+	WatchTimedOut bool `json:"watch_timed_out"`
+}
+
+func printStarted(w io.Writer, v startedView) {
+	fmt.Fprintf(w, "Started a run of %s.\n", v.Deployment)
+	f := newFields(w, "  ")
+	f.add("Workflow ID", "%s", v.WorkflowID)
+	f.add("Run ID", "%s", v.RunID)
+	f.add("Task queue", "%s", v.TaskQueue)
+	f.add("Parameters", "%s", formatParams(v.Parameters))
+	f.add("Web UI", "%s", v.UIURL)
+	_ = f.flush()
+}
+
+// warnNoWorker says so on stderr when no worker polls the task queue: the
+// run would sit there, which otherwise looks like a hang.
+func (a *app) warnNoWorker(ctx context.Context, c client.Client, queue string) {
+	resp, err := c.DescribeTaskQueue(ctx, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	if err == nil && len(resp.GetPollers()) == 0 {
+		fmt.Fprintf(a.stderr, "warning: no worker is polling task queue %s; the run waits until one starts (go run ./worker)\n", queue)
+	}
+}
+
+// progress is what --watch shows; a new line is printed when it changes.
+type progress struct {
+	stage       string
+	rows        int64
+	attempt     int32
+	maxAttempts int32
+	lastFailure string
+}
+
+func (p progress) line() string {
+	s := fmt.Sprintf("stage=%s rows=%d attempt=%d", p.stage, p.rows, p.attempt)
+	if p.attempt > 1 {
+		s += fmt.Sprintf(" retries=%d", p.attempt-1)
+		if p.lastFailure != "" {
+			s += fmt.Sprintf(" last_error=%q", p.lastFailure)
+		}
+	}
+	return s
+}
+
+// bar draws the one-line terminal view: the stage, a bar against the
+// expected rows (batch size for extract, the extracted rows after it),
+// rows and attempts.
+func (p progress) bar(expected int64) string {
+	const width = 24
+	cells := strings.Repeat("░", width)
+	if expected > 0 {
+		done := int(min(p.rows, expected) * width / expected)
+		cells = strings.Repeat("█", done) + strings.Repeat("░", width-done)
+	}
+	s := fmt.Sprintf("%-9s %s %d rows", p.stage, cells, p.rows)
+	if p.attempt > 0 {
+		if p.maxAttempts > 0 {
+			s += fmt.Sprintf("  attempt %d/%d", p.attempt, p.maxAttempts)
+		} else {
+			s += fmt.Sprintf("  attempt %d", p.attempt)
+		}
+	}
+	if p.attempt > 1 && p.lastFailure != "" {
+		msg := p.lastFailure
+		if r := []rune(msg); len(r) > 60 {
+			msg = string(r[:57]) + "..."
+		}
+		s += "  (retrying after: " + msg + ")"
+	}
+	return s
+}
+
+// progressOf reads the progress from a run's description; prev is kept
+// between activities.
+func progressOf(desc *workflowservice.DescribeWorkflowExecutionResponse, prev progress) progress {
+	pending := desc.GetPendingActivities()
+	if len(pending) == 0 {
+		return prev
+	}
+	pa := pending[0]
+	stage := strings.ToLower(pa.GetActivityType().GetName())
+	if pa.GetActivityType().GetName() == pipeline.FinishRunActivity {
+		stage = "finish" // recording a failed or cancelled run
+	}
+	p := progress{
+		stage:       stage,
+		attempt:     max(pa.GetAttempt(), 1),
+		maxAttempts: pa.GetMaximumAttempts(),
+	}
+	if cp := checkpointOf(pa.GetHeartbeatDetails()); cp != nil {
+		p.rows = cp.Records
+		if cp.Stage != "" {
+			p.stage = cp.Stage
+		}
+	}
+	if f := pa.GetLastFailure(); f != nil && p.attempt > 1 {
+		p.lastFailure = failureChain(f)
+	}
+	return p
+}
+
+// watch follows a started run to its end and reports the outcome.
+func (a *app) watch(ctx context.Context, c client.Client, v startedView, params pipeline.Params, timeout time.Duration) error {
+	out := a.stdout
+	if a.json() {
+		out = a.stderr // stdout carries the JSON document only
+	}
+	tty := isTerminal(out)
+	wctx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	tick := time.NewTicker(watchInterval)
+	defer tick.Stop()
+
+	last := progress{stage: "starting"}
+	var extracted int64
+	drawn := false
+	endLine := func() {
+		if tty && drawn {
+			fmt.Fprintln(out)
+			drawn = false
+		}
+	}
+	runID := v.RunID
+	for {
+		desc, err := describeRun(wctx, c, v.WorkflowID, runID)
+		if err != nil && wctx.Err() == nil && !nearDeadline(wctx, err) {
+			endLine()
+			return fmt.Errorf("watch run %s: %w", v.WorkflowID, err)
+		}
+		if err == nil && desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			endLine()
+			next, done, err := a.finish(ctx, c, v, runID)
+			if err != nil || done {
+				return err
+			}
+			runID = next // continued as new: follow the new run
+			continue
+		}
+		if err == nil {
+			p := progressOf(desc, last)
+			if p.stage == pipeline.StageExtract {
+				extracted = max(extracted, p.rows)
+			}
+			if p != last || (tty && !drawn) {
+				if tty {
+					expected := extracted
+					if p.stage == pipeline.StageExtract {
+						expected = int64(params.BatchSize)
+					}
+					fmt.Fprintf(out, "\r\033[K%s", p.bar(expected))
+					drawn = true
+				} else {
+					fmt.Fprintln(out, p.line())
+				}
+				last = p
+			}
+		}
+		select {
+		case <-wctx.Done():
+		case <-tick.C:
+			continue
+		}
+		endLine()
+		if ctx.Err() != nil {
+			return fmt.Errorf("stopped watching (interrupted); run %s keeps going: blueprint runs show %s: %w", v.WorkflowID, v.WorkflowID, ctx.Err())
+		}
+		if a.json() {
+			if err := a.printJSON(watchResult{startedView: v, Status: statusRunning, WatchTimedOut: true}); err != nil {
+				return err
+			}
+		}
+		return exitError(ExitFailure, fmt.Errorf("stopped watching after --timeout %s; run %s is still running and keeps going (follow it with: blueprint runs show %s, or %s)",
+			timeout, v.WorkflowID, v.WorkflowID, v.UIURL))
+	}
+}
+
+// nearDeadline recognises a call cut short by the --timeout deadline: the
+// client gives its calls a deadline a little before the context's.
+func nearDeadline(ctx context.Context, err error) bool {
+	dl, ok := ctx.Deadline()
+	var de *serviceerror.DeadlineExceeded
+	return ok && time.Until(dl) < time.Second && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &de))
+}
+
+// finish reports a run that ended. done is false when it continued as new
+// as run next.
+func (a *app) finish(ctx context.Context, c client.Client, v startedView, runID string) (next string, done bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+	defer cancel()
+	it := c.GetWorkflowHistory(ctx, v.WorkflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	var status, failure string
+	var summary *pipeline.Summary
+	var closedAt time.Time
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return "", true, fmt.Errorf("read the outcome of run %s: %w", v.WorkflowID, err)
+		}
+		if s, sum, f, ok := closeOutcome(ev); ok {
+			status, summary, failure, closedAt = s, sum, f, ev.GetEventTime().AsTime()
+			if a := ev.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {
+				return a.GetNewExecutionRunId(), false, nil
+			}
+		}
+	}
+	if status == "" {
+		return "", true, errors.New("the run ended but its history has no close event")
+	}
+	v.RunID = runID
+	res := watchResult{startedView: v, Status: status, Summary: summary, Failure: failure}
+	if a.json() {
+		if err := a.printJSON(res); err != nil {
+			return "", true, err
+		}
+	}
+	took := ""
+	if desc, err := describeRun(ctx, c, v.WorkflowID, runID); err == nil {
+		took = " in " + formatDuration(closedAt.Sub(desc.GetWorkflowExecutionInfo().GetStartTime().AsTime()))
+	}
+	if status == statusCompleted {
+		if !a.json() {
+			fmt.Fprintf(a.stdout, "Run %s completed%s.\n", v.WorkflowID, took)
+			if summary != nil {
+				if err := printSummary(a.stdout, *summary, "  "); err != nil {
+					return "", true, err
+				}
+			}
+		}
+		return "", true, nil
+	}
+	if !a.json() {
+		fmt.Fprintf(a.stdout, "Run %s %s%s. Details: blueprint runs show %s\n", v.WorkflowID, status, took, v.WorkflowID)
+	}
+	return "", true, exitError(ExitFailure, fmt.Errorf("run %s %s: %s", v.WorkflowID, status, failure))
+}
+
+// deploymentQueues lists the distinct task queues of a manifest with the
+// deployments on each, in manifest order.
+func deploymentQueues(m *deployments.Manifest) ([]string, map[string][]string) {
+	var queues []string
+	byQueue := map[string][]string{}
+	for _, d := range m.Deployments {
+		if _, ok := byQueue[d.TaskQueue]; !ok {
+			queues = append(queues, d.TaskQueue)
+		}
+		byQueue[d.TaskQueue] = append(byQueue[d.TaskQueue], d.Name)
+	}
+	return queues, byQueue
+}

@@ -1,0 +1,369 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/spf13/cobra"
+
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/starter"
+)
+
+func (a *app) runsCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "runs",
+		Aliases: []string{"flow-run", "flow-runs"},
+		Short:   "List, show and cancel pipeline runs",
+		Long: `A run is one execution of the DataPipeline workflow, started by a schedule, a
+backfill, a trigger or 'blueprint run'. Runs of a deployment carry the
+BlueprintDeployment search attribute, so they can be listed by deployment.
+(Prefect users: this is 'prefect flow-run'; the alias works too.)`,
+		Example: `  blueprint runs ls --deployment production-etl
+  blueprint runs ls --status failed --limit 5
+  blueprint runs show production-etl-20250131T090000Z-1a2b3c
+  blueprint runs cancel production-etl-20250131T090000Z-1a2b3c`,
+		Args: cobra.ArbitraryArgs,
+		RunE: groupRunE,
+	}
+	cmd.AddCommand(a.runsLsCommand(), a.runsShowCommand(), a.runsCancelCommand())
+	return cmd
+}
+
+// runRow is one run in a listing.
+type runRow struct {
+	WorkflowID string     `json:"workflow_id"`
+	RunID      string     `json:"run_id"`
+	Deployment string     `json:"deployment"`
+	Status     string     `json:"status"`
+	TaskQueue  string     `json:"task_queue"`
+	StartedAt  time.Time  `json:"started_at"`
+	ClosedAt   *time.Time `json:"closed_at"`
+}
+
+type runFilter struct {
+	deployment string
+	status     string // one of statusOrder
+}
+
+// deploymentNameRE is what a deployment name may hold (see deployments);
+// checking it keeps the visibility query well-formed.
+var deploymentNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+func (f runFilter) query() string {
+	q := []string{fmt.Sprintf("WorkflowType = '%s'", pipeline.WorkflowType)}
+	if f.deployment != "" {
+		q = append(q, fmt.Sprintf("%s = '%s'", pipeline.DeploymentSearchAttribute, f.deployment))
+	}
+	if f.status != "" {
+		q = append(q, fmt.Sprintf("ExecutionStatus = '%s'", statusQueries[f.status]))
+	}
+	return strings.Join(q, " AND ")
+}
+
+// listRuns lists up to limit runs, newest first, through visibility
+// (which lags the server by up to a second or so).
+func listRuns(ctx context.Context, c client.Client, ns string, f runFilter, limit int) ([]runRow, error) {
+	rows := []runRow{}
+	var token []byte
+	for len(rows) < limit {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: ns, PageSize: int32(min(limit-len(rows), 1000)), NextPageToken: token, Query: f.query(),
+		})
+		if err != nil {
+			if unknownDeploymentAttribute(err) {
+				// The attribute is registered by the first deploy or run:
+				// until then no run has it.
+				return rows, nil
+			}
+			return nil, fmt.Errorf("list runs (%s): %w", f.query(), err)
+		}
+		for _, e := range resp.GetExecutions() {
+			r := runRow{
+				WorkflowID: e.GetExecution().GetWorkflowId(),
+				RunID:      e.GetExecution().GetRunId(),
+				Deployment: deploymentOf(e.GetSearchAttributes()),
+				Status:     statusName(e.GetStatus()),
+				TaskQueue:  e.GetTaskQueue(),
+				StartedAt:  e.GetStartTime().AsTime(),
+			}
+			if e.GetCloseTime() != nil {
+				t := e.GetCloseTime().AsTime()
+				r.ClosedAt = &t
+			}
+			rows = append(rows, r)
+			if len(rows) == limit {
+				break
+			}
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 {
+			break
+		}
+	}
+	return rows, nil
+}
+
+// unknownDeploymentAttribute recognises the server's answer to a query on
+// a search attribute it does not know.
+func unknownDeploymentAttribute(err error) bool {
+	var invalid *serviceerror.InvalidArgument
+	return errors.As(err, &invalid) && strings.Contains(invalid.Error(), pipeline.DeploymentSearchAttribute)
+}
+
+func printRunRows(w io.Writer, rows []runRow, indent string) error {
+	t := newTable(w, indent+"WORKFLOW ID", "RUN ID", "DEPLOYMENT", "STATUS", "STARTED", "DURATION")
+	for _, r := range rows {
+		dur := ""
+		if r.ClosedAt != nil {
+			dur = formatDuration(r.ClosedAt.Sub(r.StartedAt))
+		} else if r.Status == statusRunning {
+			dur = formatDuration(time.Since(r.StartedAt)) + " so far"
+		}
+		t.row(indent+r.WorkflowID, r.RunID, r.Deployment, r.Status, formatTime(r.StartedAt), dur)
+	}
+	return t.flush()
+}
+
+// MaxListLimit bounds runs ls --limit.
+const MaxListLimit = 1000
+
+func (a *app) runsLsCommand() *cobra.Command {
+	var f runFilter
+	var limit int
+	cmd := &cobra.Command{
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   "List recent runs, newest first",
+		Long: fmt.Sprintf(`List recent runs of the pipeline, newest first, optionally only those of one
+deployment or in one status (%s).
+Runs started by a schedule, a backfill, a trigger and 'blueprint run' are all
+listed. The listing comes from Temporal's visibility store, which may lag a
+second behind a run that just started or ended.`, strings.Join(statusOrder, ", ")),
+		Example: `  blueprint runs ls
+  blueprint runs ls --deployment production-etl --status failed
+  blueprint runs ls --limit 100 -o json`,
+		Args: cobra.NoArgs,
+		RunE: a.run(func(ctx context.Context, _ []string) error {
+			if f.deployment != "" && !deploymentNameRE.MatchString(f.deployment) {
+				return usagef("--deployment %q: not a deployment name (lower-case letters, digits and '-')", f.deployment)
+			}
+			if f.status == "cancelled" {
+				f.status = statusCanceled
+			}
+			if _, ok := statusQueries[f.status]; f.status != "" && !ok {
+				return usagef("--status %q: must be one of %s", f.status, strings.Join(statusOrder, ", "))
+			}
+			if limit < 1 || limit > MaxListLimit {
+				return usagef("--limit %d: must be from 1 to %d", limit, MaxListLimit)
+			}
+			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+			defer cancel()
+			c, err := a.connect(ctx)
+			if err != nil {
+				return err
+			}
+			rows, err := listRuns(ctx, c, a.settings.Namespace, f, limit)
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return a.printJSON(rows)
+			}
+			if len(rows) == 0 {
+				fmt.Fprintln(a.stdout, "No runs found.")
+				return nil
+			}
+			return printRunRows(a.stdout, rows, "")
+		}),
+	}
+	cmd.Flags().StringVarP(&f.deployment, "deployment", "d", "", "only runs of this deployment")
+	cmd.Flags().StringVarP(&f.status, "status", "s", "", "only runs in this status: "+strings.Join(statusOrder, ", "))
+	cmd.Flags().IntVar(&limit, "limit", 20, fmt.Sprintf("at most this many runs (1-%d)", MaxListLimit))
+	return cmd
+}
+
+func (a *app) runsShowCommand() *cobra.Command {
+	var runID string
+	cmd := &cobra.Command{
+		Use:   "show WORKFLOW_ID",
+		Short: "Show a run: parameters, status, each activity's attempts and failures, result",
+		Long: `Show one run: its deployment, parameters, status and times; each activity
+(Extract, Transform, Load) with its status, attempts and the failure messages of
+failed attempts; then the result summary (rows extracted, rejected, loaded) or
+the failure, and the run's Web UI link. Without --run-id, the latest run of the
+workflow ID is shown.`,
+		Example: `  blueprint runs show production-etl-20250131T090000Z-1a2b3c
+  blueprint runs show production-etl-2025-01-31T15:00:00Z --run-id 0194b7a2-... -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.run(func(ctx context.Context, args []string) error {
+			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+			defer cancel()
+			c, err := a.connect(ctx)
+			if err != nil {
+				return err
+			}
+			r, err := loadRun(ctx, c, a.settings.Namespace, args[0], runID)
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return a.printJSON(r)
+			}
+			return printRunDetail(a.stdout, r)
+		}),
+	}
+	cmd.Flags().StringVar(&runID, "run-id", "", "a particular run of the workflow ID (default: the latest)")
+	return cmd
+}
+
+func printRunDetail(w io.Writer, r runDetail) error {
+	fmt.Fprintf(w, "Run %s\n", r.WorkflowID)
+	f := newFields(w, "  ")
+	f.add("Run ID", "%s", r.RunID)
+	f.add("Deployment", "%s", orDash(r.Deployment))
+	f.add("Workflow", "%s on task queue %s", r.Workflow, r.TaskQueue)
+	f.add("Status", "%s", r.Status)
+	f.add("Started", "%s", formatTime(r.StartedAt))
+	if r.ClosedAt != nil {
+		f.add("Closed", "%s (took %s)", formatTime(*r.ClosedAt), formatDuration(r.ClosedAt.Sub(r.StartedAt)))
+	} else {
+		f.add("Running for", "%s", formatDuration(time.Since(r.StartedAt)))
+	}
+	f.add("Parameters", "%s", formatParams(r.Parameters))
+	f.add("Web UI", "%s", r.UIURL)
+	if err := f.flush(); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(w, "\nActivities:")
+	if len(r.Activities) == 0 {
+		fmt.Fprintln(w, "  none yet (is a worker polling the task queue? check with: blueprint status)")
+	} else {
+		t := newTable(w, "  ACTIVITY", "STATUS", "ATTEMPTS", "DURATION", "PROGRESS")
+		for _, av := range r.Activities {
+			attempts := fmt.Sprint(av.Attempts)
+			if av.MaxAttempts > 0 {
+				attempts += fmt.Sprintf("/%d", av.MaxAttempts)
+			}
+			dur := ""
+			if av.ClosedAt != nil {
+				dur = formatDuration(av.ClosedAt.Sub(av.ScheduledAt))
+			}
+			progress := ""
+			if cp := av.Checkpoint; cp != nil {
+				progress = fmt.Sprintf("%d rows, %d chunks", cp.Records, cp.Chunks)
+			}
+			t.row("  "+av.Activity, av.Status, attempts, dur, progress)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		for _, av := range r.Activities {
+			for _, fl := range av.Failures {
+				fmt.Fprintf(w, "  %s attempt %d failed: %s\n", av.Activity, fl.Attempt, fl.Message)
+			}
+		}
+	}
+	switch {
+	case r.Summary != nil:
+		fmt.Fprintln(w, "\nResult:")
+		return printSummary(w, *r.Summary, "  ")
+	case r.Failure != "":
+		fmt.Fprintf(w, "\nFailure: %s\n", r.Failure)
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// printSummary writes a completed run's Summary.
+func printSummary(w io.Writer, s pipeline.Summary, indent string) error {
+	f := newFields(w, indent)
+	f.add("Source", "%s", pipeline.RedactURL(s.Source))
+	f.add("Extracted", "%d", s.Extracted)
+	f.add("Valid", "%d", s.Valid)
+	rejected := fmt.Sprint(s.Rejected)
+	if len(s.Reasons) > 0 {
+		var rs []string
+		for _, k := range sortedKeys(s.Reasons) {
+			rs = append(rs, fmt.Sprintf("%s: %d", k, s.Reasons[k]))
+		}
+		rejected += " (" + strings.Join(rs, ", ") + ")"
+	}
+	f.add("Rejected", "%s", rejected)
+	f.add("Loaded", "%d inserted, %d updated, %d unchanged", s.Loaded.Inserted, s.Loaded.Updated, s.Loaded.Unchanged)
+	d := s.Durations
+	f.add("Durations", "extract %s, transform %s, load %s, total %s",
+		formatDuration(d.Extract), formatDuration(d.Transform), formatDuration(d.Load), formatDuration(d.Total))
+	return f.flush()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func (a *app) runsCancelCommand() *cobra.Command {
+	var runID string
+	cmd := &cobra.Command{
+		Use:   "cancel WORKFLOW_ID",
+		Short: "Ask a running run to cancel",
+		Long: `Request cancellation of a running run. The activity in progress stops at its next
+heartbeat, the run records itself as cancelled and ends with status canceled.
+A run that has already ended cannot be cancelled (exit code 2).`,
+		Example: `  blueprint runs cancel production-etl-20250131T090000Z-1a2b3c`,
+		Args:    cobra.ExactArgs(1),
+		RunE: a.run(func(ctx context.Context, args []string) error {
+			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+			defer cancel()
+			c, err := a.connect(ctx)
+			if err != nil {
+				return err
+			}
+			ns := a.settings.Namespace
+			desc, err := describeRun(ctx, c, args[0], runID)
+			if err != nil {
+				return notFoundRun(err, ns, args[0])
+			}
+			info := desc.GetWorkflowExecutionInfo()
+			if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				return usagef("run %s has already ended (%s); there is nothing to cancel", args[0], statusName(info.GetStatus()))
+			}
+			rid := info.GetExecution().GetRunId()
+			if err := c.CancelWorkflow(ctx, args[0], rid); err != nil {
+				return fmt.Errorf("cancel run %s: %w", args[0], err)
+			}
+			if a.json() {
+				return a.printJSON(map[string]any{"workflow_id": args[0], "run_id": rid, "cancel_requested": true})
+			}
+			fmt.Fprintf(a.stdout, "Cancellation of %s (run %s) requested; follow it with: blueprint runs show %s\n", args[0], rid, args[0])
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&runID, "run-id", "", "a particular run of the workflow ID (default: the latest)")
+	return cmd
+}
+
+// uiLink is the Web UI address of a run.
+func uiLink(ns, workflowID, runID string) string { return starter.UILink(ns, workflowID, runID) }

@@ -1,0 +1,104 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type runRow struct {
+	WorkflowID string     `json:"workflow_id"`
+	RunID      string     `json:"run_id"`
+	Deployment string     `json:"deployment"`
+	Status     string     `json:"status"`
+	TaskQueue  string     `json:"task_queue"`
+	StartedAt  time.Time  `json:"started_at"`
+	ClosedAt   *time.Time `json:"closed_at"`
+}
+
+func listRuns(t *testing.T, args ...string) []runRow {
+	t.Helper()
+	r := ok(t, append([]string{"runs", "ls", "-o", "json"}, args...)...)
+	var rows []runRow
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rows), r.stdout)
+	return rows
+}
+
+// Runs started by the schedule (trigger, backfill) and by hand are all
+// listed under their deployment.
+func TestRunsLsFindsEveryKindOfRun(t *testing.T) {
+	const name = "cli-runs"
+	cleanupSchedule(t, name)
+	// Hourly, in UTC; no worker polls the queue, so the runs stay running.
+	path := writeManifest(t, manifestOf(
+		deployment(name, "tq-cli-runs", `{batch_size: 10}`, "      cron: \"0 * * * *\"\n"),
+		deployment("cli-runs-other", "tq-cli-runs", `{batch_size: 10}`, ""),
+	))
+	ok(t, "-f", path, "deploy")
+
+	r := ok(t, "-f", path, "deployment", "trigger", name)
+	m := regexp.MustCompile(`Workflow ID:\s+(\S+)`).FindStringSubmatch(r.stdout)
+	require.NotNil(t, m, r.stdout)
+	triggered := m[1]
+	assert.True(t, strings.HasPrefix(triggered, name+"-"), triggered)
+
+	hour := time.Now().UTC().Truncate(time.Hour)
+	from, to := hour.Add(-5*time.Hour), hour.Add(-3*time.Hour)
+	r = ok(t, "-f", path, "deployment", "backfill", name, "--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--overlap", "allow_all")
+	assert.Contains(t, r.stdout, "Backfill of cli-runs requested: 3 runs due between")
+	backfilled := map[string]bool{}
+	for _, at := range []time.Time{from, from.Add(time.Hour), to} {
+		backfilled[name+"-"+at.Format(time.RFC3339)] = true
+	}
+
+	manual := ok(t, "-f", path, "run", name, "--id", "cli-runs-manual")
+	require.Contains(t, manual.stdout, "cli-runs-manual")
+	ok(t, "-f", path, "run", "cli-runs-other", "--id", "cli-runs-other-manual")
+
+	var rows []runRow
+	require.Eventually(t, func() bool {
+		rows = listRuns(t, "--deployment", name)
+		return len(rows) >= 5
+	}, 30*time.Second, 200*time.Millisecond, "visibility lists every run")
+	ids := map[string]bool{}
+	for _, row := range rows {
+		ids[row.WorkflowID] = true
+		assert.Equal(t, name, row.Deployment)
+		assert.Equal(t, "running", row.Status)
+		assert.Equal(t, "tq-cli-runs", row.TaskQueue)
+		assert.Nil(t, row.ClosedAt)
+	}
+	assert.Len(t, rows, 5, "exactly the trigger, 3 backfilled and the manual run: %v", ids)
+	assert.True(t, ids[triggered], "the triggered run")
+	assert.True(t, ids["cli-runs-manual"], "the manual run")
+	for id := range backfilled {
+		assert.True(t, ids[id], "backfilled run %s in %v", id, ids)
+	}
+	assert.False(t, ids["cli-runs-other-manual"], "another deployment's run")
+
+	assert.Len(t, listRuns(t, "--deployment", name, "--status", "running"), 5)
+	assert.Empty(t, listRuns(t, "--deployment", name, "--status", "completed"))
+	assert.Len(t, listRuns(t, "--deployment", name, "--limit", "2"), 2)
+
+	r = ok(t, "runs", "ls", "--deployment", name)
+	assert.Regexp(t, `(?m)^WORKFLOW ID\s+RUN ID\s+DEPLOYMENT\s+STATUS\s+STARTED\s+DURATION$`, r.stdout)
+	assert.Regexp(t, `(?m)^cli-runs-manual\s+[0-9a-f-]{36}\s+cli-runs\s+running\s`, r.stdout)
+	r = ok(t, "flow-run", "ls", "--deployment", "no-such-deployment")
+	assert.Equal(t, "No runs found.\n", r.stdout)
+
+	// inspect lists the recent runs too.
+	r = ok(t, "-f", path, "deployment", "inspect", name)
+	assert.Regexp(t, `(?m)^  cli-runs-manual\s+[0-9a-f-]{36}\s+cli-runs\s+running\s`, r.stdout)
+
+	// runs show of a run waiting for a worker.
+	r = ok(t, "runs", "show", "cli-runs-manual")
+	assert.Regexp(t, `(?m)^\s+Deployment:\s+cli-runs$`, r.stdout)
+	assert.Regexp(t, `(?m)^\s+Status:\s+running$`, r.stdout)
+	assert.Regexp(t, `(?m)^\s+Parameters:\s+\{"batch_size":10,"source_url":"demo://orders"\}$`, r.stdout)
+	assert.Contains(t, r.stdout, "none yet (is a worker polling the task queue?")
+}

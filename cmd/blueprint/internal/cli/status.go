@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/schedules"
+	"github.com/blueprint-etl/blueprint/starter"
+)
+
+// uiTimeout bounds the Web UI check.
+const uiTimeout = 2 * time.Second
+
+// check is one line of `blueprint status`.
+type check struct {
+	Check  string `json:"check"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
+type statusReport struct {
+	OK     bool    `json:"ok"`
+	Checks []check `json:"checks"`
+}
+
+func (a *app) statusCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Check the server, namespace, Web UI, workers and schedules; exit 0 only if all are fine",
+		Long: `Check, one line each (✓ or ✗):
+
+  - the Temporal server is reachable and healthy;
+  - the namespace exists;
+  - the Web UI answers ($BLUEPRINT_UI_URL, default ` + starter.DefaultUIURL + `);
+  - a worker polls each task queue of the manifest's deployments;
+  - each scheduled deployment's schedule is deployed and matches the manifest,
+    with its paused state and next run.
+
+Exits 0 when every check passes, 1 otherwise: usable in scripts and health checks.`,
+		Example: `  blueprint status
+  blueprint status -f deployments.yaml -o json`,
+		Args: cobra.NoArgs,
+		RunE: a.run(func(ctx context.Context, _ []string) error {
+			m, err := a.manifest()
+			if err != nil {
+				return err
+			}
+			if _, _, err := a.loadSettings(); err != nil {
+				return err // a broken configuration is bad input, not a failed check
+			}
+			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+			defer cancel()
+			checks := a.runChecks(ctx, m)
+			report := statusReport{OK: true, Checks: checks}
+			for _, c := range checks {
+				report.OK = report.OK && c.OK
+			}
+			if a.json() {
+				if err := a.printJSON(report); err != nil {
+					return err
+				}
+			} else {
+				for _, c := range checks {
+					mark := "✓"
+					if !c.OK {
+						mark = "✗"
+					}
+					fmt.Fprintf(a.stdout, "%s %s\n", mark, c.Detail)
+				}
+			}
+			if !report.OK {
+				failed := 0
+				for _, c := range checks {
+					if !c.OK {
+						failed++
+					}
+				}
+				return exitError(ExitFailure, fmt.Errorf("%s of %d failed", plural(failed, "check"), len(checks)))
+			}
+			return nil
+		}),
+	}
+}
+
+func (a *app) runChecks(ctx context.Context, m *deployments.Manifest) []check {
+	var checks []check
+	add := func(name string, ok bool, format string, args ...any) {
+		checks = append(checks, check{Check: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
+	}
+
+	c, err := a.connect(ctx)
+	if err != nil {
+		add("server", false, "%s", oneLine(err.Error()))
+		return append(checks, uiCheck(ctx))
+	}
+	settings := a.settings
+	if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		add("server", false, "Temporal server at %s is reachable but not healthy: %v", settings.Address, err)
+		return append(checks, uiCheck(ctx))
+	}
+	add("server", true, "Temporal server at %s is reachable and healthy", settings.Address)
+
+	ns := settings.Namespace
+	if _, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns}); err != nil {
+		add("namespace", false, "namespace %s: %v", ns, oneLine(err.Error()))
+		return append(checks, uiCheck(ctx))
+	}
+	add("namespace", true, "namespace %s exists", ns)
+	checks = append(checks, uiCheck(ctx))
+
+	queues, byQueue := deploymentQueues(m)
+	for _, q := range queues {
+		workers, err := describeQueue(ctx, c, q)
+		switch {
+		case err != nil:
+			add("worker", false, "task queue %s: %v", q, oneLine(err.Error()))
+		case len(workers) == 0:
+			add("worker", false, "no worker polls task queue %s (deployments %s): start one with go run ./worker", q, strings.Join(byQueue[q], ", "))
+		default:
+			ids := make([]string, 0, len(workers))
+			for _, w := range workers {
+				ids = append(ids, w.Identity)
+			}
+			add("worker", true, "%s polling task queue %s: %s", plural(len(workers), "worker"), q, strings.Join(ids, ", "))
+		}
+	}
+
+	states, changes, err := scheduleStates(ctx, c, ns, m)
+	if err != nil {
+		add("schedule", false, "schedules: %s", oneLine(err.Error()))
+		return checks
+	}
+	for _, d := range m.Deployments {
+		if d.Schedule == nil {
+			continue
+		}
+		st, ch := states[d.Name], changes[d.Name]
+		switch {
+		case !st.Deployed:
+			add("schedule", false, "schedule %s is not deployed: run blueprint deploy", d.Name)
+		case !st.Managed:
+			add("schedule", false, "schedule %s: %s", d.Name, notManagedDiff)
+		case ch != nil && ch.Action != schedules.Unchanged:
+			add("schedule", false, "schedule %s differs from the manifest (%s): run blueprint deploy", d.Name, strings.Join(ch.Diff, "; "))
+		case st.Paused:
+			add("schedule", true, "schedule %s deployed, paused (note: %q)", d.Name, st.Note)
+		default:
+			next := "none"
+			if len(st.NextRuns) > 0 {
+				loc := d.Schedule.Location
+				if loc == nil {
+					loc = time.UTC
+				}
+				next = st.NextRuns[0].In(loc).Format("2006-01-02 15:04 MST")
+			}
+			add("schedule", true, "schedule %s deployed, active, next run %s", d.Name, next)
+		}
+	}
+	return checks
+}
+
+// uiCheck asks the Web UI for its front page.
+func uiCheck(ctx context.Context) check {
+	base := strings.TrimRight(os.Getenv("BLUEPRINT_UI_URL"), "/")
+	if base == "" {
+		base = starter.DefaultUIURL
+	}
+	ctx, cancel := context.WithTimeout(ctx, uiTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base, nil)
+	if err != nil {
+		return check{Check: "web_ui", Detail: fmt.Sprintf("Web UI at %s: %v", base, err)}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return check{Check: "web_ui", Detail: fmt.Sprintf("Web UI at %s does not answer (set BLUEPRINT_UI_URL if it runs elsewhere): %v", base, oneLine(err.Error()))}
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode >= 500 {
+		return check{Check: "web_ui", Detail: fmt.Sprintf("Web UI at %s answers %s", base, resp.Status)}
+	}
+	return check{Check: "web_ui", OK: true, Detail: fmt.Sprintf("Web UI at %s is reachable", base)}
+}

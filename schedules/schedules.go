@@ -1,0 +1,728 @@
+// Package schedules reconciles the deployments manifest with Temporal
+// Schedules: `blueprint deploy` computes a Plan (what to create, update or
+// delete) from the manifest and the server's state, shows it, and applies it.
+//
+// It fixes what Prefect users trip over when redeploying:
+//
+//   - A redeploy never duplicates a schedule: the schedule ID is the
+//     deployment name, and a schedule that already matches the manifest is
+//     reported "unchanged" and left alone.
+//   - A redeploy never resumes a paused schedule: unless the manifest says
+//     `paused: true|false`, the server's paused state and note are kept.
+//   - A deploy is not applied half-way because of a bad manifest: the whole
+//     manifest is validated and the whole plan computed before the first
+//     change.
+//   - --prune deletes only schedules blueprint created (marked with a memo),
+//     never one made by hand or by another tool.
+package schedules
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/starter"
+)
+
+// Action is what a deploy does to one schedule.
+type Action string
+
+// Actions, in the words `blueprint deploy` prints (create -> "created").
+const (
+	Create    Action = "create"
+	Update    Action = "update"
+	Unchanged Action = "unchanged"
+	Delete    Action = "delete"
+)
+
+// Past is the action in the past tense, for reporting what was done.
+func (a Action) Past() string {
+	switch a {
+	case Create:
+		return "created"
+	case Update:
+		return "updated"
+	case Delete:
+		return "deleted"
+	default:
+		return string(a)
+	}
+}
+
+// Change is the plan for one schedule.
+type Change struct {
+	Deployment string `json:"deployment"`
+	ScheduleID string `json:"schedule_id"`
+	Action     Action `json:"action"`
+	// Diff says what changes, one human-readable line per field, such as
+	// "cron: 0 8 * * * -> 0 9 * * *". A create lists the new schedule's
+	// settings; unchanged has none.
+	Diff []string `json:"diff"`
+}
+
+// Plan is what a deploy would do, in manifest order, deletions last.
+type Plan struct {
+	Changes []Change `json:"changes"`
+	// Orphans are schedules blueprint created whose deployment is gone from
+	// the manifest (or has no schedule any more). A plan made with prune
+	// deletes them; without prune they are listed here and left alone.
+	Orphans []string `json:"orphans,omitempty"`
+}
+
+// Pending counts the changes that would change the server.
+func (p Plan) Pending() int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action != Unchanged {
+			n++
+		}
+	}
+	return n
+}
+
+// Memo keys. The schedule memo marks the schedules blueprint manages (the
+// server keeps a schedule's memo across updates). The spec hash lives in
+// the memo of the schedule's action, which every update replaces, so it
+// always describes the spec last applied; runs started by the schedule
+// carry it too, which tells which version of a deployment started a run.
+const (
+	MemoManagedBy  = "blueprint.managed-by"
+	ManagedByValue = "blueprint"
+	MemoDeployment = "blueprint.deployment"
+	MemoSpecHash   = "blueprint.spec-hash"
+)
+
+// Notes set on the schedule when the manifest forces a paused state
+// without a note of its own.
+const (
+	DeployPauseNote  = "paused by blueprint deploy (manifest: paused: true)"
+	DeployResumeNote = "resumed by blueprint deploy (manifest: paused: false)"
+)
+
+// DefaultCatchupWindow is what the server applies to a schedule created
+// without a catch-up window.
+const DefaultCatchupWindow = 365 * 24 * time.Hour
+
+// desired is the schedule a deployment asks for.
+type desired struct {
+	dep     deployments.Deployment
+	cal     calendar
+	params  pipeline.Params
+	input   map[string]any // params as JSON, for comparing with the server's
+	hash    string
+	overlap enumspb.ScheduleOverlapPolicy
+}
+
+// desire builds and checks the schedule of a deployment that has one.
+func desire(d deployments.Deployment) (desired, error) {
+	s := d.Schedule
+	// A loaded manifest fills these in; a hand-built Deployment may not.
+	if d.Workflow == "" {
+		d.Workflow = pipeline.WorkflowType
+	}
+	if d.TaskQueue == "" {
+		d.TaskQueue = pipeline.TaskQueue
+	}
+	where := fmt.Sprintf("deployment %q", d.Name)
+	if d.Line > 0 {
+		where = fmt.Sprintf("deployment %q (line %d)", d.Name, d.Line)
+	}
+	params, err := d.Params()
+	if err != nil {
+		return desired{}, err
+	}
+	cal, err := parseCron(s.Cron)
+	if err != nil {
+		return desired{}, pipeline.Inputf("%s: schedule: %w", where, err)
+	}
+	if s.Timezone != "" && s.Timezone != "UTC" {
+		if _, err := time.LoadLocation(s.Timezone); err != nil {
+			return desired{}, pipeline.Inputf("%s: schedule: unknown time zone %q", where, s.Timezone)
+		}
+	}
+	overlap, ok := deployments.OverlapPolicies[s.Overlap]
+	switch {
+	case s.Overlap == "":
+		overlap = enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
+	case !ok:
+		return desired{}, pipeline.Inputf("%s: schedule: unknown overlap policy %q", where, s.Overlap)
+	}
+	b, err := json.Marshal(params)
+	if err != nil {
+		return desired{}, fmt.Errorf("%s: encode parameters: %w", where, err)
+	}
+	var input map[string]any
+	if err := json.Unmarshal(b, &input); err != nil {
+		return desired{}, fmt.Errorf("%s: decode parameters: %w", where, err)
+	}
+	w := desired{dep: d, cal: cal, params: params, input: input, overlap: overlap}
+	w.hash = w.specHash(b)
+	return w, nil
+}
+
+// desireAll builds every scheduled deployment's schedule, so that a bad
+// deployment stops a deploy before anything changes.
+func desireAll(m *deployments.Manifest) ([]desired, error) {
+	if m == nil {
+		return nil, pipeline.Inputf("no manifest")
+	}
+	var out []desired
+	var problems []string
+	for _, d := range m.Deployments {
+		if d.Schedule == nil {
+			continue
+		}
+		w, err := desire(d)
+		if err != nil {
+			if !pipeline.IsInput(err) {
+				return nil, err
+			}
+			problems = append(problems, err.Error())
+			continue
+		}
+		out = append(out, w)
+	}
+	if len(problems) > 0 {
+		return nil, pipeline.Inputf("%s: %s", m.Path, strings.Join(problems, "; "))
+	}
+	return out, nil
+}
+
+// Validate checks, without the server, that every schedule of the
+// manifest can be deployed: what PlanDeploy and Apply check first. Errors
+// are *pipeline.InputError.
+func Validate(m *deployments.Manifest) error {
+	_, err := desireAll(m)
+	return err
+}
+
+// specHash fingerprints everything the manifest says about the schedule
+// except its paused state, which deploy only sets when asked.
+func (w desired) specHash(params []byte) string {
+	s := w.dep.Schedule
+	b, _ := json.Marshal(struct {
+		Workflow, TaskQueue, WorkflowID string
+		Params                          json.RawMessage
+		Cron, Timezone                  string
+		Jitter, CatchupWindow           time.Duration
+		Overlap                         string
+	}{w.dep.Workflow, w.dep.TaskQueue, w.dep.Name, params, s.Cron, w.timezone(), s.Jitter, w.catchup(), w.overlap.String()})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+func (w desired) timezone() string { return zoneName(w.dep.Schedule.Timezone) }
+
+func (w desired) catchup() time.Duration {
+	if w.dep.Schedule.CatchupWindow == 0 {
+		return DefaultCatchupWindow
+	}
+	return w.dep.Schedule.CatchupWindow
+}
+
+// zoneName is "" (the server's default) spelled out.
+func zoneName(tz string) string {
+	if tz == "" {
+		return "UTC"
+	}
+	return tz
+}
+
+func (w desired) spec() client.ScheduleSpec {
+	s := w.dep.Schedule
+	return client.ScheduleSpec{
+		CronExpressions: []string{s.Cron},
+		TimeZoneName:    w.timezone(),
+		Jitter:          s.Jitter,
+	}
+}
+
+func (w desired) action() *client.ScheduleWorkflowAction {
+	return &client.ScheduleWorkflowAction{
+		// The server appends the scheduled time: production-etl-2025-01-02T09:00:00Z.
+		ID:                    w.dep.Name,
+		Workflow:              w.dep.Workflow,
+		TaskQueue:             w.dep.TaskQueue,
+		Args:                  []any{w.params},
+		TypedSearchAttributes: temporal.NewSearchAttributes(starter.DeploymentKey.ValueSet(w.dep.Name)),
+		Memo:                  map[string]any{MemoSpecHash: w.hash},
+	}
+}
+
+func (w desired) policies() *client.SchedulePolicies {
+	return &client.SchedulePolicies{Overlap: w.overlap, CatchupWindow: w.catchup()}
+}
+
+// pauseNote is the note that goes with a paused state the manifest forces.
+func (w desired) pauseNote() string {
+	s := w.dep.Schedule
+	switch {
+	case s.Note != "":
+		return s.Note
+	case s.Paused != nil && *s.Paused:
+		return DeployPauseNote
+	default:
+		return DeployResumeNote
+	}
+}
+
+// summary lists a new schedule's settings for the plan.
+func (w desired) summary() []string {
+	s := w.dep.Schedule
+	lines := []string{
+		"cron: " + s.Cron,
+		"timezone: " + w.timezone(),
+		fmt.Sprintf("workflow: %s on task queue %s", w.dep.Workflow, w.dep.TaskQueue),
+		"parameters: " + formatParams(w.input),
+		"overlap: " + overlapName(w.overlap),
+		"catchup_window: " + w.catchup().String(),
+	}
+	if s.Jitter != 0 {
+		lines = append(lines, "jitter: "+s.Jitter.String())
+	}
+	if s.Paused != nil && *s.Paused {
+		lines = append(lines, "paused: true")
+	}
+	if s.Note != "" {
+		lines = append(lines, fmt.Sprintf("note: %q", s.Note))
+	}
+	return lines
+}
+
+// PlanDeploy compares the manifest with the server and says what a deploy
+// would do. It reads the server's state and changes nothing. With prune,
+// schedules blueprint created whose deployment is gone are deleted.
+//
+// Errors from the manifest are *pipeline.InputError. A schedule that has a
+// deployment's name but was not created by blueprint is an error too:
+// deploy never takes over what it did not create.
+func PlanDeploy(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, prune bool) (Plan, error) {
+	wants, err := desireAll(m)
+	if err != nil {
+		return Plan{}, err
+	}
+	sc := c.ScheduleClient()
+	plan := Plan{Changes: []Change{}}
+	wanted := map[string]bool{}
+	for _, w := range wants {
+		name := w.dep.Name
+		wanted[name] = true
+		desc, err := sc.GetHandle(ctx, name).Describe(ctx)
+		var notFound *serviceerror.NotFound
+		switch {
+		case errors.As(err, &notFound):
+			plan.Changes = append(plan.Changes, Change{Deployment: name, ScheduleID: name, Action: Create, Diff: w.summary()})
+			continue
+		case err != nil:
+			return Plan{}, serverError(fmt.Sprintf("describe schedule %q in namespace %q", name, namespace), err)
+		case !managed(desc.Memo):
+			return Plan{}, fmt.Errorf("schedule %q in namespace %q was not created by blueprint (it has no %s memo), so deploy will not change it: rename the deployment, or delete the schedule (temporal schedule delete --schedule-id %s) and deploy again",
+				name, namespace, MemoManagedBy, name)
+		}
+		ch := Change{Deployment: name, ScheduleID: name, Action: Unchanged, Diff: compare(desc, w)}
+		if len(ch.Diff) > 0 {
+			ch.Action = Update
+		}
+		plan.Changes = append(plan.Changes, ch)
+	}
+
+	ids, err := listManaged(ctx, c)
+	if err != nil {
+		return Plan{}, serverError(fmt.Sprintf("list schedules in namespace %q", namespace), err)
+	}
+	for _, id := range ids {
+		if wanted[id] {
+			continue
+		}
+		if !prune {
+			plan.Orphans = append(plan.Orphans, id)
+			continue
+		}
+		// The list is eventually consistent: make sure the schedule is
+		// still there and still ours before planning to delete it.
+		desc, err := sc.GetHandle(ctx, id).Describe(ctx)
+		var notFound *serviceerror.NotFound
+		switch {
+		case errors.As(err, &notFound):
+			continue
+		case err != nil:
+			return Plan{}, serverError(fmt.Sprintf("describe schedule %q in namespace %q", id, namespace), err)
+		case !managed(desc.Memo):
+			continue
+		}
+		reason := "deployment is not in the manifest"
+		if _, err := m.Get(id); err == nil {
+			reason = "deployment has no schedule in the manifest"
+		}
+		plan.Changes = append(plan.Changes, Change{Deployment: id, ScheduleID: id, Action: Delete, Diff: []string{reason}})
+	}
+	return plan, nil
+}
+
+// Apply carries out a plan made by PlanDeploy from the same manifest. The
+// manifest is checked again, whole, before the first change. On an error
+// it returns the changes applied before it (unchanged ones included) and
+// the error naming the schedule it stopped at.
+func Apply(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, p Plan) ([]Change, error) {
+	wants, err := desireAll(m)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]desired{}
+	for _, w := range wants {
+		byName[w.dep.Name] = w
+	}
+	writes := false
+	for _, ch := range p.Changes {
+		switch ch.Action {
+		case Create, Update:
+			if _, ok := byName[ch.Deployment]; !ok {
+				return nil, fmt.Errorf("the plan does not match the manifest: %s has no schedule in %s; plan again", ch.Deployment, m.Path)
+			}
+			writes = true
+		case Delete, Unchanged:
+		default:
+			return nil, fmt.Errorf("the plan has an unknown action %q for %s", ch.Action, ch.ScheduleID)
+		}
+	}
+	var saErr error
+	if writes {
+		// Every run a schedule starts carries the deployment search
+		// attribute, which the server refuses unless it is registered.
+		// Registering needs operator rights (not granted on Temporal Cloud,
+		// where the attribute is added with tcld): if it fails, go on, and
+		// say so should the server then refuse a schedule.
+		saErr = starter.EnsureSearchAttributes(ctx, c, namespace)
+	}
+
+	sc := c.ScheduleClient()
+	applied := make([]Change, 0, len(p.Changes))
+	for _, ch := range p.Changes {
+		var err error
+		switch ch.Action {
+		case Create:
+			err = create(ctx, sc, byName[ch.Deployment])
+		case Update:
+			err = update(ctx, sc, byName[ch.Deployment])
+		case Delete:
+			err = sc.GetHandle(ctx, ch.ScheduleID).Delete(ctx)
+			var notFound *serviceerror.NotFound
+			if errors.As(err, &notFound) {
+				err = nil // already gone: the goal is reached
+			}
+		}
+		if err != nil {
+			err = serverError(fmt.Sprintf("%s schedule %q in namespace %q", ch.Action, ch.ScheduleID, namespace), err)
+			if saErr != nil {
+				err = fmt.Errorf("%w (and earlier: %v)", err, saErr)
+			}
+			return applied, err
+		}
+		applied = append(applied, ch)
+	}
+	return applied, nil
+}
+
+func create(ctx context.Context, sc client.ScheduleClient, w desired) error {
+	s := w.dep.Schedule
+	paused := s.Paused != nil && *s.Paused
+	note := s.Note
+	if paused && note == "" {
+		note = DeployPauseNote
+	}
+	_, err := sc.Create(ctx, client.ScheduleOptions{
+		ID:            w.dep.Name,
+		Spec:          w.spec(),
+		Action:        w.action(),
+		Overlap:       w.overlap,
+		CatchupWindow: w.catchup(),
+		Paused:        paused,
+		Note:          note,
+		Memo:          map[string]any{MemoManagedBy: ManagedByValue, MemoDeployment: w.dep.Name},
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return fmt.Errorf("it was created by someone else since the plan was made; run deploy again: %w", err)
+	}
+	return err
+}
+
+func update(ctx context.Context, sc client.ScheduleClient, w desired) error {
+	return sc.GetHandle(ctx, w.dep.Name).Update(ctx, client.ScheduleUpdateOptions{
+		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			if !managed(in.Description.Memo) {
+				return nil, fmt.Errorf("it is no longer marked as created by blueprint")
+			}
+			// Spec, action and policies come from the manifest; the state
+			// (paused, note, remaining actions) stays the server's unless
+			// the manifest sets paused.
+			state := client.ScheduleState{}
+			if in.Description.Schedule.State != nil {
+				state = *in.Description.Schedule.State
+			}
+			if p := w.dep.Schedule.Paused; p != nil {
+				if state.Paused != *p || w.dep.Schedule.Note != "" {
+					state.Note = w.pauseNote()
+				}
+				state.Paused = *p
+			}
+			spec := w.spec()
+			return &client.ScheduleUpdate{Schedule: &client.Schedule{
+				Action: w.action(),
+				Spec:   &spec,
+				Policy: w.policies(),
+				State:  &state,
+			}}, nil
+		},
+	})
+}
+
+// managed reports whether a schedule memo marks a schedule blueprint made.
+func managed(memo *commonpb.Memo) bool {
+	var v string
+	p := memo.GetFields()[MemoManagedBy]
+	return p != nil && converter.GetDefaultDataConverter().FromPayload(p, &v) == nil && v == ManagedByValue
+}
+
+// listManaged returns the IDs of the schedules blueprint created, sorted.
+func listManaged(ctx context.Context, c client.Client) ([]string, error) {
+	it, err := c.ScheduleClient().List(ctx, client.ScheduleListOptions{PageSize: 1000})
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		if managed(e.Memo) {
+			ids = append(ids, e.ID)
+		}
+	}
+	sort.Strings(ids)
+	return slices.Compact(ids), nil
+}
+
+// compare lists how the server's schedule differs from the wanted one.
+func compare(desc *client.ScheduleDescription, w desired) []string {
+	diff := []string{}
+	add := func(name string, from, to any) {
+		diff = append(diff, fmt.Sprintf("%s: %v -> %v", name, from, to))
+	}
+	s := w.dep.Schedule
+
+	spec := desc.Schedule.Spec
+	if !specMatches(spec, w.cal) {
+		add("cron", orNone(describeSpec(spec)), s.Cron)
+	}
+	if spec != nil {
+		if got := zoneName(spec.TimeZoneName); got != w.timezone() {
+			add("timezone", got, w.timezone())
+		}
+		if spec.Jitter != s.Jitter {
+			add("jitter", spec.Jitter, s.Jitter)
+		}
+	}
+
+	pol := desc.Schedule.Policy
+	if pol == nil {
+		pol = &client.SchedulePolicies{}
+	}
+	if got := normalOverlap(pol.Overlap); got != w.overlap {
+		add("overlap", overlapName(got), overlapName(w.overlap))
+	}
+	if got := pol.CatchupWindow; got != w.catchup() {
+		add("catchup_window", got, w.catchup())
+	}
+	if pol.PauseOnFailure {
+		add("pause_on_failure", true, false)
+	}
+
+	a, ok := desc.Schedule.Action.(*client.ScheduleWorkflowAction)
+	if !ok {
+		add("action", "not a workflow start", "start "+w.dep.Workflow)
+	} else {
+		diff = append(diff, compareAction(a, w)...)
+	}
+
+	if st := desc.Schedule.State; st != nil && s.Paused != nil {
+		if st.Paused != *s.Paused {
+			add("paused", st.Paused, *s.Paused)
+		}
+		if s.Note != "" && st.Note != s.Note {
+			add("note", fmt.Sprintf("%q", st.Note), fmt.Sprintf("%q", s.Note))
+		}
+	}
+
+	if len(diff) == 0 {
+		// Everything checked matches, but the schedule was last applied
+		// from a different spec (or by another version of blueprint):
+		// apply it once more so the recorded hash is current.
+		if got := actionHash(desc); got != w.hash {
+			add(MemoSpecHash, orNone(got), w.hash)
+		}
+	}
+	return diff
+}
+
+func compareAction(a *client.ScheduleWorkflowAction, w desired) []string {
+	var diff []string
+	add := func(name string, from, to any) {
+		diff = append(diff, fmt.Sprintf("%s: %v -> %v", name, from, to))
+	}
+	if got := workflowName(a.Workflow); got != w.dep.Workflow {
+		add("workflow", got, w.dep.Workflow)
+	}
+	if a.TaskQueue != w.dep.TaskQueue {
+		add("task_queue", a.TaskQueue, w.dep.TaskQueue)
+	}
+	if a.ID != w.dep.Name {
+		add("workflow_id", a.ID, w.dep.Name)
+	}
+	if got, ok := actionInput(a); !ok {
+		add("parameters", fmt.Sprintf("(%d undecodable arguments)", len(a.Args)), formatParams(w.input))
+	} else {
+		diff = append(diff, diffParams(got, w.input)...)
+	}
+	if got, _ := a.TypedSearchAttributes.GetKeyword(starter.DeploymentKey); got != w.dep.Name {
+		add("search_attribute "+pipeline.DeploymentSearchAttribute, orNone(got), w.dep.Name)
+	}
+	if a.WorkflowExecutionTimeout != 0 {
+		add("workflow_execution_timeout", a.WorkflowExecutionTimeout, "none")
+	}
+	if a.WorkflowRunTimeout != 0 {
+		add("workflow_run_timeout", a.WorkflowRunTimeout, "none")
+	}
+	if a.RetryPolicy != nil {
+		add("workflow_retry_policy", "set", "none")
+	}
+	return diff
+}
+
+// actionInput decodes a described action's single argument as JSON.
+func actionInput(a *client.ScheduleWorkflowAction) (map[string]any, bool) {
+	if len(a.Args) != 1 {
+		return nil, false
+	}
+	p, ok := a.Args[0].(*commonpb.Payload)
+	if !ok {
+		return nil, false
+	}
+	var m map[string]any
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &m); err != nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// actionHash reads the spec hash from a described action's memo.
+func actionHash(desc *client.ScheduleDescription) string {
+	a, ok := desc.Schedule.Action.(*client.ScheduleWorkflowAction)
+	if !ok {
+		return ""
+	}
+	p, ok := a.Memo[MemoSpecHash].(*commonpb.Payload)
+	if !ok {
+		return ""
+	}
+	var h string
+	if converter.GetDefaultDataConverter().FromPayload(p, &h) != nil {
+		return ""
+	}
+	return h
+}
+
+func diffParams(got, want map[string]any) []string {
+	keys := slices.Sorted(maps.Keys(want))
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	var diff []string
+	for _, k := range keys {
+		g, inGot := got[k]
+		v, inWant := want[k]
+		if inGot && inWant && reflect.DeepEqual(g, v) {
+			continue
+		}
+		diff = append(diff, fmt.Sprintf("parameters.%s: %s -> %s", k, formatValue(g, inGot), formatValue(v, inWant)))
+	}
+	return diff
+}
+
+// formatParams renders parameters as JSON with credentials in URLs hidden.
+func formatParams(m map[string]any) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%q:%s", k, formatValue(m[k], true)))
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func formatValue(v any, present bool) string {
+	if !present {
+		return "(none)"
+	}
+	if s, ok := v.(string); ok && strings.Contains(s, "://") {
+		v = pipeline.RedactURL(s)
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep & in URLs readable
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func workflowName(w any) string {
+	if s, ok := w.(string); ok {
+		return s
+	}
+	return fmt.Sprint(w)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// normalOverlap reads an unset overlap policy as the server does: skip.
+func normalOverlap(p enumspb.ScheduleOverlapPolicy) enumspb.ScheduleOverlapPolicy {
+	if p == enumspb.SCHEDULE_OVERLAP_POLICY_UNSPECIFIED {
+		return enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
+	}
+	return p
+}
+
+// overlapName is the manifest's name of an overlap policy.
+func overlapName(p enumspb.ScheduleOverlapPolicy) string {
+	p = normalOverlap(p)
+	for name, v := range deployments.OverlapPolicies {
+		if v == p {
+			return name
+		}
+	}
+	return strings.ToLower(strings.TrimPrefix(p.String(), "SCHEDULE_OVERLAP_POLICY_"))
+}

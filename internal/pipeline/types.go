@@ -1,6 +1,9 @@
 package pipeline
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // RunRef names the run whose data an activity works on. Staged data,
 // checkpoints and the pipeline_runs row are all keyed by it, which is what
@@ -92,11 +95,36 @@ type Summary struct {
 }
 
 // StageDurations are measured by the workflow, retries and queueing included.
+// In JSON (the Web UI, the Temporal CLI, `-o json`) they are whole
+// milliseconds, as in pipeline_runs, not Go's nanoseconds.
 type StageDurations struct {
-	Extract   time.Duration `json:"extract"`
-	Transform time.Duration `json:"transform"`
-	Load      time.Duration `json:"load"`
-	Total     time.Duration `json:"total"`
+	Extract   time.Duration `json:"-"`
+	Transform time.Duration `json:"-"`
+	Load      time.Duration `json:"-"`
+	Total     time.Duration `json:"-"`
+}
+
+type stageDurationsJSON struct {
+	ExtractMS   int64 `json:"extract_ms"`
+	TransformMS int64 `json:"transform_ms"`
+	LoadMS      int64 `json:"load_ms"`
+	TotalMS     int64 `json:"total_ms"`
+}
+
+// MarshalJSON writes the durations as milliseconds.
+func (d StageDurations) MarshalJSON() ([]byte, error) {
+	return json.Marshal(stageDurationsJSON{d.Extract.Milliseconds(), d.Transform.Milliseconds(), d.Load.Milliseconds(), d.Total.Milliseconds()})
+}
+
+// UnmarshalJSON reads milliseconds.
+func (d *StageDurations) UnmarshalJSON(b []byte) error {
+	var v stageDurationsJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
+	*d = StageDurations{Extract: ms(v.ExtractMS), Transform: ms(v.TransformMS), Load: ms(v.LoadMS), Total: ms(v.TotalMS)}
+	return nil
 }
 
 // Stages in the order they run.

@@ -17,6 +17,7 @@ import (
 	"github.com/blueprint-etl/blueprint/activities"
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/worker"
 	"github.com/blueprint-etl/blueprint/workflows"
@@ -30,6 +31,7 @@ type PipelineSuite struct {
 	testsuite.WorkflowTestSuite
 	env      *testsuite.TestWorkflowEnvironment
 	store    *store.Store
+	acts     *activities.Activities
 	attempts map[string]int
 }
 
@@ -44,7 +46,9 @@ func (s *PipelineSuite) SetupTest() {
 	s.Require().NoError(err)
 	s.store = st
 	s.env = s.NewTestWorkflowEnvironment()
-	worker.Register(s.env, &activities.Activities{Store: st, ChunkRecords: 100})
+	// Small pages and chunks, so every run commits several checkpoints.
+	s.acts = &activities.Activities{Store: st, ChunkRecords: 100, Sources: source.Config{PageSize: 100}}
+	worker.Register(s.env, s.acts)
 	s.attempts = map[string]int{}
 	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		s.attempts[info.ActivityType.Name]++
@@ -131,7 +135,7 @@ func (s *PipelineSuite) TestRerunAddsNoDuplicates() {
 	// A new run of the deployment: another workflow id, the same data.
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "rerun"})
-	worker.Register(s.env, &activities.Activities{Store: s.store, ChunkRecords: 100})
+	worker.Register(s.env, s.acts)
 	second, err := s.run(pipeline.Params{BatchSize: 300, SourceURL: "demo://orders"})
 	s.Require().NoError(err)
 	s.Zero(second.Loaded.Inserted)
@@ -149,4 +153,33 @@ func TestActivityOptions(t *testing.T) {
 	require.InDelta(t, 1.0, o.RetryPolicy.BackoffCoefficient, 0)
 	require.ElementsMatch(t, pipeline.NonRetryableErrorTypes, o.RetryPolicy.NonRetryableErrorTypes)
 	require.Positive(t, o.HeartbeatTimeout)
+}
+
+// TestRetryResumesFromCheckpoint shows that a retried Extract continues
+// after the last committed chunk: with pages and chunks of 100 records, the
+// outages of attempts 1 and 2 strike after some pages, and the run must
+// still stage exactly the records a run without failures stages. An
+// attempt that started over, or skipped ahead, would change the counts.
+func (s *PipelineSuite) TestRetryResumesFromCheckpoint() {
+	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "reference"})
+	want, err := s.run(pipeline.Params{BatchSize: 2000, SourceURL: "demo://orders"})
+	s.Require().NoError(err)
+
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "flaky"})
+	worker.Register(s.env, s.acts)
+	s.attempts = map[string]int{}
+	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		s.attempts[info.ActivityType.Name]++
+	})
+	got, err := s.run(pipeline.Params{BatchSize: 2000, SourceURL: "demo://orders?failure_rate=1"})
+	s.Require().NoError(err)
+	s.Equal(pipeline.MaxAttempts, s.attempts[pipeline.ExtractActivity])
+	s.Equal(want.Extracted, got.Extracted)
+	s.Equal(want.Valid, got.Valid)
+	s.Equal(want.Reasons, got.Reasons, "the same records were rejected for the same reasons")
+	s.Equal(want.Valid, got.Loaded.Unchanged, "and they are the rows the reference loaded")
+	rejected, err := s.store.Rejected(context.Background(), pipeline.RunRef{WorkflowID: got.WorkflowID, RunID: got.RunID}, 10000)
+	s.Require().NoError(err)
+	s.Len(rejected, int(got.Rejected), "no chunk was transformed twice")
 }

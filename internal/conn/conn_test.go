@@ -1,0 +1,98 @@
+package conn_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/blueprint-etl/blueprint/internal/conn"
+)
+
+// env is an environment made of a map, so tests never see the machine's.
+type env map[string]string
+
+func (e env) LookupEnv(k string) (string, bool) { v, ok := e[k]; return v, ok }
+func (e env) Environ() []string {
+	var out []string
+	for k, v := range e {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+const fakeKey = "sk-test-DO-NOT-PRINT-0123456789"
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	toml := filepath.Join(dir, "temporal.toml")
+	require.NoError(t, os.WriteFile(toml, []byte(`
+[profile.default]
+address = "file-host:7233"
+namespace = "file-ns"
+
+[profile.cloud]
+address = "ns.acct.tmprl.cloud:7233"
+namespace = "ns.acct"
+api_key = "`+fakeKey+`"
+`), 0o600))
+	none := filepath.Join(dir, "absent.toml")
+
+	for _, tc := range []struct {
+		name string
+		env  env
+		over conn.Overrides
+		want conn.Settings
+	}{
+		{"defaults", env{"TEMPORAL_CONFIG_FILE": none}, conn.Overrides{},
+			conn.Settings{Address: "localhost:7233", Namespace: "default", Profile: "default", ConfigFile: none}},
+		{"environment", env{"TEMPORAL_CONFIG_FILE": none, "TEMPORAL_ADDRESS": "env-host:7233", "TEMPORAL_NAMESPACE": "env-ns"}, conn.Overrides{},
+			conn.Settings{Address: "env-host:7233", Namespace: "env-ns", Profile: "default", ConfigFile: none}},
+		{"flags win over environment", env{"TEMPORAL_CONFIG_FILE": none, "TEMPORAL_ADDRESS": "env-host:7233"}, conn.Overrides{Address: "flag-host:1", Namespace: "flag-ns"},
+			conn.Settings{Address: "flag-host:1", Namespace: "flag-ns", Profile: "default", ConfigFile: none}},
+		{"default profile from file", env{"TEMPORAL_CONFIG_FILE": toml}, conn.Overrides{},
+			conn.Settings{Address: "file-host:7233", Namespace: "file-ns", Profile: "default", ConfigFile: toml}},
+		{"environment wins over file", env{"TEMPORAL_CONFIG_FILE": toml, "TEMPORAL_NAMESPACE": "env-ns"}, conn.Overrides{},
+			conn.Settings{Address: "file-host:7233", Namespace: "env-ns", Profile: "default", ConfigFile: toml}},
+		{"API key profile turns TLS on", env{}, conn.Overrides{ConfigFile: toml, Profile: "cloud"},
+			conn.Settings{Address: "ns.acct.tmprl.cloud:7233", Namespace: "ns.acct", Profile: "cloud", ConfigFile: toml, TLS: true, APIKeySet: true}},
+		{"API key from the environment", env{"TEMPORAL_CONFIG_FILE": none, "TEMPORAL_API_KEY": fakeKey}, conn.Overrides{},
+			conn.Settings{Address: "localhost:7233", Namespace: "default", Profile: "default", ConfigFile: none, TLS: true, APIKeySet: true}},
+		{"API key with TLS disabled", env{"TEMPORAL_CONFIG_FILE": none, "TEMPORAL_API_KEY": fakeKey, "TEMPORAL_TLS": "false"}, conn.Overrides{},
+			conn.Settings{Address: "localhost:7233", Namespace: "default", Profile: "default", ConfigFile: none, APIKeySet: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts, got, err := conn.Load(tc.over, tc.env)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+			require.Equal(t, got.Address, opts.HostPort)
+			require.Equal(t, got.Namespace, opts.Namespace)
+			require.Equal(t, got.APIKeySet, opts.Credentials != nil, "the API key becomes client credentials")
+			b, err := json.Marshal(got)
+			require.NoError(t, err)
+			require.NotContains(t, string(b), fakeKey, "Settings never hold the key")
+		})
+	}
+}
+
+func TestLoadRejectsMissingProfile(t *testing.T) {
+	_, _, err := conn.Load(conn.Overrides{Profile: "nope", ConfigFile: filepath.Join(t.TempDir(), "absent.toml")}, env{})
+	require.ErrorContains(t, err, "nope")
+}
+
+func TestDialUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+
+	opts, _, err := conn.Load(conn.Overrides{Address: addr, ConfigFile: filepath.Join(t.TempDir(), "absent.toml")}, env{})
+	require.NoError(t, err)
+	_, err = conn.Dial(context.Background(), opts)
+	require.ErrorIs(t, err, conn.ErrUnreachable)
+	require.ErrorContains(t, err, "cannot reach the Temporal server at "+addr)
+}

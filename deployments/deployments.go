@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
 //go:embed deployments.yaml
@@ -118,7 +119,7 @@ func (m *Manifest) Get(name string) (Deployment, error) {
 	if name == "" {
 		return Deployment{}, pipeline.Inputf("no deployment name given (deployments in %s: %s)", m.Path, strings.Join(m.Names(), ", "))
 	}
-	return Deployment{}, pipeline.Inputf("unknown deployment %q in %s (valid: %s)%s", name, m.Path, strings.Join(m.Names(), ", "), didYouMean(name, m.Names()))
+	return Deployment{}, pipeline.Inputf("unknown deployment %q in %s (valid: %s)%s", name, m.Path, strings.Join(m.Names(), ", "), suggest.DidYouMean(name, m.Names()))
 }
 
 // Params returns the run parameters of the deployment: the workflow's

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
 // nameRE is a DNS label: the name is a Temporal Schedule ID, appears in
@@ -207,7 +208,7 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 			switch {
 			case !good:
 			case !slices.Contains(Workflows, v):
-				p.add(e.val.Line, field, "unknown workflow %q (valid: %s)%s", v, strings.Join(Workflows, ", "), didYouMean(v, Workflows))
+				p.add(e.val.Line, field, "unknown workflow %q (valid: %s)%s", v, strings.Join(Workflows, ", "), suggest.DidYouMean(v, Workflows))
 			default:
 				d.Workflow = v
 			}
@@ -409,7 +410,7 @@ func (p *parser) schedule(field string, e entry) *Schedule {
 				continue
 			}
 			if _, known := OverlapPolicies[v]; !known {
-				p.add(se.val.Line, sf, "unknown overlap policy %q (valid: %s)%s", v, strings.Join(overlapNames, ", "), didYouMean(v, overlapNames))
+				p.add(se.val.Line, sf, "unknown overlap policy %q (valid: %s)%s", v, strings.Join(overlapNames, ", "), suggest.DidYouMean(v, overlapNames))
 				continue
 			}
 			s.Overlap = v
@@ -500,7 +501,7 @@ func (p *parser) entries(prefix string, n *yaml.Node) []entry {
 }
 
 func (p *parser) unknownKey(e entry, prefix string, valid []string) {
-	p.add(e.key.Line, join(prefix, e.name), "unknown key (valid: %s)%s", strings.Join(valid, ", "), didYouMean(e.name, valid))
+	p.add(e.key.Line, join(prefix, e.name), "unknown key (valid: %s)%s", strings.Join(valid, ", "), suggest.DidYouMean(e.name, valid))
 }
 
 // join appends a key to a field path, quoting a key that is not a plain
@@ -569,42 +570,4 @@ func describe(n *yaml.Node) string {
 	default:
 		return fmt.Sprintf("%s %q", n.ShortTag(), v)
 	}
-}
-
-// didYouMean suggests the candidate nearest to name, if any is near.
-func didYouMean(name string, candidates []string) string {
-	best, bestD := "", -1
-	for _, c := range candidates {
-		if d := levenshtein(strings.ToLower(name), strings.ToLower(c)); bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if bestD >= 0 && bestD <= max(2, len(name)/3) {
-		return fmt.Sprintf("; did you mean %q?", best)
-	}
-	return ""
-}
-
-// levenshtein is the edit distance between a and b, in bytes.
-func levenshtein(a, b string) int {
-	if len(a) > 256 || len(b) > 256 {
-		return max(len(a), len(b))
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/robfig/cron/v3"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/blueprint-etl/blueprint/internal/suggest"
+
 	// The time zone database is embedded so that schedules validate the
 	// same way on machines (and containers) without /usr/share/zoneinfo.
 	_ "time/tzdata"
@@ -136,7 +138,7 @@ func parseCron(expr string) (cron.Schedule, error) {
 		return nil, fmt.Errorf("%q: interval schedules are not supported; use a cron expression such as \"*/15 * * * *\"", expr)
 	case strings.HasPrefix(expr, "@"):
 		if !slices.Contains(descriptors, expr) {
-			return nil, fmt.Errorf("unknown descriptor %q (valid: %s)%s", expr, strings.Join(descriptors, ", "), didYouMean(expr, descriptors))
+			return nil, fmt.Errorf("unknown descriptor %q (valid: %s)%s", expr, strings.Join(descriptors, ", "), suggest.DidYouMean(expr, descriptors))
 		}
 	default:
 		fields := strings.Fields(expr)

@@ -291,7 +291,7 @@ func (w desired) summary() []string {
 		"cron: " + s.Cron,
 		"timezone: " + w.timezone(),
 		fmt.Sprintf("workflow: %s on task queue %s", w.dep.Workflow, w.dep.TaskQueue),
-		"parameters: " + formatParams(w.input),
+		"parameters: " + deployments.FormatParams(w.input),
 		"overlap: " + overlapName(w.overlap),
 		"catchup_window: " + w.catchup().String(),
 	}
@@ -598,7 +598,7 @@ func compareAction(a *client.ScheduleWorkflowAction, w desired) []string {
 		add("workflow_id", a.ID, w.dep.Name)
 	}
 	if got, ok := actionInput(a); !ok {
-		add("parameters", fmt.Sprintf("(%d undecodable arguments)", len(a.Args)), formatParams(w.input))
+		add("parameters", fmt.Sprintf("(%d undecodable arguments)", len(a.Args)), deployments.FormatParams(w.input))
 	} else {
 		diff = append(diff, diffParams(got, w.input)...)
 	}
@@ -669,29 +669,12 @@ func diffParams(got, want map[string]any) []string {
 	return diff
 }
 
-// formatParams renders parameters as JSON with credentials in URLs hidden.
-func formatParams(m map[string]any) string {
-	parts := make([]string, 0, len(m))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%q:%s", k, formatValue(m[k], true)))
-	}
-	return "{" + strings.Join(parts, ",") + "}"
-}
-
+// formatValue renders a parameter value for a diff line.
 func formatValue(v any, present bool) string {
 	if !present {
 		return "(none)"
 	}
-	if s, ok := v.(string); ok && strings.Contains(s, "://") {
-		v = pipeline.RedactURL(s)
-	}
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // keep & in URLs readable
-	if err := enc.Encode(v); err != nil {
-		return fmt.Sprint(v)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
+	return deployments.FormatValue(v)
 }
 
 func workflowName(w any) string {

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/go-playground/validator/v10"
+
+	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
 // Defaults applied to fields the input does not mention.
@@ -224,47 +226,4 @@ func UnknownParamError(name string) error {
 	return fmt.Errorf("unknown parameter %q (valid: %s)%s", name, strings.Join(ParamNames(), ", "), suggestion(name))
 }
 
-// suggestion names the parameter the user most likely meant: the nearest
-// by edit distance (a typo: batchsize, sorce_url), or else one that the
-// name is a part of (a shorthand: source, batch, url).
-func suggestion(name string) string {
-	lower := strings.ToLower(name)
-	best, bestD := "", 1<<30
-	for _, n := range ParamNames() {
-		if d := levenshtein(lower, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	if bestD <= max(2, len(name)/3) {
-		return fmt.Sprintf("; did you mean %q?", best)
-	}
-	if len(lower) >= 3 {
-		for _, n := range ParamNames() {
-			if strings.Contains(n, lower) {
-				return fmt.Sprintf("; did you mean %q?", n)
-			}
-		}
-	}
-	return ""
-}
-
-// levenshtein is the edit distance between a and b.
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func suggestion(name string) string { return suggest.DidYouMean(name, ParamNames()) }

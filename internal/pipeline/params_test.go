@@ -328,20 +328,6 @@ func TestUnknownParamError(t *testing.T) {
 	}
 }
 
-func TestLevenshtein(t *testing.T) {
-	tests := []struct {
-		a, b string
-		d    int
-	}{
-		{"", "", 0}, {"a", "", 1}, {"", "abc", 3}, {"kitten", "sitting", 3},
-		{"batchsize", "batch_size", 1}, {"abc", "abc", 0}, {"ab", "ba", 2},
-	}
-	for _, tt := range tests {
-		assert.Equal(t, tt.d, levenshtein(tt.a, tt.b), "%q %q", tt.a, tt.b)
-		assert.Equal(t, tt.d, levenshtein(tt.b, tt.a), "symmetric")
-	}
-}
-
 func TestStageDurationsJSONIsMilliseconds(t *testing.T) {
 	d := StageDurations{Extract: 1500 * time.Millisecond, Transform: 2 * time.Millisecond, Load: time.Second, Total: 2502 * time.Millisecond}
 	b, err := json.Marshal(Summary{Durations: d})

@@ -288,7 +288,7 @@ func (a *app) printInspect(v deploymentView) error {
 	}
 	f.add("Workflow", "%s", v.Workflow)
 	f.add("Task queue", "%s", v.TaskQueue)
-	f.add("Parameters", "%s", formatParams(v.Parameters))
+	f.add("Parameters", "%s", deployments.FormatParams(v.Parameters))
 	s := v.Schedule
 	if s == nil {
 		f.add("Schedule", "none (start runs with: blueprint run %s)", v.Name)

@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -87,29 +85,6 @@ func formatDuration(d time.Duration) string {
 	default:
 		return d.Round(time.Second).String()
 	}
-}
-
-// formatParams renders parameters as one-line JSON with keys sorted and
-// credentials in URLs hidden.
-func formatParams(m map[string]any) string {
-	parts := make([]string, 0, len(m))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%q:%s", k, formatValue(m[k])))
-	}
-	return "{" + strings.Join(parts, ",") + "}"
-}
-
-func formatValue(v any) string {
-	if s, ok := v.(string); ok && strings.Contains(s, "://") {
-		v = pipeline.RedactURL(s)
-	}
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // keep & in URLs readable
-	if err := enc.Encode(v); err != nil {
-		return fmt.Sprint(v)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // redactParams returns params as a JSON object with credentials hidden,

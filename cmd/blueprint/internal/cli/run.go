@@ -151,7 +151,7 @@ func printStarted(w io.Writer, v startedView) {
 	f.add("Workflow ID", "%s", v.WorkflowID)
 	f.add("Run ID", "%s", v.RunID)
 	f.add("Task queue", "%s", v.TaskQueue)
-	f.add("Parameters", "%s", formatParams(v.Parameters))
+	f.add("Parameters", "%s", deployments.FormatParams(v.Parameters))
 	f.add("Web UI", "%s", v.UIURL)
 	_ = f.flush()
 }

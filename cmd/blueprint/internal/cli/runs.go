@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -241,7 +242,7 @@ func printRunDetail(w io.Writer, r runDetail) error {
 	} else {
 		f.add("Running for", "%s", formatDuration(time.Since(r.StartedAt)))
 	}
-	f.add("Parameters", "%s", formatParams(r.Parameters))
+	f.add("Parameters", "%s", deployments.FormatParams(r.Parameters))
 	f.add("Web UI", "%s", r.UIURL)
 	if err := f.flush(); err != nil {
 		return err

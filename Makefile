@@ -45,6 +45,18 @@ lint: $(STATICCHECK) $(WORKFLOWCHECK) ## gofmt, go vet, staticcheck, workflowche
 test: tools lint ## install tools, lint, run every test (the command CI runs)
 	go test -count=1 -timeout 20m ./...
 
+.PHONY: bench
+bench: tools ## measure the pipeline against its baselines (several minutes); table on stdout, figures in bench/results/latest.json
+	go run ./bench -out bench/results/latest.json
+
+.PHONY: demo
+demo: $(TEMPORAL) build ## start a local Temporal server and worker, then run the 30-task scenario (again: reuses them)
+	scripts/demo.sh
+
+.PHONY: down
+down: ## stop the server and worker that make demo started (keeps ./data and ./.data)
+	scripts/down.sh
+
 .PHONY: clean
-clean: ## remove build output and local state (./data, ./.data)
+clean: down ## stop what make demo started, remove build output and local state (./data, ./.data)
 	rm -rf $(BIN)/blueprint $(BIN)/blueprint-worker ./data ./.data

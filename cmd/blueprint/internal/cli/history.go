@@ -190,6 +190,12 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 			closeActivity(&r, byEvent, ev, a.GetScheduledEventId(), statusTimedOut, a.GetFailure())
 		case ev.GetActivityTaskCanceledEventAttributes() != nil:
 			closeActivity(&r, byEvent, ev, ev.GetActivityTaskCanceledEventAttributes().GetScheduledEventId(), statusCanceled, nil)
+		case ev.GetActivityTaskCancelRequestedEventAttributes() != nil:
+			// The workflow gave up on the activity (the run was canceled).
+			// An attempt in flight writes no Started event until it ends,
+			// and it may never end, so this is the last word unless a close
+			// event follows.
+			closeActivity(&r, byEvent, ev, ev.GetActivityTaskCancelRequestedEventAttributes().GetScheduledEventId(), statusCanceled, nil)
 		default:
 			if _, summary, failure, ok := closeOutcome(ev); ok {
 				r.Summary, r.Failure = summary, failure
@@ -197,8 +203,14 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 		}
 	}
 	// Activities in progress: the server holds their attempt and last
-	// failure until they finish; the history does not have them yet.
-	for _, pa := range desc.GetPendingActivities() {
+	// failure until they finish; the history does not have them yet. A
+	// closed run may still list the activity it abandoned: its history
+	// already said how that ended.
+	pending := desc.GetPendingActivities()
+	if r.ClosedAt != nil {
+		pending = nil
+	}
+	for _, pa := range pending {
 		i, ok := byID[pa.GetActivityId()]
 		if !ok {
 			continue

@@ -172,10 +172,17 @@ func TestRunWatch(t *testing.T) {
 		var v struct {
 			Status     string `json:"status"`
 			Deployment string `json:"deployment"`
+			Activities []struct {
+				Activity string `json:"activity"`
+				Status   string `json:"status"`
+			} `json:"activities"`
 		}
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &v))
 		assert.Equal(t, "canceled", v.Status)
 		assert.Equal(t, "cli-watch", v.Deployment)
+		require.NotEmpty(t, v.Activities)
+		assert.Equal(t, "Extract", v.Activities[0].Activity)
+		assert.Equal(t, "canceled", v.Activities[0].Status, "the activity the cancel interrupted")
 
 		r = blueprint(t, "runs", "cancel", "cli-watch-slow")
 		assert.Equal(t, 2, r.code, "%s", r)

@@ -45,6 +45,23 @@ lint: $(STATICCHECK) $(WORKFLOWCHECK) ## gofmt, go vet, staticcheck, workflowche
 test: tools lint ## install tools, lint, run every test (the command CI runs)
 	go test -count=1 -timeout 20m ./...
 
+.PHONY: test-e2e
+test-e2e: tools ## end-to-end reliability tests: worker kills, server restarts, flaky sources, bad input, secrets (a few minutes; CI runs it after test)
+	go vet -tags e2e ./e2e/
+	$(STATICCHECK) -tags e2e ./e2e/
+	go test -tags e2e -count=1 -timeout 30m -v ./e2e/
+
+FUZZTIME ?= 10s
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target of the module for FUZZTIME each (default 10s); not part of CI
+	@set -e; for f in $$(grep -rlE --include='*_test.go' --exclude-dir=bin --exclude-dir=.git '^func Fuzz[A-Za-z0-9_]+\(' . | sort); do \
+		for t in $$(grep -oE '^func Fuzz[A-Za-z0-9_]+' $$f | cut -d' ' -f2); do \
+			echo "go test -run '^$$' -fuzz '^$$t$$' -fuzztime $(FUZZTIME) $$(dirname $$f)"; \
+			go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$(dirname $$f); \
+		done; \
+	done
+
 .PHONY: bench
 bench: tools ## measure the pipeline against its baselines (several minutes); table on stdout, figures in bench/results/latest.json
 	go run ./bench -out bench/results/latest.json

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -31,10 +32,19 @@ func ActivityOptions() workflow.ActivityOptions {
 	}
 }
 
-// DataPipeline extracts records from params.SourceURL, transforms them and
-// loads them into the warehouse, and returns what it did.
-func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summary, error) {
-	params = params.WithDefaults()
+// DataPipeline extracts records from the source_url of its input (a
+// pipeline.Params as JSON), transforms them, loads them into the warehouse,
+// and returns what it did.
+//
+// It takes its input raw and decodes it itself: a start from the Web UI or
+// the Temporal CLI with malformed JSON must end in InvalidParameters, like
+// any other bad input, and not in a decoding error before the workflow
+// could say what is wrong.
+func DataPipeline(ctx workflow.Context, input converter.RawValue) (pipeline.Summary, error) {
+	// DecodeParams is a pure function of the payload; workflowcheck
+	// cannot see through encoding/json's reflection.
+	//workflowcheck:ignore
+	params := pipeline.DecodeParams(input.Payload()).WithDefaults()
 	// Validate is a pure function of params: the validator's reflection and
 	// its cache's map walks do not change the result, and its problems are
 	// listed in struct-field order (the pipeline tests check the message is

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/stretchr/testify/suite"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -126,6 +127,22 @@ func (s *PipelineSuite) TestInvalidParametersFailWithoutRetries() {
 	runs, err := s.store.ListRuns(context.Background(), 10)
 	s.Require().NoError(err)
 	s.Empty(runs, "no row is written on invalid input")
+}
+
+// TestMalformedInputFailsAsInvalidParameters sends bytes that are not JSON,
+// as a hand-typed start in the Web UI or the Temporal CLI might.
+func (s *PipelineSuite) TestMalformedInputFailsAsInvalidParameters() {
+	s.env.ExecuteWorkflow(pipeline.WorkflowType, converter.NewRawValue(&commonpb.Payload{
+		Metadata: map[string][]byte{"encoding": []byte("json/plain")},
+		Data:     []byte(`{"batch_size": 5`),
+	}))
+	s.Require().True(s.env.IsWorkflowCompleted())
+	var appErr *temporal.ApplicationError
+	s.Require().ErrorAs(s.env.GetWorkflowError(), &appErr)
+	s.Equal(pipeline.ErrInvalidParameters, appErr.Type())
+	s.True(appErr.NonRetryable())
+	s.Contains(appErr.Error(), "not valid JSON")
+	s.Empty(s.attempts, "no activity runs on invalid input")
 }
 
 func (s *PipelineSuite) TestRerunAddsNoDuplicates() {

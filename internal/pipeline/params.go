@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/go-playground/validator/v10"
+	commonpb "go.temporal.io/api/common/v1"
 
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
@@ -227,3 +228,25 @@ func UnknownParamError(name string) error {
 }
 
 func suggestion(name string) string { return suggest.DidYouMean(name, ParamNames()) }
+
+// DecodeParams reads the workflow's input payload. It never fails: input
+// that is not JSON, not an object or of another encoding gives Params
+// whose Validate says so, so the workflow ends with InvalidParameters
+// instead of a decoding error (which the SDK's own converter would raise
+// before Params.UnmarshalJSON could see the bytes). No input at all gives
+// the zero Params, which WithDefaults fills.
+func DecodeParams(p *commonpb.Payload) Params {
+	if p == nil {
+		return Params{}
+	}
+	switch enc := string(p.GetMetadata()["encoding"]); enc {
+	case "binary/null":
+		return Params{}
+	case "json/plain":
+		var params Params
+		_ = params.UnmarshalJSON(p.GetData()) // never fails: problems are kept for Validate
+		return params
+	default:
+		return Params{decoded: true, problems: []string{fmt.Sprintf("parameters must be a JSON object (got a payload with encoding %q)", enc)}}
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 )
 
 // decode unmarshals a workflow input the way the Temporal SDK's JSON
@@ -336,4 +337,36 @@ func TestStageDurationsJSONIsMilliseconds(t *testing.T) {
 	var back Summary
 	require.NoError(t, json.Unmarshal(b, &back))
 	require.Equal(t, d, back.Durations)
+}
+
+func TestDecodeParams(t *testing.T) {
+	jsonPayload := func(s string) *commonpb.Payload {
+		return &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(s)}
+	}
+	for _, tt := range []struct {
+		name    string
+		payload *commonpb.Payload
+		want    Params // after WithDefaults
+		problem string // "" when valid
+	}{
+		{"no input", nil, Params{BatchSize: DefaultBatchSize, SourceURL: DefaultSourceURL}, ""},
+		{"null", &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("binary/null")}}, Params{BatchSize: DefaultBatchSize, SourceURL: DefaultSourceURL}, ""},
+		{"object", jsonPayload(`{"batch_size":7}`), Params{BatchSize: 7, SourceURL: DefaultSourceURL}, ""},
+		{"truncated JSON", jsonPayload(`{"batch_size": 5`), Params{}, "parameters are not valid JSON"},
+		{"trailing data", jsonPayload(`{"batch_size": 5} {}`), Params{}, "data after the object"},
+		{"not an object", jsonPayload(`[1]`), Params{}, "must be a JSON object"},
+		{"other encoding", &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("binary/plain")}, Data: []byte("x")}, Params{}, `encoding "binary/plain"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := DecodeParams(tt.payload).WithDefaults()
+			err := p.Validate()
+			if tt.problem == "" {
+				require.NoError(t, err)
+				require.Equal(t, tt.want.BatchSize, p.BatchSize)
+				require.Equal(t, tt.want.SourceURL, p.SourceURL)
+				return
+			}
+			require.ErrorContains(t, err, tt.problem)
+		})
+	}
 }

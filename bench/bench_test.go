@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
+
+	"github.com/blueprint-etl/blueprint/internal/store"
+)
+
+// TestMain lets the test binary serve as the harness's worker process, as
+// the bench binary does.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == workerFlag {
+		os.Exit(workerMain(os.Args[2:]))
+	}
+	os.Exit(m.Run())
+}
+
+// TestQuickRun runs the whole harness at tiny sizes and checks that every
+// figure was measured and is sane, not that any target is met: timings on
+// a shared machine are not something a test can assert.
+func TestQuickRun(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	out := filepath.Join(t.TempDir(), "results", "quick.json")
+	var stdout, stderr bytes.Buffer
+	code := benchMain(context.Background(), []string{"-quick", "-out", out}, &stdout, &stderr)
+	require.Equal(t, 0, code, "stderr:\n%s", stderr.String())
+
+	assertNoLeftovers(t, tmp)
+
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	var rep Report
+	require.NoError(t, json.Unmarshal(b, &rep))
+
+	keys := []string{"latency", "concurrency", "cli_start", "server_tuning"}
+	drivers := []string{store.DriverSQLite}
+	if os.Getenv(postgresEnv) != "" {
+		drivers = append(drivers, store.DriverPostgres)
+	}
+	for _, d := range drivers {
+		keys = append(keys, "throughput_"+d, "worker_rss_"+d, "history_payload_"+d, "history_events_"+d)
+	}
+	byKey := map[string]Measurement{}
+	for _, m := range rep.Measurements {
+		byKey[m.Key] = m
+	}
+	for _, k := range keys {
+		m, ok := byKey[k]
+		if !assert.True(t, ok, "measurement %s missing", k) {
+			continue
+		}
+		assert.Positive(t, m.Value, k)
+		assert.NotEmpty(t, m.Unit, k)
+		assert.Contains(t, stdout.String(), m.Name, "table row of %s", k)
+		if m.BaselineName != "" {
+			assert.Positive(t, m.Baseline, k)
+			assert.InDelta(t, m.Value/m.Baseline, m.Ratio, 1e-9, k)
+		}
+	}
+	failures, ok := byKey["concurrency_failures"]
+	require.True(t, ok)
+	assert.Zero(t, failures.Value, "failed runs: %s", rep.Concurrency.FirstFailure)
+	assert.Len(t, rep.Measurements, len(keys)+1, "unexpected measurements")
+
+	cfg := quickConfig()
+	require.NotNil(t, rep.Latency)
+	assert.Equal(t, cfg.LatencyRuns, rep.Latency.Pipeline.N)
+	assert.Equal(t, cfg.LatencyRuns, rep.Latency.Floor.N)
+	require.NotNil(t, rep.CLI)
+	assert.Equal(t, cfg.CLIRuns, rep.CLI.Blueprint.N)
+	assert.Equal(t, cfg.CLIRuns, rep.CLI.Temporal.N)
+	require.NotNil(t, rep.Concurrency)
+	assert.Zero(t, rep.Concurrency.FloorFailures)
+	require.NotNil(t, rep.Tuning)
+	assert.Equal(t, cfg.TuningRuns, rep.Tuning.Untuned.N)
+	require.Len(t, rep.Throughput, len(drivers))
+	for _, d := range rep.Throughput {
+		assert.Equal(t, cfg.Rows, d.BatchSize)
+		assert.Equal(t, int64(cfg.Rows), d.Extracted, d.Database)
+		// The pipeline and the baseline write the same rows: the demo
+		// source is deterministic and both drop the same records.
+		assert.Equal(t, d.BaselineRows, d.PipelineRows, d.Database)
+		assert.Equal(t, d.PipelineRows, d.Loaded.Inserted, "a fresh database: every row is new (%s)", d.Database)
+		assert.Equal(t, d.Extracted, d.PipelineRows+d.Rejected, d.Database)
+		assert.Positive(t, d.History.MaxPayloadBytes, d.Database)
+		assert.LessOrEqual(t, d.History.MaxPayloadBytes, d.History.MaxEventPayloadBytes, d.Database)
+	}
+
+	assert.NotEmpty(t, rep.Machine.CPU)
+	assert.Positive(t, rep.Machine.Cores)
+	assert.Positive(t, rep.Machine.MemoryBytes)
+	assert.NotEmpty(t, rep.Machine.GoVersion)
+	assert.NotEmpty(t, rep.Machine.OS)
+	assert.WithinDuration(t, time.Now(), rep.Timestamp, time.Hour)
+	assert.True(t, rep.Config.Quick)
+}
+
+// TestInterrupt cancels the harness while runs are in flight: it must
+// fail, and leave no process and no file behind.
+func TestInterrupt(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &cancelOn{marker: "[latency]", cancel: cancel}
+	var stdout bytes.Buffer
+	out := filepath.Join(t.TempDir(), "never.json")
+	code := benchMain(ctx, []string{"-quick", "-out", out}, &stdout, stderr)
+	assert.Equal(t, 1, code, "stderr:\n%s", stderr.String())
+	assert.Contains(t, stderr.String(), errInterrupted.Error())
+	assert.NoFileExists(t, out)
+	assertNoLeftovers(t, tmp)
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-nope"}, "usage:"},
+		{[]string{"extra"}, "usage:"},
+		{[]string{"-phases", "latency,nope"}, `unknown phase "nope"`},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		assert.Equal(t, 2, benchMain(context.Background(), tt.args, &stdout, &stderr), tt.args)
+		assert.Contains(t, stderr.String(), tt.want, tt.args)
+	}
+}
+
+// assertNoLeftovers checks that no child process is left and that the
+// temporary directory the harness used is empty.
+func assertNoLeftovers(t *testing.T, tmp string) {
+	t.Helper()
+	assert.Empty(t, childProcesses(), "child processes left running")
+	entries, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.Empty(t, names, "files left in the temporary directory")
+}
+
+// cancelOn is a log writer that cancels once the log shows marker.
+type cancelOn struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	marker string
+	cancel func()
+}
+
+func (w *cancelOn) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.marker) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+func (w *cancelOn) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+func TestSummarize(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name             string
+		in               []time.Duration
+		median, min, max float64
+	}{
+		{"one", []time.Duration{5 * ms}, 5, 5, 5},
+		{"odd", []time.Duration{9 * ms, 1 * ms, 5 * ms}, 5, 1, 9},
+		{"even: mean of the middle two", []time.Duration{4 * ms, 1 * ms, 2 * ms, 10 * ms}, 3, 1, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := summarize(tt.in)
+			assert.Equal(t, len(tt.in), s.N)
+			assert.InDelta(t, tt.median, s.Median, 1e-9)
+			assert.InDelta(t, tt.min, s.Min, 1e-9)
+			assert.InDelta(t, tt.max, s.Max, 1e-9)
+		})
+	}
+	assert.Zero(t, summarize(nil).N)
+}
+
+func TestInterleave(t *testing.T) {
+	var order []string
+	err := interleave(3,
+		func(i int) error { order = append(order, "a"); return nil },
+		func(i int) error { order = append(order, "b"); return nil })
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b", "b", "a", "a", "b"}, order)
+}
+
+func TestMeasurementTargets(t *testing.T) {
+	tests := []struct {
+		name string
+		m    Measurement
+		pass bool
+	}{
+		{"ratio under a ceiling", compared("k", "n", "ms", 120, 100, "floor", "<=", 1.5), true},
+		{"ratio over a ceiling", compared("k", "n", "ms", 160, 100, "floor", "<=", 1.5), false},
+		{"ratio above a floor", compared("k", "n", "rows/s", 60, 100, "base", ">=", 0.5), true},
+		{"ratio below a floor", compared("k", "n", "rows/s", 40, 100, "base", ">=", 0.5), false},
+		{"value within a limit", limited("k", "n", "MiB", 256, "<=", 256), true},
+		{"value over a limit", limited("k", "n", "MiB", 257, "<=", 256), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.pass, tt.m.Pass)
+		})
+	}
+}
+
+func TestWalkPayloads(t *testing.T) {
+	payload := func(n int) *commonpb.Payload { return &commonpb.Payload{Data: make([]byte, n)} }
+	ev := &historypb.HistoryEvent{
+		Attributes: &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{
+			ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{
+				Input:  &commonpb.Payloads{Payloads: []*commonpb.Payload{payload(10), payload(20)}},
+				Header: &commonpb.Header{Fields: map[string]*commonpb.Payload{"h": payload(3)}},
+			},
+		},
+		UserMetadata: &sdkpb.UserMetadata{Summary: payload(4)},
+	}
+	var sizes []int
+	walkPayloads(ev.ProtoReflect(), func(p *commonpb.Payload) { sizes = append(sizes, len(p.Data)) })
+	assert.ElementsMatch(t, []int{10, 20, 3, 4}, sizes)
+}

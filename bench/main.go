@@ -1,0 +1,181 @@
+// Command bench measures what Temporal orchestration costs the blueprint
+// pipeline, against baselines measured in the same run on the same machine:
+//
+//  1. latency: DataPipeline (production-etl, batch_size=1000) end to end vs
+//     a floor workflow of three no-op activities on the same worker;
+//  2. throughput: a million rows end to end vs a plain in-process program
+//     writing the same rows with the same upsert, with the worker's peak RSS
+//     and the run's history size (SQLite, and PostgreSQL when
+//     BLUEPRINT_TEST_POSTGRES_URL is set);
+//  3. concurrency: 200 small runs started at once vs 200 floor workflows;
+//  4. CLI start: `blueprint run production-etl` vs `temporal workflow start`;
+//  5. server tuning: the floor on the tuned dev server vs a default one.
+//
+// Machines are noisy, so every figure is reported as a ratio to a baseline
+// measured side by side (interleaved where runs are short), never as an
+// absolute time. It prints a table, writes every figure to a JSON file and
+// exits non-zero only when it could not measure; a missed target prints
+// MISS.
+//
+//	go run ./bench                 # the full run (make bench), several minutes
+//	go run ./bench -quick          # tiny sizes, for tests
+//	go run ./bench -cpuprofile DIR # also write a CPU profile of every worker process
+//
+// The workers run in separate processes (this binary re-executed in a
+// hidden worker mode), so that their peak RSS can be read from /proc.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == workerFlag {
+		os.Exit(workerMain(os.Args[2:]))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := benchMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// config holds the sizes of one harness run.
+type config struct {
+	Quick bool `json:"quick"`
+	// LatencyRuns is the number of measured runs of each of the pipeline
+	// and the floor; WarmupRuns of each are run first and discarded.
+	LatencyRuns int `json:"latency_runs"`
+	WarmupRuns  int `json:"warmup_runs"`
+	// LatencyBatch is the batch_size of the latency runs.
+	LatencyBatch int `json:"latency_batch_size"`
+	// Rows is the batch_size of the throughput run.
+	Rows int `json:"throughput_rows"`
+	// BaselineChunk is how many orders one WriteOrders call of the
+	// throughput baseline writes.
+	BaselineChunk int `json:"baseline_chunk"`
+	// Concurrent runs are started at once; ConcurrentBatch is their batch_size.
+	Concurrent      int `json:"concurrent_runs"`
+	ConcurrentBatch int `json:"concurrent_batch_size"`
+	CLIRuns         int `json:"cli_runs"`
+	TuningRuns      int `json:"tuning_runs"`
+	// PostgresURL, when set, adds the throughput measurement on PostgreSQL.
+	PostgresURL string `json:"-"`
+	Postgres    bool   `json:"postgres"`
+
+	// Phases are the phases to run, in phaseNames order.
+	Phases []string `json:"phases"`
+
+	Out        string `json:"-"`
+	ProfileDir string `json:"-"`
+	// Root is the module root: where ./cmd/blueprint is built from.
+	Root string `json:"-"`
+}
+
+// postgresEnv names the PostgreSQL server of the PostgreSQL measurements,
+// the one the tests use.
+const postgresEnv = "BLUEPRINT_TEST_POSTGRES_URL"
+
+func fullConfig() config {
+	return config{
+		LatencyRuns: 20, WarmupRuns: 2, LatencyBatch: 1000,
+		Rows: 1_000_000, BaselineChunk: 5000,
+		Concurrent: 200, ConcurrentBatch: 100,
+		CLIRuns: 10, TuningRuns: 20,
+	}
+}
+
+func quickConfig() config {
+	return config{
+		Quick:       true,
+		LatencyRuns: 3, WarmupRuns: 1, LatencyBatch: 1000,
+		Rows: 20_000, BaselineChunk: 5000,
+		Concurrent: 10, ConcurrentBatch: 100,
+		CLIRuns: 2, TuningRuns: 3,
+	}
+}
+
+// benchMain runs the harness with command-line args and returns the exit
+// code: 0 when every figure was measured (targets missed or not), 1 when
+// the harness failed, 2 on a usage error.
+func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := moduleRoot()
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", filepath.Join(root, "bench", "results", "latest.json"), "write every figure as JSON to this file")
+	quick := fs.Bool("quick", false, "tiny sizes (3 latency runs, 20k rows, 10 concurrent, 2 CLI runs), for tests")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of every worker process into this directory")
+	only := fs.String("phases", strings.Join(phaseNames, ","), "run only these phases (comma-separated), e.g. to profile one")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run ./bench [-quick] [-out FILE] [-cpuprofile DIR] [-phases LIST]")
+		fmt.Fprintln(stderr, "Measures the pipeline against baselines run side by side; see the package doc.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "bench: unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return 2
+	}
+	cfg := fullConfig()
+	if *quick {
+		cfg = quickConfig()
+	}
+	cfg.Out, cfg.ProfileDir, cfg.Root = *out, *profile, root
+	for name := range strings.SplitSeq(*only, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		if !slices.Contains(phaseNames, name) {
+			fmt.Fprintf(stderr, "bench: -phases: unknown phase %q (valid: %s)\n", name, strings.Join(phaseNames, ", "))
+			return 2
+		}
+		cfg.Phases = append(cfg.Phases, name)
+	}
+	cfg.PostgresURL = os.Getenv(postgresEnv)
+	cfg.Postgres = cfg.PostgresURL != ""
+
+	rep, err := run(ctx, cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	rep.PrintTable(stdout)
+	if err := rep.WriteJSON(cfg.Out); err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "\nresults: %s\n", cfg.Out)
+	return 0
+}
+
+// moduleRoot is the directory holding go.mod: this file's parent, when the
+// sources are where they were compiled, else the working directory.
+func moduleRoot() string {
+	if _, file, _, ok := runtime.Caller(0); ok {
+		dir := filepath.Dir(filepath.Dir(file))
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	return wd
+}

@@ -38,6 +38,11 @@ const (
 )
 
 // Activities are the pipeline's activities and their dependencies.
+//
+// Each stage heartbeats its Checkpoint after every chunk but the last: the
+// heartbeat keeps a long stage alive and shows its progress, and a
+// stage's first heartbeat is a blocking call that a one-chunk run (most
+// daily runs) need not pay for.
 type Activities struct {
 	Store   *store.Store
 	Sources source.Config
@@ -137,7 +142,9 @@ func (a *Activities) extract(ctx context.Context, run pipeline.RunRef, spec pipe
 		cp.NextSeq++
 		cp.Records += int64(n)
 		cp.Cursor = cursor
-		activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records})
+		if cursor != "" { // after the last chunk, completing says it all
+			activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records})
+		}
 		buf, n = buf[:0], 0
 		return nil
 	}
@@ -164,7 +171,7 @@ func (a *Activities) extract(ctx context.Context, run pipeline.RunRef, spec pipe
 			if err := flush(cursor); err != nil {
 				return cp, err
 			}
-		} else {
+		} else if page.Cursor != "" {
 			activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records + int64(n)})
 		}
 		if page.Cursor == "" {
@@ -226,7 +233,9 @@ func (a *Activities) doTransform(ctx context.Context, in pipeline.TransformInput
 				return pipeline.TransformResult{}, fmt.Errorf("stage transformed chunk %d: %w", seq, err)
 			}
 			rejectedRows.Inc(int64(len(rejects)))
-			activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageTransform, Chunks: seq + 1})
+			if seq+1 < in.Chunks {
+				activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageTransform, Chunks: seq + 1})
+			}
 		}
 		if err := a.Store.FinishStage(ctx, in.Run, pipeline.StageTransform); err != nil {
 			return pipeline.TransformResult{}, fmt.Errorf("finish transform: %w", err)
@@ -283,7 +292,9 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 		total.Updated += got.Updated
 		total.Unchanged += got.Unchanged
 		loadedRows.Inc(int64(len(orders)))
-		activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageLoad, Chunks: seq + 1, Records: total.Inserted + total.Updated + total.Unchanged})
+		if seq+1 < in.Chunks {
+			activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageLoad, Chunks: seq + 1, Records: total.Inserted + total.Updated + total.Unchanged})
+		}
 	}
 	s := in.Summary
 	now := time.Now()

@@ -114,6 +114,7 @@ func serveWorker(o workerOptions) (err error) {
 	}
 	defer c.Close()
 
+	worker.LimitMemory() // as worker/main.go does
 	w := worker.New(c, st, cfg)
 	registerFloor(w)
 	if err := w.Start(); err != nil {

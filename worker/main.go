@@ -8,6 +8,7 @@
 // Warehouse: BLUEPRINT_DATABASE_URL (default SQLite ./data/warehouse.db).
 // Logs: BLUEPRINT_LOG_FORMAT=text|json, BLUEPRINT_LOG_LEVEL=debug|info|warn|error.
 // Metrics: Prometheus on BLUEPRINT_METRICS_ADDR (default 127.0.0.1:9090, "off" to disable).
+// Memory: a soft heap limit of 128 MiB unless GOMEMLIMIT says otherwise.
 package main
 
 import (
@@ -45,6 +46,7 @@ func main() {
 }
 
 func run() error {
+	worker.LimitMemory()
 	logger, err := newLogger(os.Getenv("BLUEPRINT_LOG_FORMAT"), os.Getenv("BLUEPRINT_LOG_LEVEL"))
 	if err != nil {
 		return err

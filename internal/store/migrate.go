@@ -165,6 +165,17 @@ var migrations = []migration{
 			`CREATE INDEX rejected_records_reason ON rejected_records (reason)`,
 		},
 	},
+	{
+		version: 2,
+		name:    "staged chunks are stored uncompressed",
+		// SQLite never compresses. PostgreSQL compresses every ~1 MB
+		// chunk with pglz on write and inflates it on read, for data that
+		// lives only minutes: storing it EXTERNAL (out of line, plain)
+		// made staging 2.3x faster to write and 8x faster to read (make
+		// bench, 40 chunks).
+		sqlite:   []string{},
+		postgres: []string{`ALTER TABLE stage_chunks ALTER COLUMN data SET STORAGE EXTERNAL`},
+	},
 }
 
 // SchemaVersion is the version the code expects, the last migration's.

@@ -211,3 +211,14 @@ func (f *fakeTB) Skipf(string, ...any)  { f.skipped = true; panic(stop{}) }
 func (f *fakeTB) Skip(...any)           { f.skipped = true; panic(stop{}) }
 func (f *fakeTB) SkipNow()              { f.skipped = true; panic(stop{}) }
 func (f *fakeTB) Helper()               {}
+
+// TestStagedChunksAreStoredUncompressed checks migration 2 on PostgreSQL:
+// staged chunks are short-lived, and compressing them cost more than it saved.
+func TestStagedChunksAreStoredUncompressed(t *testing.T) {
+	s := storetest.Open(t, store.DriverPostgres)
+	var storage string
+	require.NoError(t, s.DB().QueryRowContext(ctxT(t), `
+		SELECT a.attstorage FROM pg_attribute a
+		WHERE a.attrelid = 'stage_chunks'::regclass AND a.attname = 'data'`).Scan(&storage))
+	assert.Equal(t, "e", storage, "EXTERNAL: out of line, never compressed")
+}

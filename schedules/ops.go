@@ -121,7 +121,7 @@ func Backfill(ctx context.Context, c client.Client, scheduleID string, from, to 
 }
 
 // TriggerWait bounds how long Trigger waits to learn which run it started.
-const TriggerWait = 5 * time.Second
+const TriggerWait = 15 * time.Second
 
 // Trigger makes the schedule start a run now, with the overlap policy
 // given (unspecified: the schedule's, which may skip the run while another
@@ -155,10 +155,11 @@ func Trigger(ctx context.Context, c client.Client, scheduleID string, overlap en
 		}
 		desc, err := h.Describe(wctx)
 		if err != nil {
-			if wctx.Err() != nil {
-				return ActionResult{}, nil
-			}
-			return ActionResult{}, opError("trigger", scheduleID, err)
+			// The trigger has been accepted; learning its run is best
+			// effort. gRPC may cancel a call at the wait's deadline just
+			// before the context says so, and a busy server may fail one
+			// poll: keep polling until the wait is over.
+			continue
 		}
 		for _, a := range slices.Backward(desc.Info.RecentActions) {
 			if r := a.StartWorkflowResult; r != nil && !seen[r.WorkflowID] {

@@ -23,6 +23,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/worker"
@@ -115,7 +116,7 @@ func serveWorker(o workerOptions) (err error) {
 	defer c.Close()
 
 	worker.LimitMemory() // as worker/main.go does
-	w := worker.New(c, st, cfg)
+	w := worker.New(c, st, cfg, flows.Registry)
 	registerFloor(w)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on %s: %w", cfg.TaskQueue, err)

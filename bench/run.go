@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -169,8 +170,12 @@ func (b *bench) setup() error {
 	if b.deployment, err = m.Get(deploymentName); err != nil {
 		return err
 	}
-	if b.params, err = b.deployment.Params(); err != nil {
+	doc, err := b.deployment.Params()
+	if err != nil {
 		return err
+	}
+	if err := remarshal(doc, &b.params); err != nil {
+		return fmt.Errorf("deployment %s parameters: %w", deploymentName, err)
 	}
 	b.rep.Machine = describeMachine(b.temporalBin)
 	b.logf("machine: %s", b.rep.Machine.summary())
@@ -278,4 +283,13 @@ func (b *bench) paramsWith(batch int) pipeline.Params {
 
 func (b *bench) note(format string, args ...any) {
 	b.rep.Notes = append(b.rep.Notes, fmt.Sprintf(format, args...))
+}
+
+// remarshal decodes a parameter document into the flow's struct.
+func remarshal(doc map[string]any, v any) error {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
 }

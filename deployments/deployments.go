@@ -12,7 +12,6 @@ package deployments
 
 import (
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -20,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blueprint-etl/blueprint/flows"
+	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
@@ -42,15 +43,16 @@ type Deployment struct {
 	Name        string
 	Description string
 	Tags        []string
-	// Workflow is the workflow type to start; only pipeline.WorkflowType
-	// exists today.
+	// Workflow is the flow to start, a name in flows.Registry; default
+	// DefaultWorkflow.
 	Workflow string
-	// TaskQueue defaults to pipeline.TaskQueue.
+	// TaskQueue defaults to the flow's task queue.
 	TaskQueue string
-	// Parameters holds the manifest's parameter values, typed by their
-	// pipeline.ParamSpec: int64 for integer parameters, string for string
-	// parameters. Parameters left out are absent (their defaults apply in
-	// Params). Never nil in a loaded manifest.
+	// Parameters holds the manifest's parameter values in the flow's
+	// canonical form (see internal/flow): int64 for an integer, string for
+	// a string, a duration or a date, []string for a list,
+	// map[string]any for an object. Parameters left out are absent (their
+	// defaults apply in Params). Never nil in a loaded manifest.
 	Parameters map[string]any
 	// Schedule is nil for a deployment that only runs by hand.
 	Schedule *Schedule
@@ -122,47 +124,35 @@ func (m *Manifest) Get(name string) (Deployment, error) {
 	return Deployment{}, pipeline.Inputf("unknown deployment %q in %s (valid: %s)%s", name, m.Path, strings.Join(m.Names(), ", "), suggest.DidYouMean(name, m.Names()))
 }
 
-// Params returns the run parameters of the deployment: the workflow's
-// defaults with the manifest's values on top, validated. Errors are
+// DefaultWorkflow is the flow of a deployment that names none.
+const DefaultWorkflow = pipeline.WorkflowType
+
+// Flow returns the flow the deployment starts. An unknown name is a
 // *pipeline.InputError.
-func (d Deployment) Params() (pipeline.Params, error) {
-	p, err := d.params()
-	if err != nil {
-		return pipeline.Params{}, pipeline.Inputf("deployment %q: %w", d.Name, err)
+func (d Deployment) Flow() (*flow.Flow, error) {
+	name := d.Workflow
+	if name == "" {
+		name = DefaultWorkflow
 	}
-	return p, nil
+	f, err := flows.Registry.Get(name)
+	if err != nil {
+		return nil, pipeline.Inputf("deployment %q: %w", d.Name, err)
+	}
+	return f, nil
 }
 
-// params builds and validates the Params; the error is the bare
-// pipeline.ValidationError (or an unknown-parameter error) so that the
-// loader can point at the offending line.
-func (d Deployment) params() (pipeline.Params, error) {
-	for name := range d.Parameters {
-		if _, ok := pipeline.LookupParam(name); !ok {
-			return pipeline.Params{}, pipeline.UnknownParamError(name)
-		}
-	}
-	return BuildParams(d.Parameters)
-}
-
-// BuildParams turns typed parameter values (names already checked against
-// pipeline.ParamSpecs) into a validated pipeline.Params. It goes through the
-// workflow's own JSON decoding so that defaults and rules live in one place:
-// pipeline.Params.
-func BuildParams(values map[string]any) (pipeline.Params, error) {
-	if values == nil {
-		values = map[string]any{}
-	}
-	b, err := json.Marshal(values)
+// Params returns the run parameters of the deployment as the complete
+// JSON document the workflow receives: the flow's defaults with the
+// manifest's values on top, every rule checked. Errors are
+// *pipeline.InputError.
+func (d Deployment) Params() (map[string]any, error) {
+	f, err := d.Flow()
 	if err != nil {
-		return pipeline.Params{}, fmt.Errorf("encode parameters: %w", err)
+		return nil, err
 	}
-	var p pipeline.Params
-	if err := json.Unmarshal(b, &p); err != nil {
-		return pipeline.Params{}, fmt.Errorf("decode parameters: %w", err)
-	}
-	if err := p.Validate(); err != nil {
-		return pipeline.Params{}, err
+	p, err := f.Params.Check(d.Parameters)
+	if err != nil {
+		return nil, pipeline.Inputf("deployment %q: %w", d.Name, err)
 	}
 	return p, nil
 }
@@ -229,8 +219,6 @@ var (
 	manifestKeys   = []string{"deployments"}
 	deploymentKeys = []string{"name", "description", "tags", "workflow", "task_queue", "parameters", "schedule"}
 	scheduleKeys   = []string{"cron", "timezone", "paused", "note", "overlap", "catchup_window", "jitter"}
-	// Workflows are the workflow types a deployment may start.
-	Workflows = []string{pipeline.WorkflowType}
 )
 
 // Schedule defaults and bounds.

@@ -46,15 +46,15 @@ func TestDefaultManifest(t *testing.T) {
 
 	p, err := prod.Params()
 	require.NoError(t, err)
-	assert.Equal(t, 1000, p.BatchSize)
-	assert.Equal(t, "demo://orders", p.SourceURL)
+	assert.EqualValues(t, 1000, p["batch_size"])
+	assert.Equal(t, "demo://orders", p["source_url"])
 
 	adhoc, err := m.Get("adhoc-etl")
 	require.NoError(t, err)
 	assert.Nil(t, adhoc.Schedule)
 	p, err = adhoc.Params()
 	require.NoError(t, err)
-	assert.Equal(t, 100, p.BatchSize)
+	assert.EqualValues(t, 100, p["batch_size"])
 
 	assert.Equal(t, m, must(deployments.Load("")), `Load("") is the embedded manifest`)
 	assert.Contains(t, string(deployments.DefaultYAML()), "production-etl")
@@ -97,16 +97,16 @@ deployments:
 	assert.Nil(t, minimal.Schedule)
 	p, err := minimal.Params()
 	require.NoError(t, err)
-	assert.Equal(t, pipeline.DefaultBatchSize, p.BatchSize)
-	assert.Equal(t, pipeline.DefaultSourceURL, p.SourceURL)
+	assert.EqualValues(t, pipeline.DefaultBatchSize, p["batch_size"])
+	assert.Equal(t, pipeline.DefaultSourceURL, p["source_url"])
 
 	full := m.Deployments[1]
 	assert.Equal(t, "other-queue", full.TaskQueue)
 	assert.Equal(t, map[string]any{"source_url": "file:///data/orders.csv"}, full.Parameters)
 	p, err = full.Params()
 	require.NoError(t, err)
-	assert.Equal(t, pipeline.DefaultBatchSize, p.BatchSize, "defaults apply under the manifest's values")
-	assert.Equal(t, "file:///data/orders.csv", p.SourceURL)
+	assert.EqualValues(t, pipeline.DefaultBatchSize, p["batch_size"], "defaults apply under the manifest's values")
+	assert.Equal(t, "file:///data/orders.csv", p["source_url"])
 	s := full.Schedule
 	require.NotNil(t, s)
 	assert.Equal(t, 7, s.Line)
@@ -185,7 +185,7 @@ func TestParseRejects(t *testing.T) {
 		{"tags not a list", "deployments:\n  - name: x\n    tags: etl\n", 3, "deployments[0].tags", `must be a list of strings such as [etl, orders], got the string "etl"`},
 		{"duplicate tag", "deployments:\n  - name: x\n    tags: [a, a]\n", 3, "deployments[0].tags[1]", `duplicate tag "a"`},
 		{"unknown workflow", "deployments:\n  - name: x\n    workflow: DataPipelin\n", 3, "deployments[0].workflow", `unknown workflow "DataPipelin" (valid: DataPipeline); did you mean "DataPipeline"?`},
-		{"empty task queue", "deployments:\n  - name: x\n    task_queue: \"\"\n", 3, "deployments[0].task_queue", "is empty (leave the key out to use local-process-pool)"},
+		{"empty task queue", "deployments:\n  - name: x\n    task_queue: \"\"\n", 3, "deployments[0].task_queue", "is empty (leave the key out to use the flow's task queue)"},
 		{"parameters a list", "deployments:\n  - name: x\n    parameters: [batch_size]\n", 3, "deployments[0].parameters", "must be a mapping of parameter names to values"},
 		{"unknown parameter", "deployments:\n  - name: x\n    parameters:\n      batchsize: 10\n", 4, "deployments[0].parameters.batchsize", `unknown parameter "batchsize" (valid: batch_size, source_url); did you mean "batch_size"?`},
 		{"integer param is a word", strings.Replace(prod, "1000", "ten", 1), 4, "deployments[0].parameters.batch_size", `must be an integer, got the string "ten"`},
@@ -323,7 +323,7 @@ func TestDeploymentParamsRejectsHandMadeValues(t *testing.T) {
 	}{
 		{"unknown", map[string]any{"batchsize": 5}, `unknown parameter "batchsize"`},
 		{"out of range", map[string]any{"batch_size": 0}, "batch_size=0: must be at least 1"},
-		{"wrong type", map[string]any{"batch_size": "ten"}, "batch_size: got a JSON string, must be an integer"},
+		{"wrong type", map[string]any{"batch_size": "ten"}, `batch_size: must be an integer, got the string "ten"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package deployments
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/blueprint-etl/blueprint/flows"
+	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
@@ -178,12 +181,13 @@ func (p *parser) deployments(m *Manifest, list *yaml.Node) {
 // deployment parses one list item; ok is false when it has no usable name.
 func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok bool) {
 	prefix := fmt.Sprintf("deployments[%d]", i)
-	d = Deployment{Line: n.Line, Workflow: pipeline.WorkflowType, TaskQueue: pipeline.TaskQueue, Parameters: map[string]any{}}
+	d = Deployment{Line: n.Line, Workflow: DefaultWorkflow, Parameters: map[string]any{}}
 	if n.Kind != yaml.MappingNode {
 		p.add(n.Line, prefix, "must be a mapping with at least a `name:`, got %s", describe(n))
 		return d, 0, false
 	}
-	hasName, nameKey := false, false
+	hasName, nameKey, knownFlow := false, false, true
+	var params *entry
 	for _, e := range p.entries(prefix, n) {
 		field := join(prefix, e.name)
 		switch e.name {
@@ -205,10 +209,13 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 			d.Tags = p.tags(field, e.val)
 		case "workflow":
 			v, good := p.scalar(field, e.val)
+			names := flows.Registry.Names()
 			switch {
 			case !good:
-			case !slices.Contains(Workflows, v):
-				p.add(e.val.Line, field, "unknown workflow %q (valid: %s)%s", v, strings.Join(Workflows, ", "), suggest.DidYouMean(v, Workflows))
+				knownFlow = false
+			case !slices.Contains(names, v):
+				p.add(e.val.Line, field, "unknown workflow %q (valid: %s)%s", v, strings.Join(names, ", "), suggest.DidYouMean(v, names))
+				knownFlow = false
 			default:
 				d.Workflow = v
 			}
@@ -217,18 +224,28 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 			switch {
 			case !good:
 			case strings.TrimSpace(v) == "":
-				p.add(e.val.Line, field, "is empty (leave the key out to use %s)", pipeline.TaskQueue)
+				p.add(e.val.Line, field, "is empty (leave the key out to use the flow's task queue)")
 			case v != strings.TrimSpace(v):
 				p.add(e.val.Line, field, "%q has leading or trailing white space", v)
 			default:
 				d.TaskQueue = v
 			}
 		case "parameters":
-			p.parameters(field, e, &d)
+			params = &e
 		case "schedule":
 			d.Schedule = p.schedule(field, e)
 		default:
 			p.unknownKey(e, prefix, deploymentKeys)
+		}
+	}
+	// The parameters are checked against the flow's, which the workflow
+	// key (wherever it is in the mapping) names.
+	if f := flows.Registry.Lookup(d.Workflow); f != nil {
+		if d.TaskQueue == "" {
+			d.TaskQueue = f.TaskQueue
+		}
+		if params != nil && knownFlow {
+			p.parameters(join(prefix, "parameters"), *params, &d, f)
 		}
 	}
 	if !nameKey {
@@ -265,87 +282,117 @@ func (p *parser) tags(field string, n *yaml.Node) []string {
 	return tags
 }
 
-func (p *parser) parameters(field string, e entry, d *Deployment) {
+// parameters checks a deployment's parameters against its flow's schema:
+// unknown names, values of the wrong type and broken rules, each reported
+// at the line of the value.
+func (p *parser) parameters(field string, e entry, d *Deployment, f *flow.Flow) {
 	n := e.val
 	if n.Kind != yaml.MappingNode {
 		p.add(n.Line, field, "must be a mapping of parameter names to values (e.g. batch_size: 1000), got %s", describe(n))
 		return
 	}
-	lines := map[string]int{}
-	typed := true
+	nodes := map[string]*yaml.Node{}
+	raw := map[string]any{}
 	for _, pe := range p.entries(field, n) {
-		pf := join(field, pe.name)
-		spec, ok := pipeline.LookupParam(pe.name)
-		if !ok {
-			p.add(pe.key.Line, pf, "%v", pipeline.UnknownParamError(pe.name))
-			typed = false
+		if _, ok := f.Params.Lookup(pe.name); !ok {
+			p.add(pe.key.Line, join(field, pe.name), "%v", flow.UnknownError(pe.name, f.Params.Names()))
 			continue
 		}
-		lines[pe.name] = pe.val.Line
-		v, err := typedValue(spec, pe.val)
-		if err != nil {
-			p.add(pe.val.Line, pf, "%v", err)
-			typed = false
-			continue
-		}
-		d.Parameters[pe.name] = v
+		nodes[pe.name] = pe.val
+		raw[pe.name] = p.value(join(field, pe.name), pe.val)
 	}
-	if !typed {
+	values, problems := f.Params.Normalize(raw)
+	for _, pr := range problems {
+		msg := pr.Msg
+		if pr.Value != "" {
+			msg = pr.Value + " " + msg
+		}
+		p.add(lineOf(nodes, pr.Path, e.key.Line), join(field, pr.Top())+strings.TrimPrefix(pr.Path, pr.Top()), "%s", msg)
+	}
+	if len(problems) > 0 {
 		return
 	}
-	if _, err := BuildParams(d.Parameters); err != nil {
-		var ve *pipeline.ValidationError
+	d.Parameters = values
+	if _, err := f.Params.Check(values); err != nil {
+		var ve *flow.ValidationError
 		if !errors.As(err, &ve) {
 			p.add(e.key.Line, field, "%v", err)
 			return
 		}
-		for _, problem := range ve.Problems {
-			name := problem
-			if i := strings.IndexAny(problem, "=:"); i >= 0 {
-				name = problem[:i]
-			}
-			if line, ok := lines[name]; ok {
-				p.add(line, field+"."+name, "invalid value: %s", problem)
-			} else {
-				p.add(e.key.Line, field, "invalid parameters: %s", problem)
-			}
+		for _, pr := range ve.Problems {
+			p.add(lineOf(nodes, pr.Path, e.key.Line), join(field, pr.Top())+strings.TrimPrefix(pr.Path, pr.Top()), "invalid value: %s", pr)
 		}
 	}
 }
 
-// typedValue converts a YAML scalar to the parameter's declared type:
-// int64 for "integer", string for "string". Quoted numbers are strings and
-// 1.5 is not an integer: a manifest says what it means.
-func typedValue(spec pipeline.ParamSpec, n *yaml.Node) (any, error) {
-	if n.Kind != yaml.ScalarNode {
-		return nil, fmt.Errorf("must be %s, got %s", article(spec.Type), describe(n))
+// value converts a YAML value to what flow.Schema.Normalize reads: YAML's
+// own types, numbers kept as written so that a message can show them.
+// Quoted numbers stay strings: a manifest says what it means.
+func (p *parser) value(field string, n *yaml.Node) any {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, item := range n.Content {
+			out = append(out, p.value(field, resolve(item)))
+		}
+		return out
+	case yaml.MappingNode:
+		out := map[string]any{}
+		for _, e := range p.entries(field, n) {
+			out[e.name] = p.value(join(field, e.name), e.val)
+		}
+		return out
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return nil
+		case "!!bool":
+			var b bool
+			if n.Decode(&b) == nil {
+				return b
+			}
+		case "!!int":
+			var i int64
+			if n.Decode(&i) == nil {
+				return i
+			}
+			return json.Number(clean(n.Value)) // out of range: reported as such
+		case "!!float":
+			if digitsRE.MatchString(n.Value) {
+				return json.Number(n.Value) // an integer too large for int64
+			}
+			var f float64
+			if n.Decode(&f) == nil {
+				return f
+			}
+		}
+		return n.Value
 	}
-	switch spec.Type {
-	case "integer":
-		if n.ShortTag() == "!!float" && digitsRE.MatchString(n.Value) {
-			return nil, fmt.Errorf("%s is out of range for an integer", n.Value)
-		}
-		if n.ShortTag() != "!!int" {
-			return nil, fmt.Errorf("must be an integer, got %s", describe(n))
-		}
-		var v int64
-		if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("%s is not an integer in range", clean(n.Value))
-		}
-		return v, nil
-	default:
-		if n.ShortTag() != "!!str" {
-			return nil, fmt.Errorf("must be a string, got %s (quote it if you mean the text)", describe(n))
-		}
-		return n.Value, nil
-	}
+	return describe(n)
 }
 
-func article(typ string) string {
-	if typ == "integer" {
-		return "an integer"
+// lineOf finds the line of the value at a problem's path ("sources[2]",
+// "window.start"), or def.
+func lineOf(nodes map[string]*yaml.Node, path string, def int) int {
+	top, rest, _ := strings.Cut(path, ".")
+	name, index, hasIndex := strings.Cut(top, "[")
+	n := nodes[name]
+	if n == nil {
+		return def
 	}
-	return "a " + typ
+	if hasIndex && n.Kind == yaml.SequenceNode {
+		if i, err := strconv.Atoi(strings.TrimSuffix(index, "]")); err == nil && i < len(n.Content) {
+			n = resolve(n.Content[i])
+		}
+	}
+	if rest != "" && n.Kind == yaml.MappingNode {
+		sub := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			sub[n.Content[i].Value] = resolve(n.Content[i+1])
+		}
+		return lineOf(sub, rest, n.Line)
+	}
+	return n.Line
 }
 
 func (p *parser) schedule(field string, e entry) *Schedule {

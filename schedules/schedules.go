@@ -125,8 +125,8 @@ const DefaultCatchupWindow = 365 * 24 * time.Hour
 type desired struct {
 	dep     deployments.Deployment
 	cal     calendar
-	params  pipeline.Params
-	input   map[string]any // params as JSON, for comparing with the server's
+	params  map[string]any // the complete parameter document
+	input   map[string]any // params as JSON decodes them, for comparing with the server's
 	hash    string
 	overlap enumspb.ScheduleOverlapPolicy
 }
@@ -135,11 +135,13 @@ type desired struct {
 func desire(d deployments.Deployment) (desired, error) {
 	s := d.Schedule
 	// A loaded manifest fills these in; a hand-built Deployment may not.
-	if d.Workflow == "" {
-		d.Workflow = pipeline.WorkflowType
+	f, err := d.Flow()
+	if err != nil {
+		return desired{}, err
 	}
+	d.Workflow = f.Name
 	if d.TaskQueue == "" {
-		d.TaskQueue = pipeline.TaskQueue
+		d.TaskQueue = f.TaskQueue
 	}
 	where := fmt.Sprintf("deployment %q", d.Name)
 	if d.Line > 0 {

@@ -2,15 +2,13 @@ package starter
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
@@ -19,194 +17,134 @@ import (
 // payload limit.
 const MaxParamsSize = 256 << 10
 
-// ParseParams builds the run's Params: manifest defaults < paramsJSON (a JSON
-// object; may be empty) < kv ("k=v" strings, in order; later wins).
+// ParseParams builds the run's parameters, the complete JSON document the
+// workflow receives: the flow's defaults < the manifest's values <
+// paramsJSON (a JSON object; may be empty) < kv ("k=v" strings, in order;
+// later wins).
 //
-// Values are typed by the parameter's declared type (pipeline.ParamSpecs):
-// batch_size=1000 is an integer; batch_size=10.5, =abc or =1e3 is an error
-// naming the parameter, the value and the type. Every error is a one-line
-// *pipeline.InputError, and the result has passed Params.Validate.
-func ParseParams(d deployments.Deployment, paramsJSON []byte, kv []string) (pipeline.Params, error) {
-	values := make(map[string]any, len(pipeline.ParamSpecs))
-	for name, v := range d.Parameters {
-		spec, ok := pipeline.LookupParam(name)
-		if !ok {
-			return pipeline.Params{}, pipeline.Inputf("deployment %q: %w", d.Name, pipeline.UnknownParamError(name))
-		}
-		tv, err := manifestValue(spec, v)
-		if err != nil {
-			return pipeline.Params{}, pipeline.Inputf("deployment %q: parameter %s: %w", d.Name, name, err)
-		}
-		values[name] = tv
-	}
-	if err := mergeJSON(values, paramsJSON); err != nil {
-		return pipeline.Params{}, err
-	}
-	for _, s := range kv {
-		if err := mergeKV(values, s); err != nil {
-			return pipeline.Params{}, err
-		}
-	}
-	p, err := deployments.BuildParams(values)
+// Everything is typed and checked by the deployment's flow's parameter
+// schema (internal/flow): batch_size=1000 is an integer, batch_size=10.5 is
+// an error naming the parameter, the value and the type. A list parameter
+// takes one item per --param (the first replaces the list from the
+// manifest or --params, the next ones append); a field of an object
+// parameter is set with a dotted key (window.start=...). Every error is a
+// one-line *pipeline.InputError.
+func ParseParams(d deployments.Deployment, paramsJSON []byte, kv []string) (map[string]any, error) {
+	f, err := d.Flow()
 	if err != nil {
-		return pipeline.Params{}, &pipeline.InputError{Err: err}
+		return nil, err
 	}
-	return p, nil
+	schema := f.Params
+	values, problems := schema.Normalize(d.Parameters)
+	if len(problems) > 0 {
+		return nil, pipeline.Inputf("deployment %q: %s", d.Name, joinProblems(problems))
+	}
+	if len(bytes.TrimSpace(paramsJSON)) > 0 && bytes.TrimSpace(paramsJSON)[0] != '{' {
+		return nil, pipeline.Inputf(`--params: must be a JSON object such as {"%s": ...}, got %s`, schema.Names()[0], jsonKind(bytes.TrimSpace(paramsJSON)[0]))
+	}
+	doc, problems := schema.ParseJSON(paramsJSON)
+	if len(problems) > 0 {
+		return nil, pipeline.Inputf("--params: %s", joinProblems(problems))
+	}
+	merge(values, doc)
+	replaced := map[string]bool{}
+	for _, s := range kv {
+		if err := mergeKV(schema, values, s, replaced); err != nil {
+			return nil, err
+		}
+	}
+	full, err := schema.Check(values)
+	if err != nil {
+		return nil, &pipeline.InputError{Err: err}
+	}
+	return full, nil
 }
 
-// manifestValue accepts the Go types a hand-built Deployment may hold for
-// a parameter (a loaded manifest holds int64 and string).
-func manifestValue(spec pipeline.ParamSpec, v any) (any, error) {
-	switch spec.Type {
-	case "integer":
-		switch n := v.(type) {
-		case int64:
-			return n, nil
-		case int:
-			return int64(n), nil
-		case int32:
-			return int64(n), nil
-		}
-	default:
-		if s, ok := v.(string); ok {
-			return s, nil
-		}
+func joinProblems(problems []flow.Problem) string {
+	parts := make([]string, len(problems))
+	for i, p := range problems {
+		parts[i] = p.String()
 	}
-	return nil, fmt.Errorf("holds %T %v, must be %s", v, v, article(spec.Type))
+	return strings.Join(parts, "; ")
 }
 
-// mergeJSON lays a --params JSON object over values. It reads the object
-// token by token so that a key given twice is an error rather than a
-// silent "last one wins".
-func mergeJSON(values map[string]any, doc []byte) error {
-	doc = bytes.TrimSpace(doc)
-	if len(doc) == 0 {
-		return nil
-	}
-	if doc[0] != '{' {
-		return pipeline.Inputf(`--params: must be a JSON object such as {"batch_size": 500}, got %s`, jsonKind(doc[0]))
-	}
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	if _, err := dec.Token(); err != nil { // the '{'
-		return pipeline.Inputf("--params: not valid JSON: %s", jsonErr(err))
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return pipeline.Inputf("--params: not valid JSON: %s", jsonErr(err))
+// merge lays src over dst; objects are merged field by field.
+func merge(dst, src map[string]any) {
+	for k, v := range src {
+		sub, isObj := v.(map[string]any)
+		cur, hasObj := dst[k].(map[string]any)
+		if isObj && hasObj {
+			merge(cur, sub)
+			continue
 		}
-		name, ok := tok.(string)
-		if !ok {
-			return pipeline.Inputf("--params: not valid JSON: expected a key, got %v", tok)
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return pipeline.Inputf("--params: not valid JSON after %q: %s", name, jsonErr(err))
-		}
-		if seen[name] {
-			return pipeline.Inputf("--params: parameter %q is given twice", name)
-		}
-		seen[name] = true
-		spec, ok := pipeline.LookupParam(name)
-		if !ok {
-			return pipeline.Inputf("--params: %w", pipeline.UnknownParamError(name))
-		}
-		v, err := jsonValue(spec, raw)
-		if err != nil {
-			return pipeline.Inputf("--params: %s %w", name, err)
-		}
-		values[name] = v
-	}
-	if _, err := dec.Token(); err != nil { // the '}'
-		return pipeline.Inputf("--params: not valid JSON: %s", jsonErr(err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return pipeline.Inputf("--params: unexpected text after the JSON object")
-	}
-	return nil
-}
-
-// jsonValue converts one JSON value to the parameter's declared type.
-// Integers must be written as integers: 1e3 and 1000.0 are refused, as on
-// the command line.
-func jsonValue(spec pipeline.ParamSpec, raw json.RawMessage) (any, error) {
-	switch spec.Type {
-	case "integer":
-		if !isJSONNumber(raw) {
-			return nil, fmt.Errorf("must be an integer, got %s", describeJSON(raw))
-		}
-		n, err := strconv.ParseInt(string(raw), 10, 64)
-		if errors.Is(err, strconv.ErrRange) {
-			return nil, fmt.Errorf("must be an integer, got %s, which is out of range", shorten(string(raw)))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("must be an integer, got %s", describeJSON(raw))
-		}
-		return n, nil
-	default:
-		var s string
-		if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-			// The value is not shown: a string parameter may hold a
-			// credential (an API key in a URL), even when mistyped.
-			if raw[0] == 'n' {
-				return nil, fmt.Errorf("must be a string, got %s", describeJSON(raw))
-			}
-			return nil, fmt.Errorf("must be a string, got %s", jsonKind(raw[0]))
-		}
-		return s, nil
+		dst[k] = v
 	}
 }
 
-func isJSONNumber(raw []byte) bool { return raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9') }
-
-// describeJSON names a JSON value's type and shows it, for messages.
-func describeJSON(raw []byte) string {
-	if raw[0] == 'n' {
-		return "null (leave the parameter out to use its default)"
-	}
-	kind := jsonKind(raw[0])
-	if kind == "a number" {
-		kind = "the number"
-	} else if kind == "a string" {
-		kind = "the string"
-	}
-	return kind + " " + shorten(string(raw))
-}
-
-// mergeKV lays one --param key=value over values. Messages echo a value
-// only where it cannot be a secret (an integer parameter's); anything else
-// is shown through pipeline.RedactURL.
-func mergeKV(values map[string]any, s string) error {
+// mergeKV lays one --param key=value over values. Messages show the value
+// with credentials in URLs hidden.
+func mergeKV(schema *flow.Schema, values map[string]any, s string, replaced map[string]bool) error {
 	name, value, ok := strings.Cut(s, "=")
 	switch {
 	case !ok:
-		return pipeline.Inputf("--param %q: must be key=value, e.g. batch_size=500", pipeline.RedactURL(s))
+		return pipeline.Inputf("--param %q: must be key=value, e.g. %s=...", pipeline.RedactURL(s), schema.Names()[0])
 	case name == "":
 		return pipeline.Inputf("--param %q: the key before '=' is empty", pipeline.RedactURL(s))
 	}
-	spec, known := pipeline.LookupParam(name)
+	p, known := schema.Lookup(name)
 	if !known {
-		return pipeline.Inputf("--param %q: %w", name+"=...", pipeline.UnknownParamError(name))
+		return pipeline.Inputf("--param %q: %w", name+"=...", unknownPath(schema, name))
 	}
+	shown := pipeline.RedactURL(s)
 	if value == "" {
-		return pipeline.Inputf("--param %q: the value is empty; leave the parameter out to use its default (%v)", s, spec.Default)
-	}
-	switch spec.Type {
-	case "integer":
-		n, err := strconv.ParseInt(value, 10, 64)
-		if errors.Is(err, strconv.ErrRange) {
-			return pipeline.Inputf("--param %q: %s must be an integer, got %q, which is out of range", s, name, value)
+		def := "none"
+		if p.Default != nil {
+			def = flow.Show(p.Default)
 		}
-		if err != nil {
-			return pipeline.Inputf("--param %q: %s must be an integer, got %q", s, name, value)
-		}
-		values[name] = n
-	default:
-		values[name] = value
+		return pipeline.Inputf("--param %q: the value is empty; leave the parameter out to use its default (%s)", shown, def)
 	}
+	v, err := p.ParseString(value)
+	if err != nil {
+		return pipeline.Inputf("--param %q: %s %w", shown, name, err)
+	}
+	parts := strings.Split(name, ".")
+	m := values
+	for _, part := range parts[:len(parts)-1] {
+		sub, ok := m[part].(map[string]any)
+		if !ok {
+			sub = map[string]any{}
+			m[part] = sub
+		}
+		m = sub
+	}
+	last := parts[len(parts)-1]
+	if item, isList := v.([]string); isList && replaced[name] {
+		cur, _ := m[last].([]string)
+		v = append(cur, item...)
+	}
+	replaced[name] = true
+	m[last] = v
 	return nil
+}
+
+// unknownPath says which part of a dotted parameter name is unknown.
+func unknownPath(schema *flow.Schema, name string) error {
+	parts := strings.Split(name, ".")
+	valid := schema.Names()
+	for i := 1; i < len(parts); i++ {
+		p, ok := schema.Lookup(strings.Join(parts[:i], "."))
+		if !ok {
+			break
+		}
+		valid = valid[:0]
+		for _, f := range p.Fields {
+			valid = append(valid, f.Name)
+		}
+		if len(p.Fields) == 0 {
+			return fmt.Errorf("parameter %q is a %s, not an object", strings.Join(parts[:i], "."), p.Kind)
+		}
+	}
+	return flow.UnknownError(name, valid)
 }
 
 // ReadParamsArg resolves the --params flag: "" is no document, "@FILE"
@@ -274,28 +212,4 @@ func jsonKind(c byte) string {
 	default:
 		return "something that is not JSON"
 	}
-}
-
-// jsonErr shortens encoding/json's messages.
-func jsonErr(err error) string {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return "unexpected end of input"
-	}
-	return strings.TrimPrefix(err.Error(), "json: ")
-}
-
-// shorten keeps a value readable and on one line in a message.
-func shorten(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 60 {
-		return strings.ToValidUTF8(s[:60], "") + "..."
-	}
-	return s
-}
-
-func article(typ string) string {
-	if typ == "integer" {
-		return "an integer"
-	}
-	return "a " + typ
 }

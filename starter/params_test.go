@@ -46,14 +46,15 @@ func TestParseParamsPrecedence(t *testing.T) {
 		{"key=value over JSON", prod, `{"batch_size": 50}`, []string{"batch_size=60"}, 60, "demo://orders"},
 		{"later key=value wins", prod, "", []string{"batch_size=1", "batch_size=2"}, 2, "demo://orders"},
 		{"value may hold '='", prod, "", []string{"source_url=demo://orders?seed=3&latency=0s"}, 1000, "demo://orders?seed=3&latency=0s"},
+		{"null leaves the value as it was", prod, `{"batch_size": null}`, nil, 1000, "demo://orders"},
 		{"hand-made int value", deployments.Deployment{Name: "h", Parameters: map[string]any{"batch_size": 7}}, "", nil, 7, pipeline.DefaultSourceURL},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := starter.ParseParams(tc.d, []byte(tc.json), tc.kv)
 			require.NoError(t, err)
-			assert.Equal(t, tc.batch, p.BatchSize)
-			assert.Equal(t, tc.source, p.SourceURL)
+			assert.EqualValues(t, tc.batch, p["batch_size"])
+			assert.Equal(t, tc.source, p["source_url"])
 		})
 	}
 }
@@ -80,25 +81,24 @@ func TestParseParamsRejects(t *testing.T) {
 		{"the bad one of several", prod, "", []string{"batch_size=5", "source_url="}, []string{`--param "source_url=": the value is empty`}},
 		{"zero fails validation", prod, "", []string{"batch_size=0"}, []string{"invalid parameters: batch_size=0: must be at least 1"}},
 		{"bad scheme fails validation", prod, "", []string{"source_url=ftp://example.com/x"}, []string{`invalid parameters: source_url="ftp://example.com/x"`}},
-		{"JSON array", prod, `[1]`, nil, []string{`--params: must be a JSON object such as {"batch_size": 500}, got an array`}},
+		{"JSON array", prod, `[1]`, nil, []string{`--params: must be a JSON object such as {"batch_size": ...}, got an array`}},
 		{"JSON string", prod, `"batch_size=5"`, nil, []string{"--params: must be a JSON object", "got a string"}},
 		{"JSON number", prod, `5`, nil, []string{"got a number"}},
-		{"nested object for an integer", prod, `{"batch_size": {"n": 1}}`, nil, []string{`--params: batch_size must be an integer, got an object {"n": 1}`}},
-		{"string for an integer", prod, `{"batch_size": "10"}`, nil, []string{`--params: batch_size must be an integer, got the string "10"`}},
-		{"fraction in JSON", prod, `{"batch_size": 10.5}`, nil, []string{"--params: batch_size must be an integer, got the number 10.5"}},
-		{"exponent in JSON", prod, `{"batch_size": 1e3}`, nil, []string{"--params: batch_size must be an integer, got the number 1e3"}},
-		{"overflow in JSON", prod, `{"batch_size": 99999999999999999999}`, nil, []string{"which is out of range"}},
-		{"null in JSON", prod, `{"batch_size": null}`, nil, []string{"--params: batch_size must be an integer, got null (leave the parameter out to use its default)"}},
-		{"number for a string", prod, `{"source_url": 5}`, nil, []string{"--params: source_url must be a string, got a number"}},
-		{"array for a string", prod, `{"source_url": ["https://u:hunter2@example.com"]}`, nil, []string{`--params: source_url must be a string, got an array`}},
+		{"nested object for an integer", prod, `{"batch_size": {"n": 1}}`, nil, []string{`--params: batch_size: must be an integer, got an object`}},
+		{"string for an integer", prod, `{"batch_size": "10"}`, nil, []string{`--params: batch_size: must be an integer, got the string "10"`}},
+		{"fraction in JSON", prod, `{"batch_size": 10.5}`, nil, []string{"--params: batch_size: must be an integer, got the number 10.5"}},
+		{"exponent in JSON", prod, `{"batch_size": 1e3}`, nil, []string{"--params: batch_size: must be an integer, got the number 1e3"}},
+		{"overflow in JSON", prod, `{"batch_size": 99999999999999999999}`, nil, []string{"batch_size=99999999999999999999: is out of range for an integer"}},
+		{"number for a string", prod, `{"source_url": 5}`, nil, []string{"--params: source_url: must be a string, got the number 5"}},
+		{"array for a string", prod, `{"source_url": ["https://u:hunter2@example.com"]}`, nil, []string{`--params: source_url: must be a string, got a list`}},
 		{"unknown key in JSON", prod, `{"batchsize": 5}`, nil, []string{`--params: unknown parameter "batchsize" (valid: batch_size, source_url); did you mean "batch_size"?`}},
 		{"duplicate key in JSON", prod, `{"batch_size": 5, "batch_size": 6}`, nil, []string{`--params: parameter "batch_size" is given twice`}},
-		{"invalid JSON", prod, `{"batch_size": }`, nil, []string{"--params: not valid JSON"}},
-		{"truncated JSON", prod, `{"batch_size": 5`, nil, []string{"--params: not valid JSON: unexpected end of input"}},
+		{"invalid JSON", prod, `{"batch_size": }`, nil, []string{"--params: parameters are not valid JSON after \"batch_size\""}},
+		{"truncated JSON", prod, `{"batch_size": 5`, nil, []string{"--params: parameters are not valid JSON: unexpected end of input"}},
 		{"text after the object", prod, `{} {}`, nil, []string{"--params: unexpected text after the JSON object"}},
 		{"JSON value fails validation", prod, `{"batch_size": 2000000}`, nil, []string{"invalid parameters: batch_size=2000000: must be at most 1000000"}},
 		{"key=value checked even when JSON is fine", prod, `{"batch_size": 5}`, []string{"nope"}, []string{`--param "nope": must be key=value`}},
-		{"bad hand-made deployment", deployments.Deployment{Name: "h", Parameters: map[string]any{"batch_size": "ten"}}, "", nil, []string{`deployment "h": parameter batch_size: holds string ten, must be an integer`}},
+		{"bad hand-made deployment", deployments.Deployment{Name: "h", Parameters: map[string]any{"batch_size": "ten"}}, "", nil, []string{`deployment "h": batch_size: must be an integer, got the string "ten"`}},
 		{"unknown hand-made parameter", deployments.Deployment{Name: "h", Parameters: map[string]any{"size": 1}}, "", nil, []string{`deployment "h": unknown parameter "size"`}},
 	}
 	for _, tc := range cases {
@@ -172,5 +172,5 @@ func TestReadParamsArg(t *testing.T) {
 	require.NoError(t, err)
 	p, err := starter.ParseParams(production(t), b, nil)
 	require.NoError(t, err)
-	assert.Equal(t, 7, p.BatchSize)
+	assert.EqualValues(t, 7, p["batch_size"])
 }

@@ -45,7 +45,10 @@ type Started struct {
 	WorkflowID string
 	RunID      string
 	TaskQueue  string
-	Params     pipeline.Params
+	// Workflow is the flow that was started.
+	Workflow string
+	// Params is the complete parameter document the run received.
+	Params map[string]any
 }
 
 // MaxWorkflowIDLength is the Temporal server's default limit.
@@ -66,7 +69,11 @@ func Options(d deployments.Deployment, workflowID string) client.StartWorkflowOp
 	}
 	queue := d.TaskQueue
 	if queue == "" {
-		queue = pipeline.TaskQueue
+		if f, err := d.Flow(); err == nil {
+			queue = f.TaskQueue
+		} else {
+			queue = pipeline.TaskQueue
+		}
 	}
 	return client.StartWorkflowOptions{
 		ID:                                       workflowID,
@@ -128,13 +135,17 @@ func Start(ctx context.Context, c client.Client, namespace string, m *deployment
 		return Started{}, err
 	}
 	opts := Options(d, req.WorkflowID)
+	f, err := d.Flow()
+	if err != nil {
+		return Started{}, err
+	}
 
-	run, err := c.ExecuteWorkflow(ctx, opts, d.Workflow, params)
+	run, err := c.ExecuteWorkflow(ctx, opts, f.Name, params)
 	if err != nil && isUnknownSearchAttribute(err) {
 		if serr := EnsureSearchAttributes(ctx, c, namespace); serr != nil {
 			return Started{}, fmt.Errorf("start %s: %w", d.Name, serr)
 		}
-		run, err = c.ExecuteWorkflow(ctx, opts, d.Workflow, params)
+		run, err = c.ExecuteWorkflow(ctx, opts, f.Name, params)
 	}
 	if err != nil {
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
@@ -148,6 +159,7 @@ func Start(ctx context.Context, c client.Client, namespace string, m *deployment
 		WorkflowID: run.GetID(),
 		RunID:      run.GetRunID(),
 		TaskQueue:  opts.TaskQueue,
+		Workflow:   f.Name,
 		Params:     params,
 	}, nil
 }

@@ -120,8 +120,8 @@ func TestStart(t *testing.T) {
 		assert.Equal(t, "start-test-overrides", s.WorkflowID)
 		assert.NotEmpty(t, s.RunID)
 		assert.Equal(t, pipeline.TaskQueue, s.TaskQueue)
-		assert.Equal(t, 50, s.Params.BatchSize)
-		assert.Equal(t, "demo://orders?seed=7", s.Params.SourceURL)
+		assert.EqualValues(t, 50, s.Params["batch_size"])
+		assert.Equal(t, "demo://orders?seed=7", s.Params["source_url"])
 		requireStarted(t, c, s, `{"batch_size":50,"source_url":"demo://orders?seed=7"}`)
 
 		// The same ID while the run is open is refused, and nothing new starts.

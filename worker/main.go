@@ -1,5 +1,5 @@
-// Command worker polls the blueprint task queue and runs the DataPipeline
-// workflow and its activities.
+// Command worker polls the blueprint task queue and runs every flow of the
+// flows package (their workflows and activities).
 //
 //	go run ./worker
 //
@@ -29,6 +29,7 @@ import (
 	sdktally "go.temporal.io/sdk/contrib/tally"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/worker"
@@ -96,7 +97,7 @@ func run() error {
 	}
 	defer c.Close()
 
-	w := worker.New(c, st, cfg)
+	w := worker.New(c, st, cfg, flows.Registry)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %s: %w", cfg.TaskQueue, err)
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"time"
 
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -32,28 +31,12 @@ func ActivityOptions() workflow.ActivityOptions {
 	}
 }
 
-// DataPipeline extracts records from the source_url of its input (a
-// pipeline.Params as JSON), transforms them, loads them into the warehouse,
-// and returns what it did.
-//
-// It takes its input raw and decodes it itself: a start from the Web UI or
-// the Temporal CLI with malformed JSON must end in InvalidParameters, like
-// any other bad input, and not in a decoding error before the workflow
-// could say what is wrong.
-func DataPipeline(ctx workflow.Context, input converter.RawValue) (pipeline.Summary, error) {
-	// DecodeParams is a pure function of the payload; workflowcheck
-	// cannot see through encoding/json's reflection.
-	//workflowcheck:ignore
-	params := pipeline.DecodeParams(input.Payload()).WithDefaults()
-	// Validate is a pure function of params: the validator's reflection and
-	// its cache's map walks do not change the result, and its problems are
-	// listed in struct-field order (the pipeline tests check the message is
-	// byte-identical across calls). workflowcheck cannot see that.
-	//workflowcheck:ignore
-	if err := params.Validate(); err != nil {
-		return pipeline.Summary{}, temporal.NewNonRetryableApplicationError(err.Error(), pipeline.ErrInvalidParameters, nil)
-	}
-
+// DataPipeline extracts records from the source_url of its parameters,
+// transforms them, loads them into the warehouse, and returns what it did.
+// It is registered through internal/flow, which decodes and checks its raw
+// input first: a malformed start ends in InvalidParameters naming every bad
+// field.
+func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summary, error) {
 	info := workflow.GetInfo(ctx)
 	run := pipeline.RunRef{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}
 	progress := pipeline.Progress{Stage: pipeline.StageExtract}

@@ -15,12 +15,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/blueprint-etl/blueprint/activities"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/conn"
+	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
-	"github.com/blueprint-etl/blueprint/internal/worker"
 	"github.com/blueprint-etl/blueprint/workflows"
 )
 
@@ -32,7 +32,7 @@ type PipelineSuite struct {
 	testsuite.WorkflowTestSuite
 	env      *testsuite.TestWorkflowEnvironment
 	store    *store.Store
-	acts     *activities.Activities
+	deps     flow.Deps
 	attempts map[string]int
 }
 
@@ -48,8 +48,8 @@ func (s *PipelineSuite) SetupTest() {
 	s.store = st
 	s.env = s.NewTestWorkflowEnvironment()
 	// Small pages and chunks, so every run commits several checkpoints.
-	s.acts = &activities.Activities{Store: st, ChunkRecords: 100, Sources: source.Config{PageSize: 100}}
-	worker.Register(s.env, s.acts)
+	s.deps = flow.Deps{Store: st, ChunkRecords: 100, Sources: source.Config{PageSize: 100}}
+	flows.Registry.Register(s.env, s.deps)
 	s.attempts = map[string]int{}
 	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		s.attempts[info.ActivityType.Name]++
@@ -152,7 +152,7 @@ func (s *PipelineSuite) TestRerunAddsNoDuplicates() {
 	// A new run of the deployment: another workflow id, the same data.
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "rerun"})
-	worker.Register(s.env, s.acts)
+	flows.Registry.Register(s.env, s.deps)
 	second, err := s.run(pipeline.Params{BatchSize: 300, SourceURL: "demo://orders"})
 	s.Require().NoError(err)
 	s.Zero(second.Loaded.Inserted)
@@ -184,7 +184,7 @@ func (s *PipelineSuite) TestRetryResumesFromCheckpoint() {
 
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "flaky"})
-	worker.Register(s.env, s.acts)
+	flows.Registry.Register(s.env, s.deps)
 	s.attempts = map[string]int{}
 	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		s.attempts[info.ActivityType.Name]++

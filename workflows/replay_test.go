@@ -6,16 +6,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
-	"github.com/blueprint-etl/blueprint/workflows"
+	"github.com/blueprint-etl/blueprint/flows"
 )
 
 // TestReplay replays histories recorded from real runs on a dev server
-// (see internal/worker's TestRecordHistories). A change to DataPipeline that
-// would break running workflows fails here; record new histories for new
-// behaviour and keep the old ones.
+// (see TestRecordHistories in flows/). A change to a flow that would break
+// running workflows fails here; record new histories for new behaviour and
+// keep the old ones.
 func TestReplay(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	require.NoError(t, err)
@@ -23,7 +21,7 @@ func TestReplay(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(workflows.DataPipeline, workflow.RegisterOptions{Name: pipeline.WorkflowType})
+			flows.Registry.RegisterWorkflows(r)
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}

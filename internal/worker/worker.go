@@ -1,7 +1,8 @@
-// Package worker builds the blueprint worker: the DataPipeline workflow and
-// its activities registered on a task queue, configured from the
-// environment. worker/main.go runs it; tests, benchmarks and the demo start
-// the same worker in-process.
+// Package worker builds the blueprint worker: every flow of a registry
+// (its workflow and activities) registered on a task queue, configured
+// from the environment. worker/main.go runs it with the flows of the
+// top-level flows package; tests, benchmarks and the demo start the same
+// worker in-process.
 package worker
 
 import (
@@ -11,16 +12,13 @@ import (
 	"strconv"
 	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
-	"github.com/blueprint-etl/blueprint/activities"
+	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
-	"github.com/blueprint-etl/blueprint/workflows"
 )
 
 // StopTimeout is how long a stopping worker lets running activities
@@ -47,7 +45,7 @@ type Config struct {
 	TaskQueue   string
 	DatabaseURL string
 	Sources     source.Config
-	// ChunkRecords overrides activities.DefaultChunkRecords.
+	// ChunkRecords overrides the pipeline's default chunk size.
 	ChunkRecords int
 }
 
@@ -93,23 +91,13 @@ func envOr(key, def string) string {
 	return def
 }
 
-// New returns a worker for cfg.TaskQueue with the pipeline registered on
-// it; the caller starts and stops it.
-func New(c client.Client, st *store.Store, cfg Config) sdkworker.Worker {
+// New returns a worker for cfg.TaskQueue with every flow of reg
+// registered on it; the caller starts and stops it.
+func New(c client.Client, st *store.Store, cfg Config, reg *flow.Registry) sdkworker.Worker {
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = pipeline.TaskQueue
 	}
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{WorkerStopTimeout: StopTimeout})
-	Register(w, &activities.Activities{Store: st, Sources: cfg.Sources, ChunkRecords: cfg.ChunkRecords})
+	reg.Register(w, flow.Deps{Store: st, Sources: cfg.Sources, ChunkRecords: cfg.ChunkRecords})
 	return w
-}
-
-// Register registers the workflow and the activities under the names the
-// pipeline contract gives them.
-func Register(r sdkworker.Registry, a *activities.Activities) {
-	r.RegisterWorkflowWithOptions(workflows.DataPipeline, workflow.RegisterOptions{Name: pipeline.WorkflowType})
-	r.RegisterActivityWithOptions(a.Extract, activity.RegisterOptions{Name: pipeline.ExtractActivity})
-	r.RegisterActivityWithOptions(a.Transform, activity.RegisterOptions{Name: pipeline.TransformActivity})
-	r.RegisterActivityWithOptions(a.Load, activity.RegisterOptions{Name: pipeline.LoadActivity})
-	r.RegisterActivityWithOptions(a.FinishRun, activity.RegisterOptions{Name: pipeline.FinishRunActivity})
 }

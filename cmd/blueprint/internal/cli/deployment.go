@@ -89,7 +89,7 @@ func viewDeployment(d deployments.Deployment, st schedules.Status, change *sched
 		Workflow: d.Workflow, TaskQueue: d.TaskQueue, Parameters: map[string]any{},
 	}
 	if p, err := d.Params(); err == nil {
-		v.Parameters = redactParams(paramsMap(p))
+		v.Parameters = redactParams(p)
 	}
 	s := d.Schedule
 	if s == nil {

@@ -88,19 +88,37 @@ type attemptFailure struct {
 
 // runDetail is `runs show`.
 type runDetail struct {
-	WorkflowID string            `json:"workflow_id"`
-	RunID      string            `json:"run_id"`
-	Deployment string            `json:"deployment"`
-	Workflow   string            `json:"workflow"`
-	TaskQueue  string            `json:"task_queue"`
-	Status     string            `json:"status"`
-	StartedAt  time.Time         `json:"started_at"`
-	ClosedAt   *time.Time        `json:"closed_at"`
-	Parameters map[string]any    `json:"parameters"`
-	Activities []activityView    `json:"activities"`
-	Summary    *pipeline.Summary `json:"summary"`
-	Failure    string            `json:"failure,omitempty"`
-	UIURL      string            `json:"ui_url"`
+	WorkflowID string         `json:"workflow_id"`
+	RunID      string         `json:"run_id"`
+	Deployment string         `json:"deployment"`
+	Workflow   string         `json:"workflow"`
+	TaskQueue  string         `json:"task_queue"`
+	Status     string         `json:"status"`
+	StartedAt  time.Time      `json:"started_at"`
+	ClosedAt   *time.Time     `json:"closed_at"`
+	Parameters map[string]any `json:"parameters"`
+	Activities []activityView `json:"activities"`
+	// Children are the child runs the run started (a flow that composes
+	// others, such as NightlyETL).
+	Children []childView `json:"children,omitempty"`
+	// Summary is a completed DataPipeline run's result; Result is any
+	// other flow's, as its JSON.
+	Summary *pipeline.Summary `json:"summary"`
+	Result  any               `json:"result,omitempty"`
+	Failure string            `json:"failure,omitempty"`
+	UIURL   string            `json:"ui_url"`
+}
+
+// childView is one child run of a run.
+type childView struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id,omitempty"`
+	Workflow   string `json:"workflow"`
+	// Status: starting, running, completed, failed, canceled, terminated,
+	// timed_out, or start_failed.
+	Status  string `json:"status"`
+	Failure string `json:"failure,omitempty"`
+	UIURL   string `json:"ui_url,omitempty"`
 }
 
 // notFoundRun turns the server's NotFound into bad input: the ID is wrong.
@@ -147,6 +165,7 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 
 	byID := map[string]int{}   // activity ID -> index in r.Activities
 	byEvent := map[int64]int{} // scheduled event ID -> index
+	byChild := map[int64]int{} // initiated event ID -> index in r.Children
 	it := c.GetWorkflowHistory(ctx, r.WorkflowID, r.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -196,9 +215,10 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 			// and it may never end, so this is the last word unless a close
 			// event follows.
 			closeActivity(&r, byEvent, ev, ev.GetActivityTaskCancelRequestedEventAttributes().GetScheduledEventId(), statusCanceled, nil)
+		case childEvent(ev, &r, byChild, ns):
 		default:
-			if _, summary, failure, ok := closeOutcome(ev); ok {
-				r.Summary, r.Failure = summary, failure
+			if _, out, failure, ok := closeOutcome(ev, r.Workflow); ok {
+				r.Summary, r.Result, r.Failure = out.summary, out.result, failure
 			}
 		}
 	}
@@ -276,23 +296,28 @@ func checkpointOf(p *commonpb.Payloads) *pipeline.Checkpoint {
 	return &cp
 }
 
-// closeOutcome reads a workflow's close event: its status, the Summary of
+// outcome is a completed run's result: a DataPipeline Summary, or any
+// other flow's result as decoded JSON.
+type outcome struct {
+	summary *pipeline.Summary
+	result  any
+}
+
+// closeOutcome reads a workflow's close event: its status, the result of
 // a completed run, or the failure of any other.
-func closeOutcome(ev *historypb.HistoryEvent) (status string, summary *pipeline.Summary, failure string, ok bool) {
+func closeOutcome(ev *historypb.HistoryEvent, workflowType string) (status string, out outcome, failure string, ok bool) {
 	switch {
 	case ev.GetWorkflowExecutionCompletedEventAttributes() != nil:
-		var s pipeline.Summary
-		if p := ev.GetWorkflowExecutionCompletedEventAttributes().GetResult().GetPayloads(); len(p) > 0 &&
-			converter.GetDefaultDataConverter().FromPayload(p[0], &s) == nil {
-			summary = &s
+		if p := ev.GetWorkflowExecutionCompletedEventAttributes().GetResult().GetPayloads(); len(p) > 0 {
+			out = decodeResult(workflowType, p[0])
 		}
-		return statusCompleted, summary, "", true
+		return statusCompleted, out, "", true
 	case ev.GetWorkflowExecutionFailedEventAttributes() != nil:
-		return statusFailed, nil, failureChain(ev.GetWorkflowExecutionFailedEventAttributes().GetFailure()), true
+		return statusFailed, out, failureChain(ev.GetWorkflowExecutionFailedEventAttributes().GetFailure()), true
 	case ev.GetWorkflowExecutionTimedOutEventAttributes() != nil:
-		return statusTimedOut, nil, "the run timed out", true
+		return statusTimedOut, out, "the run timed out", true
 	case ev.GetWorkflowExecutionCanceledEventAttributes() != nil:
-		return statusCanceled, nil, "the run was canceled", true
+		return statusCanceled, out, "the run was canceled", true
 	case ev.GetWorkflowExecutionTerminatedEventAttributes() != nil:
 		a := ev.GetWorkflowExecutionTerminatedEventAttributes()
 		msg := "the run was terminated"
@@ -302,11 +327,77 @@ func closeOutcome(ev *historypb.HistoryEvent) (status string, summary *pipeline.
 		if a.GetIdentity() != "" {
 			msg += " (by " + a.GetIdentity() + ")"
 		}
-		return statusTerminated, nil, msg, true
+		return statusTerminated, out, msg, true
 	case ev.GetWorkflowExecutionContinuedAsNewEventAttributes() != nil:
-		return "continued_as_new", nil, "", true
+		return "continued_as_new", out, "", true
 	}
-	return "", nil, "", false
+	return "", out, "", false
+}
+
+// decodeResult reads a run's result: DataPipeline's as its Summary, any
+// other flow's generically.
+func decodeResult(workflowType string, p *commonpb.Payload) outcome {
+	dc := converter.GetDefaultDataConverter()
+	if workflowType == pipeline.WorkflowType {
+		var s pipeline.Summary
+		if dc.FromPayload(p, &s) == nil {
+			return outcome{summary: &s}
+		}
+		return outcome{}
+	}
+	var v any
+	if dc.FromPayload(p, &v) == nil {
+		if m, ok := v.(map[string]any); ok {
+			return outcome{result: redactParams(m)}
+		}
+		return outcome{result: redactValue(v)}
+	}
+	return outcome{}
+}
+
+// childEvent applies a child-workflow event to r; false when ev is not one.
+func childEvent(ev *historypb.HistoryEvent, r *runDetail, byChild map[int64]int, ns string) bool {
+	closed := func(initiated int64, status string, f *failurepb.Failure) {
+		if i, ok := byChild[initiated]; ok {
+			r.Children[i].Status = status
+			if f != nil {
+				r.Children[i].Failure = failureChain(f)
+			}
+		}
+	}
+	switch {
+	case ev.GetStartChildWorkflowExecutionInitiatedEventAttributes() != nil:
+		a := ev.GetStartChildWorkflowExecutionInitiatedEventAttributes()
+		r.Children = append(r.Children, childView{WorkflowID: a.GetWorkflowId(), Workflow: a.GetWorkflowType().GetName(), Status: "starting"})
+		byChild[ev.GetEventId()] = len(r.Children) - 1
+	case ev.GetStartChildWorkflowExecutionFailedEventAttributes() != nil:
+		a := ev.GetStartChildWorkflowExecutionFailedEventAttributes()
+		if i, ok := byChild[a.GetInitiatedEventId()]; ok {
+			r.Children[i].Status = "start_failed"
+			r.Children[i].Failure = strings.ToLower(strings.TrimPrefix(a.GetCause().String(), "START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_"))
+		}
+	case ev.GetChildWorkflowExecutionStartedEventAttributes() != nil:
+		a := ev.GetChildWorkflowExecutionStartedEventAttributes()
+		if i, ok := byChild[a.GetInitiatedEventId()]; ok {
+			c := &r.Children[i]
+			c.Status, c.RunID = statusRunning, a.GetWorkflowExecution().GetRunId()
+			c.UIURL = uiLink(ns, c.WorkflowID, c.RunID)
+		}
+	case ev.GetChildWorkflowExecutionCompletedEventAttributes() != nil:
+		closed(ev.GetChildWorkflowExecutionCompletedEventAttributes().GetInitiatedEventId(), statusCompleted, nil)
+	case ev.GetChildWorkflowExecutionFailedEventAttributes() != nil:
+		a := ev.GetChildWorkflowExecutionFailedEventAttributes()
+		closed(a.GetInitiatedEventId(), statusFailed, a.GetFailure())
+	case ev.GetChildWorkflowExecutionCanceledEventAttributes() != nil:
+		closed(ev.GetChildWorkflowExecutionCanceledEventAttributes().GetInitiatedEventId(), statusCanceled, nil)
+	case ev.GetChildWorkflowExecutionTimedOutEventAttributes() != nil:
+		closed(ev.GetChildWorkflowExecutionTimedOutEventAttributes().GetInitiatedEventId(), statusTimedOut, nil)
+	case ev.GetChildWorkflowExecutionTerminatedEventAttributes() != nil:
+		closed(ev.GetChildWorkflowExecutionTerminatedEventAttributes().GetInitiatedEventId(), statusTerminated, nil)
+	default:
+		return false
+	}
+	return true
 }
 
 // errorTypes are the failure types worth naming: blueprint's own. Other

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/cmd/blueprint/internal/cli"
-	"github.com/blueprint-etl/blueprint/internal/worker/workertest"
+	"github.com/blueprint-etl/blueprint/flows/flowstest"
 )
 
 func TestStatus(t *testing.T) {
@@ -39,8 +39,8 @@ func TestStatus(t *testing.T) {
 	assert.Contains(t, r.stdout, "✗ schedule cli-status is not deployed: run blueprint deploy\n")
 	assert.Equal(t, "blueprint: 3 checks of 6 failed\n", r.stderr)
 
-	workertest.Start(t, srv.Client(), "tq-cli-status")
-	workertest.Start(t, srv.Client(), "tq-cli-status-adhoc")
+	flowstest.Start(t, srv.Client(), "tq-cli-status")
+	flowstest.Start(t, srv.Client(), "tq-cli-status-adhoc")
 	ok(t, "-f", path, "deploy")
 	// A worker is listed once its first poll reaches the server.
 	require.Eventually(t, func() bool {
@@ -89,7 +89,7 @@ func TestWorkPoolLs(t *testing.T) {
 		deployment("cli-pool-b", "tq-cli-pool", `{batch_size: 10}`, ""),
 		deployment("cli-pool-idle", "tq-cli-pool-idle", `{batch_size: 10}`, ""),
 	))
-	workertest.Start(t, srv.Client(), "tq-cli-pool")
+	flowstest.Start(t, srv.Client(), "tq-cli-pool")
 	var r result
 	require.Eventually(t, func() bool {
 		r = ok(t, "-f", path, "work-pool", "ls")

@@ -87,30 +87,38 @@ func formatDuration(d time.Duration) string {
 	}
 }
 
-// redactParams returns params as a JSON object with credentials hidden,
-// for JSON output.
+// redactParams returns params as a JSON object with credentials hidden
+// (in strings, lists and nested objects), for output.
 func redactParams(m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
-		if s, ok := v.(string); ok && strings.Contains(s, "://") {
-			v = pipeline.RedactURL(s)
-		}
-		out[k] = v
+		out[k] = redactValue(v)
 	}
 	return out
 }
 
-// paramsMap turns Params into its JSON object form.
-func paramsMap(p pipeline.Params) map[string]any {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return map[string]any{}
+func redactValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		if strings.Contains(x, "://") {
+			return pipeline.RedactURL(x)
+		}
+	case []string:
+		out := make([]string, len(x))
+		for i, s := range x {
+			out[i], _ = redactValue(s).(string)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = redactValue(e)
+		}
+		return out
+	case map[string]any:
+		return redactParams(x)
 	}
-	var m map[string]any
-	if json.Unmarshal(b, &m) != nil {
-		return map[string]any{}
-	}
-	return m
+	return v
 }
 
 // isTerminal reports whether w is a terminal, where progress is redrawn

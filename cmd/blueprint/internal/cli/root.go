@@ -216,6 +216,7 @@ pool, 'blueprint runs' is 'prefect flow-run'.`,
 	root.AddCommand(
 		a.deployCommand(),
 		a.deploymentCommand(),
+		a.flowsCommand(),
 		a.runCommand("run"),
 		a.runsCommand(),
 		a.workPoolCommand(),

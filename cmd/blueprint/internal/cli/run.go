@@ -30,10 +30,6 @@ func (a *app) runCommand(use string) *cobra.Command {
 		watch     bool
 		timeout   time.Duration
 	)
-	names := make([]string, 0, len(pipeline.ParamSpecs))
-	for _, s := range pipeline.ParamSpecs {
-		names = append(names, fmt.Sprintf("  %-11s %s (%s, default %v)", s.Name, s.Help, s.Type, s.Default))
-	}
 	cmd := &cobra.Command{
 		Use:   use + " NAME",
 		Short: "Start a run of a deployment now, optionally watching it to the end",
@@ -42,8 +38,12 @@ overridden by --params (a JSON object) and then by each --param key=value, in
 order. Everything is checked before anything is started: a bad parameter exits
 with code 2 and starts nothing.
 
-Parameters:
-` + strings.Join(names, "\n") + `
+The parameters are those of the deployment's flow: 'blueprint flows inspect
+FLOW' lists them with their types, defaults and rules. --param values are
+typed by the parameter: an integer, a number, true/false, a duration (90s,
+1h30m), a date (2025-01-31), an RFC 3339 date-time, or text. A list takes one
+item per --param (repeat it: --param sources=a --param sources=b); a field of
+an object parameter is set with a dotted key (--param window.start=...).
 
 Without --watch, prints the workflow ID, run ID and Web UI link and exits 0 once
 the run is started. With --watch, shows live progress (stage, rows, attempt)
@@ -94,8 +94,8 @@ but not the run, which keeps going.`,
 			}
 			a.warnNoWorker(sctx, c, started.TaskQueue)
 			view := startedView{
-				Deployment: started.Deployment, WorkflowID: started.WorkflowID, RunID: started.RunID,
-				TaskQueue: started.TaskQueue, Namespace: ns, Parameters: redactParams(paramsMap(started.Params)),
+				Deployment: started.Deployment, Workflow: started.Workflow, WorkflowID: started.WorkflowID, RunID: started.RunID,
+				TaskQueue: started.TaskQueue, Namespace: ns, Parameters: redactParams(started.Params),
 				UIURL: starter.UILink(ns, started.WorkflowID, started.RunID),
 			}
 			if !watch {
@@ -125,6 +125,7 @@ but not the run, which keeps going.`,
 // startedView is a started run, as `run -o json` prints it.
 type startedView struct {
 	Deployment string         `json:"deployment"`
+	Workflow   string         `json:"workflow"`
 	WorkflowID string         `json:"workflow_id"`
 	RunID      string         `json:"run_id"`
 	TaskQueue  string         `json:"task_queue"`
@@ -140,7 +141,9 @@ type watchResult struct {
 	// watch first.
 	Status  string            `json:"status"`
 	Summary *pipeline.Summary `json:"summary"`
-	Failure string            `json:"failure,omitempty"`
+	// Result is the result of a flow other than DataPipeline.
+	Result  any    `json:"result,omitempty"`
+	Failure string `json:"failure,omitempty"`
 	// WatchTimedOut: --timeout expired; the run keeps going.
 	WatchTimedOut bool `json:"watch_timed_out"`
 }
@@ -218,6 +221,11 @@ func (p progress) bar(expected int64) string {
 func progressOf(desc *workflowservice.DescribeWorkflowExecutionResponse, prev progress) progress {
 	pending := desc.GetPendingActivities()
 	if len(pending) == 0 {
+		if n := len(desc.GetPendingChildren()); n > 0 {
+			// A flow that runs child flows: their own progress is in
+			// their runs (blueprint runs show shows them).
+			return progress{stage: fmt.Sprintf("children(%d running)", n)}
+		}
 		return prev
 	}
 	pa := pending[0]
@@ -243,7 +251,7 @@ func progressOf(desc *workflowservice.DescribeWorkflowExecutionResponse, prev pr
 }
 
 // watch follows a started run to its end and reports the outcome.
-func (a *app) watch(ctx context.Context, c client.Client, v startedView, params pipeline.Params, timeout time.Duration) error {
+func (a *app) watch(ctx context.Context, c client.Client, v startedView, params map[string]any, timeout time.Duration) error {
 	out := a.stdout
 	if a.json() {
 		out = a.stderr // stdout carries the JSON document only
@@ -292,7 +300,7 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 				if tty {
 					expected := extracted
 					if p.stage == pipeline.StageExtract {
-						expected = int64(params.BatchSize)
+						expected, _ = params["batch_size"].(int64)
 					}
 					fmt.Fprintf(out, "\r\033[K%s", p.bar(expected))
 					drawn = true
@@ -336,15 +344,15 @@ func (a *app) finish(ctx context.Context, c client.Client, v startedView, runID 
 	defer cancel()
 	it := c.GetWorkflowHistory(ctx, v.WorkflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
 	var status, failure string
-	var summary *pipeline.Summary
+	var out outcome
 	var closedAt time.Time
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
 			return "", true, fmt.Errorf("read the outcome of run %s: %w", v.WorkflowID, err)
 		}
-		if s, sum, f, ok := closeOutcome(ev); ok {
-			status, summary, failure, closedAt = s, sum, f, ev.GetEventTime().AsTime()
+		if s, o, f, ok := closeOutcome(ev, v.Workflow); ok {
+			status, out, failure, closedAt = s, o, f, ev.GetEventTime().AsTime()
 			if a := ev.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {
 				return a.GetNewExecutionRunId(), false, nil
 			}
@@ -354,7 +362,7 @@ func (a *app) finish(ctx context.Context, c client.Client, v startedView, runID 
 		return "", true, errors.New("the run ended but its history has no close event")
 	}
 	v.RunID = runID
-	res := watchResult{startedView: v, Status: status, Summary: summary, Failure: failure}
+	res := watchResult{startedView: v, Status: status, Summary: out.summary, Result: out.result, Failure: failure}
 	if a.json() {
 		if err := a.printJSON(res); err != nil {
 			return "", true, err
@@ -367,16 +375,14 @@ func (a *app) finish(ctx context.Context, c client.Client, v startedView, runID 
 	if status == statusCompleted {
 		if !a.json() {
 			fmt.Fprintf(a.stdout, "Run %s completed%s.\n", v.WorkflowID, took)
-			if summary != nil {
-				if err := printSummary(a.stdout, *summary, "  "); err != nil {
-					return "", true, err
-				}
+			if err := printOutcome(a.stdout, out, "  "); err != nil {
+				return "", true, err
 			}
 		}
 		return "", true, nil
 	}
 	if !a.json() {
-		fmt.Fprintf(a.stdout, "Run %s %s%s. Details: blueprint runs show %s\n", v.WorkflowID, status, took, v.WorkflowID)
+		fmt.Fprintf(a.stdout, "Run %s %s%s: %s\nDetails: blueprint runs show %s\n", v.WorkflowID, status, took, failure, v.WorkflowID)
 	}
 	return "", true, exitError(ExitFailure, fmt.Errorf("run %s %s: %s", v.WorkflowID, status, failure))
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
-	"github.com/blueprint-etl/blueprint/internal/worker/workertest"
 )
 
 // startedInput returns the JSON input a workflow was started with.
@@ -99,7 +99,7 @@ func TestRunParameters(t *testing.T) {
 
 func TestRunWatch(t *testing.T) {
 	const queue = "tq-cli-watch"
-	workertest.Start(t, srv.Client(), queue)
+	flowstest.Start(t, srv.Client(), queue)
 	path := writeManifest(t, manifestOf(deployment("cli-watch", queue, `{batch_size: 200, source_url: "demo://orders"}`, "")))
 
 	t.Run("completed", func(t *testing.T) {

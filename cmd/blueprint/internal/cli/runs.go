@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -63,7 +64,11 @@ type runFilter struct {
 var deploymentNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 func (f runFilter) query() string {
-	q := []string{fmt.Sprintf("WorkflowType = '%s'", pipeline.WorkflowType)}
+	types := make([]string, 0, len(flows.Registry.Names()))
+	for _, n := range flows.Registry.Names() {
+		types = append(types, "'"+n+"'")
+	}
+	q := []string{fmt.Sprintf("WorkflowType IN (%s)", strings.Join(types, ", "))}
 	if f.deployment != "" {
 		q = append(q, fmt.Sprintf("%s = '%s'", pipeline.DeploymentSearchAttribute, f.deployment))
 	}
@@ -249,7 +254,9 @@ func printRunDetail(w io.Writer, r runDetail) error {
 	}
 
 	fmt.Fprintln(w, "\nActivities:")
-	if len(r.Activities) == 0 {
+	if len(r.Activities) == 0 && len(r.Children) > 0 {
+		fmt.Fprintln(w, "  none (this flow runs child flows, below)")
+	} else if len(r.Activities) == 0 {
 		fmt.Fprintln(w, "  none yet (is a worker polling the task queue? check with: blueprint status)")
 	} else {
 		t := newTable(w, "  ACTIVITY", "STATUS", "ATTEMPTS", "DURATION", "PROGRESS")
@@ -277,14 +284,59 @@ func printRunDetail(w io.Writer, r runDetail) error {
 			}
 		}
 	}
-	switch {
-	case r.Summary != nil:
+	if len(r.Children) > 0 {
+		fmt.Fprintln(w, "\nChild runs:")
+		t := newTable(w, "  WORKFLOW ID", "FLOW", "STATUS", "FAILURE")
+		for _, c := range r.Children {
+			t.row("  "+c.WorkflowID, c.Workflow, c.Status, c.Failure)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	out := outcome{summary: r.Summary, result: r.Result}
+	if out.summary != nil || out.result != nil {
 		fmt.Fprintln(w, "\nResult:")
-		return printSummary(w, *r.Summary, "  ")
-	case r.Failure != "":
+		if err := printOutcome(w, out, "  "); err != nil {
+			return err
+		}
+	}
+	if r.Failure != "" {
 		fmt.Fprintf(w, "\nFailure: %s\n", r.Failure)
 	}
 	return nil
+}
+
+// printOutcome writes a completed run's result: DataPipeline's summary,
+// or any other flow's result field by field.
+func printOutcome(w io.Writer, out outcome, indent string) error {
+	switch {
+	case out.summary != nil:
+		return printSummary(w, *out.summary, indent)
+	case out.result != nil:
+		return printResult(w, out.result, indent)
+	}
+	return nil
+}
+
+// printResult writes a flow's result generically: an object's fields one
+// per line (nested values as one-line JSON), anything else as JSON.
+func printResult(w io.Writer, result any, indent string) error {
+	m, ok := result.(map[string]any)
+	if !ok {
+		_, err := fmt.Fprintf(w, "%s%s\n", indent, deployments.FormatValue(result))
+		return err
+	}
+	f := newFields(w, indent)
+	for _, k := range sortedKeys(m) {
+		v := m[k]
+		if s, isText := v.(string); isText {
+			f.add(k, "%s", s)
+			continue
+		}
+		f.add(k, "%s", deployments.FormatValue(v))
+	}
+	return f.flush()
 }
 
 func orDash(s string) string {

@@ -1,5 +1,6 @@
-// Package workertest starts a real in-process blueprint worker for tests.
-package workertest
+// Package flowstest starts a real in-process blueprint worker, with every
+// flow of the flows package registered, for tests.
+package flowstest
 
 import (
 	"context"
@@ -8,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/worker"
 )
@@ -29,7 +31,7 @@ func Start(t testing.TB, c client.Client, taskQueue string) *store.Store {
 // StartWith runs a worker with the given store and configuration.
 func StartWith(t testing.TB, c client.Client, st *store.Store, cfg worker.Config) {
 	t.Helper()
-	w := worker.New(c, st, cfg)
+	w := worker.New(c, st, cfg, flows.Registry)
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}

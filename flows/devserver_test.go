@@ -1,4 +1,4 @@
-package worker_test
+package flows_test
 
 import (
 	"context"
@@ -14,9 +14,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
-	"github.com/blueprint-etl/blueprint/internal/worker/workertest"
 )
 
 // TestPipelineOnDevServer runs the whole pipeline on a real dev server with
@@ -24,7 +24,7 @@ import (
 func TestPipelineOnDevServer(t *testing.T) {
 	srv := devserver.ForTest(t)
 	c := srv.Client()
-	st := workertest.Start(t, c, pipeline.TaskQueue)
+	st := flowstest.Start(t, c, pipeline.TaskQueue)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -55,7 +55,7 @@ func TestPipelineOnDevServer(t *testing.T) {
 func TestHistoryStaysSmall(t *testing.T) {
 	srv := devserver.ForTest(t)
 	c := srv.Client()
-	workertest.Start(t, c, pipeline.TaskQueue)
+	flowstest.Start(t, c, pipeline.TaskQueue)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -70,18 +70,18 @@ func TestHistoryStaysSmall(t *testing.T) {
 }
 
 // TestRecordHistories records the replay test's histories from real runs.
-// It runs only when asked: BLUEPRINT_RECORD_HISTORY=1 go test -run TestRecordHistories ./internal/worker/
+// It runs only when asked: BLUEPRINT_RECORD_HISTORY=1 go test -run TestRecordHistories ./flows/
 func TestRecordHistories(t *testing.T) {
 	if os.Getenv("BLUEPRINT_RECORD_HISTORY") == "" {
 		t.Skip("set BLUEPRINT_RECORD_HISTORY=1 to record workflows/testdata histories")
 	}
 	srv := devserver.ForTest(t)
 	c := srv.Client()
-	workertest.Start(t, c, pipeline.TaskQueue)
+	flowstest.Start(t, c, pipeline.TaskQueue)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "workflows", "testdata")
+	dir := filepath.Join(filepath.Dir(file), "..", "workflows", "testdata")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 
 	for name, p := range map[string]pipeline.Params{

@@ -1,0 +1,36 @@
+// Package flows is the one list of the flows this blueprint runs. The
+// worker registers every flow's workflow and activities from Registry; the
+// CLI, the starter, the manifest loader and the schedule reconciler learn
+// each flow's name, parameters, defaults and rules from it.
+//
+// Adding a flow is one line in Registry (see "Write your own flow" in the
+// README): nothing in cmd/, starter/, schedules/ or deployments/ changes.
+package flows
+
+import (
+	"github.com/blueprint-etl/blueprint/activities"
+	"github.com/blueprint-etl/blueprint/internal/flow"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/workflows"
+)
+
+// Registry is every flow, in the order `blueprint flows ls` lists them.
+var Registry = flow.MustRegistry(
+	DataPipeline,
+	// OrdersReport,
+	// NightlyETL,
+)
+
+// DataPipeline extracts, transforms and loads one source's records.
+var DataPipeline = flow.New(pipeline.WorkflowType, workflows.DataPipeline, flow.Options{
+	Description: "Extract records from a source, clean them and upsert them into the orders table",
+	Activities: func(d flow.Deps) []flow.Activity {
+		a := &activities.Activities{Store: d.Store, Sources: d.Sources, ChunkRecords: d.ChunkRecords}
+		return []flow.Activity{
+			{Name: pipeline.ExtractActivity, Func: a.Extract},
+			{Name: pipeline.TransformActivity, Func: a.Transform},
+			{Name: pipeline.LoadActivity, Func: a.Load},
+			{Name: pipeline.FinishRunActivity, Func: a.FinishRun},
+		}
+	},
+})

@@ -1,0 +1,204 @@
+// Package flow is the contract every blueprint flow meets: a workflow
+// function, its registered name (the workflow type), a parameter struct
+// (JSON names, validator rules, defaults and a one-line description per
+// field), the activities it needs and its default task queue.
+//
+// The one list of flows is the top-level package flows; the worker
+// registers every flow's workflow and activities from it, and the CLI, the
+// starter, the manifest loader and the schedule reconciler learn each
+// flow's parameters from it. Nothing else knows a flow by name.
+//
+// A flow's workflow receives its parameters already decoded and checked:
+// New wraps it in a workflow that takes the raw input payload, so that a
+// malformed start (from the Web UI or the Temporal CLI) ends with
+// InvalidParameters naming every bad field, instead of a decoding error
+// before any code of the flow could run.
+package flow
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/source"
+	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/suggest"
+)
+
+// Deps are what a worker gives the activities of every flow.
+type Deps struct {
+	Store   *store.Store
+	Sources source.Config
+	// ChunkRecords overrides the pipeline's default chunk size (tests).
+	ChunkRecords int
+}
+
+// Activity is one activity a flow's workflow calls, by name.
+type Activity struct {
+	Name string
+	// Func is the activity function, typically a method of a struct that
+	// holds its dependencies.
+	Func any
+}
+
+// Options describe a flow beyond its workflow function.
+type Options struct {
+	// Description is one line for `blueprint flows ls`.
+	Description string
+	// TaskQueue is where the flow's deployments run unless the manifest
+	// says otherwise; default pipeline.TaskQueue.
+	TaskQueue string
+	// Activities returns the activities the workflow calls, built on the
+	// worker's dependencies. A flow that only starts child workflows has
+	// none.
+	Activities func(Deps) []Activity
+}
+
+// Flow is a registered flow.
+type Flow struct {
+	// Name is the workflow type on the server.
+	Name        string
+	Description string
+	TaskQueue   string
+	// Params is the schema derived from the parameter struct.
+	Params *Schema
+
+	workflow   any
+	activities func(Deps) []Activity
+}
+
+// New defines a flow from its workflow function. P is the parameter
+// struct; the function receives it decoded, defaulted and validated. New
+// panics on a parameter struct it cannot describe: that is a mistake in
+// the flow's code, caught by the first test or start of the program.
+func New[P, R any](name string, fn func(workflow.Context, P) (R, error), o Options) *Flow {
+	schema, err := NewSchema(reflect.TypeFor[P]())
+	if err != nil {
+		panic(fmt.Sprintf("flow %s: %v", name, err))
+	}
+	if o.TaskQueue == "" {
+		o.TaskQueue = pipeline.TaskQueue
+	}
+	f := &Flow{Name: name, Description: o.Description, TaskQueue: o.TaskQueue, Params: schema, activities: o.Activities}
+	f.workflow = func(ctx workflow.Context, input converter.RawValue) (R, error) {
+		var zero R
+		// Decoding is a pure function of the payload: the validator's
+		// reflection and cache do not change its result, and problems are
+		// sorted. workflowcheck cannot see through reflection.
+		//workflowcheck:ignore
+		p, err := schema.DecodePayload(input.Payload())
+		if err != nil {
+			return zero, temporal.NewNonRetryableApplicationError(err.Error(), pipeline.ErrInvalidParameters, nil)
+		}
+		return fn(ctx, *p.(*P))
+	}
+	return f
+}
+
+// Workflow is the function registered under Name: it takes the raw input.
+func (f *Flow) Workflow() any { return f.workflow }
+
+// Activities returns the flow's activities built on deps.
+func (f *Flow) Activities(deps Deps) []Activity {
+	if f.activities == nil {
+		return nil
+	}
+	return f.activities(deps)
+}
+
+// Registry is the set of flows a program knows.
+type Registry struct {
+	flows []*Flow
+}
+
+// NewRegistry checks that names are unique: flow names, and activity
+// names across flows (two flows may share an activity only by sharing the
+// function that declares it, e.g. a flow and the same flow's helpers).
+func NewRegistry(flows ...*Flow) (*Registry, error) {
+	seen := map[string]bool{}
+	for _, f := range flows {
+		if f == nil || f.Name == "" {
+			return nil, errors.New("flow registry: a flow without a name")
+		}
+		if seen[f.Name] {
+			return nil, fmt.Errorf("flow registry: two flows are called %s", f.Name)
+		}
+		seen[f.Name] = true
+	}
+	return &Registry{flows: slices.Clone(flows)}, nil
+}
+
+// MustRegistry is NewRegistry for package-level lists.
+func MustRegistry(flows ...*Flow) *Registry {
+	r, err := NewRegistry(flows...)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// Flows lists the flows in registration order.
+func (r *Registry) Flows() []*Flow { return slices.Clone(r.flows) }
+
+// Names lists the flow names in registration order.
+func (r *Registry) Names() []string {
+	names := make([]string, len(r.flows))
+	for i, f := range r.flows {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// Get returns the flow called name. An unknown name is a
+// *pipeline.InputError listing the flows and the nearest one.
+func (r *Registry) Get(name string) (*Flow, error) {
+	if f := r.Lookup(name); f != nil {
+		return f, nil
+	}
+	return nil, pipeline.Inputf("unknown flow %q (valid: %s)%s", name, strings.Join(r.Names(), ", "), suggest.DidYouMean(name, r.Names()))
+}
+
+// Lookup returns the flow called name, or nil.
+func (r *Registry) Lookup(name string) *Flow {
+	for _, f := range r.flows {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// Register registers every flow's workflow and activities on a worker (or
+// a test environment or replayer). An activity two flows both declare is
+// registered once.
+func (r *Registry) Register(w worker.Registry, deps Deps) {
+	done := map[string]bool{}
+	for _, f := range r.flows {
+		w.RegisterWorkflowWithOptions(f.workflow, workflow.RegisterOptions{Name: f.Name})
+		for _, a := range f.Activities(deps) {
+			if done[a.Name] {
+				continue
+			}
+			done[a.Name] = true
+			w.RegisterActivityWithOptions(a.Func, activity.RegisterOptions{Name: a.Name})
+		}
+	}
+}
+
+// RegisterWorkflows registers the workflows only, for a replayer.
+func (r *Registry) RegisterWorkflows(w interface {
+	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
+}) {
+	for _, f := range r.flows {
+		w.RegisterWorkflowWithOptions(f.workflow, workflow.RegisterOptions{Name: f.Name})
+	}
+}

@@ -1,0 +1,230 @@
+package flow
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Kind is a parameter's type as users see it: in `blueprint flows
+// inspect`, in messages and (mapped to JSON Schema) in `-o json`.
+type Kind string
+
+// The parameter kinds and the Go field types they come from.
+const (
+	String     Kind = "string"          // string
+	Integer    Kind = "integer"         // int, int8...int64
+	Number     Kind = "number"          // float32, float64
+	Boolean    Kind = "boolean"         // bool
+	Duration   Kind = "duration"        // time.Duration, written "90s", "15m", "1h30m"
+	DateKind   Kind = "date"            // flow.Date, written "2025-01-31"
+	DateTime   Kind = "date-time"       // time.Time, written in RFC 3339
+	Enum       Kind = "enum"            // string with a validate:"oneof=a b c" rule
+	StringList Kind = "list of strings" // []string
+	Object     Kind = "object"          // a nested struct with parameters of its own
+)
+
+// Param is one parameter of a flow, derived from a field of its parameter
+// struct:
+//
+//	BatchSize int `json:"batch_size" validate:"min=1,max=1000000" default:"100" help:"records to extract in one run"`
+//
+// json names it, validate gives its rules (go-playground/validator/v10),
+// default its value when absent (written as on the command line; a list as
+// a JSON array) and help is its one-line description.
+type Param struct {
+	Name string
+	// Path is the dotted path from the top, e.g. "window.start" for a
+	// field of a nested object; Name for a top-level parameter.
+	Path string
+	Kind Kind
+	Help string
+	// Rule is the validate tag as written.
+	Rule string
+	// Enum lists the values of an enum parameter.
+	Enum []string
+	// Default is the value when the parameter is absent, in its canonical
+	// JSON form (string, int64, float64, bool, []string); nil for none.
+	Default any
+	// Fields are the parameters of an object.
+	Fields []*Param
+
+	index int
+	typ   reflect.Type
+}
+
+// Required reports whether the parameter must be given.
+func (p *Param) Required() bool { return slices.Contains(strings.Split(p.Rule, ","), "required") }
+
+// Schema is a flow's parameter list, derived from its parameter struct.
+type Schema struct {
+	Params []*Param
+	typ    reflect.Type
+}
+
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	timeType     = reflect.TypeFor[time.Time]()
+	dateType     = reflect.TypeFor[Date]()
+)
+
+// NewSchema derives the schema of a parameter struct type. It fails on a
+// field type it cannot offer as a parameter or a default that does not
+// parse: both are mistakes in the flow's code, found when it registers.
+func NewSchema(t reflect.Type) (*Schema, error) {
+	if t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("parameters must be a struct, not %s", t)
+	}
+	params, err := fields(t, "")
+	if err != nil {
+		return nil, fmt.Errorf("parameters %s: %w", t, err)
+	}
+	return &Schema{Params: params, typ: t}, nil
+}
+
+func fields(t reflect.Type, prefix string) ([]*Param, error) {
+	var out []*Param
+	seen := map[string]bool{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			return nil, fmt.Errorf("field %s has no json name", f.Name)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("two fields are called %q", name)
+		}
+		seen[name] = true
+		p := &Param{Name: name, Path: prefix + name, Help: f.Tag.Get("help"), Rule: f.Tag.Get("validate"), index: i, typ: f.Type}
+		kind, err := kindOf(f.Type, p.Rule)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", f.Name, err)
+		}
+		p.Kind = kind
+		switch kind {
+		case Enum:
+			p.Enum = enumValues(p.Rule)
+		case Object:
+			if p.Fields, err = fields(f.Type, p.Path+"."); err != nil {
+				return nil, err
+			}
+		}
+		if def, ok := f.Tag.Lookup("default"); ok {
+			v, err := p.parseDefault(def)
+			if err != nil {
+				return nil, fmt.Errorf("field %s: default %q: %w", f.Name, def, err)
+			}
+			p.Default = v
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func kindOf(t reflect.Type, rule string) (Kind, error) {
+	switch t {
+	case durationType:
+		return Duration, nil
+	case timeType:
+		return DateTime, nil
+	case dateType:
+		return DateKind, nil
+	}
+	switch t.Kind() {
+	case reflect.String:
+		if len(enumValues(rule)) > 0 {
+			return Enum, nil
+		}
+		return String, nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return Integer, nil
+	case reflect.Float32, reflect.Float64:
+		return Number, nil
+	case reflect.Bool:
+		return Boolean, nil
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.String {
+			return StringList, nil
+		}
+	case reflect.Struct:
+		return Object, nil
+	}
+	return "", fmt.Errorf("type %s cannot be a parameter (use string, int, float64, bool, time.Duration, time.Time, flow.Date, []string or a struct)", t)
+}
+
+// enumValues reads the values of a oneof rule.
+func enumValues(rule string) []string {
+	for _, r := range strings.Split(rule, ",") {
+		if v, ok := strings.CutPrefix(r, "oneof="); ok {
+			return strings.Fields(v)
+		}
+	}
+	return nil
+}
+
+func (p *Param) parseDefault(s string) (any, error) {
+	switch p.Kind {
+	case Object:
+		return nil, fmt.Errorf("an object takes its defaults from its fields")
+	case StringList:
+		var list []string
+		if err := json.Unmarshal([]byte(s), &list); err != nil {
+			return nil, fmt.Errorf("a list default is a JSON array of strings: %w", err)
+		}
+		return list, nil
+	}
+	return p.parseString(s)
+}
+
+// Names lists the top-level parameter names in declaration order.
+func (s *Schema) Names() []string {
+	names := make([]string, 0, len(s.Params))
+	for _, p := range s.Params {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// Lookup finds a parameter by its dotted path.
+func (s *Schema) Lookup(path string) (*Param, bool) {
+	list := s.Params
+	var found *Param
+	for part := range strings.SplitSeq(path, ".") {
+		found = nil
+		for _, p := range list {
+			if p.Name == part {
+				found = p
+				break
+			}
+		}
+		if found == nil {
+			return nil, false
+		}
+		list = found.Fields
+	}
+	return found, found != nil
+}
+
+// All lists every parameter, nested ones after their object, in
+// declaration order.
+func (s *Schema) All() []*Param {
+	var out []*Param
+	var walk func([]*Param)
+	walk = func(ps []*Param) {
+		for _, p := range ps {
+			out = append(out, p)
+			walk(p.Fields)
+		}
+	}
+	walk(s.Params)
+	return out
+}

@@ -264,7 +264,8 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 	}
 	if run.Status == pipeline.RunCompleted {
 		// An earlier attempt committed everything; its result was lost.
-		return pipeline.LoadResult{Inserted: run.Inserted, Updated: run.Updated, Unchanged: run.Unchanged}, nil
+		res := pipeline.LoadResult{Inserted: run.Inserted, Updated: run.Updated, Unchanged: run.Unchanged}
+		return res, a.loadedRange(ctx, in.Run, &res)
 	}
 	cp, err := a.Store.Checkpoint(ctx, in.Run, pipeline.StageLoad)
 	if err != nil {
@@ -308,7 +309,20 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 		return pipeline.LoadResult{}, fmt.Errorf("complete run: %w", err)
 	}
 	log.Info("loaded", "inserted", total.Inserted, "updated", total.Updated, "unchanged", total.Unchanged)
-	return total, nil
+	return total, a.loadedRange(ctx, in.Run, &total)
+}
+
+// loadedRange fills in the time range of the orders the run loaded, which
+// the store keeps with every committed chunk (so it survives retries).
+func (a *Activities) loadedRange(ctx context.Context, run pipeline.RunRef, res *pipeline.LoadResult) error {
+	first, last, ok, err := a.Store.LoadedRange(ctx, run)
+	if err != nil {
+		return fmt.Errorf("read the loaded range: %w", err)
+	}
+	if ok {
+		res.FirstOrderedAt, res.LastOrderedAt = &first, &last
+	}
+	return nil
 }
 
 // FinishRun records a run that failed or was cancelled and drops its

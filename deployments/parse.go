@@ -298,6 +298,10 @@ func (p *parser) parameters(field string, e entry, d *Deployment, f *flow.Flow) 
 			p.add(pe.key.Line, join(field, pe.name), "%v", flow.UnknownError(pe.name, f.Params.Names()))
 			continue
 		}
+		if isNull(pe.val) {
+			p.add(pe.val.Line, join(field, pe.name), "has no value (give one, or leave the key out)")
+			continue
+		}
 		nodes[pe.name] = pe.val
 		raw[pe.name] = p.value(join(field, pe.name), pe.val)
 	}

@@ -11,14 +11,15 @@ import (
 	"github.com/blueprint-etl/blueprint/activities"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/report"
 	"github.com/blueprint-etl/blueprint/workflows"
 )
 
 // Registry is every flow, in the order `blueprint flows ls` lists them.
 var Registry = flow.MustRegistry(
 	DataPipeline,
-	// OrdersReport,
-	// NightlyETL,
+	OrdersReport,
+	NightlyETL,
 )
 
 // DataPipeline extracts, transforms and loads one source's records.
@@ -33,4 +34,19 @@ var DataPipeline = flow.New(pipeline.WorkflowType, workflows.DataPipeline, flow.
 			{Name: pipeline.FinishRunActivity, Func: a.FinishRun},
 		}
 	},
+})
+
+// OrdersReport totals the warehouse's orders per day into daily_revenue.
+var OrdersReport = flow.New(report.OrdersReportWorkflow, workflows.OrdersReport, flow.Options{
+	Description: "Total the orders of each day (in a time zone) per category and currency into daily_revenue",
+	Activities: func(d flow.Deps) []flow.Activity {
+		r := &activities.Report{Store: d.Store}
+		return []flow.Activity{{Name: report.DailyRevenueActivity, Func: r.ReportDailyRevenue}}
+	},
+})
+
+// NightlyETL loads several sources as DataPipeline child runs, then
+// reports on the days they loaded with an OrdersReport child run.
+var NightlyETL = flow.New(report.NightlyETLWorkflow, workflows.NightlyETL, flow.Options{
+	Description: "Load several sources in parallel (DataPipeline children), then report on the loaded days (OrdersReport child)",
 })

@@ -341,6 +341,8 @@ func describeFieldError(fe validator.FieldError) Problem {
 		_, err := pipeline.ParseSourceURL(sv)
 		pr.Value = Show(sv)
 		pr.Msg = fmt.Sprint(err)
+	case "unique":
+		pr.Msg = "must not list the same value twice"
 	case "timezone":
 		show()
 		pr.Msg = "is not a time zone; use an IANA name such as America/Chicago, or UTC"

@@ -63,6 +63,11 @@ type LoadResult struct {
 	Inserted  int64 `json:"inserted"`
 	Updated   int64 `json:"updated"`
 	Unchanged int64 `json:"unchanged"`
+	// FirstOrderedAt and LastOrderedAt bound the ordered_at of every
+	// order the run loaded (inserted, updated or unchanged): the days a
+	// report must cover. Nil when nothing was loaded.
+	FirstOrderedAt *time.Time `json:"first_ordered_at,omitempty"`
+	LastOrderedAt  *time.Time `json:"last_ordered_at,omitempty"`
 }
 
 // FinishRunInput records the end of a run that did not complete.

@@ -176,6 +176,50 @@ var migrations = []migration{
 		sqlite:   []string{},
 		postgres: []string{`ALTER TABLE stage_chunks ALTER COLUMN data SET STORAGE EXTERNAL`},
 	},
+	{
+		version: 3,
+		name:    "daily revenue report and the time range each run loaded",
+		// daily_revenue is the OrdersReport flow's output: one row per day
+		// (in the report's time zone), category and currency. Revenue is
+		// an exact decimal, the sum of NUMERIC(20,6) amounts.
+		// run_loaded_range keeps the first and last ordered_at a run
+		// loaded, written with each load chunk, so that a retried Load
+		// still knows the range of the chunks an earlier attempt committed.
+		sqlite: []string{
+			`CREATE TABLE daily_revenue (
+				timezone    TEXT    NOT NULL,
+				day         TEXT    NOT NULL, -- YYYY-MM-DD
+				category    TEXT    NOT NULL,
+				currency    TEXT    NOT NULL,
+				orders      INTEGER NOT NULL,
+				revenue     TEXT    NOT NULL, -- exact decimal, canonical form
+				computed_at TEXT    NOT NULL,
+				PRIMARY KEY (timezone, day, category, currency)
+			) WITHOUT ROWID`,
+			`CREATE TABLE run_loaded_range (
+				run_key          TEXT NOT NULL PRIMARY KEY,
+				first_ordered_at TEXT NOT NULL,
+				last_ordered_at  TEXT NOT NULL
+			) WITHOUT ROWID`,
+		},
+		postgres: []string{
+			`CREATE TABLE daily_revenue (
+				timezone    TEXT          NOT NULL,
+				day         DATE          NOT NULL,
+				category    TEXT          NOT NULL,
+				currency    TEXT          NOT NULL,
+				orders      BIGINT        NOT NULL,
+				revenue     NUMERIC(38,6) NOT NULL,
+				computed_at TIMESTAMPTZ   NOT NULL,
+				PRIMARY KEY (timezone, day, category, currency)
+			)`,
+			`CREATE TABLE run_loaded_range (
+				run_key          TEXT        NOT NULL PRIMARY KEY,
+				first_ordered_at TIMESTAMPTZ NOT NULL,
+				last_ordered_at  TIMESTAMPTZ NOT NULL
+			)`,
+		},
+	},
 }
 
 // SchemaVersion is the version the code expects, the last migration's.

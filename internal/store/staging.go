@@ -334,6 +334,9 @@ func (s *Store) LoadChunk(ctx context.Context, ref pipeline.RunRef, source strin
 		if err != nil {
 			return fmt.Errorf("load chunk %d: %w", seq, err)
 		}
+		if err := s.widenLoadedRange(ctx, tx, ref, orders); err != nil {
+			return fmt.Errorf("load chunk %d: %w", seq, err)
+		}
 		cp.NextSeq = seq + 1
 		cp.Records += int64(len(orders))
 		cp.Inserted += res.Inserted

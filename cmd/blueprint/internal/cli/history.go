@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/report"
 )
 
 // Run statuses as the CLI spells them (flag values and output).
@@ -402,7 +403,7 @@ func childEvent(ev *historypb.HistoryEvent, r *runDetail, byChild map[int64]int,
 
 // errorTypes are the failure types worth naming: blueprint's own. Other
 // types are Go type names ("wrapError") that say nothing to a user.
-var errorTypes = []string{pipeline.ErrInvalidParameters, pipeline.ErrBadSource, pipeline.ErrBadData, pipeline.ErrTransient}
+var errorTypes = []string{pipeline.ErrInvalidParameters, pipeline.ErrBadSource, pipeline.ErrBadData, pipeline.ErrTransient, report.ErrSourcesFailed}
 
 // failureChain writes a failure and its causes on one line, outermost
 // first: "activity Extract failed (maximum attempts reached): source

@@ -1,0 +1,90 @@
+// Package report holds the contract of the OrdersReport and NightlyETL
+// flows: names, parameters, activity inputs and results. It does no I/O,
+// so deterministic workflow code may import it.
+package report
+
+import (
+	"time"
+
+	"github.com/blueprint-etl/blueprint/internal/flow"
+)
+
+// Names on the Temporal server.
+const (
+	// OrdersReportWorkflow totals orders per day into daily_revenue.
+	OrdersReportWorkflow = "OrdersReport"
+	// NightlyETLWorkflow loads several sources, then reports on them.
+	NightlyETLWorkflow = "NightlyETL"
+	// DailyRevenueActivity recomputes daily_revenue for a day range.
+	DailyRevenueActivity = "ReportDailyRevenue"
+)
+
+// ErrSourcesFailed is the type of NightlyETL's failure when some of its
+// sources did not load; its message names them.
+const ErrSourcesFailed = "SourcesFailed"
+
+// MaxDays bounds one report: ten years of days.
+const MaxDays = 3660
+
+// Params are OrdersReport's parameters.
+type Params struct {
+	From     flow.Date `json:"from" help:"first day to report, inclusive (default: to, or yesterday in timezone)"`
+	To       flow.Date `json:"to" help:"last day to report, inclusive (default: yesterday in timezone)"`
+	Timezone string    `json:"timezone" validate:"required,timezone" default:"UTC" help:"IANA time zone whose calendar days are reported, e.g. America/Chicago"`
+}
+
+// Input is the DailyRevenueActivity's input. Missing days are resolved by
+// the activity from Now, the workflow's deterministic time, because only
+// the activity may load time zone data.
+type Input struct {
+	From     flow.Date `json:"from"`
+	To       flow.Date `json:"to"`
+	Timezone string    `json:"timezone"`
+	Now      time.Time `json:"now"`
+}
+
+// Result is what a report did: the days it covered and the totals it
+// wrote, never the rows themselves.
+type Result struct {
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Timezone string `json:"timezone"`
+	// Orders counted and (day, category, currency) totals computed.
+	Orders    int64 `json:"orders"`
+	Totals    int   `json:"totals"`
+	Inserted  int   `json:"inserted"`
+	Updated   int   `json:"updated"`
+	Unchanged int   `json:"unchanged"`
+	Deleted   int   `json:"deleted"`
+}
+
+// NightlyParams are NightlyETL's parameters.
+type NightlyParams struct {
+	Sources     []string `json:"sources" validate:"min=1,max=100,unique,dive,max=4096,source_url" help:"source URLs to load, one DataPipeline child run each"`
+	BatchSize   int      `json:"batch_size" validate:"min=1,max=1000000" default:"100" help:"records to extract from each source"`
+	MaxParallel int      `json:"max_parallel" validate:"min=1,max=50" default:"4" help:"child runs loading at the same time"`
+	Timezone    string   `json:"timezone" validate:"required,timezone" default:"UTC" help:"time zone of the report's days"`
+}
+
+// SourceOutcome is what happened to one source of a NightlyETL run.
+type SourceOutcome struct {
+	// Source is the URL with credentials hidden.
+	Source     string `json:"source"`
+	WorkflowID string `json:"workflow_id"`
+	Status     string `json:"status"` // completed or failed
+	Extracted  int64  `json:"extracted,omitempty"`
+	Loaded     int64  `json:"loaded,omitempty"` // inserted + updated + unchanged
+	Error      string `json:"error,omitempty"`
+}
+
+// NightlyResult is NightlyETL's result (and, when a source failed, the
+// details of its failure).
+type NightlyResult struct {
+	Sources []SourceOutcome `json:"sources"`
+	Loaded  int             `json:"loaded"`
+	Failed  int             `json:"failed"`
+	// Report is the OrdersReport child's result; nil when no source
+	// loaded any order.
+	Report           *Result `json:"report,omitempty"`
+	ReportWorkflowID string  `json:"report_workflow_id,omitempty"`
+}

@@ -1,0 +1,118 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/blueprint-etl/blueprint/internal/flow"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/report"
+)
+
+// NightlyETL loads every source with a DataPipeline child run, at most
+// max_parallel at a time, then runs an OrdersReport child over the days of
+// the orders they loaded. It is Prefect's flow-of-subflows: each child is
+// a run of its own, listed under the parent by `blueprint runs show` and
+// linked in the Web UI.
+//
+// A failing source does not stop the others. When every source is done,
+// the report covers what loaded; then, if any source failed, the run
+// fails with SourcesFailed naming them (the result, with every source's
+// outcome, is in the failure's details). Only counts and references pass
+// through the history, never records.
+func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyResult, error) {
+	info := workflow.GetInfo(ctx)
+	deployment, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute))
+	child := func(id string) workflow.Context {
+		o := workflow.ChildWorkflowOptions{
+			WorkflowID: id,
+			TaskQueue:  info.TaskQueueName,
+			// Cancelling the parent cancels the children, which record
+			// themselves as cancelled.
+			ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+		}
+		if deployment != "" {
+			o.TypedSearchAttributes = temporal.NewSearchAttributes(
+				temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute).ValueSet(deployment))
+		}
+		return workflow.WithChildOptions(ctx, o)
+	}
+
+	res := report.NightlyResult{Sources: make([]report.SourceOutcome, len(p.Sources))}
+	var first, last *time.Time
+	sel := workflow.NewSelector(ctx)
+	running, next := 0, 0
+	start := func(i int) {
+		id := fmt.Sprintf("%s-source-%d", info.WorkflowExecution.ID, i+1)
+		res.Sources[i] = report.SourceOutcome{Source: pipeline.RedactURL(p.Sources[i]), WorkflowID: id}
+		f := workflow.ExecuteChildWorkflow(child(id), pipeline.WorkflowType, pipeline.Params{BatchSize: p.BatchSize, SourceURL: p.Sources[i]})
+		running++
+		sel.AddFuture(f, func(f workflow.Future) {
+			running--
+			var s pipeline.Summary
+			out := &res.Sources[i]
+			if err := f.Get(ctx, &s); err != nil {
+				out.Status, out.Error = "failed", err.Error()
+				res.Failed++
+				return
+			}
+			out.Status, out.Extracted = "completed", s.Extracted
+			out.Loaded = s.Loaded.Inserted + s.Loaded.Updated + s.Loaded.Unchanged
+			res.Loaded++
+			if a := s.Loaded.FirstOrderedAt; a != nil && (first == nil || a.Before(*first)) {
+				first = a
+			}
+			if b := s.Loaded.LastOrderedAt; b != nil && (last == nil || b.After(*last)) {
+				last = b
+			}
+		})
+	}
+	for next < len(p.Sources) || running > 0 {
+		for next < len(p.Sources) && running < p.MaxParallel {
+			start(next)
+			next++
+		}
+		sel.Select(ctx)
+	}
+
+	var failure error
+	if first != nil && last != nil {
+		// The loaded instants are UTC; a calendar day in the report's
+		// zone can start up to 14 h away from the UTC day, so the range is
+		// widened by a day on each side. Recomputing a day is idempotent.
+		params := report.Params{
+			From:     flow.DateOf(first.UTC()).AddDays(-1),
+			To:       flow.DateOf(last.UTC()).AddDays(1),
+			Timezone: p.Timezone,
+		}
+		res.ReportWorkflowID = info.WorkflowExecution.ID + "-report"
+		var rr report.Result
+		if err := workflow.ExecuteChildWorkflow(child(res.ReportWorkflowID), report.OrdersReportWorkflow, params).Get(ctx, &rr); err != nil {
+			failure = fmt.Errorf("report on the loaded days failed: %w", err)
+		} else {
+			res.Report = &rr
+		}
+	}
+	if res.Failed > 0 {
+		var failed []string
+		for _, s := range res.Sources {
+			if s.Status == "failed" {
+				failed = append(failed, s.Source)
+			}
+		}
+		msg := fmt.Sprintf("%d of %d sources failed: %s", res.Failed, len(p.Sources), strings.Join(failed, ", "))
+		if res.Report != nil {
+			msg += fmt.Sprintf("; the %d that loaded are reported (%s..%s)", res.Loaded, res.Report.From, res.Report.To)
+		}
+		return res, temporal.NewNonRetryableApplicationError(msg, report.ErrSourcesFailed, failure, res)
+	}
+	if failure != nil {
+		return res, failure
+	}
+	return res, nil
+}

@@ -82,7 +82,7 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 	}
 	result := pipeline.ExtractResult{Run: in.Run, Source: SourceKey(spec)}
 
-	params, err := json.Marshal(map[string]any{"batch_size": in.Params.BatchSize, "source_url": pipeline.RedactURL(in.Params.SourceURL)})
+	params, err := json.Marshal(pipeline.RedactObject(in.Params.Object()))
 	if err != nil {
 		return result, fmt.Errorf("encode parameters: %w", err)
 	}

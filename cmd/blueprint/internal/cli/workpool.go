@@ -87,14 +87,12 @@ worker means its runs wait: start one with 'go run ./worker'.`,
 		Example: `  blueprint work-pool ls
   blueprint work-pool ls -f deployments.yaml -o json`,
 		Args: cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, _ []string) error {
-			m, err := a.manifest()
+		RunE: a.withServer(func(ctx context.Context, srv *session, _ []string) error {
+			m, err := srv.manifest()
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+			ctx, c, err := srv.connect()
 			if err != nil {
 				return err
 			}

@@ -38,11 +38,7 @@ changed), left unchanged or deleted. It is safe to run as often as you like:
   blueprint deploy -f deployments.yaml --prune
   blueprint deploy -o json`,
 		Args: cobra.NoArgs,
-		RunE: a.withServer(func(ctx context.Context, srv *session, _ []string) error {
-			m, err := srv.manifest()
-			if err != nil {
-				return err
-			}
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, _ []string) error {
 			if err := schedules.Validate(m); err != nil {
 				return err // bad input is reported as such even with the server down
 			}

@@ -174,11 +174,7 @@ differs: the server's schedule does not match the manifest; run
 		Example: `  blueprint deployment ls
   blueprint deployment ls -f deployments.yaml -o json`,
 		Args: cobra.NoArgs,
-		RunE: a.withServer(func(ctx context.Context, srv *session, _ []string) error {
-			m, err := srv.manifest()
-			if err != nil {
-				return err
-			}
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, _ []string) error {
 			ctx, c, err := srv.connect()
 			if err != nil {
 				return err
@@ -241,11 +237,7 @@ whether started by the schedule, a backfill, a trigger or by hand.`,
 		Example: `  blueprint deployment inspect production-etl
   blueprint deployment inspect production-etl -o json`,
 		Args: cobra.ExactArgs(1),
-		RunE: a.withServer(func(ctx context.Context, srv *session, args []string) error {
-			m, err := srv.manifest()
-			if err != nil {
-				return err
-			}
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, args []string) error {
 			d, err := m.Get(args[0])
 			if err != nil {
 				return err
@@ -345,11 +337,7 @@ func (a *app) printInspect(v deploymentView) error {
 }
 
 // scheduledDeployment gets a deployment that must have a schedule.
-func (srv *session) scheduledDeployment(name string) (deployments.Deployment, error) {
-	m, err := srv.manifest()
-	if err != nil {
-		return deployments.Deployment{}, err
-	}
+func scheduledDeployment(m *deployments.Manifest, name string) (deployments.Deployment, error) {
 	d, err := m.Get(name)
 	if err != nil {
 		return d, err
@@ -381,8 +369,8 @@ not started; use 'blueprint deployment backfill' for those.`
 		Long:    long,
 		Example: fmt.Sprintf("  blueprint deployment %s production-etl --note \"upstream outage, ticket OPS-42\"", verb),
 		Args:    cobra.ExactArgs(1),
-		RunE: a.withServer(func(ctx context.Context, srv *session, args []string) error {
-			d, err := srv.scheduledDeployment(args[0])
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, args []string) error {
+			d, err := scheduledDeployment(m, args[0])
 			if err != nil {
 				return err
 			}
@@ -440,8 +428,8 @@ backfill; split longer periods.`, MaxBackfillRuns),
 		Example: `  blueprint deployment backfill production-etl --from 2025-01-01T00:00:00Z --to 2025-01-08T00:00:00Z
   blueprint deployment backfill production-etl --from 2025-01-01T00:00:00-06:00 --to 2025-01-02T00:00:00-06:00 --overlap allow_all`,
 		Args: cobra.ExactArgs(1),
-		RunE: a.withServer(func(ctx context.Context, srv *session, args []string) error {
-			d, err := srv.scheduledDeployment(args[0])
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, args []string) error {
+			d, err := scheduledDeployment(m, args[0])
 			if err != nil {
 				return err
 			}
@@ -533,8 +521,8 @@ Use 'blueprint run' instead to start a run with other parameters.
 		Example: `  blueprint deployment trigger production-etl
   blueprint deployment trigger production-etl --overlap skip`,
 		Args: cobra.ExactArgs(1),
-		RunE: a.withServer(func(ctx context.Context, srv *session, args []string) error {
-			d, err := srv.scheduledDeployment(args[0])
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, args []string) error {
+			d, err := scheduledDeployment(m, args[0])
 			if err != nil {
 				return err
 			}

@@ -56,11 +56,7 @@ but not the run, which keeps going.`,
   blueprint run adhoc-etl --params @params.json --id adhoc-backfill-2025-01
   echo '{"batch_size": 10}' | blueprint run adhoc-etl --params - --watch --timeout 10m`,
 		Args: cobra.ExactArgs(1),
-		RunE: a.withServer(func(ctx context.Context, srv *session, args []string) error {
-			m, err := srv.manifest()
-			if err != nil {
-				return err
-			}
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, args []string) error {
 			d, err := m.Get(args[0])
 			if err != nil {
 				return err

@@ -10,9 +10,9 @@ import (
 )
 
 // session is what a command that talks to the server gets from
-// a.withServer: the manifest, a client and a deadline, each given by one
-// call, so that every command loads, connects and bounds its calls the same
-// way.
+// a.withServer (and a.withManifest, which adds the manifest): a client and a
+// deadline, so that every command loads, connects and bounds its calls the
+// same way.
 type session struct {
 	a       *app
 	parent  context.Context
@@ -35,9 +35,17 @@ func (a *app) withServer(fn func(ctx context.Context, s *session, args []string)
 	})
 }
 
-// manifest loads the -f manifest, or the built-in one.
-func (s *session) manifest() (*deployments.Manifest, error) {
-	return deployments.Load(s.a.file)
+// withManifest is withServer for a command that reads the manifest: the
+// -f manifest, or the built-in one, is loaded before the body runs, so that
+// a bad manifest is reported as such whether or not the server is up.
+func (a *app) withManifest(fn func(ctx context.Context, s *session, m *deployments.Manifest, args []string) error) func(*cobra.Command, []string) error {
+	return a.withServer(func(ctx context.Context, s *session, args []string) error {
+		m, err := deployments.Load(a.file)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, s, m, args)
+	})
 }
 
 // deadline returns a context that ends rpcTimeout from now, so that a

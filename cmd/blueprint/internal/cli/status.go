@@ -49,11 +49,7 @@ Exits 0 when every check passes, 1 otherwise: usable in scripts and health check
 		Example: `  blueprint status
   blueprint status -f deployments.yaml -o json`,
 		Args: cobra.NoArgs,
-		RunE: a.withServer(func(ctx context.Context, srv *session, _ []string) error {
-			m, err := srv.manifest()
-			if err != nil {
-				return err
-			}
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, _ []string) error {
 			if _, _, err := a.loadSettings(); err != nil {
 				return err // a broken configuration is bad input, not a failed check
 			}

@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/blueprint-etl/blueprint/deployments"
 )
 
 func (a *app) workPoolCommand() *cobra.Command {
@@ -87,11 +89,7 @@ worker means its runs wait: start one with 'go run ./worker'.`,
 		Example: `  blueprint work-pool ls
   blueprint work-pool ls -f deployments.yaml -o json`,
 		Args: cobra.NoArgs,
-		RunE: a.withServer(func(ctx context.Context, srv *session, _ []string) error {
-			m, err := srv.manifest()
-			if err != nil {
-				return err
-			}
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, _ []string) error {
 			ctx, c, err := srv.connect()
 			if err != nil {
 				return err

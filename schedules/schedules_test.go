@@ -16,8 +16,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/deployments"
-	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/schedules"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -28,20 +28,7 @@ const namespace = "default"
 // prune acts on every schedule of the namespace.
 var srv *testsuite.DevServer
 
-func TestMain(m *testing.M) {
-	var err error
-	srv, err = devserver.Start(context.Background(), devserver.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Client().Close()
-	if err := srv.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop dev server:", err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testutil.RunWithDevServer(m, &srv)) }
 
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -233,10 +233,10 @@ func (s *Store) revenueRows(ctx context.Context, q rowsQuerier, tz, from, to str
 func millionths(a string) (*big.Int, error) {
 	neg := strings.HasPrefix(a, "-")
 	whole, frac, _ := strings.Cut(strings.TrimPrefix(a, "-"), ".")
-	if len(frac) > amountScale {
-		return nil, fmt.Errorf("amount %q has more than %d decimals", a, amountScale)
+	if len(frac) > record.MaxAmountFracDigits {
+		return nil, fmt.Errorf("amount %q has more than %d decimals", a, record.MaxAmountFracDigits)
 	}
-	v, ok := new(big.Int).SetString(whole+frac+strings.Repeat("0", amountScale-len(frac)), 10)
+	v, ok := new(big.Int).SetString(whole+frac+strings.Repeat("0", record.MaxAmountFracDigits-len(frac)), 10)
 	if !ok {
 		return nil, fmt.Errorf("amount %q is not a decimal", a)
 	}
@@ -250,10 +250,10 @@ func millionths(a string) (*big.Int, error) {
 func formatMillionths(v *big.Int) string {
 	neg := v.Sign() < 0
 	digits := new(big.Int).Abs(v).String()
-	if len(digits) <= amountScale {
-		digits = strings.Repeat("0", amountScale-len(digits)+1) + digits
+	if len(digits) <= record.MaxAmountFracDigits {
+		digits = strings.Repeat("0", record.MaxAmountFracDigits-len(digits)+1) + digits
 	}
-	s := canonicalDecimal(digits[:len(digits)-amountScale] + "." + digits[len(digits)-amountScale:])
+	s := canonicalDecimal(digits[:len(digits)-record.MaxAmountFracDigits] + "." + digits[len(digits)-record.MaxAmountFracDigits:])
 	if neg && s != "0" {
 		s = "-" + s
 	}

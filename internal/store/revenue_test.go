@@ -12,7 +12,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/store"
 )
 
-func order(id, category, amount, currency string, at time.Time) record.Order {
+func revenueOrder(id, category, amount, currency string, at time.Time) record.Order {
 	return record.Order{ID: id, CustomerEmail: "c@example.com", Category: category, Amount: amount, Currency: currency, Timestamp: at}
 }
 
@@ -27,14 +27,14 @@ func TestReportDailyRevenue(t *testing.T) {
 		utc := func(s string) time.Time { v, err := time.Parse(time.RFC3339, s); require.NoError(t, err); return v }
 		_, err = s.WriteOrders(ctx, "src", []record.Order{
 			// 2025-01-31 in Chicago (UTC-6): 06:00Z to 06:00Z next day.
-			order("a", "books", "0.1", "USD", utc("2025-01-31T06:00:00Z")),
-			order("b", "books", "0.2", "USD", utc("2025-02-01T05:59:59Z")),
-			order("c", "books", "99999999999999.999999", "EUR", utc("2025-01-31T12:00:00Z")),
-			order("d", "books", "99999999999999.999999", "EUR", utc("2025-01-31T13:00:00Z")),
-			order("e", "toys", "-5", "USD", utc("2025-01-31T13:00:00Z")),
+			revenueOrder("a", "books", "0.1", "USD", utc("2025-01-31T06:00:00Z")),
+			revenueOrder("b", "books", "0.2", "USD", utc("2025-02-01T05:59:59Z")),
+			revenueOrder("c", "books", "99999999999999.999999", "EUR", utc("2025-01-31T12:00:00Z")),
+			revenueOrder("d", "books", "99999999999999.999999", "EUR", utc("2025-01-31T13:00:00Z")),
+			revenueOrder("e", "toys", "-5", "USD", utc("2025-01-31T13:00:00Z")),
 			// Outside the day in Chicago, inside it in UTC.
-			order("f", "books", "7", "USD", utc("2025-01-31T05:59:59Z")),
-			order("g", "books", "7", "USD", utc("2025-02-01T06:00:00Z")),
+			revenueOrder("f", "books", "7", "USD", utc("2025-01-31T05:59:59Z")),
+			revenueOrder("g", "books", "7", "USD", utc("2025-02-01T06:00:00Z")),
 		})
 		require.NoError(t, err)
 		day := time.Date(2025, 1, 31, 0, 0, 0, 0, time.UTC)
@@ -56,8 +56,8 @@ func TestReportDailyRevenue(t *testing.T) {
 
 		// An order changes category, another is corrected.
 		_, err = s.WriteOrders(ctx, "src", []record.Order{
-			order("e", "garden", "-5", "USD", utc("2025-01-31T13:00:00Z")),
-			order("b", "books", "0.25", "USD", utc("2025-02-01T05:59:59Z")),
+			revenueOrder("e", "garden", "-5", "USD", utc("2025-01-31T13:00:00Z")),
+			revenueOrder("b", "books", "0.25", "USD", utc("2025-02-01T05:59:59Z")),
 		})
 		require.NoError(t, err)
 		res, err = s.ReportDailyRevenue(ctx, chicago, day, day)

@@ -179,7 +179,7 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 			if p := a.GetInput().GetPayloads(); len(p) > 0 {
 				var m map[string]any
 				if converter.GetDefaultDataConverter().FromPayload(p[0], &m) == nil {
-					r.Parameters = redactParams(m)
+					r.Parameters = pipeline.RedactObject(m)
 				}
 			}
 		case ev.GetActivityTaskScheduledEventAttributes() != nil:
@@ -349,9 +349,9 @@ func decodeResult(workflowType string, p *commonpb.Payload) outcome {
 	var v any
 	if dc.FromPayload(p, &v) == nil {
 		if m, ok := v.(map[string]any); ok {
-			return outcome{result: redactParams(m)}
+			return outcome{result: pipeline.RedactObject(m)}
 		}
-		return outcome{result: redactValue(v)}
+		return outcome{result: pipeline.RedactValue(v)}
 	}
 	return outcome{}
 }

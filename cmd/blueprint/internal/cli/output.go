@@ -8,8 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
 // printJSON writes v as indented JSON. Field names are snake_case and are
@@ -85,40 +83,6 @@ func formatDuration(d time.Duration) string {
 	default:
 		return d.Round(time.Second).String()
 	}
-}
-
-// redactParams returns params as a JSON object with credentials hidden
-// (in strings, lists and nested objects), for output.
-func redactParams(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = redactValue(v)
-	}
-	return out
-}
-
-func redactValue(v any) any {
-	switch x := v.(type) {
-	case string:
-		if strings.Contains(x, "://") {
-			return pipeline.RedactURL(x)
-		}
-	case []string:
-		out := make([]string, len(x))
-		for i, s := range x {
-			out[i], _ = redactValue(s).(string)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = redactValue(e)
-		}
-		return out
-	case map[string]any:
-		return redactParams(x)
-	}
-	return v
 }
 
 // isTerminal reports whether w is a terminal, where progress is redrawn

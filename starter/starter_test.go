@@ -154,7 +154,7 @@ func TestStart(t *testing.T) {
 			{"unknown parameter", starter.Request{Deployment: "production-etl", Params: []string{"batch=5"}}, `unknown parameter "batch"`},
 			{"mistyped parameter", starter.Request{Deployment: "production-etl", Params: []string{"batch_size=ten"}}, `batch_size must be an integer, got "ten"`},
 			{"invalid value", starter.Request{Deployment: "production-etl", ParamsJSON: []byte(`{"batch_size": 0}`)}, "batch_size=0: must be at least 1"},
-			{"bad JSON", starter.Request{Deployment: "production-etl", ParamsJSON: []byte(`{"batch_size": 5,}`)}, "--params: not valid JSON"},
+			{"bad JSON", starter.Request{Deployment: "production-etl", ParamsJSON: []byte(`{"batch_size": 5,}`)}, "--params: parameters are not valid JSON"},
 		}
 		for i, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {

@@ -28,17 +28,16 @@ type window struct {
 
 // every has one parameter of each supported kind.
 type every struct {
-	Name     string        `json:"name" validate:"required,max=20" help:"a name"`
-	Count    int           `json:"count" validate:"min=1,max=10" default:"3" help:"how many"`
-	Ratio    float64       `json:"ratio" validate:"gte=0,lte=1" default:"0.5" help:"a fraction"`
-	Dry      bool          `json:"dry" default:"false" help:"change nothing"`
-	Timeout  time.Duration `json:"timeout" validate:"min=1000000000" default:"30s" help:"how long"`
-	Day      flow.Date     `json:"day" help:"a day"`
-	At       time.Time     `json:"at" help:"an instant"`
-	Mode     string        `json:"mode" validate:"oneof=fast safe" default:"safe" help:"how"`
-	Sources  []string      `json:"sources" validate:"max=3,dive,source_url" default:"[\"demo://orders\"]" help:"where from"`
-	Window   window        `json:"window" help:"a range of days"`
-	internal int
+	Name    string        `json:"name" validate:"required,max=20" help:"a name"`
+	Count   int           `json:"count" validate:"min=1,max=10" default:"3" help:"how many"`
+	Ratio   float64       `json:"ratio" validate:"gte=0,lte=1" default:"0.5" help:"a fraction"`
+	Dry     bool          `json:"dry" default:"false" help:"change nothing"`
+	Timeout time.Duration `json:"timeout" validate:"min=1000000000" default:"30s" help:"how long"`
+	Day     flow.Date     `json:"day" help:"a day"`
+	At      time.Time     `json:"at" help:"an instant"`
+	Mode    string        `json:"mode" validate:"oneof=fast safe" default:"safe" help:"how"`
+	Sources []string      `json:"sources" validate:"max=3,dive,source_url" default:"[\"demo://orders\"]" help:"where from"`
+	Window  window        `json:"window" help:"a range of days"`
 }
 
 func schema(t *testing.T) *flow.Schema {

@@ -45,7 +45,12 @@ func (a *app) flowsLsCommand() *cobra.Command {
 		Use:     "ls",
 		Aliases: []string{"list"},
 		Short:   "List every registered flow",
-		Args:    cobra.NoArgs,
+		Long: `List every flow the blueprint worker registers (the flows package): its name
+(the workflow type a deployment's 'workflow:' names), default task queue,
+parameters and description. This needs no server: the list is compiled in.`,
+		Example: `  blueprint flows ls
+  blueprint flows ls -o json`,
+		Args: cobra.NoArgs,
 		RunE: a.run(func(context.Context, []string) error {
 			var views []flowView
 			for _, f := range flows.Registry.Flows() {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 // startedInput returns the JSON input a workflow was started with.
@@ -64,7 +65,7 @@ func TestRunParameters(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id := "cli-params-" + string(rune('a'+i))
+			id := testutil.UniqueID("cli-params-" + string(rune('a'+i)))
 			args := append([]string{"-f", path, "run", "cli-params", "--id", id}, tt.args...)
 			r := blueprintIn(t, strings.NewReader(tt.stdin), args...)
 			require.Equal(t, 0, r.code, "%s", r)

@@ -125,10 +125,10 @@ func TestParamsValidateProblems(t *testing.T) {
 		{"batch_size -1", Params{BatchSize: -1, SourceURL: "demo://orders"}, []string{"batch_size=-1: must be at least 1"}},
 		{"batch_size too big", Params{BatchSize: 1000001, SourceURL: "demo://orders"}, []string{"batch_size=1000001: must be at most 1000000"}},
 		{"empty source_url", Params{BatchSize: 1, SourceURL: ""}, []string{"source_url: is required"}},
-		{"blank source_url", Params{BatchSize: 1, SourceURL: "  "}, []string{`source_url="  ": is empty; use http(s)://, file:// or demo://`}},
+		{"blank source_url", Params{BatchSize: 1, SourceURL: "  "}, []string{`source_url="  ": is empty; use http(s)://, file://, demo:// or source:NAME`}},
 		{"too long source_url", Params{BatchSize: 1, SourceURL: "demo://orders?seed=" + strings.Repeat("1", 4096)}, []string{"source_url: must be at most 4096 characters"}},
-		{"no scheme", Params{BatchSize: 1, SourceURL: "orders.csv"}, []string{`source_url="orders.csv": has no scheme; use http(s)://, file:// or demo://`}},
-		{"ftp", Params{BatchSize: 1, SourceURL: "ftp://x"}, []string{`source_url="ftp://x": scheme "ftp" is not supported; use http, https, file or demo`}},
+		{"no scheme", Params{BatchSize: 1, SourceURL: "orders.csv"}, []string{`source_url="orders.csv": has no scheme; use http(s)://, file://, demo:// or source:NAME`}},
+		{"ftp", Params{BatchSize: 1, SourceURL: "ftp://x"}, []string{`source_url="ftp://x": scheme "ftp" is not supported; use http, https, file, demo or source`}},
 		{"http without host", Params{BatchSize: 1, SourceURL: "http://"}, []string{`source_url="http://": has no host`}},
 		{"http port only", Params{BatchSize: 1, SourceURL: "http://:8080/x"}, []string{`source_url="http://:8080/x": has no host`}},
 		{"port 0", Params{BatchSize: 1, SourceURL: "https://example.com:0/x"}, []string{`source_url="https://example.com:0/x": port "0" is not between 1 and 65535`}},
@@ -145,7 +145,7 @@ func TestParamsValidateProblems(t *testing.T) {
 		{"bad escape", Params{BatchSize: 1, SourceURL: "http://example.com/%zz"}, []string{`source_url="http://example.com/%zz": is not a URL: invalid URL escape "%zz"`}},
 		{
 			"every field at once, in field order", Params{BatchSize: 0, SourceURL: "x"},
-			[]string{"batch_size=0: must be at least 1", `source_url="x": has no scheme; use http(s)://, file:// or demo://`},
+			[]string{"batch_size=0: must be at least 1", `source_url="x": has no scheme; use http(s)://, file://, demo:// or source:NAME`},
 		},
 		{"zero value", Params{}, []string{"batch_size=0: must be at least 1", "source_url: is required"}},
 	}

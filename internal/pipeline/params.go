@@ -81,7 +81,11 @@ func describeDecodeError(err error) string {
 		if n, ok := strings.CutPrefix(te.Value, "number "); ok && te.Type.Kind() == reflect.Int && !strings.ContainsAny(n, ".eE") {
 			return fmt.Sprintf("%s=%s: is out of range for an integer", te.Field, n)
 		}
-		return fmt.Sprintf("%s: got a JSON %s, must be %s", te.Field, te.Value, jsonKind(te.Type))
+		hint := ""
+		if te.Field == "source" {
+			hint = ` (the definition of source_url's source:NAME, filled in by the blueprint CLI); did you mean "source_url"?`
+		}
+		return fmt.Sprintf("%s: got a JSON %s, must be %s%s", te.Field, te.Value, jsonKind(te.Type), hint)
 	}
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
@@ -97,6 +101,8 @@ func jsonKind(t reflect.Type) string {
 		return "an integer"
 	case reflect.String:
 		return "a string"
+	case reflect.Struct, reflect.Pointer, reflect.Map:
+		return "an object"
 	default:
 		return t.String()
 	}

@@ -75,7 +75,7 @@ func TestParamsDecodeProblems(t *testing.T) {
 		{`{"source_url":5}`, []string{"source_url: got a JSON number, must be a string"}},
 		{`{"source_url":{"x":1}}`, []string{"source_url: got a JSON object, must be a string"}},
 		{`{"batchsize":10}`, []string{`batchsize: unknown parameter (valid: batch_size, source_url); did you mean "batch_size"?`}},
-		{`{"source":"demo://orders"}`, []string{`source: unknown parameter (valid: batch_size, source_url); did you mean "source_url"?`}},
+		{`{"source":"demo://orders"}`, []string{`source: got a JSON string, must be an object (the definition of source_url's source:NAME, filled in by the blueprint CLI); did you mean "source_url"?`}},
 		{`{"zzz":1}`, []string{`zzz: unknown parameter (valid: batch_size, source_url)`}},
 		{`[1]`, []string{"parameters must be a JSON object"}},
 		{`"x"`, []string{"parameters must be a JSON object"}},

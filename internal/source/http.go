@@ -2,15 +2,15 @@ package source
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"encoding/base64"
-	"encoding/json"
 	"mime"
 	"net/http"
-	"os"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"

@@ -286,7 +286,7 @@ func (a Auth) validate() []Problem {
 	var ps []Problem
 	add := func(field string, err error) {
 		if err != nil {
-			ps = append(ps, Problem{Field: "auth." + field, Msg: err.Error()})
+			ps = append(ps, Problem{Field: strings.TrimSuffix("auth."+field, "."), Msg: err.Error()})
 		}
 	}
 	for _, f := range []struct{ name, v string }{{"bearer_env", a.BearerEnv}, {"basic_user_env", a.BasicUserEnv}, {"basic_password_env", a.BasicPasswordEnv}, {"header_env", a.HeaderEnv}} {

@@ -137,6 +137,7 @@ func (p *parser) source(field string, e entry) (def restapi.Definition, ok bool)
 		case "headers":
 			def.Headers = strMap(sf, se.val)
 		case "paginate":
+			lines["paginate"] = se.key.Line
 			p.paginate(sf, se.val, &def.Paginate, lines, str)
 		case "auth":
 			lines["auth"] = se.key.Line
@@ -174,7 +175,7 @@ func (p *parser) source(field string, e entry) (def restapi.Definition, ok bool)
 		}
 		p.add(line, field+"."+pr.Field, "%s", pr.Msg)
 	}
-	if shown := pipeline.RedactURL(def.URL); shown != def.URL {
+	if shown := pipeline.RedactURL(def.URL); shown != def.URL && restapi.CheckURL(def.URL) == nil {
 		p.add(lines["url"], field+".url", "%s holds a credential in its query; the URL is stored in workflow history, so send it with auth: {header: NAME, header_env: VARIABLE} instead", shown)
 	}
 	return def, len(p.problems)+p.omitted == before
@@ -182,7 +183,6 @@ func (p *parser) source(field string, e entry) (def restapi.Definition, ok bool)
 
 // paginate parses a source's paginate: mapping.
 func (p *parser) paginate(field string, n *yaml.Node, pg *restapi.Paginate, lines map[string]int, str func(string, *yaml.Node, *string)) {
-	lines["paginate"] = n.Line
 	if n.Kind != yaml.MappingNode {
 		p.add(n.Line, field, "must be a mapping such as {style: cursor, cursor_param: starting_after, next: meta.next_cursor}, got %s", describe(n))
 		return

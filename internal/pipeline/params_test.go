@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
+
+	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 )
 
 // decode unmarshals a workflow input the way the Temporal SDK's JSON
@@ -369,4 +371,51 @@ func TestDecodeParams(t *testing.T) {
 			require.ErrorContains(t, err, tt.problem)
 		})
 	}
+}
+
+func TestParamsNamedSource(t *testing.T) {
+	def := &restapi.Definition{Name: "shop", URL: "https://api.example.com/orders", Paginate: restapi.Paginate{Style: restapi.StylePage}}
+	tests := []struct {
+		name string
+		p    Params
+		want []string
+	}{
+		{"named with its definition", Params{BatchSize: 1, SourceURL: "source:shop", Source: def}, nil},
+		{"named without a definition", Params{BatchSize: 1, SourceURL: "source:shop"},
+			[]string{`source_url=source:shop: the input carries no definition of source "shop"; start the run with the blueprint CLI, which takes it from the manifest's sources:`}},
+		{"definition of another source", Params{BatchSize: 1, SourceURL: "source:crm", Source: def},
+			[]string{`source: the definition is of source "shop", but source_url names "crm"`}},
+		{"definition with a plain URL", Params{BatchSize: 1, SourceURL: "demo://orders", Source: def},
+			[]string{`source: a source definition (for "shop") goes with source_url=source:shop only`}},
+		{"broken definition", Params{BatchSize: 1, SourceURL: "source:shop", Source: &restapi.Definition{Name: "shop", URL: "https://a.example.com", Paginate: restapi.Paginate{Style: "pages"}}},
+			[]string{`source.paginate.style: unknown pagination style "pages" (valid: auto, link, next_url, page, offset, cursor, single); did you mean "page"?`}},
+		{"bad name", Params{BatchSize: 1, SourceURL: "source:Shop"},
+			[]string{`source_url="source:Shop": source:NAME names a source of the manifest's sources: section; NAME is lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.p.Validate()
+			if tt.want == nil {
+				require.NoError(t, err)
+				spec, err := tt.p.Spec()
+				require.NoError(t, err)
+				require.Equal(t, SourceHTTP, spec.Kind)
+				require.Equal(t, def, spec.API)
+				return
+			}
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Equal(t, tt.want, ve.Problems)
+		})
+	}
+
+	// The definition travels through the workflow input's JSON.
+	b, err := json.Marshal(Params{BatchSize: 1, SourceURL: "source:shop", Source: def})
+	require.NoError(t, err)
+	var p Params
+	require.NoError(t, json.Unmarshal(b, &p))
+	require.NoError(t, p.Validate())
+	require.Equal(t, def, p.Source)
+	_, ok := LookupParam("source")
+	require.False(t, ok, "source is not a parameter one sets")
 }

@@ -75,14 +75,18 @@ func openHTTP(spec pipeline.SourceSpec, cursor string, limit int64, cfg Config) 
 	return r, nil
 }
 
-// authHeaders returns the headers sent to the source's origin: the
-// worker's (BLUEPRINT_HTTP_BEARER_TOKEN), the definition's static ones and
-// its auth, whose secrets are read from the worker's environment now.
+// authHeaders returns the headers sent to the source's origin: for a
+// plain URL the worker's (BLUEPRINT_HTTP_BEARER_TOKEN); for a named source
+// its static ones and its auth, whose secrets are read from the worker's
+// environment now. A named source gets no header it did not declare, so
+// the worker's token never goes to an API that uses another scheme.
 // Errors name the variable, never its value.
 func authHeaders(def restapi.Definition, cfg Config) (map[string]string, error) {
 	h := make(map[string]string, len(cfg.HTTPHeaders)+len(def.Headers)+1)
-	for k, v := range cfg.HTTPHeaders {
-		h[http.CanonicalHeaderKey(k)] = v
+	if def.Name == "" { // a plain URL; a named source declares its own auth
+		for k, v := range cfg.HTTPHeaders {
+			h[http.CanonicalHeaderKey(k)] = v
+		}
 	}
 	for k, v := range def.Headers {
 		h[http.CanonicalHeaderKey(k)] = v

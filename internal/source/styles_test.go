@@ -410,6 +410,19 @@ func TestHTTPAuthFromEnv(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, []string{"1"}, got)
 	})
+	t.Run("a named source gets only the auth it declares", func(t *testing.T) {
+		var got atomic.Value
+		srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+			got.Store(r.Header.Get("Authorization") + "|" + r.Header.Get("X-Api-Key"))
+			fmt.Fprint(w, `[1]`)
+		})
+		t.Setenv("SHOP_KEY", "k3y")
+		cfg := Config{HTTPHeaders: map[string]string{"Authorization": "Bearer " + secret}}
+		spec := namedSpec(t, restapi.Definition{URL: srv.URL, Auth: restapi.Auth{Header: "X-Api-Key", HeaderEnv: "SHOP_KEY"}})
+		_, _, err := readAll(t, open(t, spec, "", 100, Attempt{}, cfg))
+		require.NoError(t, err)
+		require.Equal(t, "|k3y", got.Load(), "the worker's bearer token is not sent to a named source")
+	})
 	t.Run("basic auth header is well formed", func(t *testing.T) {
 		h, err := authHeaders(restapi.Definition{Auth: restapi.Auth{BasicUser: "u", BasicPasswordEnv: "P"}},
 			Config{LookupEnv: func(string) (string, bool) { return "p", true }})

@@ -242,6 +242,7 @@ func TestPaginationStylesSurviveKill(t *testing.T) {
 
 	waitFor(t, "every style to wait at its gate page", feed.allWaiting)
 	w.kill()
+	figures.kills.Add(1)
 	w.restart()
 	close(feed.release)
 

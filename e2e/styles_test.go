@@ -240,7 +240,7 @@ func TestPaginationStylesSurviveKill(t *testing.T) {
 		ids[s] = id
 	}
 
-	waitFor(t, "every style to wait at its gate page", feed.allWaiting)
+	require.Eventually(t, feed.allWaiting, hangGuard, 50*time.Millisecond, "every style waits at its gate page")
 	w.kill()
 	figures.kills.Add(1)
 	w.restart()

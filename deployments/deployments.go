@@ -36,6 +36,8 @@ type Manifest struct {
 	// Path is the file the manifest came from, as given (for messages).
 	Path        string
 	Deployments []Deployment
+	// Sources are the named HTTP sources of the `sources:` section.
+	Sources Sources
 }
 
 // Deployment is one named way of running a workflow.
@@ -59,6 +61,9 @@ type Deployment struct {
 	// Line is where the deployment starts in the manifest (0 if not loaded
 	// from a file).
 	Line int
+	// Sources are the manifest's named sources, which source_url:
+	// source:NAME (in the manifest or a --param) refers to.
+	Sources Sources
 }
 
 // Default returns the manifest embedded in the binary, so that the CLI works
@@ -150,11 +155,21 @@ func (d Deployment) Params() (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := f.Params.Check(d.Parameters)
+	p, err := d.Input(d.Parameters)
+	if err == nil {
+		p, err = f.Params.Check(p)
+	}
 	if err != nil {
 		return nil, pipeline.Inputf("deployment %q: %w", d.Name, err)
 	}
 	return p, nil
+}
+
+// Input completes a run's parameter values for the workflow, before they
+// are checked: a source_url of source:NAME gets the definition of that
+// source from the manifest's sources:. Errors are a *flow.ValidationError.
+func (d Deployment) Input(params map[string]any) (map[string]any, error) {
+	return resolveSource(params, d.Sources)
 }
 
 // Problem is one thing wrong with a manifest.
@@ -216,7 +231,7 @@ func Problems(err error) []Problem {
 // Names of the deployment and schedule keys, in the order they are
 // documented.
 var (
-	manifestKeys   = []string{"deployments"}
+	manifestKeys   = []string{"deployments", "sources"}
 	deploymentKeys = []string{"name", "description", "tags", "workflow", "task_queue", "parameters", "schedule"}
 	scheduleKeys   = []string{"cron", "timezone", "paused", "note", "overlap", "catchup_window", "jitter"}
 )

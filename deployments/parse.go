@@ -17,6 +17,7 @@ import (
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
@@ -49,6 +50,8 @@ func Parse(path string, data []byte) (*Manifest, error) {
 
 type parser struct {
 	file     string
+	srcs     Sources
+	broken   []string // sources with problems, already reported
 	problems []Problem
 	omitted  int
 }
@@ -138,6 +141,9 @@ func (p *parser) parse(data []byte) *Manifest {
 		switch e.name {
 		case "deployments":
 			list = e.val
+		case "sources":
+			// Parsed first, wherever they are, since deployments refer to them.
+			p.srcs = p.sources(e.val)
 		default:
 			p.unknownKey(e, "", manifestKeys)
 		}
@@ -151,6 +157,10 @@ func (p *parser) parse(data []byte) *Manifest {
 		p.add(list.Line, "deployments", "must be a list of deployments (items starting with `- name:`), got %s", describe(list))
 	default:
 		p.deployments(m, list)
+	}
+	m.Sources = p.srcs
+	for i := range m.Deployments {
+		m.Deployments[i].Sources = p.srcs
 	}
 	return m
 }
@@ -311,22 +321,39 @@ func (p *parser) parameters(field string, e entry, d *Deployment, f *flow.Flow) 
 		if pr.Value != "" {
 			msg = pr.Value + " " + msg
 		}
-		p.add(lineOf(nodes, pr.Path, e.key.Line), join(field, pr.Top())+strings.TrimPrefix(pr.Path, pr.Top()), "%s", msg)
+		p.add(lineOf(nodes, pr.Path, e.key.Line), paramField(field, pr), "%s", msg)
 	}
 	if len(problems) > 0 {
 		return
 	}
 	d.Parameters = values
-	if _, err := f.Params.Check(values); err != nil {
+	if ref, ok := values["source_url"].(string); ok && slices.Contains(p.broken, strings.TrimPrefix(ref, restapi.RefPrefix)) {
+		return // the source's own problems are reported at its lines
+	}
+	in, err := resolveSource(values, p.srcs)
+	if err == nil {
+		_, err = f.Params.Check(in)
+	}
+	if err != nil {
 		var ve *flow.ValidationError
 		if !errors.As(err, &ve) {
 			p.add(e.key.Line, field, "%v", err)
 			return
 		}
 		for _, pr := range ve.Problems {
-			p.add(lineOf(nodes, pr.Path, e.key.Line), join(field, pr.Top())+strings.TrimPrefix(pr.Path, pr.Top()), "invalid value: %s", pr)
+			p.add(lineOf(nodes, pr.Path, e.key.Line), paramField(field, pr), "invalid value: %s", pr)
 		}
 	}
+}
+
+// paramField is the field path of a parameter problem:
+// deployments[0].parameters.sources[1], or the parameters themselves for a
+// problem of the whole document.
+func paramField(field string, pr flow.Problem) string {
+	if pr.Path == "" {
+		return field
+	}
+	return join(field, pr.Top()) + strings.TrimPrefix(pr.Path, pr.Top())
 }
 
 // value converts a YAML value to what flow.Schema.Normalize reads: YAML's

@@ -46,6 +46,11 @@ func ParseParams(d deployments.Deployment, paramsJSON []byte, kv []string) (map[
 	if len(problems) > 0 {
 		return nil, pipeline.Inputf("--params: %s", joinProblems(problems))
 	}
+	for k := range doc {
+		if !schema.IsParam(k) { // a part of the input the CLI fills in
+			return nil, pipeline.Inputf("--params: %w", flow.UnknownError(k, schema.Names()))
+		}
+	}
 	merge(values, doc)
 	replaced := map[string]bool{}
 	for _, s := range kv {
@@ -53,7 +58,11 @@ func ParseParams(d deployments.Deployment, paramsJSON []byte, kv []string) (map[
 			return nil, err
 		}
 	}
-	full, err := schema.Check(values)
+	values, err = d.Input(values)
+	var full map[string]any
+	if err == nil {
+		full, err = schema.Check(values)
+	}
 	if err != nil {
 		return nil, &pipeline.InputError{Err: err}
 	}

@@ -66,13 +66,43 @@ func (s *Schema) ParseJSON(doc []byte) (map[string]any, []Problem) {
 // Normalize converts decoded values (JSON, YAML or Go) to canonical ones,
 // reporting every value of the wrong type and every unknown name.
 func (s *Schema) Normalize(values map[string]any) (map[string]any, []Problem) {
-	out, problems := coerceObject(s.Params, values)
+	params := make(map[string]any, len(values))
+	var hidden map[string]any
+	for k, v := range values {
+		if _, ok := s.hidden[k]; ok && v != nil {
+			if hidden == nil {
+				hidden = map[string]any{}
+			}
+			hidden[k] = v
+			continue
+		}
+		params[k] = v
+	}
+	out, problems := coerceObject(s.Params, params)
+	for k, v := range hidden {
+		out[k] = v
+	}
 	return out, s.sorted(problems)
+}
+
+// IsParam reports whether a top-level name is a parameter (not a hidden
+// part of the input).
+func (s *Schema) IsParam(name string) bool {
+	_, ok := s.Lookup(name)
+	return ok
 }
 
 // Complete returns values with the defaults of absent parameters filled
 // in; a parameter with no default stays absent.
-func (s *Schema) Complete(values map[string]any) map[string]any { return complete(s.Params, values) }
+func (s *Schema) Complete(values map[string]any) map[string]any {
+	out := complete(s.Params, values)
+	for k := range s.hidden {
+		if v, ok := values[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
 
 func complete(params []*Param, values map[string]any) map[string]any {
 	out := make(map[string]any, len(params))
@@ -149,7 +179,7 @@ func (s *Schema) sorted(problems []Problem) []Problem {
 		index[p.Name] = i
 	}
 	for i := range problems {
-		if problems[i].order == math.MaxInt {
+		if problems[i].order >= math.MaxInt-1 {
 			continue
 		}
 		if n, ok := index[problems[i].Top()]; ok {
@@ -180,6 +210,19 @@ func (s *Schema) build(values map[string]any, known []Problem) (reflect.Value, [
 	ptr := reflect.New(s.typ)
 	var problems []Problem
 	set(ptr.Elem(), s.Params, values, &problems)
+	for k, i := range s.hidden {
+		v, ok := values[k]
+		if !ok {
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err == nil {
+			err = json.Unmarshal(b, ptr.Elem().Field(i).Addr().Interface())
+		}
+		if err != nil {
+			problems = append(problems, Problem{Path: k, Msg: "is not valid (it is not a parameter: the blueprint CLI fills it in): " + jsonErr(err)})
+		}
+	}
 	skip := func(path string) bool {
 		for _, p := range append(slices.Clone(known), problems...) {
 			if p.Path == "" {
@@ -203,6 +246,12 @@ func (s *Schema) build(values map[string]any, known []Problem) (reflect.Value, [
 			if !skip(pr.Path) {
 				problems = append(problems, pr)
 			}
+		}
+	}
+	// A rule no tag can say, such as one between two fields.
+	if c, ok := ptr.Elem().Interface().(interface{ CheckParams() []string }); ok && len(known) == 0 && len(problems) == 0 {
+		for _, msg := range c.CheckParams() {
+			problems = append(problems, Problem{Msg: msg, order: math.MaxInt - 1})
 		}
 	}
 	return ptr, problems

@@ -18,6 +18,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 )
 
 // window is a nested object parameter.
@@ -165,7 +166,8 @@ func TestDecodeDataPipelineParams(t *testing.T) {
 		{`{"batch_size":99999999999999999999}`, "batch_size=99999999999999999999: is out of range for an integer"},
 		{`{"batch_size":0}`, "batch_size=0: must be at least 1"},
 		{`{"source_url":""}`, "source_url: is required"},
-		{`{"source":"demo://orders"}`, `unknown parameter "source" (valid: batch_size, source_url); did you mean "source_url"?`},
+		{`{"sourceurl":"demo://orders"}`, `unknown parameter "sourceurl" (valid: batch_size, source_url); did you mean "source_url"?`},
+		{`{"source":"demo://orders"}`, `source: is not valid (it is not a parameter: the blueprint CLI fills it in)`},
 		{`[1]`, "parameters must be a JSON object, got an array"},
 		{`null`, "parameters must be a JSON object, got null"},
 		{`{"batch_size": 5`, "parameters are not valid JSON: unexpected end of input"},
@@ -181,6 +183,33 @@ func TestDecodeDataPipelineParams(t *testing.T) {
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
+}
+
+// TestDecodeNamedSource: a field tagged param:"-" is part of the input
+// but not a parameter, and a CheckParams rule runs after the tags'.
+func TestDecodeNamedSource(t *testing.T) {
+	s, err := flow.NewSchema(reflect.TypeFor[pipeline.Params]())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"batch_size", "source_url"}, s.Names(), "source is not a parameter")
+	assert.False(t, s.IsParam("source"))
+	def := &restapi.Definition{Name: "shop", URL: "https://api.example.com/orders", Paginate: restapi.Paginate{Style: restapi.StylePage}}
+	doc, err := json.Marshal(pipeline.Params{BatchSize: 1, SourceURL: "source:shop", Source: def})
+	require.NoError(t, err)
+	v, err := s.Decode(doc)
+	require.NoError(t, err)
+	assert.Equal(t, def, v.(*pipeline.Params).Source)
+
+	for _, tt := range []struct{ doc, want string }{
+		{`{"source_url":"source:shop"}`, `source_url=source:shop: the input carries no definition of source "shop"`},
+		{`{"source_url":"demo://orders","source":{"name":"shop","url":"https://a.example.com"}}`, `source: a source definition (for "shop") goes with source_url=source:shop only`},
+		{`{"source_url":"source:crm","source":{"name":"shop","url":"https://a.example.com"}}`, `source: the definition is of source "shop", but source_url names "crm"`},
+	} {
+		_, err := s.Decode([]byte(tt.doc))
+		require.ErrorContains(t, err, tt.want)
+	}
+	full, err := s.Check(map[string]any{"source_url": "source:shop", "source": def})
+	require.NoError(t, err)
+	assert.Equal(t, def, full["source"], "hidden values pass through")
 }
 
 func TestDecodePayload(t *testing.T) {

@@ -63,6 +63,11 @@ func (p *Param) Required() bool { return slices.Contains(strings.Split(p.Rule, "
 type Schema struct {
 	Params []*Param
 	typ    reflect.Type
+	// hidden are top-level fields tagged param:"-": part of the workflow
+	// input (filled in by a tool, e.g. a source's definition), but not
+	// parameters a user sets, lists or sees in the schema. They travel as
+	// plain JSON.
+	hidden map[string]int
 }
 
 var (
@@ -82,7 +87,14 @@ func NewSchema(t reflect.Type) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parameters %s: %w", t, err)
 	}
-	return &Schema{Params: params, typ: t}, nil
+	hidden := map[string]int{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); f.IsExported() && f.Tag.Get("param") == "-" && name != "" && name != "-" {
+			hidden[name] = i
+		}
+	}
+	return &Schema{Params: params, typ: t, hidden: hidden}, nil
 }
 
 func fields(t reflect.Type, prefix string) ([]*Param, error) {
@@ -94,7 +106,7 @@ func fields(t reflect.Type, prefix string) ([]*Param, error) {
 			continue
 		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
+		if name == "-" || f.Tag.Get("param") == "-" {
 			continue
 		}
 		if name == "" {

@@ -1,5 +1,12 @@
 package pipeline
 
+import (
+	"fmt"
+	"strings"
+
+	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+)
+
 // Defaults applied to fields the input does not mention. The `default:`
 // tags below must say the same (a test checks it).
 const (
@@ -17,6 +24,60 @@ const (
 type Params struct {
 	// BatchSize is how many records one run extracts.
 	BatchSize int `json:"batch_size" validate:"min=1,max=1000000" default:"100" help:"records to extract in one run"`
-	// SourceURL says where to extract from: http(s)://, file:// or demo://.
-	SourceURL string `json:"source_url" validate:"required,max=4096,source_url" default:"demo://orders" help:"http(s):// JSON API, file:// JSON/NDJSON/CSV file, or demo://orders"`
+	// SourceURL says where to extract from: http(s)://, file://, demo://
+	// or source:NAME, a source declared in the manifest's sources: section.
+	SourceURL string `json:"source_url" validate:"required,max=4096,source_url" default:"demo://orders" help:"http(s):// JSON API, file:// JSON/NDJSON/CSV file, demo://orders, or source:NAME from the manifest's sources:"`
+	// Source is the definition of the source:NAME that SourceURL names.
+	// The blueprint CLI fills it from the manifest, so the worker needs no
+	// copy of the manifest; it holds environment variable names, never
+	// secrets. It is not a parameter one sets by hand (param:"-"): it is
+	// part of the input, not of the schema.
+	Source *restapi.Definition `json:"source,omitempty" validate:"-" param:"-"`
+}
+
+// CheckParams is the rule no struct tag can say: a source:NAME comes with
+// its definition, and a definition only with the source:NAME it defines.
+// internal/flow calls it after the tag rules.
+func (p Params) CheckParams() []string { return p.checkSource() }
+
+// checkSource checks that a source:NAME comes with its definition, and
+// that a definition comes only with the source:NAME it defines.
+func (p Params) checkSource() []string {
+	spec, err := ParseSourceURL(p.SourceURL)
+	if err != nil { // reported by the source_url rule
+		return nil
+	}
+	switch {
+	case spec.Kind != SourceNamed && p.Source != nil:
+		return []string{fmt.Sprintf("source: a source definition (for %q) goes with source_url=source:%s only", p.Source.Name, p.Source.Name)}
+	case spec.Kind != SourceNamed:
+		return nil
+	case p.Source == nil:
+		return []string{fmt.Sprintf("source_url=%s: the input carries no definition of source %q; start the run with the blueprint CLI, which takes it from the manifest's sources:", p.SourceURL, spec.Name)}
+	case p.Source.Name != spec.Name:
+		return []string{fmt.Sprintf("source: the definition is of source %q, but source_url names %q", p.Source.Name, spec.Name)}
+	}
+	var problems []string
+	for _, pr := range p.Source.Validate() {
+		problems = append(problems, "source."+pr.String())
+	}
+	return problems
+}
+
+// Spec returns the parsed source of p: its SourceURL, or for a
+// source:NAME the http(s) source its definition describes.
+func (p Params) Spec() (SourceSpec, error) {
+	spec, err := ParseSourceURL(p.SourceURL)
+	if err != nil || spec.Kind != SourceNamed {
+		return spec, err
+	}
+	if problems := p.checkSource(); len(problems) > 0 {
+		return SourceSpec{}, fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	u, err := ParseSourceURL(p.Source.URL)
+	if err != nil || u.Kind != SourceHTTP {
+		return SourceSpec{}, fmt.Errorf("source.url=%q: is not an http(s) URL", RedactURL(p.Source.URL))
+	}
+	u.Name, u.API = spec.Name, p.Source
+	return u, nil
 }

@@ -199,6 +199,9 @@ func (a *Activities) Transform(ctx context.Context, in pipeline.TransformInput) 
 
 func (a *Activities) doTransform(ctx context.Context, in pipeline.TransformInput) (pipeline.TransformResult, error) {
 	log := activity.GetLogger(ctx)
+	if _, err := a.requireRunHere(ctx, in.Run, pipeline.TransformActivity); err != nil {
+		return pipeline.TransformResult{}, err
+	}
 	cp, err := a.Store.Checkpoint(ctx, in.Run, pipeline.StageTransform)
 	if err != nil {
 		return pipeline.TransformResult{}, fmt.Errorf("read transform checkpoint: %w", err)
@@ -258,9 +261,9 @@ func (a *Activities) Load(ctx context.Context, in pipeline.LoadInput) (pipeline.
 func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipeline.LoadResult, error) {
 	log := activity.GetLogger(ctx)
 	started := time.Now()
-	run, err := a.Store.GetRun(ctx, in.Run)
+	run, err := a.requireRunHere(ctx, in.Run, pipeline.LoadActivity)
 	if err != nil {
-		return pipeline.LoadResult{}, fmt.Errorf("read run: %w", err)
+		return pipeline.LoadResult{}, err
 	}
 	if run.Status == pipeline.RunCompleted {
 		// An earlier attempt committed everything; its result was lost.

@@ -74,6 +74,8 @@ type Store struct {
 
 	mu    sync.Mutex
 	stmts map[int]*sql.Stmt // SQLite upsert statements, by rows per statement
+
+	where string // see Describe
 }
 
 // Open connects to the warehouse named by dsn and brings its schema up to
@@ -108,6 +110,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.where = describe(t)
 	if err := s.db.PingContext(ctx); err != nil {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", RedactDSN(dsn), err)

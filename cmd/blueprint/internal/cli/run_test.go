@@ -138,7 +138,8 @@ func TestRunWatch(t *testing.T) {
 		assert.Contains(t, r.stdout, "Run cli-watch-fail failed in ")
 		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 		last := lines[len(lines)-1]
-		assert.Regexp(t, `^blueprint: run cli-watch-fail failed: .*activity Extract failed \(maximum attempts reached\): .+`, last)
+		// The run's failure names the stage, the attempts and the cause.
+		assert.Equal(t, "blueprint: run cli-watch-fail failed: Extract failed after 3 attempts: synthetic source unavailable (fail=always)", last)
 
 		// runs show has every attempt the history keeps.
 		r = ok(t, "runs", "show", "cli-watch-fail")
@@ -146,7 +147,7 @@ func TestRunWatch(t *testing.T) {
 		assert.Regexp(t, `(?m)^\s+Extract\s+failed\s+3/3\s`, r.stdout)
 		assert.Regexp(t, `(?m)^  Extract attempt 2 failed: .+`, r.stdout)
 		assert.Regexp(t, `(?m)^  Extract attempt 3 failed: .+`, r.stdout)
-		assert.Regexp(t, `(?m)^Failure: .*activity Extract failed \(maximum attempts reached\)`, r.stdout)
+		assert.Regexp(t, `(?m)^Failure: Extract failed after 3 attempts: synthetic source unavailable \(fail=always\)$`, r.stdout)
 	})
 
 	t.Run("watch timeout leaves the run going, then cancel", func(t *testing.T) {

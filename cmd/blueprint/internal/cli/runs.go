@@ -219,6 +219,9 @@ workflow ID is shown.`,
 			if err != nil {
 				return err
 			}
+			if r.needsWorker {
+				r.WaitingForWorker = a.noWorker(ctx, c, r.TaskQueue)
+			}
 			if a.json() {
 				return a.printJSON(r)
 			}
@@ -244,6 +247,9 @@ func printRunDetail(w io.Writer, r runDetail) error {
 	}
 	f.add("Parameters", "%s", deployments.FormatParams(r.Parameters))
 	f.add("Web UI", "%s", r.UIURL)
+	if r.WaitingForWorker != "" {
+		f.add("Waiting", "for a worker: %s", r.WaitingForWorker)
+	}
 	if err := f.flush(); err != nil {
 		return err
 	}

@@ -80,7 +80,11 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 		return pipeline.ExtractResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("source_url=%q: %v", pipeline.RedactURL(in.Params.SourceURL), err), pipeline.ErrInvalidParameters, nil)
 	}
-	result := pipeline.ExtractResult{Run: in.Run, Source: SourceKey(spec)}
+	key, err := source.Key(spec, a.Sources)
+	if err != nil {
+		return pipeline.ExtractResult{}, err
+	}
+	result := pipeline.ExtractResult{Run: in.Run, Source: key}
 
 	params, err := json.Marshal(map[string]any{"batch_size": in.Params.BatchSize, "source_url": pipeline.RedactURL(in.Params.SourceURL)})
 	if err != nil {
@@ -321,20 +325,4 @@ func (a *Activities) FinishRun(ctx context.Context, in pipeline.FinishRunInput) 
 		return fmt.Errorf("record %s run: %w", in.Status, err)
 	}
 	return nil
-}
-
-// SourceKey names the dataset a source URL reads, the namespace of its
-// record ids in the warehouse: the same data read twice (with other
-// latency or failure knobs, or another API key) lands on the same rows.
-func SourceKey(spec pipeline.SourceSpec) string {
-	switch spec.Kind {
-	case pipeline.SourceDemo:
-		return fmt.Sprintf("demo://%s?seed=%d", spec.Dataset, spec.Seed)
-	case pipeline.SourceFile:
-		return "file:" + spec.Path
-	default:
-		u := *spec.URL
-		u.User = nil
-		return pipeline.RedactURL(u.String())
-	}
 }

@@ -466,8 +466,8 @@ show "$BP" runs cancel "$CANCEL_ID"
 wait_for "run $CANCEL_ID to end" 30 run_has_ended "$CANCEL_ID"
 status=$(run_status "$CANCEL_ID")
 printf '  status: %s\n' "$status"
-[[ $status == canceled ]] || die "run $CANCEL_ID ended $status; expected canceled."
-ok "run $CANCEL_ID was canceled"
+[[ $status == cancelled ]] || die "run $CANCEL_ID ended $status; expected cancelled."
+ok "run $CANCEL_ID was cancelled"
 
 task "blueprint status: everything is in order"
 capture "$WORK/status.txt" "$BP" status

@@ -66,7 +66,7 @@ func causeOf(err error) string {
 		case *temporal.PanicError:
 			msg = "panic: " + e.Error()
 		case *temporal.CanceledError:
-			msg = "canceled"
+			msg = "cancelled"
 		default:
 			msg, next = err.Error(), errors.Unwrap(err)
 		}

@@ -46,8 +46,9 @@ type scheduleView struct {
 	Cron          string        `json:"cron"`
 	Timezone      string        `json:"timezone"`
 	Overlap       string        `json:"overlap"`
-	CatchupWindow time.Duration `json:"catchup_window"`
-	Jitter        time.Duration `json:"jitter"`
+	// Durations are Go duration strings ("1h0m0s"), as in the manifest.
+	CatchupWindow string `json:"catchup_window"`
+	Jitter        string `json:"jitter"`
 	// Deployed: the server has the schedule.
 	Deployed bool `json:"deployed"`
 	// Managed: blueprint created it (else deploy leaves it alone).
@@ -100,7 +101,7 @@ func viewDeployment(d deployments.Deployment, st schedules.Status, change *sched
 		loc = time.UTC
 	}
 	sv := &scheduleView{
-		Cron: s.Cron, Timezone: s.Timezone, Overlap: s.Overlap, CatchupWindow: s.CatchupWindow, Jitter: s.Jitter,
+		Cron: s.Cron, Timezone: s.Timezone, Overlap: s.Overlap, CatchupWindow: s.CatchupWindow.String(), Jitter: s.Jitter.String(),
 		Deployed: st.Deployed, Managed: st.Managed, Paused: st.Paused, Note: st.Note, Differences: []string{}, NextRuns: []runTime{},
 	}
 	if change != nil {

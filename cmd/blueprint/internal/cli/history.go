@@ -26,7 +26,7 @@ const (
 	statusRunning    = "running"
 	statusCompleted  = "completed"
 	statusFailed     = "failed"
-	statusCanceled   = "canceled"
+	statusCanceled   = pipeline.RunCancelled // the warehouse's spelling; Temporal's is "Canceled"
 	statusTerminated = "terminated"
 	statusTimedOut   = "timed_out"
 )
@@ -66,7 +66,7 @@ func statusName(s enumspb.WorkflowExecutionStatus) string {
 type activityView struct {
 	Activity string `json:"activity"`
 	// Status: scheduled, running, retrying, completed, failed, timed_out,
-	// canceled.
+	// cancelled.
 	Status      string           `json:"status"`
 	Attempts    int32            `json:"attempts"`
 	MaxAttempts int32            `json:"max_attempts,omitempty"`
@@ -197,7 +197,7 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 		case ev.GetActivityTaskCanceledEventAttributes() != nil:
 			closeActivity(&r, byEvent, ev, ev.GetActivityTaskCanceledEventAttributes().GetScheduledEventId(), statusCanceled, nil)
 		case ev.GetActivityTaskCancelRequestedEventAttributes() != nil:
-			// The workflow gave up on the activity (the run was canceled).
+			// The workflow gave up on the activity (the run was cancelled).
 			// An attempt in flight writes no Started event until it ends,
 			// and it may never end, so this is the last word unless a close
 			// event follows.
@@ -298,7 +298,7 @@ func closeOutcome(ev *historypb.HistoryEvent) (status string, summary *pipeline.
 	case ev.GetWorkflowExecutionTimedOutEventAttributes() != nil:
 		return statusTimedOut, nil, "the run timed out", true
 	case ev.GetWorkflowExecutionCanceledEventAttributes() != nil:
-		return statusCanceled, nil, "the run was canceled", true
+		return statusCanceled, nil, "the run was cancelled", true
 	case ev.GetWorkflowExecutionTerminatedEventAttributes() != nil:
 		a := ev.GetWorkflowExecutionTerminatedEventAttributes()
 		msg := "the run was terminated"
@@ -348,7 +348,7 @@ func failureChain(f *failurepb.Failure) string {
 		case f.GetTimeoutFailureInfo() != nil:
 			msg = fmt.Sprintf("%s timeout", strings.ToLower(strings.TrimPrefix(f.GetTimeoutFailureInfo().GetTimeoutType().String(), "TIMEOUT_TYPE_")))
 		case f.GetCanceledFailureInfo() != nil && msg == "":
-			msg = "canceled"
+			msg = "cancelled"
 		}
 		// A Go error converted to a failure repeats its wrapped causes'
 		// text in each level: keep the outermost that says it all.
@@ -368,7 +368,7 @@ func retryState(s enumspb.RetryState) string {
 	case enumspb.RETRY_STATE_TIMEOUT:
 		return "retry timeout reached"
 	case enumspb.RETRY_STATE_CANCEL_REQUESTED:
-		return "canceled"
+		return "cancelled"
 	default:
 		return ""
 	}

@@ -179,14 +179,14 @@ func TestRunWatch(t *testing.T) {
 			} `json:"activities"`
 		}
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &v))
-		assert.Equal(t, "canceled", v.Status)
+		assert.Equal(t, "cancelled", v.Status)
 		assert.Equal(t, "cli-watch", v.Deployment)
 		require.NotEmpty(t, v.Activities)
 		assert.Equal(t, "Extract", v.Activities[0].Activity)
-		assert.Equal(t, "canceled", v.Activities[0].Status, "the activity the cancel interrupted")
+		assert.Equal(t, "cancelled", v.Activities[0].Status, "the activity the cancel interrupted")
 
 		r = blueprint(t, "runs", "cancel", "cli-watch-slow")
 		assert.Equal(t, 2, r.code, "%s", r)
-		assert.Contains(t, r.stderr, "blueprint: run cli-watch-slow has already ended (canceled); there is nothing to cancel")
+		assert.Contains(t, r.stderr, "blueprint: run cli-watch-slow has already ended (cancelled); there is nothing to cancel")
 	})
 }

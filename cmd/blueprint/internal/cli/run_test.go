@@ -71,7 +71,7 @@ func TestRunParameters(t *testing.T) {
 			assert.Contains(t, r.stdout, "Started a run of cli-params.")
 			assert.Regexp(t, `Workflow ID:\s+`+id+`\n`, r.stdout)
 			assert.Regexp(t, `Web UI:\s+http://localhost:8233/namespaces/default/workflows/`+id+`/[0-9a-f-]{36}/history`, r.stdout)
-			assert.Contains(t, r.stderr, "warning: no worker is polling task queue tq-cli-params")
+			assert.Contains(t, r.stderr, "warning: no live worker polls task queue tq-cli-params; the run waits until one starts (go run ./worker)")
 			assert.Equal(t, tt.want, startedInput(t, id))
 			assert.Equal(t, "cli-params", deploymentAttribute(t, id))
 		})

@@ -139,8 +139,8 @@ func (a *app) runChecks(ctx context.Context, m *deployments.Manifest) []check {
 		case len(online) == 0 && len(offline) == 0:
 			add("worker", false, "no worker polls task queue %s (deployments %s): start one with go run ./worker", q, strings.Join(byQueue[q], ", "))
 		case len(online) == 0:
-			add("worker", false, "no live worker on task queue %s (deployments %s), last seen %s%s: start one with go run ./worker",
-				q, strings.Join(byQueue[q], ", "), lastSeen(fq.LastSeen()), gone)
+			add("worker", false, "no live worker polls task queue %s (deployments %s)%s; start one with go run ./worker",
+				q, strings.Join(byQueue[q], ", "), gone)
 		default:
 			ids := make([]string, 0, len(online))
 			for _, w := range online {

@@ -284,11 +284,4 @@ func (a *app) close() {
 	}
 }
 
-// manifest loads the manifest deployments.Find picks: -f, then
-// $BLUEPRINT_MANIFEST, then ./deployments/deployments.yaml, then the
-// built-in copy.
-func (a *app) manifest() (*deployments.Manifest, error) {
-	return deployments.LoadFound(a.file)
-}
-
 func (a *app) json() bool { return a.output == outputJSON }

@@ -165,13 +165,13 @@ second behind a run that just started or ended.`, strings.Join(statusOrder, ", "
   blueprint runs ls --deployment production-etl --status failed
   blueprint runs ls --limit 100 -o json`,
 		Args: cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, _ []string) error {
+		RunE: a.withServer(func(ctx context.Context, srv *session, _ []string) error {
 			// A deployment of the manifest (NAME or FLOW/NAME) is checked
 			// here; another name is accepted only if some run carries it
 			// (a deployment since removed from the manifest).
 			var unknown error
 			if f.deployment != "" {
-				m, err := a.manifest()
+				m, err := a.loadManifest()
 				if err != nil {
 					return err
 				}
@@ -197,9 +197,7 @@ second behind a run that just started or ended.`, strings.Join(statusOrder, ", "
 			if limit < 1 || limit > MaxListLimit {
 				return usagef("--limit %d: must be from 1 to %d", limit, MaxListLimit)
 			}
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+			ctx, c, err := srv.connect()
 			if err != nil {
 				return err
 			}
@@ -259,10 +257,8 @@ workflow ID is shown.`,
 		Example: `  blueprint runs show production-etl-20250131T090000Z-1a2b3c
   blueprint runs show production-etl-2025-01-31T15:00:00Z --run-id 0194b7a2-... -o json`,
 		Args: cobra.ExactArgs(1),
-		RunE: a.run(func(ctx context.Context, args []string) error {
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+		RunE: a.withServer(func(ctx context.Context, srv *session, args []string) error {
+			ctx, c, err := srv.connect()
 			if err != nil {
 				return err
 			}
@@ -392,10 +388,8 @@ heartbeat, the run records itself as cancelled and ends with status cancelled.
 A run that has already ended cannot be cancelled (exit code 2).`,
 		Example: `  blueprint runs cancel production-etl-20250131T090000Z-1a2b3c`,
 		Args:    cobra.ExactArgs(1),
-		RunE: a.run(func(ctx context.Context, args []string) error {
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+		RunE: a.withServer(func(ctx context.Context, srv *session, args []string) error {
+			ctx, c, err := srv.connect()
 			if err != nil {
 				return err
 			}

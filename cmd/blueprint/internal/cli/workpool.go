@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/fleet"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
@@ -77,14 +78,8 @@ flagged, since a run's stages must share one.`,
 		Example: `  blueprint work-pool ls
   blueprint work-pool ls -f deployments.yaml -o json`,
 		Args: cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, _ []string) error {
-			m, err := a.manifest()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, _ []string) error {
+			ctx, c, err := srv.connect()
 			if err != nil {
 				return err
 			}

@@ -81,6 +81,8 @@ type deploymentView struct {
 	Parameters  map[string]any `json:"parameters"`
 	Schedule    *scheduleView  `json:"schedule"`
 	RecentRuns  []runRow       `json:"recent_runs,omitempty"`
+	// Manifest is the file the deployment was read from (inspect).
+	Manifest string `json:"manifest,omitempty"`
 }
 
 // viewDeployment combines a deployment with its server schedule; plan is
@@ -253,6 +255,7 @@ whether started by the schedule, a backfill, a trigger or by hand.`,
 				return err
 			}
 			v := viewDeployment(d, states[d.Name], changes[d.Name], 5)
+			v.Manifest = m.Path
 			v.RecentRuns, err = listRuns(ctx, c, a.settings.Namespace, runFilter{deployment: d.Name}, 10)
 			if err != nil {
 				return err
@@ -270,6 +273,9 @@ func (a *app) printInspect(v deploymentView) error {
 	w := a.stdout
 	f := newFields(w, "")
 	f.add("Name", "%s", v.Name)
+	if v.Manifest != "" {
+		f.add("Manifest", "%s", v.Manifest)
+	}
 	if v.Description != "" {
 		f.add("Description", "%s", v.Description)
 	}

@@ -311,7 +311,9 @@ func (a *app) printInspect(v deploymentView) error {
 			if s.Paused {
 				state = "paused"
 			}
-			if s.Note != "" {
+			// A note says why a schedule is paused. Temporal keeps the
+			// last one after a resume, where it would only be stale.
+			if s.Paused && s.Note != "" {
 				state += fmt.Sprintf(" (note: %q)", s.Note)
 			}
 			f.add("State", "%s", state)

@@ -27,7 +27,7 @@ func (a *Activities) requireRunHere(ctx context.Context, run pipeline.RunRef, st
 	if !errors.Is(err, sql.ErrNoRows) {
 		return rec, fmt.Errorf("read run: %w", err)
 	}
-	return rec, WrongWarehouseError(stage, activity.GetInfo(ctx).TaskQueue, a.Store.Describe(), a.Store.Fingerprint())
+	return rec, WrongWarehouseError(stage, activity.GetInfo(ctx).TaskQueue, a.Store.Location(), a.Store.Fingerprint())
 }
 
 // WrongWarehouseError says that a stage ran on a worker whose warehouse

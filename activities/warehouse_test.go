@@ -46,7 +46,7 @@ func TestStageOnAnotherWarehouseSaysSo(t *testing.T) {
 			appErr := applicationError(t, stage.run())
 			assert.Equal(t, pipeline.ErrWrongWarehouse, appErr.Type())
 			assert.False(t, appErr.NonRetryable(), "another attempt may land on a worker that shares the warehouse")
-			assert.Contains(t, appErr.Message(), stage.name+" found no record of this run in this worker's warehouse "+other.Store.Describe()+" (wh="+other.Store.Fingerprint()+")")
+			assert.Contains(t, appErr.Message(), stage.name+" found no record of this run in this worker's warehouse "+other.Store.Location()+" (wh="+other.Store.Fingerprint()+")")
 			assert.Contains(t, appErr.Message(), "every worker of a task queue must use the same BLUEPRINT_DATABASE_URL")
 			assert.NotContains(t, appErr.Error(), "no rows")
 		})

@@ -38,9 +38,15 @@ type expectation struct {
 // source's latency and simulated outages, which do not change the data).
 func expect(t *testing.T, sourceURL string, batch int, cfg source.Config) expectation {
 	t.Helper()
-	ctx := context.Background()
 	spec, err := pipeline.ParseSourceURL(sourceURL)
 	require.NoError(t, err)
+	return expectSpec(t, spec, batch, cfg)
+}
+
+// expectSpec is expect for a parsed source, such as a named one.
+func expectSpec(t *testing.T, spec pipeline.SourceSpec, batch int, cfg source.Config) expectation {
+	t.Helper()
+	ctx := context.Background()
 	key, err := source.Key(spec, cfg)
 	require.NoError(t, err)
 	exp := expectation{Source: key, Valid: map[string]int64{}}

@@ -160,7 +160,7 @@ func run() error {
 		return fmt.Errorf("start worker on task queue %s: %w", cfg.TaskQueue, err)
 	}
 	logger.Info("worker started", "address", settings.Address, "namespace", settings.Namespace,
-		"task_queue", cfg.TaskQueue, "warehouse", st.Describe(), "warehouse_id", "wh="+st.Fingerprint(),
+		"task_queue", cfg.TaskQueue, "warehouse", st.Location(), "warehouse_id", "wh="+st.Fingerprint(),
 		"identity", fleet.Identity(st.Fingerprint()), "metrics", metricsAddr, "pid", os.Getpid())
 	<-ctx.Done()
 	logger.Info("shutting down: letting running activities finish", "timeout", worker.StopTimeout)

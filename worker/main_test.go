@@ -78,11 +78,11 @@ func TestWorkerProcess(t *testing.T) {
 	srv := devserver.ForTest(t)
 	metrics := testutil.FreeAddr(t)
 	logs := &testutil.SyncBuffer{}
+	dbPath := filepath.Join(t.TempDir(), "w.db")
 	cmd := exec.Command(workerBin)
-	dbFile := filepath.Join(t.TempDir(), "w.db")
 	cmd.Env = append(os.Environ(),
 		"TEMPORAL_ADDRESS="+srv.FrontendHostPort(),
-		"BLUEPRINT_DATABASE_URL=sqlite:"+dbFile,
+		"BLUEPRINT_DATABASE_URL=sqlite:"+dbPath,
 		"BLUEPRINT_LOG_FORMAT=json",
 		"BLUEPRINT_METRICS_ADDR="+metrics,
 	)
@@ -118,7 +118,7 @@ func TestWorkerProcess(t *testing.T) {
 		if line["msg"] == "worker started" {
 			// The resolved warehouse, and its fingerprint in the identity
 			// the CLI compares.
-			require.Equal(t, "sqlite:"+dbFile, line["warehouse"])
+			require.Equal(t, "sqlite:"+dbPath, line["warehouse"], "the start-up line names the warehouse")
 			require.Regexp(t, `^wh=[0-9a-f]{8}$`, line["warehouse_id"])
 			require.Regexp(t, `^\d+@\S+ `+line["warehouse_id"].(string)+`$`, line["identity"])
 		}

@@ -11,27 +11,24 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Describe names the database a Store writes to, without credentials:
-// "sqlite:/abs/path/warehouse.db" or "postgres://host:port/db" (with
-// ?search_path=... when one is set). Two stores that describe themselves
-// the same write to the same tables; workers log it at start-up, and the
-// CLI compares the workers of a task queue by its fingerprint.
-func (s *Store) Describe() string { return s.where }
+// Fingerprint is a short stable digest of Location, small enough to
+// travel in a worker's identity: workers of one task queue with different
+// fingerprints write to different warehouses.
+func (s *Store) Fingerprint() string { return Fingerprint(s.location) }
 
-// Fingerprint is a short stable digest of Describe, small enough to travel
-// in a worker's identity.
-func (s *Store) Fingerprint() string { return Fingerprint(s.where) }
-
-// Fingerprint is the first 8 hex digits of the SHA-256 of a description.
+// Fingerprint is the first 8 hex digits of the SHA-256 of a location.
 func Fingerprint(description string) string {
 	sum := sha256.Sum256([]byte(description))
 	return hex.EncodeToString(sum[:4])
 }
 
-// describe resolves a parsed DSN to its Describe form: a SQLite path made
-// absolute and cleaned (./data/warehouse.db from two directories is two
-// warehouses), a PostgreSQL URL reduced to host, port, database and schema.
-func describe(t target) string {
+// location names the database a target writes to, with no secret in it:
+// "sqlite:/abs/path/warehouse.db", the path made absolute and cleaned
+// (./data/warehouse.db from two directories is two warehouses), or
+// "postgres://host:port/db", with ?search_path=... when one is set (user,
+// password and connection options left out). Two stores with one
+// location write to the same tables.
+func (t target) location() string {
 	if t.driver == DriverSQLite {
 		p, err := filepath.Abs(t.path)
 		if err != nil {

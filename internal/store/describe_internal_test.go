@@ -20,7 +20,7 @@ func TestDescribeNamesTheDatabaseWithoutSecrets(t *testing.T) {
 	} {
 		tg, err := parseDSN(tc.dsn)
 		require.NoError(t, err, tc.dsn)
-		got := describe(tg)
+		got := tg.location()
 		assert.Equal(t, tc.want, got, tc.dsn)
 		assert.NotContains(t, got, "s3cret")
 	}
@@ -29,6 +29,6 @@ func TestDescribeNamesTheDatabaseWithoutSecrets(t *testing.T) {
 	require.NoError(t, err)
 	b, err := parseDSN("sqlite:" + filepath.Join(wd, "data", "warehouse.db"))
 	require.NoError(t, err)
-	assert.Equal(t, Fingerprint(describe(a)), Fingerprint(describe(b)))
-	assert.Len(t, Fingerprint(describe(a)), 8)
+	assert.Equal(t, Fingerprint(a.location()), Fingerprint(b.location()))
+	assert.Len(t, Fingerprint(a.location()), 8)
 }

@@ -64,6 +64,8 @@ var ErrRunFinished = errors.New("run already finished")
 type Store struct {
 	db     *sql.DB
 	driver string
+	// location says where the warehouse is, for logs: see Location.
+	location string
 
 	// writeSem serializes this process's write transactions on SQLite,
 	// which has one writer at a time anyway: waiting here is cheaper and
@@ -74,8 +76,6 @@ type Store struct {
 
 	mu    sync.Mutex
 	stmts map[int]*sql.Stmt // SQLite upsert statements, by rows per statement
-
-	where string // see Describe
 }
 
 // Open connects to the warehouse named by dsn and brings its schema up to
@@ -110,7 +110,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.where = describe(t)
+	s.location = t.location()
 	if err := s.db.PingContext(ctx); err != nil {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", RedactDSN(dsn), err)
@@ -243,6 +243,12 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	return s.db.Close()
 }
+
+// Location says where the warehouse is, with no secret in it, for logs
+// and to compare workers' warehouses (see target.location): "sqlite:" and
+// the file's absolute path (the default file resolved), or
+// "postgres://host:port/db" without user or password.
+func (s *Store) Location() string { return s.location }
 
 // Driver is DriverSQLite or DriverPostgres.
 func (s *Store) Driver() string { return s.driver }

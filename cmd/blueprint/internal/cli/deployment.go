@@ -44,9 +44,9 @@ These commands read the manifest and the server's schedule of each deployment.`,
 
 // scheduleView is a deployment's schedule, manifest and server combined.
 type scheduleView struct {
-	Cron          string        `json:"cron"`
-	Timezone      string        `json:"timezone"`
-	Overlap       string        `json:"overlap"`
+	Cron     string `json:"cron"`
+	Timezone string `json:"timezone"`
+	Overlap  string `json:"overlap"`
 	// Durations are Go duration strings ("1h0m0s"), as in the manifest.
 	CatchupWindow string `json:"catchup_window"`
 	Jitter        string `json:"jitter"`

@@ -88,21 +88,24 @@ func TestStatus(t *testing.T) {
 }
 
 func TestWorkPoolLs(t *testing.T) {
+	// A stopped worker stays listed (offline after a while): each pass
+	// (-count=2) has queues of its own.
+	queue, idle := testutil.UniqueID("tq-cli-pool"), testutil.UniqueID("tq-cli-pool-idle")
 	path := writeManifest(t, manifestOf(
-		deployment("cli-pool-a", "tq-cli-pool", `{batch_size: 10}`, ""),
-		deployment("cli-pool-b", "tq-cli-pool", `{batch_size: 10}`, ""),
-		deployment("cli-pool-idle", "tq-cli-pool-idle", `{batch_size: 10}`, ""),
+		deployment("cli-pool-a", queue, `{batch_size: 10}`, ""),
+		deployment("cli-pool-b", queue, `{batch_size: 10}`, ""),
+		deployment("cli-pool-idle", idle, `{batch_size: 10}`, ""),
 	))
-	workertest.Start(t, srv.Client(), "tq-cli-pool")
+	workertest.Start(t, srv.Client(), queue)
 	var r result
 	require.Eventually(t, func() bool {
 		r = ok(t, "-f", path, "work-pool", "ls")
 		return strings.Contains(r.stdout, "workflow,activity")
 	}, 30*time.Second, 200*time.Millisecond)
 	assert.Regexp(t, `(?m)^TASK QUEUE\s+DEPLOYMENTS\s+WORKER\s+STATE\s+POLLS\s+LAST SEEN$`, r.stdout)
-	assert.Regexp(t, `(?m)^tq-cli-pool\s+cli-pool-a,cli-pool-b\s+\d+@\S+ wh=[0-9a-f]{8}\s+online\s+workflow,activity\s+\d{4}-`, r.stdout)
-	assert.Regexp(t, `(?m)^tq-cli-pool-idle\s+cli-pool-idle\s+\(none\)\s+-\s+-\s+-\s*$`, r.stdout)
-	assert.Contains(t, r.stdout, "No live worker polls tq-cli-pool-idle")
+	assert.Regexp(t, `(?m)^`+queue+`\s+cli-pool-a,cli-pool-b\s+\d+@\S+ wh=[0-9a-f]{8}\s+online\s+workflow,activity\s+\d{4}-`, r.stdout)
+	assert.Regexp(t, `(?m)^`+idle+`\s+cli-pool-idle\s+\(none\)\s+-\s+-\s+-\s*$`, r.stdout)
+	assert.Contains(t, r.stdout, "No live worker polls "+idle)
 
 	r = ok(t, "-f", path, "task-queue", "ls", "-o", "json")
 	var queues []struct {

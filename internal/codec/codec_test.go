@@ -15,7 +15,9 @@ import (
 )
 
 // key returns a deterministic 32-byte test key, base64, from a letter.
-func key(c byte) string { return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{c}, codec.KeySize)) }
+func key(c byte) string {
+	return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{c}, codec.KeySize))
+}
 
 func keyring(t *testing.T, spec string) *codec.Keyring {
 	t.Helper()

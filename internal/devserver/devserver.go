@@ -11,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -60,6 +62,13 @@ type Options struct {
 	Port int
 	// Log receives the server's output (nil: discarded).
 	Log io.Writer
+	// DataConverter of the returned client (nil: the SDK's default).
+	DataConverter converter.DataConverter
+	// UIPort, when not 0, serves the Web UI on that port (else headless).
+	UIPort int
+	// UICodecEndpoint is the codec server the Web UI decodes payloads
+	// with (--ui-codec-endpoint); only with UIPort.
+	UICodecEndpoint string
 }
 
 // Start starts a dev server and returns it with a client for it.
@@ -76,7 +85,10 @@ func Start(ctx context.Context, o Options) (*testsuite.DevServer, error) {
 	if out == nil {
 		out = io.Discard
 	}
-	copts := &client.Options{Namespace: conn.DefaultNamespace, Logger: conn.QuietLogger()}
+	if o.UICodecEndpoint != "" {
+		args = append(args, "--ui-codec-endpoint", o.UICodecEndpoint)
+	}
+	copts := &client.Options{Namespace: conn.DefaultNamespace, Logger: conn.QuietLogger(), DataConverter: o.DataConverter}
 	if o.Port != 0 {
 		copts.HostPort = fmt.Sprintf("127.0.0.1:%d", o.Port)
 	}
@@ -86,6 +98,8 @@ func Start(ctx context.Context, o Options) (*testsuite.DevServer, error) {
 		ExistingPath:     bin,
 		ClientOptions:    copts,
 		DBFilename:       o.DBFile,
+		EnableUI:         o.UIPort != 0,
+		UIPort:           uiPort(o.UIPort),
 		LogLevel:         "error",
 		SearchAttributes: SearchAttributes,
 		ExtraArgs:        args,
@@ -96,6 +110,13 @@ func Start(ctx context.Context, o Options) (*testsuite.DevServer, error) {
 		return nil, fmt.Errorf("start dev server: %w", err)
 	}
 	return srv, nil
+}
+
+func uiPort(p int) string {
+	if p == 0 {
+		return ""
+	}
+	return strconv.Itoa(p)
 }
 
 // ForTest starts a tuned in-memory dev server and stops it when t ends.

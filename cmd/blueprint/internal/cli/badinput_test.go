@@ -79,6 +79,12 @@ func TestBadInputExitsTwoAndChangesNothing(t *testing.T) {
 		{"backfill bad overlap", []string{"-f", good, "deployment", "backfill", name, "--from", "2025-01-01T00:00:00Z", "--to", "2025-01-02T00:00:00Z", "--overlap", "sometimes"}, `--overlap: unknown overlap policy "sometimes"`, "", ""},
 		{"pause unscheduled deployment", []string{"-f", good, "deployment", "pause", "cli-bad-adhoc"}, `deployment "cli-bad-adhoc" has no schedule`, "", ""},
 		{"inspect unknown deployment", []string{"-f", good, "deployment", "inspect", "cli-bad-nope"}, `unknown deployment "cli-bad-nope"`, "", ""},
+		{"codec-server bad listen", []string{"codec-server", "--listen", "8081"}, `--listen "8081": must be host:port (like 127.0.0.1:8081)`, "", ""},
+		{"codec-server bad port", []string{"codec-server", "--listen", "127.0.0.1:http"}, `--listen "127.0.0.1:http": port "http" must be a number from 0 to 65535`, "", ""},
+		{"codec-server bad origin", []string{"codec-server", "--ui-origin", "localhost:8233"}, `--ui-origin "localhost:8233": must start with http:// or https://`, "", ""},
+		{"codec-server origin with path", []string{"codec-server", "--ui-origin", "http://localhost:8233/namespaces"}, "must be an origin: scheme://host:port, no path", "", ""},
+		{"codec-server without keys", []string{"codec-server", "--listen", "127.0.0.1:0"}, "BLUEPRINT_ENCRYPTION_KEYS is not set", "", ""},
+		{"codec-server extra argument", []string{"codec-server", "now"}, `unknown command "now" for "blueprint codec-server"`, "", ""},
 		{"unknown subcommand", []string{"deployment", "explode"}, `unknown command "explode" for "blueprint deployment"`, "", ""},
 	}
 	require.GreaterOrEqual(t, len(tests), 15)

@@ -9,17 +9,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/blueprint-etl/blueprint/cmd/blueprint/internal/cli"
 	"github.com/blueprint-etl/blueprint/internal/codec"
@@ -220,19 +223,33 @@ func TestEncryptedRuns(t *testing.T) {
 	})
 
 	t.Run("temporal workflow show", func(t *testing.T) {
-		out, err := temporalCLI(t, "workflow", "show", "--address", addr, "-w", "enc-1", "-o", "json")
-		require.NoError(t, err, out)
-		assert.NotContains(t, out, marker, "without the codec endpoint: ciphertext only")
-		out, err = temporalCLI(t, "workflow", "show", "--address", addr, "-w", "enc-1", "-o", "json", "--codec-endpoint", codecURL)
-		require.NoError(t, err, out)
-		assert.Contains(t, out, "orders-"+marker+".ndjson", "with the codec endpoint: the parameters")
-		assert.Contains(t, out, `"batch_size"`)
+		show := func(args ...string) (*commonpb.Payload, error) {
+			out, err := temporalCLI(t, append([]string{"workflow", "show", "--address", addr, "-w", "enc-1", "-o", "json"}, args...)...)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s", err, out)
+			}
+			var h historypb.History
+			require.NoError(t, protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal([]byte(out), &h), out)
+			require.NotEmpty(t, h.Events)
+			return h.Events[0].GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0], nil
+		}
+		p, err := show()
+		require.NoError(t, err)
+		assert.Equal(t, codec.EncodingEncrypted, string(p.GetMetadata()["encoding"]), "without the codec endpoint: ciphertext")
+		assert.NotContains(t, string(p.GetData()), marker)
 
-		out, _ = temporalCLI(t, "workflow", "show", "--address", addr, "-w", "enc-1", "-o", "json", "--codec-endpoint", codecAuthURL)
-		assert.NotContains(t, out, marker, "the codec server that requires Authorization decodes nothing without it")
-		out, err = temporalCLI(t, "workflow", "show", "--address", addr, "-w", "enc-1", "-o", "json", "--codec-endpoint", codecAuthURL, "--codec-auth", "Bearer codec-test-token")
-		require.NoError(t, err, out)
-		assert.Contains(t, out, "orders-"+marker+".ndjson")
+		p, err = show("--codec-endpoint", codecURL)
+		require.NoError(t, err)
+		assert.Equal(t, "json/plain", string(p.GetMetadata()["encoding"]), "with the codec endpoint: the parameters")
+		assert.JSONEq(t, `{"batch_size": 100, "source_url": "file:orders-`+marker+`.ndjson"}`, string(p.GetData()))
+
+		if p, err := show("--codec-endpoint", codecAuthURL); err == nil {
+			assert.Equal(t, codec.EncodingEncrypted, string(p.GetMetadata()["encoding"]),
+				"the codec server that requires Authorization decodes nothing without it")
+		}
+		p, err = show("--codec-endpoint", codecAuthURL, "--codec-auth", "Bearer codec-test-token")
+		require.NoError(t, err)
+		assert.Contains(t, string(p.GetData()), "orders-"+marker+".ndjson")
 	})
 
 	t.Run("Web UI in headless Chromium", func(t *testing.T) {
@@ -249,7 +266,13 @@ func TestEncryptedRuns(t *testing.T) {
 		cmd.Stderr = &stderr
 		dom, err := cmd.Output()
 		require.NoError(t, err, stderr.String())
-		assert.Contains(t, string(dom), "orders-"+marker+".ndjson", "the Input panel shows the decoded parameters")
+		if p := os.Getenv("BLUEPRINT_TEST_UI_DOM"); p != "" {
+			require.NoError(t, os.WriteFile(p, dom, 0o600))
+		}
+		// The page as text: the Input panel, then the decoded parameters.
+		text := strings.Join(strings.Fields(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(string(dom), " ")), " ")
+		assert.Regexp(t, `Input \S* ?\S* ?\{ "batch_size" : 100 , "source_url" : "file:orders-`+marker+`\.ndjson" \}`, text,
+			"the Input panel shows the decoded parameters")
 	})
 
 	t.Run("replay of the encrypted history", func(t *testing.T) {

@@ -1,6 +1,8 @@
 package workflows_test
 
 import (
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -56,7 +59,7 @@ func TestReplayEncrypted(t *testing.T) {
 		r, err := worker.NewWorkflowReplayerWithOptions(opts)
 		require.NoError(t, err)
 		r.RegisterWorkflowWithOptions(workflows.DataPipeline, workflow.RegisterOptions{Name: pipeline.WorkflowType})
-		return r.ReplayWorkflowHistoryFromJSONFile(nil, history)
+		return r.ReplayWorkflowHistoryFromJSONFile(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), history)
 	}
 	require.NoError(t, replay(worker.WorkflowReplayerOptions{DataConverter: codec.DataConverter(keys)}))
 	require.Error(t, replay(worker.WorkflowReplayerOptions{}))

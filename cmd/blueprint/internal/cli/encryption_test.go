@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -20,6 +22,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -216,12 +219,6 @@ func TestEncryptedRuns(t *testing.T) {
 	assert.Equal(t, codec.EncodingEncrypted, string(started.GetMetadata()["encoding"]))
 	assert.Equal(t, "k1", string(started.GetMetadata()[codec.MetadataKeyID]))
 
-	t.Run("database file holds no plaintext", func(t *testing.T) {
-		db := dbFiles(t, dbFile)
-		assert.True(t, bytes.Contains(db, []byte(control)), "the unencrypted run's parameters are in the database file")
-		assert.False(t, bytes.Contains(db, []byte(marker)), "the encrypted run's parameters must not be in the database file")
-	})
-
 	t.Run("temporal workflow show", func(t *testing.T) {
 		show := func(args ...string) (*commonpb.Payload, error) {
 			out, err := temporalCLI(t, append([]string{"workflow", "show", "--address", addr, "-w", "enc-1", "-o", "json"}, args...)...)
@@ -289,8 +286,62 @@ func TestEncryptedRuns(t *testing.T) {
 			r.RegisterWorkflowWithOptions(workflows.DataPipeline, workflow.RegisterOptions{Name: pipeline.WorkflowType})
 			return r
 		}
-		require.NoError(t, replayer(keyK2+","+keyK1).ReplayWorkflowHistory(nil, h))
-		assert.Error(t, replayer("").ReplayWorkflowHistory(nil, h), "without the key the input cannot be read")
+		quiet := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		require.NoError(t, replayer(keyK2+","+keyK1).ReplayWorkflowHistory(quiet, h))
+		assert.Error(t, replayer("").ReplayWorkflowHistory(quiet, h), "without the key the input cannot be read")
+	})
+
+	t.Run("schedules, memos and user metadata", func(t *testing.T) {
+		// deploy encrypts the schedule's action and memo, and reads them
+		// back to see the schedule is its own and up to date.
+		scheduled := writeManifest(t, manifestOf(deployment("cli-enc-nightly", queue, `{batch_size: 100, source_url: "file:orders-`+marker+`.ndjson"}`, chicago9)))
+		t.Cleanup(func() {
+			_ = plain.ScheduleClient().GetHandle(context.Background(), "cli-enc-nightly").Delete(context.Background())
+		})
+		deploy := func() result {
+			var out, errb bytes.Buffer
+			code := cli.Execute([]string{"--address", addr, "-f", scheduled, "deploy"}, strings.NewReader(""), &out, &errb)
+			return result{code: code, stdout: out.String(), stderr: errb.String()}
+		}
+		r := deploy()
+		require.Equal(t, 0, r.code, "%s", r)
+		assert.Contains(t, r.stdout, "1 created")
+		r = deploy()
+		require.Equal(t, 0, r.code, "%s", r)
+		assert.Contains(t, r.stdout, "0 created, 0 updated, 1 unchanged", "deploy reads its encrypted marks back")
+
+		desc, err := plain.ScheduleClient().GetHandle(ctx(t), "cli-enc-nightly").Describe(ctx(t))
+		require.NoError(t, err)
+		for name, p := range desc.Memo.GetFields() {
+			assert.Equal(t, codec.EncodingEncrypted, string(p.GetMetadata()["encoding"]), "schedule memo %s", name)
+		}
+		action := desc.Schedule.Action.(*client.ScheduleWorkflowAction)
+		require.Len(t, action.Args, 1)
+		assert.Equal(t, codec.EncodingEncrypted, string(action.Args[0].(*commonpb.Payload).GetMetadata()["encoding"]), "the schedule's parameters")
+		for name, v := range action.Memo {
+			assert.Equal(t, codec.EncodingEncrypted, string(v.(*commonpb.Payload).GetMetadata()["encoding"]), "action memo %s", name)
+		}
+
+		// A run's memo and static summary and details (no worker polls
+		// this queue: the start event is all there is).
+		c := encryptedClient(t, addr, keyK1)
+		_, err = c.ExecuteWorkflow(ctx(t), client.StartWorkflowOptions{
+			ID: "enc-metadata", TaskQueue: queue + "-idle",
+			Memo:          map[string]any{"note": marker},
+			StaticSummary: "summary " + marker, StaticDetails: "details " + marker,
+		}, pipeline.WorkflowType, pipeline.Params{BatchSize: 1, SourceURL: "demo://orders"})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = plain.TerminateWorkflow(context.Background(), "enc-metadata", "", "test over") })
+		a := firstEvent(t, plain, "enc-metadata")
+		for name, p := range map[string]*commonpb.Payload{
+			"memo":    a.GetWorkflowExecutionStartedEventAttributes().GetMemo().GetFields()["note"],
+			"summary": a.GetUserMetadata().GetSummary(),
+			"details": a.GetUserMetadata().GetDetails(),
+		} {
+			require.NotNil(t, p, name)
+			assert.Equal(t, codec.EncodingEncrypted, string(p.GetMetadata()["encoding"]), name)
+			assert.NotContains(t, string(p.GetData()), marker, name)
+		}
 	})
 
 	t.Run("rotation", func(t *testing.T) {
@@ -335,6 +386,12 @@ func TestEncryptedRuns(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, d.GetWorkflowExecutionInfo().GetStatus(),
 			"the run waits for a worker with the key; it is not failed")
+	})
+
+	t.Run("database file holds no plaintext, after all of the above", func(t *testing.T) {
+		db := dbFiles(t, dbFile)
+		assert.True(t, bytes.Contains(db, []byte(control)), "the unencrypted run's parameters are in the database file")
+		assert.False(t, bytes.Contains(db, []byte(marker)), "the encrypted run's parameters must not be in the database file")
 	})
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/internal/worker"
 	"github.com/blueprint-etl/blueprint/internal/worker/workertest"
 	"github.com/blueprint-etl/blueprint/workflows"
@@ -71,20 +72,11 @@ func encryptedClient(t *testing.T, addr, keys string) client.Client {
 	return c
 }
 
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-	return port
-}
-
 // startCodecServer runs `blueprint codec-server` in process until the test
 // ends, with the environment as it is when called.
 func startCodecServer(t *testing.T, args ...string) string {
 	t.Helper()
-	port := freeTCPPort(t)
+	port := testutil.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
@@ -164,7 +156,7 @@ func TestEncryptedRuns(t *testing.T) {
 	ndjsonOrders(t, files, "orders-"+marker+".ndjson", marker)
 	ndjsonOrders(t, files, "orders-"+control+".ndjson", control)
 
-	uiPort := freeTCPPort(t)
+	uiPort := testutil.FreePort(t)
 	uiOrigins := []string{fmt.Sprintf("http://127.0.0.1:%d", uiPort), fmt.Sprintf("http://localhost:%d", uiPort)}
 	t.Setenv(codec.EnvKeys, keyK1)
 	t.Setenv(codec.EnvServerAuth, "")

@@ -374,9 +374,9 @@ func TestEncryptedRuns(t *testing.T) {
 			return false
 		}, 30*time.Second, 100*time.Millisecond, "the workflow task fails")
 		assert.Contains(t, failure, `payload is encrypted with key "k1", which BLUEPRINT_ENCRYPTION_KEYS does not hold (it holds k2)`)
-		d, err := plain.DescribeWorkflowExecution(ctx(t), wr.GetID(), wr.GetRunID())
+		d, err := plain.DescribeWorkflow(ctx(t), wr.GetID(), wr.GetRunID())
 		require.NoError(t, err)
-		assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, d.GetWorkflowExecutionInfo().GetStatus(),
+		assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, d.RawResponse.GetWorkflowExecutionInfo().GetStatus(),
 			"the run waits for a worker with the key; it is not failed")
 	})
 
@@ -406,7 +406,7 @@ func firstEvent(t *testing.T, c client.Client, workflowID string) *historypb.His
 
 func runID(t *testing.T, c client.Client, workflowID string) string {
 	t.Helper()
-	d, err := c.DescribeWorkflowExecution(ctx(t), workflowID, "")
+	d, err := c.DescribeWorkflow(ctx(t), workflowID, "")
 	require.NoError(t, err)
-	return d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+	return d.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 }

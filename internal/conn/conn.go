@@ -50,7 +50,7 @@ type Settings struct {
 	TLS        bool   `json:"tls"`
 	APIKeySet  bool   `json:"api_key_set"`
 	// EncryptionKeys lists the IDs of BLUEPRINT_ENCRYPTION_KEYS, the one
-	// that encrypts first; empty when payloads are not encrypted.
+	// that encrypts first; nil when payloads are not encrypted.
 	EncryptionKeys []string `json:"encryption_keys"`
 }
 
@@ -99,7 +99,7 @@ func Load(o Overrides, env envconfig.EnvLookup) (client.Options, Settings, error
 	if err != nil {
 		return client.Options{}, Settings{}, err
 	}
-	ids := []string{}
+	var ids []string
 	if keys != nil {
 		opts.DataConverter = codec.DataConverter(keys)
 		ids = keys.IDs()

@@ -47,23 +47,11 @@ var (
 	keyK2 = "k2:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x22}, codec.KeySize))
 )
 
-// envMap is an environment for conn.Load.
-type envMap map[string]string
-
-func (e envMap) LookupEnv(k string) (string, bool) { v, ok := e[k]; return v, ok }
-func (e envMap) Environ() []string {
-	var kv []string
-	for k, v := range e {
-		kv = append(kv, k+"="+v)
-	}
-	return kv
-}
-
 // encryptedClient connects as the worker and the CLI do, with keys as
 // BLUEPRINT_ENCRYPTION_KEYS.
 func encryptedClient(t *testing.T, addr, keys string) client.Client {
 	t.Helper()
-	opts, s, err := conn.Load(conn.Overrides{Address: addr, Namespace: "default"}, envMap{codec.EnvKeys: keys})
+	opts, s, err := conn.Load(conn.Overrides{Address: addr, Namespace: "default"}, testutil.Env{codec.EnvKeys: keys})
 	require.NoError(t, err)
 	require.NotEmpty(t, s.EncryptionKeys)
 	c, err := conn.Dial(context.Background(), opts)

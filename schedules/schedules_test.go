@@ -379,23 +379,26 @@ func TestApplyReportsPartialProgress(t *testing.T) {
 }
 
 func TestTriggerBackfillAndErrors(t *testing.T) {
-	deleteSchedule(t, "ops")
-	deploy(t, manifest(t, scheduled("ops", "0 * * * *", "UTC", "")), false)
+	// The backfilled runs stay open (no worker): a second pass (-count=2)
+	// needs other workflow IDs, hence another schedule name.
+	ops := testutil.UniqueID("ops")
+	deleteSchedule(t, ops)
+	deploy(t, manifest(t, scheduled(ops, "0 * * * *", "UTC", "")), false)
 
-	run, err := schedules.Trigger(ctx(t), srv.Client(), "ops", enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL)
+	run, err := schedules.Trigger(ctx(t), srv.Client(), ops, enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL)
 	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(run.WorkflowID, "ops-"), "scheduled workflow IDs are the deployment name plus the time: %q", run.WorkflowID)
+	assert.True(t, strings.HasPrefix(run.WorkflowID, ops+"-"), "scheduled workflow IDs are the deployment name plus the time: %q", run.WorkflowID)
 	assert.NotEmpty(t, run.RunID)
 
 	to := time.Now().UTC().Truncate(time.Hour)
-	require.NoError(t, schedules.Backfill(ctx(t), srv.Client(), "ops", to.Add(-3*time.Hour+time.Minute), to.Add(time.Minute), enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL))
+	require.NoError(t, schedules.Backfill(ctx(t), srv.Client(), ops, to.Add(-3*time.Hour+time.Minute), to.Add(time.Minute), enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL))
 	require.Eventually(t, func() bool {
-		st, err := schedules.Describe(ctx(t), srv.Client(), "ops")
+		st, err := schedules.Describe(ctx(t), srv.Client(), ops)
 		require.NoError(t, err)
 		return st.Actions == 4 // the trigger and three hourly runs
 	}, 30*time.Second, 100*time.Millisecond)
 
-	err = schedules.Backfill(ctx(t), srv.Client(), "ops", to, to.Add(-time.Hour), 0)
+	err = schedules.Backfill(ctx(t), srv.Client(), ops, to, to.Add(-time.Hour), 0)
 	require.Error(t, err)
 	assert.True(t, pipeline.IsInput(err))
 

@@ -77,10 +77,11 @@ func TestWorkerProcess(t *testing.T) {
 	srv := devserver.ForTest(t)
 	metrics := testutil.FreeAddr(t)
 	logs := &testutil.SyncBuffer{}
+	dbPath := filepath.Join(t.TempDir(), "w.db")
 	cmd := exec.Command(workerBin)
 	cmd.Env = append(os.Environ(),
 		"TEMPORAL_ADDRESS="+srv.FrontendHostPort(),
-		"BLUEPRINT_DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "w.db"),
+		"BLUEPRINT_DATABASE_URL=sqlite:"+dbPath,
 		"BLUEPRINT_LOG_FORMAT=json",
 		"BLUEPRINT_METRICS_ADDR="+metrics,
 	)
@@ -113,6 +114,9 @@ func TestWorkerProcess(t *testing.T) {
 	for sc.Scan() {
 		var line map[string]any
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &line), "not a JSON line: %s", sc.Text())
+		if line["msg"] == "worker started" {
+			require.Equal(t, "sqlite:"+dbPath, line["warehouse"], "the start-up line names the warehouse")
+		}
 		if line["msg"] == "extracted" || line["msg"] == "loaded" {
 			activityLines++
 			require.Equal(t, "worker-process", line["WorkflowID"])

@@ -42,7 +42,7 @@ changed), left unchanged or deleted. It is safe to run as often as you like:
 			if err := schedules.Validate(m); err != nil {
 				return err // bad input is reported as such even with the server down
 			}
-			ctx, c, err := srv.connect()
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}

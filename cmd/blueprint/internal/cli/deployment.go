@@ -175,7 +175,7 @@ differs: the server's schedule does not match the manifest; run
   blueprint deployment ls -f deployments.yaml -o json`,
 		Args: cobra.NoArgs,
 		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, _ []string) error {
-			ctx, c, err := srv.connect()
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -242,7 +242,7 @@ whether started by the schedule, a backfill, a trigger or by hand.`,
 			if err != nil {
 				return err
 			}
-			ctx, c, err := srv.connect()
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -374,7 +374,7 @@ not started; use 'blueprint deployment backfill' for those.`
 			if err != nil {
 				return err
 			}
-			ctx, c, err := srv.connect()
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -455,7 +455,7 @@ backfill; split longer periods.`, MaxBackfillRuns),
 			case len(times) > MaxBackfillRuns:
 				return usagef("%s to %s holds more than %d runs of %s; split it into shorter periods", fromS, toS, MaxBackfillRuns, d.Name)
 			}
-			ctx, c, err := srv.connect()
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -530,7 +530,7 @@ Use 'blueprint run' instead to start a run with other parameters.
 			if err != nil {
 				return usagef("--overlap: %w", err)
 			}
-			ctx, c, err := srv.connect()
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}

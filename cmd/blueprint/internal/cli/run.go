@@ -77,7 +77,7 @@ but not the run, which keeps going.`,
 				return err
 			}
 
-			sctx, c, err := srv.connect()
+			sctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}

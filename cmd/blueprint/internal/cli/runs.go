@@ -169,7 +169,7 @@ second behind a run that just started or ended.`, strings.Join(statusOrder, ", "
 			if limit < 1 || limit > MaxListLimit {
 				return usagef("--limit %d: must be from 1 to %d", limit, MaxListLimit)
 			}
-			ctx, c, err := srv.connect()
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -207,7 +207,7 @@ workflow ID is shown.`,
   blueprint runs show production-etl-2025-01-31T15:00:00Z --run-id 0194b7a2-... -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withServer(func(ctx context.Context, srv *session, args []string) error {
-			ctx, c, err := srv.connect()
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -332,7 +332,7 @@ A run that has already ended cannot be cancelled (exit code 2).`,
 		Example: `  blueprint runs cancel production-etl-20250131T090000Z-1a2b3c`,
 		Args:    cobra.ExactArgs(1),
 		RunE: a.withServer(func(ctx context.Context, srv *session, args []string) error {
-			ctx, c, err := srv.connect()
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}

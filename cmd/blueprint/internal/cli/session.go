@@ -15,7 +15,6 @@ import (
 // same way.
 type session struct {
 	a       *app
-	parent  context.Context
 	cancels []context.CancelFunc
 }
 
@@ -25,7 +24,7 @@ type session struct {
 // bounded is released when it returns.
 func (a *app) withServer(fn func(ctx context.Context, s *session, args []string) error) func(*cobra.Command, []string) error {
 	return a.run(func(ctx context.Context, args []string) error {
-		s := &session{a: a, parent: ctx}
+		s := &session{a: a}
 		defer func() {
 			for _, cancel := range s.cancels {
 				cancel()
@@ -48,18 +47,19 @@ func (a *app) withManifest(fn func(ctx context.Context, s *session, m *deploymen
 	})
 }
 
-// deadline returns a context that ends rpcTimeout from now, so that a
-// server that stops answering cannot hang a script.
-func (s *session) deadline() context.Context {
-	ctx, cancel := context.WithTimeout(s.parent, rpcTimeout)
+// deadline returns ctx ending rpcTimeout from now, so that a server that
+// stops answering cannot hang a script. The session releases it when the
+// body returns.
+func (s *session) deadline(ctx context.Context) context.Context {
+	ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
 	s.cancels = append(s.cancels, cancel)
 	return ctx
 }
 
-// connect returns the client, connected once per command, and a context
-// for the calls that ends rpcTimeout from now.
-func (s *session) connect() (context.Context, client.Client, error) {
-	ctx := s.deadline()
+// connect returns the client, connected once per command, and ctx ending
+// rpcTimeout from now for the calls to make with it.
+func (s *session) connect(ctx context.Context) (context.Context, client.Client, error) {
+	ctx = s.deadline(ctx)
 	c, err := s.a.connect(ctx)
 	return ctx, c, err
 }

@@ -53,7 +53,7 @@ Exits 0 when every check passes, 1 otherwise: usable in scripts and health check
 			if _, _, err := a.loadSettings(); err != nil {
 				return err // a broken configuration is bad input, not a failed check
 			}
-			ctx = srv.deadline()
+			ctx = srv.deadline(ctx)
 			checks := a.runChecks(ctx, m)
 			report := statusReport{OK: true, Checks: checks}
 			for _, c := range checks {

@@ -90,7 +90,7 @@ worker means its runs wait: start one with 'go run ./worker'.`,
   blueprint work-pool ls -f deployments.yaml -o json`,
 		Args: cobra.NoArgs,
 		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, _ []string) error {
-			ctx, c, err := srv.connect()
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}

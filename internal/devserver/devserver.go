@@ -71,9 +71,9 @@ type Options struct {
 	DataConverter converter.DataConverter
 	// UIPort, when not 0, serves the Web UI on that port (else headless).
 	UIPort int
-	// UICodecEndpoint is the codec server the Web UI decodes payloads
-	// with (--ui-codec-endpoint); only with UIPort.
-	UICodecEndpoint string
+	// ExtraArgs are more `temporal server start-dev` arguments, e.g.
+	// --dynamic-config-value settings a test needs.
+	ExtraArgs []string
 }
 
 // Start starts a dev server and returns it with a client for it.
@@ -86,12 +86,10 @@ func Start(ctx context.Context, o Options) (*testsuite.DevServer, error) {
 	if !o.Untuned {
 		args = append(args, TunedArgs...)
 	}
+	args = append(args, o.ExtraArgs...)
 	out := o.Log
 	if out == nil {
 		out = io.Discard
-	}
-	if o.UICodecEndpoint != "" {
-		args = append(args, "--ui-codec-endpoint", o.UICodecEndpoint)
 	}
 	copts := &client.Options{Namespace: conn.DefaultNamespace, Logger: conn.QuietLogger(), DataConverter: o.DataConverter}
 	if o.Port != 0 {

@@ -154,7 +154,8 @@ func TestEncryptedRuns(t *testing.T) {
 	t.Setenv(codec.EnvServerAuth, "")
 
 	dbFile := filepath.Join(dir, "temporal.db")
-	es, err := devserver.Start(context.Background(), devserver.Options{DBFile: dbFile, UIPort: uiPort, UICodecEndpoint: codecURL})
+	es, err := devserver.Start(context.Background(), devserver.Options{DBFile: dbFile, UIPort: uiPort,
+		ExtraArgs: []string{"--ui-codec-endpoint", codecURL}})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		es.Client().Close()

@@ -181,6 +181,23 @@ func TestConfigViewHidesSecrets(t *testing.T) {
 	r = ok(t, "config", "view")
 	assert.Regexp(t, `(?m)^API key:\s+not set$`, r.stdout)
 	assert.Regexp(t, `(?m)^Database URL:\s+sqlite:data/warehouse\.db \(default\)$`, r.stdout)
+	assert.Regexp(t, `(?m)^Encryption:\s+off \(BLUEPRINT_ENCRYPTION_KEYS not set\)$`, r.stdout)
+
+	const key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
+	t.Setenv("BLUEPRINT_ENCRYPTION_KEYS", "k2:"+key+",k1:"+key)
+	r = ok(t, "config", "view")
+	assert.Regexp(t, `(?m)^Encryption:\s+on, AES-256-GCM, key k2 \(also decrypts k1\)$`, r.stdout)
+	assert.NotContains(t, r.stdout, key)
+	r = ok(t, "config", "view", "-o", "json")
+	assert.NotContains(t, r.stdout, key)
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &v))
+	assert.Equal(t, []any{"k2", "k1"}, v["encryption_keys"])
+
+	t.Setenv("BLUEPRINT_ENCRYPTION_KEYS", "k1:"+key+",k1:"+key)
+	r = blueprint(t, "config", "view")
+	assert.Equal(t, 2, r.code, "a bad key list is bad input")
+	assert.Contains(t, r.stderr, `blueprint: BLUEPRINT_ENCRYPTION_KEYS: entry 2: key ID "k1" is listed twice`)
+	assert.NotContains(t, r.stderr, key)
 }
 
 // Every command explains itself: Short, Long and Example.

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/blueprint-etl/blueprint/internal/fleet"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
@@ -97,7 +98,12 @@ func New(c client.Client, st *store.Store, cfg Config, reg *flow.Registry) sdkwo
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = pipeline.TaskQueue
 	}
-	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{WorkerStopTimeout: StopTimeout})
+	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{
+		WorkerStopTimeout: StopTimeout,
+		// The warehouse's fingerprint in the identity lets the CLI see
+		// workers of one task queue that write to different warehouses.
+		Identity: fleet.Identity(st.Fingerprint()),
+	})
 	reg.Register(w, flow.Deps{Store: st, Sources: cfg.Sources, ChunkRecords: cfg.ChunkRecords})
 	return w
 }

@@ -98,7 +98,7 @@ func TestRunsLsFindsEveryKindOfRun(t *testing.T) {
 	// else is a typo, refused with a suggestion.
 	r = blueprint(t, "flow-run", "ls", "--deployment", "no-such-deployment")
 	require.Equal(t, 2, r.code, "%s", r)
-	assert.Equal(t, "blueprint: unknown deployment \"no-such-deployment\" in deployments/deployments.yaml (embedded) (valid: production-etl, adhoc-etl)\n", r.stderr)
+	assert.Equal(t, "blueprint: unknown deployment \"no-such-deployment\" in deployments/deployments.yaml (embedded) (valid: production-etl, adhoc-etl, daily-report, nightly-etl)\n", r.stderr)
 	r = blueprint(t, "-f", path, "runs", "ls", "--deployment", name+"x")
 	require.Equal(t, 2, r.code, "%s", r)
 	assert.Contains(t, r.stderr, `did you mean "`+name+`"?`)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/transform"
@@ -48,6 +50,13 @@ type Activities struct {
 	Sources source.Config
 	// ChunkRecords overrides DefaultChunkRecords (tests use small chunks).
 	ChunkRecords int
+	// Log writes the run logs (nil: none are written).
+	Log *runlog.Writer
+	// Env looks up the worker's environment variables that hold webhook
+	// URLs (os.LookupEnv when nil).
+	Env func(string) (string, bool)
+	// HTTP posts notifications (http.DefaultClient when nil).
+	HTTP *http.Client
 }
 
 func (a *Activities) chunkRecords() int {
@@ -75,6 +84,7 @@ func final(err error) error {
 func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (pipeline.ExtractResult, error) {
 	info := activity.GetInfo(ctx)
 	log := activity.GetLogger(ctx)
+	rl := a.Log.Attempt(ctx, in.Run, pipeline.StageExtract)
 	spec, err := pipeline.ParseSourceURL(in.Params.SourceURL)
 	if err != nil {
 		return pipeline.ExtractResult{}, temporal.NewNonRetryableApplicationError(
@@ -104,8 +114,9 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 	if !cp.Done && !exhausted && remaining > 0 {
 		if cp.NextSeq > 0 {
 			log.Info("resuming extract", "chunks", cp.NextSeq, "records", cp.Records)
+			rl.Info("resuming after %d committed chunks (%d records)", cp.NextSeq, cp.Records)
 		}
-		if cp, err = a.extract(ctx, in.Run, spec, cp, remaining, source.Attempt{
+		if cp, err = a.extract(ctx, rl, in.Run, spec, cp, remaining, source.Attempt{
 			WorkflowID: in.Run.WorkflowID, Number: info.Attempt, Max: pipeline.MaxAttempts,
 		}); err != nil {
 			return result, err
@@ -118,10 +129,11 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 	}
 	result.Records, result.Chunks = cp.Records, cp.NextSeq
 	log.Info("extracted", "records", result.Records, "chunks", result.Chunks)
+	rl.Info("extract finished: %d records from %s in %d chunks", result.Records, result.Source, result.Chunks)
 	return result, nil
 }
 
-func (a *Activities) extract(ctx context.Context, run pipeline.RunRef, spec pipeline.SourceSpec, cp store.Checkpoint, remaining int64, attempt source.Attempt) (store.Checkpoint, error) {
+func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run pipeline.RunRef, spec pipeline.SourceSpec, cp store.Checkpoint, remaining int64, attempt source.Attempt) (store.Checkpoint, error) {
 	r, err := source.Open(ctx, spec, cp.Cursor, remaining, attempt, a.Sources)
 	if err != nil {
 		return cp, err
@@ -130,7 +142,7 @@ func (a *Activities) extract(ctx context.Context, run pipeline.RunRef, spec pipe
 
 	rows := activity.GetMetricsHandler(ctx).Counter(MetricRowsExtracted)
 	var buf []byte
-	n := 0
+	n, pages := 0, 0
 	flush := func(cursor string) error {
 		if n == 0 {
 			return nil
@@ -142,6 +154,7 @@ func (a *Activities) extract(ctx context.Context, run pipeline.RunRef, spec pipe
 		cp.NextSeq++
 		cp.Records += int64(n)
 		cp.Cursor = cursor
+		rl.Info("chunk %d committed: %d pages read, %d rows so far", cp.NextSeq, pages, cp.Records)
 		if cursor != "" { // after the last chunk, completing says it all
 			activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records})
 		}
@@ -161,6 +174,7 @@ func (a *Activities) extract(ctx context.Context, run pipeline.RunRef, spec pipe
 			}
 			return cp, err
 		}
+		pages++
 		for _, rec := range page.Records {
 			buf = append(buf, rec...)
 			buf = append(buf, '\n')
@@ -199,6 +213,7 @@ func (a *Activities) Transform(ctx context.Context, in pipeline.TransformInput) 
 
 func (a *Activities) doTransform(ctx context.Context, in pipeline.TransformInput) (pipeline.TransformResult, error) {
 	log := activity.GetLogger(ctx)
+	rl := a.Log.Attempt(ctx, in.Run, pipeline.StageTransform)
 	cp, err := a.Store.Checkpoint(ctx, in.Run, pipeline.StageTransform)
 	if err != nil {
 		return pipeline.TransformResult{}, fmt.Errorf("read transform checkpoint: %w", err)
@@ -221,6 +236,7 @@ func (a *Activities) doTransform(ctx context.Context, in pipeline.TransformInput
 		}
 		if cp.NextSeq > 0 {
 			log.Info("resuming transform", "chunks", cp.NextSeq)
+			rl.Info("resuming after %d committed chunks", cp.NextSeq)
 		}
 		rejectedRows := activity.GetMetricsHandler(ctx).Counter(MetricRowsRejected)
 		for seq := cp.NextSeq; seq < in.Chunks; seq++ {
@@ -233,6 +249,7 @@ func (a *Activities) doTransform(ctx context.Context, in pipeline.TransformInput
 				return pipeline.TransformResult{}, fmt.Errorf("stage transformed chunk %d: %w", seq, err)
 			}
 			rejectedRows.Inc(int64(len(rejects)))
+			rl.Info("chunk %d of %d committed: %d valid, %d rejected", seq+1, in.Chunks, valid, len(rejects))
 			if seq+1 < in.Chunks {
 				activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageTransform, Chunks: seq + 1})
 			}
@@ -246,6 +263,10 @@ func (a *Activities) doTransform(ctx context.Context, in pipeline.TransformInput
 	}
 	res := pipeline.TransformResult{Run: in.Run, Valid: cp.Valid, Rejected: cp.Rejected, Reasons: cp.Reasons, Chunks: in.Chunks}
 	log.Info("transformed", "valid", res.Valid, "rejected", res.Rejected)
+	if res.Rejected > 0 {
+		rl.Warn("rejected %d records by reason: %s", res.Rejected, pipeline.FormatReasons(res.Reasons))
+	}
+	rl.Info("transform finished: %d valid, %d rejected", res.Valid, res.Rejected)
 	return res, nil
 }
 
@@ -257,6 +278,7 @@ func (a *Activities) Load(ctx context.Context, in pipeline.LoadInput) (pipeline.
 
 func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipeline.LoadResult, error) {
 	log := activity.GetLogger(ctx)
+	rl := a.Log.Attempt(ctx, in.Run, pipeline.StageLoad)
 	started := time.Now()
 	run, err := a.Store.GetRun(ctx, in.Run)
 	if err != nil {
@@ -264,6 +286,7 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 	}
 	if run.Status == pipeline.RunCompleted {
 		// An earlier attempt committed everything; its result was lost.
+		rl.Info("an earlier attempt committed the load; nothing left to do")
 		return pipeline.LoadResult{Inserted: run.Inserted, Updated: run.Updated, Unchanged: run.Unchanged}, nil
 	}
 	cp, err := a.Store.Checkpoint(ctx, in.Run, pipeline.StageLoad)
@@ -272,6 +295,7 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 	}
 	if cp.NextSeq > 0 {
 		log.Info("resuming load", "chunks", cp.NextSeq)
+		rl.Info("resuming after %d committed chunks (%d rows)", cp.NextSeq, cp.Inserted+cp.Updated+cp.Unchanged)
 	}
 	loadedRows := activity.GetMetricsHandler(ctx).Counter(MetricRowsLoaded)
 	var orders []record.Order
@@ -292,6 +316,7 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 		total.Updated += got.Updated
 		total.Unchanged += got.Unchanged
 		loadedRows.Inc(int64(len(orders)))
+		rl.Info("chunk %d of %d committed: %d rows so far", seq+1, in.Chunks, total.Inserted+total.Updated+total.Unchanged)
 		if seq+1 < in.Chunks {
 			activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageLoad, Chunks: seq + 1, Records: total.Inserted + total.Updated + total.Unchanged})
 		}
@@ -308,6 +333,7 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 		return pipeline.LoadResult{}, fmt.Errorf("complete run: %w", err)
 	}
 	log.Info("loaded", "inserted", total.Inserted, "updated", total.Updated, "unchanged", total.Unchanged)
+	rl.Info("load finished: %d inserted, %d updated, %d unchanged", total.Inserted, total.Updated, total.Unchanged)
 	return total, nil
 }
 
@@ -335,3 +361,4 @@ func SourceKey(spec pipeline.SourceSpec) string {
 		return pipeline.RedactURL(u.String())
 	}
 }
+

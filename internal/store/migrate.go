@@ -176,6 +176,48 @@ var migrations = []migration{
 		sqlite:   []string{},
 		postgres: []string{`ALTER TABLE stage_chunks ALTER COLUMN data SET STORAGE EXTERNAL`},
 	},
+	{
+		version: 3,
+		name:    "run logs",
+		// One row per log line of a run, written by its activities (and
+		// the end-of-run step) as they go, so the lines of a worker that
+		// died are kept. id gives the order lines were written in, which
+		// `runs logs --follow` pages on. once_key is set on a line that
+		// must be written once however often its writer is retried (NULLs
+		// are distinct, so ordinary lines never collide).
+		sqlite: []string{
+			`CREATE TABLE run_logs (
+				id          INTEGER PRIMARY KEY AUTOINCREMENT,
+				workflow_id TEXT    NOT NULL,
+				run_id      TEXT    NOT NULL,
+				logged_at   TEXT    NOT NULL,
+				level       TEXT    NOT NULL CHECK (level IN ('info', 'warn', 'error')),
+				stage       TEXT    NOT NULL DEFAULT '',
+				attempt     INTEGER NOT NULL DEFAULT 0,
+				message     TEXT    NOT NULL,
+				once_key    TEXT
+			) STRICT`,
+			`CREATE INDEX run_logs_run ON run_logs (workflow_id, run_id, id)`,
+			`CREATE UNIQUE INDEX run_logs_once ON run_logs (workflow_id, run_id, once_key)`,
+			`CREATE INDEX run_logs_logged_at ON run_logs (logged_at)`,
+		},
+		postgres: []string{
+			`CREATE TABLE run_logs (
+				id          BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+				workflow_id TEXT        NOT NULL,
+				run_id      TEXT        NOT NULL,
+				logged_at   TIMESTAMPTZ NOT NULL,
+				level       TEXT        NOT NULL CHECK (level IN ('info', 'warn', 'error')),
+				stage       TEXT        NOT NULL DEFAULT '',
+				attempt     INTEGER     NOT NULL DEFAULT 0,
+				message     TEXT        NOT NULL,
+				once_key    TEXT
+			)`,
+			`CREATE INDEX run_logs_run ON run_logs (workflow_id, run_id, id)`,
+			`CREATE UNIQUE INDEX run_logs_once ON run_logs (workflow_id, run_id, once_key)`,
+			`CREATE INDEX run_logs_logged_at ON run_logs (logged_at)`,
+		},
+	},
 }
 
 // SchemaVersion is the version the code expects, the last migration's.

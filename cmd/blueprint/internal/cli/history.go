@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/blueprint-etl/blueprint/internal/failures"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
@@ -309,56 +309,9 @@ func closeOutcome(ev *historypb.HistoryEvent) (status string, summary *pipeline.
 	return "", nil, "", false
 }
 
-// errorTypes are the failure types worth naming: blueprint's own. Other
-// types are Go type names ("wrapError") that say nothing to a user.
-var errorTypes = []string{pipeline.ErrInvalidParameters, pipeline.ErrBadSource, pipeline.ErrBadData, pipeline.ErrTransient}
-
-// failureChain writes a failure and its causes on one line, outermost
-// first: "activity Extract failed (maximum attempts reached): source
-// unavailable (Transient)".
-func failureChain(f *failurepb.Failure) string {
-	var parts []string
-	for depth := 0; f != nil && depth < 20; f, depth = f.GetCause(), depth+1 {
-		msg := f.GetMessage()
-		switch {
-		case f.GetActivityFailureInfo() != nil:
-			info := f.GetActivityFailureInfo()
-			msg = fmt.Sprintf("activity %s failed", info.GetActivityType().GetName())
-			if rs := retryState(info.GetRetryState()); rs != "" {
-				msg += " (" + rs + ")"
-			}
-		case f.GetChildWorkflowExecutionFailureInfo() != nil:
-			msg = fmt.Sprintf("child workflow %s failed", f.GetChildWorkflowExecutionFailureInfo().GetWorkflowType().GetName())
-		case f.GetApplicationFailureInfo() != nil && slices.Contains(errorTypes, f.GetApplicationFailureInfo().GetType()):
-			msg = fmt.Sprintf("%s (%s)", msg, f.GetApplicationFailureInfo().GetType())
-		case f.GetTimeoutFailureInfo() != nil:
-			msg = fmt.Sprintf("%s timeout", strings.ToLower(strings.TrimPrefix(f.GetTimeoutFailureInfo().GetTimeoutType().String(), "TIMEOUT_TYPE_")))
-		case f.GetCanceledFailureInfo() != nil && msg == "":
-			msg = "canceled"
-		}
-		// A Go error converted to a failure repeats its wrapped causes'
-		// text in each level: keep the outermost that says it all.
-		if msg != "" && (len(parts) == 0 || !strings.Contains(parts[len(parts)-1], msg)) {
-			parts = append(parts, oneLine(msg))
-		}
-	}
-	return strings.Join(parts, ": ")
-}
-
-func retryState(s enumspb.RetryState) string {
-	switch s {
-	case enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED:
-		return "maximum attempts reached"
-	case enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE:
-		return "not retryable"
-	case enumspb.RETRY_STATE_TIMEOUT:
-		return "retry timeout reached"
-	case enumspb.RETRY_STATE_CANCEL_REQUESTED:
-		return "canceled"
-	default:
-		return ""
-	}
-}
+// failureChain writes a failure and its causes on one line (see
+// failures.Chain).
+func failureChain(f *failurepb.Failure) string { return failures.Chain(f) }
 
 // deploymentOf reads the BlueprintDeployment search attribute.
 func deploymentOf(sa *commonpb.SearchAttributes) string {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -302,11 +301,7 @@ func printSummary(w io.Writer, s pipeline.Summary, indent string) error {
 	f.add("Valid", "%d", s.Valid)
 	rejected := fmt.Sprint(s.Rejected)
 	if len(s.Reasons) > 0 {
-		var rs []string
-		for _, k := range sortedKeys(s.Reasons) {
-			rs = append(rs, fmt.Sprintf("%s: %d", k, s.Reasons[k]))
-		}
-		rejected += " (" + strings.Join(rs, ", ") + ")"
+		rejected += " (" + pipeline.FormatReasons(s.Reasons) + ")"
 	}
 	f.add("Rejected", "%s", rejected)
 	f.add("Loaded", "%d inserted, %d updated, %d unchanged", s.Loaded.Inserted, s.Loaded.Updated, s.Loaded.Unchanged)
@@ -314,15 +309,6 @@ func printSummary(w io.Writer, s pipeline.Summary, indent string) error {
 	f.add("Durations", "extract %s, transform %s, load %s, total %s",
 		formatDuration(d.Extract), formatDuration(d.Transform), formatDuration(d.Load), formatDuration(d.Total))
 	return f.flush()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func (a *app) runsCancelCommand() *cobra.Command {

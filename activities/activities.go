@@ -361,4 +361,3 @@ func SourceKey(spec pipeline.SourceSpec) string {
 		return pipeline.RedactURL(u.String())
 	}
 }
-

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -243,4 +243,3 @@ func (s *PipelineSuite) TestRetryResumesFromCheckpoint() {
 	s.Require().NoError(err)
 	s.Len(rejected, int(got.Rejected), "no chunk was transformed twice")
 }
-

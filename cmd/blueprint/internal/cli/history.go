@@ -79,8 +79,8 @@ type activityView struct {
 }
 
 // attemptFailure is why one attempt failed. Temporal's history keeps the
-// last attempt's failure and the one before it; earlier attempts' are not
-// recorded.
+// last attempt's failure and the one before it; `runs show` adds the
+// earlier ones from the run log (see addLoggedFailures).
 type attemptFailure struct {
 	Attempt int32  `json:"attempt"`
 	Message string `json:"message"`

@@ -18,6 +18,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
@@ -33,11 +34,14 @@ BlueprintDeployment search attribute, so they can be listed by deployment.
 		Example: `  blueprint runs ls --deployment production-etl
   blueprint runs ls --status failed --limit 5
   blueprint runs show production-etl-20250131T090000Z-1a2b3c
+  blueprint runs logs production-etl-20250131T090000Z-1a2b3c --follow
   blueprint runs cancel production-etl-20250131T090000Z-1a2b3c`,
 		Args: cobra.ArbitraryArgs,
 		RunE: groupRunE,
 	}
-	cmd.AddCommand(a.runsLsCommand(), a.runsShowCommand(), a.runsCancelCommand())
+	cmd.AddCommand(a.runsLsCommand(), a.runsShowCommand(), a.runsCancelCommand(), a.runsLogsCommand())
+	cmd.PersistentFlags().StringVar(&a.databaseURL, "database-url", "",
+		"the workers' warehouse, where run logs are (default: $"+envDatabaseURL+", else "+store.DefaultSQLitePath+")")
 	return cmd
 }
 
@@ -200,10 +204,14 @@ func (a *app) runsShowCommand() *cobra.Command {
 		Use:   "show WORKFLOW_ID",
 		Short: "Show a run: parameters, status, each activity's attempts and failures, result",
 		Long: `Show one run: its deployment, parameters, status and times; each activity
-(Extract, Transform, Load) with its status, attempts and the failure messages of
-failed attempts; then the result summary (rows extracted, rejected, loaded) or
+(Extract, Transform, Load) with its status, attempts and the error of every
+failed attempt; then the result summary (rows extracted, rejected, loaded) or
 the failure, and the run's Web UI link. Without --run-id, the latest run of the
-workflow ID is shown.`,
+workflow ID is shown.
+
+Temporal keeps only the last two errors of an activity; the earlier ones come
+from the run log in the warehouse (see 'blueprint runs logs' and its
+--database-url).`,
 		Example: `  blueprint runs show production-etl-20250131T090000Z-1a2b3c
   blueprint runs show production-etl-2025-01-31T15:00:00Z --run-id 0194b7a2-... -o json`,
 		Args: cobra.ExactArgs(1),
@@ -218,6 +226,7 @@ workflow ID is shown.`,
 			if err != nil {
 				return err
 			}
+			a.addLoggedFailures(ctx, &r)
 			if a.json() {
 				return a.printJSON(r)
 			}

@@ -122,11 +122,11 @@ func (w *Writer) previousFailure(ctx context.Context, info activity.Info) string
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	desc, err := c.DescribeWorkflowExecution(dctx, info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
+	desc, err := c.DescribeWorkflow(dctx, info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
 	if err != nil {
 		return fmt.Sprintf("(unknown: describe the run: %v)", err)
 	}
-	for _, pa := range desc.GetPendingActivities() {
+	for _, pa := range desc.RawResponse.GetPendingActivities() {
 		if pa.GetActivityId() == info.ActivityID && pa.GetLastFailure() != nil {
 			return failures.Chain(pa.GetLastFailure())
 		}

@@ -73,10 +73,15 @@ func (a *Activities) Extract(ctx context.Context, in pipeline.ExtractInput) (pip
 }
 
 // final makes errors that no retry can cure non-retryable: a late attempt
-// on a run that has already ended.
+// on a run that has already ended, and a record the warehouse refuses for
+// its content (BadData, naming the record).
 func final(err error) error {
-	if errors.Is(err, store.ErrRunFinished) {
+	var row *store.RowError
+	switch {
+	case errors.Is(err, store.ErrRunFinished):
 		return temporal.NewNonRetryableApplicationError(err.Error(), pipeline.ErrRunFinished, err)
+	case errors.As(err, &row):
+		return temporal.NewNonRetryableApplicationError(err.Error(), pipeline.ErrBadData, err)
 	}
 	return err
 }
@@ -92,7 +97,7 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 	}
 	result := pipeline.ExtractResult{Run: in.Run, Source: SourceKey(spec)}
 
-	params, err := json.Marshal(map[string]any{"batch_size": in.Params.BatchSize, "source_url": pipeline.RedactURL(in.Params.SourceURL)})
+	params, err := json.Marshal(pipeline.RedactObject(in.Params.Object()))
 	if err != nil {
 		return result, fmt.Errorf("encode parameters: %w", err)
 	}

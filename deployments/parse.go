@@ -371,7 +371,7 @@ func (p *parser) schedule(field string, e entry) *Schedule {
 			if !ok {
 				continue
 			}
-			if _, err := parseCron(v); err != nil {
+			if _, err := ParseCron(v); err != nil {
 				p.add(se.val.Line, sf, "%v", err)
 				continue
 			}
@@ -409,8 +409,8 @@ func (p *parser) schedule(field string, e entry) *Schedule {
 			if !ok {
 				continue
 			}
-			if _, known := OverlapPolicies[v]; !known {
-				p.add(se.val.Line, sf, "unknown overlap policy %q (valid: %s)%s", v, strings.Join(overlapNames, ", "), suggest.DidYouMean(v, overlapNames))
+			if _, err := ParseOverlap(v); err != nil {
+				p.add(se.val.Line, sf, "%v", err)
 				continue
 			}
 			s.Overlap = v

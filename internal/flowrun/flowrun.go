@@ -7,7 +7,6 @@ package flowrun
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -30,13 +29,7 @@ const (
 // Stage sets the run's current details (shown on its Web UI page): the
 // stage it is in and what it has done so far, one fact per line.
 func Stage(ctx workflow.Context, stage string, facts ...string) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "**Stage:** %s", stage)
-	for _, f := range facts {
-		b.WriteString("\n\n")
-		b.WriteString(f)
-	}
-	workflow.SetCurrentDetails(ctx, b.String())
+	workflow.SetCurrentDetails(ctx, strings.Join(append([]string{"**Stage:** " + stage}, facts...), "\n\n"))
 }
 
 // Failed describes a failed stage for the run's outcome: its status (failed,

@@ -90,7 +90,7 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 	info := activity.GetInfo(ctx)
 	log := activity.GetLogger(ctx)
 	rl := a.Log.Attempt(ctx, in.Run, pipeline.StageExtract)
-	spec, err := pipeline.ParseSourceURL(in.Params.SourceURL)
+	spec, err := in.Params.Spec()
 	if err != nil {
 		return pipeline.ExtractResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("source_url=%q: %v", pipeline.RedactURL(in.Params.SourceURL), err), pipeline.ErrInvalidParameters, nil)
@@ -180,6 +180,10 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run pipelin
 			return cp, err
 		}
 		pages++
+		for _, w := range page.Warnings {
+			activity.GetLogger(ctx).Warn(w)
+			rl.Warn("%s", w)
+		}
 		for _, rec := range page.Records {
 			buf = append(buf, rec...)
 			buf = append(buf, '\n')

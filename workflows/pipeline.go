@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/blueprint-etl/blueprint/internal/failure"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
@@ -68,10 +69,10 @@ func DataPipeline(ctx workflow.Context, input converter.RawValue) (pipeline.Summ
 	deployment, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute))
 	started := workflow.Now(ctx)
 	summary := pipeline.Summary{WorkflowID: run.WorkflowID, RunID: run.RunID, BatchSize: params.BatchSize}
-	failed := func(stage string, err error) (pipeline.Summary, error) {
-		err = fail(ctx, run, &progress, err)
-		flowrun.Stage(ctx, pipeline.StageFailed, fmt.Sprintf("**Failed in:** %s", stage), "**Error:** "+flowrun.Cause(err))
-		flowrun.End(ctx, deployment, flowrun.Failed(ctx, stage, err))
+	failed := func(stage string, cause error) (pipeline.Summary, error) {
+		err := fail(ctx, run, &progress, cause)
+		flowrun.Stage(ctx, pipeline.StageFailed, fmt.Sprintf("**Failed in:** %s", stage), "**Error:** "+flowrun.Cause(cause))
+		flowrun.End(ctx, deployment, flowrun.Failed(ctx, stage, cause))
 		return summary, err
 	}
 
@@ -128,7 +129,8 @@ func stageContext(ctx workflow.Context, summary string) workflow.Context {
 }
 
 // fail records the failed or cancelled run in pipeline_runs and returns the
-// stage's error unchanged, so the workflow ends with the real cause.
+// stage's error under a one-line summary that names the stage, attempts
+// and cause (the Web UI shows it first), with the real error as its cause.
 func fail(ctx workflow.Context, run pipeline.RunRef, progress *pipeline.Progress, cause error) error {
 	progress.Stage = pipeline.StageFailed
 	status := pipeline.RunFailed
@@ -145,10 +147,13 @@ func fail(ctx workflow.Context, run pipeline.RunRef, progress *pipeline.Progress
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: pipeline.RetryInterval, BackoffCoefficient: 1, MaximumAttempts: pipeline.MaxAttempts},
 	})
 	err := workflow.ExecuteActivity(dctx, pipeline.FinishRunActivity, pipeline.FinishRunInput{
-		Run: run, Status: status, Error: cause.Error(),
+		Run: run, Status: status, Error: failure.Message(cause),
 	}).Get(dctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("could not record the failed run", "error", err)
 	}
-	return cause
+	if status == pipeline.RunCancelled {
+		return cause // a canceled run ends canceled, not failed
+	}
+	return failure.Summarize(cause)
 }

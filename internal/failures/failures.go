@@ -21,32 +21,40 @@ import (
 // types are Go type names ("wrapError") that say nothing to a user.
 var errorTypes = []string{pipeline.ErrInvalidParameters, pipeline.ErrBadSource, pipeline.ErrBadData, pipeline.ErrTransient}
 
-// Chain writes a failure and its causes on one line, outermost first:
-// "activity Extract failed (maximum attempts reached): source unavailable
-// (Transient)".
+// Chain writes a failure and its causes on one line, outermost
+// first: "activity Extract failed (maximum attempts reached): source
+// unavailable (Transient)", or for a run's failure, which the workflow
+// summarizes, "Extract failed after 3 attempts: source unavailable".
 func Chain(f *failurepb.Failure) string {
 	var parts []string
 	for depth := 0; f != nil && depth < 20; f, depth = f.GetCause(), depth+1 {
-		msg := f.GetMessage()
+		raw := f.GetMessage()
+		msg := raw
 		switch {
 		case f.GetActivityFailureInfo() != nil:
 			info := f.GetActivityFailureInfo()
+			if len(parts) > 0 && strings.HasPrefix(parts[len(parts)-1], info.GetActivityType().GetName()+" ") {
+				// The workflow's summary (package failure) already names
+				// the stage and its attempts.
+				continue
+			}
 			msg = fmt.Sprintf("activity %s failed", info.GetActivityType().GetName())
 			if rs := RetryState(info.GetRetryState()); rs != "" {
 				msg += " (" + rs + ")"
 			}
 		case f.GetChildWorkflowExecutionFailureInfo() != nil:
 			msg = fmt.Sprintf("child workflow %s failed", f.GetChildWorkflowExecutionFailureInfo().GetWorkflowType().GetName())
-		case f.GetApplicationFailureInfo() != nil && slices.Contains(errorTypes, f.GetApplicationFailureInfo().GetType()):
+		case f.GetApplicationFailureInfo() != nil && slices.Contains(errorTypes, f.GetApplicationFailureInfo().GetType()) &&
+			f.GetCause().GetActivityFailureInfo() == nil: // a summary says it in words
 			msg = fmt.Sprintf("%s (%s)", msg, f.GetApplicationFailureInfo().GetType())
 		case f.GetTimeoutFailureInfo() != nil:
 			msg = fmt.Sprintf("%s timeout", strings.ToLower(strings.TrimPrefix(f.GetTimeoutFailureInfo().GetTimeoutType().String(), "TIMEOUT_TYPE_")))
 		case f.GetCanceledFailureInfo() != nil && msg == "":
-			msg = "canceled"
+			msg = "cancelled"
 		}
 		// A Go error converted to a failure repeats its wrapped causes'
 		// text in each level: keep the outermost that says it all.
-		if msg != "" && (len(parts) == 0 || !strings.Contains(parts[len(parts)-1], msg)) {
+		if msg != "" && (len(parts) == 0 || !strings.Contains(parts[len(parts)-1], raw)) {
 			parts = append(parts, OneLine(msg))
 		}
 	}
@@ -64,7 +72,7 @@ func RetryState(s enumspb.RetryState) string {
 	case enumspb.RETRY_STATE_TIMEOUT:
 		return "retry timeout reached"
 	case enumspb.RETRY_STATE_CANCEL_REQUESTED:
-		return "canceled"
+		return "cancelled"
 	default:
 		return ""
 	}
@@ -95,7 +103,7 @@ func Cause(err error) string {
 	case errors.As(err, &timeout):
 		return strings.ToLower(strings.TrimPrefix(timeout.TimeoutType().String(), "TIMEOUT_TYPE_")) + " timeout"
 	case errors.As(err, &canceled):
-		return "canceled"
+		return "cancelled"
 	default:
 		return OneLine(err.Error())
 	}

@@ -26,7 +26,7 @@ const (
 	statusRunning    = "running"
 	statusCompleted  = "completed"
 	statusFailed     = "failed"
-	statusCanceled   = "canceled"
+	statusCanceled   = pipeline.RunCancelled // the warehouse's spelling; Temporal's is "Canceled"
 	statusTerminated = "terminated"
 	statusTimedOut   = "timed_out"
 )
@@ -66,7 +66,7 @@ func statusName(s enumspb.WorkflowExecutionStatus) string {
 type activityView struct {
 	Activity string `json:"activity"`
 	// Status: scheduled, running, retrying, completed, failed, timed_out,
-	// canceled.
+	// cancelled.
 	Status      string           `json:"status"`
 	Attempts    int32            `json:"attempts"`
 	MaxAttempts int32            `json:"max_attempts,omitempty"`
@@ -101,6 +101,11 @@ type runDetail struct {
 	Summary    *pipeline.Summary `json:"summary"`
 	Failure    string            `json:"failure,omitempty"`
 	UIURL      string            `json:"ui_url"`
+	// WaitingForWorker, for a running run with a task no worker has
+	// picked up, says that no live worker polls its task queue.
+	WaitingForWorker string `json:"waiting_for_worker,omitempty"`
+
+	needsWorker bool
 }
 
 // notFoundRun turns the server's NotFound into bad input: the ID is wrong.
@@ -144,6 +149,7 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 		r.ClosedAt = &t
 	}
 	r.UIURL = uiLink(ns, r.WorkflowID, r.RunID)
+	r.needsWorker = needsWorker(desc)
 
 	byID := map[string]int{}   // activity ID -> index in r.Activities
 	byEvent := map[int64]int{} // scheduled event ID -> index
@@ -191,7 +197,7 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 		case ev.GetActivityTaskCanceledEventAttributes() != nil:
 			closeActivity(&r, byEvent, ev, ev.GetActivityTaskCanceledEventAttributes().GetScheduledEventId(), statusCanceled, nil)
 		case ev.GetActivityTaskCancelRequestedEventAttributes() != nil:
-			// The workflow gave up on the activity (the run was canceled).
+			// The workflow gave up on the activity (the run was cancelled).
 			// An attempt in flight writes no Started event until it ends,
 			// and it may never end, so this is the last word unless a close
 			// event follows.
@@ -292,7 +298,7 @@ func closeOutcome(ev *historypb.HistoryEvent) (status string, summary *pipeline.
 	case ev.GetWorkflowExecutionTimedOutEventAttributes() != nil:
 		return statusTimedOut, nil, "the run timed out", true
 	case ev.GetWorkflowExecutionCanceledEventAttributes() != nil:
-		return statusCanceled, nil, "the run was canceled", true
+		return statusCanceled, nil, "the run was cancelled", true
 	case ev.GetWorkflowExecutionTerminatedEventAttributes() != nil:
 		a := ev.GetWorkflowExecutionTerminatedEventAttributes()
 		msg := "the run was terminated"

@@ -277,7 +277,7 @@ func requireNothingCreated(t *testing.T, c client.Client, wh *warehouse) {
 	it, err := c.ScheduleClient().List(ctx, client.ScheduleListOptions{})
 	require.NoError(t, err)
 	require.False(t, it.HasNext(), "no schedule is listed")
-	for _, table := range []string{"orders", "pipeline_runs", "stage_chunks", "stage_checkpoints", "rejected_records"} {
+	for _, table := range []string{"orders", "pipeline_runs", "stage_chunks", "stage_ids", "stage_checkpoints", "rejected_records"} {
 		require.Zero(t, wh.count(t, "SELECT count(*) FROM "+table), "table %s stays empty", table)
 	}
 }

@@ -176,6 +176,29 @@ var migrations = []migration{
 		sqlite:   []string{},
 		postgres: []string{`ALTER TABLE stage_chunks ALTER COLUMN data SET STORAGE EXTERNAL`},
 	},
+	{
+		version: 3,
+		name:    "the ids a run kept, for its duplicate check",
+		// Transform no longer stages clean chunks (Load reads the raw ones
+		// again), and the ids of a run's valid records live here instead
+		// of in the worker's memory, so that a run of any size needs none
+		// for them and a retried Transform resumes without rebuilding
+		// them. Rows go with the run's staged chunks.
+		sqlite: []string{
+			`CREATE TABLE stage_ids (
+				run_key   TEXT NOT NULL,
+				record_id TEXT NOT NULL,
+				PRIMARY KEY (run_key, record_id)
+			) WITHOUT ROWID, STRICT`,
+		},
+		postgres: []string{
+			`CREATE TABLE stage_ids (
+				run_key   TEXT NOT NULL,
+				record_id TEXT NOT NULL,
+				PRIMARY KEY (run_key, record_id)
+			)`,
+		},
+	},
 }
 
 // SchemaVersion is the version the code expects, the last migration's.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/transform"
 )
 
 // Checkpoint is how far a stage of a run got: every chunk below NextSeq is
@@ -200,9 +201,11 @@ func insertChunk(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, stage str
 
 // PutExtractChunk stages chunk seq of raw records (n records, NDJSON in
 // data) and advances the extract checkpoint to seq+1 with the source's
-// cursor, in one transaction. Writing a committed chunk again is a no-op,
-// so Records stays exact when a retried attempt repeats it.
-func (s *Store) PutExtractChunk(ctx context.Context, ref pipeline.RunRef, seq int, data []byte, n int, cursor string) error {
+// cursor, in one transaction; done also marks the stage done (the last
+// chunk: it spares a one-chunk run a transaction). Writing a committed
+// chunk again is a no-op, so Records stays exact when a retried attempt
+// repeats it.
+func (s *Store) PutExtractChunk(ctx context.Context, ref pipeline.RunRef, seq int, data []byte, n int, cursor string, done bool) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		cp, skip, err := s.beginChunk(ctx, tx, ref, pipeline.StageExtract, seq)
 		if err != nil || skip {
@@ -211,7 +214,7 @@ func (s *Store) PutExtractChunk(ctx context.Context, ref pipeline.RunRef, seq in
 		if err := insertChunk(ctx, tx, ref, pipeline.StageExtract, seq, n, data); err != nil {
 			return err
 		}
-		cp.NextSeq, cp.Records, cp.Cursor = seq+1, cp.Records+int64(n), cursor
+		cp.NextSeq, cp.Records, cp.Cursor, cp.Done = seq+1, cp.Records+int64(n), cursor, done
 		return s.saveCheckpoint(ctx, tx, ref, pipeline.StageExtract, cp)
 	})
 	if err != nil {
@@ -256,18 +259,36 @@ func (s *Store) ReadChunk(ctx context.Context, ref pipeline.RunRef, stage string
 	return data, nil
 }
 
-// PutTransformChunk stores chunk seq of the transform stage: the clean
-// records (NDJSON of record.Order, nValid of them) and the rejected ones,
-// and adds their counts to the transform checkpoint, in one transaction.
-// Writing a committed chunk again is a no-op.
-func (s *Store) PutTransformChunk(ctx context.Context, ref pipeline.RunRef, seq int, clean []byte, nValid int, rejects []record.Rejected) error {
+// PutTransformChunk commits chunk seq of the transform stage, in one
+// transaction: it keeps the ids of the chunk's valid records in stage_ids,
+// the run's duplicate check (valid must hold no id twice: transform.Chunk
+// with a fresh Deduper sees to that); a valid record whose id an earlier
+// chunk kept is rejected as transform.Duplicate instead. It stores the
+// rejected records and adds the counts to the transform checkpoint; done
+// also marks the stage done. Clean records are not staged: Load reads the
+// raw chunk again and skips the rejected indexes (RejectedIndexes).
+//
+// It returns the checkpoint after the chunk. Writing a committed chunk
+// again is a no-op that returns the checkpoint as it is.
+func (s *Store) PutTransformChunk(ctx context.Context, ref pipeline.RunRef, seq int, valid []transform.Valid, rejects []record.Rejected, done bool) (Checkpoint, error) {
+	var out Checkpoint
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		cp, skip, err := s.beginChunk(ctx, tx, ref, pipeline.StageTransform, seq)
 		if err != nil || skip {
+			out = cp
 			return err
 		}
-		if err := insertChunk(ctx, tx, ref, pipeline.StageTransform, seq, nValid, clean); err != nil {
-			return err
+		kept, err := s.keepIDs(ctx, tx, ref, valid)
+		if err != nil {
+			return fmt.Errorf("transform chunk %d: %w", seq, err)
+		}
+		nValid := len(valid)
+		rejects := rejects[:len(rejects):len(rejects)] // append copies: the caller's slice stays as it was
+		for _, v := range valid {
+			if _, ok := kept[v.Order.ID]; !ok {
+				rejects = append(rejects, transform.Duplicate(v))
+				nValid--
+			}
 		}
 		if err := s.insertRejects(ctx, tx, ref, seq, rejects); err != nil {
 			return err
@@ -282,12 +303,103 @@ func (s *Store) PutTransformChunk(ctx context.Context, ref pipeline.RunRef, seq 
 			}
 			cp.Reasons[r.Reason]++
 		}
+		cp.Done = done
+		out = cp
 		return s.saveCheckpoint(ctx, tx, ref, pipeline.StageTransform, cp)
 	})
 	if err != nil {
-		return fmt.Errorf("store: run %s: %w", ref.Key(), err)
+		return Checkpoint{}, fmt.Errorf("store: run %s: %w", ref.Key(), err)
 	}
-	return nil
+	return out, nil
+}
+
+// idsPerStatement bounds the rows of one stage_ids insert. On SQLite the
+// batches have a power-of-two size up to it, each shape prepared once (as
+// the upsert of orders does); one parameter a row, far below the limit.
+const idsPerStatement = 4096
+
+// keepIDs adds the ids of valid to the run's stage_ids and returns those
+// that were new: an id it does not return was kept by an earlier chunk.
+func (s *Store) keepIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, valid []transform.Valid) (map[string]struct{}, error) {
+	kept := make(map[string]struct{}, len(valid))
+	collect := func(rows *sql.Rows) error {
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			kept[id] = struct{}{}
+		}
+		return rows.Err()
+	}
+	if s.driver == DriverPostgres {
+		for len(valid) > 0 {
+			batch := valid[:min(len(valid), postgresRowsPerStatement)]
+			valid = valid[len(batch):]
+			ids := make([]string, len(batch))
+			for i, v := range batch {
+				ids[i] = v.Order.ID
+			}
+			rows, err := tx.QueryContext(ctx, `INSERT INTO stage_ids (run_key, record_id) SELECT $1, unnest($2::text[])
+				ON CONFLICT DO NOTHING RETURNING record_id`, ref.Key(), ids)
+			if err != nil {
+				return nil, fmt.Errorf("keep ids: %w", err)
+			}
+			if err := collect(rows); err != nil {
+				return nil, fmt.Errorf("keep ids: %w", err)
+			}
+		}
+		return kept, nil
+	}
+	args := make([]any, 0, 1+min(len(valid), idsPerStatement))
+	for len(valid) > 0 {
+		n := idsPerStatement
+		for n > len(valid) {
+			n /= 2
+		}
+		batch := valid[:n]
+		valid = valid[n:]
+		args = append(args[:0], ref.Key())
+		for _, v := range batch {
+			args = append(args, v.Order.ID)
+		}
+		stmt, err := s.sqliteStmt(ctx, stmtKeepIDs, n)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+		if err != nil {
+			return nil, fmt.Errorf("keep ids: %w", err)
+		}
+		if err := collect(rows); err != nil {
+			return nil, fmt.Errorf("keep ids: %w", err)
+		}
+	}
+	return kept, nil
+}
+
+// RejectedIndexes returns the indexes of the records of chunk seq that
+// Transform rejected, in order: Load skips them when it reads the raw
+// chunk again.
+func (s *Store) RejectedIndexes(ctx context.Context, ref pipeline.RunRef, seq int) ([]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT idx FROM rejected_records WHERE run_key = $1 AND chunk_seq = $2 ORDER BY idx`, ref.Key(), seq)
+	if err != nil {
+		return nil, fmt.Errorf("store: rejected indexes of chunk %d of %s: %w", seq, ref.Key(), err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var i int
+		if err := rows.Scan(&i); err != nil {
+			return nil, fmt.Errorf("store: rejected indexes of chunk %d of %s: %w", seq, ref.Key(), err)
+		}
+		out = append(out, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: rejected indexes of chunk %d of %s: %w", seq, ref.Key(), err)
+	}
+	return out, nil
 }
 
 // rejectsPerStatement bounds a multi-row INSERT of rejected records: five
@@ -375,21 +487,23 @@ func (s *Store) Rejected(ctx context.Context, ref pipeline.RunRef, limit int) ([
 	return out, nil
 }
 
-// PruneStaging drops the staged chunks of runs whose checkpoints have not
-// moved since before: runs that ended without FinishRun or CompleteRun
-// (a terminated workflow, a lost worker). It returns how many chunks it
-// dropped. A janitor should pass a time well beyond the longest run.
+// PruneStaging drops the staged chunks (and kept ids) of runs whose
+// checkpoints have not moved since before: runs that ended without
+// FinishRun or CompleteRun (a terminated workflow, a lost worker). It
+// returns how many chunks it dropped. A janitor should pass a time well
+// beyond the longest run.
 func (s *Store) PruneStaging(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
-			DELETE FROM stage_chunks WHERE run_key IN (
-				SELECT run_key FROM stage_checkpoints GROUP BY run_key HAVING max(updated_at) < $1)`,
-			s.timeArg(before))
+		const stale = `SELECT run_key FROM stage_checkpoints GROUP BY run_key HAVING max(updated_at) < $1`
+		res, err := tx.ExecContext(ctx, `DELETE FROM stage_chunks WHERE run_key IN (`+stale+`)`, s.timeArg(before))
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM stage_ids WHERE run_key IN (`+stale+`)`, s.timeArg(before))
 		return err
 	})
 	if err != nil {

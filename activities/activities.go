@@ -143,6 +143,7 @@ func (a *Activities) extract(ctx context.Context, run pipeline.RunRef, spec pipe
 		data   []byte
 		n      int
 		cursor string
+		staged store.StagedChunk
 	}
 	err = ahead(ctx, func(ctx context.Context, emit func(chunk) bool) error {
 		var c chunk
@@ -154,7 +155,7 @@ func (a *Activities) extract(ctx context.Context, run pipeline.RunRef, spec pipe
 			}
 			if err != nil {
 				if c.n > 0 {
-					c.cursor = cursor
+					c.cursor, c.staged = cursor, store.NewStagedChunk(c.data, c.n)
 					emit(c)
 				}
 				return err
@@ -169,20 +170,20 @@ func (a *Activities) extract(ctx context.Context, run pipeline.RunRef, spec pipe
 				break
 			}
 			if c.n >= a.chunkRecords() {
-				c.cursor = cursor
+				c.cursor, c.staged = cursor, store.NewStagedChunk(c.data, c.n)
 				if !emit(c) {
 					return nil
 				}
-				c = chunk{data: make([]byte, 0, cap(c.data))}
+				c = chunk{data: c.data[:0]} // the staged chunk is a copy
 			}
 		}
-		c.cursor = ""
+		c.cursor, c.staged = "", store.NewStagedChunk(c.data, c.n)
 		emit(c)
 		return nil
 	}, func(c chunk) error {
 		done := c.cursor == ""
 		if c.n > 0 {
-			if err := a.Store.PutExtractChunk(ctx, run, cp.NextSeq, c.data, c.n, c.cursor, done); err != nil {
+			if err := a.Store.PutExtractChunk(ctx, run, cp.NextSeq, c.staged, c.cursor, done); err != nil {
 				return fmt.Errorf("stage chunk %d: %w", cp.NextSeq, err)
 			}
 			rows.Inc(int64(c.n))

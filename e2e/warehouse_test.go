@@ -183,7 +183,7 @@ func (w *warehouse) checkRun(t *testing.T, exp expectation, sum pipeline.Summary
 	require.NoError(t, rrows.Close())
 	require.Equal(t, exp.Reasons, orNil(reasons), "rejected_records of run %s", ref.Key())
 	require.Zero(t, w.count(t, `SELECT count(*) FROM stage_chunks WHERE run_key = $1`, ref.Key()), "staged chunks are dropped when the run completes")
-	require.Zero(t, w.count(t, `SELECT count(*) FROM stage_ids WHERE run_key = $1`, ref.Key()), "kept ids are dropped when the run completes")
+	require.Zero(t, w.count(t, `SELECT count(*) FROM stage_ids WHERE run = $1`, store.RunNumber(ref)), "kept ids are dropped when the run completes")
 
 	run, err := w.GetRun(ctx, ref)
 	require.NoError(t, err)
@@ -255,7 +255,7 @@ func (w *warehouse) stagingProblems(t *testing.T, ref pipeline.RunRef) []string 
 	}
 	cp, err = w.Checkpoint(ctx, ref, pipeline.StageTransform)
 	require.NoError(t, err)
-	if kept := w.count(t, `SELECT count(*) FROM stage_ids WHERE run_key = $1`, ref.Key()); kept != cp.Valid {
+	if kept := w.count(t, `SELECT count(*) FROM stage_ids WHERE run = $1`, store.RunNumber(ref)); kept != cp.Valid {
 		problems = append(problems, fmt.Sprintf("transform: %d ids kept, checkpoint says %d valid", kept, cp.Valid))
 	}
 	rejected := w.count(t, `SELECT count(*) FROM rejected_records WHERE run_key = $1`, ref.Key())

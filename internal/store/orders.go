@@ -168,7 +168,7 @@ SELECT ?, column1, column2, column3, column4, column5, column6, column7, 1, ?, ?
 		q.WriteString(upsertTail)
 	case stmtKeepIDs:
 		q.Grow(120 + n*4)
-		q.WriteString(`INSERT INTO stage_ids (run_key, record_id) SELECT ?, column1 FROM (VALUES `)
+		q.WriteString(`INSERT INTO stage_ids (run, record_id) SELECT ?, column1 FROM (VALUES `)
 		for i := range n {
 			if i > 0 {
 				q.WriteByte(',')

@@ -177,7 +177,7 @@ func deleteStaging(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM stage_chunks WHERE run_key = $1`, ref.Key()); err != nil {
 		return fmt.Errorf("delete staged chunks: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM stage_ids WHERE run_key = $1`, ref.Key()); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM stage_ids WHERE run = $1`, RunNumber(ref)); err != nil {
 		return fmt.Errorf("delete kept ids: %w", err)
 	}
 	return nil

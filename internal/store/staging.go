@@ -4,9 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
@@ -186,35 +190,57 @@ func (s *Store) beginChunk(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef,
 	return cp, false, nil
 }
 
-func insertChunk(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, stage string, seq, records int, data []byte) error {
+// codecS2 marks a staged chunk compressed with S2 (a block, see
+// github.com/klauspost/compress/s2); chunks without a codec are plain.
+const codecS2 = "s2"
+
+// StagedChunk is a chunk of raw records (NDJSON) as it is staged:
+// compressed. Staging is bound by the database's one writer, so the
+// compression is done by NewStagedChunk, on the caller's goroutine, ahead
+// of the write: NDJSON compresses about 4 to 1, and the writer has that
+// much less to write (and Transform and Load to read).
+type StagedChunk struct {
+	data    []byte
+	records int
+}
+
+// NewStagedChunk compresses raw, which holds records records.
+func NewStagedChunk(raw []byte, records int) StagedChunk {
+	return StagedChunk{data: s2.Encode(nil, raw), records: records}
+}
+
+// Records is how many records the chunk holds.
+func (c StagedChunk) Records() int { return c.records }
+
+func insertChunk(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, stage string, seq int, c StagedChunk) error {
+	data := c.data
 	if data == nil {
 		data = []byte{} // an empty chunk, not NULL
 	}
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO stage_chunks (run_key, stage, seq, records, data) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (run_key, stage, seq) DO UPDATE SET records = excluded.records, data = excluded.data`,
-		ref.Key(), stage, seq, records, data); err != nil {
+		INSERT INTO stage_chunks (run_key, stage, seq, records, data, codec) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (run_key, stage, seq) DO UPDATE SET records = excluded.records, data = excluded.data, codec = excluded.codec`,
+		ref.Key(), stage, seq, c.records, data, codecS2); err != nil {
 		return fmt.Errorf("write %s chunk %d: %w", stage, seq, err)
 	}
 	return nil
 }
 
-// PutExtractChunk stages chunk seq of raw records (n records, NDJSON in
-// data) and advances the extract checkpoint to seq+1 with the source's
-// cursor, in one transaction; done also marks the stage done (the last
-// chunk: it spares a one-chunk run a transaction). Writing a committed
-// chunk again is a no-op, so Records stays exact when a retried attempt
-// repeats it.
-func (s *Store) PutExtractChunk(ctx context.Context, ref pipeline.RunRef, seq int, data []byte, n int, cursor string, done bool) error {
+// PutExtractChunk stages chunk seq of raw records and advances the
+// extract checkpoint to seq+1 with the source's cursor, in one
+// transaction; done also marks the stage done (the last chunk: it spares
+// a one-chunk run a transaction). Writing a committed chunk again is a
+// no-op, so Records stays exact when a retried attempt repeats it.
+func (s *Store) PutExtractChunk(ctx context.Context, ref pipeline.RunRef, seq int, c StagedChunk, cursor string, done bool) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		cp, skip, err := s.beginChunk(ctx, tx, ref, pipeline.StageExtract, seq)
 		if err != nil || skip {
 			return err
 		}
-		if err := insertChunk(ctx, tx, ref, pipeline.StageExtract, seq, n, data); err != nil {
+		if err := insertChunk(ctx, tx, ref, pipeline.StageExtract, seq, c); err != nil {
 			return err
 		}
-		cp.NextSeq, cp.Records, cp.Cursor, cp.Done = seq+1, cp.Records+int64(n), cursor, done
+		cp.NextSeq, cp.Records, cp.Cursor, cp.Done = seq+1, cp.Records+int64(c.records), cursor, done
 		return s.saveCheckpoint(ctx, tx, ref, pipeline.StageExtract, cp)
 	})
 	if err != nil {
@@ -243,20 +269,34 @@ func (s *Store) FinishStage(ctx context.Context, ref pipeline.RunRef, stage stri
 	return nil
 }
 
-// ReadChunk returns a staged chunk. A chunk that does not exist (never
+// ReadChunk returns a staged chunk, decompressed. A chunk that does not exist (never
 // written, or dropped when the run ended) gives an error wrapping
 // sql.ErrNoRows.
 func (s *Store) ReadChunk(ctx context.Context, ref pipeline.RunRef, stage string, seq int) ([]byte, error) {
 	if err := checkStage(stage, chunkStages...); err != nil {
 		return nil, fmt.Errorf("store: read chunk of %s: %w", ref.Key(), err)
 	}
-	var data []byte
-	err := s.db.QueryRowContext(ctx, `SELECT data FROM stage_chunks WHERE run_key = $1 AND stage = $2 AND seq = $3`,
-		ref.Key(), stage, seq).Scan(&data)
+	var (
+		data  []byte
+		codec string
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT data, codec FROM stage_chunks WHERE run_key = $1 AND stage = $2 AND seq = $3`,
+		ref.Key(), stage, seq).Scan(&data, &codec)
 	if err != nil {
 		return nil, fmt.Errorf("store: read %s chunk %d of %s: %w", stage, seq, ref.Key(), err)
 	}
-	return data, nil
+	switch codec {
+	case "":
+		return data, nil
+	case codecS2:
+		raw, err := s2.Decode(nil, data)
+		if err != nil {
+			return nil, fmt.Errorf("store: read %s chunk %d of %s: decompress: %w", stage, seq, ref.Key(), err)
+		}
+		return raw, nil
+	default:
+		return nil, fmt.Errorf("store: read %s chunk %d of %s: unknown codec %q", stage, seq, ref.Key(), codec)
+	}
 }
 
 // PutTransformChunk commits chunk seq of the transform stage, in one
@@ -341,8 +381,8 @@ func (s *Store) keepIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, va
 			for i, v := range batch {
 				ids[i] = v.Order.ID
 			}
-			rows, err := tx.QueryContext(ctx, `INSERT INTO stage_ids (run_key, record_id) SELECT $1, unnest($2::text[])
-				ON CONFLICT DO NOTHING RETURNING record_id`, ref.Key(), ids)
+			rows, err := tx.QueryContext(ctx, `INSERT INTO stage_ids (run, record_id) SELECT $1, unnest($2::text[])
+				ON CONFLICT DO NOTHING RETURNING record_id`, RunNumber(ref), ids)
 			if err != nil {
 				return nil, fmt.Errorf("keep ids: %w", err)
 			}
@@ -360,7 +400,7 @@ func (s *Store) keepIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, va
 		}
 		batch := valid[:n]
 		valid = valid[n:]
-		args = append(args[:0], ref.Key())
+		args = append(args[:0], RunNumber(ref))
 		for _, v := range batch {
 			args = append(args, v.Order.ID)
 		}
@@ -377,6 +417,15 @@ func (s *Store) keepIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, va
 		}
 	}
 	return kept, nil
+}
+
+// RunNumber names a run in stage_ids: a 64-bit hash of its key. Two runs
+// share a number with a probability of 2^-64 per pair, and it would only
+// matter while both are staging.
+func RunNumber(ref pipeline.RunRef) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(ref.Key()))
+	return int64(h.Sum64())
 }
 
 // RejectedIndexes returns the indexes of the records of chunk seq that
@@ -503,8 +552,29 @@ func (s *Store) PruneStaging(ctx context.Context, before time.Time) (int64, erro
 		if n, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM stage_ids WHERE run_key IN (`+stale+`)`, s.timeArg(before))
-		return err
+		rows, err := tx.QueryContext(ctx, stale, s.timeArg(before))
+		if err != nil {
+			return err
+		}
+		var runs []int64
+		for rows.Next() {
+			var key string
+			if err := rows.Scan(&key); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			wf, run, _ := strings.Cut(key, "/")
+			runs = append(runs, RunNumber(pipeline.RunRef{WorkflowID: wf, RunID: run}))
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		for _, r := range runs {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM stage_ids WHERE run = $1`, r); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: prune staging: %w", err)

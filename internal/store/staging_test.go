@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,11 +30,11 @@ func TestPutExtractChunk(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, store.Checkpoint{}, cp, "nothing committed yet")
 
-		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, []byte("{\"id\":1}\n{\"id\":2}\n"), 2, "page=2", false))
-		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, []byte("{\"id\":3}\n"), 1, "page=3", false))
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, store.NewStagedChunk([]byte("{\"id\":1}\n{\"id\":2}\n"), 2), "page=2", false))
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, store.NewStagedChunk([]byte("{\"id\":3}\n"), 1), "page=3", false))
 		// A retried attempt repeats chunk 1: nothing changes.
-		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, []byte("{\"id\":3}\n"), 1, "page=3", false))
-		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, []byte("other"), 7, "page=x", false))
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, store.NewStagedChunk([]byte("{\"id\":3}\n"), 1), "page=3", false))
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, store.NewStagedChunk([]byte("other"), 7), "page=x", false))
 
 		cp, err = s.Checkpoint(ctx, ref, pipeline.StageExtract)
 		require.NoError(t, err)
@@ -44,9 +45,9 @@ func TestPutExtractChunk(t *testing.T) {
 		assert.Equal(t, 2, countRows(t, s, "stage_chunks", ref.Key()))
 
 		// Chunks are written in order.
-		err = s.PutExtractChunk(ctx, ref, 5, []byte("x"), 1, "", false)
+		err = s.PutExtractChunk(ctx, ref, 5, store.NewStagedChunk([]byte("x"), 1), "", false)
 		assert.ErrorContains(t, err, "out of order")
-		err = s.PutExtractChunk(ctx, ref, -1, []byte("x"), 1, "", false)
+		err = s.PutExtractChunk(ctx, ref, -1, store.NewStagedChunk([]byte("x"), 1), "", false)
 		assert.Error(t, err)
 
 		_, err = s.ReadChunk(ctx, ref, pipeline.StageExtract, 2)
@@ -59,16 +60,34 @@ func TestPutExtractChunk(t *testing.T) {
 		cp, err = s.Checkpoint(ctx, ref, pipeline.StageExtract)
 		require.NoError(t, err)
 		assert.Equal(t, store.Checkpoint{NextSeq: 2, Records: 3, Cursor: "page=3", Done: true}, cp)
-		err = s.PutExtractChunk(ctx, ref, 2, []byte("x"), 1, "", false)
+		err = s.PutExtractChunk(ctx, ref, 2, store.NewStagedChunk([]byte("x"), 1), "", false)
 		assert.ErrorContains(t, err, "already done")
+
+		// Chunks are stored compressed; one staged before compression (no
+		// codec) still reads back.
+		big := []byte(strings.Repeat(`{"id":"ord-1","customer_email":"a@b.co","category":"books"}`+"\n", 2000))
+		other := runRef("extract-codec")
+		require.NoError(t, s.PutExtractChunk(ctx, other, 0, store.NewStagedChunk(big, 2000), "page=2", false))
+		var stored int
+		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT length(data) FROM stage_chunks WHERE run_key = $1 AND seq = 0`, other.Key()).Scan(&stored))
+		assert.Less(t, stored, len(big)/4, "compressed")
+		data, err = s.ReadChunk(ctx, other, pipeline.StageExtract, 0)
+		require.NoError(t, err)
+		assert.Equal(t, string(big), string(data))
+		_, err = s.DB().ExecContext(ctx, `INSERT INTO stage_chunks (run_key, stage, seq, records, data) VALUES ($1, 'extract', 1, 1, $2)`,
+			other.Key(), []byte("{\"id\":9}\n"))
+		require.NoError(t, err)
+		data, err = s.ReadChunk(ctx, other, pipeline.StageExtract, 1)
+		require.NoError(t, err)
+		assert.Equal(t, "{\"id\":9}\n", string(data))
 
 		// The last chunk can mark the stage done in its own transaction.
 		last := runRef("extract-last")
-		require.NoError(t, s.PutExtractChunk(ctx, last, 0, []byte("{}\n"), 1, "", true))
+		require.NoError(t, s.PutExtractChunk(ctx, last, 0, store.NewStagedChunk([]byte("{}\n"), 1), "", true))
 		cp, err = s.Checkpoint(ctx, last, pipeline.StageExtract)
 		require.NoError(t, err)
 		assert.Equal(t, store.Checkpoint{NextSeq: 1, Records: 1, Done: true}, cp)
-		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, []byte("x"), 1, "", false), "a committed chunk is still a no-op")
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, store.NewStagedChunk([]byte("x"), 1), "", false), "a committed chunk is still a no-op")
 	})
 }
 
@@ -103,7 +122,7 @@ func TestPutTransformChunk(t *testing.T) {
 		cp, err = s.Checkpoint(ctx, ref, pipeline.StageTransform)
 		require.NoError(t, err)
 		assert.Equal(t, want, cp)
-		assert.Equal(t, 5, countRows(t, s, "stage_ids", ref.Key()), "the ids kept, once each")
+		assert.Equal(t, 5, keptIDs(t, s, ref), "the ids kept, once each")
 
 		got, err := s.Rejected(ctx, ref, 0)
 		require.NoError(t, err)
@@ -297,7 +316,7 @@ func loadRun(ctx context.Context, s *store.Store, r, chunks, chunkSize int) erro
 		if err != nil {
 			return err
 		}
-		if err := s.PutExtractChunk(ctx, ref, seq, raw, len(orders), "", seq+1 == chunks); err != nil {
+		if err := s.PutExtractChunk(ctx, ref, seq, store.NewStagedChunk(raw, len(orders)), "", seq+1 == chunks); err != nil {
 			return err
 		}
 		valid := make([]transform.Valid, len(orders))
@@ -337,8 +356,8 @@ func TestPruneStaging(t *testing.T) {
 	eachDriver(t, func(t *testing.T, s *store.Store) {
 		ctx := ctxT(t)
 		old, fresh := runRef("old"), runRef("fresh")
-		require.NoError(t, s.PutExtractChunk(ctx, old, 0, []byte("x"), 1, "", false))
-		require.NoError(t, s.PutExtractChunk(ctx, old, 1, []byte("x"), 1, "", false))
+		require.NoError(t, s.PutExtractChunk(ctx, old, 0, store.NewStagedChunk([]byte("x"), 1), "", false))
+		require.NoError(t, s.PutExtractChunk(ctx, old, 1, store.NewStagedChunk([]byte("x"), 1), "", false))
 		_, err := s.PutTransformChunk(ctx, old, 0, valids(0, "a"), nil, false)
 		require.NoError(t, err)
 		cutoff := time.Now().Add(time.Hour) // everything so far is older
@@ -349,9 +368,9 @@ func TestPruneStaging(t *testing.T) {
 		n, err = s.PruneStaging(ctx, cutoff)
 		require.NoError(t, err)
 		assert.EqualValues(t, 2, n)
-		require.NoError(t, s.PutExtractChunk(ctx, fresh, 0, []byte("x"), 1, "", false))
+		require.NoError(t, s.PutExtractChunk(ctx, fresh, 0, store.NewStagedChunk([]byte("x"), 1), "", false))
 		assert.Equal(t, 1, countRows(t, s, "stage_chunks", fresh.Key()))
 		assert.Equal(t, 0, countRows(t, s, "stage_chunks", old.Key()))
-		assert.Equal(t, 0, countRows(t, s, "stage_ids", old.Key()))
+		assert.Equal(t, 0, keptIDs(t, s, old))
 	})
 }

@@ -39,10 +39,11 @@ const (
 
 // Activities are the pipeline's activities and their dependencies.
 //
-// Each stage heartbeats its Checkpoint every HeartbeatEvery from a
-// goroutine of its own (see heartbeats): the heartbeat keeps a long stage
-// alive and shows its progress, and a stage shorter than that (most daily
-// runs) never pays for the first heartbeat, a blocking call to the server.
+// Each stage heartbeats its Checkpoint after every chunk but the last, and
+// every HeartbeatEvery in between (see heartbeats): the heartbeat keeps a
+// long stage alive and shows its progress, and a stage's first heartbeat
+// is a blocking call that a one-chunk run (most daily runs) need not pay
+// for.
 //
 // Each stage also works one chunk ahead (see ahead): while a chunk
 // commits, the next one is read and checked, so a worker with two cores
@@ -68,10 +69,19 @@ func (a *Activities) Extract(ctx context.Context, in pipeline.ExtractInput) (pip
 }
 
 // final makes errors that no retry can cure non-retryable: a late attempt
-// on a run that has already ended.
+// on a run that has already ended, and a record the warehouse refuses for
+// its content or that the rules no longer pass when Load reads it again
+// (BadData, naming the record).
 func final(err error) error {
-	if errors.Is(err, store.ErrRunFinished) {
+	var (
+		row   *store.RowError
+		drift *transform.DriftError
+	)
+	switch {
+	case errors.Is(err, store.ErrRunFinished):
 		return temporal.NewNonRetryableApplicationError(err.Error(), pipeline.ErrRunFinished, err)
+	case errors.As(err, &row), errors.As(err, &drift):
+		return temporal.NewNonRetryableApplicationError(err.Error(), pipeline.ErrBadData, err)
 	}
 	return err
 }
@@ -79,14 +89,14 @@ func final(err error) error {
 func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (pipeline.ExtractResult, error) {
 	info := activity.GetInfo(ctx)
 	log := activity.GetLogger(ctx)
-	spec, err := pipeline.ParseSourceURL(in.Params.SourceURL)
+	spec, err := in.Params.Spec()
 	if err != nil {
 		return pipeline.ExtractResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("source_url=%q: %v", pipeline.RedactURL(in.Params.SourceURL), err), pipeline.ErrInvalidParameters, nil)
 	}
 	result := pipeline.ExtractResult{Run: in.Run, Source: SourceKey(spec)}
 
-	params, err := json.Marshal(map[string]any{"batch_size": in.Params.BatchSize, "source_url": pipeline.RedactURL(in.Params.SourceURL)})
+	params, err := json.Marshal(pipeline.RedactObject(in.Params.Object()))
 	if err != nil {
 		return result, fmt.Errorf("encode parameters: %w", err)
 	}
@@ -160,6 +170,9 @@ func (a *Activities) extract(ctx context.Context, run pipeline.RunRef, spec pipe
 				}
 				return err
 			}
+			for _, w := range page.Warnings {
+				activity.GetLogger(ctx).Warn(w)
+			}
 			for _, rec := range page.Records {
 				c.data = append(c.data, rec...)
 				c.data = append(c.data, '\n')
@@ -190,7 +203,12 @@ func (a *Activities) extract(ctx context.Context, run pipeline.RunRef, spec pipe
 			cp.NextSeq++
 			cp.Records += int64(c.n)
 			cp.Cursor, cp.Done = c.cursor, done
-			hb.set(pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records})
+			progress := pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records}
+			if done { // completing says it all
+				hb.set(progress)
+			} else {
+				hb.beat(progress)
+			}
 		}
 		return nil
 	})
@@ -265,7 +283,12 @@ func (a *Activities) transform(ctx context.Context, in pipeline.TransformInput, 
 		}
 		cp = next
 		rejectedRows.Inc(cp.Rejected - before)
-		hb.set(pipeline.Checkpoint{Stage: pipeline.StageTransform, Chunks: cp.NextSeq, Records: cp.Records})
+		progress := pipeline.Checkpoint{Stage: pipeline.StageTransform, Chunks: cp.NextSeq, Records: cp.Records}
+		if cp.Done {
+			hb.set(progress)
+		} else {
+			hb.beat(progress)
+		}
 		return nil
 	})
 	if err != nil {
@@ -343,7 +366,12 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 		total.Updated += got.Updated
 		total.Unchanged += got.Unchanged
 		loadedRows.Inc(int64(len(c.orders)))
-		hb.set(pipeline.Checkpoint{Stage: pipeline.StageLoad, Chunks: c.seq + 1, Records: total.Inserted + total.Updated + total.Unchanged})
+		progress := pipeline.Checkpoint{Stage: pipeline.StageLoad, Chunks: c.seq + 1, Records: total.Inserted + total.Updated + total.Unchanged}
+		if c.seq+1 < in.Chunks {
+			hb.beat(progress)
+		} else {
+			hb.set(progress)
+		}
 		return nil
 	})
 	if err != nil {

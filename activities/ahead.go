@@ -44,23 +44,28 @@ func ahead[T any](ctx context.Context, produce func(ctx context.Context, emit fu
 	return <-done
 }
 
-// HeartbeatEvery is how often a running stage heartbeats: well within
-// pipeline.HeartbeatWindow, so that a dead worker is noticed in time and a
-// live one never is taken for dead.
+// HeartbeatEvery is how often a running stage heartbeats when no chunk
+// committed meanwhile: well within pipeline.HeartbeatWindow, so that a
+// dead worker is noticed in time and a live one in a long chunk (a slow
+// paged source) is never taken for dead.
 const HeartbeatEvery = pipeline.HeartbeatWindow / 4
 
-// heartbeats records a stage's latest checkpoint as its heartbeat every
-// HeartbeatEvery, from a goroutine of its own: a long chunk keeps the stage
-// alive, and a stage shorter than HeartbeatEvery sends none.
+// heartbeats sends a stage's checkpoint as its heartbeat: after every
+// committed chunk but the last (beat), and every HeartbeatEvery from a
+// goroutine of its own. The SDK sends the first heartbeat of an attempt at
+// once, a call to the server, and throttles the rest; a one-chunk stage
+// (most daily runs) sends none.
 type heartbeats struct {
-	mu   sync.Mutex
-	cp   pipeline.Checkpoint
-	stop func()
+	ctx    context.Context
+	mu     sync.Mutex
+	cp     pipeline.Checkpoint
+	sendMu sync.Mutex // one RecordHeartbeat at a time
+	stop   func()
 }
 
 func startHeartbeats(ctx context.Context, cp pipeline.Checkpoint) *heartbeats {
-	h := &heartbeats{cp: cp}
-	ctx, cancel := context.WithCancel(ctx)
+	h := &heartbeats{ctx: ctx, cp: cp}
+	tctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	h.stop = func() { cancel(); wg.Wait() }
 	wg.Go(func() {
@@ -68,22 +73,34 @@ func startHeartbeats(ctx context.Context, cp pipeline.Checkpoint) *heartbeats {
 		defer t.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-tctx.Done():
 				return
 			case <-t.C:
 				h.mu.Lock()
 				cp := h.cp
 				h.mu.Unlock()
-				activity.RecordHeartbeat(ctx, cp)
+				h.send(cp)
 			}
 		}
 	})
 	return h
 }
 
-// set makes cp the checkpoint the next heartbeat reports.
+// set makes cp the checkpoint the next timed heartbeat reports.
 func (h *heartbeats) set(cp pipeline.Checkpoint) {
 	h.mu.Lock()
 	h.cp = cp
 	h.mu.Unlock()
+}
+
+// beat sets cp and heartbeats it now.
+func (h *heartbeats) beat(cp pipeline.Checkpoint) {
+	h.set(cp)
+	h.send(cp)
+}
+
+func (h *heartbeats) send(cp pipeline.Checkpoint) {
+	h.sendMu.Lock()
+	defer h.sendMu.Unlock()
+	activity.RecordHeartbeat(h.ctx, cp)
 }

@@ -169,7 +169,7 @@ func TestParseRejects(t *testing.T) {
 		{"unknown anchor", "deployments:\n  - *nope\n", 1, "", "invalid YAML: unknown anchor 'nope' referenced"},
 		{"two documents", prod + "---\ndeployments: []\n", 8, "", "a second YAML document"},
 		{"no deployments key", "# x\nversion: 1\n", 2, "deployments", "missing; the manifest needs a `deployments:` list"},
-		{"unknown top-level key", "deployment:\n  - name: x\n", 1, "deployment", `unknown key (valid: deployments); did you mean "deployments"?`},
+		{"unknown top-level key", "deployment:\n  - name: x\n", 1, "deployment", `unknown key (valid: deployments, sources); did you mean "deployments"?`},
 		{"empty list", "deployments: []\n", 1, "deployments", "no deployments"},
 		{"null list", "deployments:\n", 1, "deployments", "no deployments"},
 		{"list is a mapping", "deployments:\n  name: x\n", 2, "deployments", "must be a list of deployments"},
@@ -205,6 +205,7 @@ func TestParseRejects(t *testing.T) {
 		{"cron minute out of range", strings.Replace(prod, "0 9 * * *", "61 9 * * *", 1), 6, "deployments[0].schedule.cron", `minute field "61": end of range (61) above maximum (59)`},
 		{"cron hour out of range", strings.Replace(prod, "0 9 * * *", "0 25 * * *", 1), 6, "deployments[0].schedule.cron", `hour field "25"`},
 		{"cron bad day of week", strings.Replace(prod, "0 9 * * *", "0 9 * * MONDAY", 1), 6, "deployments[0].schedule.cron", `day-of-week field "MONDAY": failed to parse int from MONDAY (allowed: 0-6 or SUN-SAT`},
+		{"cron question mark", strings.Replace(prod, "0 9 * * *", "0 9 ? * *", 1), 6, "deployments[0].schedule.cron", `day-of-month field "?": the "?" wildcard is not supported by Temporal; use "*"`},
 		{"cron never fires", strings.Replace(prod, "0 9 * * *", "0 9 31 2 *", 1), 6, "deployments[0].schedule.cron", "never fires"},
 		{"unknown descriptor", strings.Replace(prod, `"0 9 * * *"`, "'@dayly'", 1), 6, "deployments[0].schedule.cron", `unknown descriptor "@dayly" (valid: @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly); did you mean "@daily"?`},
 		{"interval descriptor", strings.Replace(prod, `"0 9 * * *"`, "'@every 1h'", 1), 6, "deployments[0].schedule.cron", "interval schedules are not supported"},
@@ -418,10 +419,20 @@ func TestScheduleNext(t *testing.T) {
 }
 
 func TestOverlapPolicies(t *testing.T) {
-	for name, want := range deployments.OverlapPolicies {
+	for _, name := range deployments.OverlapNames() {
+		want, err := deployments.ParseOverlap(name)
+		require.NoError(t, err)
+		assert.Equal(t, name, deployments.OverlapName(want), "the table reads both ways")
 		m, err := deployments.Parse("d.yaml", []byte(prod+"      overlap: "+name+"\n"))
 		require.NoError(t, err, name)
 		assert.Equal(t, name, m.Deployments[0].Schedule.Overlap)
 		assert.Equal(t, want, m.Deployments[0].Schedule.OverlapPolicy(), name)
 	}
+}
+
+func TestParseOverlapRejects(t *testing.T) {
+	_, err := deployments.ParseOverlap("buffer-all")
+	require.Error(t, err)
+	assert.Equal(t, `unknown overlap policy "buffer-all" (valid: skip, buffer_one, buffer_all, cancel_other, terminate_other, allow_all); did you mean "buffer_all"?`, err.Error())
+	assert.Equal(t, "skip", deployments.OverlapName(enumspb.SCHEDULE_OVERLAP_POLICY_UNSPECIFIED), "unset is the server's default")
 }

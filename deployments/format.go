@@ -23,9 +23,7 @@ func FormatParams(m map[string]any) string {
 // FormatValue renders one parameter value as JSON, with credentials in a
 // URL hidden.
 func FormatValue(v any) string {
-	if s, ok := v.(string); ok && strings.Contains(s, "://") {
-		v = pipeline.RedactURL(s)
-	}
+	v = pipeline.RedactValue(v)
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false) // keep & in URLs readable

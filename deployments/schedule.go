@@ -32,7 +32,7 @@ type Schedule struct {
 	// Note goes with the paused state on the server.
 	Note string
 	// Overlap is what happens when a run is due while the previous one is
-	// still going: one of OverlapPolicies' keys (DefaultOverlap if absent).
+	// still going: one of OverlapNames() (DefaultOverlap if absent).
 	Overlap string
 	// CatchupWindow is how late a run missed during an outage may still
 	// start.
@@ -46,23 +46,10 @@ type Schedule struct {
 	Line int
 }
 
-// OverlapPolicies maps the manifest's overlap values to Temporal's.
-var OverlapPolicies = map[string]enumspb.ScheduleOverlapPolicy{
-	"skip":            enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-	"buffer_one":      enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE,
-	"buffer_all":      enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL,
-	"cancel_other":    enumspb.SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER,
-	"terminate_other": enumspb.SCHEDULE_OVERLAP_POLICY_TERMINATE_OTHER,
-	"allow_all":       enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL,
-}
-
-// overlapNames lists OverlapPolicies' keys in documentation order.
-var overlapNames = []string{"skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all"}
-
 // OverlapPolicy returns the Temporal overlap policy of the schedule
 // (SKIP for an empty or unknown Overlap, which a loaded manifest never has).
 func (s Schedule) OverlapPolicy() enumspb.ScheduleOverlapPolicy {
-	if p, ok := OverlapPolicies[s.Overlap]; ok {
+	if p, err := ParseOverlap(s.Overlap); err == nil {
 		return p
 	}
 	return enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
@@ -75,7 +62,7 @@ func (s Schedule) Next(after time.Time, n int) []time.Time {
 	if n <= 0 {
 		return nil
 	}
-	sched, err := parseCron(s.Cron)
+	sched, err := ParseCron(s.Cron)
 	if err != nil {
 		return nil
 	}
@@ -125,9 +112,13 @@ var (
 	descriptors = []string{"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 )
 
-// parseCron checks a cron expression and, when it is wrong, says which
-// field breaks which rule.
-func parseCron(expr string) (cron.Schedule, error) {
+// ParseCron is the one cron parser of blueprint: the manifest loader, the
+// schedule's next-run times and the comparison of a deployed schedule with
+// the manifest all read cron through it. It accepts what both robfig/cron
+// and the Temporal server accept, and when an expression is wrong, says
+// which field breaks which rule. The result keeps robfig/cron's bit sets:
+// the seconds field is always 0.
+func ParseCron(expr string) (*cron.SpecSchedule, error) {
 	expr = strings.TrimSpace(expr)
 	switch {
 	case expr == "":
@@ -148,6 +139,12 @@ func parseCron(expr string) (cron.Schedule, error) {
 				hint = " (seconds are not supported)"
 			}
 			return nil, fmt.Errorf("%q has %d fields, want 5: %s%s", expr, len(fields), strings.Join(cronFields, " "), hint)
+		}
+		for i, f := range fields {
+			// robfig/cron reads "?" as "*"; the Temporal server refuses it.
+			if strings.Contains(f, "?") {
+				return nil, fmt.Errorf(`%q: %s field %q: the "?" wildcard is not supported by Temporal; use "*"`, expr, cronFields[i], f)
+			}
 		}
 		if _, err := safeParse(expr); err != nil {
 			// Find the field to blame by parsing it alone, with every other
@@ -175,12 +172,21 @@ func parseCron(expr string) (cron.Schedule, error) {
 }
 
 // safeParse is cronParser.Parse, turning a panic inside the library on
-// malformed input into an error.
-func safeParse(expr string) (s cron.Schedule, err error) {
+// malformed input into an error. With the parser's options (no @every) a
+// schedule is always a *cron.SpecSchedule.
+func safeParse(expr string) (s *cron.SpecSchedule, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s, err = nil, fmt.Errorf("cannot be parsed")
 		}
 	}()
-	return cronParser.Parse(expr)
+	parsed, err := cronParser.Parse(expr)
+	if err != nil {
+		return nil, err
+	}
+	spec, ok := parsed.(*cron.SpecSchedule)
+	if !ok {
+		return nil, fmt.Errorf("is not a calendar schedule")
+	}
+	return spec, nil
 }

@@ -7,13 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -27,6 +24,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 const modulePath = "github.com/blueprint-etl/blueprint"
@@ -65,7 +63,7 @@ func runMain(m *testing.M) int {
 	}
 	started := time.Now()
 	code := m.Run()
-	if left := children(); len(left) > 0 {
+	if left := testutil.Children(); len(left) > 0 {
 		// Every test kills what it started; a survivor is a leak.
 		fmt.Fprintf(os.Stderr, "FAIL: processes left behind by the tests (now killed): %v\n", left)
 		for pid := range left {
@@ -77,34 +75,6 @@ func runMain(m *testing.M) int {
 		figures.kills.Load(), figures.workerRestarts.Load(), figures.serverRestarts.Load(), figures.runs.Load(),
 		figures.rowsChecked.Load(), figures.badInputs.Load(), time.Since(started).Round(time.Second))
 	return code
-}
-
-// children lists the processes whose parent is this test binary, by pid
-// with their command name (Linux only: empty elsewhere).
-func children() map[int]string {
-	left := map[int]string{}
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		s := string(stat)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open {
-			continue
-		}
-		fields := strings.Fields(s[end+1:])
-		if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
-			left[pid] = s[open+1 : end]
-		}
-	}
-	return left
 }
 
 // childEnv is the environment of every process the tests start: the
@@ -123,24 +93,6 @@ func childEnv(t *testing.T, extra ...string) []string {
 	}
 	env = append(env, "XDG_CONFIG_HOME="+t.TempDir(), "BLUEPRINT_METRICS_ADDR=off")
 	return append(env, extra...)
-}
-
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // tail is the end of s, for failure messages.
@@ -165,27 +117,6 @@ func keepLog(t *testing.T, name, text string) {
 	}
 }
 
-// freePort returns a port nobody listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// waitFor polls cond until it holds; the guard only catches a hang.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(hangGuard)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	t.Cleanup(cancel)
@@ -197,7 +128,7 @@ func testContext(t *testing.T) context.Context {
 type server struct {
 	t    *testing.T
 	opts devserver.Options
-	log  *syncBuffer
+	log  *testutil.SyncBuffer
 	dev  *testsuite.DevServer
 	addr string
 }
@@ -206,8 +137,8 @@ type server struct {
 // so that restart keeps every workflow.
 func startServer(t *testing.T, persistent bool) *server {
 	t.Helper()
-	s := &server{t: t, log: &syncBuffer{}}
-	s.opts = devserver.Options{Port: freePort(t), Log: s.log}
+	s := &server{t: t, log: &testutil.SyncBuffer{}}
+	s.opts = devserver.Options{Port: testutil.FreePort(t), Log: s.log}
 	if persistent {
 		s.opts.DBFile = filepath.Join(t.TempDir(), "temporal.db")
 	}
@@ -264,7 +195,7 @@ type workerProc struct {
 	t    *testing.T
 	name string
 	env  []string
-	logs *syncBuffer
+	logs *testutil.SyncBuffer
 
 	cmd    *exec.Cmd
 	done   chan struct{} // closed when the current process has exited
@@ -276,7 +207,7 @@ type workerProc struct {
 // extra environment, waits until it polls, and kills it when the test ends.
 func startWorker(t *testing.T, name, addr string, env ...string) *workerProc {
 	t.Helper()
-	w := &workerProc{t: t, name: name, logs: &syncBuffer{},
+	w := &workerProc{t: t, name: name, logs: &testutil.SyncBuffer{},
 		env: childEnv(t, append([]string{"TEMPORAL_ADDRESS=" + addr, "BLUEPRINT_LOG_FORMAT=text"}, env...)...)}
 	t.Cleanup(func() {
 		w.kill()
@@ -305,12 +236,13 @@ func (w *workerProc) start() {
 		close(done)
 	}(w.done)
 	want := w.starts
-	waitFor(w.t, "worker "+w.name+" to start", func() bool {
-		if !w.running() {
-			w.t.Fatalf("worker %s exited at start: %v\n%s", w.name, w.err, tail(w.logs.String(), 4000))
-		}
-		return strings.Count(w.logs.String(), "worker started") >= want
-	})
+	// The guard only catches a hang.
+	require.Eventually(w.t, func() bool {
+		return !w.running() || strings.Count(w.logs.String(), "worker started") >= want
+	}, hangGuard, 50*time.Millisecond, "worker %s to start", w.name)
+	if !w.running() {
+		w.t.Fatalf("worker %s exited at start: %v\n%s", w.name, w.err, tail(w.logs.String(), 4000))
+	}
 }
 
 func (w *workerProc) running() bool {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/internal/transform"
 )
 
@@ -140,7 +141,7 @@ disabled = true
 		"ftp://etl:"+srcPass+"@example.com/x?api_key="+srcKey)), 0o600))
 
 	env := childEnv(t, "TEMPORAL_CONFIG_FILE="+toml, "BLUEPRINT_DATABASE_URL="+wh.DSN,
-		fmt.Sprintf("BLUEPRINT_UI_URL=http://127.0.0.1:%d", freePort(t)))
+		fmt.Sprintf("BLUEPRINT_UI_URL=http://127.0.0.1:%d", testutil.FreePort(t)))
 	outputs := map[string]string{} // command (redacted) -> what it printed
 	cli := func(code int, args ...string) cliResult {
 		t.Helper()
@@ -181,7 +182,7 @@ disabled = true
 	cli(0, "runs", "ls", "-o", "json")
 	cli(-1, "-f", manifest, "status")
 	cli(-1, "-f", manifest, "status", "-o", "json")
-	cli(1, "--address", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "runs", "ls")
+	cli(1, "--address", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)), "runs", "ls")
 
 	require.Positive(t, byPassword.Load(), "the URL's password reached the source")
 	require.Positive(t, byToken.Load(), "the bearer token reached the source")

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/client"
+
+	"github.com/blueprint-etl/blueprint/deployments"
 )
 
 // The Temporal server does not keep a cron string: it turns it into
@@ -17,11 +19,10 @@ import (
 // ("*", "0-6", "sun-sat"). The same sets render back as a cron line for
 // `deploy` diffs and `deployment ls`.
 
-// field is one calendar field: its name, bounds and the names cron accepts.
+// field is one calendar field: its name and bounds.
 type field struct {
 	name   string
 	lo, hi int
-	names  []string // names[i] is value lo+i (months, days of week)
 }
 
 var (
@@ -29,10 +30,8 @@ var (
 	minuteField = field{name: "minute", lo: 0, hi: 59}
 	hourField   = field{name: "hour", lo: 0, hi: 23}
 	domField    = field{name: "day-of-month", lo: 1, hi: 31}
-	monthField  = field{name: "month", lo: 1, hi: 12,
-		names: []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}}
-	dowField = field{name: "day-of-week", lo: 0, hi: 6,
-		names: []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}}
+	monthField  = field{name: "month", lo: 1, hi: 12}
+	dowField    = field{name: "day-of-week", lo: 0, hi: 6}
 )
 
 // calendar is a calendar spec expanded into sorted value sets. A nil years
@@ -41,111 +40,34 @@ type calendar struct {
 	seconds, minutes, hours, doms, months, dows, years []int
 }
 
-// descriptors are the cron shorthands Temporal and robfig/cron share.
-var descriptors = map[string]string{
-	"@yearly":   "0 0 1 1 *",
-	"@annually": "0 0 1 1 *",
-	"@monthly":  "0 0 1 * *",
-	"@weekly":   "0 0 * * 0",
-	"@daily":    "0 0 * * *",
-	"@midnight": "0 0 * * *",
-	"@hourly":   "0 * * * *",
-}
-
-// parseCron expands a 5-field cron expression or descriptor the way the
-// Temporal server reads it. It rejects what the manifest's parser accepts
-// but the server does not (the "?" wildcard), so that `deploy` fails before
-// changing anything instead of half-way through.
+// parseCron expands a cron expression into the sets of times it matches.
+// deployments.ParseCron (robfig/cron) parses it, as the manifest loader
+// did; only its bit sets are read here.
 func parseCron(expr string) (calendar, error) {
-	expr = strings.TrimSpace(expr)
-	if d, ok := descriptors[strings.ToLower(expr)]; ok {
-		expr = d
+	spec, err := deployments.ParseCron(expr)
+	if err != nil {
+		return calendar{}, fmt.Errorf("cron %w", err)
 	}
-	fields := strings.Fields(expr)
-	if len(fields) != 5 {
-		return calendar{}, fmt.Errorf("cron %q: has %d fields, want 5 (minute hour day-of-month month day-of-week) or a descriptor such as @daily", expr, len(fields))
-	}
-	var cal calendar
-	var err error
-	parse := func(f field, text string) []int {
-		if err != nil {
-			return nil
-		}
-		var set []int
-		set, err = parseField(f, text)
-		if err != nil {
-			err = fmt.Errorf("cron %q: %s field %q: %w", expr, f.name, text, err)
-		}
-		return set
-	}
-	cal.seconds = []int{0}
-	cal.minutes = parse(minuteField, fields[0])
-	cal.hours = parse(hourField, fields[1])
-	cal.doms = parse(domField, fields[2])
-	cal.months = parse(monthField, fields[3])
-	cal.dows = parse(dowField, fields[4])
-	return cal, err
+	return calendar{
+		seconds: fromBits(secondField, spec.Second),
+		minutes: fromBits(minuteField, spec.Minute),
+		hours:   fromBits(hourField, spec.Hour),
+		doms:    fromBits(domField, spec.Dom),
+		months:  fromBits(monthField, spec.Month),
+		dows:    fromBits(dowField, spec.Dow),
+	}, nil
 }
 
-// parseField expands one comma-separated cron field.
-func parseField(f field, text string) ([]int, error) {
+// fromBits expands one of robfig/cron's field bit sets (bit v set: value v
+// matches; the top bit marks a "*" and is not a value).
+func fromBits(f field, bits uint64) []int {
 	var set []int
-	for item := range strings.SplitSeq(text, ",") {
-		lo, hi, step := f.lo, f.hi, 1
-		rng, stepText, hasStep := strings.Cut(item, "/")
-		if hasStep {
-			n, err := strconv.Atoi(stepText)
-			if err != nil || n < 1 {
-				return nil, fmt.Errorf("step %q must be a positive integer", stepText)
-			}
-			step = n
-		}
-		switch {
-		case rng == "?":
-			return nil, fmt.Errorf(`the "?" wildcard is not supported by Temporal; use "*"`)
-		case rng == "*":
-		default:
-			a, b, isRange := strings.Cut(rng, "-")
-			var err error
-			if lo, err = f.value(a); err != nil {
-				return nil, err
-			}
-			switch {
-			case isRange:
-				if hi, err = f.value(b); err != nil {
-					return nil, err
-				}
-				if hi < lo {
-					return nil, fmt.Errorf("range %s ends before it starts", rng)
-				}
-			case !hasStep:
-				hi = lo // a single value; "a/n" runs from a to the end
-			}
-		}
-		for v := lo; v <= hi; v += step {
+	for v := f.lo; v <= f.hi; v++ {
+		if bits&(1<<uint(v)) != 0 {
 			set = append(set, v)
 		}
 	}
-	return normalize(f, set), nil
-}
-
-// value reads one number or name of the field.
-func (f field) value(text string) (int, error) {
-	if i := slices.Index(f.names, strings.ToLower(text)); i >= 0 {
-		return f.lo + i, nil
-	}
-	n, err := strconv.Atoi(text)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a number", text)
-	}
-	// Temporal, like most crons, reads day-of-week 7 as Sunday.
-	if f.name == dowField.name && n == 7 {
-		return n, nil
-	}
-	if n < f.lo || n > f.hi {
-		return 0, fmt.Errorf("%d is out of range %d-%d", n, f.lo, f.hi)
-	}
-	return n, nil
+	return set
 }
 
 // normalize sorts a set, folds day-of-week 7 into 0 and drops duplicates

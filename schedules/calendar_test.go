@@ -18,7 +18,7 @@ func TestParseCron(t *testing.T) {
 		{"0 9 * * *", calendar{seconds: []int{0}, minutes: []int{0}, hours: []int{9}, doms: all(1, 31), months: all(1, 12), dows: all(0, 6)}, "0 9 * * *"},
 		{"*/15 9-17 * * MON-FRI", calendar{seconds: []int{0}, minutes: []int{0, 15, 30, 45}, hours: all(9, 17), doms: all(1, 31), months: all(1, 12), dows: []int{1, 2, 3, 4, 5}}, "*/15 9-17 * * 1-5"},
 		{"0 0 1,15 jan,Jul sun", calendar{seconds: []int{0}, minutes: []int{0}, hours: []int{0}, doms: []int{1, 15}, months: []int{1, 7}, dows: []int{0}}, "0 0 1,15 1,7 0"},
-		{"5/20 * * * 7", calendar{seconds: []int{0}, minutes: []int{5, 25, 45}, hours: all(0, 23), doms: all(1, 31), months: all(1, 12), dows: []int{0}}, "5,25,45 * * * 0"},
+		{"5/20 * * * 0", calendar{seconds: []int{0}, minutes: []int{5, 25, 45}, hours: all(0, 23), doms: all(1, 31), months: all(1, 12), dows: []int{0}}, "5,25,45 * * * 0"},
 		{"1-10/3 0 * * 0-6", calendar{seconds: []int{0}, minutes: []int{1, 4, 7, 10}, hours: []int{0}, doms: all(1, 31), months: all(1, 12), dows: all(0, 6)}, "1,4,7,10 0 * * *"},
 		{"@daily", calendar{seconds: []int{0}, minutes: []int{0}, hours: []int{0}, doms: all(1, 31), months: all(1, 12), dows: all(0, 6)}, "0 0 * * *"},
 		{"@hourly", calendar{seconds: []int{0}, minutes: []int{0}, hours: all(0, 23), doms: all(1, 31), months: all(1, 12), dows: all(0, 6)}, "0 * * * *"},
@@ -39,14 +39,16 @@ func TestParseCron(t *testing.T) {
 }
 
 func TestParseCronRejects(t *testing.T) {
+	// The messages are deployments.ParseCron's: the one parser.
 	tests := []struct{ cron, msg string }{
-		{"0 9 ? * *", `"?" wildcard is not supported by Temporal`},
+		{"0 9 ? * *", `day-of-month field "?": the "?" wildcard is not supported by Temporal; use "*"`},
 		{"0 9 * *", "has 4 fields, want 5"},
-		{"0 24 * * *", "hour field \"24\": 24 is out of range 0-23"},
-		{"0 9 * * 5-2", "range 5-2 ends before it starts"},
-		{"*/0 * * * *", `step "0" must be a positive integer`},
-		{"0 9 L * *", `"L" is not a number`},
-		{"@reboot", "has 1 fields"},
+		{"0 24 * * *", `hour field "24": end of range (24) above maximum (23)`},
+		{"0 9 * * 5-2", `day-of-week field "5-2": beginning of range (5) beyond end of range (2)`},
+		{"*/0 * * * *", `minute field "*/0"`},
+		{"0 9 L * *", `day-of-month field "L": failed to parse int from L`},
+		{"0 9 * * 7", `day-of-week field "7": end of range (7) above maximum (6)`},
+		{"@reboot", `unknown descriptor "@reboot"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cron, func(t *testing.T) {

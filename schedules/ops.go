@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -74,7 +73,7 @@ func Describe(ctx context.Context, c client.Client, scheduleID string) (Status, 
 		st.Jitter = s.Jitter
 	}
 	if p := desc.Schedule.Policy; p != nil {
-		st.Overlap = overlapName(p.Overlap)
+		st.Overlap = deployments.OverlapName(p.Overlap)
 		st.CatchupWindow = p.CatchupWindow
 	}
 	st.NextRuns = append(st.NextRuns, desc.Info.NextActionTimes...)
@@ -193,16 +192,4 @@ func serverError(op string, err error) error {
 		return fmt.Errorf("%s: the Temporal server did not answer in time: %w", op, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// OverlapNames lists the overlap policies by their manifest names.
-var OverlapNames = []string{"skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all"}
-
-// ParseOverlap reads an overlap policy name as the manifest spells it. An
-// unknown name is a *pipeline.InputError.
-func ParseOverlap(name string) (enumspb.ScheduleOverlapPolicy, error) {
-	if p, ok := deployments.OverlapPolicies[name]; ok {
-		return p, nil
-	}
-	return 0, pipeline.Inputf("unknown overlap policy %q (valid: %s)", name, strings.Join(OverlapNames, ", "))
 }

@@ -117,9 +117,10 @@ const (
 	DeployResumeNote = "resumed by blueprint deploy (manifest: paused: false)"
 )
 
-// DefaultCatchupWindow is what the server applies to a schedule created
-// without a catch-up window.
-const DefaultCatchupWindow = 365 * 24 * time.Hour
+// ServerCatchupWindow is what the server applies to a schedule created
+// without a catch-up window (the manifest's own default, applied when a
+// deployment names none, is deployments.DefaultCatchupWindow).
+const ServerCatchupWindow = 365 * 24 * time.Hour
 
 // desired is the schedule a deployment asks for.
 type desired struct {
@@ -158,22 +159,20 @@ func desire(d deployments.Deployment) (desired, error) {
 			return desired{}, pipeline.Inputf("%s: schedule: unknown time zone %q", where, s.Timezone)
 		}
 	}
-	overlap, ok := deployments.OverlapPolicies[s.Overlap]
-	switch {
-	case s.Overlap == "":
-		overlap = enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
-	case !ok:
-		return desired{}, pipeline.Inputf("%s: schedule: unknown overlap policy %q", where, s.Overlap)
+	overlap := enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
+	if s.Overlap != "" {
+		if overlap, err = deployments.ParseOverlap(s.Overlap); err != nil {
+			return desired{}, pipeline.Inputf("%s: schedule: %w", where, err)
+		}
 	}
+	// The hash reads the parameters as the struct encodes them, as it
+	// always has: a different encoding would mark every deployed schedule
+	// changed.
 	b, err := json.Marshal(params)
 	if err != nil {
 		return desired{}, fmt.Errorf("%s: encode parameters: %w", where, err)
 	}
-	var input map[string]any
-	if err := json.Unmarshal(b, &input); err != nil {
-		return desired{}, fmt.Errorf("%s: decode parameters: %w", where, err)
-	}
-	w := desired{dep: d, cal: cal, params: params, input: input, overlap: overlap}
+	w := desired{dep: d, cal: cal, params: params, input: params.Object(), overlap: overlap}
 	w.hash = w.specHash(b)
 	return w, nil
 }
@@ -233,7 +232,7 @@ func (w desired) timezone() string { return zoneName(w.dep.Schedule.Timezone) }
 
 func (w desired) catchup() time.Duration {
 	if w.dep.Schedule.CatchupWindow == 0 {
-		return DefaultCatchupWindow
+		return ServerCatchupWindow
 	}
 	return w.dep.Schedule.CatchupWindow
 }
@@ -292,7 +291,7 @@ func (w desired) summary() []string {
 		"timezone: " + w.timezone(),
 		fmt.Sprintf("workflow: %s on task queue %s", w.dep.Workflow, w.dep.TaskQueue),
 		"parameters: " + deployments.FormatParams(w.input),
-		"overlap: " + overlapName(w.overlap),
+		"overlap: " + deployments.OverlapName(w.overlap),
 		"catchup_window: " + w.catchup().String(),
 	}
 	if s.Jitter != 0 {
@@ -546,8 +545,9 @@ func compare(desc *client.ScheduleDescription, w desired) []string {
 	if pol == nil {
 		pol = &client.SchedulePolicies{}
 	}
-	if got := normalOverlap(pol.Overlap); got != w.overlap {
-		add("overlap", overlapName(got), overlapName(w.overlap))
+	// An unset policy is the server's default, skip: OverlapName reads it so.
+	if got, want := deployments.OverlapName(pol.Overlap), deployments.OverlapName(w.overlap); got != want {
+		add("overlap", got, want)
 	}
 	if got := pol.CatchupWindow; got != w.catchup() {
 		add("catchup_window", got, w.catchup())
@@ -689,23 +689,4 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
-}
-
-// normalOverlap reads an unset overlap policy as the server does: skip.
-func normalOverlap(p enumspb.ScheduleOverlapPolicy) enumspb.ScheduleOverlapPolicy {
-	if p == enumspb.SCHEDULE_OVERLAP_POLICY_UNSPECIFIED {
-		return enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
-	}
-	return p
-}
-
-// overlapName is the manifest's name of an overlap policy.
-func overlapName(p enumspb.ScheduleOverlapPolicy) string {
-	p = normalOverlap(p)
-	for name, v := range deployments.OverlapPolicies {
-		if v == p {
-			return name
-		}
-	}
-	return strings.ToLower(strings.TrimPrefix(p.String(), "SCHEDULE_OVERLAP_POLICY_"))
 }

@@ -101,7 +101,7 @@ func run() error {
 		return fmt.Errorf("start worker on task queue %s: %w", cfg.TaskQueue, err)
 	}
 	logger.Info("worker started", "address", settings.Address, "namespace", settings.Namespace,
-		"task_queue", cfg.TaskQueue, "warehouse", store.RedactDSN(cfg.DatabaseURL), "metrics", metricsAddr, "pid", os.Getpid())
+		"task_queue", cfg.TaskQueue, "warehouse", st.Location(), "metrics", metricsAddr, "pid", os.Getpid())
 	<-ctx.Done()
 	logger.Info("shutting down: letting running activities finish", "timeout", worker.StopTimeout)
 	w.Stop()

@@ -2,18 +2,15 @@ package main_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +20,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 var workerBin string
@@ -41,37 +39,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func TestUnreachableServerFailsFast(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, workerBin)
-	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+freePort(t), "BLUEPRINT_METRICS_ADDR=off",
+	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+testutil.FreeAddr(t), "BLUEPRINT_METRICS_ADDR=off",
 		"BLUEPRINT_DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "w.db"))
 	out, err := cmd.CombinedOutput()
 	var exitErr *exec.ExitError
@@ -103,12 +75,13 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 // exports metrics, never prints the API key, and stops cleanly on SIGTERM.
 func TestWorkerProcess(t *testing.T) {
 	srv := devserver.ForTest(t)
-	metrics := freePort(t)
-	logs := &syncBuffer{}
+	metrics := testutil.FreeAddr(t)
+	logs := &testutil.SyncBuffer{}
+	dbPath := filepath.Join(t.TempDir(), "w.db")
 	cmd := exec.Command(workerBin)
 	cmd.Env = append(os.Environ(),
 		"TEMPORAL_ADDRESS="+srv.FrontendHostPort(),
-		"BLUEPRINT_DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "w.db"),
+		"BLUEPRINT_DATABASE_URL=sqlite:"+dbPath,
 		"BLUEPRINT_LOG_FORMAT=json",
 		"BLUEPRINT_METRICS_ADDR="+metrics,
 	)
@@ -141,6 +114,9 @@ func TestWorkerProcess(t *testing.T) {
 	for sc.Scan() {
 		var line map[string]any
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &line), "not a JSON line: %s", sc.Text())
+		if line["msg"] == "worker started" {
+			require.Equal(t, "sqlite:"+dbPath, line["warehouse"], "the start-up line names the warehouse")
+		}
 		if line["msg"] == "extracted" || line["msg"] == "loaded" {
 			activityLines++
 			require.Equal(t, "worker-process", line["WorkflowID"])

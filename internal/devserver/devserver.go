@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -35,7 +36,8 @@ var TunedArgs = []string{
 var SearchAttributes = temporal.NewSearchAttributes(temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute).ValueSet(""))
 
 // Binary finds the temporal CLI: $BLUEPRINT_TEMPORAL_BIN, else bin/temporal
-// in the module root.
+// in the module root (make tools), else temporal on the PATH. When there is
+// none, the error is one line that says to run make tools.
 func Binary() (string, error) {
 	if p := os.Getenv("BLUEPRINT_TEMPORAL_BIN"); p != "" {
 		if _, err := os.Stat(p); err == nil {
@@ -44,10 +46,13 @@ func Binary() (string, error) {
 	}
 	_, file, _, _ := runtime.Caller(0)
 	p := filepath.Join(filepath.Dir(file), "..", "..", "bin", "temporal")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("temporal CLI not found at %s: run `make tools`: %w", p, err)
+	if _, err := os.Stat(p); err == nil {
+		return filepath.Abs(p)
 	}
-	return filepath.Abs(p)
+	if onPath, err := exec.LookPath("temporal"); err == nil {
+		return onPath, nil
+	}
+	return "", fmt.Errorf("the Temporal CLI is not in %s, $BLUEPRINT_TEMPORAL_BIN or the PATH: run `make tools`", filepath.Clean(p))
 }
 
 // Options tune Start.

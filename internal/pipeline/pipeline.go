@@ -32,7 +32,7 @@ const (
 const (
 	ErrInvalidParameters = "InvalidParameters" // the workflow input broke a rule
 	ErrBadSource         = "BadSource"         // URL, 4xx, forbidden path, too large
-	ErrBadData           = "BadData"           // the source's bytes are not in the declared format
+	ErrBadData           = "BadData"           // the source's bytes are not in the declared format, or the warehouse refuses a record
 	ErrTransient         = "Transient"         // retryable: 5xx, 408, 429, timeouts, synthetic outages
 	ErrRunFinished       = "RunFinished"       // a late attempt on a run that already ended
 )

@@ -8,6 +8,29 @@ import (
 	"time"
 )
 
+// Limits an order must meet to be stored. They are defined here, once:
+// Transform rejects a record that breaks one, with a reason, and the store
+// checks each row against the same constants before writing it (its
+// columns are declared to hold exactly this: orders.amount is
+// NUMERIC(MaxAmountIntDigits+MaxAmountFracDigits, MaxAmountFracDigits) on
+// PostgreSQL, which a store test pins). Raising a limit takes a new store
+// migration.
+const (
+	// MaxIDLen bounds an id, in bytes: ids are primary keys.
+	MaxIDLen = 256
+	// MaxEmailLen and MaxEmailLocalLen are the limits of RFC 5321.
+	MaxEmailLen      = 254
+	MaxEmailLocalLen = 64
+	// MaxAmountIntDigits and MaxAmountFracDigits bound an amount so that it
+	// is stored exactly; anything beyond is a data error, not something to
+	// round silently.
+	MaxAmountIntDigits  = 14
+	MaxAmountFracDigits = 6
+	// MinYear and MaxYear bound a timestamp (after conversion to UTC).
+	MinYear = 1970
+	MaxYear = 2100
+)
+
 // Order is one clean, normalized record.
 type Order struct {
 	ID            string    `json:"id"`

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -264,17 +265,43 @@ func countReturned(rows *sql.Rows, n int, res *pipeline.LoadResult) error {
 	return nil
 }
 
+// RowError is an order the store refuses to write because of its content.
+// No retry can cure it: Load reports it as BadData, naming the record.
+// Transform rejects, with a reason, every record that would break one of
+// the limits checked here (record's), so a RowError means the two have
+// drifted apart.
+type RowError struct {
+	RecordID string
+	Err      error
+}
+
+func (e *RowError) Error() string { return fmt.Sprintf("order %q: %v", e.RecordID, e.Err) }
+
+func (e *RowError) Unwrap() error { return e.Err }
+
 // checkOrder refuses what the orders table cannot hold exactly, with the
-// same message on both databases: an ID that is not valid text (it is
-// part of the key, so it cannot be repaired like the other columns), an
-// amount that does not fit NUMERIC(20,6). An empty ID is refused by the
-// table's CHECK constraint.
+// same message on both databases, before the database sees the row: an ID
+// that is empty, longer than record.MaxIDLen or not valid text (it is part
+// of the key, so it cannot be repaired like the other columns), an amount
+// outside record's limits, a timestamp outside record's years.
 func checkOrder(o *record.Order) error {
-	if cleanText(o.ID) != o.ID {
-		return fmt.Errorf("order id %q is not valid UTF-8 text", o.ID)
+	var err error
+	switch {
+	case o.ID == "":
+		err = errors.New("the id is empty")
+	case len(o.ID) > record.MaxIDLen:
+		err = fmt.Errorf("the id is longer than %d bytes", record.MaxIDLen)
+	case cleanText(o.ID) != o.ID:
+		err = errors.New("the id is not valid UTF-8 text")
+	default:
+		if y := o.Timestamp.UTC().Year(); y < record.MinYear || y > record.MaxYear {
+			err = fmt.Errorf("timestamp %s is outside the years %d to %d", o.Timestamp.UTC().Format(time.RFC3339Nano), record.MinYear, record.MaxYear)
+		} else {
+			err = checkAmount(o.Amount)
+		}
 	}
-	if err := checkAmount(o.Amount); err != nil {
-		return fmt.Errorf("order %q: %w", o.ID, err)
+	if err != nil {
+		return &RowError{RecordID: cleanText(o.ID), Err: err}
 	}
 	return nil
 }

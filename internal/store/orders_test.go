@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"database/sql"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -133,6 +135,9 @@ func TestWriteOrdersRefusesWhatDoesNotFit(t *testing.T) {
 			{"empty amount", func(o *record.Order) { o.Amount = "" }},
 			{"empty id", func(o *record.Order) { o.ID = "" }},
 			{"NUL in id", func(o *record.Order) { o.ID = "a\x00b" }},
+			{"id too long", func(o *record.Order) { o.ID = strings.Repeat("x", record.MaxIDLen+1) }},
+			{"timestamp before the years", func(o *record.Order) { o.Timestamp = time.Date(record.MinYear-1, 12, 31, 0, 0, 0, 0, time.UTC) }},
+			{"timestamp after the years", func(o *record.Order) { o.Timestamp = time.Date(record.MaxYear+1, 1, 1, 0, 0, 0, 0, time.UTC) }},
 		}
 		for _, tt := range tests {
 			// The bad order comes after a full batch, so the transaction
@@ -141,9 +146,31 @@ func TestWriteOrdersRefusesWhatDoesNotFit(t *testing.T) {
 			tt.mutate(&orders[290])
 			_, err := s.WriteOrders(ctx, tt.name, orders)
 			require.Error(t, err, tt.name)
+			var row *store.RowError
+			require.ErrorAs(t, err, &row, "%s: a refused row is a RowError: %v", tt.name, err)
+			if orders[290].ID != "" && utf8.ValidString(orders[290].ID) && !strings.Contains(orders[290].ID, "\x00") {
+				assert.Equal(t, orders[290].ID, row.RecordID, tt.name)
+			}
 			n, err := s.CountOrders(ctx, tt.name)
 			require.NoError(t, err)
 			assert.Zero(t, n, "%s: nothing of a failed write is kept", tt.name)
 		}
+	})
+}
+
+// The limits of internal/record are what the orders table holds: on
+// PostgreSQL orders.amount is NUMERIC(int+frac digits, frac digits).
+// Raising a limit without a migration fails here.
+func TestAmountColumnHoldsRecordLimits(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		if s.Driver() != store.DriverPostgres {
+			t.Skip("SQLite stores the amount as exact TEXT; the store checks its digits")
+		}
+		var precision, scale int
+		require.NoError(t, s.DB().QueryRowContext(ctxT(t), `
+			SELECT numeric_precision, numeric_scale FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = 'orders' AND column_name = 'amount'`).Scan(&precision, &scale))
+		assert.Equal(t, record.MaxAmountIntDigits+record.MaxAmountFracDigits, precision)
+		assert.Equal(t, record.MaxAmountFracDigits, scale)
 	})
 }

@@ -65,6 +65,8 @@ var ErrRunFinished = errors.New("run already finished")
 type Store struct {
 	db     *sql.DB
 	driver string
+	// location says where the warehouse is, for logs: see Location.
+	location string
 
 	// writeSem serializes this process's write transactions on SQLite,
 	// which has one writer at a time anyway: waiting here is cheaper and
@@ -109,6 +111,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.location = t.location()
 	if err := s.db.PingContext(ctx); err != nil {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", RedactDSN(dsn), err)
@@ -126,6 +129,18 @@ type target struct {
 	path   string // SQLite file
 	query  string // SQLite driver parameters given by the user
 	dsn    string // PostgreSQL URL
+}
+
+// location is where the target is, with no secret in it: the SQLite file's
+// absolute path, or the PostgreSQL URL redacted.
+func (t target) location() string {
+	if t.driver == DriverPostgres {
+		return RedactDSN(t.dsn)
+	}
+	if abs, err := filepath.Abs(t.path); err == nil {
+		return "sqlite:" + abs
+	}
+	return "sqlite:" + t.path
 }
 
 func parseDSN(dsn string) (target, error) {
@@ -241,6 +256,11 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	return s.db.Close()
 }
+
+// Location says where the warehouse is, with no secret in it, for logs:
+// "sqlite:" and the file's absolute path (the default file resolved), or
+// the PostgreSQL URL with its password hidden.
+func (s *Store) Location() string { return s.location }
 
 // Driver is DriverSQLite or DriverPostgres.
 func (s *Store) Driver() string { return s.driver }

@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"net/url"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -42,16 +44,39 @@ func TestOpenSQLiteDSNs(t *testing.T) {
 			t.Cleanup(func() { assert.NoError(t, s.Close()) })
 			assert.Equal(t, store.DriverSQLite, s.Driver())
 			assert.FileExists(t, filepath.Join(dir, tt.file))
+			assert.Equal(t, "sqlite:"+filepath.Join(dir, tt.file), s.Location())
 		})
 	}
 }
 
 func TestOpenDefaultDSN(t *testing.T) {
-	t.Chdir(t.TempDir())
+	dir := t.TempDir()
+	t.Chdir(dir)
 	s, err := store.Open(ctxT(t), "")
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, s.Close()) })
 	assert.FileExists(t, store.DefaultSQLitePath)
+	// The worker logs where the default file is, not an empty DSN.
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	assert.Equal(t, "sqlite:"+filepath.Join(wd, store.DefaultSQLitePath), s.Location())
+}
+
+func TestLocationHidesThePassword(t *testing.T) {
+	if os.Getenv(storetest.PostgresEnv) == "" {
+		t.Skip("needs " + storetest.PostgresEnv)
+	}
+	u, err := url.Parse(storetest.DSN(t, store.DriverPostgres))
+	require.NoError(t, err)
+	// The test server trusts local connections and ignores the password;
+	// the store keeps it out of its location all the same.
+	u.User = url.UserPassword(u.User.Username(), "s3cret")
+	s, err := store.Open(ctxT(t), u.String())
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, s.Close()) })
+	assert.NotContains(t, s.Location(), "s3cret")
+	assert.Contains(t, s.Location(), u.Host)
+	assert.Contains(t, s.Location(), "postgres://")
 }
 
 func TestSQLiteSettings(t *testing.T) {

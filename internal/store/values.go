@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/blueprint-etl/blueprint/internal/record"
 )
 
 // timeLayout is how SQLite stores instants: RFC 3339 in UTC with a fixed
@@ -75,8 +77,8 @@ func nullJSON(b []byte) any {
 	return string(b)
 }
 
-// canonicalDecimal undoes PostgreSQL's NUMERIC(20,6) padding ("12.500000"
-// -> "12.5", "3.000000" -> "3"), the canonical form of record.Order.Amount.
+// canonicalDecimal undoes PostgreSQL's NUMERIC padding ("12.500000" ->
+// "12.5", "3.000000" -> "3"), the canonical form of record.Order.Amount.
 func canonicalDecimal(s string) string {
 	if !strings.Contains(s, ".") {
 		return s
@@ -85,26 +87,21 @@ func canonicalDecimal(s string) string {
 	return strings.TrimSuffix(s, ".")
 }
 
-// checkAmount makes sure an amount fits NUMERIC(20,6) exactly, on both
-// databases: PostgreSQL would round a seventh decimal away silently.
+// checkAmount makes sure an amount is within record's limits, which
+// orders.amount holds exactly on both databases: PostgreSQL would round a
+// seventh decimal away silently, and refuse a fifteenth integer digit.
 func checkAmount(a string) error {
 	digits := strings.TrimPrefix(a, "-")
 	whole, frac, dot := strings.Cut(digits, ".")
-	ok := whole != "" && (!dot || frac != "") && len(whole) <= amountPrecision-amountScale && len(frac) <= amountScale
+	ok := whole != "" && (!dot || frac != "") && len(whole) <= record.MaxAmountIntDigits && len(frac) <= record.MaxAmountFracDigits
 	for _, c := range whole + frac {
 		ok = ok && c >= '0' && c <= '9'
 	}
 	if !ok {
-		return fmt.Errorf("amount %q is not a decimal with at most %d integer and %d fraction digits", a, amountPrecision-amountScale, amountScale)
+		return fmt.Errorf("amount %q is not a decimal with at most %d integer and %d fraction digits", a, record.MaxAmountIntDigits, record.MaxAmountFracDigits)
 	}
 	return nil
 }
-
-// Precision and scale of orders.amount.
-const (
-	amountPrecision = 20
-	amountScale     = 6
-)
 
 // now is the current instant in UTC.
 func now() time.Time { return time.Now().UTC() }

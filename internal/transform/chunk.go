@@ -107,11 +107,23 @@ func Duplicate(v Valid) record.Rejected {
 	}
 }
 
+// DriftError is a record Transform kept that fails the rules when Load
+// reads it again: the rules changed in between (a worker upgraded during
+// a run) or the staged data did. No retry can cure it.
+type DriftError struct {
+	Index          int
+	RecordID       string
+	Reason, Detail string
+}
+
+func (e *DriftError) Error() string {
+	return fmt.Sprintf("record %d (id %s) passed the transform but now fails it: %s: %s", e.Index, showString(e.RecordID), e.Reason, e.Detail)
+}
+
 // Orders reads a staged chunk again for Load: the clean orders of the
 // records whose index is not in rejected (sorted, as Transform stored
 // them), appended to dst[:0]. Normalize is a pure function, so every record
-// Transform kept passes again; one that does not means the chunk or the
-// rejections changed underneath, and is an error naming it.
+// Transform kept passes again; one that does not is a *DriftError.
 func Orders(data []byte, rejected []int, dst []record.Order) ([]record.Order, error) {
 	dst = dst[:0]
 	var err error
@@ -127,7 +139,7 @@ func Orders(data []byte, rejected []int, dst []record.Order) ([]record.Order, er
 		}
 		o, reason, detail := Normalize(line)
 		if reason != "" {
-			err = fmt.Errorf("record %d passed the transform but now fails it: %s: %s", index, reason, detail)
+			err = &DriftError{Index: index, RecordID: o.ID, Reason: reason, Detail: detail}
 			return
 		}
 		dst = append(dst, o)

@@ -165,8 +165,10 @@ func TestOrdersRefusesARejectedRecord(t *testing.T) {
 	assert.Equal(t, []record.Order{cleanOrder("a", "1"), cleanOrder("c", "1")}, got)
 
 	_, err = Orders(data, []int{0}, nil)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "record 1 passed the transform but now fails it: negative_amount")
+	var drift *DriftError
+	require.ErrorAs(t, err, &drift)
+	assert.Equal(t, &DriftError{Index: 1, RecordID: "b", Reason: record.ReasonNegativeAmount, Detail: `amount "-1" is negative`}, drift)
+	assert.EqualError(t, err, `record 1 (id "b") passed the transform but now fails it: negative_amount: amount "-1" is negative`)
 }
 
 func TestDuplicate(t *testing.T) {

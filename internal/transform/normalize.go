@@ -20,23 +20,6 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/record"
 )
 
-// Limits of the rules.
-const (
-	// MaxIDLen bounds an id, in bytes: ids are primary keys.
-	MaxIDLen = 256
-	// MaxEmailLen and MaxEmailLocalLen are the limits of RFC 5321.
-	MaxEmailLen      = 254
-	MaxEmailLocalLen = 64
-	// MaxAmountIntDigits and MaxAmountFracDigits bound an amount so that it
-	// fits NUMERIC(24,6) exactly; anything beyond is a data error, not
-	// something to round silently.
-	MaxAmountIntDigits  = 18
-	MaxAmountFracDigits = 6
-	// MinYear and MaxYear bound a timestamp (after conversion to UTC).
-	MinYear = 1970
-	MaxYear = 2100
-)
-
 // jsonSpace is the white space JSON allows around values.
 const jsonSpace = " \t\r\n"
 
@@ -259,7 +242,7 @@ func isJSONInteger(v json.RawMessage) bool {
 	return isNumber(v) && !bytes.ContainsAny(v, ".eE")
 }
 
-// normID accepts a string (trimmed, 1 to MaxIDLen bytes) or a JSON
+// normID accepts a string (trimmed, 1 to record.MaxIDLen bytes) or a JSON
 // integer (kept as its decimal digits, so 7 and "7" are one id).
 func normID(v json.RawMessage) (id, detail string, ok bool) {
 	switch {
@@ -278,8 +261,8 @@ func normID(v json.RawMessage) (id, detail string, ok bool) {
 	default:
 		return "", "id must be a string or an integer, got " + show(v), false
 	}
-	if len(id) > MaxIDLen {
-		return "", fmt.Sprintf("id is longer than %d bytes: %s", MaxIDLen, showString(id)), false
+	if len(id) > record.MaxIDLen {
+		return "", fmt.Sprintf("id is longer than %d bytes: %s", record.MaxIDLen, showString(id)), false
 	}
 	if hasControl(id) {
 		return "", "id contains control characters: " + showString(id), false
@@ -311,8 +294,8 @@ func checkEmail(s string) string {
 	if s == "" {
 		return "is empty"
 	}
-	if len(s) > MaxEmailLen {
-		return fmt.Sprintf("is longer than %d bytes", MaxEmailLen)
+	if len(s) > record.MaxEmailLen {
+		return fmt.Sprintf("is longer than %d bytes", record.MaxEmailLen)
 	}
 	at := strings.IndexByte(s, '@')
 	if at < 0 {
@@ -325,8 +308,8 @@ func checkEmail(s string) string {
 	if local == "" {
 		return "has an empty local part"
 	}
-	if len(local) > MaxEmailLocalLen {
-		return fmt.Sprintf("has a local part longer than %d bytes", MaxEmailLocalLen)
+	if len(local) > record.MaxEmailLocalLen {
+		return fmt.Sprintf("has a local part longer than %d bytes", record.MaxEmailLocalLen)
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -433,11 +416,11 @@ func canonicalDecimal(s string) (canon string, negative bool, problem string) {
 	}
 	intPart = strings.TrimLeft(intPart, "0")
 	fracPart = strings.TrimRight(fracPart, "0")
-	if len(intPart) > MaxAmountIntDigits {
-		return "", false, fmt.Sprintf("has more than %d integer digits", MaxAmountIntDigits)
+	if len(intPart) > record.MaxAmountIntDigits {
+		return "", false, fmt.Sprintf("has more than %d integer digits", record.MaxAmountIntDigits)
 	}
-	if len(fracPart) > MaxAmountFracDigits {
-		return "", false, fmt.Sprintf("has more than %d decimal places", MaxAmountFracDigits)
+	if len(fracPart) > record.MaxAmountFracDigits {
+		return "", false, fmt.Sprintf("has more than %d decimal places", record.MaxAmountFracDigits)
 	}
 	if intPart == "" {
 		intPart = "0"
@@ -519,8 +502,8 @@ func normTimestamp(v json.RawMessage) (ts time.Time, detail string, ok bool) {
 	default:
 		return time.Time{}, "timestamp must be a string or an integer of Unix seconds, got " + show(v), false
 	}
-	if y := ts.Year(); y < MinYear || y > MaxYear {
-		return time.Time{}, fmt.Sprintf("timestamp %s is outside the years %d to %d", show(v), MinYear, MaxYear), false
+	if y := ts.Year(); y < record.MinYear || y > record.MaxYear {
+		return time.Time{}, fmt.Sprintf("timestamp %s is outside the years %d to %d", show(v), record.MinYear, record.MaxYear), false
 	}
 	return ts, "", true
 }

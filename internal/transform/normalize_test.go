@@ -158,24 +158,28 @@ func TestNormalizeField(t *testing.T) {
 		{field: "amount", value: `"0.000001"`, want: "0.000001"},
 		{field: "amount", value: `"1.5000000"`, want: "1.5"},
 		{field: "amount", value: `"00000000000000000000001"`, want: "1"},
-		{field: "amount", value: `"999999999999999999.999999"`, want: "999999999999999999.999999"},
+		{field: "amount", value: `"99999999999999.999999"`, want: "99999999999999.999999"},
 		{field: "amount", value: `12.50`, want: "12.5"},
 		{field: "amount", value: `0`, want: "0"},
 		{field: "amount", value: `-0`, want: "0"},
 		{field: "amount", value: `-0.0`, want: "0"},
 		{field: "amount", value: `100`, want: "100"},
 		{field: "amount", value: `0.1`, want: "0.1"},
-		// 2^53+1 is where float64 would start to round.
-		{field: "amount", value: `9007199254740993`, want: "9007199254740993"},
-		{field: "amount", value: `123456789012345678.123456`, want: "123456789012345678.123456"},
+		// 20 significant digits, where float64 would have rounded long ago.
+		{field: "amount", value: `12345678901234.123457`, want: "12345678901234.123457"},
+		{field: "amount", value: `99999999999999.999999`, want: "99999999999999.999999"},
+		{field: "amount", value: `"000012345678901234"`, want: "12345678901234"},
 		{field: "amount", value: `"1e3"`, reason: record.ReasonInvalidAmount, detail: `"1e3" uses an exponent`},
 		{field: "amount", value: `1e3`, reason: record.ReasonInvalidAmount, detail: "exponent"},
 		{field: "amount", value: `1E3`, reason: record.ReasonInvalidAmount, detail: "exponent"},
 		{field: "amount", value: `1.5e-2`, reason: record.ReasonInvalidAmount, detail: "exponent"},
 		{field: "amount", value: `"1.2345678"`, reason: record.ReasonInvalidAmount, detail: "more than 6 decimal places"},
 		{field: "amount", value: `1.2345678`, reason: record.ReasonInvalidAmount, detail: "more than 6 decimal places"},
-		{field: "amount", value: `"1234567890123456789"`, reason: record.ReasonInvalidAmount, detail: "more than 18 integer digits"},
-		{field: "amount", value: `1234567890123456789.5`, reason: record.ReasonInvalidAmount, detail: "more than 18 integer digits"},
+		{field: "amount", value: `"1234567890123456789"`, reason: record.ReasonInvalidAmount, detail: "more than 14 integer digits"},
+		{field: "amount", value: `1234567890123456789.5`, reason: record.ReasonInvalidAmount, detail: "more than 14 integer digits"},
+		// The store holds 14 integer digits: 15 is a rejection with a
+		// reason, not a Load that fails the run.
+		{field: "amount", value: `123456789012345`, reason: record.ReasonInvalidAmount, detail: `amount "123456789012345" has more than 14 integer digits`},
 		{field: "amount", value: `""`, reason: record.ReasonInvalidAmount, detail: "empty"},
 		{field: "amount", value: `"  "`, reason: record.ReasonInvalidAmount, detail: "empty"},
 		{field: "amount", value: `"abc"`, reason: record.ReasonInvalidAmount, detail: "not a decimal"},
@@ -372,7 +376,7 @@ func TestNormalizeDetailTruncated(t *testing.T) {
 }
 
 func TestCanonicalDecimalIdempotent(t *testing.T) {
-	for _, s := range []string{"0", "-0.0", "0012.50", "3.000", "+7", "999999999999999999.999999", "0.000001", "1.5000000"} {
+	for _, s := range []string{"0", "-0.0", "0012.50", "3.000", "+7", "99999999999999.999999", "0.000001", "1.5000000"} {
 		canon, negative, problem := canonicalDecimal(s)
 		require.Empty(t, problem, s)
 		require.False(t, negative, s)

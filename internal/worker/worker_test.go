@@ -2,9 +2,11 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +18,11 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/source"
+	"github.com/blueprint-etl/blueprint/internal/store/storetest"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
+	"github.com/blueprint-etl/blueprint/internal/worker"
 	"github.com/blueprint-etl/blueprint/internal/worker/workertest"
 )
 
@@ -48,6 +55,56 @@ func TestPipelineOnDevServer(t *testing.T) {
 	require.Equal(t, pipeline.RunCompleted, run.Status)
 	require.Equal(t, first.Extracted, run.Extracted)
 	require.Equal(t, first.Rejected, run.Rejected)
+}
+
+// TestTooWideAmountIsRejectedAndRunCompletes is the data rule's end to end
+// check, on a real dev server and on each warehouse: an order whose amount
+// has more integer digits than the warehouse holds is rejected by Transform
+// with a reason, the others are loaded, and the run completes.
+func TestTooWideAmountIsRejectedAndRunCompletes(t *testing.T) {
+	srv := devserver.ForTest(t)
+	c := srv.Client()
+	dir := t.TempDir()
+	wide := strings.Repeat("9", record.MaxAmountIntDigits+1)
+	widest := strings.Repeat("9", record.MaxAmountIntDigits) + "." + strings.Repeat("9", record.MaxAmountFracDigits)
+	data := `[{"id": "fits", "customer_email": "a@example.com", "category": "books", "amount": "` + widest + `", "currency": "EUR", "timestamp": "2026-01-02T00:00:00Z"},
+{"id": "too-wide", "customer_email": "b@example.com", "category": "books", "amount": ` + wide + `, "currency": "EUR", "timestamp": "2026-01-02T00:00:00Z"},
+{"id": "plain", "customer_email": "c@example.com", "category": "toys", "amount": "12.5", "currency": "USD", "timestamp": "2026-01-03T00:00:00Z"}]`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "orders.json"), []byte(data), 0o644))
+
+	for _, driver := range storetest.Drivers(t) {
+		t.Run(driver, func(t *testing.T) {
+			st := storetest.Open(t, driver)
+			queue := testutil.UniqueID("wide-amount-" + driver)
+			workertest.StartWith(t, c, st, worker.Config{TaskQueue: queue, Sources: source.Config{FileRoot: dir}})
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			id := testutil.UniqueID("wide-amount")
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, pipeline.WorkflowType,
+				pipeline.Params{BatchSize: 10, SourceURL: "file://" + filepath.Join(dir, "orders.json")})
+			require.NoError(t, err)
+			var sum pipeline.Summary
+			require.NoError(t, run.Get(ctx, &sum), "the run completes")
+			require.Equal(t, int64(3), sum.Extracted)
+			require.Equal(t, int64(2), sum.Valid)
+			require.Equal(t, int64(2), sum.Loaded.Inserted)
+			require.Equal(t, map[string]int64{record.ReasonInvalidAmount: 1}, sum.Reasons)
+
+			ref := pipeline.RunRef{WorkflowID: id, RunID: run.GetRunID()}
+			rejected, err := st.Rejected(ctx, ref, 10)
+			require.NoError(t, err)
+			require.Len(t, rejected, 1)
+			require.Equal(t, "too-wide", rejected[0].RecordID)
+			require.Equal(t, record.ReasonInvalidAmount, rejected[0].Reason)
+			require.Equal(t, fmt.Sprintf("amount %q has more than %d integer digits", wide, record.MaxAmountIntDigits), rejected[0].Detail)
+			stored, err := st.Order(ctx, "file:"+filepath.Join(dir, "orders.json"), "fits")
+			require.NoError(t, err)
+			require.Equal(t, widest, stored.Amount)
+			rec, err := st.GetRun(ctx, ref)
+			require.NoError(t, err)
+			require.Equal(t, pipeline.RunCompleted, rec.Status)
+		})
+	}
 }
 
 // TestHistoryStaysSmall checks that record data stays out of the history:

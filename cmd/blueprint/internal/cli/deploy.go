@@ -38,17 +38,11 @@ changed), left unchanged or deleted. It is safe to run as often as you like:
   blueprint deploy -f deployments.yaml --prune
   blueprint deploy -o json`,
 		Args: cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, _ []string) error {
-			m, err := a.manifest()
-			if err != nil {
-				return err
-			}
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, _ []string) error {
 			if err := schedules.Validate(m); err != nil {
 				return err // bad input is reported as such even with the server down
 			}
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/schedules"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -89,7 +90,7 @@ func viewDeployment(d deployments.Deployment, st schedules.Status, change *sched
 		Workflow: d.Workflow, TaskQueue: d.TaskQueue, Parameters: map[string]any{},
 	}
 	if p, err := d.Params(); err == nil {
-		v.Parameters = redactParams(paramsMap(p))
+		v.Parameters = pipeline.RedactObject(p.Object())
 	}
 	s := d.Schedule
 	if s == nil {
@@ -173,14 +174,8 @@ differs: the server's schedule does not match the manifest; run
 		Example: `  blueprint deployment ls
   blueprint deployment ls -f deployments.yaml -o json`,
 		Args: cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, _ []string) error {
-			m, err := a.manifest()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, _ []string) error {
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -242,18 +237,12 @@ whether started by the schedule, a backfill, a trigger or by hand.`,
 		Example: `  blueprint deployment inspect production-etl
   blueprint deployment inspect production-etl -o json`,
 		Args: cobra.ExactArgs(1),
-		RunE: a.run(func(ctx context.Context, args []string) error {
-			m, err := a.manifest()
-			if err != nil {
-				return err
-			}
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, args []string) error {
 			d, err := m.Get(args[0])
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -348,11 +337,7 @@ func (a *app) printInspect(v deploymentView) error {
 }
 
 // scheduledDeployment gets a deployment that must have a schedule.
-func (a *app) scheduledDeployment(name string) (deployments.Deployment, error) {
-	m, err := a.manifest()
-	if err != nil {
-		return deployments.Deployment{}, err
-	}
+func scheduledDeployment(m *deployments.Manifest, name string) (deployments.Deployment, error) {
 	d, err := m.Get(name)
 	if err != nil {
 		return d, err
@@ -384,14 +369,12 @@ not started; use 'blueprint deployment backfill' for those.`
 		Long:    long,
 		Example: fmt.Sprintf("  blueprint deployment %s production-etl --note \"upstream outage, ticket OPS-42\"", verb),
 		Args:    cobra.ExactArgs(1),
-		RunE: a.run(func(ctx context.Context, args []string) error {
-			d, err := a.scheduledDeployment(args[0])
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, args []string) error {
+			d, err := scheduledDeployment(m, args[0])
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -445,8 +428,8 @@ backfill; split longer periods.`, MaxBackfillRuns),
 		Example: `  blueprint deployment backfill production-etl --from 2025-01-01T00:00:00Z --to 2025-01-08T00:00:00Z
   blueprint deployment backfill production-etl --from 2025-01-01T00:00:00-06:00 --to 2025-01-02T00:00:00-06:00 --overlap allow_all`,
 		Args: cobra.ExactArgs(1),
-		RunE: a.run(func(ctx context.Context, args []string) error {
-			d, err := a.scheduledDeployment(args[0])
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, args []string) error {
+			d, err := scheduledDeployment(m, args[0])
 			if err != nil {
 				return err
 			}
@@ -461,7 +444,7 @@ backfill; split longer periods.`, MaxBackfillRuns),
 			if !from.Before(to) {
 				return usagef("--from %s must be before --to %s", fromS, toS)
 			}
-			overlap, err := schedules.ParseOverlap(overlapS)
+			overlap, err := deployments.ParseOverlap(overlapS)
 			if err != nil {
 				return usagef("--overlap: %w", err)
 			}
@@ -472,9 +455,7 @@ backfill; split longer periods.`, MaxBackfillRuns),
 			case len(times) > MaxBackfillRuns:
 				return usagef("%s to %s holds more than %d runs of %s; split it into shorter periods", fromS, toS, MaxBackfillRuns, d.Name)
 			}
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -492,7 +473,7 @@ backfill; split longer periods.`, MaxBackfillRuns),
 	}
 	cmd.Flags().StringVar(&fromS, "from", "", "start of the period, RFC 3339 (required)")
 	cmd.Flags().StringVar(&toS, "to", "", "end of the period, RFC 3339 (required)")
-	cmd.Flags().StringVar(&overlapS, "overlap", "buffer_all", "overlap policy of the backfilled runs: "+strings.Join(schedules.OverlapNames, ", "))
+	cmd.Flags().StringVar(&overlapS, "overlap", "buffer_all", "overlap policy of the backfilled runs: "+strings.Join(deployments.OverlapNames(), ", "))
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
@@ -540,18 +521,16 @@ Use 'blueprint run' instead to start a run with other parameters.
 		Example: `  blueprint deployment trigger production-etl
   blueprint deployment trigger production-etl --overlap skip`,
 		Args: cobra.ExactArgs(1),
-		RunE: a.run(func(ctx context.Context, args []string) error {
-			d, err := a.scheduledDeployment(args[0])
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, args []string) error {
+			d, err := scheduledDeployment(m, args[0])
 			if err != nil {
 				return err
 			}
-			overlap, err := schedules.ParseOverlap(overlapS)
+			overlap, err := deployments.ParseOverlap(overlapS)
 			if err != nil {
 				return usagef("--overlap: %w", err)
 			}
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -579,6 +558,6 @@ Use 'blueprint run' instead to start a run with other parameters.
 			return f.flush()
 		}),
 	}
-	cmd.Flags().StringVar(&overlapS, "overlap", "allow_all", "what to do if a run is still going: "+strings.Join(schedules.OverlapNames, ", "))
+	cmd.Flags().StringVar(&overlapS, "overlap", "allow_all", "what to do if a run is still going: "+strings.Join(deployments.OverlapNames(), ", "))
 	return cmd
 }

@@ -159,7 +159,7 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 			if p := a.GetInput().GetPayloads(); len(p) > 0 {
 				var m map[string]any
 				if converter.GetDefaultDataConverter().FromPayload(p[0], &m) == nil {
-					r.Parameters = redactParams(m)
+					r.Parameters = pipeline.RedactObject(m)
 				}
 			}
 		case ev.GetActivityTaskScheduledEventAttributes() != nil:

@@ -19,7 +19,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/cmd/blueprint/internal/cli"
-	"github.com/blueprint-etl/blueprint/internal/devserver"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 // srv is the package's one dev server. Tests do not run in parallel:
@@ -34,18 +34,7 @@ func TestMain(m *testing.M) {
 			os.Unsetenv(k)
 		}
 	}
-	var err error
-	srv, err = devserver.Start(context.Background(), devserver.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Client().Close()
-	if err := srv.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop dev server:", err)
-	}
-	os.Exit(code)
+	os.Exit(testutil.RunWithDevServer(m, &srv))
 }
 
 // result is the outcome of one command.

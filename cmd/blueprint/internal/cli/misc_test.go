@@ -14,15 +14,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/cmd/blueprint/internal/cli"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/internal/worker/workertest"
 )
 
 func TestStatus(t *testing.T) {
 	const name = "cli-status"
+	// Pollers outlive a test's worker on the server: each pass has queues
+	// of its own.
+	queue, adhocQueue := testutil.UniqueID("tq-cli-status"), testutil.UniqueID("tq-cli-status-adhoc")
 	cleanupSchedule(t, name)
 	path := writeManifest(t, manifestOf(
-		deployment(name, "tq-cli-status", `{batch_size: 10}`, chicago9),
-		deployment("cli-status-adhoc", "tq-cli-status-adhoc", `{batch_size: 10}`, ""),
+		deployment(name, queue, `{batch_size: 10}`, chicago9),
+		deployment("cli-status-adhoc", adhocQueue, `{batch_size: 10}`, ""),
 	))
 	ui := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }))
 	defer ui.Close()
@@ -34,13 +38,13 @@ func TestStatus(t *testing.T) {
 	assert.Regexp(t, `(?m)^✓ Temporal server at \S+ is reachable and healthy$`, r.stdout)
 	assert.Contains(t, r.stdout, "✓ namespace default exists\n")
 	assert.Contains(t, r.stdout, "✓ Web UI at "+ui.URL+" is reachable\n")
-	assert.Contains(t, r.stdout, "✗ no worker polls task queue tq-cli-status (deployments cli-status): start one with go run ./worker\n")
-	assert.Contains(t, r.stdout, "✗ no worker polls task queue tq-cli-status-adhoc (deployments cli-status-adhoc)")
+	assert.Contains(t, r.stdout, "✗ no worker polls task queue "+queue+" (deployments cli-status): start one with go run ./worker\n")
+	assert.Contains(t, r.stdout, "✗ no worker polls task queue "+adhocQueue+" (deployments cli-status-adhoc)")
 	assert.Contains(t, r.stdout, "✗ schedule cli-status is not deployed: run blueprint deploy\n")
 	assert.Equal(t, "blueprint: 3 checks of 6 failed\n", r.stderr)
 
-	workertest.Start(t, srv.Client(), "tq-cli-status")
-	workertest.Start(t, srv.Client(), "tq-cli-status-adhoc")
+	workertest.Start(t, srv.Client(), queue)
+	workertest.Start(t, srv.Client(), adhocQueue)
 	ok(t, "-f", path, "deploy")
 	// A worker is listed once its first poll reaches the server.
 	require.Eventually(t, func() bool {
@@ -48,7 +52,7 @@ func TestStatus(t *testing.T) {
 	}, 30*time.Second, 200*time.Millisecond)
 	r = ok(t, "-f", path, "status")
 	assert.NotContains(t, r.stdout, "✗")
-	assert.Regexp(t, `(?m)^✓ 1 worker polling task queue tq-cli-status: \S+`, r.stdout)
+	assert.Regexp(t, `(?m)^✓ 1 worker polling task queue `+queue+`: \S+`, r.stdout)
 	assert.Regexp(t, `(?m)^✓ schedule cli-status deployed, active, next run \d{4}-\d\d-\d\d 09:00 C[DS]T$`, r.stdout)
 
 	r = ok(t, "-f", path, "status", "-o", "json")
@@ -69,8 +73,8 @@ func TestStatus(t *testing.T) {
 	r = ok(t, "-f", path, "status")
 	assert.Contains(t, r.stdout, `✓ schedule cli-status deployed, paused (note: "holiday")`)
 	changed := writeManifest(t, manifestOf(
-		deployment(name, "tq-cli-status", `{batch_size: 11}`, chicago9),
-		deployment("cli-status-adhoc", "tq-cli-status-adhoc", `{batch_size: 10}`, ""),
+		deployment(name, queue, `{batch_size: 11}`, chicago9),
+		deployment("cli-status-adhoc", adhocQueue, `{batch_size: 10}`, ""),
 	))
 	r = blueprint(t, "-f", changed, "status")
 	assert.Equal(t, 1, r.code, "%s", r)

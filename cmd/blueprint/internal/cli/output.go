@@ -8,8 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
 // printJSON writes v as indented JSON. Field names are snake_case and are
@@ -85,32 +83,6 @@ func formatDuration(d time.Duration) string {
 	default:
 		return d.Round(time.Second).String()
 	}
-}
-
-// redactParams returns params as a JSON object with credentials hidden,
-// for JSON output.
-func redactParams(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		if s, ok := v.(string); ok && strings.Contains(s, "://") {
-			v = pipeline.RedactURL(s)
-		}
-		out[k] = v
-	}
-	return out
-}
-
-// paramsMap turns Params into its JSON object form.
-func paramsMap(p pipeline.Params) map[string]any {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return map[string]any{}
-	}
-	var m map[string]any
-	if json.Unmarshal(b, &m) != nil {
-		return map[string]any{}
-	}
-	return m
 }
 
 // isTerminal reports whether w is a terminal, where progress is redrawn

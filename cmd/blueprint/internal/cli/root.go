@@ -283,9 +283,4 @@ func (a *app) close() {
 	}
 }
 
-// manifest loads the -f manifest, or the built-in one.
-func (a *app) manifest() (*deployments.Manifest, error) {
-	return deployments.Load(a.file)
-}
-
 func (a *app) json() bool { return a.output == outputJSON }

@@ -56,11 +56,7 @@ but not the run, which keeps going.`,
   blueprint run adhoc-etl --params @params.json --id adhoc-backfill-2025-01
   echo '{"batch_size": 10}' | blueprint run adhoc-etl --params - --watch --timeout 10m`,
 		Args: cobra.ExactArgs(1),
-		RunE: a.run(func(ctx context.Context, args []string) error {
-			m, err := a.manifest()
-			if err != nil {
-				return err
-			}
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, args []string) error {
 			d, err := m.Get(args[0])
 			if err != nil {
 				return err
@@ -81,9 +77,7 @@ but not the run, which keeps going.`,
 				return err
 			}
 
-			sctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(sctx)
+			sctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -95,7 +89,7 @@ but not the run, which keeps going.`,
 			a.warnNoWorker(sctx, c, started.TaskQueue)
 			view := startedView{
 				Deployment: started.Deployment, WorkflowID: started.WorkflowID, RunID: started.RunID,
-				TaskQueue: started.TaskQueue, Namespace: ns, Parameters: redactParams(paramsMap(started.Params)),
+				TaskQueue: started.TaskQueue, Namespace: ns, Parameters: pipeline.RedactObject(started.Params.Object()),
 				UIURL: starter.UILink(ns, started.WorkflowID, started.RunID),
 			}
 			if !watch {

@@ -13,6 +13,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/internal/worker/workertest"
 )
 
@@ -64,7 +65,7 @@ func TestRunParameters(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id := "cli-params-" + string(rune('a'+i))
+			id := testutil.UniqueID("cli-params-" + string(rune('a'+i)))
 			args := append([]string{"-f", path, "run", "cli-params", "--id", id}, tt.args...)
 			r := blueprintIn(t, strings.NewReader(tt.stdin), args...)
 			require.Equal(t, 0, r.code, "%s", r)

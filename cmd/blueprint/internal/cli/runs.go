@@ -156,7 +156,7 @@ second behind a run that just started or ended.`, strings.Join(statusOrder, ", "
   blueprint runs ls --deployment production-etl --status failed
   blueprint runs ls --limit 100 -o json`,
 		Args: cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, _ []string) error {
+		RunE: a.withServer(func(ctx context.Context, srv *session, _ []string) error {
 			if f.deployment != "" && !deploymentNameRE.MatchString(f.deployment) {
 				return usagef("--deployment %q: not a deployment name (lower-case letters, digits and '-')", f.deployment)
 			}
@@ -169,9 +169,7 @@ second behind a run that just started or ended.`, strings.Join(statusOrder, ", "
 			if limit < 1 || limit > MaxListLimit {
 				return usagef("--limit %d: must be from 1 to %d", limit, MaxListLimit)
 			}
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -208,10 +206,8 @@ workflow ID is shown.`,
 		Example: `  blueprint runs show production-etl-20250131T090000Z-1a2b3c
   blueprint runs show production-etl-2025-01-31T15:00:00Z --run-id 0194b7a2-... -o json`,
 		Args: cobra.ExactArgs(1),
-		RunE: a.run(func(ctx context.Context, args []string) error {
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+		RunE: a.withServer(func(ctx context.Context, srv *session, args []string) error {
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
@@ -335,10 +331,8 @@ heartbeat, the run records itself as cancelled and ends with status canceled.
 A run that has already ended cannot be cancelled (exit code 2).`,
 		Example: `  blueprint runs cancel production-etl-20250131T090000Z-1a2b3c`,
 		Args:    cobra.ExactArgs(1),
-		RunE: a.run(func(ctx context.Context, args []string) error {
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+		RunE: a.withServer(func(ctx context.Context, srv *session, args []string) error {
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 type runRow struct {
@@ -32,12 +34,15 @@ func listRuns(t *testing.T, args ...string) []runRow {
 // Runs started by the schedule (trigger, backfill) and by hand are all
 // listed under their deployment.
 func TestRunsLsFindsEveryKindOfRun(t *testing.T) {
-	const name = "cli-runs"
+	// The runs stay open (no worker polls the queue): a second pass
+	// (-count=2) has deployments, hence runs, of its own.
+	name, other := testutil.UniqueID("cli-runs"), testutil.UniqueID("cli-runs-other")
+	manualID, otherID := name+"-manual", other+"-manual"
 	cleanupSchedule(t, name)
 	// Hourly, in UTC; no worker polls the queue, so the runs stay running.
 	path := writeManifest(t, manifestOf(
 		deployment(name, "tq-cli-runs", `{batch_size: 10}`, "      cron: \"0 * * * *\"\n"),
-		deployment("cli-runs-other", "tq-cli-runs", `{batch_size: 10}`, ""),
+		deployment(other, "tq-cli-runs", `{batch_size: 10}`, ""),
 	))
 	ok(t, "-f", path, "deploy")
 
@@ -50,15 +55,15 @@ func TestRunsLsFindsEveryKindOfRun(t *testing.T) {
 	hour := time.Now().UTC().Truncate(time.Hour)
 	from, to := hour.Add(-5*time.Hour), hour.Add(-3*time.Hour)
 	r = ok(t, "-f", path, "deployment", "backfill", name, "--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--overlap", "allow_all")
-	assert.Contains(t, r.stdout, "Backfill of cli-runs requested: 3 runs due between")
+	assert.Contains(t, r.stdout, "Backfill of "+name+" requested: 3 runs due between")
 	backfilled := map[string]bool{}
 	for _, at := range []time.Time{from, from.Add(time.Hour), to} {
 		backfilled[name+"-"+at.Format(time.RFC3339)] = true
 	}
 
-	manual := ok(t, "-f", path, "run", name, "--id", "cli-runs-manual")
-	require.Contains(t, manual.stdout, "cli-runs-manual")
-	ok(t, "-f", path, "run", "cli-runs-other", "--id", "cli-runs-other-manual")
+	manual := ok(t, "-f", path, "run", name, "--id", manualID)
+	require.Contains(t, manual.stdout, manualID)
+	ok(t, "-f", path, "run", other, "--id", otherID)
 
 	var rows []runRow
 	require.Eventually(t, func() bool {
@@ -75,11 +80,11 @@ func TestRunsLsFindsEveryKindOfRun(t *testing.T) {
 	}
 	assert.Len(t, rows, 5, "exactly the trigger, 3 backfilled and the manual run: %v", ids)
 	assert.True(t, ids[triggered], "the triggered run")
-	assert.True(t, ids["cli-runs-manual"], "the manual run")
+	assert.True(t, ids[manualID], "the manual run")
 	for id := range backfilled {
 		assert.True(t, ids[id], "backfilled run %s in %v", id, ids)
 	}
-	assert.False(t, ids["cli-runs-other-manual"], "another deployment's run")
+	assert.False(t, ids[otherID], "another deployment's run")
 
 	assert.Len(t, listRuns(t, "--deployment", name, "--status", "running"), 5)
 	assert.Empty(t, listRuns(t, "--deployment", name, "--status", "completed"))
@@ -87,17 +92,17 @@ func TestRunsLsFindsEveryKindOfRun(t *testing.T) {
 
 	r = ok(t, "runs", "ls", "--deployment", name)
 	assert.Regexp(t, `(?m)^WORKFLOW ID\s+RUN ID\s+DEPLOYMENT\s+STATUS\s+STARTED\s+DURATION$`, r.stdout)
-	assert.Regexp(t, `(?m)^cli-runs-manual\s+[0-9a-f-]{36}\s+cli-runs\s+running\s`, r.stdout)
+	assert.Regexp(t, `(?m)^`+manualID+`\s+[0-9a-f-]{36}\s+`+name+`\s+running\s`, r.stdout)
 	r = ok(t, "flow-run", "ls", "--deployment", "no-such-deployment")
 	assert.Equal(t, "No runs found.\n", r.stdout)
 
 	// inspect lists the recent runs too.
 	r = ok(t, "-f", path, "deployment", "inspect", name)
-	assert.Regexp(t, `(?m)^  cli-runs-manual\s+[0-9a-f-]{36}\s+cli-runs\s+running\s`, r.stdout)
+	assert.Regexp(t, `(?m)^  `+manualID+`\s+[0-9a-f-]{36}\s+`+name+`\s+running\s`, r.stdout)
 
 	// runs show of a run waiting for a worker.
-	r = ok(t, "runs", "show", "cli-runs-manual")
-	assert.Regexp(t, `(?m)^\s+Deployment:\s+cli-runs$`, r.stdout)
+	r = ok(t, "runs", "show", manualID)
+	assert.Regexp(t, `(?m)^\s+Deployment:\s+`+name+`$`, r.stdout)
 	assert.Regexp(t, `(?m)^\s+Status:\s+running$`, r.stdout)
 	assert.Regexp(t, `(?m)^\s+Parameters:\s+\{"batch_size":10,"source_url":"demo://orders"\}$`, r.stdout)
 	assert.Contains(t, r.stdout, "none yet (is a worker polling the task queue?")

@@ -49,16 +49,11 @@ Exits 0 when every check passes, 1 otherwise: usable in scripts and health check
 		Example: `  blueprint status
   blueprint status -f deployments.yaml -o json`,
 		Args: cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, _ []string) error {
-			m, err := a.manifest()
-			if err != nil {
-				return err
-			}
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, _ []string) error {
 			if _, _, err := a.loadSettings(); err != nil {
 				return err // a broken configuration is bad input, not a failed check
 			}
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
+			ctx = srv.deadline(ctx)
 			checks := a.runChecks(ctx, m)
 			report := statusReport{OK: true, Checks: checks}
 			for _, c := range checks {

@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/blueprint-etl/blueprint/deployments"
 )
 
 func (a *app) workPoolCommand() *cobra.Command {
@@ -87,14 +89,8 @@ worker means its runs wait: start one with 'go run ./worker'.`,
 		Example: `  blueprint work-pool ls
   blueprint work-pool ls -f deployments.yaml -o json`,
 		Args: cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, _ []string) error {
-			m, err := a.manifest()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-			defer cancel()
-			c, err := a.connect(ctx)
+		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, _ []string) error {
+			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,121 @@
+// Package testutil holds what the tests of several packages share: free
+// ports, a buffer a process writes while the test reads it, a scan for
+// processes a test left behind, unique names for server-side objects, and
+// the TestMain of packages whose tests share one Temporal dev server. Only
+// _test.go files import it.
+package testutil
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/blueprint-etl/blueprint/internal/devserver"
+)
+
+// FreePort returns a TCP port of 127.0.0.1 that nobody listens on right
+// now.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testutil: find a free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// FreeAddr is FreePort as host:port.
+func FreeAddr(t testing.TB) string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
+}
+
+// SyncBuffer collects a process's output while the test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Children lists the processes whose parent is this test binary, by pid
+// with their command name (Linux only: empty elsewhere). A TestMain that
+// finds any after m.Run has a test that leaked a process.
+func Children() map[int]string {
+	left := map[int]string{}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
+		s := string(stat)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		fields := strings.Fields(s[end+1:])
+		if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
+			left[pid] = s[open+1 : end]
+		}
+	}
+	return left
+}
+
+// UniqueID returns prefix and a random suffix: a workflow ID, task queue or
+// schedule ID that no other test, and no earlier pass of `go test
+// -count=2` on the same server, uses.
+func UniqueID(prefix string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "-" + hex.EncodeToString(b[:])
+}
+
+// RunWithDevServer is the TestMain of a package whose tests share one
+// dev server: it starts the server into *srv, runs the tests and stops it.
+// Without the Temporal CLI it stops at once with the one line that says
+// how to get it.
+func RunWithDevServer(m *testing.M, srv **testsuite.DevServer) int {
+	if _, err := devserver.Binary(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	s, err := devserver.Start(context.Background(), devserver.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	*srv = s
+	code := m.Run()
+	s.Client().Close()
+	if err := s.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stop dev server:", err)
+	}
+	return code
+}

@@ -261,8 +261,10 @@ func (w *warehouse) stagingProblems(t *testing.T, ref pipeline.RunRef) []string 
 	}
 	cp, err = w.Checkpoint(ctx, ref, pipeline.StageTransform)
 	require.NoError(t, err)
-	if kept := w.count(t, `SELECT count(*) FROM stage_ids WHERE run = $1`, store.RunNumber(ref)); kept != cp.Valid {
-		problems = append(problems, fmt.Sprintf("transform: %d ids kept, checkpoint says %d valid", kept, cp.Valid))
+	// Every valid record's id is kept, but those of the last chunk: no
+	// chunk comes after it to check them.
+	if kept := w.count(t, `SELECT count(*) FROM stage_ids WHERE run = $1`, store.RunNumber(ref)); kept > cp.Valid || (!cp.Done && kept != cp.Valid) {
+		problems = append(problems, fmt.Sprintf("transform: %d ids kept, checkpoint says %d valid (done: %v)", kept, cp.Valid, cp.Done))
 	}
 	rejected := w.count(t, `SELECT count(*) FROM rejected_records WHERE run_key = $1`, ref.Key())
 	if rejected != cp.Rejected {

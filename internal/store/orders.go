@@ -136,6 +136,7 @@ func (s *Store) upsertSQLite(ctx context.Context, tx *sql.Tx, source string, ord
 const (
 	stmtUpsert = iota
 	stmtKeepIDs
+	stmtLookupIDs
 )
 
 type stmtKey struct{ kind, rows int }
@@ -177,6 +178,16 @@ SELECT ?, column1, column2, column3, column4, column5, column6, column7, 1, ?, ?
 			q.WriteString(`(?)`)
 		}
 		q.WriteString(`) WHERE true ON CONFLICT DO NOTHING RETURNING record_id`)
+	case stmtLookupIDs:
+		q.Grow(80 + n*2)
+		q.WriteString(`SELECT record_id FROM stage_ids WHERE run = ? AND record_id IN (`)
+		for i := range n {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteByte('?')
+		}
+		q.WriteByte(')')
 	}
 	st, err := s.db.PrepareContext(ctx, q.String())
 	if err != nil {

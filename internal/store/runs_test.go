@@ -41,7 +41,7 @@ func TestRunLifecycle(t *testing.T) {
 		// Stage a little of everything.
 		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, store.NewStagedChunk([]byte("raw"), 3), "", true))
 		_, err = s.PutTransformChunk(ctx, ref, 0, valids(0, "a", "b"),
-			[]record.Rejected{{Index: 2, RecordID: "x", Reason: record.ReasonInvalidAmount}}, true)
+			[]record.Rejected{{Index: 2, RecordID: "x", Reason: record.ReasonInvalidAmount}}, false)
 		require.NoError(t, err)
 		_, err = s.LoadChunk(ctx, ref, "demo://orders", 0, makeOrders(0, 2))
 		require.NoError(t, err)

@@ -318,14 +318,14 @@ func (s *Store) PutTransformChunk(ctx context.Context, ref pipeline.RunRef, seq 
 			out = cp
 			return err
 		}
-		kept, err := s.keepIDs(ctx, tx, ref, valid)
+		seen, err := s.seenIDs(ctx, tx, ref, valid, seq, done)
 		if err != nil {
 			return fmt.Errorf("transform chunk %d: %w", seq, err)
 		}
 		nValid := len(valid)
 		rejects := rejects[:len(rejects):len(rejects)] // append copies: the caller's slice stays as it was
 		for _, v := range valid {
-			if _, ok := kept[v.Order.ID]; !ok {
+			if _, dup := seen[v.Order.ID]; dup {
 				rejects = append(rejects, transform.Duplicate(v))
 				nValid--
 			}
@@ -358,21 +358,72 @@ func (s *Store) PutTransformChunk(ctx context.Context, ref pipeline.RunRef, seq 
 // the upsert of orders does); one parameter a row, far below the limit.
 const idsPerStatement = 4096
 
+// seenIDs returns the ids of valid that earlier chunks of the run kept,
+// and keeps the others for the chunks to come: the first chunk has no
+// earlier ones to check, the last (done) none to come. A one-chunk run
+// touches stage_ids not at all.
+func (s *Store) seenIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, valid []transform.Valid, seq int, done bool) (map[string]struct{}, error) {
+	switch {
+	case len(valid) == 0 || (seq == 0 && done):
+		return nil, nil
+	case done:
+		return s.lookupIDs(ctx, tx, ref, valid)
+	}
+	kept, err := s.keepIDs(ctx, tx, ref, valid)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]struct{}{}
+	for _, v := range valid {
+		if _, ok := kept[v.Order.ID]; !ok {
+			seen[v.Order.ID] = struct{}{}
+		}
+	}
+	return seen, nil
+}
+
+// collectIDs adds the record_id column of rows to set and closes rows.
+func collectIDs(rows *sql.Rows, set map[string]struct{}) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		set[id] = struct{}{}
+	}
+	return rows.Err()
+}
+
+// lookupIDs returns the ids of valid that the run's stage_ids holds.
+func (s *Store) lookupIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, valid []transform.Valid) (map[string]struct{}, error) {
+	found := map[string]struct{}{}
+	err := s.eachIDBatch(ctx, tx, ref, valid, stmtLookupIDs,
+		`SELECT record_id FROM stage_ids WHERE run = $1 AND record_id = ANY($2::text[])`, found)
+	if err != nil {
+		return nil, fmt.Errorf("look up ids: %w", err)
+	}
+	return found, nil
+}
+
 // keepIDs adds the ids of valid to the run's stage_ids and returns those
 // that were new: an id it does not return was kept by an earlier chunk.
 func (s *Store) keepIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, valid []transform.Valid) (map[string]struct{}, error) {
 	kept := make(map[string]struct{}, len(valid))
-	collect := func(rows *sql.Rows) error {
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			kept[id] = struct{}{}
-		}
-		return rows.Err()
+	err := s.eachIDBatch(ctx, tx, ref, valid, stmtKeepIDs,
+		`INSERT INTO stage_ids (run, record_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING record_id`, kept)
+	if err != nil {
+		return nil, fmt.Errorf("keep ids: %w", err)
 	}
+	return kept, nil
+}
+
+// eachIDBatch runs a statement over the ids of valid in batches and
+// collects the ids it returns into set: on PostgreSQL pgQuery, with the
+// run number and an array of ids; on SQLite the prepared statement of
+// kind for each power-of-two batch size.
+func (s *Store) eachIDBatch(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, valid []transform.Valid, kind int, pgQuery string, set map[string]struct{}) error {
+	run := RunNumber(ref)
 	if s.driver == DriverPostgres {
 		for len(valid) > 0 {
 			batch := valid[:min(len(valid), postgresRowsPerStatement)]
@@ -381,16 +432,15 @@ func (s *Store) keepIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, va
 			for i, v := range batch {
 				ids[i] = v.Order.ID
 			}
-			rows, err := tx.QueryContext(ctx, `INSERT INTO stage_ids (run, record_id) SELECT $1, unnest($2::text[])
-				ON CONFLICT DO NOTHING RETURNING record_id`, RunNumber(ref), ids)
+			rows, err := tx.QueryContext(ctx, pgQuery, run, ids)
 			if err != nil {
-				return nil, fmt.Errorf("keep ids: %w", err)
+				return err
 			}
-			if err := collect(rows); err != nil {
-				return nil, fmt.Errorf("keep ids: %w", err)
+			if err := collectIDs(rows, set); err != nil {
+				return err
 			}
 		}
-		return kept, nil
+		return nil
 	}
 	args := make([]any, 0, 1+min(len(valid), idsPerStatement))
 	for len(valid) > 0 {
@@ -400,23 +450,23 @@ func (s *Store) keepIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, va
 		}
 		batch := valid[:n]
 		valid = valid[n:]
-		args = append(args[:0], RunNumber(ref))
+		args = append(args[:0], run)
 		for _, v := range batch {
 			args = append(args, v.Order.ID)
 		}
-		stmt, err := s.sqliteStmt(ctx, stmtKeepIDs, n)
+		stmt, err := s.sqliteStmt(ctx, kind, n)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
 		if err != nil {
-			return nil, fmt.Errorf("keep ids: %w", err)
+			return err
 		}
-		if err := collect(rows); err != nil {
-			return nil, fmt.Errorf("keep ids: %w", err)
+		if err := collectIDs(rows, set); err != nil {
+			return err
 		}
 	}
-	return kept, nil
+	return nil
 }
 
 // RunNumber names a run in stage_ids: a 64-bit hash of its key. Two runs

@@ -111,12 +111,13 @@ func TestPutTransformChunk(t *testing.T) {
 				assert.Equal(t, seq+1, cp.NextSeq)
 			}
 		}
-		// An all-rejected chunk, marked done.
-		cp, err := s.PutTransformChunk(ctx, ref, 2, nil, rejects(2)[:1], true)
+		// The last chunk, marked done, only looks its ids up: no chunk
+		// comes after it to check against them.
+		cp, err := s.PutTransformChunk(ctx, ref, 2, valids(20, "shared", "v2-a"), rejects(2)[:1], true)
 		require.NoError(t, err)
 		want := store.Checkpoint{
-			NextSeq: 3, Records: 13, Valid: 5, Rejected: 8, Done: true,
-			Reasons: map[string]int64{record.ReasonInvalidEmail: 5, record.ReasonMissingID: 2, record.ReasonDuplicateID: 1},
+			NextSeq: 3, Records: 15, Valid: 6, Rejected: 9, Done: true,
+			Reasons: map[string]int64{record.ReasonInvalidEmail: 5, record.ReasonMissingID: 2, record.ReasonDuplicateID: 2},
 		}
 		assert.Equal(t, want, cp)
 		cp, err = s.Checkpoint(ctx, ref, pipeline.StageTransform)
@@ -126,7 +127,7 @@ func TestPutTransformChunk(t *testing.T) {
 
 		got, err := s.Rejected(ctx, ref, 0)
 		require.NoError(t, err)
-		require.Len(t, got, 8)
+		require.Len(t, got, 9)
 		assert.Equal(t, rejects(0)[0], got[0])
 		assert.Equal(t, "{\"id\":\"\",\"x\":\"\uFFFD\uFFFD\"}", got[1].Raw, "NUL and invalid UTF-8 are replaced")
 		assert.Equal(t, "r1-1", got[3].RecordID, "ordered by chunk, then index")
@@ -140,6 +141,9 @@ func TestPutTransformChunk(t *testing.T) {
 		idx, err := s.RejectedIndexes(ctx, ref, 1)
 		require.NoError(t, err)
 		assert.Equal(t, []int{1, 4, 7, 12}, idx)
+		idx, err = s.RejectedIndexes(ctx, ref, 2)
+		require.NoError(t, err)
+		assert.Equal(t, []int{1, 20}, idx, "the last chunk's duplicate")
 		idx, err = s.RejectedIndexes(ctx, ref, 9)
 		require.NoError(t, err)
 		assert.Empty(t, idx)
@@ -152,11 +156,16 @@ func TestDuplicatesAcrossRuns(t *testing.T) {
 	eachDriver(t, func(t *testing.T, s *store.Store) {
 		ctx := ctxT(t)
 		for _, name := range []string{"one", "two"} {
-			cp, err := s.PutTransformChunk(ctx, runRef(name), 0, valids(0, "a", "b"), nil, true)
+			cp, err := s.PutTransformChunk(ctx, runRef(name), 0, valids(0, "a", "b"), nil, false)
 			require.NoError(t, err)
 			assert.EqualValues(t, 2, cp.Valid, name)
 			assert.Zero(t, cp.Rejected, name)
 		}
+		// A one-chunk run needs no ids kept: the chunk checked its own.
+		single := runRef("single")
+		_, err := s.PutTransformChunk(ctx, single, 0, valids(0, "a", "b"), nil, true)
+		require.NoError(t, err)
+		assert.Zero(t, keptIDs(t, s, single))
 	})
 }
 

@@ -14,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/blueprint-etl/blueprint/activities"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/source"
@@ -328,7 +327,10 @@ func prepareOrders(ctx context.Context, params pipeline.Params, chunk int) (stri
 	if err != nil {
 		return "", nil, err
 	}
-	key := activities.SourceKey(spec)
+	key, err := source.Key(spec, source.Config{})
+	if err != nil {
+		return "", nil, err
+	}
 	r, err := source.Open(ctx, spec, "", int64(params.BatchSize), source.Attempt{Number: 1, Max: pipeline.MaxAttempts}, source.Config{})
 	if err != nil {
 		return "", nil, err

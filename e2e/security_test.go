@@ -273,7 +273,9 @@ func TestSQLInjectionIsStoredVerbatim(t *testing.T) {
 			run, err := wh.GetRun(ctx, pipeline.RunRef{WorkflowID: workflowID, RunID: r.GetRunID()})
 			require.NoError(t, err)
 			require.Equal(t, workflowID, run.WorkflowID)
-			require.Equal(t, "file:"+file, run.Source)
+			realRoot, err := filepath.EvalSymlinks(root)
+			require.NoError(t, err)
+			require.Equal(t, "file://"+filepath.Join(realRoot, file), run.Source, "a file source is keyed by its absolute path")
 			for _, table := range []string{"orders", "pipeline_runs", "stage_chunks", "stage_checkpoints", "rejected_records", "schema_migrations"} {
 				wh.count(t, "SELECT count(*) FROM "+table) // still there
 			}

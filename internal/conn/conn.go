@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -71,7 +72,13 @@ func Load(o Overrides, env envconfig.EnvLookup) (client.Options, Settings, error
 		EnvLookup:         env,
 	})
 	if err != nil {
-		return client.Options{}, Settings{}, fmt.Errorf("load Temporal client configuration: %w", err)
+		// Name the file looked in: "profile not found" alone does not say
+		// which file, nor that it does not exist.
+		where := path
+		if _, serr := os.Stat(path); errors.Is(serr, fs.ErrNotExist) {
+			where += " (no such file)"
+		}
+		return client.Options{}, Settings{}, fmt.Errorf("load Temporal client configuration from %s: %w", where, err)
 	}
 	if o.Address != "" {
 		prof.Address = o.Address

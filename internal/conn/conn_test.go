@@ -80,8 +80,16 @@ api_key = "`+fakeKey+`"
 }
 
 func TestLoadRejectsMissingProfile(t *testing.T) {
-	_, _, err := conn.Load(conn.Overrides{Profile: "nope", ConfigFile: filepath.Join(t.TempDir(), "absent.toml")}, env{})
+	absent := filepath.Join(t.TempDir(), "absent.toml")
+	_, _, err := conn.Load(conn.Overrides{Profile: "nope", ConfigFile: absent}, env{})
 	require.ErrorContains(t, err, "nope")
+	require.ErrorContains(t, err, "from "+absent+" (no such file)", "names the file it looked in")
+
+	present := filepath.Join(t.TempDir(), "temporal.toml")
+	require.NoError(t, os.WriteFile(present, []byte("[profile.default]\naddress = \"x:7233\"\n"), 0o600))
+	_, _, err = conn.Load(conn.Overrides{}, env{"TEMPORAL_CONFIG_FILE": present, "TEMPORAL_PROFILE": "prod"})
+	require.ErrorContains(t, err, "from "+present+": ")
+	require.ErrorContains(t, err, "prod")
 }
 
 func TestDialUnreachable(t *testing.T) {

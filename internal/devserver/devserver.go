@@ -65,6 +65,9 @@ type Options struct {
 	Port int
 	// Log receives the server's output (nil: discarded).
 	Log io.Writer
+	// ExtraArgs are more `temporal server start-dev` arguments, e.g.
+	// --dynamic-config-value settings a test needs.
+	ExtraArgs []string
 }
 
 // Start starts a dev server and returns it with a client for it.
@@ -77,6 +80,7 @@ func Start(ctx context.Context, o Options) (*testsuite.DevServer, error) {
 	if !o.Untuned {
 		args = append(args, TunedArgs...)
 	}
+	args = append(args, o.ExtraArgs...)
 	out := o.Log
 	if out == nil {
 		out = io.Discard

@@ -59,7 +59,7 @@ func TestBadInputExitsTwoAndChangesNothing(t *testing.T) {
 		{"manifest missing", []string{"-f", filepath.Join(dir, "missing.yaml"), "deploy"}, "manifest: stat", "", ""},
 		{"manifest invalid", []string{"-f", badYAML, "deploy"}, "deployments[0].parameters.batch_size: must be an integer", "", "cli-bad-new"},
 		{"cron the server would reject", []string{"-f", badCron, "deploy"}, `the "?" wildcard is not supported by Temporal`, "", "cli-bad-new"},
-		{"runs ls bad status", []string{"runs", "ls", "--status", "exploded"}, `--status "exploded": must be one of running, completed, failed, canceled, terminated, timed_out`, "", ""},
+		{"runs ls bad status", []string{"runs", "ls", "--status", "exploded"}, `--status "exploded": must be one of running, completed, failed, cancelled, terminated, timed_out`, "", ""},
 		{"runs ls bad limit", []string{"runs", "ls", "--limit", "0"}, "--limit 0: must be from 1 to 1000", "", ""},
 		{"runs ls bad deployment", []string{"runs", "ls", "--deployment", "x' OR '1'='1"}, "not a deployment name", "", ""},
 		{"runs show unknown", []string{"runs", "show", "no-such-run"}, `no run with workflow ID "no-such-run" in namespace default`, "", ""},

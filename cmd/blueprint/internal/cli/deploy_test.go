@@ -94,6 +94,9 @@ func TestDeployLifecycle(t *testing.T) {
 	r = ok(t, "-f", changed, "deployment", "resume", name)
 	assert.Contains(t, r.stdout, "Resumed cli-deploy")
 	assert.False(t, scheduleDescription(t, name).Schedule.State.Paused)
+	// The pause's note does not outlive the pause.
+	r = ok(t, "-f", changed, "deployment", "inspect", name)
+	assert.Regexp(t, `(?m)^State:\s+active$`, r.stdout)
 }
 
 func TestDeployPrune(t *testing.T) {

@@ -52,7 +52,7 @@ func TestStatus(t *testing.T) {
 	}, 30*time.Second, 200*time.Millisecond)
 	r = ok(t, "-f", path, "status")
 	assert.NotContains(t, r.stdout, "✗")
-	assert.Regexp(t, `(?m)^✓ 1 worker polling task queue `+queue+`: \S+`, r.stdout)
+	assert.Regexp(t, `(?m)^✓ 1 live worker polling task queue `+queue+`: \d+@\S+ wh=[0-9a-f]{8}$`, r.stdout)
 	assert.Regexp(t, `(?m)^✓ schedule cli-status deployed, active, next run \d{4}-\d\d-\d\d 09:00 C[DS]T$`, r.stdout)
 
 	r = ok(t, "-f", path, "status", "-o", "json")
@@ -99,10 +99,10 @@ func TestWorkPoolLs(t *testing.T) {
 		r = ok(t, "-f", path, "work-pool", "ls")
 		return strings.Contains(r.stdout, "workflow,activity")
 	}, 30*time.Second, 200*time.Millisecond)
-	assert.Regexp(t, `(?m)^TASK QUEUE\s+DEPLOYMENTS\s+WORKER\s+POLLS\s+LAST POLL$`, r.stdout)
-	assert.Regexp(t, `(?m)^tq-cli-pool\s+cli-pool-a,cli-pool-b\s+\S+\s+workflow,activity\s+\d{4}-`, r.stdout)
-	assert.Regexp(t, `(?m)^tq-cli-pool-idle\s+cli-pool-idle\s+\(none\)\s+-\s+-\s*$`, r.stdout)
-	assert.Contains(t, r.stdout, "No worker polls tq-cli-pool-idle")
+	assert.Regexp(t, `(?m)^TASK QUEUE\s+DEPLOYMENTS\s+WORKER\s+STATE\s+POLLS\s+LAST SEEN$`, r.stdout)
+	assert.Regexp(t, `(?m)^tq-cli-pool\s+cli-pool-a,cli-pool-b\s+\d+@\S+ wh=[0-9a-f]{8}\s+online\s+workflow,activity\s+\d{4}-`, r.stdout)
+	assert.Regexp(t, `(?m)^tq-cli-pool-idle\s+cli-pool-idle\s+\(none\)\s+-\s+-\s+-\s*$`, r.stdout)
+	assert.Contains(t, r.stdout, "No live worker polls tq-cli-pool-idle")
 
 	r = ok(t, "-f", path, "task-queue", "ls", "-o", "json")
 	var queues []struct {

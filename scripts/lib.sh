@@ -51,8 +51,9 @@ BP_SERVER_STOP_TIMEOUT=${BP_SERVER_STOP_TIMEOUT:-15}
 # bp_isolate_env points every Temporal client these scripts run (blueprint,
 # the worker, the temporal CLI) at the local dev server, whatever the
 # caller's shell says: a demo must never talk to a production cluster named by
-# TEMPORAL_ADDRESS or a temporal.toml profile. The worker's warehouse
-# (BLUEPRINT_DATABASE_URL) is left to the caller, SQLite by default.
+# TEMPORAL_ADDRESS or a temporal.toml profile, nor encrypt with the caller's
+# BLUEPRINT_ENCRYPTION_KEYS. The worker's warehouse (BLUEPRINT_DATABASE_URL)
+# is left to the caller, SQLite by default.
 bp_isolate_env() {
   local v
   while read -r v; do
@@ -64,6 +65,9 @@ bp_isolate_env() {
   export TEMPORAL_CONFIG_FILE=/dev/null
   export BLUEPRINT_UI_URL="$BP_UI_URL"
   unset BLUEPRINT_TASK_QUEUE # the worker must poll the manifest's queue
+  # The demo runs unencrypted: its `temporal workflow execute` and Web UI show
+  # payloads as stored, and the worker it may reuse has no keys.
+  unset BLUEPRINT_ENCRYPTION_KEYS
 }
 
 bp_say() { printf '%s\n' "$*"; }

@@ -88,7 +88,7 @@ func (s *PipelineSuite) TestHappyPath() {
 	lines := s.logs(sum.WorkflowID, sum.RunID)
 	s.hasLine(lines, "info extract 1 extract started (attempt 1")
 	s.hasLine(lines, "info extract 1 extract finished: 1000 records from demo://orders?seed=1 in 10 chunks")
-	s.hasLine(lines, "info extract 1 chunk 10 committed: 10 pages read, 1000 rows so far")
+	s.hasLine(lines, "info extract 1 chunk 10 committed: 1000 rows so far")
 	s.hasLine(lines, "info transform 1 transform started (attempt 1")
 	s.Contains(lines, fmt.Sprintf("info load 1 chunk 10 of 10 committed: %d rows so far", sum.Valid))
 	s.Contains(lines, "info run 0 run completed: "+sum.OneLine())
@@ -181,19 +181,41 @@ func (s *PipelineSuite) TestInvalidParametersFailWithoutRetries() {
 	s.Empty(runs, "no row is written on invalid input")
 }
 
-// TestMalformedInputFailsAsInvalidParameters sends bytes that are not JSON,
-// as a hand-typed start in the Web UI or the Temporal CLI might.
-func (s *PipelineSuite) TestMalformedInputFailsAsInvalidParameters() {
+// startRaw starts a run with raw JSON input, the way the Web UI or
+// `temporal workflow start` would (bypassing the CLI), and returns the
+// InvalidParameters error it must end with.
+func (s *PipelineSuite) startRaw(input string) *temporal.ApplicationError {
+	s.env = s.NewTestWorkflowEnvironment()
+	worker.Register(s.env, s.acts)
 	s.env.ExecuteWorkflow(pipeline.WorkflowType, converter.NewRawValue(&commonpb.Payload{
 		Metadata: map[string][]byte{"encoding": []byte("json/plain")},
-		Data:     []byte(`{"batch_size": 5`),
+		Data:     []byte(input),
 	}))
 	s.Require().True(s.env.IsWorkflowCompleted())
 	var appErr *temporal.ApplicationError
 	s.Require().ErrorAs(s.env.GetWorkflowError(), &appErr)
 	s.Equal(pipeline.ErrInvalidParameters, appErr.Type())
 	s.True(appErr.NonRetryable())
-	s.Contains(appErr.Error(), "not valid JSON")
+	return appErr
+}
+
+// TestCredentialsInSourceURLFailAsInvalidParameters: a source_url with
+// credentials is refused without reaching a source, and the message names
+// neither the password nor the token.
+func (s *PipelineSuite) TestCredentialsInSourceURLFailAsInvalidParameters() {
+	for _, u := range []string{"https://etl:hunter2@example.com/orders", "https://ghp_hunter2@example.com/orders"} {
+		appErr := s.startRaw(`{"source_url": "` + u + `"}`)
+		s.Contains(appErr.Error(), "must not carry credentials")
+		s.Contains(appErr.Error(), "BLUEPRINT_HTTP_BEARER_TOKEN")
+		s.NotContains(appErr.Error(), "hunter2")
+	}
+	s.Empty(s.attempts, "no activity runs on invalid input")
+}
+
+// TestMalformedInputFailsAsInvalidParameters sends bytes that are not JSON,
+// as a hand-typed start in the Web UI or the Temporal CLI might.
+func (s *PipelineSuite) TestMalformedInputFailsAsInvalidParameters() {
+	s.Contains(s.startRaw(`{"batch_size": 5`).Error(), "not valid JSON")
 	s.Empty(s.attempts, "no activity runs on invalid input")
 }
 

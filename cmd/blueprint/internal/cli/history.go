@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/failures"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
@@ -164,7 +165,7 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 			a := ev.GetWorkflowExecutionStartedEventAttributes()
 			if p := a.GetInput().GetPayloads(); len(p) > 0 {
 				var m map[string]any
-				if converter.GetDefaultDataConverter().FromPayload(p[0], &m) == nil {
+				if conn.PayloadConverter().FromPayload(p[0], &m) == nil {
 					r.Parameters = pipeline.RedactObject(m)
 				}
 			}
@@ -276,7 +277,7 @@ func checkpointOf(p *commonpb.Payloads) *pipeline.Checkpoint {
 		return nil
 	}
 	var cp pipeline.Checkpoint
-	if converter.GetDefaultDataConverter().FromPayload(p.GetPayloads()[0], &cp) != nil {
+	if conn.PayloadConverter().FromPayload(p.GetPayloads()[0], &cp) != nil {
 		return nil
 	}
 	return &cp
@@ -289,7 +290,7 @@ func closeOutcome(ev *historypb.HistoryEvent) (status string, summary *pipeline.
 	case ev.GetWorkflowExecutionCompletedEventAttributes() != nil:
 		var s pipeline.Summary
 		if p := ev.GetWorkflowExecutionCompletedEventAttributes().GetResult().GetPayloads(); len(p) > 0 &&
-			converter.GetDefaultDataConverter().FromPayload(p[0], &s) == nil {
+			conn.PayloadConverter().FromPayload(p[0], &s) == nil {
 			summary = &s
 		}
 		return statusCompleted, summary, "", true

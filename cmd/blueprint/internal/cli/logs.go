@@ -54,7 +54,7 @@ func (a *app) runsLogsCommand() *cobra.Command {
 		Use:   "logs WORKFLOW_ID",
 		Short: "Print a run's log: stages, progress, each attempt's error, the outcome",
 		Long: fmt.Sprintf(`Print the log lines of one run in the order they were written, each with its
-time, level, stage and attempt: each stage's start and end, pages read and rows
+time, level, stage and attempt: each stage's start and end, rows
 so far, every failed attempt with its error, rejected counts by reason, and the
 final status. Without --run-id, the latest run of the workflow ID is shown.
 

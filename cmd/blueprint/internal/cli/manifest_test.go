@@ -48,6 +48,14 @@ func TestManifestOnDiskWins(t *testing.T) {
 	assert.Regexp(t, `(?m)^Parameters:\s+\{"batch_size":2000,`, r.stdout)
 	r = ok(t, "run", name, "--id", testutil.UniqueID("cli-disk-run"), "-o", "json")
 	assert.Contains(t, r.stdout, `"batch_size": 2000`)
+	// Prefect's FLOW/DEPLOYMENT names it too.
+	r = ok(t, "run", "DataPipeline/"+name, "--id", testutil.UniqueID("cli-disk-run"), "-o", "json")
+	assert.Contains(t, r.stdout, `"deployment": "`+name+`"`)
+	r = ok(t, "deployment", "inspect", "data-pipeline/"+name, "-o", "json")
+	// Durations in JSON are strings, as in the manifest.
+	assert.Contains(t, r.stdout, `"catchup_window": "1h0m0s"`)
+	assert.Contains(t, r.stdout, `"jitter": "0s"`)
+	assert.Contains(t, r.stdout, `"manifest": "`+local+`"`)
 
 	// $BLUEPRINT_MANIFEST, then -f, win over the local file.
 	other := filepath.Join(t.TempDir(), "other.yaml")

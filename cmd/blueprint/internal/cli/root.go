@@ -224,6 +224,7 @@ pool, 'blueprint runs' is 'prefect flow-run'.`,
 		a.workPoolCommand(),
 		a.statusCommand(),
 		a.configCommand(),
+		a.codecServerCommand(),
 		a.versionCommand(),
 	)
 	return root

@@ -1,4 +1,4 @@
-package deploy_test
+package compose_test
 
 import (
 	"bufio"
@@ -35,7 +35,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
-// repoRoot is the module root: tests run in deploy/.
+// repoRoot is the module root: tests run in compose/.
 func repoRoot(t *testing.T) string {
 	t.Helper()
 	root, err := filepath.Abs("..")

@@ -53,6 +53,14 @@ test-e2e: tools ## end-to-end reliability tests: worker kills, server restarts, 
 
 FUZZTIME ?= 10s
 
+.PHONY: test-realapi
+test-realapi: ## read real REST servers (json-server 0.17 and 1.0 from npm, installed into a temporary directory); needs npm; not part of CI
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	npm install --silent --no-audit --no-fund --prefix "$$dir/017" json-server@0.17.4 && \
+	npm install --silent --no-audit --no-fund --prefix "$$dir/1" json-server@1.0.0-beta.3 && \
+	BLUEPRINT_JSON_SERVER_017="$$dir/017/node_modules/.bin/json-server" BLUEPRINT_JSON_SERVER_1="$$dir/1/node_modules/.bin/json-server" \
+	go test -tags realapi -count=1 -run 'TestJSONServer' -v ./internal/source/
+
 .PHONY: fuzz
 fuzz: ## run every fuzz target of the module for FUZZTIME each (default 10s); not part of CI
 	@set -e; for f in $$(grep -rlE --include='*_test.go' --exclude-dir=bin --exclude-dir=.git '^func Fuzz[A-Za-z0-9_]+\(' . | sort); do \

@@ -80,7 +80,7 @@ func final(err error) error {
 func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (pipeline.ExtractResult, error) {
 	info := activity.GetInfo(ctx)
 	log := activity.GetLogger(ctx)
-	spec, err := pipeline.ParseSourceURL(in.Params.SourceURL)
+	spec, err := in.Params.Spec()
 	if err != nil {
 		return pipeline.ExtractResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("source_url=%q: %v", pipeline.RedactURL(in.Params.SourceURL), err), pipeline.ErrInvalidParameters, nil)
@@ -165,6 +165,9 @@ func (a *Activities) extract(ctx context.Context, run pipeline.RunRef, spec pipe
 				return cp, errors.Join(err, ferr)
 			}
 			return cp, err
+		}
+		for _, w := range page.Warnings {
+			activity.GetLogger(ctx).Warn(w)
 		}
 		for _, rec := range page.Records {
 			buf = append(buf, rec...)

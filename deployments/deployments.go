@@ -35,6 +35,8 @@ type Manifest struct {
 	// Path is the file the manifest came from, as given (for messages).
 	Path        string
 	Deployments []Deployment
+	// Sources are the named HTTP sources of the `sources:` section.
+	Sources Sources
 }
 
 // Deployment is one named way of running a workflow.
@@ -57,6 +59,9 @@ type Deployment struct {
 	// Line is where the deployment starts in the manifest (0 if not loaded
 	// from a file).
 	Line int
+	// Sources are the manifest's named sources, which source_url:
+	// source:NAME (in the manifest or a --param) refers to.
+	Sources Sources
 }
 
 // Default returns the manifest embedded in the binary, so that the CLI works
@@ -142,16 +147,21 @@ func (d Deployment) params() (pipeline.Params, error) {
 			return pipeline.Params{}, pipeline.UnknownParamError(name)
 		}
 	}
-	return BuildParams(d.Parameters)
+	return BuildParams(d.Parameters, d.Sources)
 }
 
 // BuildParams turns typed parameter values (names already checked against
 // pipeline.ParamSpecs) into a validated pipeline.Params. It goes through the
 // workflow's own JSON decoding so that defaults and rules live in one place:
-// pipeline.Params.
-func BuildParams(values map[string]any) (pipeline.Params, error) {
+// pipeline.Params. A source_url: source:NAME gets its definition from
+// sources.
+func BuildParams(values map[string]any, sources Sources) (pipeline.Params, error) {
 	if values == nil {
 		values = map[string]any{}
+	}
+	values, err := resolveSource(values, sources)
+	if err != nil {
+		return pipeline.Params{}, err
 	}
 	b, err := json.Marshal(values)
 	if err != nil {
@@ -226,7 +236,7 @@ func Problems(err error) []Problem {
 // Names of the deployment and schedule keys, in the order they are
 // documented.
 var (
-	manifestKeys   = []string{"deployments"}
+	manifestKeys   = []string{"deployments", "sources"}
 	deploymentKeys = []string{"name", "description", "tags", "workflow", "task_queue", "parameters", "schedule"}
 	scheduleKeys   = []string{"cron", "timezone", "paused", "note", "overlap", "catchup_window", "jitter"}
 	// Workflows are the workflow types a deployment may start.

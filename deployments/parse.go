@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
@@ -46,6 +47,8 @@ func Parse(path string, data []byte) (*Manifest, error) {
 
 type parser struct {
 	file     string
+	srcs     Sources
+	broken   []string // sources with problems, already reported
 	problems []Problem
 	omitted  int
 }
@@ -135,6 +138,9 @@ func (p *parser) parse(data []byte) *Manifest {
 		switch e.name {
 		case "deployments":
 			list = e.val
+		case "sources":
+			// Parsed first, wherever they are, since deployments refer to them.
+			p.srcs = p.sources(e.val)
 		default:
 			p.unknownKey(e, "", manifestKeys)
 		}
@@ -148,6 +154,10 @@ func (p *parser) parse(data []byte) *Manifest {
 		p.add(list.Line, "deployments", "must be a list of deployments (items starting with `- name:`), got %s", describe(list))
 	default:
 		p.deployments(m, list)
+	}
+	m.Sources = p.srcs
+	for i := range m.Deployments {
+		m.Deployments[i].Sources = p.srcs
 	}
 	return m
 }
@@ -290,10 +300,13 @@ func (p *parser) parameters(field string, e entry, d *Deployment) {
 		}
 		d.Parameters[pe.name] = v
 	}
+	if ref, ok := d.Parameters["source_url"].(string); ok && slices.Contains(p.broken, strings.TrimPrefix(ref, restapi.RefPrefix)) {
+		typed = false // the source's own problems are reported at its lines
+	}
 	if !typed {
 		return
 	}
-	if _, err := BuildParams(d.Parameters); err != nil {
+	if _, err := BuildParams(d.Parameters, p.srcs); err != nil {
 		var ve *pipeline.ValidationError
 		if !errors.As(err, &ve) {
 			p.add(e.key.Line, field, "%v", err)

@@ -39,9 +39,15 @@ type expectation struct {
 // source's latency and simulated outages, which do not change the data).
 func expect(t *testing.T, sourceURL string, batch int, cfg source.Config) expectation {
 	t.Helper()
-	ctx := context.Background()
 	spec, err := pipeline.ParseSourceURL(sourceURL)
 	require.NoError(t, err)
+	return expectSpec(t, spec, batch, cfg)
+}
+
+// expectSpec is expect for a parsed source, such as a named one.
+func expectSpec(t *testing.T, spec pipeline.SourceSpec, batch int, cfg source.Config) expectation {
+	t.Helper()
+	ctx := context.Background()
 	exp := expectation{Source: activities.SourceKey(spec), Valid: map[string]int64{}}
 	spec.Latency, spec.FailureRate, spec.FailAlways = 0, 0, false
 	r, err := source.Open(ctx, spec, "", int64(batch), source.Attempt{Number: 1, Max: 1}, cfg)

@@ -47,7 +47,7 @@ func ParseParams(d deployments.Deployment, paramsJSON []byte, kv []string) (pipe
 			return pipeline.Params{}, err
 		}
 	}
-	p, err := deployments.BuildParams(values)
+	p, err := deployments.BuildParams(values, d.Sources)
 	if err != nil {
 		return pipeline.Params{}, &pipeline.InputError{Err: err}
 	}

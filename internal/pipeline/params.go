@@ -13,6 +13,7 @@ import (
 	"github.com/go-playground/validator/v10"
 	commonpb "go.temporal.io/api/common/v1"
 
+	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
@@ -29,8 +30,14 @@ const (
 type Params struct {
 	// BatchSize is how many records one run extracts.
 	BatchSize int `json:"batch_size" validate:"min=1,max=1000000" help:"records to extract in one run"`
-	// SourceURL says where to extract from: http(s)://, file:// or demo://.
-	SourceURL string `json:"source_url" validate:"required,max=4096,source_url" help:"http(s):// JSON API, file:// JSON/NDJSON/CSV file, or demo://orders"`
+	// SourceURL says where to extract from: http(s)://, file://, demo://
+	// or source:NAME, a source declared in the manifest's sources: section.
+	SourceURL string `json:"source_url" validate:"required,max=4096,source_url" help:"http(s):// JSON API, file:// JSON/NDJSON/CSV file, demo://orders, or source:NAME from the manifest's sources:"`
+	// Source is the definition of the source:NAME that SourceURL names.
+	// The blueprint CLI fills it from the manifest, so the worker needs no
+	// copy of the manifest; it holds environment variable names, never
+	// secrets. It is not a parameter one sets by hand (param:"-").
+	Source *restapi.Definition `json:"source,omitempty" validate:"-" param:"-"`
 
 	// problems collects what went wrong while decoding, so that a malformed
 	// input fails the workflow with InvalidParameters instead of failing the
@@ -74,7 +81,11 @@ func describeDecodeError(err error) string {
 		if n, ok := strings.CutPrefix(te.Value, "number "); ok && te.Type.Kind() == reflect.Int && !strings.ContainsAny(n, ".eE") {
 			return fmt.Sprintf("%s=%s: is out of range for an integer", te.Field, n)
 		}
-		return fmt.Sprintf("%s: got a JSON %s, must be %s", te.Field, te.Value, jsonKind(te.Type))
+		hint := ""
+		if te.Field == "source" {
+			hint = ` (the definition of source_url's source:NAME, filled in by the blueprint CLI); did you mean "source_url"?`
+		}
+		return fmt.Sprintf("%s: got a JSON %s, must be %s%s", te.Field, te.Value, jsonKind(te.Type), hint)
 	}
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
@@ -90,6 +101,8 @@ func jsonKind(t reflect.Type) string {
 		return "an integer"
 	case reflect.String:
 		return "a string"
+	case reflect.Struct, reflect.Pointer, reflect.Map:
+		return "an object"
 	default:
 		return t.String()
 	}
@@ -143,6 +156,9 @@ func (p Params) Validate() error {
 		}
 	}
 	if len(problems) == 0 {
+		problems = p.checkSource()
+	}
+	if len(problems) == 0 {
 		return nil
 	}
 	return &ValidationError{Problems: problems}
@@ -186,7 +202,7 @@ var ParamSpecs = func() []ParamSpec {
 	var specs []ParamSpec
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() {
+		if !f.IsExported() || f.Tag.Get("param") == "-" {
 			continue
 		}
 		spec := ParamSpec{Name: strings.Split(f.Tag.Get("json"), ",")[0], Help: f.Tag.Get("help"), Default: dv.Field(i).Interface()}
@@ -249,4 +265,46 @@ func DecodeParams(p *commonpb.Payload) Params {
 	default:
 		return Params{decoded: true, problems: []string{fmt.Sprintf("parameters must be a JSON object (got a payload with encoding %q)", enc)}}
 	}
+}
+
+// checkSource checks that a source:NAME comes with its definition, and
+// that a definition comes only with the source:NAME it defines.
+func (p Params) checkSource() []string {
+	spec, err := ParseSourceURL(p.SourceURL)
+	if err != nil { // reported by the source_url rule
+		return nil
+	}
+	switch {
+	case spec.Kind != SourceNamed && p.Source != nil:
+		return []string{fmt.Sprintf("source: a source definition (for %q) goes with source_url=source:%s only", p.Source.Name, p.Source.Name)}
+	case spec.Kind != SourceNamed:
+		return nil
+	case p.Source == nil:
+		return []string{fmt.Sprintf("source_url=%s: the input carries no definition of source %q; start the run with the blueprint CLI, which takes it from the manifest's sources:", p.SourceURL, spec.Name)}
+	case p.Source.Name != spec.Name:
+		return []string{fmt.Sprintf("source: the definition is of source %q, but source_url names %q", p.Source.Name, spec.Name)}
+	}
+	var problems []string
+	for _, pr := range p.Source.Validate() {
+		problems = append(problems, "source."+pr.String())
+	}
+	return problems
+}
+
+// Spec returns the parsed source of p: its SourceURL, or for a
+// source:NAME the http(s) source its definition describes.
+func (p Params) Spec() (SourceSpec, error) {
+	spec, err := ParseSourceURL(p.SourceURL)
+	if err != nil || spec.Kind != SourceNamed {
+		return spec, err
+	}
+	if problems := p.checkSource(); len(problems) > 0 {
+		return SourceSpec{}, fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	u, err := ParseSourceURL(p.Source.URL)
+	if err != nil || u.Kind != SourceHTTP {
+		return SourceSpec{}, fmt.Errorf("source.url=%q: is not an http(s) URL", RedactURL(p.Source.URL))
+	}
+	u.Name, u.API = spec.Name, p.Source
+	return u, nil
 }

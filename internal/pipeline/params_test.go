@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
+
+	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 )
 
 // decode unmarshals a workflow input the way the Temporal SDK's JSON
@@ -75,7 +77,7 @@ func TestParamsDecodeProblems(t *testing.T) {
 		{`{"source_url":5}`, []string{"source_url: got a JSON number, must be a string"}},
 		{`{"source_url":{"x":1}}`, []string{"source_url: got a JSON object, must be a string"}},
 		{`{"batchsize":10}`, []string{`batchsize: unknown parameter (valid: batch_size, source_url); did you mean "batch_size"?`}},
-		{`{"source":"demo://orders"}`, []string{`source: unknown parameter (valid: batch_size, source_url); did you mean "source_url"?`}},
+		{`{"source":"demo://orders"}`, []string{`source: got a JSON string, must be an object (the definition of source_url's source:NAME, filled in by the blueprint CLI); did you mean "source_url"?`}},
 		{`{"zzz":1}`, []string{`zzz: unknown parameter (valid: batch_size, source_url)`}},
 		{`[1]`, []string{"parameters must be a JSON object"}},
 		{`"x"`, []string{"parameters must be a JSON object"}},
@@ -125,10 +127,10 @@ func TestParamsValidateProblems(t *testing.T) {
 		{"batch_size -1", Params{BatchSize: -1, SourceURL: "demo://orders"}, []string{"batch_size=-1: must be at least 1"}},
 		{"batch_size too big", Params{BatchSize: 1000001, SourceURL: "demo://orders"}, []string{"batch_size=1000001: must be at most 1000000"}},
 		{"empty source_url", Params{BatchSize: 1, SourceURL: ""}, []string{"source_url: is required"}},
-		{"blank source_url", Params{BatchSize: 1, SourceURL: "  "}, []string{`source_url="  ": is empty; use http(s)://, file:// or demo://`}},
+		{"blank source_url", Params{BatchSize: 1, SourceURL: "  "}, []string{`source_url="  ": is empty; use http(s)://, file://, demo:// or source:NAME`}},
 		{"too long source_url", Params{BatchSize: 1, SourceURL: "demo://orders?seed=" + strings.Repeat("1", 4096)}, []string{"source_url: must be at most 4096 characters"}},
-		{"no scheme", Params{BatchSize: 1, SourceURL: "orders.csv"}, []string{`source_url="orders.csv": has no scheme; use http(s)://, file:// or demo://`}},
-		{"ftp", Params{BatchSize: 1, SourceURL: "ftp://x"}, []string{`source_url="ftp://x": scheme "ftp" is not supported; use http, https, file or demo`}},
+		{"no scheme", Params{BatchSize: 1, SourceURL: "orders.csv"}, []string{`source_url="orders.csv": has no scheme; use http(s)://, file://, demo:// or source:NAME`}},
+		{"ftp", Params{BatchSize: 1, SourceURL: "ftp://x"}, []string{`source_url="ftp://x": scheme "ftp" is not supported; use http, https, file, demo or source`}},
 		{"http without host", Params{BatchSize: 1, SourceURL: "http://"}, []string{`source_url="http://": has no host`}},
 		{"http port only", Params{BatchSize: 1, SourceURL: "http://:8080/x"}, []string{`source_url="http://:8080/x": has no host`}},
 		{"port 0", Params{BatchSize: 1, SourceURL: "https://example.com:0/x"}, []string{`source_url="https://example.com:0/x": port "0" is not between 1 and 65535`}},
@@ -145,7 +147,7 @@ func TestParamsValidateProblems(t *testing.T) {
 		{"bad escape", Params{BatchSize: 1, SourceURL: "http://example.com/%zz"}, []string{`source_url="http://example.com/%zz": is not a URL: invalid URL escape "%zz"`}},
 		{
 			"every field at once, in field order", Params{BatchSize: 0, SourceURL: "x"},
-			[]string{"batch_size=0: must be at least 1", `source_url="x": has no scheme; use http(s)://, file:// or demo://`},
+			[]string{"batch_size=0: must be at least 1", `source_url="x": has no scheme; use http(s)://, file://, demo:// or source:NAME`},
 		},
 		{"zero value", Params{}, []string{"batch_size=0: must be at least 1", "source_url: is required"}},
 	}
@@ -369,4 +371,51 @@ func TestDecodeParams(t *testing.T) {
 			require.ErrorContains(t, err, tt.problem)
 		})
 	}
+}
+
+func TestParamsNamedSource(t *testing.T) {
+	def := &restapi.Definition{Name: "shop", URL: "https://api.example.com/orders", Paginate: restapi.Paginate{Style: restapi.StylePage}}
+	tests := []struct {
+		name string
+		p    Params
+		want []string
+	}{
+		{"named with its definition", Params{BatchSize: 1, SourceURL: "source:shop", Source: def}, nil},
+		{"named without a definition", Params{BatchSize: 1, SourceURL: "source:shop"},
+			[]string{`source_url=source:shop: the input carries no definition of source "shop"; start the run with the blueprint CLI, which takes it from the manifest's sources:`}},
+		{"definition of another source", Params{BatchSize: 1, SourceURL: "source:crm", Source: def},
+			[]string{`source: the definition is of source "shop", but source_url names "crm"`}},
+		{"definition with a plain URL", Params{BatchSize: 1, SourceURL: "demo://orders", Source: def},
+			[]string{`source: a source definition (for "shop") goes with source_url=source:shop only`}},
+		{"broken definition", Params{BatchSize: 1, SourceURL: "source:shop", Source: &restapi.Definition{Name: "shop", URL: "https://a.example.com", Paginate: restapi.Paginate{Style: "pages"}}},
+			[]string{`source.paginate.style: unknown pagination style "pages" (valid: auto, link, next_url, page, offset, cursor, single); did you mean "page"?`}},
+		{"bad name", Params{BatchSize: 1, SourceURL: "source:Shop"},
+			[]string{`source_url="source:Shop": source:NAME names a source of the manifest's sources: section; NAME is lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.p.Validate()
+			if tt.want == nil {
+				require.NoError(t, err)
+				spec, err := tt.p.Spec()
+				require.NoError(t, err)
+				require.Equal(t, SourceHTTP, spec.Kind)
+				require.Equal(t, def, spec.API)
+				return
+			}
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Equal(t, tt.want, ve.Problems)
+		})
+	}
+
+	// The definition travels through the workflow input's JSON.
+	b, err := json.Marshal(Params{BatchSize: 1, SourceURL: "source:shop", Source: def})
+	require.NoError(t, err)
+	var p Params
+	require.NoError(t, json.Unmarshal(b, &p))
+	require.NoError(t, p.Validate())
+	require.Equal(t, def, p.Source)
+	_, ok := LookupParam("source")
+	require.False(t, ok, "source is not a parameter one sets")
 }

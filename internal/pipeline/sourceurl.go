@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 )
 
 // Source kinds.
@@ -14,6 +16,9 @@ const (
 	SourceHTTP = "http" // http:// and https:// JSON APIs
 	SourceFile = "file" // file:// JSON, NDJSON or CSV files
 	SourceDemo = "demo" // the built-in synthetic source
+	// SourceNamed is source:NAME, a source of the manifest's sources:
+	// section; the workflow input carries its definition (Params.Source).
+	SourceNamed = "source"
 )
 
 // DemoDatasets lists the synthetic datasets demo:// serves.
@@ -28,6 +33,13 @@ const (
 type SourceSpec struct {
 	Kind string
 	URL  *url.URL
+
+	// Name is the manifest name of a source:NAME source.
+	Name string
+	// API says how an http(s) source of a named definition pages, where
+	// its records are, how its fields map and how it authenticates; nil
+	// for a plain URL, which is read with auto-detection.
+	API *restapi.Definition
 
 	// Path is the file path of a file:// source (absolute, or relative to the
 	// worker's file root).
@@ -54,7 +66,7 @@ type SourceSpec struct {
 // business.
 func ParseSourceURL(raw string) (SourceSpec, error) {
 	if strings.TrimSpace(raw) == "" {
-		return SourceSpec{}, fmt.Errorf("is empty; use http(s)://, file:// or demo://")
+		return SourceSpec{}, fmt.Errorf("is empty; use http(s)://, file://, demo:// or source:NAME")
 	}
 	if strings.ContainsAny(raw, " \t\r\n") {
 		return SourceSpec{}, fmt.Errorf("must not contain white space")
@@ -91,15 +103,20 @@ func ParseSourceURL(raw string) (SourceSpec, error) {
 			return SourceSpec{}, fmt.Errorf("path contains a NUL byte")
 		}
 		spec.Path = p
+	case SourceNamed:
+		spec.Kind, spec.Name = SourceNamed, u.Opaque
+		if err := restapi.CheckName(u.Opaque); err != nil || u.Host != "" || u.RawQuery != "" || u.Fragment != "" {
+			return SourceSpec{}, fmt.Errorf("source:NAME names a source of the manifest's sources: section; NAME is %s", restapi.NameRule)
+		}
 	case "demo":
 		spec.Kind = SourceDemo
 		if err := parseDemo(u, &spec); err != nil {
 			return SourceSpec{}, err
 		}
 	case "":
-		return SourceSpec{}, fmt.Errorf("has no scheme; use http(s)://, file:// or demo://")
+		return SourceSpec{}, fmt.Errorf("has no scheme; use http(s)://, file://, demo:// or source:NAME")
 	default:
-		return SourceSpec{}, fmt.Errorf("scheme %q is not supported; use http, https, file or demo", u.Scheme)
+		return SourceSpec{}, fmt.Errorf("scheme %q is not supported; use http, https, file, demo or source", u.Scheme)
 	}
 	return spec, nil
 }

@@ -47,13 +47,13 @@ func TestParseSourceURLErrors(t *testing.T) {
 	tests := []struct {
 		raw, want string
 	}{
-		{"", "is empty; use http(s)://, file:// or demo://"},
-		{" \t", "is empty; use http(s)://, file:// or demo://"},
+		{"", "is empty; use http(s)://, file://, demo:// or source:NAME"},
+		{" \t", "is empty; use http(s)://, file://, demo:// or source:NAME"},
 		{"demo://orders ", "must not contain white space"},
 		{"http://a\tb", "must not contain white space"},
-		{"orders.csv", "has no scheme; use http(s)://, file:// or demo://"},
-		{"/abs/orders.csv", "has no scheme; use http(s)://, file:// or demo://"},
-		{"s3://bucket/key", `scheme "s3" is not supported; use http, https, file or demo`},
+		{"orders.csv", "has no scheme; use http(s)://, file://, demo:// or source:NAME"},
+		{"/abs/orders.csv", "has no scheme; use http(s)://, file://, demo:// or source:NAME"},
+		{"s3://bucket/key", `scheme "s3" is not supported; use http, https, file, demo or source`},
 		{"http://", "has no host"},
 		{"https://:443", "has no host"},
 		{"http:example.com", "has no host"},

@@ -99,7 +99,7 @@ func FuzzHTTPBody(f *testing.F) {
 		if ndjson {
 			mediaType = "application/x-ndjson"
 		}
-		records, _, err := decodeBody(body, mediaType)
+		records, err := decodeBody(body, mediaType)
 		requireRecords(t, records, err, false)
 	})
 }

@@ -1,8 +1,8 @@
 package source
 
 import (
-	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,17 +10,21 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 )
 
 // httpReader reads a JSON API one server page per Next. The cursor is the
-// next page's URL without user info, so that a checkpoint (visible in the
-// Temporal UI) never holds the URL's password; the password and the
-// configured headers are sent only to the source URL's origin.
+// next page's URL without user info: a next link, or the URL with the next
+// page number, offset or cursor token set, so that resuming needs nothing
+// but the checkpoint, and a checkpoint (visible in the Temporal UI) never
+// holds the URL's password. The password, the configured headers and the
+// source's auth are sent only to the source URL's origin.
 type httpReader struct {
 	client    *http.Client
 	ownClient bool
@@ -28,13 +32,35 @@ type httpReader struct {
 	origin    *url.URL // the source URL, credentials included
 	next      *url.URL // the page to fetch next; nil when there is none
 	remaining int64
+	pager     *paginator
+	headers   map[string]string // sent to the origin only
+	fields    *fieldMap         // nil: records pass as they are
+	// first is true until the read's first page when the read starts at
+	// the beginning: that page is where a mapping's fields are looked for.
+	first bool
 }
 
 func openHTTP(spec pipeline.SourceSpec, cursor string, limit int64, cfg Config) (Reader, error) {
 	if spec.URL == nil {
 		return nil, badSource(nil, "http source has no URL")
 	}
-	r := &httpReader{client: cfg.HTTPClient, cfg: cfg, origin: spec.URL, next: withoutUser(spec.URL), remaining: max(limit, 0)}
+	def := restapi.Definition{}
+	if spec.API != nil {
+		def = *spec.API
+		if problems := def.Validate(); len(problems) > 0 {
+			return nil, badSource(nil, "source %q: %s", def.Name, problems[0])
+		}
+	}
+	headers, err := authHeaders(def, cfg)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := newPaginator(def)
+	if err != nil {
+		return nil, err
+	}
+	r := &httpReader{client: cfg.HTTPClient, cfg: cfg, origin: spec.URL, next: pg.start(withoutUser(spec.URL)),
+		remaining: max(limit, 0), pager: pg, headers: headers, fields: newFieldMap(def.Fields), first: cursor == ""}
 	if cursor != "" {
 		u, err := url.Parse(cursor)
 		if err != nil || !isHTTP(u) {
@@ -49,6 +75,67 @@ func openHTTP(spec pipeline.SourceSpec, cursor string, limit int64, cfg Config) 
 	return r, nil
 }
 
+// authHeaders returns the headers sent to the source's origin: for a
+// plain URL the worker's (BLUEPRINT_HTTP_BEARER_TOKEN); for a named source
+// its static ones and its auth, whose secrets are read from the worker's
+// environment now. A named source gets no header it did not declare, so
+// the worker's token never goes to an API that uses another scheme.
+// Errors name the variable, never its value.
+func authHeaders(def restapi.Definition, cfg Config) (map[string]string, error) {
+	h := make(map[string]string, len(cfg.HTTPHeaders)+len(def.Headers)+1)
+	if def.Name == "" { // a plain URL; a named source declares its own auth
+		for k, v := range cfg.HTTPHeaders {
+			h[http.CanonicalHeaderKey(k)] = v
+		}
+	}
+	for k, v := range def.Headers {
+		h[http.CanonicalHeaderKey(k)] = v
+	}
+	lookup := cfg.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	env := func(key, name string) (string, error) {
+		v, ok := lookup(name)
+		if !ok || v == "" {
+			return "", badSource(nil, "source %q: auth.%s: environment variable %s is not set on the worker", def.Name, key, name)
+		}
+		if strings.ContainsAny(v, "\r\n") {
+			return "", badSource(nil, "source %q: auth.%s: environment variable %s holds a line break", def.Name, key, name)
+		}
+		return v, nil
+	}
+	a := def.Auth
+	switch {
+	case a.BearerEnv != "":
+		tok, err := env("bearer_env", a.BearerEnv)
+		if err != nil {
+			return nil, err
+		}
+		h["Authorization"] = "Bearer " + tok
+	case a.BasicPasswordEnv != "":
+		user := a.BasicUser
+		if a.BasicUserEnv != "" {
+			var err error
+			if user, err = env("basic_user_env", a.BasicUserEnv); err != nil {
+				return nil, err
+			}
+		}
+		pass, err := env("basic_password_env", a.BasicPasswordEnv)
+		if err != nil {
+			return nil, err
+		}
+		h["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	case a.HeaderEnv != "":
+		v, err := env("header_env", a.HeaderEnv)
+		if err != nil {
+			return nil, err
+		}
+		h[http.CanonicalHeaderKey(a.Header)] = v
+	}
+	return h, nil
+}
+
 func (r *httpReader) Next(ctx context.Context) (Page, error) {
 	if r.next == nil || r.remaining <= 0 {
 		return Page{}, io.EOF
@@ -56,10 +143,30 @@ func (r *httpReader) Next(ctx context.Context) (Page, error) {
 	if err := ctx.Err(); err != nil {
 		return Page{}, err
 	}
-	records, next, err := r.fetch(ctx, r.next)
+	requested := r.next
+	resp, err := r.fetch(ctx, requested)
 	if err != nil {
 		return Page{}, err
 	}
+	shown := pipeline.RedactURL(requested.String())
+	records, err := resp.records(r.pager.def.Records)
+	if err != nil {
+		return Page{}, pageError(shown, err)
+	}
+	next, err := r.pager.next(requested, resp, records)
+	if err != nil {
+		return Page{}, pageError(shown, err)
+	}
+	var warnings []string
+	if r.fields != nil {
+		if r.first && len(records) > 0 {
+			warnings = r.fields.missing(records)
+		}
+		for i, rec := range records {
+			records[i] = r.fields.apply(rec)
+		}
+	}
+	r.first = false
 	if int64(len(records)) > r.remaining {
 		records = records[:r.remaining] // the cursor still names the next page: the limit ends the read
 	}
@@ -72,7 +179,25 @@ func (r *httpReader) Next(ctx context.Context) (Page, error) {
 	if next != nil {
 		cursor = next.String()
 	}
-	return Page{Records: records, Cursor: cursor}, nil
+	return Page{Records: records, Cursor: cursor, Warnings: warnings}, nil
+}
+
+// pageError turns what is wrong with a page into the activity's error:
+// a loop is BadSource (the API is misbehaving or misconfigured), anything
+// else BadData.
+func pageError(shown string, err error) error {
+	var fe *formatError
+	var le *loopError
+	switch {
+	case errors.As(err, &le):
+		return badSource(nil, "GET %s: %v", shown, err)
+	case errors.As(err, &fe) && fe.Offset > 0:
+		return badData(nil, "GET %s: %s at byte %d of the response", shown, fe.Msg, fe.Offset)
+	case errors.As(err, &fe):
+		return badData(nil, "GET %s: %s", shown, fe.Msg)
+	default:
+		return badData(nil, "GET %s: %v", shown, err)
+	}
 }
 
 func (r *httpReader) Close() error {
@@ -82,8 +207,18 @@ func (r *httpReader) Close() error {
 	return nil
 }
 
-// fetch GETs one page and returns its records and the next page's URL.
-func (r *httpReader) fetch(ctx context.Context, u *url.URL) ([][]byte, *url.URL, error) {
+// response is one answered page.
+type response struct {
+	url       *url.URL // the URL that answered, after redirects
+	header    http.Header
+	body      []byte
+	mediaType string
+	parsed    bool                       // obj is computed
+	obj       map[string]json.RawMessage // the body's top-level object, if it is one
+}
+
+// fetch GETs one page.
+func (r *httpReader) fetch(ctx context.Context, u *url.URL) (*response, error) {
 	shown := pipeline.RedactURL(u.String())
 	reqCtx, cancel := context.WithTimeout(ctx, r.cfg.HTTPTimeout)
 	defer cancel()
@@ -94,52 +229,36 @@ func (r *httpReader) fetch(ctx context.Context, u *url.URL) ([][]byte, *url.URL,
 	}
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, target.String(), nil)
 	if err != nil {
-		return nil, nil, badSource(nil, "GET %s: cannot build the request", shown)
+		return nil, badSource(nil, "GET %s: cannot build the request", shown)
 	}
 	req.Header.Set("Accept", "application/json, application/x-ndjson")
 	if sameOrigin {
-		for k, v := range r.cfg.HTTPHeaders {
+		for k, v := range r.headers {
 			req.Header.Set(k, v)
 		}
 	}
 
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return nil, nil, r.requestError(ctx, shown, err)
+		return nil, r.requestError(ctx, shown, err)
 	}
 	defer resp.Body.Close()
 	if err := statusError(resp, shown, time.Now()); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	limit := r.cfg.MaxResponseBytes
 	if resp.ContentLength > limit {
-		return nil, nil, badSource(nil, "GET %s: response larger than %d bytes", shown, limit)
+		return nil, badSource(nil, "GET %s: response larger than %d bytes", shown, limit)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, nil, r.requestError(ctx, shown, err)
+		return nil, r.requestError(ctx, shown, err)
 	}
 	if int64(len(body)) > limit {
-		return nil, nil, badSource(nil, "GET %s: response larger than %d bytes", shown, limit)
+		return nil, badSource(nil, "GET %s: response larger than %d bytes", shown, limit)
 	}
-
 	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	records, nextRaw, err := decodeBody(body, mediaType)
-	if err != nil {
-		var fe *formatError
-		if errors.As(err, &fe) {
-			return nil, nil, badData(nil, "GET %s: %s at byte %d of the response", shown, fe.Msg, fe.Offset)
-		}
-		return nil, nil, badData(err, "GET %s: unreadable response", shown)
-	}
-	if link := linkNext(resp.Header.Values("Link")); link != "" {
-		nextRaw = link
-	}
-	next, err := resolveNext(resp.Request.URL, u, nextRaw)
-	if err != nil {
-		return nil, nil, badData(nil, "GET %s: %v", shown, err)
-	}
-	return records, next, nil
+	return &response{url: resp.Request.URL, header: resp.Header, body: body, mediaType: mediaType}, nil
 }
 
 // requestError classifies a failed request or body read. The cause is the
@@ -197,93 +316,6 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return min(max(d, 0), maxRetryAfter)
 }
 
-// ndjsonTypes are the media types that announce one JSON value per line.
-var ndjsonTypes = map[string]bool{
-	"application/x-ndjson": true, "application/ndjson": true,
-	"application/jsonl": true, "application/x-jsonlines": true, "application/jsonlines": true,
-}
-
-// decodeBody splits a response body into records: a JSON array, NDJSON, or
-// an object envelope {"data"|"items"|"records"|"results": [...], "next": "url"}.
-// It returns the envelope's next link, if any.
-func decodeBody(body []byte, mediaType string) (records [][]byte, next string, err error) {
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	switch {
-	case mediaType == "text/html":
-		return nil, "", &formatError{Msg: "response is an HTML page, want JSON or NDJSON"}
-	case ndjsonTypes[mediaType] || len(trimmed) == 0:
-		records, _, err = collect(newLineDecoder(bytes.NewReader(body), 0), -1)
-		return records, "", err
-	case trimmed[0] == '[':
-		records, _, err = collect(newArrayDecoder(bytes.NewReader(body)), -1)
-		return records, "", err
-	case trimmed[0] == '{':
-		return decodeObject(body)
-	default:
-		records, _, err = collect(newLineDecoder(bytes.NewReader(body), 0), -1)
-		return records, "", err
-	}
-}
-
-// decodeObject reads a body that starts with an object: an envelope, or
-// NDJSON objects sent as application/json.
-func decodeObject(body []byte) (records [][]byte, next string, err error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var first json.RawMessage
-	if err := dec.Decode(&first); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, "", &formatError{Offset: se.Offset, Msg: "malformed JSON: " + se.Error(), Err: err}
-		}
-		return nil, "", &formatError{Offset: dec.InputOffset(), Msg: "input ends early: unterminated JSON object", Err: io.ErrUnexpectedEOF}
-	}
-	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
-		records, _, err = collect(newLineDecoder(bytes.NewReader(body), 0), -1)
-		return records, "", err
-	}
-	var env struct {
-		Data    json.RawMessage `json:"data"`
-		Items   json.RawMessage `json:"items"`
-		Records json.RawMessage `json:"records"`
-		Results json.RawMessage `json:"results"`
-		Next    json.RawMessage `json:"next"`
-		NextURL json.RawMessage `json:"next_url"`
-	}
-	if err := json.Unmarshal(first, &env); err != nil { // cannot fail: first is a valid object
-		return nil, "", &formatError{Msg: "malformed JSON object", Err: err}
-	}
-	var list json.RawMessage
-	for _, l := range []json.RawMessage{env.Data, env.Items, env.Records, env.Results} {
-		if l != nil {
-			list = l
-			break
-		}
-	}
-	switch {
-	case list == nil:
-		return nil, "", &formatError{Msg: "JSON object has no data, items, records or results array"}
-	case string(list) == "null":
-	case list[0] != '[':
-		return nil, "", &formatError{Msg: "the envelope's record list is not a JSON array"}
-	default:
-		if records, _, err = collect(newArrayDecoder(bytes.NewReader(list)), -1); err != nil {
-			return nil, "", err
-		}
-	}
-	for _, n := range []json.RawMessage{env.Next, env.NextURL} {
-		if n == nil || string(n) == "null" {
-			continue
-		}
-		if err := json.Unmarshal(n, &next); err != nil {
-			return nil, "", &formatError{Msg: "the envelope's next link is not a string"}
-		}
-		if next != "" {
-			break
-		}
-	}
-	return records, next, nil
-}
-
 // linkNext returns the target of the rel="next" link of Link headers.
 func linkNext(values []string) string {
 	for _, v := range values {
@@ -313,23 +345,6 @@ func linkNext(values []string) string {
 		}
 	}
 	return ""
-}
-
-// resolveNext resolves a next link against the URL that answered. A link
-// back to the page itself ends the read rather than looping forever.
-func resolveNext(base, requested *url.URL, link string) (*url.URL, error) {
-	if link == "" {
-		return nil, nil
-	}
-	next, err := base.Parse(link)
-	if err != nil || !isHTTP(next) {
-		return nil, fmt.Errorf("next page link %s is not an http(s) URL", pipeline.RedactURL(link))
-	}
-	next = withoutUser(next)
-	if next.String() == requested.String() {
-		return nil, nil
-	}
-	return next, nil
 }
 
 func isHTTP(u *url.URL) bool {

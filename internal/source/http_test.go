@@ -208,7 +208,7 @@ func TestHTTPMalformed(t *testing.T) {
 		{"broken object", "application/json", `{"data": [1,}`, "malformed JSON"},
 		{"object without a list", "application/json", `{"id":"a"}`, "no data, items, records or results array"},
 		{"list not an array", "application/json", `{"data":{"id":"a"}}`, "not a JSON array"},
-		{"next not a string", "application/json", `{"data":[],"next":5}`, "next link is not a string"},
+		{"next not a string", "application/json", `{"data":[],"next":true}`, "next is a boolean, neither a next page URL nor a page number"},
 		{"next not http", "application/json", `{"data":[],"next":"file:///etc/passwd"}`, "not an http(s) URL"},
 		{"html", "text/html; charset=utf-8", "<html><body>Login</body></html>", "HTML page"},
 	}

@@ -49,6 +49,9 @@ type Config struct {
 	// (e.g. Authorization). They are never logged, and never sent to a next
 	// page link on another origin.
 	HTTPHeaders map[string]string
+	// LookupEnv reads the environment variables a named source's auth
+	// names; nil means os.LookupEnv.
+	LookupEnv func(name string) (string, bool)
 	// PageSize is the number of records per page of demo and file sources;
 	// 0 means 5000. An HTTP source's pages are the server's pages.
 	PageSize int
@@ -84,6 +87,9 @@ type Page struct {
 	// source has nothing more; do not pass "" back to Open to resume, as it
 	// means "from the beginning" there.
 	Cursor string
+	// Warnings are things the run's logs should say about the source,
+	// e.g. a mapped field that no record of the first page has.
+	Warnings []string
 }
 
 // Reader yields the pages of one source.

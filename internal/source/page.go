@@ -1,0 +1,609 @@
+package source
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+)
+
+// ndjsonTypes are the media types that announce one JSON value per line.
+var ndjsonTypes = map[string]bool{
+	"application/x-ndjson": true, "application/ndjson": true,
+	"application/jsonl": true, "application/x-jsonlines": true, "application/jsonlines": true,
+}
+
+// envelopeKeys are the members an object body's record list is looked
+// for in when no records path is declared, in this order.
+var envelopeKeys = []string{"data", "items", "records", "results"}
+
+// records splits the body into records: those at the dotted path when one
+// is declared, else a JSON array, NDJSON, or an object envelope.
+func (r *response) records(path string) ([][]byte, error) {
+	if path == "" {
+		return decodeBody(r.body, r.mediaType)
+	}
+	if r.mediaType == "text/html" {
+		return nil, &formatError{Msg: "response is an HTML page, want JSON"}
+	}
+	obj, err := r.object()
+	if err != nil {
+		return nil, err
+	}
+	if obj == nil {
+		return nil, &formatError{Msg: fmt.Sprintf("response is not a JSON object, so it has no %s", path)}
+	}
+	list, ok := lookup(obj, restapi.Split(path))
+	switch {
+	case !ok:
+		return nil, &formatError{Msg: fmt.Sprintf("response has no %s (records path); its top-level keys are: %s", path, keysOf(obj))}
+	case string(list) == "null":
+		return nil, nil
+	case list[0] != '[':
+		return nil, &formatError{Msg: fmt.Sprintf("%s (records path) is not a JSON array", path)}
+	}
+	records, _, err := collect(newArrayDecoder(bytes.NewReader(list)), -1)
+	return records, err
+}
+
+// object returns the body's top-level object, nil when the body is not
+// one JSON object.
+func (r *response) object() (map[string]json.RawMessage, error) {
+	if r.parsed {
+		return r.obj, nil
+	}
+	r.parsed = true
+	trimmed := bytes.TrimSpace(r.body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &obj); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			if _, err := decodeObject(r.body); err == nil {
+				return nil, nil // NDJSON objects sent as application/json
+			}
+			return nil, &formatError{Offset: se.Offset, Msg: "malformed JSON: " + se.Error(), Err: err}
+		}
+		return nil, &formatError{Msg: "malformed JSON object", Err: err}
+	}
+	r.obj = obj
+	return obj, nil
+}
+
+// value returns the body's value at a dotted path.
+func (r *response) value(path string) (json.RawMessage, bool, error) {
+	obj, err := r.object()
+	if err != nil || obj == nil {
+		return nil, false, err
+	}
+	v, ok := lookup(obj, restapi.Split(path))
+	return v, ok, nil
+}
+
+// lookup walks a dotted path down nested objects.
+func lookup(obj map[string]json.RawMessage, path []string) (json.RawMessage, bool) {
+	v, ok := obj[path[0]]
+	for _, seg := range path[1:] {
+		if !ok || len(v) == 0 || v[0] != '{' {
+			return nil, false
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(v, &m) != nil {
+			return nil, false
+		}
+		v, ok = m[seg]
+	}
+	if ok {
+		v = bytes.TrimSpace(v)
+	}
+	return v, ok && len(v) > 0
+}
+
+func keysOf(obj map[string]json.RawMessage) string {
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, strconv.Quote(k))
+	}
+	slices.Sort(keys)
+	if len(keys) > 20 {
+		keys = append(keys[:20], "...")
+	}
+	if len(keys) == 0 {
+		return "none"
+	}
+	return strings.Join(keys, ", ")
+}
+
+// decodeBody splits a response body into records: a JSON array, NDJSON, or
+// an object envelope {"data"|"items"|"records"|"results": [...]}.
+func decodeBody(body []byte, mediaType string) ([][]byte, error) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	switch {
+	case mediaType == "text/html":
+		return nil, &formatError{Msg: "response is an HTML page, want JSON or NDJSON"}
+	case ndjsonTypes[mediaType] || len(trimmed) == 0:
+		records, _, err := collect(newLineDecoder(bytes.NewReader(body), 0), -1)
+		return records, err
+	case trimmed[0] == '[':
+		records, _, err := collect(newArrayDecoder(bytes.NewReader(body)), -1)
+		return records, err
+	case trimmed[0] == '{':
+		return decodeObject(body)
+	default:
+		records, _, err := collect(newLineDecoder(bytes.NewReader(body), 0), -1)
+		return records, err
+	}
+}
+
+// decodeObject reads a body that starts with an object: an envelope, or
+// NDJSON objects sent as application/json.
+func decodeObject(body []byte) ([][]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var first json.RawMessage
+	if err := dec.Decode(&first); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, &formatError{Offset: se.Offset, Msg: "malformed JSON: " + se.Error(), Err: err}
+		}
+		return nil, &formatError{Offset: dec.InputOffset(), Msg: "input ends early: unterminated JSON object", Err: io.ErrUnexpectedEOF}
+	}
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
+		records, _, err := collect(newLineDecoder(bytes.NewReader(body), 0), -1)
+		return records, err
+	}
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(first, &env); err != nil { // cannot fail: first is a valid object
+		return nil, &formatError{Msg: "malformed JSON object", Err: err}
+	}
+	var list json.RawMessage
+	for _, k := range envelopeKeys {
+		if l, ok := env[k]; ok {
+			list = l
+			break
+		}
+	}
+	switch {
+	case list == nil:
+		return nil, &formatError{Msg: "JSON object has no data, items, records or results array (declare where the records are with a named source's records: path)"}
+	case string(list) == "null":
+		return nil, nil
+	case list[0] != '[':
+		return nil, &formatError{Msg: "the envelope's record list is not a JSON array"}
+	}
+	records, _, err := collect(newArrayDecoder(bytes.NewReader(list)), -1)
+	return records, err
+}
+
+// loopError says the API's next page is one this read has already read.
+type loopError struct{ url string }
+
+func (e *loopError) Error() string {
+	return fmt.Sprintf("pagination loops: the next page %s was already read by this run", e.url)
+}
+
+// paginator finds the next page's URL by the source's pagination style. It is
+// stateless but for the style it detected and the pages it has seen: the
+// position (page number, offset, cursor) is in the URL, so a checkpoint
+// resumes it.
+type paginator struct {
+	def   restapi.Definition
+	p     restapi.Paginate // with defaults
+	style string           // StyleAuto until the first response decides
+	seed  maphash.Seed
+	seen  map[uint64]struct{}
+}
+
+func newPaginator(def restapi.Definition) (*paginator, error) {
+	p := def.Paginate
+	p.Style = p.StyleOrAuto()
+	if p.PageParam == "" {
+		p.PageParam = restapi.DefaultPageParam
+	}
+	if p.OffsetParam == "" {
+		p.OffsetParam = restapi.DefaultOffsetParam
+	}
+	if p.SizeParam == "" && p.Size > 0 && p.Style == restapi.StyleOffset {
+		p.SizeParam = restapi.DefaultLimitParam
+	}
+	return &paginator{def: def, p: p, style: p.Style, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}, nil
+}
+
+// start returns the first page's URL: the source URL, with the page size
+// when one is declared and the URL does not set it.
+func (p *paginator) start(u *url.URL) *url.URL {
+	if p.p.SizeParam == "" || u.Query().Has(p.p.SizeParam) {
+		return u
+	}
+	return withParam(u, p.p.SizeParam, strconv.Itoa(p.p.Size))
+}
+
+// next returns the URL of the page after requested, nil when there is none.
+func (p *paginator) next(requested *url.URL, resp *response, records [][]byte) (*url.URL, error) {
+	p.seen[maphash.String(p.seed, requested.String())] = struct{}{}
+	if p.style == restapi.StyleAuto {
+		style, err := p.detect(resp)
+		if err != nil {
+			return nil, err
+		}
+		p.style = style
+	}
+	next, err := p.follow(requested, resp, records)
+	if err != nil || next == nil {
+		return nil, err
+	}
+	next = withoutUser(next)
+	if _, dup := p.seen[maphash.String(p.seed, next.String())]; dup {
+		return nil, &loopError{url: pipeline.RedactURL(next.String())}
+	}
+	return next, nil
+}
+
+// detect chooses the style from the first response: a Link header, a next
+// URL in the body, a next page number, page/total_pages, offset/total.
+// Anything else is one page. Page and offset markers together are
+// ambiguous: the style must be declared then.
+func (p *paginator) detect(resp *response) (string, error) {
+	if linkNext(resp.header.Values("Link")) != "" {
+		return restapi.StyleLink, nil
+	}
+	obj, err := resp.object()
+	if err != nil || obj == nil {
+		return restapi.StyleSingle, err
+	}
+	isNum := func(k string) bool { _, ok := number(obj[k]); return ok }
+	for _, k := range []string{"next", "next_url"} {
+		v := bytes.TrimSpace(obj[k])
+		switch {
+		case len(v) == 0 || string(v) == "null" || (k == "next" && isNum(k)):
+		case v[0] == '"':
+			p.p.Next = k
+			return restapi.StyleNextURL, nil
+		default:
+			return "", &formatError{Msg: fmt.Sprintf("the envelope's %s is %s, neither a next page URL nor a page number", k, describeRaw(v))}
+		}
+	}
+	paged := isNum("next") || isNum("total_pages")
+	offset := isNum("offset") && isNum("total")
+	switch {
+	case paged && offset:
+		return "", &formatError{Msg: "pagination is ambiguous: the response has both page (next or total_pages) and offset/total markers; declare paginate.style in a named source"}
+	case isNum("next"):
+		p.p.Next = "next"
+		return restapi.StylePage, nil
+	case isNum("total_pages"):
+		p.p.TotalPages = "total_pages"
+		return restapi.StylePage, nil
+	case offset:
+		p.p.Total = "total"
+		return restapi.StyleOffset, nil
+	}
+	return restapi.StyleSingle, nil
+}
+
+// follow computes the next URL by the style.
+func (p *paginator) follow(requested *url.URL, resp *response, records [][]byte) (*url.URL, error) {
+	switch p.style {
+	case restapi.StyleLink:
+		return resolve(resp.url, linkNext(resp.header.Values("Link")))
+	case restapi.StyleNextURL:
+		v, ok, err := p.bodyValue(resp, p.p.Next, "next", false)
+		if err != nil || !ok {
+			return nil, err
+		}
+		var link string
+		if json.Unmarshal(v, &link) != nil {
+			return nil, &formatError{Msg: fmt.Sprintf("the next page link (%s) is not a string", p.p.Next)}
+		}
+		return resolve(resp.url, link)
+	case restapi.StylePage:
+		return p.nextPage(requested, resp, records)
+	case restapi.StyleOffset:
+		return p.nextOffset(requested, resp, records)
+	case restapi.StyleCursor:
+		return p.nextCursor(requested, resp, records)
+	default: // single
+		return nil, nil
+	}
+}
+
+func (p *paginator) nextPage(requested *url.URL, resp *response, records [][]byte) (*url.URL, error) {
+	if len(records) == 0 {
+		return nil, nil
+	}
+	cur := int64(1)
+	if s := requested.Query().Get(p.p.PageParam); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, &formatError{Msg: fmt.Sprintf("page parameter %s=%q is not a number", p.p.PageParam, s)}
+		}
+		cur = n
+	} else if v, ok, _ := resp.value("page"); ok {
+		if n, ok := number(v); ok {
+			cur = n
+		}
+	}
+	n := cur + 1
+	switch {
+	case p.p.Next != "":
+		v, ok, err := p.bodyValue(resp, p.p.Next, "next", false)
+		if err != nil || !ok {
+			return nil, err
+		}
+		if n, ok = number(v); !ok {
+			return nil, &formatError{Msg: fmt.Sprintf("the next page number (%s) is %s, want a number", p.p.Next, describeRaw(v))}
+		}
+		if n <= 0 {
+			return nil, nil
+		}
+	case p.p.TotalPages != "":
+		v, _, err := p.bodyValue(resp, p.p.TotalPages, "total_pages", true)
+		if err != nil {
+			return nil, err
+		}
+		total, ok := number(v)
+		if !ok {
+			return nil, &formatError{Msg: fmt.Sprintf("the page count (%s) is %s, want a number", p.p.TotalPages, describeRaw(v))}
+		}
+		if cur >= total {
+			return nil, nil
+		}
+	}
+	return withParam(requested, p.p.PageParam, strconv.FormatInt(n, 10)), nil
+}
+
+func (p *paginator) nextOffset(requested *url.URL, resp *response, records [][]byte) (*url.URL, error) {
+	if len(records) == 0 {
+		return nil, nil
+	}
+	cur := int64(0)
+	if s := requested.Query().Get(p.p.OffsetParam); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return nil, &formatError{Msg: fmt.Sprintf("offset parameter %s=%q is not a non-negative number", p.p.OffsetParam, s)}
+		}
+		cur = n
+	}
+	n := cur + int64(len(records))
+	total := int64(-1)
+	if p.p.Total != "" {
+		v, _, err := p.bodyValue(resp, p.p.Total, "total", true)
+		if err != nil {
+			return nil, err
+		}
+		t, ok := number(v)
+		if !ok {
+			return nil, &formatError{Msg: fmt.Sprintf("the total (%s) is %s, want a number", p.p.Total, describeRaw(v))}
+		}
+		total = t
+	}
+	if p.p.TotalHeader != "" {
+		h := strings.TrimSpace(resp.header.Get(p.p.TotalHeader))
+		t, err := strconv.ParseInt(h, 10, 64)
+		if err != nil {
+			return nil, &formatError{Msg: fmt.Sprintf("the response's %s header is %q, want a number", p.p.TotalHeader, h)}
+		}
+		total = t
+	}
+	if total >= 0 && n >= total {
+		return nil, nil
+	}
+	return withParam(requested, p.p.OffsetParam, strconv.FormatInt(n, 10)), nil
+}
+
+func (p *paginator) nextCursor(requested *url.URL, resp *response, records [][]byte) (*url.URL, error) {
+	if len(records) == 0 {
+		return nil, nil
+	}
+	if p.p.HasMore != "" {
+		v, _, err := p.bodyValue(resp, p.p.HasMore, "has_more", true)
+		if err != nil {
+			return nil, err
+		}
+		switch string(v) {
+		case "false":
+			return nil, nil
+		case "true":
+		default:
+			return nil, &formatError{Msg: fmt.Sprintf("has_more (%s) is %s, want true or false", p.p.HasMore, describeRaw(v))}
+		}
+	}
+	var token json.RawMessage
+	if p.p.CursorField != "" {
+		last := records[len(records)-1]
+		var rec map[string]json.RawMessage
+		v, ok := json.RawMessage(nil), false
+		if json.Unmarshal(last, &rec) == nil {
+			v, ok = lookup(rec, restapi.Split(p.p.CursorField))
+		}
+		if !ok {
+			return nil, &formatError{Msg: fmt.Sprintf("the page's last record has no %s (cursor_field)", p.p.CursorField)}
+		}
+		token = v
+	} else {
+		v, ok, err := p.bodyValue(resp, p.p.Next, "next", false)
+		if err != nil || !ok {
+			return nil, err
+		}
+		token = v
+	}
+	s, ok := scalarText(token)
+	if !ok {
+		return nil, &formatError{Msg: fmt.Sprintf("the next cursor is %s, want a string or a number", describeRaw(token))}
+	}
+	if s == "" {
+		return nil, nil
+	}
+	return withParam(requested, p.p.CursorParam, s), nil
+}
+
+// bodyValue reads the body at path (key names the paginate key in
+// messages). Absent or null is ok=false, an error when required.
+func (p *paginator) bodyValue(resp *response, path, key string, required bool) (json.RawMessage, bool, error) {
+	v, ok, err := resp.value(path)
+	if err != nil {
+		return nil, false, err
+	}
+	if !ok || string(v) == "null" {
+		if required {
+			return nil, false, &formatError{Msg: fmt.Sprintf("response has no %s (paginate.%s)", path, key)}
+		}
+		return nil, false, nil
+	}
+	return v, true, nil
+}
+
+// number reads a JSON integer, or a string holding one.
+func number(v json.RawMessage) (int64, bool) {
+	s, ok := scalarText(v)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// scalarText returns a JSON string's text or a number's digits.
+func scalarText(v json.RawMessage) (string, bool) {
+	if len(v) == 0 {
+		return "", false
+	}
+	switch c := v[0]; {
+	case c == '"':
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			return "", false
+		}
+		return s, true
+	case c == '-' || (c >= '0' && c <= '9'):
+		return string(v), true
+	}
+	return "", false
+}
+
+// describeRaw names a JSON value's kind for messages.
+func describeRaw(v json.RawMessage) string {
+	if len(v) == 0 {
+		return "missing"
+	}
+	switch v[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// resolve resolves a next link against the URL that answered.
+func resolve(base *url.URL, link string) (*url.URL, error) {
+	if link == "" {
+		return nil, nil
+	}
+	next, err := base.Parse(link)
+	if err != nil || !isHTTP(next) {
+		return nil, &formatError{Msg: fmt.Sprintf("next page link %s is not an http(s) URL", pipeline.RedactURL(link))}
+	}
+	return next, nil
+}
+
+// withParam returns u with the query parameter name set to value.
+func withParam(u *url.URL, name, value string) *url.URL {
+	c := *u
+	q := c.Query()
+	q.Set(name, value)
+	c.RawQuery = q.Encode()
+	return &c
+}
+
+// fieldMap maps source records onto the pipeline's record fields.
+type fieldMap struct {
+	targets  []string   // restapi.RecordFields
+	paths    [][]string // where each target's value is
+	declared []string   // the declared path, "" when the target is read as is
+	buf      bytes.Buffer
+}
+
+func newFieldMap(fields map[string]string) *fieldMap {
+	if len(fields) == 0 {
+		return nil
+	}
+	m := &fieldMap{}
+	for _, f := range restapi.RecordFields {
+		path := fields[f]
+		m.declared = append(m.declared, path)
+		if path == "" {
+			path = f
+		}
+		m.targets = append(m.targets, f)
+		m.paths = append(m.paths, restapi.Split(path))
+	}
+	return m
+}
+
+// apply returns the record with the pipeline's fields taken from their
+// mapped paths. A field whose path is missing is left out, so Transform
+// rejects the record for it; a record that is not a JSON object passes
+// as it is, for Transform to reject.
+func (m *fieldMap) apply(rec []byte) []byte {
+	var obj map[string]json.RawMessage
+	if len(rec) == 0 || rec[0] != '{' || json.Unmarshal(rec, &obj) != nil {
+		return rec
+	}
+	m.buf.Reset()
+	m.buf.WriteByte('{')
+	for i, f := range m.targets {
+		v, ok := lookup(obj, m.paths[i])
+		if !ok {
+			continue
+		}
+		if m.buf.Len() > 1 {
+			m.buf.WriteByte(',')
+		}
+		m.buf.Write(appendJSONString(nil, f))
+		m.buf.WriteByte(':')
+		m.buf.Write(v)
+	}
+	m.buf.WriteByte('}')
+	return bytes.Clone(m.buf.Bytes())
+}
+
+// missing lists, for the run's logs, the declared paths that no record
+// of the page has: most likely a typo in the mapping.
+func (m *fieldMap) missing(records [][]byte) []string {
+	found := make([]bool, len(m.targets))
+	for _, rec := range records {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(rec, &obj) != nil {
+			continue
+		}
+		for i := range m.targets {
+			if !found[i] && m.declared[i] != "" {
+				_, found[i] = lookup(obj, m.paths[i])
+			}
+		}
+	}
+	var out []string
+	for i, f := range m.targets {
+		if m.declared[i] != "" && !found[i] {
+			out = append(out, fmt.Sprintf("field mapping: %s is mapped from %s, which no record of the first page (%d records) has", f, m.declared[i], len(records)))
+		}
+	}
+	return out
+}

@@ -1,0 +1,459 @@
+package source
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+)
+
+// apiRecords is the feed every style test serves: 10 records, in pages of 3.
+const apiRecords, apiPage = 10, 3
+
+func apiRecord(i int) string { return fmt.Sprintf(`{"id":"ord-%d"}`, i) }
+
+// apiSlice returns the records [from, from+apiPage) that exist, as a JSON array.
+func apiSlice(from int) (string, int) {
+	var recs []string
+	for i := from; i < from+apiPage && i < apiRecords; i++ {
+		recs = append(recs, apiRecord(i))
+	}
+	return "[" + strings.Join(recs, ",") + "]", len(recs)
+}
+
+// namedSpec is the spec of a named source, built the way the Extract
+// activity builds it: from the workflow input's Params.
+func namedSpec(t *testing.T, def restapi.Definition) pipeline.SourceSpec {
+	t.Helper()
+	if def.Name == "" {
+		def.Name = "test-source"
+	}
+	p := pipeline.Params{BatchSize: 1000, SourceURL: restapi.RefPrefix + def.Name, Source: &def}
+	require.NoError(t, p.Validate())
+	spec, err := p.Spec()
+	require.NoError(t, err)
+	return spec
+}
+
+func intParam(r *http.Request, name string, def int) int {
+	if v := r.URL.Query().Get(name); v != "" {
+		n, err := strconv.Atoi(v)
+		if err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+// TestHTTPPaginationStyles reads the same 10 records through each style,
+// then resumes from the checkpoint cursor after the second page and reads
+// exactly the rest.
+func TestHTTPPaginationStyles(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		// def is nil for a plain URL (auto-detection).
+		def  *restapi.Definition
+		path string
+		// emptyEnds: the style learns of the end from an empty page.
+		emptyEnds bool
+	}{
+		{
+			name: "page number in the body, nested records, auto-detected",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				page := intParam(r, "page", 1)
+				list, _ := apiSlice((page - 1) * apiPage)
+				next := "null"
+				if page*apiPage < apiRecords {
+					next = strconv.Itoa(page + 1)
+				}
+				fmt.Fprintf(w, `{"data":{"orders":%s},"next":%s}`, list, next)
+			},
+			def:  &restapi.Definition{Records: "data.orders"},
+			path: "/orders",
+		},
+		{
+			name: "page and total_pages, auto-detected from a plain URL",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				page := intParam(r, "page", 1)
+				list, _ := apiSlice((page - 1) * apiPage)
+				fmt.Fprintf(w, `{"results":%s,"page":%d,"total_pages":%d}`, list, page, (apiRecords+apiPage-1)/apiPage)
+			},
+			path: "/orders",
+		},
+		{
+			name: "page style declared, custom parameter names, stops on an empty page",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				require.Equal(t, "3", r.URL.Query().Get("per_page"))
+				page := intParam(r, "p", 1)
+				list, _ := apiSlice((page - 1) * apiPage)
+				if (page-1)*apiPage >= apiRecords {
+					list = "[]"
+				}
+				fmt.Fprint(w, list)
+			},
+			def:       &restapi.Definition{Paginate: restapi.Paginate{Style: restapi.StylePage, PageParam: "p", SizeParam: "per_page", Size: apiPage}},
+			path:      "/orders",
+			emptyEnds: true,
+		},
+		{
+			name: "offset/limit with the total in the body, auto-detected",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				off := intParam(r, "offset", 0)
+				list, _ := apiSlice(off)
+				fmt.Fprintf(w, `{"items":%s,"offset":%d,"limit":%d,"total":%d}`, list, off, apiPage, apiRecords)
+			},
+			path: "/orders?limit=3",
+		},
+		{
+			name: "offset/limit with X-Total-Count (json-server style)",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				off := intParam(r, "_start", 0)
+				require.Equal(t, "3", r.URL.Query().Get("_limit"))
+				list, _ := apiSlice(off)
+				w.Header().Set("X-Total-Count", strconv.Itoa(apiRecords))
+				fmt.Fprint(w, list)
+			},
+			def: &restapi.Definition{Paginate: restapi.Paginate{Style: restapi.StyleOffset, OffsetParam: "_start", SizeParam: "_limit",
+				Size: apiPage, TotalHeader: "X-Total-Count"}},
+			path: "/orders",
+		},
+		{
+			name: "cursor token in the body",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				from := 0
+				if c := r.URL.Query().Get("starting_after"); c != "" {
+					n, err := strconv.Atoi(strings.TrimPrefix(c, "c"))
+					require.NoError(t, err)
+					from = n
+				}
+				list, n := apiSlice(from)
+				next := `""`
+				if from+n < apiRecords {
+					next = fmt.Sprintf(`"c%d"`, from+n)
+				}
+				fmt.Fprintf(w, `{"data":{"orders":%s},"meta":{"next_cursor":%s}}`, list, next)
+			},
+			def: &restapi.Definition{Records: "data.orders", Paginate: restapi.Paginate{Style: restapi.StyleCursor,
+				CursorParam: "starting_after", Next: "meta.next_cursor"}},
+			path: "/orders",
+		},
+		{
+			name: "cursor from the last record with has_more (Stripe style)",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				from := 0
+				if c := r.URL.Query().Get("starting_after"); c != "" {
+					n, err := strconv.Atoi(strings.TrimPrefix(c, "ord-"))
+					require.NoError(t, err)
+					from = n + 1
+				}
+				list, n := apiSlice(from)
+				fmt.Fprintf(w, `{"object":"list","data":%s,"has_more":%v}`, list, from+n < apiRecords)
+			},
+			def: &restapi.Definition{Paginate: restapi.Paginate{Style: restapi.StyleCursor, CursorParam: "starting_after",
+				CursorField: "id", HasMore: "has_more", SizeParam: "limit", Size: apiPage}},
+			path: "/v1/charges",
+		},
+	}
+	var want []string
+	for i := range apiRecords {
+		want = append(want, apiRecord(i))
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var requests atomic.Int32
+			srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+				tt.handler(w, r)
+			})
+			var spec pipeline.SourceSpec
+			if tt.def == nil {
+				spec = mustSpec(t, srv.URL+tt.path)
+			} else {
+				def := *tt.def
+				def.URL = srv.URL + tt.path
+				spec = namedSpec(t, def)
+			}
+			got, cursors, err := readAll(t, open(t, spec, "", 100, Attempt{}, Config{}))
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+			require.GreaterOrEqual(t, len(cursors), 4, "10 records in pages of 3")
+			for i, c := range cursors[:len(cursors)-1] {
+				require.NotEmpty(t, c, "cursor %d", i)
+			}
+			if tt.emptyEnds {
+				require.Equal(t, "p=5&per_page=3", cursors[len(cursors)-1][len(srv.URL+tt.path)+1:], "an empty page ends the read")
+			} else {
+				require.Empty(t, cursors[len(cursors)-1], "the last page ends the read")
+			}
+
+			rest, _, err := readAll(t, open(t, spec, cursors[1], 100, Attempt{}, Config{}))
+			require.NoError(t, err)
+			require.Equal(t, want[2*apiPage:], rest, "resuming after the second page reads exactly the rest")
+
+			requests.Store(0)
+			limited, _, err := readAll(t, open(t, spec, "", 4, Attempt{}, Config{}))
+			require.NoError(t, err)
+			require.Equal(t, want[:4], limited)
+			require.EqualValues(t, 2, requests.Load(), "no request after the limit is reached")
+		})
+	}
+}
+
+func TestHTTPSinglePage(t *testing.T) {
+	var requests atomic.Int32
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		// A next link the single style must not follow.
+		fmt.Fprint(w, `{"data":[{"id":"a"},{"id":"b"}],"next":"/orders?page=2"}`)
+	})
+	spec := namedSpec(t, restapi.Definition{URL: srv.URL + "/orders", Paginate: restapi.Paginate{Style: restapi.StyleSingle}})
+	got, cursors, err := readAll(t, open(t, spec, "", 100, Attempt{}, Config{}))
+	require.NoError(t, err)
+	require.Equal(t, []string{`{"id":"a"}`, `{"id":"b"}`}, got)
+	require.Equal(t, []string{""}, cursors)
+	require.EqualValues(t, 1, requests.Load())
+}
+
+// TestHTTPPaginationLoop: an API whose next page is one already read
+// fails the read with a non-retryable BadSource, instead of running forever.
+func TestHTTPPaginationLoop(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		def     *restapi.Definition
+	}{
+		{"link back to the first page", func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("page") == "2" {
+				w.Header().Set("Link", `</orders>; rel="next"`)
+			} else {
+				w.Header().Set("Link", `</orders?page=2>; rel="next"`)
+			}
+			fmt.Fprint(w, `[{"id":"a"}]`)
+		}, nil},
+		{"next URL to itself", respond("application/json", `{"data":[{"id":"a"}],"next":"/orders"}`), nil},
+		{"page number that never moves", respond("application/json", `{"data":[{"id":"a"}],"next":2}`), nil},
+		{"cursor that never moves", respond("application/json", `{"data":[{"id":"a"}],"cursor":"same"}`),
+			&restapi.Definition{Paginate: restapi.Paginate{Style: restapi.StyleCursor, CursorParam: "after", Next: "cursor"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var requests atomic.Int32
+			srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+				tt.handler(w, r)
+			})
+			spec := mustSpec(t, srv.URL+"/orders")
+			if tt.def != nil {
+				def := *tt.def
+				def.URL = srv.URL + "/orders"
+				spec = namedSpec(t, def)
+			}
+			_, _, err := readAll(t, open(t, spec, "", 1000, Attempt{}, Config{}))
+			appErr := requireAppError(t, err, pipeline.ErrBadSource, false)
+			require.Contains(t, appErr.Error(), "pagination loops")
+			require.LessOrEqual(t, requests.Load(), int32(3))
+		})
+	}
+}
+
+func TestHTTPRecordsPath(t *testing.T) {
+	tests := []struct {
+		name, path, body string
+		want             []string
+		msg              string
+	}{
+		{"nested", "data.orders", `{"data":{"orders":[{"id":"a"},{"id":"b"}]}}`, []string{`{"id":"a"}`, `{"id":"b"}`}, ""},
+		{"top-level key outside the envelope names", "orders", `{"orders":[{"id":"a"}],"count":1}`, []string{`{"id":"a"}`}, ""},
+		{"null list is an empty page", "data.orders", `{"data":{"orders":null}}`, []string{}, ""},
+		{"missing path", "data.orders", `{"data":{"order":[]}}`, nil, `response has no data.orders (records path); its top-level keys are: "data"`},
+		{"not an array", "data", `{"data":{"orders":[]}}`, nil, "data (records path) is not a JSON array"},
+		{"not an object", "data", `[{"id":"a"}]`, nil, "response is not a JSON object, so it has no data"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := serve(t, respond("application/json", tt.body))
+			spec := namedSpec(t, restapi.Definition{URL: srv.URL, Records: tt.path})
+			got, _, err := readAll(t, open(t, spec, "", 100, Attempt{}, Config{}))
+			if tt.msg != "" {
+				appErr := requireAppError(t, err, pipeline.ErrBadData, false)
+				require.Contains(t, appErr.Error(), tt.msg)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// TestHTTPFieldMapping maps nested source fields onto the record fields;
+// a record without a mapped field lacks that field (Transform rejects it
+// with its reason), and a mapping no record of the first page has is
+// reported once, on the first page.
+func TestHTTPFieldMapping(t *testing.T) {
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "2" {
+			fmt.Fprint(w, `{"data":[{"order_id":3,"customer":{"email":"c@example.com"},"total_price":"1.5","created_at":"2026-03-01T10:00:00Z","category":"toys","currency":"EUR"}],"next":null}`)
+			return
+		}
+		fmt.Fprint(w, `{"data":[`+
+			`{"order_id":"A-1","customer":{"email":"a@example.com","name":"A"},"total_price":12.5,"currency":"EUR","created_at":"2026-03-01T10:00:00Z","category":"books","id":"internal-1"},`+
+			`{"order_id":"A-2","customer":{"name":"B"},"total_price":3,"currency":"USD","created_at":"2026-03-01T11:00:00Z"},`+
+			`"not an object"],"next":2}`)
+	})
+	spec := namedSpec(t, restapi.Definition{URL: srv.URL + "/orders", Fields: map[string]string{
+		"id": "order_id", "customer_email": "customer.email", "amount": "total_price", "timestamp": "created_at", "currency": "meta.currency_code",
+	}})
+	r := open(t, spec, "", 100, Attempt{}, Config{})
+	page, err := r.Next(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		`{"id":"A-1","customer_email":"a@example.com","category":"books","amount":12.5,"timestamp":"2026-03-01T10:00:00Z"}`,
+		`{"id":"A-2","amount":3,"timestamp":"2026-03-01T11:00:00Z"}`,
+		`"not an object"`,
+	}, strs(page.Records), "the source's own id is replaced by the mapped one; currency's path is missing everywhere")
+	require.Equal(t, []string{"field mapping: currency is mapped from meta.currency_code, which no record of the first page (3 records) has"}, page.Warnings)
+
+	page, err = r.Next(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, []string{`{"id":3,"customer_email":"c@example.com","category":"toys","amount":"1.5","timestamp":"2026-03-01T10:00:00Z"}`}, strs(page.Records))
+	require.Empty(t, page.Warnings, "only the first page is checked")
+}
+
+func strs(records [][]byte) []string {
+	out := make([]string, len(records))
+	for i, r := range records {
+		out[i] = string(r)
+	}
+	return out
+}
+
+// TestHTTPAuthFromEnv sends each auth scheme with its secret read from the
+// worker's environment, and never shows the secret in an error or cursor.
+func TestHTTPAuthFromEnv(t *testing.T) {
+	const secret = "s3cr3t-Value"
+	tests := []struct {
+		name  string
+		auth  restapi.Auth
+		env   map[string]string
+		check func(r *http.Request) bool
+	}{
+		{"bearer", restapi.Auth{BearerEnv: "SHOP_TOKEN"}, map[string]string{"SHOP_TOKEN": secret},
+			func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer "+secret }},
+		{"basic with a literal user", restapi.Auth{BasicUser: "shop", BasicPasswordEnv: "SHOP_PASSWORD"}, map[string]string{"SHOP_PASSWORD": secret},
+			func(r *http.Request) bool { u, p, ok := r.BasicAuth(); return ok && u == "shop" && p == secret }},
+		{"basic with the user from the environment", restapi.Auth{BasicUserEnv: "SHOP_USER", BasicPasswordEnv: "SHOP_PASSWORD"},
+			map[string]string{"SHOP_USER": "u2", "SHOP_PASSWORD": secret},
+			func(r *http.Request) bool { u, p, ok := r.BasicAuth(); return ok && u == "u2" && p == secret }},
+		{"api key header", restapi.Auth{Header: "X-Api-Key", HeaderEnv: "SHOP_KEY"}, map[string]string{"SHOP_KEY": secret},
+			func(r *http.Request) bool { return r.Header.Get("X-Api-Key") == secret }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sawStatic atomic.Bool
+			srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				sawStatic.Store(r.Header.Get("Accept-Version") == "2026-01")
+				if !tt.check(r) {
+					http.Error(w, "unauthorized", http.StatusUnauthorized)
+					return
+				}
+				if r.URL.Query().Get("page") == "" {
+					fmt.Fprint(w, `{"data":[{"id":"a"}],"next":"?page=2"}`)
+					return
+				}
+				fmt.Fprint(w, `{"data":[{"id":"b"}]}`)
+			})
+			def := restapi.Definition{URL: srv.URL + "/orders", Auth: tt.auth, Headers: map[string]string{"Accept-Version": "2026-01"}}
+			spec := namedSpec(t, def)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			got, cursors, err := readAll(t, open(t, spec, "", 100, Attempt{}, Config{}))
+			require.NoError(t, err)
+			require.Equal(t, []string{`{"id":"a"}`, `{"id":"b"}`}, got)
+			require.True(t, sawStatic.Load(), "static headers are sent")
+			for _, c := range cursors {
+				require.NotContains(t, c, secret)
+			}
+
+			// Unset: the read fails before any request, naming the
+			// variable and not its value.
+			for k := range tt.env {
+				t.Setenv(k, "")
+			}
+			_, err = Open(context.Background(), spec, "", 100, Attempt{}, Config{})
+			appErr := requireAppError(t, err, pipeline.ErrBadSource, false)
+			require.Contains(t, appErr.Error(), "is not set on the worker")
+			assert.NotContains(t, appErr.Error(), secret)
+		})
+	}
+	t.Run("BLUEPRINT_HTTP_BEARER_TOKEN still applies to a plain URL", func(t *testing.T) {
+		srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != "Bearer "+secret {
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			fmt.Fprint(w, `[1]`)
+		})
+		cfg := Config{HTTPHeaders: map[string]string{"Authorization": "Bearer " + secret}}
+		got, _, err := readAll(t, open(t, mustSpec(t, srv.URL), "", 100, Attempt{}, cfg))
+		require.NoError(t, err)
+		require.Equal(t, []string{"1"}, got)
+	})
+	t.Run("a named source gets only the auth it declares", func(t *testing.T) {
+		var got atomic.Value
+		srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+			got.Store(r.Header.Get("Authorization") + "|" + r.Header.Get("X-Api-Key"))
+			fmt.Fprint(w, `[1]`)
+		})
+		t.Setenv("SHOP_KEY", "k3y")
+		cfg := Config{HTTPHeaders: map[string]string{"Authorization": "Bearer " + secret}}
+		spec := namedSpec(t, restapi.Definition{URL: srv.URL, Auth: restapi.Auth{Header: "X-Api-Key", HeaderEnv: "SHOP_KEY"}})
+		_, _, err := readAll(t, open(t, spec, "", 100, Attempt{}, cfg))
+		require.NoError(t, err)
+		require.Equal(t, "|k3y", got.Load(), "the worker's bearer token is not sent to a named source")
+	})
+	t.Run("basic auth header is well formed", func(t *testing.T) {
+		h, err := authHeaders(restapi.Definition{Auth: restapi.Auth{BasicUser: "u", BasicPasswordEnv: "P"}},
+			Config{LookupEnv: func(string) (string, bool) { return "p", true }})
+		require.NoError(t, err)
+		require.Equal(t, "Basic "+base64.StdEncoding.EncodeToString([]byte("u:p")), h["Authorization"])
+	})
+}
+
+// TestHTTPPaginationErrors: a declared style whose markers are missing
+// or malformed fails as BadData naming the path.
+func TestHTTPPaginationErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		pg   restapi.Paginate
+		msg  string
+	}{
+		{"total_pages missing", `{"data":[1]}`, restapi.Paginate{Style: restapi.StylePage, TotalPages: "meta.pages"}, "response has no meta.pages (paginate.total_pages)"},
+		{"total not a number", `{"data":[1],"total":"many"}`, restapi.Paginate{Style: restapi.StyleOffset, Total: "total"}, `the total (total) is a string, want a number`},
+		{"total header missing", `{"data":[1]}`, restapi.Paginate{Style: restapi.StyleOffset, TotalHeader: "X-Total-Count"}, `X-Total-Count header is ""`},
+		{"has_more not a boolean", `{"data":[1],"has_more":"yes","c":"x"}`, restapi.Paginate{Style: restapi.StyleCursor, CursorParam: "after", Next: "c", HasMore: "has_more"}, "has_more (has_more) is a string, want true or false"},
+		{"cursor an object", `{"data":[1],"c":{}}`, restapi.Paginate{Style: restapi.StyleCursor, CursorParam: "after", Next: "c"}, "the next cursor is an object"},
+		{"ambiguous auto-detection", `{"data":[1],"next":2,"offset":0,"total":5}`, restapi.Paginate{}, "pagination is ambiguous"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := serve(t, respond("application/json", tt.body))
+			spec := namedSpec(t, restapi.Definition{URL: srv.URL, Paginate: tt.pg})
+			_, _, err := readAll(t, open(t, spec, "", 100, Attempt{}, Config{}))
+			appErr := requireAppError(t, err, pipeline.ErrBadData, false)
+			require.Contains(t, appErr.Error(), tt.msg)
+		})
+	}
+}

@@ -34,6 +34,16 @@ build: ## build the worker and the blueprint CLI into ./bin
 	go build -o $(BIN)/blueprint ./cmd/blueprint
 	go build -o $(BIN)/blueprint-worker ./worker
 
+# Where make install puts the binaries: go install's directory.
+GOBIN_DIR = $(or $(shell go env GOBIN),$(shell go env GOPATH)/bin)
+
+.PHONY: install
+install: ## install blueprint and blueprint-worker into $(go env GOPATH)/bin (or $GOBIN), to type a bare `blueprint`
+	go install ./cmd/blueprint
+	go build -o "$(GOBIN_DIR)/blueprint-worker" ./worker
+	@echo "Installed $(GOBIN_DIR)/blueprint and $(GOBIN_DIR)/blueprint-worker."
+	@case ":$$PATH:" in *":$(GOBIN_DIR):"*) ;; *) echo "$(GOBIN_DIR) is not on your PATH: export PATH=\"\$$PATH:$(GOBIN_DIR)\"";; esac
+
 .PHONY: lint
 lint: $(STATICCHECK) $(WORKFLOWCHECK) ## gofmt, go vet, staticcheck, workflowcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

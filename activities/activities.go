@@ -85,7 +85,11 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 		return pipeline.ExtractResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("source_url=%q: %v", pipeline.RedactURL(in.Params.SourceURL), err), pipeline.ErrInvalidParameters, nil)
 	}
-	result := pipeline.ExtractResult{Run: in.Run, Source: SourceKey(spec)}
+	key, err := source.Key(spec, a.Sources)
+	if err != nil {
+		return pipeline.ExtractResult{}, err
+	}
+	result := pipeline.ExtractResult{Run: in.Run, Source: key}
 
 	params, err := json.Marshal(pipeline.RedactObject(in.Params.Object()))
 	if err != nil {
@@ -207,6 +211,9 @@ func (a *Activities) Transform(ctx context.Context, in pipeline.TransformInput) 
 
 func (a *Activities) doTransform(ctx context.Context, in pipeline.TransformInput) (pipeline.TransformResult, error) {
 	log := activity.GetLogger(ctx)
+	if _, err := a.requireRunHere(ctx, in.Run, pipeline.TransformActivity); err != nil {
+		return pipeline.TransformResult{}, err
+	}
 	cp, err := a.Store.Checkpoint(ctx, in.Run, pipeline.StageTransform)
 	if err != nil {
 		return pipeline.TransformResult{}, fmt.Errorf("read transform checkpoint: %w", err)
@@ -266,9 +273,9 @@ func (a *Activities) Load(ctx context.Context, in pipeline.LoadInput) (pipeline.
 func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipeline.LoadResult, error) {
 	log := activity.GetLogger(ctx)
 	started := time.Now()
-	run, err := a.Store.GetRun(ctx, in.Run)
+	run, err := a.requireRunHere(ctx, in.Run, pipeline.LoadActivity)
 	if err != nil {
-		return pipeline.LoadResult{}, fmt.Errorf("read run: %w", err)
+		return pipeline.LoadResult{}, err
 	}
 	if run.Status == pipeline.RunCompleted {
 		// An earlier attempt committed everything; its result was lost.
@@ -326,20 +333,4 @@ func (a *Activities) FinishRun(ctx context.Context, in pipeline.FinishRunInput) 
 		return fmt.Errorf("record %s run: %w", in.Status, err)
 	}
 	return nil
-}
-
-// SourceKey names the dataset a source URL reads, the namespace of its
-// record ids in the warehouse: the same data read twice (with other
-// latency or failure knobs, or another API key) lands on the same rows.
-func SourceKey(spec pipeline.SourceSpec) string {
-	switch spec.Kind {
-	case pipeline.SourceDemo:
-		return fmt.Sprintf("demo://%s?seed=%d", spec.Dataset, spec.Seed)
-	case pipeline.SourceFile:
-		return "file:" + spec.Path
-	default:
-		u := *spec.URL
-		u.User = nil
-		return pipeline.RedactURL(u.String())
-	}
 }

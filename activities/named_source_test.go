@@ -91,6 +91,6 @@ func TestExtractNamedSource(t *testing.T) {
 	require.Equal(t, []string{`{"id":"A-1","customer_email":"a@example.com"}`, `{"id":"A-2","customer_email":"b@example.com"}`}, staged)
 
 	out := logs.String()
-	require.Equal(t, 1, strings.Count(out, "field mapping: amount is mapped from total, which no record of the first page (1 records) has"), out)
+	require.Equal(t, 1, strings.Count(out, "field mapping: amount is mapped from total, which none of the 1 records of the first page has"), out)
 	require.NotContains(t, out, token)
 }

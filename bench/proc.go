@@ -108,7 +108,11 @@ func serveWorker(o workerOptions) (err error) {
 		return fmt.Errorf("open warehouse %s: %w", store.RedactDSN(cfg.DatabaseURL), err)
 	}
 	defer st.Close()
-	c, err := conn.Dial(ctx, client.Options{HostPort: o.address, Namespace: o.namespace, Logger: conn.QuietLogger()})
+	dc, err := conn.DataConverter(nil)
+	if err != nil {
+		return err
+	}
+	c, err := conn.Dial(ctx, client.Options{HostPort: o.address, Namespace: o.namespace, Logger: conn.QuietLogger(), DataConverter: dc})
 	if err != nil {
 		return err
 	}

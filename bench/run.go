@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
@@ -215,7 +216,14 @@ func (b *bench) startServer(name string, untuned bool) (*server, error) {
 		return nil, err
 	}
 	t := time.Now()
-	srv, err := devserver.Start(b.ctx, devserver.Options{Untuned: untuned, Log: logf})
+	// The harness's client encodes like the workers and the CLI it starts:
+	// encrypted when BLUEPRINT_ENCRYPTION_KEYS is set.
+	dc, err := conn.DataConverter(nil)
+	if err != nil {
+		_ = logf.Close()
+		return nil, err
+	}
+	srv, err := devserver.Start(b.ctx, devserver.Options{Untuned: untuned, Log: logf, DataConverter: dc})
 	if err != nil {
 		_ = logf.Close()
 		return nil, fmt.Errorf("%s dev server: %w", name, err)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/blueprint-etl/blueprint/activities"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/source"
@@ -217,7 +216,10 @@ func writeBaseline(ctx context.Context, st *store.Store, params pipeline.Params,
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	key := activities.SourceKey(spec)
+	key, err := source.Key(spec, source.Config{})
+	if err != nil {
+		return 0, 0, 0, err
+	}
 
 	start := time.Now()
 	r, err := source.Open(ctx, spec, "", int64(params.BatchSize), source.Attempt{Number: 1, Max: pipeline.MaxAttempts}, source.Config{})

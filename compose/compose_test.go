@@ -51,7 +51,7 @@ func repoRoot(t *testing.T) string {
 // loadProject loads docker-compose.yml the way `docker compose` does, with env
 // as the only environment: neither the test machine's variables nor an .env
 // file can change what is checked.
-func loadProject(t *testing.T, env map[string]string) *types.Project {
+func loadProject(t *testing.T, env map[string]string, profiles ...string) *types.Project {
 	t.Helper()
 	root := repoRoot(t)
 	vars := make([]string, 0, len(env))
@@ -64,6 +64,7 @@ func loadProject(t *testing.T, env map[string]string) *types.Project {
 		cli.WithName("blueprint"),
 		cli.WithEnv(vars),
 		cli.WithResolvedPaths(true),
+		cli.WithProfiles(profiles),
 	)
 	require.NoError(t, err)
 	p, err := opts.LoadProject(context.Background())
@@ -331,6 +332,39 @@ func TestComposeWorker(t *testing.T) {
 	require.NoError(t, err)
 	_, ok = findPort(w, uint32(mp))
 	assert.True(t, ok, "BLUEPRINT_METRICS_ADDR port %s is not published", metricsPort)
+}
+
+// Payload encryption is a setting: without BLUEPRINT_ENCRYPTION_KEYS the
+// worker does not encrypt and the codec server is not started; with it and
+// the encryption profile, the worker and the codec server share the keys and
+// the Web UI decrypts through the codec server, which allows the UI's origin.
+func TestComposeEncryption(t *testing.T) {
+	p := loadProject(t, nil)
+	assert.NotContains(t, p.ServiceNames(), "codec-server", "only with --profile encryption")
+	_, settings, err := conn.Load(conn.Overrides{}, mapEnv(environment(service(t, p, "worker"))))
+	require.NoError(t, err)
+	assert.Empty(t, settings.EncryptionKeys, "no keys: nothing is encrypted")
+	assert.Empty(t, environment(service(t, p, "temporal-ui"))["TEMPORAL_CODEC_ENDPOINT"])
+
+	const keys = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	p = loadProject(t, map[string]string{"BLUEPRINT_ENCRYPTION_KEYS": keys, "BLUEPRINT_CODEC_ENDPOINT": "http://localhost:8081"}, "encryption")
+	w, cs := service(t, p, "worker"), service(t, p, "codec-server")
+	_, settings, err = conn.Load(conn.Overrides{}, mapEnv(environment(w)))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"k1"}, settings.EncryptionKeys, "the worker encrypts")
+	assert.Equal(t, keys, environment(cs)["BLUEPRINT_ENCRYPTION_KEYS"], "the codec server has the worker's keys")
+	assert.Equal(t, w.Image, cs.Image, "the codec server is the blueprint CLI of the worker's image")
+	assert.Equal(t, types.ShellCommand{"/usr/local/bin/blueprint"}, cs.Entrypoint)
+	assert.Equal(t, types.ShellCommand{"codec-server", "--listen", "0.0.0.0:8081", "--ui-origin", "http://localhost:8233"}, cs.Command)
+	port, ok := findPort(cs, 8081)
+	require.True(t, ok)
+	assert.Equal(t, "8081", port.Published)
+	assert.Equal(t, "127.0.0.1", port.HostIP)
+	ui, ok := findPort(service(t, p, "temporal-ui"), 8080)
+	require.True(t, ok)
+	assert.Equal(t, "http://localhost:"+ui.Published, environment(service(t, p, "temporal-ui"))["TEMPORAL_CORS_ORIGINS"],
+		"the codec server's --ui-origin is the Web UI's origin")
+	assert.Equal(t, "http://localhost:"+port.Published, environment(service(t, p, "temporal-ui"))["TEMPORAL_CODEC_ENDPOINT"])
 }
 
 func TestComposeWorkerTaskQueueOverride(t *testing.T) {

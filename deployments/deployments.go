@@ -113,12 +113,14 @@ func (m *Manifest) Names() []string {
 	return names
 }
 
-// Get returns the deployment called name. An unknown name is an
-// *pipeline.InputError listing the valid names and the nearest one.
+// Get returns the deployment called name, or written Prefect's way,
+// FLOW/NAME. An unknown name is an *pipeline.InputError listing the valid
+// names and the nearest one.
 func (m *Manifest) Get(name string) (Deployment, error) {
+	flow, name := splitFlow(name)
 	for _, d := range m.Deployments {
 		if d.Name == name {
-			return d, nil
+			return d, checkFlow(flow, d)
 		}
 	}
 	if name == "" {

@@ -48,10 +48,11 @@ func (w *warehouse) dumpTables(t *testing.T) string {
 
 // TestSecretsNeverShown configures a worker and the CLI with an API key
 // (from the environment for the worker, from temporal.toml for the CLI), a
-// warehouse URL with a password, sources whose URLs carry a password and an
-// api_key, and a bearer token for HTTP sources. The credentials are used,
-// but no worker log line, no CLI output (success, failure, JSON or table)
-// and no warehouse table holds any of them.
+// warehouse URL with a password, sources whose URLs carry an api_key, and a
+// bearer token for HTTP sources. A source URL with a password is refused
+// wherever it is given (it would be stored in the run's history). The
+// credentials are used, but no worker log line, no CLI output (success,
+// failure, JSON or table) and no warehouse table holds any of them.
 func TestSecretsNeverShown(t *testing.T) {
 	t.Parallel()
 	const (
@@ -71,19 +72,19 @@ func TestSecretsNeverShown(t *testing.T) {
 		secrets = append(secrets, pgPass)
 	}
 
-	// The source accepts the URL's credentials or the bearer token, and
-	// always wants the api_key: a run that completes used them.
-	var byPassword, byToken atomic.Int64
+	// The source wants the bearer token and the api_key: a run that
+	// completes used them.
+	var byToken, byPassword atomic.Int64
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, pass, basic := r.BasicAuth()
+		if _, _, basic := r.BasicAuth(); basic {
+			byPassword.Add(1)
+		}
 		switch {
 		case r.URL.Query().Get("api_key") != srcKey:
 			http.Error(w, "no api key", http.StatusUnauthorized)
 			return
 		case r.Header.Get("Authorization") == "Bearer "+bearer:
 			byToken.Add(1)
-		case basic && user == "etl" && pass == srcPass:
-			byPassword.Add(1)
 		default:
 			http.Error(w, "who are you", http.StatusUnauthorized)
 			return
@@ -97,6 +98,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	}))
 	t.Cleanup(ts.Close)
 	host := strings.TrimPrefix(ts.URL, "http://")
+	withKey := func(path string) string { return fmt.Sprintf("http://%s/%s?api_key=%s", host, path, srcKey) }
 	withPassword := func(path string) string {
 		return fmt.Sprintf("http://etl:%s@%s/%s?api_key=%s", srcPass, host, path, srcKey)
 	}
@@ -120,7 +122,7 @@ disabled = true
 `, srv.addr, apiKey)), 0o600))
 	manifest := filepath.Join(dir, "deployments.yaml")
 	require.NoError(t, os.WriteFile(manifest, []byte(fmt.Sprintf(`deployments:
-  - name: sec-password
+  - name: sec-no-token
     parameters:
       batch_size: 100
       source_url: %q
@@ -130,15 +132,19 @@ disabled = true
       batch_size: 100
       source_url: %q
   - name: sec-nightly
+    task_queue: e2e-token
     parameters:
       batch_size: 100
       source_url: %q
     schedule:
       cron: "0 9 * * *"
-`, withPassword("password"), fmt.Sprintf("http://%s/token?api_key=%s", host, srcKey), withPassword("nightly"))), 0o600))
+`, withKey("no-token"), withKey("token"), withKey("nightly"))), 0o600))
 	badManifest := filepath.Join(dir, "bad.yaml")
 	require.NoError(t, os.WriteFile(badManifest, []byte(fmt.Sprintf("deployments:\n  - name: sec-bad\n    parameters:\n      source_url: %q\n",
 		"ftp://etl:"+srcPass+"@example.com/x?api_key="+srcKey)), 0o600))
+	passwordManifest := filepath.Join(dir, "password.yaml")
+	require.NoError(t, os.WriteFile(passwordManifest, []byte(fmt.Sprintf("deployments:\n  - name: sec-password\n    parameters:\n      source_url: %q\n",
+		withPassword("password"))), 0o600))
 
 	env := childEnv(t, "TEMPORAL_CONFIG_FILE="+toml, "BLUEPRINT_DATABASE_URL="+wh.DSN,
 		fmt.Sprintf("BLUEPRINT_UI_URL=http://127.0.0.1:%d", testutil.FreePort(t)))
@@ -166,15 +172,25 @@ disabled = true
 	cli(0, "-f", manifest, "deployment", "ls")
 	cli(0, "-f", manifest, "deployment", "inspect", "sec-nightly")
 	cli(0, "-f", manifest, "deployment", "inspect", "sec-nightly", "-o", "json")
-	cli(0, "-f", manifest, "run", "sec-password", "--id", "sec-1", "--watch")
+	cli(0, "-f", manifest, "run", "sec-token", "--id", "sec-1", "--watch")
 	cli(0, "-f", manifest, "run", "sec-token", "--id", "sec-2", "--watch", "-o", "json")
-	cli(1, "-f", manifest, "run", "sec-password", "--id", "sec-3", "--param", "source_url="+withPassword("missing"), "--watch")
-	cli(0, "-f", manifest, "run", "sec-password", "--id", "sec-4", "--param", "batch_size=5")
-	cli(2, "-f", manifest, "run", "sec-password", "--id", "sec-5", "--param", "source_url=ftp://etl:"+srcPass+"@example.com/x?api_key="+srcKey)
-	cli(2, "-f", manifest, "run", "sec-password", "--id", "sec-6", "--param", "source_url=http://etl:"+srcPass+"@exa mple.com/?api_key="+srcKey)
-	cli(2, "-f", manifest, "run", "sec-password", "--id", "sec-7", "--params", fmt.Sprintf(`{"source_url": "http://etl:%s@%s/x?api_key=%s", "batch_size": "x"}`, srcPass, host, srcKey))
-	cli(2, "-f", badManifest, "deploy")
-	for _, id := range []string{"sec-1", "sec-2", "sec-3", "sec-4"} {
+	cli(1, "-f", manifest, "run", "sec-no-token", "--id", "sec-3", "--watch")
+	cli(0, "-f", manifest, "run", "sec-token", "--id", "sec-4", "--param", "batch_size=5")
+	cli(1, "-f", manifest, "run", "sec-token", "--id", "sec-5", "--param", "source_url="+withKey("missing"), "--watch")
+	// A password in a source URL is refused, wherever it comes from.
+	for _, args := range [][]string{
+		{"-f", manifest, "run", "sec-token", "--id", "sec-refused-1", "--param", "source_url=" + withPassword("x")},
+		{"-f", manifest, "run", "sec-token", "--id", "sec-refused-2", "--params", fmt.Sprintf(`{"source_url": %q}`, withPassword("x"))},
+		{"-f", manifest, "run", "sec-token", "--id", "sec-refused-3", "--param", "source_url=ftp://etl:" + srcPass + "@example.com/x?api_key=" + srcKey},
+		{"-f", manifest, "run", "sec-token", "--id", "sec-refused-4", "--param", "source_url=http://etl:" + srcPass + "@exa mple.com/?api_key=" + srcKey},
+		{"-f", manifest, "run", "sec-token", "--id", "sec-refused-5", "--params", fmt.Sprintf(`{"source_url": "http://etl:%s@%s/x?api_key=%s", "batch_size": "x"}`, srcPass, host, srcKey)},
+		{"-f", passwordManifest, "run", "sec-password", "--id", "sec-refused-6"},
+		{"-f", passwordManifest, "deploy"},
+		{"-f", badManifest, "deploy"},
+	} {
+		require.NotEmpty(t, cli(2, args...).stderr)
+	}
+	for _, id := range []string{"sec-1", "sec-2", "sec-3", "sec-4", "sec-5"} {
 		cli(0, "runs", "show", id)
 		cli(0, "runs", "show", id, "-o", "json")
 	}
@@ -184,11 +200,11 @@ disabled = true
 	cli(-1, "-f", manifest, "status", "-o", "json")
 	cli(1, "--address", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)), "runs", "ls")
 
-	require.Positive(t, byPassword.Load(), "the URL's password reached the source")
 	require.Positive(t, byToken.Load(), "the bearer token reached the source")
+	require.Zero(t, byPassword.Load(), "no URL with a password reached the source")
 	dump := wh.dumpTables(t)
-	require.Equal(t, int64(4), wh.count(t, `SELECT count(*) FROM pipeline_runs`), "runs are recorded:\n%s", dump)
-	require.Contains(t, dump, "http://"+host+"/password?api_key=xxxxx", "the source is recorded, redacted")
+	require.Equal(t, int64(5), wh.count(t, `SELECT count(*) FROM pipeline_runs`), "runs are recorded:\n%s", dump)
+	require.Contains(t, dump, "http://"+host+"/token?api_key=xxxxx", "the source is recorded, redacted")
 
 	texts := map[string]string{"warehouse tables": dump}
 	for _, w := range workers {
@@ -273,7 +289,9 @@ func TestSQLInjectionIsStoredVerbatim(t *testing.T) {
 			run, err := wh.GetRun(ctx, pipeline.RunRef{WorkflowID: workflowID, RunID: r.GetRunID()})
 			require.NoError(t, err)
 			require.Equal(t, workflowID, run.WorkflowID)
-			require.Equal(t, "file:"+file, run.Source)
+			realRoot, err := filepath.EvalSymlinks(root)
+			require.NoError(t, err)
+			require.Equal(t, "file://"+filepath.Join(realRoot, file), run.Source, "a file source is keyed by its absolute path")
 			for _, table := range []string{"orders", "pipeline_runs", "stage_chunks", "stage_checkpoints", "rejected_records", "schema_migrations"} {
 				wh.count(t, "SELECT count(*) FROM "+table) // still there
 			}

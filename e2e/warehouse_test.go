@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/activities"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
@@ -48,7 +47,9 @@ func expect(t *testing.T, sourceURL string, batch int, cfg source.Config) expect
 func expectSpec(t *testing.T, spec pipeline.SourceSpec, batch int, cfg source.Config) expectation {
 	t.Helper()
 	ctx := context.Background()
-	exp := expectation{Source: activities.SourceKey(spec), Valid: map[string]int64{}}
+	key, err := source.Key(spec, cfg)
+	require.NoError(t, err)
+	exp := expectation{Source: key, Valid: map[string]int64{}}
 	spec.Latency, spec.FailureRate, spec.FailAlways = 0, 0, false
 	r, err := source.Open(ctx, spec, "", int64(batch), source.Attempt{Number: 1, Max: 1}, cfg)
 	require.NoError(t, err)

@@ -34,10 +34,10 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -497,7 +497,7 @@ func update(ctx context.Context, sc client.ScheduleClient, w desired) error {
 func managed(memo *commonpb.Memo) bool {
 	var v string
 	p := memo.GetFields()[MemoManagedBy]
-	return p != nil && converter.GetDefaultDataConverter().FromPayload(p, &v) == nil && v == ManagedByValue
+	return p != nil && conn.PayloadConverter().FromPayload(p, &v) == nil && v == ManagedByValue
 }
 
 // listManaged returns the IDs of the schedules blueprint created, sorted.
@@ -627,7 +627,7 @@ func actionInput(a *client.ScheduleWorkflowAction) (map[string]any, bool) {
 		return nil, false
 	}
 	var m map[string]any
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &m); err != nil {
+	if err := conn.PayloadConverter().FromPayload(p, &m); err != nil {
 		return nil, false
 	}
 	return m, true
@@ -644,7 +644,7 @@ func actionHash(desc *client.ScheduleDescription) string {
 		return ""
 	}
 	var h string
-	if converter.GetDefaultDataConverter().FromPayload(p, &h) != nil {
+	if conn.PayloadConverter().FromPayload(p, &h) != nil {
 		return ""
 	}
 	return h

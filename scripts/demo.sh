@@ -246,7 +246,8 @@ print_cmd "$TEMPORAL" operator search-attribute list
 printf '  (%d attributes; blueprint tags the runs of a deployment with this one:)\n' "$(($(wc -l <"$WORK/sa.txt") - 1))"
 grep -E 'BlueprintDeployment' "$WORK/sa.txt" | sed 's/^/  /' || true
 expect "$WORK/sa.txt" 'BlueprintDeployment +Keyword' "the BlueprintDeployment search attribute"
-ok "namespace $BP_NAMESPACE exists; BlueprintDeployment (Keyword) registered"
+expect "$WORK/ns.txt" "WorkflowExecutionRetentionTtl +${BP_RETENTION%h}h0m0s" "the namespace's run retention"
+ok "namespace $BP_NAMESPACE exists, keeps closed runs $BP_RETENTION; BlueprintDeployment (Keyword) registered"
 
 task "Temporal Web UI is reachable"
 print_cmd curl -fsS -o /dev/null -w '%{http_code}' "$BP_UI_URL"
@@ -376,7 +377,7 @@ else
   "$BP_CLI" deployment inspect production-etl -o json >"$WORK/inspect2.json" || paused_ok=0
   grep -q '"paused": true' "$WORK/inspect2.json" || paused_ok=0
   grep -E '"(paused|note)"' "$WORK/inspect2.json" | sed 's/^ */  after deploy: /'
-  show "$BP" deployment resume production-etl --note "make demo: resumed"
+  show "$BP" deployment resume production-etl
   ((paused_ok)) || die "the schedule was not paused after deploy."
   ok "deploy kept the pause; the schedule is active again"
 fi
@@ -466,8 +467,8 @@ show "$BP" runs cancel "$CANCEL_ID"
 wait_for "run $CANCEL_ID to end" 30 run_has_ended "$CANCEL_ID"
 status=$(run_status "$CANCEL_ID")
 printf '  status: %s\n' "$status"
-[[ $status == canceled ]] || die "run $CANCEL_ID ended $status; expected canceled."
-ok "run $CANCEL_ID was canceled"
+[[ $status == cancelled ]] || die "run $CANCEL_ID ended $status; expected cancelled."
+ok "run $CANCEL_ID was cancelled"
 
 task "blueprint status: everything is in order"
 capture "$WORK/status.txt" "$BP" status
@@ -476,6 +477,22 @@ ok "server, namespace, Web UI, worker and schedule all pass"
 ((TASK_NO == TOTAL)) || die "the demo ran $TASK_NO tasks; expected $TOTAL."
 
 # ---------------------------------------------------------------------------
+# path_hint says how to type a bare `blueprint`, as the README and the CLI's
+# hints do.
+path_hint() {
+  local bin found
+  bin=$(go env GOBIN 2>/dev/null)
+  [[ -n $bin ]] || bin="$(go env GOPATH 2>/dev/null)/bin"
+  found=$(command -v blueprint 2>/dev/null || true)
+  if [[ -n $found ]]; then
+    printf 'blueprint is on your PATH (%s); make install updates it from this checkout.' "$found"
+  elif [[ ":$PATH:" == *":$bin:"* ]]; then
+    printf 'Get blueprint on your PATH: make install   (installs blueprint and blueprint-worker into %s)' "$bin"
+  else
+    printf 'Get blueprint on your PATH: make install   (installs blueprint and blueprint-worker into %s),\nthen: export PATH="$PATH:%s"   (or type bin/blueprint instead of blueprint)' "$bin" "$bin"
+  fi
+}
+
 ui_link() { # ui_link ID: the Web UI page of a run
   "$BP_CLI" runs show "$1" -o json 2>/dev/null | sed -nE 's/^  "ui_url": "([^"]+)",?$/\1/p' | head -n 1
 }
@@ -493,11 +510,13 @@ Where to look (Temporal Web UI):
   A run with retries:  $RETRY_URL
   The failed run:      $DOWN_URL
 
+$(path_hint)
+
 More runs:
-  bin/blueprint run production-etl --param batch_size=5000 --watch
-  bin/blueprint deployment trigger production-etl
-  bin/blueprint runs ls --deployment production-etl
-  bin/blueprint status
+  blueprint run production-etl --param batch_size=1000 --watch
+  blueprint deployment trigger production-etl
+  blueprint runs ls --deployment production-etl
+  blueprint status
 
 Logs: $LOG
       ${BP_LOGS#"$BP_ROOT/"}/temporal.log, ${BP_LOGS#"$BP_ROOT/"}/worker.log

@@ -26,6 +26,10 @@ BP_UI_PORT=8233
 BP_UI_URL="http://localhost:$BP_UI_PORT"
 BP_NAMESPACE=default
 BP_TASK_QUEUE=local-process-pool
+# How long the namespace keeps a closed run (history, `runs show`, the Web
+# UI). The dev server's default namespace keeps them 24 h; a week of demos
+# needs 7 days. `temporal operator namespace update --retention` changes it.
+BP_RETENTION=168h
 
 # BP_TUNED_ARGS must equal internal/devserver.TunedArgs (scripts/scripts_test.go
 # checks it): the same low-latency settings the tests and benchmarks use.
@@ -47,8 +51,9 @@ BP_SERVER_STOP_TIMEOUT=${BP_SERVER_STOP_TIMEOUT:-15}
 # bp_isolate_env points every Temporal client these scripts run (blueprint,
 # the worker, the temporal CLI) at the local dev server, whatever the
 # caller's shell says: a demo must never talk to a production cluster named by
-# TEMPORAL_ADDRESS or a temporal.toml profile. The worker's warehouse
-# (BLUEPRINT_DATABASE_URL) is left to the caller, SQLite by default.
+# TEMPORAL_ADDRESS or a temporal.toml profile, nor encrypt with the caller's
+# BLUEPRINT_ENCRYPTION_KEYS. The worker's warehouse (BLUEPRINT_DATABASE_URL)
+# is left to the caller, SQLite by default.
 bp_isolate_env() {
   local v
   while read -r v; do
@@ -60,6 +65,9 @@ bp_isolate_env() {
   export TEMPORAL_CONFIG_FILE=/dev/null
   export BLUEPRINT_UI_URL="$BP_UI_URL"
   unset BLUEPRINT_TASK_QUEUE # the worker must poll the manifest's queue
+  # The demo runs unencrypted: its `temporal workflow execute` and Web UI show
+  # payloads as stored, and the worker it may reuse has no keys.
+  unset BLUEPRINT_ENCRYPTION_KEYS
 }
 
 bp_say() { printf '%s\n' "$*"; }
@@ -257,6 +265,19 @@ bp_start_server() {
     fi
     sleep 0.5
   done
+  bp_set_retention
+}
+
+# bp_set_retention makes the namespace keep closed runs BP_RETENTION (the
+# dev server's default namespace keeps them only 24 h).
+bp_set_retention() {
+  local current
+  current=$("$BP_TEMPORAL" operator namespace describe --address "$TEMPORAL_ADDRESS" -n "$BP_NAMESPACE" 2>/dev/null |
+    awk '/WorkflowExecutionRetentionTtl/{print $2}')
+  [[ $current == "${BP_RETENTION%h}h0m0s" ]] && return 0
+  "$BP_TEMPORAL" operator namespace update --address "$TEMPORAL_ADDRESS" -n "$BP_NAMESPACE" --retention "$BP_RETENTION" >/dev/null ||
+    { bp_err "Could not set the retention of namespace $BP_NAMESPACE to $BP_RETENTION."; return 1; }
+  bp_say "Namespace $BP_NAMESPACE keeps closed runs for $BP_RETENTION (was ${current:-unknown})."
 }
 
 # bp_worker_polling PID succeeds when the worker with that pid polls the
@@ -321,6 +342,19 @@ bp_start_worker() {
     fi
     sleep 0.5
   done
+  bp_set_retention
+}
+
+# bp_set_retention makes the namespace keep closed runs BP_RETENTION (the
+# dev server's default namespace keeps them only 24 h).
+bp_set_retention() {
+  local current
+  current=$("$BP_TEMPORAL" operator namespace describe --address "$TEMPORAL_ADDRESS" -n "$BP_NAMESPACE" 2>/dev/null |
+    awk '/WorkflowExecutionRetentionTtl/{print $2}')
+  [[ $current == "${BP_RETENTION%h}h0m0s" ]] && return 0
+  "$BP_TEMPORAL" operator namespace update --address "$TEMPORAL_ADDRESS" -n "$BP_NAMESPACE" --retention "$BP_RETENTION" >/dev/null ||
+    { bp_err "Could not set the retention of namespace $BP_NAMESPACE to $BP_RETENTION."; return 1; }
+  bp_say "Namespace $BP_NAMESPACE keeps closed runs for $BP_RETENTION (was ${current:-unknown})."
 }
 
 # bp_stop KIND TIMEOUT stops our KIND: SIGTERM, then SIGKILL after TIMEOUT

@@ -14,7 +14,9 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -30,6 +32,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/blueprint-etl/blueprint/internal/conn"
+	"github.com/blueprint-etl/blueprint/internal/fleet"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/worker"
 )
@@ -38,11 +41,67 @@ import (
 // them further with BLUEPRINT_METRICS_ADDR=:9090.
 const defaultMetricsAddr = "127.0.0.1:9090"
 
+// usage is what --help prints: the worker has no flags, only the
+// environment variables below.
+const usage = `Usage: blueprint-worker
+
+Polls a Temporal task queue and runs the DataPipeline workflow and its
+Extract, Transform and Load activities. It takes no flags or arguments: it is
+configured by the environment, and runs until Ctrl-C or SIGTERM.
+
+Temporal connection (as every Temporal tool):
+  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*,
+  TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE (temporal.toml profiles)
+
+Worker:
+  BLUEPRINT_DATABASE_URL        warehouse (default SQLite data/warehouse.db, relative
+                                to the working directory); every worker of a task
+                                queue must use the same one
+  BLUEPRINT_TASK_QUEUE          task queue to poll (default local-process-pool)
+  BLUEPRINT_FILE_ROOT           directory file:// sources are confined to (default: working directory)
+  BLUEPRINT_HTTP_TIMEOUT        one HTTP request to a source (default 30s)
+  BLUEPRINT_MAX_RESPONSE_BYTES  largest HTTP response body (default 64 MiB)
+  BLUEPRINT_HTTP_BEARER_TOKEN   sent as Authorization: Bearer to the source's origin
+  BLUEPRINT_CHUNK_RECORDS       records per staged chunk (default 5000)
+  BLUEPRINT_LOG_FORMAT          text or json (default text)
+  BLUEPRINT_LOG_LEVEL           debug, info, warn or error (default info)
+  BLUEPRINT_METRICS_ADDR        Prometheus /metrics address (default 127.0.0.1:9090, off disables)
+  GOMEMLIMIT                    soft heap limit (default 128MiB)
+
+The start-up line "worker started" shows the resolved server, namespace, task
+queue and warehouse (credentials hidden).
+`
+
 func main() {
+	if code := parseArgs(os.Args[1:]); code >= 0 {
+		os.Exit(code)
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)
 	}
+}
+
+// parseArgs handles the command line, which only asks for help: it
+// returns the exit code when the worker must not start (0 after --help, 2
+// for anything else), -1 to go on.
+func parseArgs(args []string) int {
+	fs := flag.NewFlagSet("blueprint-worker", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(os.Stdout, usage)
+		return 0
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "blueprint-worker: %v; it takes no flags (configure it with environment variables): blueprint-worker --help\n", err)
+		return 2
+	case fs.NArg() > 0:
+		fmt.Fprintf(os.Stderr, "blueprint-worker: unexpected argument %q; it takes none (configure it with environment variables): blueprint-worker --help\n", fs.Arg(0))
+		return 2
+	}
+	return -1
 }
 
 func run() error {
@@ -101,7 +160,8 @@ func run() error {
 		return fmt.Errorf("start worker on task queue %s: %w", cfg.TaskQueue, err)
 	}
 	logger.Info("worker started", "address", settings.Address, "namespace", settings.Namespace,
-		"task_queue", cfg.TaskQueue, "warehouse", st.Location(), "metrics", metricsAddr, "pid", os.Getpid())
+		"task_queue", cfg.TaskQueue, "warehouse", st.Location(), "warehouse_id", "wh="+st.Fingerprint(),
+		"identity", fleet.Identity(st.Fingerprint()), "metrics", metricsAddr, "pid", os.Getpid())
 	<-ctx.Done()
 	logger.Info("shutting down: letting running activities finish", "timeout", worker.StopTimeout)
 	w.Stop()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -120,7 +121,11 @@ func TestWorkerProcess(t *testing.T) {
 		var line map[string]any
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &line), "not a JSON line: %s", sc.Text())
 		if line["msg"] == "worker started" {
+			// The resolved warehouse, and its fingerprint in the identity
+			// the CLI compares.
 			require.Equal(t, "sqlite:"+dbPath, line["warehouse"], "the start-up line names the warehouse")
+			require.Regexp(t, `^wh=[0-9a-f]{8}$`, line["warehouse_id"])
+			require.Regexp(t, `^\d+@\S+ `+line["warehouse_id"].(string)+`$`, line["identity"])
 		}
 		if line["msg"] == "extracted" || line["msg"] == "loaded" {
 			activityLines++
@@ -130,4 +135,35 @@ func TestWorkerProcess(t *testing.T) {
 	}
 	require.Equal(t, 2, activityLines)
 	require.Contains(t, logs.String(), "worker stopped")
+}
+
+// TestCommandLine: the worker takes no flags; --help prints the
+// configuration it reads and starts nothing, anything else exits 2.
+func TestCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--help"}, 0, "Usage: blueprint-worker"},
+		{[]string{"-h"}, 0, "BLUEPRINT_DATABASE_URL"},
+		{[]string{"--queue", "x"}, 2, "blueprint-worker: flag provided but not defined: -queue; it takes no flags"},
+		{[]string{"start"}, 2, `blueprint-worker: unexpected argument "start"`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			// An unreachable server: had the worker started, it would say so.
+			cmd := exec.Command(workerBin, tc.args...)
+			cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+testutil.FreeAddr(t), "BLUEPRINT_METRICS_ADDR=off",
+				"BLUEPRINT_DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "w.db"))
+			out, err := cmd.CombinedOutput()
+			code := 0
+			var exitErr *exec.ExitError
+			if errors.As(err, &exitErr) {
+				code = exitErr.ExitCode()
+			}
+			require.Equal(t, tc.code, code, "%s", out)
+			require.Contains(t, string(out), tc.want)
+			require.NotContains(t, string(out), "cannot reach the Temporal server", "nothing was started")
+		})
+	}
 }

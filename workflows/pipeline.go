@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/blueprint-etl/blueprint/internal/failure"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
@@ -107,7 +108,8 @@ func DataPipeline(ctx workflow.Context, input converter.RawValue) (pipeline.Summ
 }
 
 // fail records the failed or cancelled run in pipeline_runs and returns the
-// stage's error unchanged, so the workflow ends with the real cause.
+// stage's error under a one-line summary that names the stage, attempts
+// and cause (the Web UI shows it first), with the real error as its cause.
 func fail(ctx workflow.Context, run pipeline.RunRef, progress *pipeline.Progress, cause error) error {
 	progress.Stage = pipeline.StageFailed
 	status := pipeline.RunFailed
@@ -124,10 +126,13 @@ func fail(ctx workflow.Context, run pipeline.RunRef, progress *pipeline.Progress
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: pipeline.RetryInterval, BackoffCoefficient: 1, MaximumAttempts: pipeline.MaxAttempts},
 	})
 	err := workflow.ExecuteActivity(dctx, pipeline.FinishRunActivity, pipeline.FinishRunInput{
-		Run: run, Status: status, Error: cause.Error(),
+		Run: run, Status: status, Error: failure.Message(cause),
 	}).Get(dctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("could not record the failed run", "error", err)
 	}
-	return cause
+	if status == pipeline.RunCancelled {
+		return cause // a canceled run ends canceled, not failed
+	}
+	return failure.Summarize(cause)
 }

@@ -107,12 +107,21 @@ func (s *PipelineSuite) TestPermanentFailureAfterThreeAttempts() {
 	var appErr *temporal.ApplicationError
 	s.Require().True(errors.As(err, &appErr), "%v", err)
 	s.Equal(pipeline.ErrTransient, appErr.Type())
+	// The top-level message names the stage, the attempts and the cause
+	// (the Web UI shows it first); the activity's error stays as its cause.
+	// The test environment does not report the retry state a server does
+	// ("after 3 attempts": the CLI's tests check that against a server).
+	const want = `^Extract failed( after 3 attempts)?: synthetic source unavailable \(fail=always\)$`
+	s.Regexp(want, appErr.Message())
+	var actErr *temporal.ActivityError
+	s.Require().ErrorAs(err, &actErr)
+	s.Equal(pipeline.ExtractActivity, actErr.ActivityType().GetName())
 	s.Equal(map[string]int{pipeline.ExtractActivity: pipeline.MaxAttempts, pipeline.FinishRunActivity: 1}, s.attempts)
 	runs, err := s.store.ListRuns(context.Background(), 10)
 	s.Require().NoError(err)
 	s.Require().Len(runs, 1)
 	s.Equal(pipeline.RunFailed, runs[0].Status)
-	s.Contains(runs[0].Error, "unavailable")
+	s.Regexp(want, runs[0].Error)
 }
 
 func (s *PipelineSuite) TestInvalidParametersFailWithoutRetries() {
@@ -129,19 +138,41 @@ func (s *PipelineSuite) TestInvalidParametersFailWithoutRetries() {
 	s.Empty(runs, "no row is written on invalid input")
 }
 
-// TestMalformedInputFailsAsInvalidParameters sends bytes that are not JSON,
-// as a hand-typed start in the Web UI or the Temporal CLI might.
-func (s *PipelineSuite) TestMalformedInputFailsAsInvalidParameters() {
+// startRaw starts a run with raw JSON input, the way the Web UI or
+// `temporal workflow start` would (bypassing the CLI), and returns the
+// InvalidParameters error it must end with.
+func (s *PipelineSuite) startRaw(input string) *temporal.ApplicationError {
+	s.env = s.NewTestWorkflowEnvironment()
+	worker.Register(s.env, s.acts)
 	s.env.ExecuteWorkflow(pipeline.WorkflowType, converter.NewRawValue(&commonpb.Payload{
 		Metadata: map[string][]byte{"encoding": []byte("json/plain")},
-		Data:     []byte(`{"batch_size": 5`),
+		Data:     []byte(input),
 	}))
 	s.Require().True(s.env.IsWorkflowCompleted())
 	var appErr *temporal.ApplicationError
 	s.Require().ErrorAs(s.env.GetWorkflowError(), &appErr)
 	s.Equal(pipeline.ErrInvalidParameters, appErr.Type())
 	s.True(appErr.NonRetryable())
-	s.Contains(appErr.Error(), "not valid JSON")
+	return appErr
+}
+
+// TestCredentialsInSourceURLFailAsInvalidParameters: a source_url with
+// credentials is refused without reaching a source, and the message names
+// neither the password nor the token.
+func (s *PipelineSuite) TestCredentialsInSourceURLFailAsInvalidParameters() {
+	for _, u := range []string{"https://etl:hunter2@example.com/orders", "https://ghp_hunter2@example.com/orders"} {
+		appErr := s.startRaw(`{"source_url": "` + u + `"}`)
+		s.Contains(appErr.Error(), "must not carry credentials")
+		s.Contains(appErr.Error(), "BLUEPRINT_HTTP_BEARER_TOKEN")
+		s.NotContains(appErr.Error(), "hunter2")
+	}
+	s.Empty(s.attempts, "no activity runs on invalid input")
+}
+
+// TestMalformedInputFailsAsInvalidParameters sends bytes that are not JSON,
+// as a hand-typed start in the Web UI or the Temporal CLI might.
+func (s *PipelineSuite) TestMalformedInputFailsAsInvalidParameters() {
+	s.Contains(s.startRaw(`{"batch_size": 5`).Error(), "not valid JSON")
 	s.Empty(s.attempts, "no activity runs on invalid input")
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -16,7 +17,10 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
+
+	"github.com/blueprint-etl/blueprint/internal/codec"
 )
 
 // DefaultAddress and DefaultNamespace apply when neither the environment nor
@@ -46,6 +50,9 @@ type Settings struct {
 	ConfigFile string `json:"config_file"`
 	TLS        bool   `json:"tls"`
 	APIKeySet  bool   `json:"api_key_set"`
+	// EncryptionKeys lists the IDs of BLUEPRINT_ENCRYPTION_KEYS, the one
+	// that encrypts first; nil when payloads are not encrypted.
+	EncryptionKeys []string `json:"encryption_keys"`
 }
 
 // Load reads the client options the way every Temporal tool does and
@@ -71,7 +78,13 @@ func Load(o Overrides, env envconfig.EnvLookup) (client.Options, Settings, error
 		EnvLookup:         env,
 	})
 	if err != nil {
-		return client.Options{}, Settings{}, fmt.Errorf("load Temporal client configuration: %w", err)
+		// Name the file looked in: "profile not found" alone does not say
+		// which file, nor that it does not exist.
+		where := path
+		if _, serr := os.Stat(path); errors.Is(serr, fs.ErrNotExist) {
+			where += " (no such file)"
+		}
+		return client.Options{}, Settings{}, fmt.Errorf("load Temporal client configuration from %s: %w", where, err)
 	}
 	if o.Address != "" {
 		prof.Address = o.Address
@@ -89,6 +102,15 @@ func Load(o Overrides, env envconfig.EnvLookup) (client.Options, Settings, error
 	if err != nil {
 		return client.Options{}, Settings{}, fmt.Errorf("temporal client configuration: %w", err)
 	}
+	keys, err := codec.FromEnv(env.LookupEnv)
+	if err != nil {
+		return client.Options{}, Settings{}, err
+	}
+	var ids []string
+	if keys != nil {
+		opts.DataConverter = codec.DataConverter(keys)
+		ids = keys.IDs()
+	}
 	if profileName == "" {
 		profileName = envconfig.DefaultConfigFileProfile
 	}
@@ -99,8 +121,36 @@ func Load(o Overrides, env envconfig.EnvLookup) (client.Options, Settings, error
 		ConfigFile: path,
 		TLS:        opts.ConnectionOptions.TLS != nil,
 		APIKeySet:  prof.APIKey != "",
+
+		EncryptionKeys: ids,
 	}
 	return opts, s, nil
+}
+
+// DataConverter is the data converter of every client Load configures:
+// the SDK's default, with payloads encrypted when BLUEPRINT_ENCRYPTION_KEYS
+// is set (read with env; nil: the process environment).
+func DataConverter(env envconfig.EnvLookup) (converter.DataConverter, error) {
+	if env == nil {
+		env = envconfig.EnvLookupOS
+	}
+	keys, err := codec.FromEnv(env.LookupEnv)
+	if err != nil || keys == nil {
+		return converter.GetDefaultDataConverter(), err
+	}
+	return codec.DataConverter(keys), nil
+}
+
+// PayloadConverter decodes payloads read back raw from the server (a
+// memo, a schedule's action, a history event) the way this process's
+// clients encoded them. The SDK client does not hand out its data
+// converter, but the converter is a pure function of the environment, so
+// this builds the same one. An invalid BLUEPRINT_ENCRYPTION_KEYS never gets
+// this far (Load refuses it before a client exists); here it falls back to
+// the default converter, which leaves encrypted payloads undecoded.
+func PayloadConverter() converter.DataConverter {
+	dc, _ := DataConverter(nil)
+	return dc
 }
 
 // Dial connects and checks the server answers, within DialTimeout. A

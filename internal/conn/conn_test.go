@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/internal/conn"
@@ -80,8 +81,16 @@ api_key = "`+fakeKey+`"
 }
 
 func TestLoadRejectsMissingProfile(t *testing.T) {
-	_, _, err := conn.Load(conn.Overrides{Profile: "nope", ConfigFile: filepath.Join(t.TempDir(), "absent.toml")}, env{})
+	absent := filepath.Join(t.TempDir(), "absent.toml")
+	_, _, err := conn.Load(conn.Overrides{Profile: "nope", ConfigFile: absent}, env{})
 	require.ErrorContains(t, err, "nope")
+	require.ErrorContains(t, err, "from "+absent+" (no such file)", "names the file it looked in")
+
+	present := filepath.Join(t.TempDir(), "temporal.toml")
+	require.NoError(t, os.WriteFile(present, []byte("[profile.default]\naddress = \"x:7233\"\n"), 0o600))
+	_, _, err = conn.Load(conn.Overrides{}, env{"TEMPORAL_CONFIG_FILE": present, "TEMPORAL_PROFILE": "prod"})
+	require.ErrorContains(t, err, "from "+present+": ")
+	require.ErrorContains(t, err, "prod")
 }
 
 func TestDialUnreachable(t *testing.T) {
@@ -95,4 +104,35 @@ func TestDialUnreachable(t *testing.T) {
 	_, err = conn.Dial(context.Background(), opts)
 	require.ErrorIs(t, err, conn.ErrUnreachable)
 	require.ErrorContains(t, err, "cannot reach the Temporal server at "+addr)
+}
+
+// TestLoadEncryption: BLUEPRINT_ENCRYPTION_KEYS gives every client the
+// encrypting data converter; without it the SDK's default stays; a bad
+// list is an error naming the rule, never the key.
+func TestLoadEncryption(t *testing.T) {
+	const key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
+	opts, s, err := conn.Load(conn.Overrides{}, env{})
+	require.NoError(t, err)
+	assert.Nil(t, opts.DataConverter, "no keys: the SDK's default converter")
+	assert.Nil(t, s.EncryptionKeys)
+
+	opts, s, err = conn.Load(conn.Overrides{}, env{"BLUEPRINT_ENCRYPTION_KEYS": "new:" + key + ",old:" + key})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"new", "old"}, s.EncryptionKeys)
+	require.NotNil(t, opts.DataConverter)
+	p, err := opts.DataConverter.ToPayload("x")
+	require.NoError(t, err)
+	assert.Equal(t, "binary/encrypted", string(p.GetMetadata()["encoding"]))
+	assert.Equal(t, "new", string(p.GetMetadata()["encryption-key-id"]))
+
+	// PayloadConverter reads back what such a client wrote.
+	t.Setenv("BLUEPRINT_ENCRYPTION_KEYS", "new:"+key)
+	var got string
+	require.NoError(t, conn.PayloadConverter().FromPayload(p, &got))
+	assert.Equal(t, "x", got)
+
+	_, _, err = conn.Load(conn.Overrides{}, env{"BLUEPRINT_ENCRYPTION_KEYS": "k1:" + key[:20]})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `BLUEPRINT_ENCRYPTION_KEYS: entry 1 (key "k1")`)
+	assert.NotContains(t, err.Error(), key[:20])
 }

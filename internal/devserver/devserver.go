@@ -12,10 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -65,6 +67,13 @@ type Options struct {
 	Port int
 	// Log receives the server's output (nil: discarded).
 	Log io.Writer
+	// DataConverter of the returned client (nil: the SDK's default).
+	DataConverter converter.DataConverter
+	// UIPort, when not 0, serves the Web UI on that port (else headless).
+	UIPort int
+	// ExtraArgs are more `temporal server start-dev` arguments, e.g.
+	// --dynamic-config-value settings a test needs.
+	ExtraArgs []string
 }
 
 // Start starts a dev server and returns it with a client for it.
@@ -77,11 +86,12 @@ func Start(ctx context.Context, o Options) (*testsuite.DevServer, error) {
 	if !o.Untuned {
 		args = append(args, TunedArgs...)
 	}
+	args = append(args, o.ExtraArgs...)
 	out := o.Log
 	if out == nil {
 		out = io.Discard
 	}
-	copts := &client.Options{Namespace: conn.DefaultNamespace, Logger: conn.QuietLogger()}
+	copts := &client.Options{Namespace: conn.DefaultNamespace, Logger: conn.QuietLogger(), DataConverter: o.DataConverter}
 	if o.Port != 0 {
 		copts.HostPort = fmt.Sprintf("127.0.0.1:%d", o.Port)
 	}
@@ -91,6 +101,8 @@ func Start(ctx context.Context, o Options) (*testsuite.DevServer, error) {
 		ExistingPath:     bin,
 		ClientOptions:    copts,
 		DBFilename:       o.DBFile,
+		EnableUI:         o.UIPort != 0,
+		UIPort:           uiPort(o.UIPort),
 		LogLevel:         "error",
 		SearchAttributes: SearchAttributes,
 		ExtraArgs:        args,
@@ -101,6 +113,13 @@ func Start(ctx context.Context, o Options) (*testsuite.DevServer, error) {
 		return nil, fmt.Errorf("start dev server: %w", err)
 	}
 	return srv, nil
+}
+
+func uiPort(p int) string {
+	if p == 0 {
+		return ""
+	}
+	return strconv.Itoa(p)
 }
 
 // ForTest starts a tuned in-memory dev server and stops it when t ends.

@@ -11,7 +11,7 @@ import (
 )
 
 func TestParamsObjectIsTheWorkflowInput(t *testing.T) {
-	p := pipeline.Params{BatchSize: 250, SourceURL: "https://user:s3cret@api.example.com/orders?api_key=k"}
+	p := pipeline.Params{BatchSize: 250, SourceURL: "https://api.example.com/orders?api_key=k"}
 	obj := p.Object()
 	assert.Equal(t, map[string]any{"batch_size": float64(250), "source_url": p.SourceURL}, obj)
 

@@ -35,6 +35,10 @@ const (
 	ErrBadData           = "BadData"           // the source's bytes are not in the declared format, or the warehouse refuses a record
 	ErrTransient         = "Transient"         // retryable: 5xx, 408, 429, timeouts, synthetic outages
 	ErrRunFinished       = "RunFinished"       // a late attempt on a run that already ended
+	// ErrWrongWarehouse is retryable: the run's earlier stage ran on a
+	// worker with another warehouse, and a retry may land on one that
+	// shares it.
+	ErrWrongWarehouse = "WrongWarehouse"
 )
 
 // NonRetryableErrorTypes lists the ApplicationError types the retry policy

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -61,9 +62,21 @@ type SourceSpec struct {
 	FailAlways bool
 }
 
+// errCredentialsInURL refuses a source_url with user info
+// (https://user:password@host, https://TOKEN@host). A source_url is a
+// workflow input: the Temporal server stores it in the run's history, and
+// the Web UI and `temporal workflow show` display it to whoever can read
+// the namespace. Credentials belong to the worker, which sends them to the
+// source's origin only.
+var errCredentialsInURL = errors.New("must not carry credentials (user info before the host): " +
+	"the source_url is stored in the run's history on the Temporal server; " +
+	"give them to the worker instead (BLUEPRINT_HTTP_BEARER_TOKEN, or a named source's auth read from the worker's environment)")
+
 // ParseSourceURL checks a source_url and says which rule it breaks. It does
 // no I/O: whether a host answers or a file exists is the Extract activity's
-// business.
+// business. It is the one check every entry point goes through (the CLI's
+// --param and --params, the manifest, and the workflow itself for a start
+// from the Web UI or the Temporal CLI), so a rule added here holds everywhere.
 func ParseSourceURL(raw string) (SourceSpec, error) {
 	if strings.TrimSpace(raw) == "" {
 		return SourceSpec{}, fmt.Errorf("is empty; use http(s)://, file://, demo:// or source:NAME")
@@ -74,6 +87,9 @@ func ParseSourceURL(raw string) (SourceSpec, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return SourceSpec{}, fmt.Errorf("is not a URL: %v", strings.TrimPrefix(err.Error(), "parse "+strconv.Quote(raw)+": "))
+	}
+	if u.User != nil {
+		return SourceSpec{}, errCredentialsInURL
 	}
 	spec := SourceSpec{URL: u}
 	switch strings.ToLower(u.Scheme) {

@@ -44,6 +44,9 @@ func TestParseSourceURL(t *testing.T) {
 }
 
 func TestParseSourceURLErrors(t *testing.T) {
+	const credentials = "must not carry credentials (user info before the host): " +
+		"the source_url is stored in the run's history on the Temporal server; " +
+		"give them to the worker instead (BLUEPRINT_HTTP_BEARER_TOKEN, or a named source's auth read from the worker's environment)"
 	tests := []struct {
 		raw, want string
 	}{
@@ -85,6 +88,13 @@ func TestParseSourceURLErrors(t *testing.T) {
 		{"demo://orders?fail=sometimes", `fail="sometimes" must be always or never`},
 		{"demo://orders?seed=1;latency=1s", "query is malformed: invalid semicolon separator in query"},
 		{"demo://orders?seed=%zz", `query is malformed: invalid URL escape "%zz"`},
+		// Credentials in the URL would be stored in the run's history.
+		{"https://user:pw@example.com/x", credentials},
+		{"https://ghp_T0KEN@github.com/x", credentials},
+		{"https://:pw@example.com/x", credentials},
+		{"HTTP://u:p@example.com:99999/x", credentials},
+		{"file://u:p@localhost/x", credentials},
+		{"demo://u@orders", credentials},
 		// Options are checked in name order, so the first error is stable.
 		{"demo://orders?zeta=1&latency=x", `latency="x" must be a duration from 0s to 1m0s (like 200ms)`},
 	}

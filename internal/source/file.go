@@ -28,13 +28,23 @@ type fileReader struct {
 	done      bool
 }
 
-func openFile(spec pipeline.SourceSpec, cursor string, limit int64, cfg Config) (Reader, error) {
-	name := spec.Path
+// fileFormat returns the lower-cased extension of a file source, which
+// names its format, or the error for one that is not supported.
+func fileFormat(name string) (string, error) {
 	ext := strings.ToLower(filepath.Ext(name))
 	switch ext {
 	case ".json", ".ndjson", ".jsonl", ".csv":
+		return ext, nil
 	default:
-		return nil, badSource(nil, "file %s: extension %q is not supported; use .json, .ndjson, .jsonl or .csv", name, ext)
+		return "", badSource(nil, "file %s: extension %q is not supported; use .json, .ndjson, .jsonl or .csv", name, ext)
+	}
+}
+
+func openFile(spec pipeline.SourceSpec, cursor string, limit int64, cfg Config) (Reader, error) {
+	name := spec.Path
+	ext, err := fileFormat(name)
+	if err != nil {
+		return nil, err
 	}
 	var offset int64
 	if cursor != "" {

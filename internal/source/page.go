@@ -602,7 +602,7 @@ func (m *fieldMap) missing(records [][]byte) []string {
 	var out []string
 	for i, f := range m.targets {
 		if m.declared[i] != "" && !found[i] {
-			out = append(out, fmt.Sprintf("field mapping: %s is mapped from %s, which no record of the first page (%d records) has", f, m.declared[i], len(records)))
+			out = append(out, fmt.Sprintf("field mapping: %s is mapped from %s, which none of the %d records of the first page has", f, m.declared[i], len(records)))
 		}
 	}
 	return out

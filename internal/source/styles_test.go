@@ -322,7 +322,7 @@ func TestHTTPFieldMapping(t *testing.T) {
 		`{"id":"A-2","amount":3,"timestamp":"2026-03-01T11:00:00Z"}`,
 		`"not an object"`,
 	}, strs(page.Records), "the source's own id is replaced by the mapped one; currency's path is missing everywhere")
-	require.Equal(t, []string{"field mapping: currency is mapped from meta.currency_code, which no record of the first page (3 records) has"}, page.Warnings)
+	require.Equal(t, []string{"field mapping: currency is mapped from meta.currency_code, which none of the 3 records of the first page has"}, page.Warnings)
 
 	page, err = r.Next(context.Background())
 	require.NoError(t, err)

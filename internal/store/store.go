@@ -130,18 +130,6 @@ type target struct {
 	dsn    string // PostgreSQL URL
 }
 
-// location is where the target is, with no secret in it: the SQLite file's
-// absolute path, or the PostgreSQL URL redacted.
-func (t target) location() string {
-	if t.driver == DriverPostgres {
-		return RedactDSN(t.dsn)
-	}
-	if abs, err := filepath.Abs(t.path); err == nil {
-		return "sqlite:" + abs
-	}
-	return "sqlite:" + t.path
-}
-
 func parseDSN(dsn string) (target, error) {
 	dsn = strings.TrimSpace(dsn)
 	lower := strings.ToLower(dsn)
@@ -256,9 +244,10 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// Location says where the warehouse is, with no secret in it, for logs:
-// "sqlite:" and the file's absolute path (the default file resolved), or
-// the PostgreSQL URL with its password hidden.
+// Location says where the warehouse is, with no secret in it, for logs
+// and to compare workers' warehouses (see target.location): "sqlite:" and
+// the file's absolute path (the default file resolved), or
+// "postgres://host:port/db" without user or password.
 func (s *Store) Location() string { return s.location }
 
 // Driver is DriverSQLite or DriverPostgres.

@@ -135,3 +135,23 @@ func RunWithDevServer(m *testing.M, srv **testsuite.DevServer) int {
 	}
 	return code
 }
+
+// Env is an environment for code that reads one through an
+// envconfig.EnvLookup, such as conn.Load: the test's own, not the
+// process's.
+type Env map[string]string
+
+// LookupEnv is os.LookupEnv on e.
+func (e Env) LookupEnv(k string) (string, bool) {
+	v, ok := e[k]
+	return v, ok
+}
+
+// Environ is os.Environ on e.
+func (e Env) Environ() []string {
+	out := make([]string, 0, len(e))
+	for k, v := range e {
+		out = append(out, k+"="+v)
+	}
+	return out
+}

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/blueprint-etl/blueprint/activities"
+	"github.com/blueprint-etl/blueprint/internal/fleet"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
@@ -99,7 +100,12 @@ func New(c client.Client, st *store.Store, cfg Config) sdkworker.Worker {
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = pipeline.TaskQueue
 	}
-	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{WorkerStopTimeout: StopTimeout})
+	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{
+		WorkerStopTimeout: StopTimeout,
+		// The warehouse's fingerprint in the identity lets the CLI see
+		// workers of one task queue that write to different warehouses.
+		Identity: fleet.Identity(st.Fingerprint()),
+	})
 	Register(w, &activities.Activities{Store: st, Sources: cfg.Sources, ChunkRecords: cfg.ChunkRecords})
 	return w
 }

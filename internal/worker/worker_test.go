@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/blueprint-etl/blueprint/internal/codec"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
@@ -157,6 +158,33 @@ func TestRecordHistories(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644))
 	}
+}
+
+// TestRecordEncryptedHistory records the replay test's encrypted history,
+// with the test key of workflows/testdata/encrypted/KEYS (a key made for
+// this and used nowhere else). It runs only when asked:
+// BLUEPRINT_RECORD_HISTORY=1 go test -run TestRecordEncryptedHistory ./internal/worker/
+func TestRecordEncryptedHistory(t *testing.T) {
+	if os.Getenv("BLUEPRINT_RECORD_HISTORY") == "" {
+		t.Skip("set BLUEPRINT_RECORD_HISTORY=1 to record workflows/testdata/encrypted histories")
+	}
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "workflows", "testdata", "encrypted")
+	spec, err := os.ReadFile(filepath.Join(dir, "KEYS"))
+	require.NoError(t, err)
+	keys, err := codec.ParseKeys(strings.TrimSpace(string(spec)))
+	require.NoError(t, err)
+	srv, err := devserver.Start(context.Background(), devserver.Options{DataConverter: codec.DataConverter(keys)})
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Client().Close(); _ = srv.Stop() })
+	c := srv.Client()
+	workertest.Start(t, c, pipeline.TaskQueue)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, runID := execute(ctx, t, c, "history-encrypted", pipeline.Params{BatchSize: 500, SourceURL: "demo://orders?seed=7"})
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: history(ctx, t, c, "history-encrypted", runID)})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "completed.json"), b, 0o644))
 }
 
 func execute(ctx context.Context, t *testing.T, c client.Client, id string, p pipeline.Params) (pipeline.Summary, string) {

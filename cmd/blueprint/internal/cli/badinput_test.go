@@ -29,6 +29,10 @@ func TestBadInputExitsTwoAndChangesNothing(t *testing.T) {
 		deployment("cli-bad-new", "tq-cli-bad", `{batch_size: 10}`, chicago9),
 		deployment("cli-bad-question", "tq-cli-bad", `{batch_size: 10}`, "      cron: \"0 9 ? * *\"\n"),
 	)), 0o600))
+	credentials := filepath.Join(dir, "credentials.yaml")
+	require.NoError(t, os.WriteFile(credentials, []byte(manifestOf(
+		deployment("cli-bad-credentials", "tq-cli-bad", `{source_url: "https://etl:hunter2@example.com/orders"}`, chicago9),
+	)), 0o600))
 	badYAML := filepath.Join(dir, "bad.yaml")
 	require.NoError(t, os.WriteFile(badYAML, []byte("deployments:\n  - name: cli-bad-new\n    parameters: {batch_size: many}\n"), 0o600))
 
@@ -51,6 +55,10 @@ func TestBadInputExitsTwoAndChangesNothing(t *testing.T) {
 		{"param without =", []string{"-f", good, "run", name, "--id", "bad-6", "--param", "batch_size"}, `--param "batch_size": must be key=value`, "bad-6", ""},
 		{"param out of range", []string{"-f", good, "run", name, "--id", "bad-7", "--param", "batch_size=0"}, "batch_size=0: must be at least 1", "bad-7", ""},
 		{"bad source URL", []string{"-f", good, "run", name, "--id", "bad-8", "--param", "source_url=ftp://example.com/x"}, `scheme "ftp" is not supported`, "bad-8", ""},
+		{"credentials in --param", []string{"-f", good, "run", name, "--id", "bad-8c", "--param", "source_url=https://etl:hunter2@example.com/x"}, `source_url="https://etl:xxxxx@example.com/x": must not carry credentials`, "bad-8c", ""},
+		{"credentials in --params", []string{"-f", good, "run", name, "--id", "bad-8d", "--params", `{"source_url": "https://hunter2@example.com/x"}`}, `source_url="https://xxxxx@example.com/x": must not carry credentials`, "bad-8d", ""},
+		{"credentials in the manifest, run", []string{"-f", credentials, "run", "cli-bad-credentials", "--id", "bad-8e"}, "must not carry credentials", "bad-8e", ""},
+		{"credentials in the manifest, deploy", []string{"-f", credentials, "deploy"}, "BLUEPRINT_HTTP_BEARER_TOKEN", "", "cli-bad-credentials"},
 		{"params not JSON", []string{"-f", good, "run", name, "--id", "bad-9", "--params", "{batch_size: 5"}, "--params", "bad-9", ""},
 		{"params file missing", []string{"-f", good, "run", name, "--id", "bad-10", "--params", "@" + filepath.Join(dir, "nope.json")}, "no such file or directory", "bad-10", ""},
 		{"negative timeout", []string{"-f", good, "run", name, "--id", "bad-11", "--watch", "--timeout", "-1s"}, "--timeout -1s: must not be negative", "bad-11", ""},
@@ -59,7 +67,7 @@ func TestBadInputExitsTwoAndChangesNothing(t *testing.T) {
 		{"manifest missing", []string{"-f", filepath.Join(dir, "missing.yaml"), "deploy"}, "manifest: stat", "", ""},
 		{"manifest invalid", []string{"-f", badYAML, "deploy"}, "deployments[0].parameters.batch_size: must be an integer", "", "cli-bad-new"},
 		{"cron the server would reject", []string{"-f", badCron, "deploy"}, `the "?" wildcard is not supported by Temporal`, "", "cli-bad-new"},
-		{"runs ls bad status", []string{"runs", "ls", "--status", "exploded"}, `--status "exploded": must be one of running, completed, failed, canceled, terminated, timed_out`, "", ""},
+		{"runs ls bad status", []string{"runs", "ls", "--status", "exploded"}, `--status "exploded": must be one of running, completed, failed, cancelled, terminated, timed_out`, "", ""},
 		{"runs ls bad limit", []string{"runs", "ls", "--limit", "0"}, "--limit 0: must be from 1 to 1000", "", ""},
 		{"runs ls bad deployment", []string{"runs", "ls", "--deployment", "x' OR '1'='1"}, "not a deployment name", "", ""},
 		{"runs show unknown", []string{"runs", "show", "no-such-run"}, `no run with workflow ID "no-such-run" in namespace default`, "", ""},
@@ -71,6 +79,12 @@ func TestBadInputExitsTwoAndChangesNothing(t *testing.T) {
 		{"backfill bad overlap", []string{"-f", good, "deployment", "backfill", name, "--from", "2025-01-01T00:00:00Z", "--to", "2025-01-02T00:00:00Z", "--overlap", "sometimes"}, `--overlap: unknown overlap policy "sometimes"`, "", ""},
 		{"pause unscheduled deployment", []string{"-f", good, "deployment", "pause", "cli-bad-adhoc"}, `deployment "cli-bad-adhoc" has no schedule`, "", ""},
 		{"inspect unknown deployment", []string{"-f", good, "deployment", "inspect", "cli-bad-nope"}, `unknown deployment "cli-bad-nope"`, "", ""},
+		{"codec-server bad listen", []string{"codec-server", "--listen", "8081"}, `--listen "8081": must be host:port (like 127.0.0.1:8081)`, "", ""},
+		{"codec-server bad port", []string{"codec-server", "--listen", "127.0.0.1:http"}, `--listen "127.0.0.1:http": port "http" must be a number from 0 to 65535`, "", ""},
+		{"codec-server bad origin", []string{"codec-server", "--ui-origin", "localhost:8233"}, `--ui-origin "localhost:8233": must start with http:// or https://`, "", ""},
+		{"codec-server origin with path", []string{"codec-server", "--ui-origin", "http://localhost:8233/namespaces"}, "must be an origin: scheme://host:port, no path", "", ""},
+		{"codec-server without keys", []string{"codec-server", "--listen", "127.0.0.1:0"}, "BLUEPRINT_ENCRYPTION_KEYS is not set", "", ""},
+		{"codec-server extra argument", []string{"codec-server", "now"}, `unknown command "now" for "blueprint codec-server"`, "", ""},
 		{"unknown subcommand", []string{"deployment", "explode"}, `unknown command "explode" for "blueprint deployment"`, "", ""},
 	}
 	require.GreaterOrEqual(t, len(tests), 15)
@@ -83,6 +97,7 @@ func TestBadInputExitsTwoAndChangesNothing(t *testing.T) {
 			assert.True(t, strings.HasPrefix(first, "blueprint: "), "stderr: %q", r.stderr)
 			assert.Contains(t, first, tt.msg, "the message is on one line")
 			assert.NotContains(t, r.stderr, "Usage:", "no usage dump")
+			assert.NotContains(t, r.stderr, "hunter2", "credentials are never printed")
 			if tt.started != "" {
 				notStarted(t, tt.started)
 			}

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/codec"
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/starter"
@@ -51,8 +52,9 @@ func (a *app) configViewCommand() *cobra.Command {
 TEMPORAL_* environment variables, the temporal.toml profile and the BLUEPRINT_*
 environment variables: server address, namespace, profile, config file, whether
 TLS is on and whether an API key is set (never the key), the manifest, the
-worker's database URL (password masked) and the Web UI address. It does not
-connect to anything.`,
+worker's database URL (password masked), the Web UI address, and whether
+payloads are encrypted (the key IDs of BLUEPRINT_ENCRYPTION_KEYS, never the
+keys). It does not connect to anything.`,
 		Example: `  blueprint config view
   TEMPORAL_ADDRESS=temporal.example.com:7233 blueprint config view -o json`,
 		Args: cobra.NoArgs,
@@ -85,11 +87,24 @@ connect to anything.`,
 			f.add("Config file", "%s", v.ConfigFile)
 			f.add("TLS", "%s", onOff[v.TLS])
 			f.add("API key", "%s", apiKey[v.APIKeySet])
+			f.add("Encryption", "%s", encryptionLine(v.EncryptionKeys))
 			f.add("Manifest", "%s", v.Manifest)
 			f.add("Database URL", "%s (%s)", v.DatabaseURL, v.DatabaseURLSource)
 			f.add("Web UI", "%s", v.UIURL)
 			return f.flush()
 		}),
+	}
+}
+
+// encryptionLine says whether payloads are encrypted, and with which keys.
+func encryptionLine(ids []string) string {
+	switch len(ids) {
+	case 0:
+		return "off (" + codec.EnvKeys + " not set)"
+	case 1:
+		return fmt.Sprintf("on, %s, key %s", codec.CipherAES256GCM, ids[0])
+	default:
+		return fmt.Sprintf("on, %s, key %s (also decrypts %s)", codec.CipherAES256GCM, ids[0], strings.Join(ids[1:], ", "))
 	}
 }
 

@@ -94,6 +94,9 @@ func TestDeployLifecycle(t *testing.T) {
 	r = ok(t, "-f", changed, "deployment", "resume", name)
 	assert.Contains(t, r.stdout, "Resumed cli-deploy")
 	assert.False(t, scheduleDescription(t, name).Schedule.State.Paused)
+	// The pause's note does not outlive the pause.
+	r = ok(t, "-f", changed, "deployment", "inspect", name)
+	assert.Regexp(t, `(?m)^State:\s+active$`, r.stdout)
 }
 
 func TestDeployPrune(t *testing.T) {
@@ -137,7 +140,7 @@ func TestDeploymentLsAndInspect(t *testing.T) {
 	const name = "cli-inspect"
 	cleanupSchedule(t, name)
 	path := writeManifest(t, manifestOf(
-		deployment(name, "tq-cli-inspect", `{batch_size: 25, source_url: "https://user:hunter2@example.com/orders"}`, chicago9),
+		deployment(name, "tq-cli-inspect", `{batch_size: 25, source_url: "https://example.com/orders?api_key=hunter2"}`, chicago9),
 		deployment("cli-inspect-adhoc", "tq-cli-inspect", `{batch_size: 5}`, ""),
 	))
 
@@ -159,7 +162,7 @@ func TestDeploymentLsAndInspect(t *testing.T) {
 	assert.Contains(t, r.stdout, "State:            active")
 	assert.Contains(t, r.stdout, "Next runs (from the server):")
 	assert.Equal(t, 5, len(regexp.MustCompile(`(?m)^  \d{4}-\d\d-\d\d 09:00:00 C[DS]T\s+\d{4}-\d\d-\d\d 1[45]:00:00Z$`).FindAllString(r.stdout, -1)), r.stdout)
-	assert.Contains(t, r.stdout, `"source_url":"https://user:xxxxx@example.com/orders"`)
+	assert.Contains(t, r.stdout, `"source_url":"https://example.com/orders?api_key=xxxxx"`)
 
 	r = ok(t, "-f", path, "deployment", "inspect", name, "-o", "json")
 	var v struct {
@@ -198,7 +201,7 @@ func TestDeploymentLsAndInspect(t *testing.T) {
 	assert.Regexp(t, `(?m)^cli-inspect\s.*\spaused\s+-\s*$`, r.stdout)
 	r = ok(t, "-f", path, "deployment", "inspect", name)
 	assert.Contains(t, r.stdout, `State:            paused (note: "paused with blueprint deployment pause")`)
-	drifted := writeManifest(t, manifestOf(deployment(name, "tq-cli-inspect", `{batch_size: 26, source_url: "https://user:hunter2@example.com/orders"}`, chicago9)))
+	drifted := writeManifest(t, manifestOf(deployment(name, "tq-cli-inspect", `{batch_size: 26, source_url: "https://example.com/orders?api_key=hunter2"}`, chicago9)))
 	r = ok(t, "-f", drifted, "deployment", "ls")
 	assert.Regexp(t, `(?m)^cli-inspect\s.*\spaused, differs\s+-\s*$`, r.stdout)
 }

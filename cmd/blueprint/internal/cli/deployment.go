@@ -44,11 +44,12 @@ These commands read the manifest and the server's schedule of each deployment.`,
 
 // scheduleView is a deployment's schedule, manifest and server combined.
 type scheduleView struct {
-	Cron          string        `json:"cron"`
-	Timezone      string        `json:"timezone"`
-	Overlap       string        `json:"overlap"`
-	CatchupWindow time.Duration `json:"catchup_window"`
-	Jitter        time.Duration `json:"jitter"`
+	Cron     string `json:"cron"`
+	Timezone string `json:"timezone"`
+	Overlap  string `json:"overlap"`
+	// Durations are Go duration strings ("1h0m0s"), as in the manifest.
+	CatchupWindow string `json:"catchup_window"`
+	Jitter        string `json:"jitter"`
 	// Deployed: the server has the schedule.
 	Deployed bool `json:"deployed"`
 	// Managed: blueprint created it (else deploy leaves it alone).
@@ -80,6 +81,8 @@ type deploymentView struct {
 	Parameters  map[string]any `json:"parameters"`
 	Schedule    *scheduleView  `json:"schedule"`
 	RecentRuns  []runRow       `json:"recent_runs,omitempty"`
+	// Manifest is the file the deployment was read from (inspect).
+	Manifest string `json:"manifest,omitempty"`
 }
 
 // viewDeployment combines a deployment with its server schedule; plan is
@@ -101,7 +104,7 @@ func viewDeployment(d deployments.Deployment, st schedules.Status, change *sched
 		loc = time.UTC
 	}
 	sv := &scheduleView{
-		Cron: s.Cron, Timezone: s.Timezone, Overlap: s.Overlap, CatchupWindow: s.CatchupWindow, Jitter: s.Jitter,
+		Cron: s.Cron, Timezone: s.Timezone, Overlap: s.Overlap, CatchupWindow: s.CatchupWindow.String(), Jitter: s.Jitter.String(),
 		Deployed: st.Deployed, Managed: st.Managed, Paused: st.Paused, Note: st.Note, Differences: []string{}, NextRuns: []runTime{},
 	}
 	if change != nil {
@@ -252,6 +255,7 @@ whether started by the schedule, a backfill, a trigger or by hand.`,
 				return err
 			}
 			v := viewDeployment(d, states[d.Name], changes[d.Name], 5)
+			v.Manifest = m.Path
 			v.RecentRuns, err = listRuns(ctx, c, a.settings.Namespace, runFilter{deployment: d.Name}, 10)
 			if err != nil {
 				return err
@@ -269,6 +273,9 @@ func (a *app) printInspect(v deploymentView) error {
 	w := a.stdout
 	f := newFields(w, "")
 	f.add("Name", "%s", v.Name)
+	if v.Manifest != "" {
+		f.add("Manifest", "%s", v.Manifest)
+	}
 	if v.Description != "" {
 		f.add("Description", "%s", v.Description)
 	}
@@ -304,7 +311,9 @@ func (a *app) printInspect(v deploymentView) error {
 			if s.Paused {
 				state = "paused"
 			}
-			if s.Note != "" {
+			// A note says why a schedule is paused. Temporal keeps the
+			// last one after a resume, where it would only be stale.
+			if s.Paused && s.Note != "" {
 				state += fmt.Sprintf(" (note: %q)", s.Note)
 			}
 			f.add("State", "%s", state)

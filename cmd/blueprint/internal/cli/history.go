@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
@@ -26,7 +27,7 @@ const (
 	statusRunning    = "running"
 	statusCompleted  = "completed"
 	statusFailed     = "failed"
-	statusCanceled   = "canceled"
+	statusCanceled   = pipeline.RunCancelled // the warehouse's spelling; Temporal's is "Canceled"
 	statusTerminated = "terminated"
 	statusTimedOut   = "timed_out"
 )
@@ -66,7 +67,7 @@ func statusName(s enumspb.WorkflowExecutionStatus) string {
 type activityView struct {
 	Activity string `json:"activity"`
 	// Status: scheduled, running, retrying, completed, failed, timed_out,
-	// canceled.
+	// cancelled.
 	Status      string           `json:"status"`
 	Attempts    int32            `json:"attempts"`
 	MaxAttempts int32            `json:"max_attempts,omitempty"`
@@ -101,6 +102,11 @@ type runDetail struct {
 	Summary    *pipeline.Summary `json:"summary"`
 	Failure    string            `json:"failure,omitempty"`
 	UIURL      string            `json:"ui_url"`
+	// WaitingForWorker, for a running run with a task no worker has
+	// picked up, says that no live worker polls its task queue.
+	WaitingForWorker string `json:"waiting_for_worker,omitempty"`
+
+	needsWorker bool
 }
 
 // notFoundRun turns the server's NotFound into bad input: the ID is wrong.
@@ -144,6 +150,7 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 		r.ClosedAt = &t
 	}
 	r.UIURL = uiLink(ns, r.WorkflowID, r.RunID)
+	r.needsWorker = needsWorker(desc)
 
 	byID := map[string]int{}   // activity ID -> index in r.Activities
 	byEvent := map[int64]int{} // scheduled event ID -> index
@@ -158,7 +165,7 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 			a := ev.GetWorkflowExecutionStartedEventAttributes()
 			if p := a.GetInput().GetPayloads(); len(p) > 0 {
 				var m map[string]any
-				if converter.GetDefaultDataConverter().FromPayload(p[0], &m) == nil {
+				if conn.PayloadConverter().FromPayload(p[0], &m) == nil {
 					r.Parameters = pipeline.RedactObject(m)
 				}
 			}
@@ -191,7 +198,7 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 		case ev.GetActivityTaskCanceledEventAttributes() != nil:
 			closeActivity(&r, byEvent, ev, ev.GetActivityTaskCanceledEventAttributes().GetScheduledEventId(), statusCanceled, nil)
 		case ev.GetActivityTaskCancelRequestedEventAttributes() != nil:
-			// The workflow gave up on the activity (the run was canceled).
+			// The workflow gave up on the activity (the run was cancelled).
 			// An attempt in flight writes no Started event until it ends,
 			// and it may never end, so this is the last word unless a close
 			// event follows.
@@ -270,7 +277,7 @@ func checkpointOf(p *commonpb.Payloads) *pipeline.Checkpoint {
 		return nil
 	}
 	var cp pipeline.Checkpoint
-	if converter.GetDefaultDataConverter().FromPayload(p.GetPayloads()[0], &cp) != nil {
+	if conn.PayloadConverter().FromPayload(p.GetPayloads()[0], &cp) != nil {
 		return nil
 	}
 	return &cp
@@ -283,7 +290,7 @@ func closeOutcome(ev *historypb.HistoryEvent) (status string, summary *pipeline.
 	case ev.GetWorkflowExecutionCompletedEventAttributes() != nil:
 		var s pipeline.Summary
 		if p := ev.GetWorkflowExecutionCompletedEventAttributes().GetResult().GetPayloads(); len(p) > 0 &&
-			converter.GetDefaultDataConverter().FromPayload(p[0], &s) == nil {
+			conn.PayloadConverter().FromPayload(p[0], &s) == nil {
 			summary = &s
 		}
 		return statusCompleted, summary, "", true
@@ -292,7 +299,7 @@ func closeOutcome(ev *historypb.HistoryEvent) (status string, summary *pipeline.
 	case ev.GetWorkflowExecutionTimedOutEventAttributes() != nil:
 		return statusTimedOut, nil, "the run timed out", true
 	case ev.GetWorkflowExecutionCanceledEventAttributes() != nil:
-		return statusCanceled, nil, "the run was canceled", true
+		return statusCanceled, nil, "the run was cancelled", true
 	case ev.GetWorkflowExecutionTerminatedEventAttributes() != nil:
 		a := ev.GetWorkflowExecutionTerminatedEventAttributes()
 		msg := "the run was terminated"
@@ -315,30 +322,38 @@ var errorTypes = []string{pipeline.ErrInvalidParameters, pipeline.ErrBadSource, 
 
 // failureChain writes a failure and its causes on one line, outermost
 // first: "activity Extract failed (maximum attempts reached): source
-// unavailable (Transient)".
+// unavailable (Transient)", or for a run's failure, which the workflow
+// summarizes, "Extract failed after 3 attempts: source unavailable".
 func failureChain(f *failurepb.Failure) string {
 	var parts []string
 	for depth := 0; f != nil && depth < 20; f, depth = f.GetCause(), depth+1 {
-		msg := f.GetMessage()
+		raw := f.GetMessage()
+		msg := raw
 		switch {
 		case f.GetActivityFailureInfo() != nil:
 			info := f.GetActivityFailureInfo()
+			if len(parts) > 0 && strings.HasPrefix(parts[len(parts)-1], info.GetActivityType().GetName()+" ") {
+				// The workflow's summary (package failure) already names
+				// the stage and its attempts.
+				continue
+			}
 			msg = fmt.Sprintf("activity %s failed", info.GetActivityType().GetName())
 			if rs := retryState(info.GetRetryState()); rs != "" {
 				msg += " (" + rs + ")"
 			}
 		case f.GetChildWorkflowExecutionFailureInfo() != nil:
 			msg = fmt.Sprintf("child workflow %s failed", f.GetChildWorkflowExecutionFailureInfo().GetWorkflowType().GetName())
-		case f.GetApplicationFailureInfo() != nil && slices.Contains(errorTypes, f.GetApplicationFailureInfo().GetType()):
+		case f.GetApplicationFailureInfo() != nil && slices.Contains(errorTypes, f.GetApplicationFailureInfo().GetType()) &&
+			f.GetCause().GetActivityFailureInfo() == nil: // a summary says it in words
 			msg = fmt.Sprintf("%s (%s)", msg, f.GetApplicationFailureInfo().GetType())
 		case f.GetTimeoutFailureInfo() != nil:
 			msg = fmt.Sprintf("%s timeout", strings.ToLower(strings.TrimPrefix(f.GetTimeoutFailureInfo().GetTimeoutType().String(), "TIMEOUT_TYPE_")))
 		case f.GetCanceledFailureInfo() != nil && msg == "":
-			msg = "canceled"
+			msg = "cancelled"
 		}
 		// A Go error converted to a failure repeats its wrapped causes'
 		// text in each level: keep the outermost that says it all.
-		if msg != "" && (len(parts) == 0 || !strings.Contains(parts[len(parts)-1], msg)) {
+		if msg != "" && (len(parts) == 0 || !strings.Contains(parts[len(parts)-1], raw)) {
 			parts = append(parts, oneLine(msg))
 		}
 	}
@@ -354,7 +369,7 @@ func retryState(s enumspb.RetryState) string {
 	case enumspb.RETRY_STATE_TIMEOUT:
 		return "retry timeout reached"
 	case enumspb.RETRY_STATE_CANCEL_REQUESTED:
-		return "canceled"
+		return "cancelled"
 	default:
 		return ""
 	}

@@ -28,9 +28,11 @@ var srv *testsuite.DevServer
 
 func TestMain(m *testing.M) {
 	// The tests pass --address and --namespace; nothing from the
-	// developer's environment may change where they connect or how.
+	// developer's environment may change where they connect or how, or
+	// whether payloads are encrypted.
 	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "TEMPORAL_") || strings.HasPrefix(k, "BLUEPRINT_UI_URL") {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "TEMPORAL_") || strings.HasPrefix(k, "BLUEPRINT_UI_URL") ||
+			k == "BLUEPRINT_ENCRYPTION_KEYS" || k == "BLUEPRINT_CODEC_SERVER_AUTH" {
 			os.Unsetenv(k)
 		}
 	}

@@ -52,7 +52,7 @@ func TestStatus(t *testing.T) {
 	}, 30*time.Second, 200*time.Millisecond)
 	r = ok(t, "-f", path, "status")
 	assert.NotContains(t, r.stdout, "✗")
-	assert.Regexp(t, `(?m)^✓ 1 worker polling task queue `+queue+`: \S+`, r.stdout)
+	assert.Regexp(t, `(?m)^✓ 1 live worker polling task queue `+queue+`: \d+@\S+ wh=[0-9a-f]{8}$`, r.stdout)
 	assert.Regexp(t, `(?m)^✓ schedule cli-status deployed, active, next run \d{4}-\d\d-\d\d 09:00 C[DS]T$`, r.stdout)
 
 	r = ok(t, "-f", path, "status", "-o", "json")
@@ -88,21 +88,24 @@ func TestStatus(t *testing.T) {
 }
 
 func TestWorkPoolLs(t *testing.T) {
+	// A stopped worker stays listed (offline after a while): each pass
+	// (-count=2) has queues of its own.
+	queue, idle := testutil.UniqueID("tq-cli-pool"), testutil.UniqueID("tq-cli-pool-idle")
 	path := writeManifest(t, manifestOf(
-		deployment("cli-pool-a", "tq-cli-pool", `{batch_size: 10}`, ""),
-		deployment("cli-pool-b", "tq-cli-pool", `{batch_size: 10}`, ""),
-		deployment("cli-pool-idle", "tq-cli-pool-idle", `{batch_size: 10}`, ""),
+		deployment("cli-pool-a", queue, `{batch_size: 10}`, ""),
+		deployment("cli-pool-b", queue, `{batch_size: 10}`, ""),
+		deployment("cli-pool-idle", idle, `{batch_size: 10}`, ""),
 	))
-	workertest.Start(t, srv.Client(), "tq-cli-pool")
+	workertest.Start(t, srv.Client(), queue)
 	var r result
 	require.Eventually(t, func() bool {
 		r = ok(t, "-f", path, "work-pool", "ls")
 		return strings.Contains(r.stdout, "workflow,activity")
 	}, 30*time.Second, 200*time.Millisecond)
-	assert.Regexp(t, `(?m)^TASK QUEUE\s+DEPLOYMENTS\s+WORKER\s+POLLS\s+LAST POLL$`, r.stdout)
-	assert.Regexp(t, `(?m)^tq-cli-pool\s+cli-pool-a,cli-pool-b\s+\S+\s+workflow,activity\s+\d{4}-`, r.stdout)
-	assert.Regexp(t, `(?m)^tq-cli-pool-idle\s+cli-pool-idle\s+\(none\)\s+-\s+-\s*$`, r.stdout)
-	assert.Contains(t, r.stdout, "No worker polls tq-cli-pool-idle")
+	assert.Regexp(t, `(?m)^TASK QUEUE\s+DEPLOYMENTS\s+WORKER\s+STATE\s+POLLS\s+LAST SEEN$`, r.stdout)
+	assert.Regexp(t, `(?m)^`+queue+`\s+cli-pool-a,cli-pool-b\s+\d+@\S+ wh=[0-9a-f]{8}\s+online\s+workflow,activity\s+\d{4}-`, r.stdout)
+	assert.Regexp(t, `(?m)^`+idle+`\s+cli-pool-idle\s+\(none\)\s+-\s+-\s+-\s*$`, r.stdout)
+	assert.Contains(t, r.stdout, "No live worker polls "+idle)
 
 	r = ok(t, "-f", path, "task-queue", "ls", "-o", "json")
 	var queues []struct {
@@ -183,6 +186,23 @@ func TestConfigViewHidesSecrets(t *testing.T) {
 	r = ok(t, "config", "view")
 	assert.Regexp(t, `(?m)^API key:\s+not set$`, r.stdout)
 	assert.Regexp(t, `(?m)^Database URL:\s+sqlite:data/warehouse\.db \(default\)$`, r.stdout)
+	assert.Regexp(t, `(?m)^Encryption:\s+off \(BLUEPRINT_ENCRYPTION_KEYS not set\)$`, r.stdout)
+
+	const key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
+	t.Setenv("BLUEPRINT_ENCRYPTION_KEYS", "k2:"+key+",k1:"+key)
+	r = ok(t, "config", "view")
+	assert.Regexp(t, `(?m)^Encryption:\s+on, AES-256-GCM, key k2 \(also decrypts k1\)$`, r.stdout)
+	assert.NotContains(t, r.stdout, key)
+	r = ok(t, "config", "view", "-o", "json")
+	assert.NotContains(t, r.stdout, key)
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &v))
+	assert.Equal(t, []any{"k2", "k1"}, v["encryption_keys"])
+
+	t.Setenv("BLUEPRINT_ENCRYPTION_KEYS", "k1:"+key+",k1:"+key)
+	r = blueprint(t, "config", "view")
+	assert.Equal(t, 2, r.code, "a bad key list is bad input")
+	assert.Contains(t, r.stderr, `blueprint: BLUEPRINT_ENCRYPTION_KEYS: entry 2: key ID "k1" is listed twice`)
+	assert.NotContains(t, r.stderr, key)
 }
 
 // Every command explains itself: Short, Long and Example.

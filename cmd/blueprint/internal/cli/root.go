@@ -164,8 +164,9 @@ func (a *app) rootCommand() *cobra.Command {
 		Long: `blueprint runs extract -> transform -> load pipelines as Temporal workflows.
 
 Deployments (named sets of parameters, each with an optional schedule) live in a
-manifest, deployments.yaml; the one built into blueprint is used unless -f names
-another. 'blueprint deploy' turns their schedules into Temporal Schedules,
+manifest: the file -f names, else $BLUEPRINT_MANIFEST, else
+./deployments/deployments.yaml when it exists, else the copy built into
+blueprint. deploy and deployment inspect say which one they read. 'blueprint deploy' turns their schedules into Temporal Schedules,
 'blueprint run' starts a run by hand and 'blueprint status' checks that the
 server, the workers and the schedules are in order.
 
@@ -210,7 +211,7 @@ pool, 'blueprint runs' is 'prefect flow-run'.`,
 	pf.StringVarP(&a.namespace, "namespace", "n", "", "Temporal namespace (default: $TEMPORAL_NAMESPACE, the profile's, or "+conn.DefaultNamespace+")")
 	pf.StringVar(&a.profile, "profile", "", "profile of the Temporal config file (default: $TEMPORAL_PROFILE or \"default\")")
 	pf.StringVar(&a.configFile, "config-file", "", "Temporal config file, temporal.toml (default: $TEMPORAL_CONFIG_FILE or the standard location)")
-	pf.StringVarP(&a.file, "file", "f", "", "deployments manifest (default: the built-in "+deployments.DefaultPath+")")
+	pf.StringVarP(&a.file, "file", "f", "", "deployments manifest (default: $"+deployments.ManifestEnv+", else ./"+deployments.LocalPath+" if it exists, else the copy built into blueprint)")
 	pf.StringVarP(&a.output, "output", "o", outputTable, "output format: table or json")
 
 	root.AddCommand(
@@ -221,6 +222,7 @@ pool, 'blueprint runs' is 'prefect flow-run'.`,
 		a.workPoolCommand(),
 		a.statusCommand(),
 		a.configCommand(),
+		a.codecServerCommand(),
 		a.versionCommand(),
 	)
 	return root

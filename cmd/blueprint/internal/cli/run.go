@@ -22,6 +22,29 @@ import (
 // watchInterval is how often --watch asks the server for progress.
 const watchInterval = 250 * time.Millisecond
 
+// workerCheckInterval is how often --watch checks for a live worker while
+// the run waits for one.
+const workerCheckInterval = 2 * time.Second
+
+// needsWorker reports whether a run has a task scheduled that no worker
+// has picked up yet: a workflow task, or an activity that is not in a
+// retry's back-off.
+func needsWorker(desc *workflowservice.DescribeWorkflowExecutionResponse) bool {
+	if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return false
+	}
+	if desc.GetPendingWorkflowTask().GetState() == enumspb.PENDING_WORKFLOW_TASK_STATE_SCHEDULED {
+		return true
+	}
+	for _, pa := range desc.GetPendingActivities() {
+		if pa.GetState() == enumspb.PENDING_ACTIVITY_STATE_SCHEDULED &&
+			(pa.GetScheduledTime() == nil || !pa.GetScheduledTime().AsTime().After(time.Now())) {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *app) runCommand(use string) *cobra.Command {
 	var (
 		kv        []string
@@ -150,13 +173,26 @@ func printStarted(w io.Writer, v startedView) {
 	_ = f.flush()
 }
 
-// warnNoWorker says so on stderr when no worker polls the task queue: the
-// run would sit there, which otherwise looks like a hang.
+// warnNoWorker says so on stderr when no live worker polls the task queue:
+// the run would sit there, which otherwise looks like a hang.
 func (a *app) warnNoWorker(ctx context.Context, c client.Client, queue string) {
-	resp, err := c.DescribeTaskQueue(ctx, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-	if err == nil && len(resp.GetPollers()) == 0 {
-		fmt.Fprintf(a.stderr, "warning: no worker is polling task queue %s; the run waits until one starts (go run ./worker)\n", queue)
+	if msg := a.noWorker(ctx, c, queue); msg != "" {
+		fmt.Fprintf(a.stderr, "warning: %s\n", msg)
 	}
+}
+
+// noWorker describes a task queue that no live worker polls, "" when one
+// does (or when the server cannot say).
+func (a *app) noWorker(ctx context.Context, c client.Client, queue string) string {
+	fq, err := a.describeQueue(ctx, c, queue)
+	if err != nil || len(fq.Online()) > 0 {
+		return ""
+	}
+	seen := ""
+	if t := fq.LastSeen(); !t.IsZero() {
+		seen = ", last seen " + lastSeen(t)
+	}
+	return fmt.Sprintf("no live worker polls task queue %s%s; the run waits until one starts (go run ./worker)", queue, seen)
 }
 
 // progress is what --watch shows; a new line is printed when it changes.
@@ -166,9 +202,14 @@ type progress struct {
 	attempt     int32
 	maxAttempts int32
 	lastFailure string
+	// waiting says why nothing moves: no live worker polls the queue.
+	waiting string
 }
 
 func (p progress) line() string {
+	if p.waiting != "" {
+		return "waiting for a worker: " + p.waiting
+	}
 	s := fmt.Sprintf("stage=%s rows=%d attempt=%d", p.stage, p.rows, p.attempt)
 	if p.attempt > 1 {
 		s += fmt.Sprintf(" retries=%d", p.attempt-1)
@@ -183,6 +224,9 @@ func (p progress) line() string {
 // expected rows (batch size for extract, the extracted rows after it),
 // rows and attempts.
 func (p progress) bar(expected int64) string {
+	if p.waiting != "" {
+		return "waiting for a worker: " + p.waiting
+	}
 	const width = 24
 	cells := strings.Repeat("░", width)
 	if expected > 0 {
@@ -254,6 +298,10 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 
 	last := progress{stage: "starting"}
 	var extracted int64
+	// waiting is refreshed at most every workerCheckInterval while the
+	// run has a task no worker has picked up.
+	var waiting string
+	var checked time.Time
 	drawn := false
 	endLine := func() {
 		if tty && drawn {
@@ -279,6 +327,13 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 		}
 		if err == nil {
 			p := progressOf(desc, last)
+			switch {
+			case !needsWorker(desc):
+				waiting = ""
+			case time.Since(checked) >= workerCheckInterval:
+				waiting, checked = a.noWorker(wctx, c, v.TaskQueue), time.Now()
+			}
+			p.waiting = waiting
 			if p.stage == pipeline.StageExtract {
 				extracted = max(extracted, p.rows)
 			}

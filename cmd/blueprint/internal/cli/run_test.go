@@ -72,7 +72,7 @@ func TestRunParameters(t *testing.T) {
 			assert.Contains(t, r.stdout, "Started a run of cli-params.")
 			assert.Regexp(t, `Workflow ID:\s+`+id+`\n`, r.stdout)
 			assert.Regexp(t, `Web UI:\s+http://localhost:8233/namespaces/default/workflows/`+id+`/[0-9a-f-]{36}/history`, r.stdout)
-			assert.Contains(t, r.stderr, "warning: no worker is polling task queue tq-cli-params")
+			assert.Contains(t, r.stderr, "warning: no live worker polls task queue tq-cli-params; the run waits until one starts (go run ./worker)")
 			assert.Equal(t, tt.want, startedInput(t, id))
 			assert.Equal(t, "cli-params", deploymentAttribute(t, id))
 		})
@@ -139,7 +139,8 @@ func TestRunWatch(t *testing.T) {
 		assert.Contains(t, r.stdout, "Run cli-watch-fail failed in ")
 		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 		last := lines[len(lines)-1]
-		assert.Regexp(t, `^blueprint: run cli-watch-fail failed: .*activity Extract failed \(maximum attempts reached\): .+`, last)
+		// The run's failure names the stage, the attempts and the cause.
+		assert.Equal(t, "blueprint: run cli-watch-fail failed: Extract failed after 3 attempts: synthetic source unavailable (fail=always)", last)
 
 		// runs show has every attempt the history keeps.
 		r = ok(t, "runs", "show", "cli-watch-fail")
@@ -147,7 +148,7 @@ func TestRunWatch(t *testing.T) {
 		assert.Regexp(t, `(?m)^\s+Extract\s+failed\s+3/3\s`, r.stdout)
 		assert.Regexp(t, `(?m)^  Extract attempt 2 failed: .+`, r.stdout)
 		assert.Regexp(t, `(?m)^  Extract attempt 3 failed: .+`, r.stdout)
-		assert.Regexp(t, `(?m)^Failure: .*activity Extract failed \(maximum attempts reached\)`, r.stdout)
+		assert.Regexp(t, `(?m)^Failure: Extract failed after 3 attempts: synthetic source unavailable \(fail=always\)$`, r.stdout)
 	})
 
 	t.Run("watch timeout leaves the run going, then cancel", func(t *testing.T) {
@@ -179,14 +180,14 @@ func TestRunWatch(t *testing.T) {
 			} `json:"activities"`
 		}
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &v))
-		assert.Equal(t, "canceled", v.Status)
+		assert.Equal(t, "cancelled", v.Status)
 		assert.Equal(t, "cli-watch", v.Deployment)
 		require.NotEmpty(t, v.Activities)
 		assert.Equal(t, "Extract", v.Activities[0].Activity)
-		assert.Equal(t, "canceled", v.Activities[0].Status, "the activity the cancel interrupted")
+		assert.Equal(t, "cancelled", v.Activities[0].Status, "the activity the cancel interrupted")
 
 		r = blueprint(t, "runs", "cancel", "cli-watch-slow")
 		assert.Equal(t, 2, r.code, "%s", r)
-		assert.Contains(t, r.stderr, "blueprint: run cli-watch-slow has already ended (canceled); there is nothing to cancel")
+		assert.Contains(t, r.stderr, "blueprint: run cli-watch-slow has already ended (cancelled); there is nothing to cancel")
 	})
 }

@@ -116,6 +116,15 @@ func listRuns(ctx context.Context, c client.Client, ns string, f runFilter, limi
 	return rows, nil
 }
 
+// countRuns counts the runs a filter matches.
+func countRuns(ctx context.Context, c client.Client, ns string, f runFilter) (int64, error) {
+	resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: ns, Query: f.query()})
+	if err != nil {
+		return 0, fmt.Errorf("count runs (%s): %w", f.query(), err)
+	}
+	return resp.GetCount(), nil
+}
+
 // unknownDeploymentAttribute recognises the server's answer to a query on
 // a search attribute it does not know.
 func unknownDeploymentAttribute(err error) bool {
@@ -157,10 +166,29 @@ second behind a run that just started or ended.`, strings.Join(statusOrder, ", "
   blueprint runs ls --limit 100 -o json`,
 		Args: cobra.NoArgs,
 		RunE: a.withServer(func(ctx context.Context, srv *session, _ []string) error {
-			if f.deployment != "" && !deploymentNameRE.MatchString(f.deployment) {
-				return usagef("--deployment %q: not a deployment name (lower-case letters, digits and '-')", f.deployment)
+			// A deployment of the manifest (NAME or FLOW/NAME) is checked
+			// here; another name is accepted only if some run carries it
+			// (a deployment since removed from the manifest).
+			var unknown error
+			if f.deployment != "" {
+				m, err := a.loadManifest()
+				if err != nil {
+					return err
+				}
+				d, err := m.Get(f.deployment)
+				name := f.deployment[strings.LastIndexByte(f.deployment, '/')+1:]
+				switch {
+				case err == nil:
+					f.deployment = d.Name
+				case slices.Contains(m.Names(), name):
+					return err // FLOW/NAME with the wrong flow
+				case !deploymentNameRE.MatchString(name):
+					return usagef("--deployment %q: not a deployment name (lower-case letters, digits and '-')", f.deployment)
+				default:
+					f.deployment, unknown = name, err
+				}
 			}
-			if f.status == "cancelled" {
+			if f.status == "canceled" { // Temporal's spelling
 				f.status = statusCanceled
 			}
 			if _, ok := statusQueries[f.status]; f.status != "" && !ok {
@@ -177,18 +205,41 @@ second behind a run that just started or ended.`, strings.Join(statusOrder, ", "
 			if err != nil {
 				return err
 			}
+			if unknown != nil && len(rows) == 0 {
+				if n, err := countRuns(ctx, c, a.settings.Namespace, runFilter{deployment: f.deployment}); err != nil || n == 0 {
+					return unknown // not in the manifest, and no run ever had it
+				}
+			}
+			// Say when the listing is cut short: the count is one more
+			// visibility call, made only when the page is full.
+			var more string
+			if len(rows) == limit {
+				if total, err := countRuns(ctx, c, a.settings.Namespace, f); err == nil && total > int64(len(rows)) {
+					more = fmt.Sprintf("Showing %d of %d runs; see more with --limit (up to %d).", len(rows), total, MaxListLimit)
+				}
+			}
 			if a.json() {
+				if more != "" {
+					fmt.Fprintln(a.stderr, more) // stdout carries the JSON document only
+				}
 				return a.printJSON(rows)
 			}
 			if len(rows) == 0 {
 				fmt.Fprintln(a.stdout, "No runs found.")
 				return nil
 			}
-			return printRunRows(a.stdout, rows, "")
+			if err := printRunRows(a.stdout, rows, ""); err != nil {
+				return err
+			}
+			if more != "" {
+				fmt.Fprintf(a.stdout, "\n%s\n", more)
+			}
+			return nil
 		}),
 	}
-	cmd.Flags().StringVarP(&f.deployment, "deployment", "d", "", "only runs of this deployment")
+	cmd.Flags().StringVarP(&f.deployment, "deployment", "d", "", "only runs of this deployment (NAME or FLOW/NAME)")
 	cmd.Flags().StringVarP(&f.status, "status", "s", "", "only runs in this status: "+strings.Join(statusOrder, ", "))
+	cmd.Flags().StringVar(&f.status, "state", "", "same as --status (Prefect's word)")
 	cmd.Flags().IntVar(&limit, "limit", 20, fmt.Sprintf("at most this many runs (1-%d)", MaxListLimit))
 	return cmd
 }
@@ -215,6 +266,9 @@ workflow ID is shown.`,
 			if err != nil {
 				return err
 			}
+			if r.needsWorker {
+				r.WaitingForWorker = a.noWorker(ctx, c, r.TaskQueue)
+			}
 			if a.json() {
 				return a.printJSON(r)
 			}
@@ -240,6 +294,9 @@ func printRunDetail(w io.Writer, r runDetail) error {
 	}
 	f.add("Parameters", "%s", deployments.FormatParams(r.Parameters))
 	f.add("Web UI", "%s", r.UIURL)
+	if r.WaitingForWorker != "" {
+		f.add("Waiting", "for a worker: %s", r.WaitingForWorker)
+	}
 	if err := f.flush(); err != nil {
 		return err
 	}
@@ -327,7 +384,7 @@ func (a *app) runsCancelCommand() *cobra.Command {
 		Use:   "cancel WORKFLOW_ID",
 		Short: "Ask a running run to cancel",
 		Long: `Request cancellation of a running run. The activity in progress stops at its next
-heartbeat, the run records itself as cancelled and ends with status canceled.
+heartbeat, the run records itself as cancelled and ends with status cancelled.
 A run that has already ended cannot be cancelled (exit code 2).`,
 		Example: `  blueprint runs cancel production-etl-20250131T090000Z-1a2b3c`,
 		Args:    cobra.ExactArgs(1),
@@ -349,10 +406,20 @@ A run that has already ended cannot be cancelled (exit code 2).`,
 			if err := c.CancelWorkflow(ctx, args[0], rid); err != nil {
 				return fmt.Errorf("cancel run %s: %w", args[0], err)
 			}
+			// The workflow carries the cancel out (it records the run as
+			// cancelled), so with no worker it stays requested.
+			waiting := a.noWorker(ctx, c, info.GetTaskQueue())
 			if a.json() {
-				return a.printJSON(map[string]any{"workflow_id": args[0], "run_id": rid, "cancel_requested": true})
+				out := map[string]any{"workflow_id": args[0], "run_id": rid, "cancel_requested": true}
+				if waiting != "" {
+					out["waiting_for_worker"] = waiting
+				}
+				return a.printJSON(out)
 			}
 			fmt.Fprintf(a.stdout, "Cancellation of %s (run %s) requested; follow it with: blueprint runs show %s\n", args[0], rid, args[0])
+			if waiting != "" {
+				fmt.Fprintf(a.stdout, "The cancel is pending until a worker runs: %s.\n", waiting)
+			}
 			return nil
 		}),
 	}

@@ -93,8 +93,28 @@ func TestRunsLsFindsEveryKindOfRun(t *testing.T) {
 	r = ok(t, "runs", "ls", "--deployment", name)
 	assert.Regexp(t, `(?m)^WORKFLOW ID\s+RUN ID\s+DEPLOYMENT\s+STATUS\s+STARTED\s+DURATION$`, r.stdout)
 	assert.Regexp(t, `(?m)^`+manualID+`\s+[0-9a-f-]{36}\s+`+name+`\s+running\s`, r.stdout)
-	r = ok(t, "flow-run", "ls", "--deployment", "no-such-deployment")
-	assert.Equal(t, "No runs found.\n", r.stdout)
+	// --deployment: a name of the manifest, also as FLOW/NAME, or one some
+	// run carries (name is not in the built-in manifest); anything
+	// else is a typo, refused with a suggestion.
+	r = blueprint(t, "flow-run", "ls", "--deployment", "no-such-deployment")
+	require.Equal(t, 2, r.code, "%s", r)
+	assert.Equal(t, "blueprint: unknown deployment \"no-such-deployment\" in deployments/deployments.yaml (embedded) (valid: production-etl, adhoc-etl)\n", r.stderr)
+	r = blueprint(t, "-f", path, "runs", "ls", "--deployment", name+"x")
+	require.Equal(t, 2, r.code, "%s", r)
+	assert.Contains(t, r.stderr, `did you mean "`+name+`"?`)
+	assert.Len(t, listRuns(t, "-f", path, "--deployment", "DataPipeline/"+name), 5, "Prefect's FLOW/DEPLOYMENT")
+	r = blueprint(t, "-f", path, "runs", "ls", "--deployment", "OrdersReport/"+name)
+	require.Equal(t, 2, r.code, "%s", r)
+	assert.Contains(t, r.stderr, `runs flow DataPipeline, not "OrdersReport"`)
+	assert.Len(t, listRuns(t, "--deployment", name, "--state", "running"), 5, "--state is --status")
+
+	// A listing cut short by --limit says so.
+	r = ok(t, "runs", "ls", "--deployment", name, "--limit", "2")
+	assert.Contains(t, r.stdout, "\nShowing 2 of 5 runs; see more with --limit (up to 1000).\n")
+	r = ok(t, "runs", "ls", "--deployment", name, "--limit", "5")
+	assert.NotContains(t, r.stdout, "Showing")
+	r = ok(t, "runs", "ls", "--deployment", name, "--limit", "2", "-o", "json")
+	assert.Equal(t, "Showing 2 of 5 runs; see more with --limit (up to 1000).\n", r.stderr)
 
 	// inspect lists the recent runs too.
 	r = ok(t, "-f", path, "deployment", "inspect", name)
@@ -106,4 +126,11 @@ func TestRunsLsFindsEveryKindOfRun(t *testing.T) {
 	assert.Regexp(t, `(?m)^\s+Status:\s+running$`, r.stdout)
 	assert.Regexp(t, `(?m)^\s+Parameters:\s+\{"batch_size":10,"source_url":"demo://orders"\}$`, r.stdout)
 	assert.Contains(t, r.stdout, "none yet (is a worker polling the task queue?")
+	assert.Regexp(t, `(?m)^\s+Waiting:\s+for a worker: no live worker polls task queue tq-cli-runs; the run waits until one starts \(go run \./worker\)$`, r.stdout)
+	r = ok(t, "runs", "show", manualID, "-o", "json")
+	assert.Contains(t, r.stdout, `"waiting_for_worker": "no live worker polls task queue tq-cli-runs;`)
+
+	// A cancel no worker can carry out says so.
+	r = ok(t, "runs", "cancel", otherID)
+	assert.Contains(t, r.stdout, "The cancel is pending until a worker runs: no live worker polls task queue tq-cli-runs;")
 }

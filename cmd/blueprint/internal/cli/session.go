@@ -34,17 +34,24 @@ func (a *app) withServer(fn func(ctx context.Context, s *session, args []string)
 	})
 }
 
-// withManifest is withServer for a command that reads the manifest: the
-// -f manifest, or the built-in one, is loaded before the body runs, so that
-// a bad manifest is reported as such whether or not the server is up.
+// withManifest is withServer for a command that reads the manifest (see
+// loadManifest), loaded before the body runs, so that a bad manifest is
+// reported as such whether or not the server is up.
 func (a *app) withManifest(fn func(ctx context.Context, s *session, m *deployments.Manifest, args []string) error) func(*cobra.Command, []string) error {
 	return a.withServer(func(ctx context.Context, s *session, args []string) error {
-		m, err := deployments.Load(a.file)
+		m, err := a.loadManifest()
 		if err != nil {
 			return err
 		}
 		return fn(ctx, s, m, args)
 	})
+}
+
+// loadManifest loads the manifest deployments.Find picks: -f, then
+// $BLUEPRINT_MANIFEST, then ./deployments/deployments.yaml when it exists,
+// then the copy built into blueprint.
+func (a *app) loadManifest() (*deployments.Manifest, error) {
+	return deployments.LoadFound(a.file)
 }
 
 // deadline returns ctx ending rpcTimeout from now, so that a server that

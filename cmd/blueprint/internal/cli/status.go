@@ -41,7 +41,9 @@ func (a *app) statusCommand() *cobra.Command {
   - the Temporal server is reachable and healthy;
   - the namespace exists;
   - the Web UI answers ($BLUEPRINT_UI_URL, default ` + starter.DefaultUIURL + `);
-  - a worker polls each task queue of the manifest's deployments;
+  - a live worker polls each task queue of the manifest's deployments (one
+    whose last poll is older than 75 s, $BLUEPRINT_WORKER_OFFLINE_AFTER, is
+    offline), and the live workers of a queue share one warehouse;
   - each scheduled deployment's schedule is deployed and matches the manifest,
     with its paused state and next run.
 
@@ -114,18 +116,35 @@ func (a *app) runChecks(ctx context.Context, m *deployments.Manifest) []check {
 
 	queues, byQueue := deploymentQueues(m)
 	for _, q := range queues {
-		workers, err := describeQueue(ctx, c, q)
-		switch {
-		case err != nil:
+		fq, err := a.describeQueue(ctx, c, q)
+		if err != nil {
 			add("worker", false, "task queue %s: %v", q, oneLine(err.Error()))
-		case len(workers) == 0:
+			continue
+		}
+		online, offline := fq.Online(), fq.Offline()
+		gone := ""
+		if len(offline) > 0 {
+			ids := make([]string, 0, len(offline))
+			for _, w := range offline {
+				ids = append(ids, fmt.Sprintf("%s last seen %s", w.Identity, lastSeen(w.LastSeen)))
+			}
+			gone = fmt.Sprintf("; offline: %s", strings.Join(ids, ", "))
+		}
+		switch {
+		case len(online) == 0 && len(offline) == 0:
 			add("worker", false, "no worker polls task queue %s (deployments %s): start one with go run ./worker", q, strings.Join(byQueue[q], ", "))
+		case len(online) == 0:
+			add("worker", false, "no live worker polls task queue %s (deployments %s)%s; start one with go run ./worker",
+				q, strings.Join(byQueue[q], ", "), gone)
 		default:
-			ids := make([]string, 0, len(workers))
-			for _, w := range workers {
+			ids := make([]string, 0, len(online))
+			for _, w := range online {
 				ids = append(ids, w.Identity)
 			}
-			add("worker", true, "%s polling task queue %s: %s", plural(len(workers), "worker"), q, strings.Join(ids, ", "))
+			add("worker", true, "%s polling task queue %s: %s%s", plural(len(online), "live worker"), q, strings.Join(ids, ", "), gone)
+			if mixed := fq.MixedWarehouses(); mixed != "" {
+				add("warehouse", false, "workers of task queue %s use different warehouses: %s; every worker of a task queue must use the same BLUEPRINT_DATABASE_URL (each logs its warehouse at start-up)", q, mixed)
+			}
 		}
 	}
 

@@ -3,15 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/fleet"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
 func (a *app) workPoolCommand() *cobra.Command {
@@ -30,52 +30,34 @@ the workers polling it pick them up. Each deployment names its task queue.`,
 	return cmd
 }
 
-// poller is one worker seen polling a task queue.
-type poller struct {
-	Identity string    `json:"identity"`
-	LastPoll time.Time `json:"last_poll"`
-	// Polls is what it polls: "workflow", "activity" or both.
-	Polls []string `json:"polls"`
-}
-
 // queueView is a task queue with its deployments and workers.
 type queueView struct {
-	TaskQueue   string   `json:"task_queue"`
-	Deployments []string `json:"deployments"`
-	Workers     []poller `json:"workers"`
+	TaskQueue   string         `json:"task_queue"`
+	Deployments []string       `json:"deployments"`
+	Workers     []fleet.Worker `json:"workers"`
+	// Online counts the live workers: only they run anything.
+	Online int `json:"online"`
+	// MixedWarehouses, when set, lists the different warehouses of the
+	// live workers: runs there can fail.
+	MixedWarehouses string `json:"mixed_warehouses,omitempty"`
 }
 
-// describeQueue lists the workers polling a task queue for workflow and
-// activity tasks, merged by worker identity. The server forgets a poller a
-// few minutes after its last poll.
-func describeQueue(ctx context.Context, c client.Client, queue string) ([]poller, error) {
-	byID := map[string]*poller{}
-	var order []string
-	for _, kind := range []enumspb.TaskQueueType{enumspb.TASK_QUEUE_TYPE_WORKFLOW, enumspb.TASK_QUEUE_TYPE_ACTIVITY} {
-		resp, err := c.DescribeTaskQueue(ctx, queue, kind)
-		if err != nil {
-			return nil, fmt.Errorf("describe task queue %s: %w", queue, err)
-		}
-		name := strings.ToLower(strings.TrimPrefix(kind.String(), "TASK_QUEUE_TYPE_"))
-		for _, p := range resp.GetPollers() {
-			w, ok := byID[p.GetIdentity()]
-			if !ok {
-				w = &poller{Identity: p.GetIdentity()}
-				byID[p.GetIdentity()] = w
-				order = append(order, p.GetIdentity())
-			}
-			w.Polls = append(w.Polls, name)
-			if t := p.GetLastAccessTime().AsTime(); t.After(w.LastPoll) {
-				w.LastPoll = t
-			}
-		}
+// describeQueue lists the workers seen on a task queue, each marked online
+// or offline (see package fleet).
+func (a *app) describeQueue(ctx context.Context, c client.Client, queue string) (fleet.Queue, error) {
+	after, err := fleet.OfflineAfter()
+	if err != nil {
+		return fleet.Queue{}, &pipeline.InputError{Err: err}
 	}
-	slices.Sort(order)
-	out := make([]poller, 0, len(order))
-	for _, id := range order {
-		out = append(out, *byID[id])
+	return fleet.Describe(ctx, c, queue, after, time.Now())
+}
+
+// lastSeen says when a worker last polled, for an offline one.
+func lastSeen(t time.Time) string {
+	if t.IsZero() {
+		return "never"
 	}
-	return out, nil
+	return fmt.Sprintf("%s (%s ago)", formatTime(t), formatDuration(time.Since(t)))
 }
 
 func (a *app) workPoolLsCommand() *cobra.Command {
@@ -85,7 +67,14 @@ func (a *app) workPoolLsCommand() *cobra.Command {
 		Short:   "List each task queue of the manifest with the workers polling it",
 		Long: `List each distinct task queue named by the manifest's deployments, with the
 workers polling it (identity, what they poll, last poll time). A queue with no
-worker means its runs wait: start one with 'go run ./worker'.`,
+live worker means its runs wait: start one with 'go run ./worker'.
+
+A worker is online while it polls. The server lists a worker for minutes
+after it stopped, so one whose last poll is older than 75 s (the server's
+one-minute long poll plus a margin; $BLUEPRINT_WORKER_OFFLINE_AFTER) is shown
+offline, with when it was last seen. Each worker's identity ends with its
+warehouse (wh=...); live workers of one queue on different warehouses are
+flagged, since a run's stages must share one.`,
 		Example: `  blueprint work-pool ls
   blueprint work-pool ls -f deployments.yaml -o json`,
 		Args: cobra.NoArgs,
@@ -97,32 +86,45 @@ worker means its runs wait: start one with 'go run ./worker'.`,
 			queues, byQueue := deploymentQueues(m)
 			views := make([]queueView, 0, len(queues))
 			for _, q := range queues {
-				workers, err := describeQueue(ctx, c, q)
+				fq, err := a.describeQueue(ctx, c, q)
 				if err != nil {
 					return err
 				}
-				views = append(views, queueView{TaskQueue: q, Deployments: byQueue[q], Workers: workers})
+				views = append(views, queueView{TaskQueue: q, Deployments: byQueue[q], Workers: fq.Workers,
+					Online: len(fq.Online()), MixedWarehouses: fq.MixedWarehouses()})
 			}
 			if a.json() {
 				return a.printJSON(views)
 			}
-			t := newTable(a.stdout, "TASK QUEUE", "DEPLOYMENTS", "WORKER", "POLLS", "LAST POLL")
-			var idle []string
+			t := newTable(a.stdout, "TASK QUEUE", "DEPLOYMENTS", "WORKER", "STATE", "POLLS", "LAST SEEN")
+			var idle, mixed []string
 			for _, v := range views {
 				deps := strings.Join(v.Deployments, ",")
 				if len(v.Workers) == 0 {
-					t.row(v.TaskQueue, deps, "(none)", "", "")
+					t.row(v.TaskQueue, deps, "(none)", "", "", "")
+				}
+				if v.Online == 0 {
 					idle = append(idle, v.TaskQueue)
 				}
+				if v.MixedWarehouses != "" {
+					mixed = append(mixed, fmt.Sprintf("%s: %s", v.TaskQueue, v.MixedWarehouses))
+				}
 				for _, w := range v.Workers {
-					t.row(v.TaskQueue, deps, w.Identity, strings.Join(w.Polls, ","), formatTime(w.LastPoll))
+					state := "online"
+					if !w.Online {
+						state = "offline"
+					}
+					t.row(v.TaskQueue, deps, w.Identity, state, strings.Join(w.Polls, ","), formatTime(w.LastSeen))
 				}
 			}
 			if err := t.flush(); err != nil {
 				return err
 			}
 			if len(idle) > 0 {
-				fmt.Fprintf(a.stdout, "\nNo worker polls %s: runs there wait until one starts (go run ./worker).\n", strings.Join(idle, ", "))
+				fmt.Fprintf(a.stdout, "\nNo live worker polls %s: runs there wait until one starts (go run ./worker).\n", strings.Join(idle, ", "))
+			}
+			for _, m := range mixed {
+				fmt.Fprintf(a.stdout, "\nWorkers on different warehouses, %s: every worker of a task queue must use the same BLUEPRINT_DATABASE_URL.\n", m)
 			}
 			return nil
 		}),

@@ -1,0 +1,43 @@
+package source
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+)
+
+// Key names the data set a source reads: the warehouse keys its rows by
+// (source, record id), so every spelling of one data set must give one key,
+// and two data sets never share one.
+//
+//   - demo: "demo://orders?seed=N"; the latency and failure options do not
+//     change the records.
+//   - file: "file:///abs/path", the file itself: its path cleaned, made
+//     absolute against the file root and with symlinks resolved, so
+//     file:data/orders.csv, file:./data//orders.csv and
+//     file:///root/data/orders.csv are one source. A file that does not
+//     exist or lies outside the root is refused here as when reading it.
+//   - http(s): the URL as given, without user info and with secret-looking
+//     query values redacted (pipeline.RedactURL): scheme, host, port, path
+//     and query identify the feed, so ?page=1 and ?page=2 starts are two
+//     sources, and a bearer token or API key never is part of the key.
+func Key(spec pipeline.SourceSpec, cfg Config) (string, error) {
+	switch spec.Kind {
+	case pipeline.SourceDemo:
+		return fmt.Sprintf("demo://%s?seed=%d", spec.Dataset, spec.Seed), nil
+	case pipeline.SourceFile:
+		if _, err := fileFormat(spec.Path); err != nil {
+			return "", err
+		}
+		root, rel, err := confine(spec.Path, cfg.FileRoot)
+		if err != nil {
+			return "", err
+		}
+		return "file://" + filepath.ToSlash(filepath.Join(root, rel)), nil
+	default:
+		u := *spec.URL
+		u.User = nil
+		return pipeline.RedactURL(u.String()), nil
+	}
+}

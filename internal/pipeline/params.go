@@ -21,7 +21,7 @@ import (
 const (
 	DefaultBatchSize = 100
 	DefaultSourceURL = "demo://orders"
-	MaxBatchSize     = 1_000_000
+	MaxBatchSize     = 100_000_000
 )
 
 // Params is the workflow input (the Prefect original's ExtractConfig). JSON
@@ -29,7 +29,7 @@ const (
 // Web UI with the same document the blueprint CLI sends.
 type Params struct {
 	// BatchSize is how many records one run extracts.
-	BatchSize int `json:"batch_size" validate:"min=1,max=1000000" help:"records to extract in one run"`
+	BatchSize int `json:"batch_size" validate:"min=1,max=100000000" help:"records to extract in one run"`
 	// SourceURL says where to extract from: http(s)://, file://, demo://
 	// or source:NAME, a source declared in the manifest's sources: section.
 	SourceURL string `json:"source_url" validate:"required,max=4096,source_url" help:"http(s):// JSON API, file:// JSON/NDJSON/CSV file, demo://orders, or source:NAME from the manifest's sources:"`

@@ -44,7 +44,7 @@ func TestParamsDecodeValid(t *testing.T) {
 		{`{}`, Params{BatchSize: 100, SourceURL: "demo://orders"}},
 		{` { } `, Params{BatchSize: 100, SourceURL: "demo://orders"}},
 		{`{"batch_size":5}`, Params{BatchSize: 5, SourceURL: "demo://orders"}},
-		{`{"batch_size":1000000}`, Params{BatchSize: 1000000, SourceURL: "demo://orders"}},
+		{`{"batch_size":100000000}`, Params{BatchSize: 100000000, SourceURL: "demo://orders"}},
 		{`{"source_url":"file:///data/orders.csv"}`, Params{BatchSize: 100, SourceURL: "file:///data/orders.csv"}},
 		{`{"source_url":"https://api.example.com/orders","batch_size":7}`, Params{BatchSize: 7, SourceURL: "https://api.example.com/orders"}},
 		{`{"batch_size":null}`, Params{BatchSize: 100, SourceURL: "demo://orders"}},
@@ -125,7 +125,7 @@ func TestParamsValidateProblems(t *testing.T) {
 	}{
 		{"batch_size 0", Params{BatchSize: 0, SourceURL: "demo://orders"}, []string{"batch_size=0: must be at least 1"}},
 		{"batch_size -1", Params{BatchSize: -1, SourceURL: "demo://orders"}, []string{"batch_size=-1: must be at least 1"}},
-		{"batch_size too big", Params{BatchSize: 1000001, SourceURL: "demo://orders"}, []string{"batch_size=1000001: must be at most 1000000"}},
+		{"batch_size too big", Params{BatchSize: 100000001, SourceURL: "demo://orders"}, []string{"batch_size=100000001: must be at most 100000000"}},
 		{"empty source_url", Params{BatchSize: 1, SourceURL: ""}, []string{"source_url: is required"}},
 		{"blank source_url", Params{BatchSize: 1, SourceURL: "  "}, []string{`source_url="  ": is empty; use http(s)://, file://, demo:// or source:NAME`}},
 		{"too long source_url", Params{BatchSize: 1, SourceURL: "demo://orders?seed=" + strings.Repeat("1", 4096)}, []string{"source_url: must be at most 4096 characters"}},

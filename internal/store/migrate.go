@@ -176,6 +176,36 @@ var migrations = []migration{
 		sqlite:   []string{},
 		postgres: []string{`ALTER TABLE stage_chunks ALTER COLUMN data SET STORAGE EXTERNAL`},
 	},
+	{
+		version: 3,
+		name:    "the ids a run kept, for its duplicate check; compressed staged chunks",
+		// Transform no longer stages clean chunks (Load reads the raw ones
+		// again), and the ids of a run's valid records live here instead
+		// of in the worker's memory, so that a run of any size needs none
+		// for them and a retried Transform resumes without rebuilding
+		// them. Rows go with the run's staged chunks. A run is named by
+		// runNumber, not its long key: the rows stay small, and so does
+		// the cost of writing one per valid record.
+		//
+		// Staged chunks get a codec: S2-compressed (s2) from now on, plain
+		// NDJSON ('') for those staged before.
+		sqlite: []string{
+			`ALTER TABLE stage_chunks ADD COLUMN codec TEXT NOT NULL DEFAULT ''`,
+			`CREATE TABLE stage_ids (
+				run       INTEGER NOT NULL,
+				record_id TEXT    NOT NULL,
+				PRIMARY KEY (run, record_id)
+			) WITHOUT ROWID, STRICT`,
+		},
+		postgres: []string{
+			`ALTER TABLE stage_chunks ADD COLUMN codec TEXT NOT NULL DEFAULT ''`,
+			`CREATE TABLE stage_ids (
+				run       BIGINT NOT NULL,
+				record_id TEXT   NOT NULL,
+				PRIMARY KEY (run, record_id)
+			)`,
+		},
+	},
 }
 
 // SchemaVersion is the version the code expects, the last migration's.

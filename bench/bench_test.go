@@ -18,6 +18,7 @@ import (
 	sdkpb "go.temporal.io/api/sdk/v1"
 
 	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 // TestMain lets the test binary serve as the harness's worker process, as
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == workerFlag {
 		os.Exit(workerMain(os.Args[2:]))
 	}
-	os.Exit(m.Run())
+	os.Exit(testutil.RequireTemporal(m))
 }
 
 // TestQuickRun runs the whole harness at tiny sizes and checks that every

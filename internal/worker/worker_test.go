@@ -27,6 +27,9 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/worker/workertest"
 )
 
+// Without the Temporal CLI the package stops at once, with one line.
+func TestMain(m *testing.M) { os.Exit(testutil.RequireTemporal(m)) }
+
 // TestPipelineOnDevServer runs the whole pipeline on a real dev server with
 // a real worker and checks the rows in the warehouse.
 func TestPipelineOnDevServer(t *testing.T) {

@@ -101,7 +101,7 @@ func TestTooWideAmountIsRejectedAndRunCompletes(t *testing.T) {
 			require.Equal(t, "too-wide", rejected[0].RecordID)
 			require.Equal(t, record.ReasonInvalidAmount, rejected[0].Reason)
 			require.Equal(t, fmt.Sprintf("amount %q has more than %d integer digits", wide, record.MaxAmountIntDigits), rejected[0].Detail)
-			stored, err := st.Order(ctx, "file:"+filepath.Join(dir, "orders.json"), "fits")
+			stored, err := st.Order(ctx, sum.Source, "fits")
 			require.NoError(t, err)
 			require.Equal(t, widest, stored.Amount)
 			rec, err := st.GetRun(ctx, ref)

@@ -10,7 +10,7 @@
 # BLUEPRINT_LOG_FORMAT (text|json), BLUEPRINT_METRICS_ADDR and
 # BLUEPRINT_TASK_QUEUE (default local-process-pool); docker-compose.yml sets them.
 
-# Keep the Go version in step with the `go` line of go.mod (deploy/compose_test.go
+# Keep the Go version in step with the `go` line of go.mod (compose/compose_test.go
 # checks it): GOTOOLCHAIN=local makes an older image fail instead of downloading.
 FROM golang:1.26.8-bookworm AS build
 ENV GOTOOLCHAIN=local

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/transform"
@@ -39,15 +41,27 @@ const (
 
 // Activities are the pipeline's activities and their dependencies.
 //
-// Each stage heartbeats its Checkpoint after every chunk but the last: the
-// heartbeat keeps a long stage alive and shows its progress, and a
-// stage's first heartbeat is a blocking call that a one-chunk run (most
-// daily runs) need not pay for.
+// Each stage heartbeats its Checkpoint after every chunk but the last, and
+// every HeartbeatEvery in between (see heartbeats): the heartbeat keeps a
+// long stage alive and shows its progress, and a stage's first heartbeat
+// is a blocking call that a one-chunk run (most daily runs) need not pay
+// for.
+//
+// Each stage also works one chunk ahead (see ahead): while a chunk
+// commits, the next one is read and checked, so a worker with two cores
+// spends its second one on the records and not only on the database.
 type Activities struct {
 	Store   *store.Store
 	Sources source.Config
 	// ChunkRecords overrides DefaultChunkRecords (tests use small chunks).
 	ChunkRecords int
+	// Log writes the run logs (nil: none are written).
+	Log *runlog.Writer
+	// Env looks up the worker's environment variables that hold webhook
+	// URLs (os.LookupEnv when nil).
+	Env func(string) (string, bool)
+	// HTTP posts notifications (http.DefaultClient when nil).
+	HTTP *http.Client
 }
 
 func (a *Activities) chunkRecords() int {
@@ -65,13 +79,17 @@ func (a *Activities) Extract(ctx context.Context, in pipeline.ExtractInput) (pip
 
 // final makes errors that no retry can cure non-retryable: a late attempt
 // on a run that has already ended, and a record the warehouse refuses for
-// its content (BadData, naming the record).
+// its content or that the rules no longer pass when Load reads it again
+// (BadData, naming the record).
 func final(err error) error {
-	var row *store.RowError
+	var (
+		row   *store.RowError
+		drift *transform.DriftError
+	)
 	switch {
 	case errors.Is(err, store.ErrRunFinished):
 		return temporal.NewNonRetryableApplicationError(err.Error(), pipeline.ErrRunFinished, err)
-	case errors.As(err, &row):
+	case errors.As(err, &row), errors.As(err, &drift):
 		return temporal.NewNonRetryableApplicationError(err.Error(), pipeline.ErrBadData, err)
 	}
 	return err
@@ -80,6 +98,7 @@ func final(err error) error {
 func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (pipeline.ExtractResult, error) {
 	info := activity.GetInfo(ctx)
 	log := activity.GetLogger(ctx)
+	rl := a.Log.Attempt(ctx, in.Run, pipeline.StageExtract)
 	spec, err := in.Params.Spec()
 	if err != nil {
 		return pipeline.ExtractResult{}, temporal.NewNonRetryableApplicationError(
@@ -113,8 +132,9 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 	if !cp.Done && !exhausted && remaining > 0 {
 		if cp.NextSeq > 0 {
 			log.Info("resuming extract", "chunks", cp.NextSeq, "records", cp.Records)
+			rl.Info("resuming after %d committed chunks (%d records)", cp.NextSeq, cp.Records)
 		}
-		if cp, err = a.extract(ctx, in.Run, spec, cp, remaining, source.Attempt{
+		if cp, err = a.extract(ctx, rl, in.Run, spec, cp, remaining, source.Attempt{
 			WorkflowID: in.Run.WorkflowID, Number: info.Attempt, Max: pipeline.MaxAttempts,
 		}); err != nil {
 			return result, err
@@ -127,78 +147,98 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 	}
 	result.Records, result.Chunks = cp.Records, cp.NextSeq
 	log.Info("extracted", "records", result.Records, "chunks", result.Chunks)
+	rl.Info("extract finished: %d records from %s in %d chunks", result.Records, result.Source, result.Chunks)
 	return result, nil
 }
 
-func (a *Activities) extract(ctx context.Context, run pipeline.RunRef, spec pipeline.SourceSpec, cp store.Checkpoint, remaining int64, attempt source.Attempt) (store.Checkpoint, error) {
+func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run pipeline.RunRef, spec pipeline.SourceSpec, cp store.Checkpoint, remaining int64, attempt source.Attempt) (store.Checkpoint, error) {
 	r, err := source.Open(ctx, spec, cp.Cursor, remaining, attempt, a.Sources)
 	if err != nil {
 		return cp, err
 	}
 	defer r.Close()
 
+	hb := startHeartbeats(ctx, pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records})
+	defer hb.stop()
 	rows := activity.GetMetricsHandler(ctx).Counter(MetricRowsExtracted)
-	var buf []byte
-	n := 0
-	flush := func(cursor string) error {
-		if n == 0 {
-			return nil
+	// The source is read one chunk ahead of the writes. A chunk with an
+	// empty cursor is the last: the source is exhausted or the batch is
+	// complete. A failed read ends the chunks with what was read in full
+	// pages (the retry resumes there) and then the error.
+	type chunk struct {
+		data   []byte
+		n      int
+		cursor string
+		staged store.StagedChunk
+	}
+	err = ahead(ctx, func(ctx context.Context, emit func(chunk) bool) error {
+		var c chunk
+		cursor := cp.Cursor
+		for {
+			page, err := r.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				if c.n > 0 {
+					c.cursor, c.staged = cursor, store.NewStagedChunk(c.data, c.n)
+					emit(c)
+				}
+				return err
+			}
+			for _, w := range page.Warnings {
+				activity.GetLogger(ctx).Warn(w)
+				rl.Warn("%s", w)
+			}
+			for _, rec := range page.Records {
+				c.data = append(c.data, rec...)
+				c.data = append(c.data, '\n')
+				c.n++
+			}
+			cursor = page.Cursor
+			if page.Cursor == "" {
+				break
+			}
+			if c.n >= a.chunkRecords() {
+				c.cursor, c.staged = cursor, store.NewStagedChunk(c.data, c.n)
+				if !emit(c) {
+					return nil
+				}
+				c = chunk{data: c.data[:0]} // the staged chunk is a copy
+			}
 		}
-		if err := a.Store.PutExtractChunk(ctx, run, cp.NextSeq, buf, n, cursor); err != nil {
-			return fmt.Errorf("stage chunk %d: %w", cp.NextSeq, err)
-		}
-		rows.Inc(int64(n))
-		cp.NextSeq++
-		cp.Records += int64(n)
-		cp.Cursor = cursor
-		if cursor != "" { // after the last chunk, completing says it all
-			activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records})
-		}
-		buf, n = buf[:0], 0
+		c.cursor, c.staged = "", store.NewStagedChunk(c.data, c.n)
+		emit(c)
 		return nil
-	}
-	cursor := cp.Cursor
-	for {
-		page, err := r.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			// Keep what was read in full pages: the retry resumes there.
-			if ferr := flush(cursor); ferr != nil {
-				return cp, errors.Join(err, ferr)
+	}, func(c chunk) error {
+		done := c.cursor == ""
+		if c.n > 0 {
+			if err := a.Store.PutExtractChunk(ctx, run, cp.NextSeq, c.staged, c.cursor, done); err != nil {
+				return fmt.Errorf("stage chunk %d: %w", cp.NextSeq, err)
 			}
-			return cp, err
-		}
-		for _, w := range page.Warnings {
-			activity.GetLogger(ctx).Warn(w)
-		}
-		for _, rec := range page.Records {
-			buf = append(buf, rec...)
-			buf = append(buf, '\n')
-			n++
-		}
-		cursor = page.Cursor
-		if n >= a.chunkRecords() {
-			if err := flush(cursor); err != nil {
-				return cp, err
+			rows.Inc(int64(c.n))
+			cp.NextSeq++
+			cp.Records += int64(c.n)
+			cp.Cursor, cp.Done = c.cursor, done
+			rl.Info("chunk %d committed: %d rows so far", cp.NextSeq, cp.Records)
+			progress := pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records}
+			if done { // completing says it all
+				hb.set(progress)
+			} else {
+				hb.beat(progress)
 			}
-		} else if page.Cursor != "" {
-			activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records + int64(n)})
 		}
-		if page.Cursor == "" {
-			break
-		}
-	}
-	// The last chunk's cursor is empty: the source is exhausted or the
-	// batch is complete.
-	if err := flush(""); err != nil {
+		return nil
+	})
+	if err != nil {
 		return cp, err
 	}
-	if err := a.Store.FinishStage(ctx, run, pipeline.StageExtract); err != nil {
-		return cp, fmt.Errorf("finish extract: %w", err)
+	if !cp.Done {
+		if err := a.Store.FinishStage(ctx, run, pipeline.StageExtract); err != nil {
+			return cp, fmt.Errorf("finish extract: %w", err)
+		}
+		cp.Done = true
 	}
-	cp.Done = true
 	return cp, nil
 }
 
@@ -211,6 +251,7 @@ func (a *Activities) Transform(ctx context.Context, in pipeline.TransformInput) 
 
 func (a *Activities) doTransform(ctx context.Context, in pipeline.TransformInput) (pipeline.TransformResult, error) {
 	log := activity.GetLogger(ctx)
+	rl := a.Log.Attempt(ctx, in.Run, pipeline.StageTransform)
 	if _, err := a.requireRunHere(ctx, in.Run, pipeline.TransformActivity); err != nil {
 		return pipeline.TransformResult{}, err
 	}
@@ -219,49 +260,74 @@ func (a *Activities) doTransform(ctx context.Context, in pipeline.TransformInput
 		return pipeline.TransformResult{}, fmt.Errorf("read transform checkpoint: %w", err)
 	}
 	if !cp.Done {
-		dedup := transform.NewDeduper()
-		var orders []record.Order
-		// Rebuild the set of ids seen by the chunks already committed.
-		for seq := 0; seq < cp.NextSeq; seq++ {
-			clean, err := a.Store.ReadChunk(ctx, in.Run, pipeline.StageTransform, seq)
-			if err != nil {
-				return pipeline.TransformResult{}, fmt.Errorf("read transformed chunk %d: %w", seq, err)
-			}
-			if orders, err = transform.DecodeOrders(clean, orders[:0]); err != nil {
-				return pipeline.TransformResult{}, fmt.Errorf("decode transformed chunk %d: %w", seq, err)
-			}
-			for _, o := range orders {
-				dedup.Seen(o.ID)
-			}
-		}
 		if cp.NextSeq > 0 {
 			log.Info("resuming transform", "chunks", cp.NextSeq)
+			rl.Info("resuming after %d committed chunks", cp.NextSeq)
 		}
-		rejectedRows := activity.GetMetricsHandler(ctx).Counter(MetricRowsRejected)
-		for seq := cp.NextSeq; seq < in.Chunks; seq++ {
-			raw, err := a.Store.ReadChunk(ctx, in.Run, pipeline.StageExtract, seq)
-			if err != nil {
-				return pipeline.TransformResult{}, fmt.Errorf("read staged chunk %d: %w", seq, err)
-			}
-			clean, valid, rejects := transform.Chunk(raw, dedup)
-			if err := a.Store.PutTransformChunk(ctx, in.Run, seq, clean, valid, rejects); err != nil {
-				return pipeline.TransformResult{}, fmt.Errorf("stage transformed chunk %d: %w", seq, err)
-			}
-			rejectedRows.Inc(int64(len(rejects)))
-			if seq+1 < in.Chunks {
-				activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageTransform, Chunks: seq + 1})
-			}
-		}
-		if err := a.Store.FinishStage(ctx, in.Run, pipeline.StageTransform); err != nil {
-			return pipeline.TransformResult{}, fmt.Errorf("finish transform: %w", err)
-		}
-		if cp, err = a.Store.Checkpoint(ctx, in.Run, pipeline.StageTransform); err != nil {
-			return pipeline.TransformResult{}, fmt.Errorf("read transform checkpoint: %w", err)
+		if cp, err = a.transform(ctx, in, cp); err != nil {
+			return pipeline.TransformResult{}, err
 		}
 	}
 	res := pipeline.TransformResult{Run: in.Run, Valid: cp.Valid, Rejected: cp.Rejected, Reasons: cp.Reasons, Chunks: in.Chunks}
 	log.Info("transformed", "valid", res.Valid, "rejected", res.Rejected)
+	if res.Rejected > 0 {
+		rl.Warn("rejected %d records by reason: %s", res.Rejected, pipeline.FormatReasons(res.Reasons))
+	}
+	rl.Info("transform finished: %d valid, %d rejected", res.Valid, res.Rejected)
 	return res, nil
+}
+
+// transform checks the raw chunks from cp.NextSeq on. Each chunk is
+// checked with a Deduper of its own, ahead of the commit; duplicates of
+// ids kept by earlier chunks are found by PutTransformChunk, in the
+// database, so a run of any size needs no memory for its ids.
+func (a *Activities) transform(ctx context.Context, in pipeline.TransformInput, cp store.Checkpoint) (store.Checkpoint, error) {
+	hb := startHeartbeats(ctx, pipeline.Checkpoint{Stage: pipeline.StageTransform, Chunks: cp.NextSeq, Records: cp.Records})
+	defer hb.stop()
+	rejectedRows := activity.GetMetricsHandler(ctx).Counter(MetricRowsRejected)
+	type checked struct {
+		seq     int
+		valid   []transform.Valid
+		rejects []record.Rejected
+	}
+	err := ahead(ctx, func(ctx context.Context, emit func(checked) bool) error {
+		for seq := cp.NextSeq; seq < in.Chunks; seq++ {
+			raw, err := a.Store.ReadChunk(ctx, in.Run, pipeline.StageExtract, seq)
+			if err != nil {
+				return fmt.Errorf("read staged chunk %d: %w", seq, err)
+			}
+			valid, rejects := transform.Chunk(raw, transform.NewDeduper())
+			if !emit(checked{seq, valid, rejects}) {
+				return nil
+			}
+		}
+		return nil
+	}, func(c checked) error {
+		before := cp.Rejected
+		next, err := a.Store.PutTransformChunk(ctx, in.Run, c.seq, c.valid, c.rejects, c.seq+1 == in.Chunks)
+		if err != nil {
+			return fmt.Errorf("transform chunk %d: %w", c.seq, err)
+		}
+		cp = next
+		rejectedRows.Inc(cp.Rejected - before)
+		progress := pipeline.Checkpoint{Stage: pipeline.StageTransform, Chunks: cp.NextSeq, Records: cp.Records}
+		if cp.Done {
+			hb.set(progress)
+		} else {
+			hb.beat(progress)
+		}
+		return nil
+	})
+	if err != nil {
+		return cp, err
+	}
+	if !cp.Done {
+		if err := a.Store.FinishStage(ctx, in.Run, pipeline.StageTransform); err != nil {
+			return cp, fmt.Errorf("finish transform: %w", err)
+		}
+		cp.Done = true
+	}
+	return cp, nil
 }
 
 // Load upserts the clean records into the warehouse and completes the run.
@@ -272,6 +338,7 @@ func (a *Activities) Load(ctx context.Context, in pipeline.LoadInput) (pipeline.
 
 func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipeline.LoadResult, error) {
 	log := activity.GetLogger(ctx)
+	rl := a.Log.Attempt(ctx, in.Run, pipeline.StageLoad)
 	started := time.Now()
 	run, err := a.requireRunHere(ctx, in.Run, pipeline.LoadActivity)
 	if err != nil {
@@ -279,6 +346,7 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 	}
 	if run.Status == pipeline.RunCompleted {
 		// An earlier attempt committed everything; its result was lost.
+		rl.Info("an earlier attempt committed the load; nothing left to do")
 		res := pipeline.LoadResult{Inserted: run.Inserted, Updated: run.Updated, Unchanged: run.Unchanged}
 		return res, a.loadedRange(ctx, in.Run, &res)
 	}
@@ -288,29 +356,58 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 	}
 	if cp.NextSeq > 0 {
 		log.Info("resuming load", "chunks", cp.NextSeq)
+		rl.Info("resuming after %d committed chunks (%d rows)", cp.NextSeq, cp.Inserted+cp.Updated+cp.Unchanged)
 	}
 	loadedRows := activity.GetMetricsHandler(ctx).Counter(MetricRowsLoaded)
-	var orders []record.Order
 	total := pipeline.LoadResult{Inserted: cp.Inserted, Updated: cp.Updated, Unchanged: cp.Unchanged}
-	for seq := cp.NextSeq; seq < in.Chunks; seq++ {
-		clean, err := a.Store.ReadChunk(ctx, in.Run, pipeline.StageTransform, seq)
-		if err != nil {
-			return pipeline.LoadResult{}, fmt.Errorf("read transformed chunk %d: %w", seq, err)
+	hb := startHeartbeats(ctx, pipeline.Checkpoint{Stage: pipeline.StageLoad, Chunks: cp.NextSeq, Records: cp.Records})
+	defer hb.stop()
+	// Each raw chunk is read again and the records Transform kept are
+	// normalised again (a pure function, cheaper than staging a second
+	// copy), one chunk ahead of the upserts.
+	type clean struct {
+		seq    int
+		orders []record.Order
+	}
+	err = ahead(ctx, func(ctx context.Context, emit func(clean) bool) error {
+		for seq := cp.NextSeq; seq < in.Chunks; seq++ {
+			raw, err := a.Store.ReadChunk(ctx, in.Run, pipeline.StageExtract, seq)
+			if err != nil {
+				return fmt.Errorf("read staged chunk %d: %w", seq, err)
+			}
+			rejected, err := a.Store.RejectedIndexes(ctx, in.Run, seq)
+			if err != nil {
+				return err
+			}
+			orders, err := transform.Orders(raw, rejected, nil)
+			if err != nil {
+				return fmt.Errorf("staged chunk %d: %w", seq, err)
+			}
+			if !emit(clean{seq, orders}) {
+				return nil
+			}
 		}
-		if orders, err = transform.DecodeOrders(clean, orders[:0]); err != nil {
-			return pipeline.LoadResult{}, fmt.Errorf("decode transformed chunk %d: %w", seq, err)
-		}
-		got, err := a.Store.LoadChunk(ctx, in.Run, in.Source, seq, orders)
+		return nil
+	}, func(c clean) error {
+		got, err := a.Store.LoadChunk(ctx, in.Run, in.Source, c.seq, c.orders)
 		if err != nil {
-			return pipeline.LoadResult{}, fmt.Errorf("load chunk %d: %w", seq, err)
+			return fmt.Errorf("load chunk %d: %w", c.seq, err)
 		}
 		total.Inserted += got.Inserted
 		total.Updated += got.Updated
 		total.Unchanged += got.Unchanged
-		loadedRows.Inc(int64(len(orders)))
-		if seq+1 < in.Chunks {
-			activity.RecordHeartbeat(ctx, pipeline.Checkpoint{Stage: pipeline.StageLoad, Chunks: seq + 1, Records: total.Inserted + total.Updated + total.Unchanged})
+		loadedRows.Inc(int64(len(c.orders)))
+		rl.Info("chunk %d of %d committed: %d rows so far", c.seq+1, in.Chunks, total.Inserted+total.Updated+total.Unchanged)
+		progress := pipeline.Checkpoint{Stage: pipeline.StageLoad, Chunks: c.seq + 1, Records: total.Inserted + total.Updated + total.Unchanged}
+		if c.seq+1 < in.Chunks {
+			hb.beat(progress)
+		} else {
+			hb.set(progress)
 		}
+		return nil
+	})
+	if err != nil {
+		return pipeline.LoadResult{}, err
 	}
 	s := in.Summary
 	now := time.Now()
@@ -324,6 +421,7 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 		return pipeline.LoadResult{}, fmt.Errorf("complete run: %w", err)
 	}
 	log.Info("loaded", "inserted", total.Inserted, "updated", total.Updated, "unchanged", total.Unchanged)
+	rl.Info("load finished: %d inserted, %d updated, %d unchanged", total.Inserted, total.Updated, total.Unchanged)
 	return total, a.loadedRange(ctx, in.Run, &total)
 }
 

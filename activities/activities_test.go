@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -131,8 +132,8 @@ func TestExtractResumesFromItsCheckpoint(t *testing.T) {
 	for seq := range res.Chunks {
 		raw, err := e.acts.Store.ReadChunk(t.Context(), in.Run, pipeline.StageExtract, seq)
 		require.NoError(t, err)
-		_, valid, rejects := transform.Chunk(raw, transform.NewDeduper())
-		ids = append(ids, fmt.Sprint(seq, ":", valid+len(rejects)))
+		valid, rejects := transform.Chunk(raw, transform.NewDeduper())
+		ids = append(ids, fmt.Sprint(seq, ":", len(valid)+len(rejects)))
 	}
 	assert.Equal(t, []string{"0:10", "1:10", "2:10", "3:10", "4:10", "5:10"}, ids)
 }
@@ -170,16 +171,29 @@ func TestNonRetryableClassification(t *testing.T) {
 		in := extractInput(t, 10, "demo://orders")
 		_, err := e.extract(in)
 		require.NoError(t, err)
-		// A clean chunk holding what Transform never passes (a drift
-		// between Transform and the store): one amount too wide.
-		bad := record.Order{ID: "ord-wide", CustomerEmail: "a@example.com", Category: "books",
+		// The rules changed between Transform and Load (a worker upgraded
+		// mid-run): Transform kept a record that Load, reading the staged
+		// chunk again, finds one amount too wide.
+		raw, err := e.acts.Store.ReadChunk(t.Context(), in.Run, pipeline.StageExtract, 0)
+		require.NoError(t, err)
+		valid, rejects := transform.Chunk(raw, transform.NewDeduper())
+		wide := record.Order{ID: "ord-wide", CustomerEmail: "a@example.com", Category: "books",
 			Amount: "123456789012345", Currency: "EUR", Timestamp: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}
-		require.NoError(t, e.acts.Store.PutTransformChunk(t.Context(), in.Run, 0, transform.AppendOrder(nil, bad), 1, nil))
-		require.NoError(t, e.acts.Store.FinishStage(t.Context(), in.Run, pipeline.StageTransform))
-		_, err = e.ExecuteActivity(e.acts.Load, pipeline.LoadInput{Run: in.Run, Source: "demo://orders?seed=1", Chunks: 1})
+		line, err := json.Marshal(wide)
+		require.NoError(t, err)
+		drifted := run(t)
+		drifted.RunID = "run-2"
+		require.NoError(t, e.acts.Store.BeginRun(t.Context(), store.RunRecord{WorkflowID: drifted.WorkflowID, RunID: drifted.RunID,
+			Source: "demo://orders?seed=1", Status: pipeline.RunRunning, StartedAt: time.Now()}))
+		require.NoError(t, e.acts.Store.PutExtractChunk(t.Context(), drifted, 0, store.NewStagedChunk(append(line, '\n'), 1), "", true))
+		_, err = e.acts.Store.PutTransformChunk(t.Context(), drifted, 0, []transform.Valid{{Index: 0, Order: wide, Raw: line}}, nil, true)
+		require.NoError(t, err)
+		_, err = e.ExecuteActivity(e.acts.Load, pipeline.LoadInput{Run: drifted, Source: "demo://orders?seed=1", Chunks: 1})
 		appErr := applicationError(t, err)
 		assert.Equal(t, pipeline.ErrBadData, appErr.Type())
 		assert.True(t, appErr.NonRetryable(), "no retry can store it")
-		assert.Contains(t, appErr.Error(), `order "ord-wide": amount "123456789012345" is not a decimal with at most 14 integer and 6 fraction digits`)
+		assert.Contains(t, appErr.Error(), `record 0 (id "ord-wide") passed the transform but now fails it: invalid_amount`)
+		assert.NotEmpty(t, valid, "the first run's chunk is fine")
+		assert.Len(t, valid, 10-len(rejects))
 	})
 }

@@ -18,6 +18,7 @@ import (
 	sdkpb "go.temporal.io/api/sdk/v1"
 
 	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 // TestMain lets the test binary serve as the harness's worker process, as
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == workerFlag {
 		os.Exit(workerMain(os.Args[2:]))
 	}
-	os.Exit(m.Run())
+	os.Exit(testutil.RequireTemporal(m))
 }
 
 // TestQuickRun runs the whole harness at tiny sizes and checks that every
@@ -47,13 +48,13 @@ func TestQuickRun(t *testing.T) {
 	var rep Report
 	require.NoError(t, json.Unmarshal(b, &rep))
 
-	keys := []string{"latency", "concurrency", "cli_start", "server_tuning"}
+	keys := []string{"latency", "latency_p90", "concurrency", "cli_start", "server_tuning"}
 	drivers := []string{store.DriverSQLite}
 	if os.Getenv(postgresEnv) != "" {
 		drivers = append(drivers, store.DriverPostgres)
 	}
 	for _, d := range drivers {
-		keys = append(keys, "throughput_"+d, "worker_rss_"+d, "history_payload_"+d, "history_events_"+d)
+		keys = append(keys, "throughput_"+d, "throughput_program_"+d, "scaling_"+d, "worker_rss_"+d, "history_payload_"+d, "history_events_"+d)
 	}
 	byKey := map[string]Measurement{}
 	for _, m := range rep.Measurements {
@@ -90,16 +91,46 @@ func TestQuickRun(t *testing.T) {
 	assert.Equal(t, cfg.TuningRuns, rep.Tuning.Untuned.N)
 	require.Len(t, rep.Throughput, len(drivers))
 	for _, d := range rep.Throughput {
-		assert.Equal(t, cfg.Rows, d.BatchSize)
-		assert.Equal(t, int64(cfg.Rows), d.Extracted, d.Database)
+		require.NotNil(t, d.Run, d.Database)
+		require.NotNil(t, d.Big, d.Database)
+		assert.Equal(t, cfg.Rows, d.Run.BatchSize)
+		assert.Equal(t, cfg.BigRows, d.Big.BatchSize)
+		for _, r := range []*pipelineRun{d.Run, d.Big} {
+			assert.Equal(t, int64(r.BatchSize), r.Extracted, d.Database)
+			assert.Equal(t, r.Rows, r.Loaded.Inserted, "every row is new (%s, %d rows)", d.Database, r.BatchSize)
+			assert.Equal(t, r.Extracted, r.Rows+r.Rejected, d.Database)
+			assert.Positive(t, r.History.MaxPayloadBytes, d.Database)
+			assert.LessOrEqual(t, r.History.MaxPayloadBytes, r.History.MaxEventPayloadBytes, d.Database)
+		}
 		// The pipeline and the baseline write the same rows: the demo
 		// source is deterministic and both drop the same records.
-		assert.Equal(t, d.BaselineRows, d.PipelineRows, d.Database)
-		assert.Equal(t, d.PipelineRows, d.Loaded.Inserted, "a fresh database: every row is new (%s)", d.Database)
-		assert.Equal(t, d.Extracted, d.PipelineRows+d.Rejected, d.Database)
-		assert.Positive(t, d.History.MaxPayloadBytes, d.Database)
-		assert.LessOrEqual(t, d.History.MaxPayloadBytes, d.History.MaxEventPayloadBytes, d.Database)
+		assert.Equal(t, d.BaselineRows, d.Run.Rows, d.Database)
+		assert.NotEqual(t, d.Run.SourceURL, d.Big.SourceURL, "the big run reads other records")
+		assert.InDelta(t, d.Big.RowsPerSec/d.Run.RowsPerSec, d.ScalingRatio, 1e-9)
+		assert.Greater(t, d.BaselineRowsPerSec, d.ProgramRowsPerSec, "the program line includes the preparation")
 	}
+
+	// A CPU and an allocation profile of each profiled measure, next to the
+	// results.
+	var names []string
+	for _, p := range rep.Profiles {
+		assert.FileExists(t, p)
+		assert.Equal(t, filepath.Join(filepath.Dir(out), "profiles"), filepath.Dir(p))
+		names = append(names, filepath.Base(p))
+	}
+	for _, measure := range []string{"latency", "concurrency", "throughput-sqlite-10k", "throughput-sqlite-20k", "throughput-sqlite-baseline"} {
+		assert.Contains(t, names, measure+".cpu.pprof")
+		assert.Contains(t, names, measure+".allocs.pprof")
+	}
+
+	// A second run compares itself with the first.
+	assert.Contains(t, stdout.String(), "no previous results")
+	stdout.Reset()
+	code = benchMain(context.Background(), []string{"-quick", "-out", out, "-phases", "latency"}, &stdout, &stderr)
+	require.Equal(t, 0, code, "stderr:\n%s", stderr.String())
+	assert.Contains(t, stdout.String(), "changes since the previous results")
+	assert.Regexp(t, `latency p50, DataPipeline batch_size=1000\|.*%\|`, stdout.String())
+	assert.Contains(t, stdout.String(), "only in the previous results: ")
 
 	assert.NotEmpty(t, rep.Machine.CPU)
 	assert.Positive(t, rep.Machine.Cores)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -54,6 +55,28 @@ func runHistory(ctx context.Context, c client.Client, workflowID, runID string) 
 		s.MaxEventJSONBytes = max(s.MaxEventJSONBytes, len(b))
 	}
 	return s, nil
+}
+
+// startToClose is how long a closed run took as the server recorded it:
+// from its first event (WorkflowExecutionStarted) to its last (the one
+// that closed it).
+func startToClose(ctx context.Context, c client.Client, workflowID, runID string) (time.Duration, error) {
+	it := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var first, last time.Time
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return 0, fmt.Errorf("history of %s: %w", workflowID, err)
+		}
+		if first.IsZero() {
+			first = ev.GetEventTime().AsTime()
+		}
+		last = ev.GetEventTime().AsTime()
+	}
+	if first.IsZero() {
+		return 0, fmt.Errorf("history of %s: no events", workflowID)
+	}
+	return last.Sub(first), nil
 }
 
 // walkPayloads calls fn for every Payload held anywhere in m.

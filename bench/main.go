@@ -1,28 +1,32 @@
 // Command bench measures what Temporal orchestration costs the blueprint
 // pipeline, against baselines measured in the same run on the same machine:
 //
-//  1. latency: DataPipeline (production-etl, batch_size=1000) end to end vs
-//     a floor workflow of three no-op activities on the same worker;
-//  2. throughput: a million rows end to end vs a plain in-process program
-//     writing the same rows with the same upsert, with the worker's peak RSS
-//     and the run's history size (SQLite, and PostgreSQL when
-//     BLUEPRINT_TEST_POSTGRES_URL is set);
-//  3. concurrency: 200 small runs started at once vs 200 floor workflows;
-//  4. CLI start: `blueprint run production-etl` vs `temporal workflow start`;
-//  5. server tuning: the floor on the tuned dev server vs a default one.
+//  1. latency: DataPipeline (production-etl, batch_size=1000) vs a floor
+//     workflow of three no-op activities on the same worker, start to
+//     close as the server recorded it in each run's history (median, p90);
+//  2. concurrency: 200 small runs started at once vs 200 floor workflows;
+//  3. CLI start: `blueprint run production-etl` vs `temporal workflow start`;
+//  4. server tuning: the floor on the tuned dev server vs a default one;
+//  5. throughput: a million rows end to end vs the store alone upserting
+//     the same, already normalised rows in one process; then ten million
+//     rows on the same worker (the scaling line), with the worker's peak
+//     RSS and the runs' history size (SQLite, and PostgreSQL when
+//     BLUEPRINT_TEST_POSTGRES_URL is set).
 //
 // Machines are noisy, so every figure is reported as a ratio to a baseline
 // measured side by side (interleaved where runs are short), never as an
-// absolute time. It prints a table, writes every figure to a JSON file and
-// exits non-zero only when it could not measure; a missed target prints
-// MISS.
+// absolute time. It prints a table and what changed since the previous
+// results file, writes every figure to a JSON file, and a CPU and an
+// allocation profile of each measure next to it; it exits non-zero only
+// when it could not measure. A missed target prints MISS.
 //
 //	go run ./bench                 # the full run (make bench), several minutes
 //	go run ./bench -quick          # tiny sizes, for tests
-//	go run ./bench -cpuprofile DIR # also write a CPU profile of every worker process
+//	go run ./bench -phases latency # one measure, e.g. to profile it
 //
 // The workers run in separate processes (this binary re-executed in a
-// hidden worker mode), so that their peak RSS can be read from /proc.
+// hidden worker mode), so that their peak RSS can be read from /proc and
+// each measure profiled on its own.
 package main
 
 import (
@@ -38,6 +42,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/blueprint-etl/blueprint/activities"
 )
 
 func main() {
@@ -59,10 +65,12 @@ type config struct {
 	WarmupRuns  int `json:"warmup_runs"`
 	// LatencyBatch is the batch_size of the latency runs.
 	LatencyBatch int `json:"latency_batch_size"`
-	// Rows is the batch_size of the throughput run.
-	Rows int `json:"throughput_rows"`
+	// Rows is the batch_size of the throughput run; BigRows the batch_size
+	// of the run that follows it on the same worker, for the scaling line.
+	Rows    int `json:"throughput_rows"`
+	BigRows int `json:"scaling_rows"`
 	// BaselineChunk is how many orders one WriteOrders call of the
-	// throughput baseline writes.
+	// throughput baseline writes: the pipeline's chunk size.
 	BaselineChunk int `json:"baseline_chunk"`
 	// Concurrent runs are started at once; ConcurrentBatch is their batch_size.
 	Concurrent      int `json:"concurrent_runs"`
@@ -76,7 +84,9 @@ type config struct {
 	// Phases are the phases to run, in phaseNames order.
 	Phases []string `json:"phases"`
 
-	Out        string `json:"-"`
+	Out string `json:"-"`
+	// ProfileDir receives a CPU and an allocation profile of each
+	// measure; "" for none.
 	ProfileDir string `json:"-"`
 	// Root is the module root: where ./cmd/blueprint is built from.
 	Root string `json:"-"`
@@ -88,8 +98,8 @@ const postgresEnv = "BLUEPRINT_TEST_POSTGRES_URL"
 
 func fullConfig() config {
 	return config{
-		LatencyRuns: 20, WarmupRuns: 2, LatencyBatch: 1000,
-		Rows: 1_000_000, BaselineChunk: 5000,
+		LatencyRuns: 30, WarmupRuns: 3, LatencyBatch: 1000,
+		Rows: 1_000_000, BigRows: 10_000_000, BaselineChunk: activities.DefaultChunkRecords,
 		Concurrent: 200, ConcurrentBatch: 100,
 		CLIRuns: 10, TuningRuns: 20,
 	}
@@ -99,7 +109,7 @@ func quickConfig() config {
 	return config{
 		Quick:       true,
 		LatencyRuns: 3, WarmupRuns: 1, LatencyBatch: 1000,
-		Rows: 20_000, BaselineChunk: 5000,
+		Rows: 10_000, BigRows: 20_000, BaselineChunk: activities.DefaultChunkRecords,
 		Concurrent: 10, ConcurrentBatch: 100,
 		CLIRuns: 2, TuningRuns: 3,
 	}
@@ -113,11 +123,11 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", filepath.Join(root, "bench", "results", "latest.json"), "write every figure as JSON to this file")
-	quick := fs.Bool("quick", false, "tiny sizes (3 latency runs, 20k rows, 10 concurrent, 2 CLI runs), for tests")
-	profile := fs.String("cpuprofile", "", "write a CPU profile of every worker process into this directory")
+	quick := fs.Bool("quick", false, "tiny sizes (3 latency runs, 10k and 20k rows, 10 concurrent, 2 CLI runs), for tests")
+	profiles := fs.String("profiles", "", "write a CPU and an allocation profile of each measure into this directory (default: profiles/ next to -out; \"none\" for none)")
 	only := fs.String("phases", strings.Join(phaseNames, ","), "run only these phases (comma-separated), e.g. to profile one")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run ./bench [-quick] [-out FILE] [-cpuprofile DIR] [-phases LIST]")
+		fmt.Fprintln(stderr, "usage: go run ./bench [-quick] [-out FILE] [-profiles DIR] [-phases LIST]")
 		fmt.Fprintln(stderr, "Measures the pipeline against baselines run side by side; see the package doc.")
 		fs.PrintDefaults()
 	}
@@ -136,7 +146,13 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *quick {
 		cfg = quickConfig()
 	}
-	cfg.Out, cfg.ProfileDir, cfg.Root = *out, *profile, root
+	cfg.Out, cfg.ProfileDir, cfg.Root = *out, *profiles, root
+	switch cfg.ProfileDir {
+	case "":
+		cfg.ProfileDir = filepath.Join(filepath.Dir(cfg.Out), "profiles")
+	case "none":
+		cfg.ProfileDir = ""
+	}
 	for name := range strings.SplitSeq(*only, ",") {
 		if name = strings.TrimSpace(name); name == "" {
 			continue
@@ -156,6 +172,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	rep.PrintTable(stdout)
+	printChanges(stdout, cfg.Out, rep)
 	if err := rep.WriteJSON(cfg.Out); err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 1

@@ -14,7 +14,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/metrics"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,10 +30,16 @@ import (
 
 // The worker process is this binary re-executed with workerFlag first. It
 // prints readyLine once it polls, and stops when its standard input closes
-// (the harness closes it, or dies) or on SIGINT/SIGTERM.
+// (the harness closes it, or dies) or on SIGINT/SIGTERM. Lines on its
+// standard input are commands: profileStart PREFIX and profileStop, each
+// answered by a profileReply line on its standard output.
 const (
-	workerFlag = "-worker"
-	readyLine  = "bench-worker-ready"
+	workerFlag   = "-worker"
+	readyLine    = "bench-worker-ready"
+	profileStart = "profile-start"
+	profileStop  = "profile-stop"
+	profileReply = "profile-reply "
+	replyOK      = "ok"
 )
 
 // Timeouts of process handling.
@@ -47,6 +52,9 @@ const (
 	// interrupted: nobody waits for the activities' results any more.
 	interruptedGrace  = 3 * time.Second
 	serverStopTimeout = 20 * time.Second
+	// profileTimeout bounds a profile command (writing a profile takes a
+	// GC and a file).
+	profileTimeout = time.Minute
 )
 
 // workerMain is the worker mode: the blueprint worker (worker.New, as
@@ -59,7 +67,6 @@ func workerMain(args []string) int {
 	fs.StringVar(&o.namespace, "namespace", conn.DefaultNamespace, "namespace")
 	fs.StringVar(&o.taskQueue, "task-queue", "", "task queue")
 	fs.StringVar(&o.dsn, "db", "", "warehouse DSN")
-	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -71,33 +78,40 @@ func workerMain(args []string) int {
 }
 
 type workerOptions struct {
-	address, namespace, taskQueue, dsn, cpuprofile string
+	address, namespace, taskQueue, dsn string
 }
 
 func serveWorker(o workerOptions) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var prof profiler
+	defer func() {
+		if perr := prof.stop(); perr != nil && err == nil {
+			err = perr
+		}
+	}()
 	go func() {
-		// EOF: the harness asks us to stop, or has died.
-		_, _ = io.Copy(io.Discard, os.Stdin)
+		// Commands until EOF: the harness asks us to stop, or has died.
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			cmd, arg, _ := strings.Cut(sc.Text(), " ")
+			var err error
+			switch cmd {
+			case profileStart:
+				err = prof.start(arg)
+			case profileStop:
+				err = prof.stop()
+			default:
+				err = fmt.Errorf("unknown command %q", cmd)
+			}
+			reply := replyOK
+			if err != nil {
+				reply = strings.ReplaceAll(err.Error(), "\n", " ")
+			}
+			fmt.Println(profileReply + reply)
+		}
 		stop()
 	}()
-	if o.cpuprofile != "" {
-		f, err := os.Create(o.cpuprofile)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			_ = f.Close()
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			if cerr := f.Close(); cerr != nil && err == nil {
-				err = fmt.Errorf("cpu profile: %w", cerr)
-			}
-		}()
-	}
 
 	cfg, err := worker.ConfigFromEnv()
 	if err != nil {
@@ -210,23 +224,22 @@ type workerProc struct {
 	once    sync.Once
 	stopErr error
 
-	mu  sync.Mutex
-	mem memSample // the last one the worker reported
+	mu      sync.Mutex
+	mem     memSample   // the last one the worker reported
+	replies chan string // answers to profile commands
 }
 
 // startWorker starts a worker process on taskQueue of the server at
 // address, with warehouse dsn, and waits until it polls.
-func startWorker(ctx context.Context, exe, dir, name, address, taskQueue, dsn, profile string) (*workerProc, error) {
-	p := &workerProc{name: name, logPath: filepath.Join(dir, "worker-"+name+".log"), exited: make(chan struct{})}
+func startWorker(ctx context.Context, exe, dir, name, address, taskQueue, dsn string) (*workerProc, error) {
+	p := &workerProc{name: name, logPath: filepath.Join(dir, "worker-"+name+".log"), exited: make(chan struct{}),
+		replies: make(chan string, 1)}
 	logf, err := os.Create(p.logPath)
 	if err != nil {
 		return nil, fmt.Errorf("worker %s: %w", name, err)
 	}
 	defer logf.Close() // the child has its own descriptor
 	args := []string{workerFlag, "-address", address, "-task-queue", taskQueue, "-db", dsn}
-	if profile != "" {
-		args = append(args, "-cpuprofile", profile)
-	}
 	p.cmd = exec.Command(exe, args...)
 	p.cmd.Stderr = logf
 	stdout, err := p.cmd.StdoutPipe()
@@ -251,6 +264,12 @@ func startWorker(ctx context.Context, exe, dir, name, address, taskQueue, dsn, p
 					p.mu.Lock()
 					p.mem = m
 					p.mu.Unlock()
+				}
+			}
+			if reply, isReply := strings.CutPrefix(line, profileReply); isReply {
+				select {
+				case p.replies <- reply:
+				default: // nobody asked
 				}
 			}
 			if line == readyLine && !ok {
@@ -280,6 +299,29 @@ func startWorker(ctx context.Context, exe, dir, name, address, taskQueue, dsn, p
 	case <-ctx.Done():
 		_ = p.Stop(interruptedGrace)
 		return nil, ctx.Err()
+	}
+}
+
+// Profile starts profiling the worker into prefix.cpu.pprof and
+// prefix.allocs.pprof, or, with prefix "", stops and writes them.
+func (p *workerProc) Profile(prefix string) error {
+	cmd := profileStop
+	if prefix != "" {
+		cmd = profileStart + " " + prefix
+	}
+	if _, err := fmt.Fprintln(p.stdin, cmd); err != nil {
+		return fmt.Errorf("worker %s: %s: %w", p.name, cmd, err)
+	}
+	select {
+	case reply := <-p.replies:
+		if reply != replyOK {
+			return fmt.Errorf("worker %s: %s: %s", p.name, cmd, reply)
+		}
+		return nil
+	case <-p.exited:
+		return fmt.Errorf("worker %s exited during %s: %s", p.name, cmd, p.logTail())
+	case <-time.After(profileTimeout):
+		return fmt.Errorf("worker %s: %s: no answer within %s", p.name, cmd, profileTimeout)
 	}
 }
 

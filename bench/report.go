@@ -133,7 +133,7 @@ func (r *Report) PrintTable(w io.Writer) {
 		}
 	}
 	for _, p := range r.Profiles {
-		fmt.Fprintln(w, "cpu profile: "+p)
+		fmt.Fprintln(w, "profile: "+p)
 	}
 }
 
@@ -290,3 +290,65 @@ func percentile(sorted []float64, p float64) float64 {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func median(ds []time.Duration) float64 { return summarize(ds).Median }
+
+// printChanges compares rep with the report at path, the previous run's,
+// measurement by measurement: the value and, where there is one, the
+// ratio, with the change in percent. Nothing is printed when there is no
+// previous report; measurements only one of the two has are listed.
+func printChanges(w io.Writer, path string, rep *Report) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(w, "\nno previous results at %s to compare with\n", path)
+		return
+	}
+	var prev Report
+	if err := json.Unmarshal(b, &prev); err != nil {
+		fmt.Fprintf(w, "\nprevious results at %s unreadable: %v\n", path, err)
+		return
+	}
+	fmt.Fprintf(w, "\nchanges since the previous results (%s", prev.Timestamp.Format(time.RFC3339))
+	if prev.Config.Quick != rep.Config.Quick {
+		fmt.Fprint(w, ", a run of another size: quick vs full")
+	}
+	fmt.Fprintln(w, "):")
+	old := map[string]Measurement{}
+	for _, m := range prev.Measurements {
+		old[m.Key] = m
+	}
+	change := func(a, b float64) string {
+		if a == 0 {
+			return "new"
+		}
+		return fmt.Sprintf("%+.1f%%", 100*(b-a)/a)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
+	fmt.Fprintln(tw, "measure\tprevious\tnow\tchange\tprevious ratio\tratio\tchange\t")
+	var added []string
+	for _, m := range rep.Measurements {
+		p, ok := old[m.Key]
+		if !ok {
+			added = append(added, m.Key)
+			continue
+		}
+		delete(old, m.Key)
+		pr, r, rc := "-", "-", "-"
+		if m.BaselineName != "" && p.BaselineName != "" {
+			pr, r = strconv.FormatFloat(p.Ratio, 'f', 3, 64), strconv.FormatFloat(m.Ratio, 'f', 3, 64)
+			rc = change(p.Ratio, m.Ratio)
+		}
+		fmt.Fprintf(tw, "%s\t%s %s\t%s %s\t%s\t%s\t%s\t%s\t\n", m.Name, fmtNum(p.Value), p.Unit, fmtNum(m.Value), m.Unit,
+			change(p.Value, m.Value), pr, r, rc)
+	}
+	_ = tw.Flush()
+	if len(added) > 0 {
+		fmt.Fprintf(w, "  not in the previous results: %s\n", strings.Join(added, ", "))
+	}
+	if len(old) > 0 {
+		var gone []string
+		for k := range old {
+			gone = append(gone, k)
+		}
+		slices.Sort(gone)
+		fmt.Fprintf(w, "  only in the previous results: %s\n", strings.Join(gone, ", "))
+	}
+}

@@ -163,6 +163,13 @@ func (b *bench) setup() error {
 		if err := os.MkdirAll(b.cfg.ProfileDir, 0o755); err != nil {
 			return fmt.Errorf("profile directory: %w", err)
 		}
+		// Profiles of an earlier run must not pass for this one's.
+		old, _ := filepath.Glob(filepath.Join(b.cfg.ProfileDir, "*.pprof"))
+		for _, f := range old {
+			if err := os.Remove(f); err != nil {
+				return fmt.Errorf("profile directory: %w", err)
+			}
+		}
 	}
 	m, err := deployments.Default()
 	if err != nil {
@@ -259,17 +266,8 @@ func (b *bench) stopServer(s *server) {
 // startWorker starts a worker process polling queue on s, registered for
 // cleanup.
 func (b *bench) startWorker(name string, s *server, queue, dsn string) (*workerProc, error) {
-	profile := ""
-	if b.cfg.ProfileDir != "" {
-		profile = filepath.Join(b.cfg.ProfileDir, "worker-"+name+".cpu.pprof")
-		abs, err := filepath.Abs(profile)
-		if err == nil {
-			profile = abs
-		}
-		b.rep.Profiles = append(b.rep.Profiles, profile)
-	}
 	t := time.Now()
-	w, err := startWorker(b.ctx, b.exe, b.tmp, name, s.addr(), queue, dsn, profile)
+	w, err := startWorker(b.ctx, b.exe, b.tmp, name, s.addr(), queue, dsn)
 	if err != nil {
 		return nil, err
 	}
@@ -280,6 +278,35 @@ func (b *bench) startWorker(name string, s *server, queue, dsn string) (*workerP
 	})
 	b.logf("worker %s (pid %d) polling %s in %s", name, w.Pid(), queue, time.Since(t).Round(10*time.Millisecond))
 	return w, nil
+}
+
+// profiled runs fn with w's CPU and allocation profiles taken, as measure
+// name, when the harness writes profiles.
+func (b *bench) profiled(w *workerProc, name string, fn func() error) error {
+	if b.cfg.ProfileDir == "" {
+		return fn()
+	}
+	prefix := filepath.Join(b.cfg.ProfileDir, name)
+	if err := w.Profile(prefix); err != nil {
+		return err
+	}
+	err := fn()
+	if perr := w.Profile(""); perr != nil {
+		return errors.Join(err, perr)
+	}
+	b.addProfiles(prefix)
+	return err
+}
+
+// addProfiles lists the profiles of a measure in the report.
+func (b *bench) addProfiles(prefix string) {
+	for _, suffix := range []string{".cpu.pprof", ".allocs.pprof"} {
+		p := prefix + suffix
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		b.rep.Profiles = append(b.rep.Profiles, p)
+	}
 }
 
 // paramsWith is the deployment's parameters with another batch size.

@@ -30,41 +30,63 @@ const (
 	maxHistoryEvents  = 100
 )
 
-type throughputDetail struct {
-	Database  string `json:"database"`
-	BatchSize int    `json:"batch_size"`
+// Targets of the throughput measurement: the pipeline's rows/s against
+// the store alone, against the whole in-process program (the earlier
+// baseline, kept for comparison), and of the big run against the 1M one.
+const (
+	storeOnlyTarget = 0.7
+	programTarget   = 0.5
+	scalingTarget   = 0.8
+)
 
-	PipelineSeconds    float64             `json:"pipeline_seconds"`
-	PipelineRows       int64               `json:"pipeline_rows"`
-	PipelineRowsPerSec float64             `json:"pipeline_rows_per_sec"`
-	StageMS            map[string]float64  `json:"pipeline_stage_ms"`
-	Extracted          int64               `json:"extracted"`
-	Rejected           int64               `json:"rejected"`
-	Loaded             pipeline.LoadResult `json:"loaded"`
-
-	// The baseline: an in-process program writing the same rows.
-	BaselineSeconds      float64 `json:"baseline_seconds"`
-	BaselineWriteSeconds float64 `json:"baseline_write_seconds"` // WriteOrders calls alone
-	BaselineRows         int64   `json:"baseline_rows"`
-	BaselineRowsPerSec   float64 `json:"baseline_rows_per_sec"`
-
-	// CPU seconds of each process during the pipeline run, and of the
-	// harness during the baseline.
-	PipelineCPUSeconds map[string]float64 `json:"pipeline_cpu_seconds"`
-	BaselineCPUSeconds float64            `json:"baseline_cpu_seconds"`
+// pipelineRun is one throughput run of the pipeline.
+type pipelineRun struct {
+	BatchSize  int                 `json:"batch_size"`
+	SourceURL  string              `json:"source_url"`
+	Seconds    float64             `json:"seconds"`
+	Rows       int64               `json:"rows"`
+	RowsPerSec float64             `json:"rows_per_sec"`
+	StageMS    map[string]float64  `json:"stage_ms"`
+	Extracted  int64               `json:"extracted"`
+	Rejected   int64               `json:"rejected"`
+	Loaded     pipeline.LoadResult `json:"loaded"`
+	// CPU seconds of each process during the run.
+	CPUSeconds map[string]float64 `json:"cpu_seconds"`
 	// PostgreSQL's CPU seconds (a lower bound: exited backends are lost).
-	PipelinePostgresCPUSeconds float64 `json:"pipeline_postgres_cpu_seconds,omitempty"`
-	BaselinePostgresCPUSeconds float64 `json:"baseline_postgres_cpu_seconds,omitempty"`
+	PostgresCPUSeconds float64 `json:"postgres_cpu_seconds,omitempty"`
+	// WorkerPeakRSSBytes is the worker's peak RSS (VmHWM) after the run:
+	// the peak of every run so far on that worker.
+	WorkerPeakRSSBytes int64        `json:"worker_peak_rss_bytes"`
+	History            historyStats `json:"history"`
+}
 
-	WorkerPeakRSSBytes int64 `json:"worker_peak_rss_bytes"`
-	// WorkerMemAtPeak breaks the peak down, as sampled near it.
-	WorkerMemAtPeak memSample    `json:"worker_mem_at_peak"`
-	History         historyStats `json:"history"`
+type throughputDetail struct {
+	Database string `json:"database"`
+	// Run is the BatchSize run, Big the BigRows run after it on the same
+	// worker process, into the same database (other records: every row
+	// is new in both).
+	Run *pipelineRun `json:"run"`
+	Big *pipelineRun `json:"big_run"`
+
+	// The baseline: the store alone writing the rows the pipeline loads,
+	// already normalised, in one process (store.WriteOrders in chunks).
+	// ProgramSeconds adds what it took to generate, normalise and
+	// deduplicate them in process first: the earlier baseline.
+	BaselineSeconds     float64   `json:"baseline_seconds"`
+	BaselineRows        int64     `json:"baseline_rows"`
+	BaselineRowsPerSec  float64   `json:"baseline_rows_per_sec"`
+	PrepareSeconds      float64   `json:"prepare_seconds"`
+	ProgramRowsPerSec   float64   `json:"program_rows_per_sec"`
+	BaselineCPUSeconds  float64   `json:"baseline_cpu_seconds"`
+	BaselinePostgresCPU float64   `json:"baseline_postgres_cpu_seconds,omitempty"`
+	ScalingRatio        float64   `json:"scaling_ratio"`
+	WorkerMemAtPeak     memSample `json:"worker_mem_at_peak"`
+	WorkerPeakRSSBytes  int64     `json:"worker_peak_rss_bytes"`
 }
 
 // measureThroughput runs the throughput measurement on SQLite, and on
-// PostgreSQL when configured. The main worker is stopped first: each run
-// gets a fresh worker process, and the machine is otherwise idle.
+// PostgreSQL when configured. The main worker is stopped first: each
+// database gets a fresh worker process, and the machine is otherwise idle.
 func (b *bench) measureThroughput() error {
 	if err := b.workerA.Stop(b.grace()); err != nil {
 		return err
@@ -83,41 +105,15 @@ func (b *bench) measureThroughput() error {
 	return b.throughput(store.DriverPostgres, "PostgreSQL", pg)
 }
 
-// throughput measures one database: the in-process baseline into one
-// fresh database, then the pipeline, on a fresh worker process, into
-// another.
+// throughput measures one database: the store-only baseline into one
+// fresh database, then, on a fresh worker process, the pipeline with
+// batch_size Rows and then BigRows into another.
 func (b *bench) throughput(driver, label string, fresh func(name string) (dsn string, drop func(), err error)) error {
 	cfg := b.cfg
-	params := b.paramsWith(cfg.Rows)
-	d := &throughputDetail{Database: driver, BatchSize: cfg.Rows}
-
-	baseDSN, dropBase, err := fresh("baseline")
-	if err != nil {
-		return err
-	}
-	b.clean.add(dropBase)
-	b.logf("[throughput %s] baseline: %d rows in process", driver, cfg.Rows)
-	st, err := store.Open(b.ctx, baseDSN)
-	if err != nil {
+	d := &throughputDetail{Database: driver}
+	if err := b.storeBaseline(d, driver, fresh); err != nil {
 		return fmt.Errorf("%s baseline: %w", label, err)
 	}
-	cpuBefore, sysBefore := procCPU(os.Getpid()), sampleCPU()
-	total, write, rows, err := writeBaseline(b.ctx, st, params, cfg.BaselineChunk)
-	// Sampled before Close: PostgreSQL's backends take their CPU time
-	// with them when they exit.
-	d.BaselineCPUSeconds = procCPU(os.Getpid()) - cpuBefore
-	if driver == store.DriverPostgres {
-		d.BaselinePostgresCPUSeconds = sharesBetween(sysBefore, sampleCPU(), b.rep.Machine.Cores).PostgresSeconds
-	}
-	if cerr := st.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("%s baseline: %w", label, err)
-	}
-	d.BaselineSeconds, d.BaselineWriteSeconds, d.BaselineRows = total.Seconds(), write.Seconds(), rows
-	d.BaselineRowsPerSec = float64(rows) / total.Seconds()
-	b.logf("[throughput %s] baseline: %d rows in %.2f s (%.0f rows/s; writes alone %.2f s)", driver, rows, d.BaselineSeconds, d.BaselineRowsPerSec, d.BaselineWriteSeconds)
 
 	pipeDSN, dropPipe, err := fresh("pipeline")
 	if err != nil {
@@ -129,67 +125,183 @@ func (b *bench) throughput(driver, label string, fresh func(name string) (dsn st
 	if err != nil {
 		return err
 	}
-	b.logf("[throughput %s] pipeline: batch_size=%d", driver, cfg.Rows)
-	meter := b.meter(b.tuned, w)
-	before, sysBefore := meter.sample(), sampleCPU()
-	r, err := b.runWorkflow(b.ctx, b.tuned.c, pipeline.WorkflowType, queue, params, bulkRunTimeout)
-	if err != nil {
+	if d.Run, err = b.pipelineRun(w, driver, queue, b.paramsWith(cfg.Rows)); err != nil {
 		return err
 	}
-	var tally cpuTally
-	tally.add(before, meter.sample())
-	d.PipelineCPUSeconds = tally.seconds
-	if driver == store.DriverPostgres {
-		d.PipelinePostgresCPUSeconds = sharesBetween(sysBefore, sampleCPU(), b.rep.Machine.Cores).PostgresSeconds
-	}
-	if d.WorkerPeakRSSBytes, err = w.PeakRSS(); err != nil {
+	big := b.paramsWith(cfg.BigRows)
+	if big.SourceURL, err = otherRecords(big.SourceURL); err != nil {
 		return err
 	}
+	if d.Big, err = b.pipelineRun(w, driver, queue, big); err != nil {
+		return err
+	}
+	d.WorkerPeakRSSBytes = d.Big.WorkerPeakRSSBytes
 	d.WorkerMemAtPeak = w.MemAtPeak()
 	if err := w.Stop(b.grace()); err != nil {
 		return err
 	}
-	s := r.summary
-	d.PipelineSeconds = r.elapsed.Seconds()
-	d.Extracted, d.Rejected, d.Loaded = s.Extracted, s.Rejected, s.Loaded
-	d.PipelineRows = s.Loaded.Inserted + s.Loaded.Updated + s.Loaded.Unchanged
-	d.PipelineRowsPerSec = float64(d.PipelineRows) / d.PipelineSeconds
-	d.StageMS = map[string]float64{"extract": ms(s.Durations.Extract), "transform": ms(s.Durations.Transform),
-		"load": ms(s.Durations.Load), "workflow_total": ms(s.Durations.Total)}
-	if d.History, err = runHistory(b.ctx, b.tuned.c, r.workflowID, r.runID); err != nil {
-		return err
-	}
-	b.logf("[throughput %s] pipeline: %d rows in %.2f s (%.0f rows/s), worker peak RSS %.0f MiB, %d events, largest event payload %d bytes",
-		driver, d.PipelineRows, d.PipelineSeconds, d.PipelineRowsPerSec, float64(d.WorkerPeakRSSBytes)/mib, d.History.Events, d.History.MaxEventPayloadBytes)
-	if d.PipelineRows != d.BaselineRows {
-		b.note("throughput %s: the pipeline loaded %d rows, the baseline %d: they should be the same rows", label, d.PipelineRows, d.BaselineRows)
-	}
-
+	d.ScalingRatio = d.Big.RowsPerSec / d.Run.RowsPerSec
 	b.rep.Throughput = append(b.rep.Throughput, d)
+
+	run, bigRun := d.Run, d.Big
+	if run.Rows != d.BaselineRows {
+		b.note("throughput %s: the pipeline loaded %d rows, the baseline %d: they should be the same rows", label, run.Rows, d.BaselineRows)
+	}
+	maxEvents := max(run.History.Events, bigRun.History.Events)
+	maxPayload := max(run.History.MaxEventPayloadBytes, bigRun.History.MaxEventPayloadBytes)
+	rows, bigRows := countLabel(cfg.Rows), countLabel(cfg.BigRows)
 	b.rep.Measurements = append(b.rep.Measurements,
-		compared("throughput_"+driver, fmt.Sprintf("throughput, %s rows into %s", countLabel(cfg.Rows), label), "rows/s",
-			d.PipelineRowsPerSec, d.BaselineRowsPerSec, "in-process", ">=", 0.5),
-		limited("worker_rss_"+driver, fmt.Sprintf("worker peak RSS (%s run)", label), "MiB",
+		compared("throughput_"+driver, fmt.Sprintf("throughput, %s rows into %s", rows, label), "rows/s",
+			run.RowsPerSec, d.BaselineRowsPerSec, "store alone", ">=", storeOnlyTarget),
+		compared("throughput_program_"+driver, fmt.Sprintf("throughput, %s rows into %s vs the whole in-process program", rows, label), "rows/s",
+			run.RowsPerSec, d.ProgramRowsPerSec, "in-process program", ">=", programTarget),
+		compared("scaling_"+driver, fmt.Sprintf("scaling, %s vs %s rows into %s, same worker", bigRows, rows, label), "rows/s",
+			bigRun.RowsPerSec, run.RowsPerSec, rows+" run", ">=", scalingTarget),
+		limited("worker_rss_"+driver, fmt.Sprintf("worker peak RSS (%s and %s rows, %s)", rows, bigRows, label), "MiB",
 			float64(d.WorkerPeakRSSBytes)/mib, "<=", maxWorkerRSS/mib),
-		limited("history_payload_"+driver, fmt.Sprintf("largest history event payload (%s run)", label), "bytes",
-			float64(d.History.MaxEventPayloadBytes), "<=", maxHistoryPayload),
-		limited("history_events_"+driver, fmt.Sprintf("history events (%s run)", label), "events",
-			float64(d.History.Events), "<=", maxHistoryEvents))
-	b.note("throughput %s: one run each into fresh databases, end to end (client start -> result) on a fresh worker process; baseline = demo reader + transform.Normalize + dedup + store.WriteOrders in chunks of %d, in process (generation included; WriteOrders alone %.2f s); stages %s",
-		label, cfg.BaselineChunk, d.BaselineWriteSeconds, stageLine(d.StageMS))
-	cpu := fmt.Sprintf("throughput %s: CPU seconds: pipeline worker %.1f, dev server %.1f, harness %.1f; baseline %.1f",
-		label, d.PipelineCPUSeconds["worker"], d.PipelineCPUSeconds["server"], d.PipelineCPUSeconds["harness"], d.BaselineCPUSeconds)
+		limited("history_payload_"+driver, fmt.Sprintf("largest history event payload (%s runs)", label), "bytes",
+			float64(maxPayload), "<=", maxHistoryPayload),
+		limited("history_events_"+driver, fmt.Sprintf("history events of a run (%s runs)", label), "events",
+			float64(maxEvents), "<=", maxHistoryEvents))
+	b.note("throughput %s: baseline = store.WriteOrders of the rows the pipeline loads, already generated, normalised and deduplicated (%.2f s, not timed), in chunks of %d in one process into a fresh database: %.2f s; the in-process program line adds the preparation to it",
+		label, d.PrepareSeconds, cfg.BaselineChunk, d.BaselineSeconds)
+	b.note("throughput %s: pipeline runs end to end (client start -> result) on one fresh worker process into one fresh database, %s rows then %s other rows; stages of the %s run: %s; of the %s run: %s",
+		label, rows, bigRows, rows, stageLine(run.StageMS), bigRows, stageLine(bigRun.StageMS))
+	cpu := fmt.Sprintf("throughput %s: CPU seconds of the %s run: worker %.1f, dev server %.1f, harness %.1f; of the %s run: worker %.1f; baseline %.1f",
+		label, rows, run.CPUSeconds["worker"], run.CPUSeconds["server"], run.CPUSeconds["harness"], bigRows, bigRun.CPUSeconds["worker"], d.BaselineCPUSeconds)
 	if driver == store.DriverPostgres {
-		cpu += fmt.Sprintf("; the PostgreSQL server (all its processes, other clients included) at least %.1f during the pipeline run, %.1f during the baseline", d.PipelinePostgresCPUSeconds, d.BaselinePostgresCPUSeconds)
+		cpu += fmt.Sprintf("; the PostgreSQL server (all its processes, other clients included) at least %.1f during the %s run, %.1f during the baseline", run.PostgresCPUSeconds, rows, d.BaselinePostgresCPU)
 	}
 	b.note("%s", cpu)
 	m := d.WorkerMemAtPeak
-	b.note("worker memory %s: peak RSS (VmHWM) %.0f MiB; sampled near the peak: RSS %.0f MiB = files %.0f MiB (the binary) + anonymous %.0f MiB, of which the Go runtime had mapped %.0f MiB (heap objects %.0f MiB at that instant) and C memory (SQLite's page caches) about %.0f MiB",
-		label, float64(d.WorkerPeakRSSBytes)/mib, float64(m.RSS)/mib, float64(m.File)/mib, float64(m.Anon)/mib,
+	b.note("worker memory %s: peak RSS (VmHWM) %.0f MiB after the %s run, %.0f MiB after the %s run; sampled near the peak: RSS %.0f MiB = files %.0f MiB (the binary) + anonymous %.0f MiB, of which the Go runtime had mapped %.0f MiB (heap objects %.0f MiB at that instant) and C memory (SQLite's page caches) about %.0f MiB",
+		label, float64(run.WorkerPeakRSSBytes)/mib, rows, float64(bigRun.WorkerPeakRSSBytes)/mib, bigRows, float64(m.RSS)/mib, float64(m.File)/mib, float64(m.Anon)/mib,
 		float64(m.GoMapped)/mib, float64(m.GoHeap)/mib, float64(max(0, m.Anon-m.GoMapped))/mib)
-	b.note("history %s: payload = largest sum of payload data bytes of one event (%s); largest single payload %d bytes, largest event as protojson %d bytes",
-		label, d.History.MaxEventPayloadType, d.History.MaxPayloadBytes, d.History.MaxEventJSONBytes)
+	b.note("history %s: events %d (%s run) and %d (%s run); payload = largest sum of payload data bytes of one event (%s); largest single payload %d bytes, largest event as protojson %d bytes",
+		label, run.History.Events, rows, bigRun.History.Events, bigRows, bigRun.History.MaxEventPayloadType,
+		max(run.History.MaxPayloadBytes, bigRun.History.MaxPayloadBytes), max(run.History.MaxEventJSONBytes, bigRun.History.MaxEventJSONBytes))
 	return nil
+}
+
+// storeBaseline measures the store alone: the rows the pipeline would load
+// are prepared first (demo source, transform.Normalize, the same duplicate
+// rule), and only their writes are timed.
+func (b *bench) storeBaseline(d *throughputDetail, driver string, fresh func(name string) (string, func(), error)) error {
+	params := b.paramsWith(b.cfg.Rows)
+	t := time.Now()
+	key, chunks, err := prepareOrders(b.ctx, params, b.cfg.BaselineChunk)
+	if err != nil {
+		return err
+	}
+	d.PrepareSeconds = time.Since(t).Seconds()
+	baseDSN, dropBase, err := fresh("baseline")
+	if err != nil {
+		return err
+	}
+	b.clean.add(dropBase)
+	st, err := store.Open(b.ctx, baseDSN)
+	if err != nil {
+		return err
+	}
+	b.logf("[throughput %s] baseline: the store alone writes %d prepared rows", driver, b.cfg.Rows)
+	var prof profiler
+	prefix := ""
+	if b.cfg.ProfileDir != "" {
+		prefix = filepath.Join(b.cfg.ProfileDir, "throughput-"+driver+"-baseline")
+		if err := prof.start(prefix); err != nil {
+			_ = st.Close()
+			return err
+		}
+	}
+	cpuBefore, sysBefore := procCPU(os.Getpid()), sampleCPU()
+	start := time.Now()
+	var rows int64
+	for _, orders := range chunks {
+		res, werr := st.WriteOrders(b.ctx, key, orders)
+		if werr != nil {
+			err = werr
+			break
+		}
+		rows += res.Inserted + res.Updated + res.Unchanged
+	}
+	elapsed := time.Since(start)
+	// Sampled before Close: PostgreSQL's backends take their CPU time
+	// with them when they exit.
+	d.BaselineCPUSeconds = procCPU(os.Getpid()) - cpuBefore
+	if driver == store.DriverPostgres {
+		d.BaselinePostgresCPU = sharesBetween(sysBefore, sampleCPU(), b.rep.Machine.Cores).PostgresSeconds
+	}
+	if prefix != "" {
+		if perr := prof.stop(); err == nil && perr != nil {
+			err = perr
+		}
+		b.addProfiles(prefix)
+	}
+	if cerr := st.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	d.BaselineSeconds, d.BaselineRows = elapsed.Seconds(), rows
+	d.BaselineRowsPerSec = float64(rows) / elapsed.Seconds()
+	d.ProgramRowsPerSec = float64(rows) / (elapsed.Seconds() + d.PrepareSeconds)
+	b.logf("[throughput %s] baseline: %d rows in %.2f s (%.0f rows/s; preparing them took %.2f s)", driver, rows, d.BaselineSeconds, d.BaselineRowsPerSec, d.PrepareSeconds)
+	return nil
+}
+
+// pipelineRun runs the pipeline once on worker w, profiled.
+func (b *bench) pipelineRun(w *workerProc, driver, queue string, params pipeline.Params) (*pipelineRun, error) {
+	b.logf("[throughput %s] pipeline: batch_size=%d, %s", driver, params.BatchSize, params.SourceURL)
+	meter := b.meter(b.tuned, w)
+	before, sysBefore := meter.sample(), sampleCPU()
+	var r runResult
+	err := b.profiled(w, fmt.Sprintf("throughput-%s-%s", driver, countLabel(params.BatchSize)), func() error {
+		var err error
+		r, err = b.runWorkflow(b.ctx, b.tuned.c, pipeline.WorkflowType, queue, params, bulkRunTimeout)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var tally cpuTally
+	tally.add(before, meter.sample())
+	p := &pipelineRun{BatchSize: params.BatchSize, SourceURL: params.SourceURL, CPUSeconds: tally.seconds}
+	if driver == store.DriverPostgres {
+		p.PostgresCPUSeconds = sharesBetween(sysBefore, sampleCPU(), b.rep.Machine.Cores).PostgresSeconds
+	}
+	if p.WorkerPeakRSSBytes, err = w.PeakRSS(); err != nil {
+		return nil, err
+	}
+	s := r.summary
+	p.Seconds = r.elapsed.Seconds()
+	p.Extracted, p.Rejected, p.Loaded = s.Extracted, s.Rejected, s.Loaded
+	p.Rows = s.Loaded.Inserted + s.Loaded.Updated + s.Loaded.Unchanged
+	p.RowsPerSec = float64(p.Rows) / p.Seconds
+	p.StageMS = map[string]float64{"extract": ms(s.Durations.Extract), "transform": ms(s.Durations.Transform),
+		"load": ms(s.Durations.Load), "workflow_total": ms(s.Durations.Total)}
+	if p.History, err = runHistory(b.ctx, b.tuned.c, r.workflowID, r.runID); err != nil {
+		return nil, err
+	}
+	b.logf("[throughput %s] pipeline: %d rows in %.2f s (%.0f rows/s), worker peak RSS %.0f MiB, %d events, largest event payload %d bytes",
+		driver, p.Rows, p.Seconds, p.RowsPerSec, float64(p.WorkerPeakRSSBytes)/mib, p.History.Events, p.History.MaxEventPayloadBytes)
+	return p, nil
+}
+
+// otherRecords is a demo source URL with another seed: records that
+// share no id with the first run's, so every row of the big run is new too.
+func otherRecords(sourceURL string) (string, error) {
+	u, err := url.Parse(sourceURL)
+	if err != nil {
+		return "", fmt.Errorf("source_url %q: %w", sourceURL, err)
+	}
+	if u.Scheme != "demo" {
+		return "", fmt.Errorf("source_url %q: the throughput runs need a demo:// source", sourceURL)
+	}
+	q := u.Query()
+	q.Set("seed", "7919")
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 func stageLine(m map[string]float64) string {
@@ -207,49 +319,33 @@ func countLabel(n int) string {
 	}
 }
 
-// writeBaseline is the plain program: read the demo source, normalize and
-// deduplicate as Transform does, and upsert into st with store.WriteOrders
-// in chunks. It returns the total time, the time of the writes alone and the
-// number of rows written.
-func writeBaseline(ctx context.Context, st *store.Store, params pipeline.Params, chunk int) (total, write time.Duration, rows int64, err error) {
+// prepareOrders reads the demo source, normalises and deduplicates the
+// records as the pipeline does, and returns the source key and the clean
+// orders in chunks of chunk.
+func prepareOrders(ctx context.Context, params pipeline.Params, chunk int) (string, [][]record.Order, error) {
 	spec, err := pipeline.ParseSourceURL(params.SourceURL)
 	if err != nil {
-		return 0, 0, 0, err
+		return "", nil, err
 	}
 	key, err := source.Key(spec, source.Config{})
 	if err != nil {
-		return 0, 0, 0, err
+		return "", nil, err
 	}
-
-	start := time.Now()
 	r, err := source.Open(ctx, spec, "", int64(params.BatchSize), source.Attempt{Number: 1, Max: pipeline.MaxAttempts}, source.Config{})
 	if err != nil {
-		return 0, 0, 0, err
+		return "", nil, err
 	}
 	defer r.Close()
 	dedup := transform.NewDeduper()
+	var chunks [][]record.Order
 	orders := make([]record.Order, 0, chunk)
-	flush := func() error {
-		if len(orders) == 0 {
-			return nil
-		}
-		t := time.Now()
-		res, err := st.WriteOrders(ctx, key, orders)
-		write += time.Since(t)
-		if err != nil {
-			return err
-		}
-		rows += res.Inserted + res.Updated + res.Unchanged
-		orders = orders[:0]
-		return nil
-	}
 	for {
 		page, err := r.Next(ctx)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return 0, 0, 0, err
+			return "", nil, err
 		}
 		for _, raw := range page.Records {
 			o, reason, _ := transform.Normalize(raw)
@@ -258,19 +354,18 @@ func writeBaseline(ctx context.Context, st *store.Store, params pipeline.Params,
 			}
 			orders = append(orders, o)
 			if len(orders) == chunk {
-				if err := flush(); err != nil {
-					return 0, 0, 0, err
-				}
+				chunks = append(chunks, orders)
+				orders = make([]record.Order, 0, chunk)
 			}
 		}
 		if page.Cursor == "" {
 			break
 		}
 	}
-	if err := flush(); err != nil {
-		return 0, 0, 0, err
+	if len(orders) > 0 {
+		chunks = append(chunks, orders)
 	}
-	return time.Since(start), write, rows, nil
+	return key, chunks, nil
 }
 
 // pingPostgres checks that the server at dsn answers.

@@ -195,7 +195,7 @@ func TestParseRejects(t *testing.T) {
 		{"integer param overflows", strings.Replace(prod, "1000", "99999999999999999999", 1), 4, "deployments[0].parameters.batch_size", "99999999999999999999 is out of range for an integer"},
 		{"string param is a number", "deployments:\n  - name: x\n    parameters: {source_url: 5}\n", 3, "deployments[0].parameters.source_url", "must be a string, got the integer 5"},
 		{"batch size zero", strings.Replace(prod, "1000", "0", 1), 4, "deployments[0].parameters.batch_size", "invalid value: batch_size=0: must be at least 1"},
-		{"batch size too big", strings.Replace(prod, "1000", "1000001", 1), 4, "deployments[0].parameters.batch_size", "batch_size=1000001: must be at most 1000000"},
+		{"batch size too big", strings.Replace(prod, "1000", "100000001", 1), 4, "deployments[0].parameters.batch_size", "batch_size=100000001: must be at most 100000000"},
 		{"bad source url", "deployments:\n  - name: x\n    parameters:\n      batch_size: 5\n      source_url: ftp://example.com/x\n", 5, "deployments[0].parameters.source_url", `invalid value: source_url="ftp://example.com/x"`},
 		{"schedule not a mapping", "deployments:\n  - name: x\n    schedule: '@daily'\n", 3, "deployments[0].schedule", "must be a mapping with at least a `cron:` key"},
 		{"schedule without cron", "deployments:\n  - name: x\n    schedule:\n      timezone: UTC\n", 3, "deployments[0].schedule.cron", "missing; a schedule needs a cron expression"},

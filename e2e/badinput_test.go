@@ -84,7 +84,7 @@ func TestBadInput(t *testing.T) {
 	param("non-numeric", "batch_size=abc", `batch_size must be an integer, got "abc"`)
 	param("zero", "batch_size=0", "batch_size=0: must be at least 1")
 	param("negative", "batch_size=-5", "batch_size=-5: must be at least 1")
-	param("above the maximum", "batch_size=1000001", "batch_size=1000001: must be at most 1000000")
+	param("above the maximum", "batch_size=100000001", "batch_size=100000001: must be at most 100000000")
 	param("huge", "batch_size=99999999999999999999999", "which is out of range")
 	param("fraction", "batch_size=1.5", `batch_size must be an integer, got "1.5"`)
 	param("exponent", "batch_size=1e3", `batch_size must be an integer, got "1e3"`)
@@ -198,7 +198,7 @@ func TestBadInput(t *testing.T) {
 			{"huge", `{"batch_size": 99999999999999999999}`, "batch_size=99999999999999999999: is out of range for an integer"},
 			{"zero", `{"batch_size": 0}`, "batch_size=0: must be at least 1"},
 			{"negative", `{"batch_size": -5}`, "batch_size=-5: must be at least 1"},
-			{"above the maximum", `{"batch_size": 1000001}`, "batch_size=1000001: must be at most 1000000"},
+			{"above the maximum", `{"batch_size": 100000001}`, "batch_size=100000001: must be at most 100000000"},
 			{"misspelled", `{"batchSize": 10}`, `batchSize: unknown parameter (valid: batch_size, source_url); did you mean "batch_size"?`},
 			{"unknown", `{"batch_size": 10, "colour": "red"}`, "colour: unknown parameter"},
 			{"empty URL", `{"source_url": ""}`, "source_url: is required"},
@@ -277,7 +277,7 @@ func requireNothingCreated(t *testing.T, c client.Client, wh *warehouse) {
 	it, err := c.ScheduleClient().List(ctx, client.ScheduleListOptions{})
 	require.NoError(t, err)
 	require.False(t, it.HasNext(), "no schedule is listed")
-	for _, table := range []string{"orders", "pipeline_runs", "stage_chunks", "stage_checkpoints", "rejected_records"} {
+	for _, table := range []string{"orders", "pipeline_runs", "stage_chunks", "stage_ids", "stage_checkpoints", "rejected_records"} {
 		require.Zero(t, wh.count(t, "SELECT count(*) FROM "+table), "table %s stays empty", table)
 	}
 }

@@ -47,6 +47,10 @@ const hangGuard = 5 * time.Minute
 func TestMain(m *testing.M) { os.Exit(runMain(m)) }
 
 func runMain(m *testing.M) int {
+	if _, err := devserver.Binary(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	dir, err := os.MkdirTemp("", "blueprint-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

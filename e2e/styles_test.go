@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
 )
@@ -254,8 +256,13 @@ func TestPaginationStylesSurviveKill(t *testing.T) {
 
 		d, err := m.Get(name)
 		require.NoError(t, err)
-		p, err := d.Params()
+		doc, err := d.Params()
 		require.NoError(t, err)
+		raw, err := json.Marshal(doc)
+		require.NoError(t, err)
+		v, err := flows.DataPipeline.Params.Decode(raw) // the input as the workflow reads it
+		require.NoError(t, err)
+		p := v.(*pipeline.Params)
 		spec, err := p.Spec()
 		require.NoError(t, err)
 		exp := expectSpec(t, spec, p.BatchSize, source.Config{LookupEnv: func(k string) (string, bool) { return styleToken, k == "E2E_SHOP_TOKEN" }})

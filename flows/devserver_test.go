@@ -27,6 +27,9 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/worker"
 )
 
+// Without the Temporal CLI the package stops at once, with one line.
+func TestMain(m *testing.M) { os.Exit(testutil.RequireTemporal(m)) }
+
 // TestPipelineOnDevServer runs the whole pipeline on a real dev server with
 // a real worker and checks the rows in the warehouse.
 func TestPipelineOnDevServer(t *testing.T) {
@@ -98,7 +101,7 @@ func TestTooWideAmountIsRejectedAndRunCompletes(t *testing.T) {
 			require.Equal(t, "too-wide", rejected[0].RecordID)
 			require.Equal(t, record.ReasonInvalidAmount, rejected[0].Reason)
 			require.Equal(t, fmt.Sprintf("amount %q has more than %d integer digits", wide, record.MaxAmountIntDigits), rejected[0].Detail)
-			stored, err := st.Order(ctx, "file:"+filepath.Join(dir, "orders.json"), "fits")
+			stored, err := st.Order(ctx, sum.Source, "fits")
 			require.NoError(t, err)
 			require.Equal(t, widest, stored.Amount)
 			rec, err := st.GetRun(ctx, ref)

@@ -444,12 +444,16 @@ capture "$WORK/down.txt" "$BP" run production-etl --param 'source_url=demo://ord
 expect_code 1 "$rc" "blueprint run --watch of a failing run"
 ok "the run failed and --watch exited with code 1"
 
-task "runs show explains the failure"
+task "runs show and runs logs explain the failure"
 capture "$WORK/down-show.txt" "$BP" runs show "$DOWN_ID"
 expect "$WORK/down-show.txt" '^ *Status: +failed' "runs show"
 expect "$WORK/down-show.txt" '^ *Extract +failed +3/3 ' "the Extract activity's attempts"
+expect "$WORK/down-show.txt" '^ *Extract attempt 1 failed: .*fail=always' "the first attempt's error"
 expect "$WORK/down-show.txt" '^Failure: .*fail=always' "the failure message"
-ok "status failed, Extract failed 3/3, and the error is shown"
+capture "$WORK/down-logs.txt" "$BP" runs logs "$DOWN_ID"
+expect "$WORK/down-logs.txt" ' warn +extract +2 +attempt 1 failed: .*fail=always' "the run log's first retry"
+expect "$WORK/down-logs.txt" ' error +run +- +run failed in extract: .*fail=always' "the run log's outcome"
+ok "status failed, Extract failed 3/3, every attempt's error in runs show and runs logs"
 
 task "Trigger the schedule now"
 capture "$WORK/trigger.txt" "$BP" deployment trigger production-etl

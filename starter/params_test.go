@@ -96,7 +96,7 @@ func TestParseParamsRejects(t *testing.T) {
 		{"invalid JSON", prod, `{"batch_size": }`, nil, []string{"--params: parameters are not valid JSON after \"batch_size\""}},
 		{"truncated JSON", prod, `{"batch_size": 5`, nil, []string{"--params: parameters are not valid JSON: unexpected end of input"}},
 		{"text after the object", prod, `{} {}`, nil, []string{"--params: unexpected text after the JSON object"}},
-		{"JSON value fails validation", prod, `{"batch_size": 2000000}`, nil, []string{"invalid parameters: batch_size=2000000: must be at most 1000000"}},
+		{"JSON value fails validation", prod, `{"batch_size": 200000000}`, nil, []string{"invalid parameters: batch_size=200000000: must be at most 100000000"}},
 		{"key=value checked even when JSON is fine", prod, `{"batch_size": 5}`, []string{"nope"}, []string{`--param "nope": must be key=value`}},
 		{"bad hand-made deployment", deployments.Deployment{Name: "h", Parameters: map[string]any{"batch_size": "ten"}}, "", nil, []string{`deployment "h": batch_size: must be an integer, got the string "ten"`}},
 		{"unknown hand-made parameter", deployments.Deployment{Name: "h", Parameters: map[string]any{"size": 1}}, "", nil, []string{`deployment "h": unknown parameter "size"`}},

@@ -10,8 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"time"
 	"unicode"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/webui"
 )
 
 // Request is what `blueprint run` was asked to start.
@@ -198,14 +197,10 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 }
 
 // DefaultUIURL is the Web UI of `temporal server start-dev`.
-const DefaultUIURL = "http://localhost:8233"
+const DefaultUIURL = webui.DefaultURL
 
 // UILink returns the Web UI address of a workflow run. The base is
 // $BLUEPRINT_UI_URL, else DefaultUIURL.
 func UILink(namespace, workflowID, runID string) string {
-	base := strings.TrimRight(os.Getenv("BLUEPRINT_UI_URL"), "/")
-	if base == "" {
-		base = DefaultUIURL
-	}
-	return base + "/namespaces/" + url.PathEscape(namespace) + "/workflows/" + url.PathEscape(workflowID) + "/" + url.PathEscape(runID) + "/history"
+	return webui.RunLink(namespace, workflowID, runID)
 }

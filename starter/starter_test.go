@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,8 +22,12 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/starter"
 )
+
+// Without the Temporal CLI the package stops at once, with one line.
+func TestMain(m *testing.M) { os.Exit(testutil.RequireTemporal(m)) }
 
 const namespace = "default"
 

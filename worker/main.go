@@ -7,6 +7,8 @@
 // TEMPORAL_TLS*, TEMPORAL_PROFILE and temporal.toml, as every Temporal tool.
 // Warehouse: BLUEPRINT_DATABASE_URL (default SQLite ./data/warehouse.db).
 // Logs: BLUEPRINT_LOG_FORMAT=text|json, BLUEPRINT_LOG_LEVEL=debug|info|warn|error.
+// Run logs (in the warehouse): BLUEPRINT_RUN_LOG_MAX_LINES (default 5000 per
+// run), BLUEPRINT_RUN_LOG_RETENTION (default 720h).
 // Metrics: Prometheus on BLUEPRINT_METRICS_ADDR (default 127.0.0.1:9090, "off" to disable).
 // Memory: a soft heap limit of 128 MiB unless GOMEMLIMIT says otherwise.
 package main
@@ -156,6 +158,14 @@ func run() error {
 	}
 	defer c.Close()
 
+	go worker.PruneRunLogs(ctx, st, cfg.RunLog.Retention, func(n int64, err error) {
+		switch {
+		case err != nil:
+			logger.Warn("could not delete old run log lines", "error", err)
+		case n > 0:
+			logger.Info("deleted old run log lines", "lines", n, "retention", cfg.RunLog.Retention)
+		}
+	})
 	w := worker.New(c, st, cfg, flows.Registry)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %s: %w", cfg.TaskQueue, err)

@@ -27,6 +27,11 @@ import (
 var workerBin string
 
 func TestMain(m *testing.M) {
+	// Without the Temporal CLI the package stops at once, with one line.
+	if _, err := devserver.Binary(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	dir, err := os.MkdirTemp("", "blueprint-worker")
 	if err != nil {
 		panic(err)

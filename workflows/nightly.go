@@ -109,7 +109,7 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 		if res.Report != nil {
 			msg += fmt.Sprintf("; the %d that loaded are reported (%s..%s)", res.Loaded, res.Report.From, res.Report.To)
 		}
-		return res, temporal.NewNonRetryableApplicationError(msg, report.ErrSourcesFailed, failure, res)
+		return res, temporal.NewNonRetryableApplicationError(msg, pipeline.ErrSourcesFailed, failure, res)
 	}
 	if failure != nil {
 		return res, failure

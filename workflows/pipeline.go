@@ -5,12 +5,14 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/blueprint-etl/blueprint/internal/failure"
+	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
@@ -48,46 +50,65 @@ func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summar
 	}
 
 	deployment, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute))
-	actx := workflow.WithActivityOptions(ctx, ActivityOptions())
 	started := workflow.Now(ctx)
 	summary := pipeline.Summary{WorkflowID: run.WorkflowID, RunID: run.RunID, BatchSize: params.BatchSize}
+	failed := func(stage string, cause error) (pipeline.Summary, error) {
+		err := fail(ctx, run, &progress, cause)
+		flowrun.Stage(ctx, pipeline.StageFailed, fmt.Sprintf("**Failed in:** %s", stage), "**Error:** "+flowrun.Cause(cause))
+		flowrun.End(ctx, deployment, flowrun.Failed(ctx, stage, cause))
+		return summary, err
+	}
 
+	source := pipeline.RedactURL(params.SourceURL)
+	flowrun.Stage(ctx, pipeline.StageExtract, fmt.Sprintf("**Reading:** up to %d records from %s", params.BatchSize, source))
 	var extracted pipeline.ExtractResult
-	err := workflow.ExecuteActivity(actx, pipeline.ExtractActivity, pipeline.ExtractInput{
-		Run: run, Params: params, Deployment: deployment, StartedAt: started,
-	}).Get(ctx, &extracted)
+	err := workflow.ExecuteActivity(stageContext(ctx, fmt.Sprintf("Extract up to %d records from %s", params.BatchSize, source)),
+		pipeline.ExtractActivity, pipeline.ExtractInput{Run: run, Params: params, Deployment: deployment, StartedAt: started},
+	).Get(ctx, &extracted)
 	if err != nil {
-		return summary, fail(ctx, run, &progress, err)
+		return failed(pipeline.StageExtract, err)
 	}
 	summary.Source, summary.Extracted = extracted.Source, extracted.Records
 	summary.Durations.Extract = workflow.Now(ctx).Sub(started)
 	progress.Stage, progress.Extracted = pipeline.StageTransform, extracted.Records
 
 	mark := workflow.Now(ctx)
+	flowrun.Stage(ctx, pipeline.StageTransform, fmt.Sprintf("**Rows so far:** %d extracted", extracted.Records))
 	var transformed pipeline.TransformResult
-	err = workflow.ExecuteActivity(actx, pipeline.TransformActivity, pipeline.TransformInput{
-		Run: run, Chunks: extracted.Chunks,
-	}).Get(ctx, &transformed)
+	err = workflow.ExecuteActivity(stageContext(ctx, fmt.Sprintf("Transform %d records: normalise, validate, drop duplicates", extracted.Records)),
+		pipeline.TransformActivity, pipeline.TransformInput{Run: run, Chunks: extracted.Chunks},
+	).Get(ctx, &transformed)
 	if err != nil {
-		return summary, fail(ctx, run, &progress, err)
+		return failed(pipeline.StageTransform, err)
 	}
 	summary.Valid, summary.Rejected, summary.Reasons = transformed.Valid, transformed.Rejected, transformed.Reasons
 	summary.Durations.Transform = workflow.Now(ctx).Sub(mark)
 	progress.Stage, progress.Valid, progress.Rejected = pipeline.StageLoad, transformed.Valid, transformed.Rejected
 
 	mark = workflow.Now(ctx)
+	flowrun.Stage(ctx, pipeline.StageLoad, fmt.Sprintf("**Rows so far:** %d extracted, %d valid, %d rejected", extracted.Records, transformed.Valid, transformed.Rejected))
 	var loaded pipeline.LoadResult
-	err = workflow.ExecuteActivity(actx, pipeline.LoadActivity, pipeline.LoadInput{
-		Run: run, Source: extracted.Source, Chunks: transformed.Chunks, Summary: summary,
-	}).Get(ctx, &loaded)
+	err = workflow.ExecuteActivity(stageContext(ctx, fmt.Sprintf("Load %d records into the warehouse", transformed.Valid)),
+		pipeline.LoadActivity, pipeline.LoadInput{Run: run, Source: extracted.Source, Chunks: transformed.Chunks, Summary: summary},
+	).Get(ctx, &loaded)
 	if err != nil {
-		return summary, fail(ctx, run, &progress, err)
+		return failed(pipeline.StageLoad, err)
 	}
 	summary.Loaded = loaded
 	summary.Durations.Load = workflow.Now(ctx).Sub(mark)
 	summary.Durations.Total = workflow.Now(ctx).Sub(started)
 	progress.Stage, progress.Loaded = pipeline.StageDone, loaded.Inserted+loaded.Updated+loaded.Unchanged
+	outcome := summary.OneLine()
+	flowrun.Stage(ctx, pipeline.StageDone, "**Result:** "+outcome)
+	flowrun.End(ctx, deployment, pipeline.EndRunInput{Status: pipeline.RunCompleted, Summary: outcome})
 	return summary, nil
+}
+
+// stageContext gives a stage's activity its options and its Web UI summary.
+func stageContext(ctx workflow.Context, summary string) workflow.Context {
+	opts := ActivityOptions()
+	opts.Summary = summary
+	return workflow.WithActivityOptions(ctx, opts)
 }
 
 // fail records the failed or cancelled run in pipeline_runs and returns the

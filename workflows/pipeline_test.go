@@ -3,7 +3,9 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -19,6 +21,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/workflows"
@@ -48,7 +51,8 @@ func (s *PipelineSuite) SetupTest() {
 	s.store = st
 	s.env = s.NewTestWorkflowEnvironment()
 	// Small pages and chunks, so every run commits several checkpoints.
-	s.deps = flow.Deps{Store: st, ChunkRecords: 100, Sources: source.Config{PageSize: 100}}
+	s.deps = flow.Deps{Store: st, ChunkRecords: 100, Sources: source.Config{PageSize: 100},
+		Log: &runlog.Writer{Store: st}}
 	flows.Registry.Register(s.env, s.deps)
 	s.attempts = map[string]int{}
 	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
@@ -79,7 +83,17 @@ func (s *PipelineSuite) TestHappyPath() {
 	s.Equal(sum.Extracted, sum.Valid+sum.Rejected)
 	s.Positive(sum.Rejected, "the synthetic source has dirty rows")
 	s.Equal(sum.Valid, sum.Loaded.Inserted, "a first load inserts every valid row")
-	s.Equal(map[string]int{pipeline.ExtractActivity: 1, pipeline.TransformActivity: 1, pipeline.LoadActivity: 1}, s.attempts)
+	s.Equal(map[string]int{pipeline.ExtractActivity: 1, pipeline.TransformActivity: 1, pipeline.LoadActivity: 1, pipeline.EndRunActivity: 1}, s.attempts)
+
+	lines := s.logs(sum.WorkflowID, sum.RunID)
+	s.hasLine(lines, "info extract 1 extract started (attempt 1")
+	s.hasLine(lines, "info extract 1 extract finished: 1000 records from demo://orders?seed=1 in 10 chunks")
+	s.hasLine(lines, "info extract 1 chunk 10 committed: 1000 rows so far")
+	s.hasLine(lines, "info transform 1 transform started (attempt 1")
+	s.Contains(lines, fmt.Sprintf("info load 1 chunk 10 of 10 committed: %d rows so far", sum.Valid))
+	s.Contains(lines, "info run 0 run completed: "+sum.OneLine())
+	s.Equal("info run 0 run completed: "+sum.OneLine(), lines[len(lines)-1], "the outcome is the last line")
+	s.hasLine(lines, fmt.Sprintf("warn transform 1 rejected %d records by reason: %s", sum.Rejected, pipeline.FormatReasons(sum.Reasons)))
 
 	n, err := s.store.CountOrders(context.Background(), "")
 	s.Require().NoError(err)
@@ -116,12 +130,41 @@ func (s *PipelineSuite) TestPermanentFailureAfterThreeAttempts() {
 	var actErr *temporal.ActivityError
 	s.Require().ErrorAs(err, &actErr)
 	s.Equal(pipeline.ExtractActivity, actErr.ActivityType().GetName())
-	s.Equal(map[string]int{pipeline.ExtractActivity: pipeline.MaxAttempts, pipeline.FinishRunActivity: 1}, s.attempts)
+	s.Equal(map[string]int{pipeline.ExtractActivity: pipeline.MaxAttempts, pipeline.FinishRunActivity: 1, pipeline.EndRunActivity: 1}, s.attempts)
 	runs, err := s.store.ListRuns(context.Background(), 10)
 	s.Require().NoError(err)
 	s.Require().Len(runs, 1)
 	s.Equal(pipeline.RunFailed, runs[0].Status)
 	s.Regexp(want, runs[0].Error)
+
+	lines := s.logs(runs[0].WorkflowID, runs[0].RunID)
+	for n := 1; n <= pipeline.MaxAttempts; n++ {
+		s.hasLine(lines, fmt.Sprintf("info extract %d extract started (attempt %d", n, n))
+	}
+	last := lines[len(lines)-2:]
+	s.Equal("error extract 3 attempt 3 failed: synthetic source unavailable (fail=always) (Transient)", last[0])
+	s.Equal("error run 0 run failed in extract: synthetic source unavailable (fail=always) (Transient)", last[1])
+}
+
+// hasLine checks that a line starts with prefix.
+func (s *PipelineSuite) hasLine(lines []string, prefix string) {
+	for _, l := range lines {
+		if strings.HasPrefix(l, prefix) {
+			return
+		}
+	}
+	s.Failf("no such log line", "no line starts with %q in %q", prefix, lines)
+}
+
+// logs returns a run's log lines as "level stage attempt message".
+func (s *PipelineSuite) logs(workflowID, runID string) []string {
+	lines, err := s.store.RunLogs(context.Background(), pipeline.RunRef{WorkflowID: workflowID, RunID: runID}, store.LogQuery{})
+	s.Require().NoError(err)
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = fmt.Sprintf("%s %s %d %s", l.Level, l.Stage, l.Attempt, l.Message)
+	}
+	return out
 }
 
 func (s *PipelineSuite) TestInvalidParametersFailWithoutRetries() {

@@ -131,7 +131,7 @@ func TestNightlyETL(t *testing.T) {
 	require.True(t, env.IsWorkflowCompleted())
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(env.GetWorkflowError(), &appErr), "%v", env.GetWorkflowError())
-	assert.Equal(t, report.ErrSourcesFailed, appErr.Type())
+	assert.Equal(t, pipeline.ErrSourcesFailed, appErr.Type())
 	assert.Contains(t, appErr.Error(), "1 of 3 sources failed: demo://orders?fail=always")
 	assert.Contains(t, appErr.Error(), "the 2 that loaded are reported")
 	var res report.NightlyResult

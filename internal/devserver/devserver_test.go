@@ -2,6 +2,7 @@ package devserver_test
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -9,7 +10,11 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
+
+// Without the Temporal CLI the package stops at once, with one line.
+func TestMain(m *testing.M) { os.Exit(testutil.RequireTemporal(m)) }
 
 func TestStartRegistersSearchAttribute(t *testing.T) {
 	srv := devserver.ForTest(t)

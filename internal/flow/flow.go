@@ -29,6 +29,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
@@ -40,6 +41,11 @@ type Deps struct {
 	Sources source.Config
 	// ChunkRecords overrides the pipeline's default chunk size (tests).
 	ChunkRecords int
+	// Log writes the run logs (nil: none are written).
+	Log *runlog.Writer
+	// Env looks up the worker's environment variables that hold webhook
+	// URLs (os.LookupEnv when nil).
+	Env func(string) (string, bool)
 }
 
 // Activity is one activity a flow's workflow calls, by name.

@@ -30,7 +30,7 @@ const (
 // Param is one parameter of a flow, derived from a field of its parameter
 // struct:
 //
-//	BatchSize int `json:"batch_size" validate:"min=1,max=1000000" default:"100" help:"records to extract in one run"`
+//	BatchSize int `json:"batch_size" validate:"min=1,max=100000000" default:"100" help:"records to extract in one run"`
 //
 // json names it, validate gives its rules (go-playground/validator/v10),
 // default its value when absent (written as on the command line; a list as

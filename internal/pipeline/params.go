@@ -12,7 +12,7 @@ import (
 const (
 	DefaultBatchSize = 100
 	DefaultSourceURL = "demo://orders"
-	MaxBatchSize     = 1_000_000
+	MaxBatchSize     = 100_000_000
 )
 
 // Params is the DataPipeline workflow's input (the Prefect original's
@@ -23,7 +23,7 @@ const (
 // before the workflow sees it.
 type Params struct {
 	// BatchSize is how many records one run extracts.
-	BatchSize int `json:"batch_size" validate:"min=1,max=1000000" default:"100" help:"records to extract in one run"`
+	BatchSize int `json:"batch_size" validate:"min=1,max=100000000" default:"100" help:"records to extract in one run"`
 	// SourceURL says where to extract from: http(s)://, file://, demo://
 	// or source:NAME, a source declared in the manifest's sources: section.
 	SourceURL string `json:"source_url" validate:"required,max=4096,source_url" default:"demo://orders" help:"http(s):// JSON API, file:// JSON/NDJSON/CSV file, demo://orders, or source:NAME from the manifest's sources:"`

@@ -19,13 +19,40 @@ const (
 	// FinishRunActivity records a failed or cancelled run in pipeline_runs.
 	FinishRunActivity = "FinishRun"
 
+	// EndRunActivity records a run's outcome in its log; every flow ends
+	// with it.
+	EndRunActivity = "EndRun"
+	// NotifyActivity POSTs a run's outcome to one webhook.
+	NotifyActivity = "Notify"
+
 	// ProgressQuery answers with a Progress value.
 	ProgressQuery = "progress"
 
 	// DeploymentSearchAttribute tags every run started for a deployment, by a
 	// schedule or by hand, so `blueprint runs ls --deployment` finds both.
 	DeploymentSearchAttribute = "BlueprintDeployment"
+	// RetryOfSearchAttribute holds, on a run started by `blueprint runs
+	// retry`, the workflow ID of the run it retries: `runs show` of the
+	// original finds its retries by it.
+	RetryOfSearchAttribute = "BlueprintRetryOf"
+
+	// Memo keys of a run. MemoNotify holds the deployment's webhooks
+	// ([]Webhook; URLs are worker environment variable names, never the
+	// URLs); MemoRetryOf the "workflow ID/run ID" a retry retries.
+	MemoNotify  = "blueprint.notify"
+	MemoRetryOf = "blueprint.retry-of"
 )
+
+// Notification events: a webhook is called when the run ends in one of its
+// events.
+const (
+	EventCompleted = "completed"
+	EventFailed    = "failed"
+	EventCancelled = "cancelled"
+)
+
+// Events lists the notification events.
+var Events = []string{EventFailed, EventCompleted, EventCancelled}
 
 // Error types carried by ApplicationErrors. Errors of these types are never
 // retried: repeating the same request cannot make it succeed.
@@ -39,6 +66,9 @@ const (
 	// worker with another warehouse, and a retry may land on one that
 	// shares it.
 	ErrWrongWarehouse = "WrongWarehouse"
+	// ErrSourcesFailed is the type of NightlyETL's failure when some of
+	// its sources did not load; its message names them.
+	ErrSourcesFailed = "SourcesFailed"
 )
 
 // NonRetryableErrorTypes lists the ApplicationError types the retry policy

@@ -2,6 +2,10 @@ package pipeline
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -158,4 +162,61 @@ type Checkpoint struct {
 	Stage   string `json:"stage"`
 	Chunks  int    `json:"chunks"`
 	Records int64  `json:"records"`
+}
+
+// EndRunInput is what the end-of-run step records: the run's outcome, for
+// its log and its notifications. Every flow ends with it.
+type EndRunInput struct {
+	Run RunRef `json:"run"`
+	// Status is RunCompleted, RunFailed or RunCancelled.
+	Status string `json:"status"`
+	// Stage is the stage that failed, if one did.
+	Stage string `json:"stage,omitempty"`
+	// Summary says in one line what a completed run did.
+	Summary string `json:"summary,omitempty"`
+	// Error is why a run failed or was cancelled.
+	Error string `json:"error,omitempty"`
+}
+
+// Webhook is a notification target of a deployment. The URL itself is
+// never in a workflow's history: URLEnv names the worker's environment
+// variable that holds it.
+type Webhook struct {
+	URLEnv string   `json:"url_env"`
+	Events []string `json:"events"`
+}
+
+// NotifyInput is one notification: a webhook and the run's outcome.
+type NotifyInput struct {
+	Webhook    Webhook     `json:"webhook"`
+	Deployment string      `json:"deployment,omitempty"`
+	Workflow   string      `json:"workflow"`
+	Namespace  string      `json:"namespace"`
+	End        EndRunInput `json:"end"`
+}
+
+// OneLine says what a completed run did, in one line: "1000 extracted,
+// 990 valid, 10 rejected (invalid_amount: 10), loaded 990 (990 inserted,
+// 0 updated, 0 unchanged)".
+func (s Summary) OneLine() string {
+	rejected := fmt.Sprintf("%d rejected", s.Rejected)
+	if len(s.Reasons) > 0 {
+		rejected += " (" + FormatReasons(s.Reasons) + ")"
+	}
+	l := s.Loaded
+	return fmt.Sprintf("%d extracted, %d valid, %s, loaded %d (%d inserted, %d updated, %d unchanged)",
+		s.Extracted, s.Valid, rejected, l.Inserted+l.Updated+l.Unchanged, l.Inserted, l.Updated, l.Unchanged)
+}
+
+// FormatReasons writes rejected counts by reason as "reason: n, ...",
+// sorted by reason.
+func FormatReasons(m map[string]int64) string {
+	// Sorted keys make the result deterministic (workflow code calls it).
+	//workflowcheck:ignore
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s: %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -19,10 +19,6 @@ const (
 	DailyRevenueActivity = "ReportDailyRevenue"
 )
 
-// ErrSourcesFailed is the type of NightlyETL's failure when some of its
-// sources did not load; its message names them.
-const ErrSourcesFailed = "SourcesFailed"
-
 // MaxDays bounds one report: ten years of days.
 const MaxDays = 3660
 

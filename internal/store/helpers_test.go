@@ -68,6 +68,15 @@ func runRef(name string) pipeline.RunRef {
 }
 
 // countRows counts the rows of a table that belong to a run key.
+// keptIDs counts the rows of a run in stage_ids.
+func keptIDs(t *testing.T, s *store.Store, ref pipeline.RunRef) int {
+	t.Helper()
+	var n int
+	err := s.DB().QueryRowContext(ctxT(t), `SELECT count(*) FROM stage_ids WHERE run = $1`, store.RunNumber(ref)).Scan(&n)
+	require.NoError(t, err)
+	return n
+}
+
 func countRows(t *testing.T, s *store.Store, table, runKey string) int {
 	t.Helper()
 	var n int

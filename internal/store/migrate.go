@@ -178,6 +178,78 @@ var migrations = []migration{
 	},
 	{
 		version: 3,
+		name:    "the ids a run kept, for its duplicate check; compressed staged chunks",
+		// Transform no longer stages clean chunks (Load reads the raw ones
+		// again), and the ids of a run's valid records live here instead
+		// of in the worker's memory, so that a run of any size needs none
+		// for them and a retried Transform resumes without rebuilding
+		// them. Rows go with the run's staged chunks. A run is named by
+		// runNumber, not its long key: the rows stay small, and so does
+		// the cost of writing one per valid record.
+		//
+		// Staged chunks get a codec: S2-compressed (s2) from now on, plain
+		// NDJSON ('') for those staged before.
+		sqlite: []string{
+			`ALTER TABLE stage_chunks ADD COLUMN codec TEXT NOT NULL DEFAULT ''`,
+			`CREATE TABLE stage_ids (
+				run       INTEGER NOT NULL,
+				record_id TEXT    NOT NULL,
+				PRIMARY KEY (run, record_id)
+			) WITHOUT ROWID, STRICT`,
+		},
+		postgres: []string{
+			`ALTER TABLE stage_chunks ADD COLUMN codec TEXT NOT NULL DEFAULT ''`,
+			`CREATE TABLE stage_ids (
+				run       BIGINT NOT NULL,
+				record_id TEXT   NOT NULL,
+				PRIMARY KEY (run, record_id)
+			)`,
+		},
+	},
+	{
+		version: 4,
+		name:    "run logs",
+		// One row per log line of a run, written by its activities (and
+		// the end-of-run step) as they go, so the lines of a worker that
+		// died are kept. id gives the order lines were written in, which
+		// `runs logs --follow` pages on. once_key is set on a line that
+		// must be written once however often its writer is retried (NULLs
+		// are distinct, so ordinary lines never collide).
+		sqlite: []string{
+			`CREATE TABLE run_logs (
+				id          INTEGER PRIMARY KEY AUTOINCREMENT,
+				workflow_id TEXT    NOT NULL,
+				run_id      TEXT    NOT NULL,
+				logged_at   TEXT    NOT NULL,
+				level       TEXT    NOT NULL CHECK (level IN ('info', 'warn', 'error')),
+				stage       TEXT    NOT NULL DEFAULT '',
+				attempt     INTEGER NOT NULL DEFAULT 0,
+				message     TEXT    NOT NULL,
+				once_key    TEXT
+			) STRICT`,
+			`CREATE INDEX run_logs_run ON run_logs (workflow_id, run_id, id)`,
+			`CREATE UNIQUE INDEX run_logs_once ON run_logs (workflow_id, run_id, once_key)`,
+			`CREATE INDEX run_logs_logged_at ON run_logs (logged_at)`,
+		},
+		postgres: []string{
+			`CREATE TABLE run_logs (
+				id          BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+				workflow_id TEXT        NOT NULL,
+				run_id      TEXT        NOT NULL,
+				logged_at   TIMESTAMPTZ NOT NULL,
+				level       TEXT        NOT NULL CHECK (level IN ('info', 'warn', 'error')),
+				stage       TEXT        NOT NULL DEFAULT '',
+				attempt     INTEGER     NOT NULL DEFAULT 0,
+				message     TEXT        NOT NULL,
+				once_key    TEXT
+			)`,
+			`CREATE INDEX run_logs_run ON run_logs (workflow_id, run_id, id)`,
+			`CREATE UNIQUE INDEX run_logs_once ON run_logs (workflow_id, run_id, once_key)`,
+			`CREATE INDEX run_logs_logged_at ON run_logs (logged_at)`,
+		},
+	},
+	{
+		version: 5,
 		name:    "daily revenue report and the time range each run loaded",
 		// daily_revenue is the OrdersReport flow's output: one row per day
 		// (in the report's time zone), category and currency. Revenue is

@@ -116,7 +116,7 @@ func (s *Store) upsertSQLite(ctx context.Context, tx *sql.Tx, source string, ord
 			args = append(args, o.ID, cleanText(o.CustomerEmail), cleanText(o.Category), o.Amount,
 				cleanText(o.Currency), o.Timestamp.UTC().Format(timeLayout), o.Hash())
 		}
-		stmt, err := s.sqliteUpsertStmt(ctx, n)
+		stmt, err := s.sqliteStmt(ctx, stmtUpsert, n)
 		if err != nil {
 			return pipeline.LoadResult{}, err
 		}
@@ -131,34 +131,69 @@ func (s *Store) upsertSQLite(ctx context.Context, tx *sql.Tx, source string, ord
 	return res, nil
 }
 
-// sqliteUpsertStmt returns the prepared upsert of n rows, preparing it on
-// first use. database/sql then prepares it once per pooled connection.
-func (s *Store) sqliteUpsertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+// SQLite statements prepared once per shape, by kind and rows per
+// statement.
+const (
+	stmtUpsert = iota
+	stmtKeepIDs
+	stmtLookupIDs
+)
+
+type stmtKey struct{ kind, rows int }
+
+// sqliteStmt returns the prepared statement of a kind for n rows,
+// preparing it on first use. database/sql then prepares it once per pooled
+// connection.
+func (s *Store) sqliteStmt(ctx context.Context, kind, n int) (*sql.Stmt, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st, ok := s.stmts[n]; ok {
+	key := stmtKey{kind, n}
+	if st, ok := s.stmts[key]; ok {
 		return st, nil
 	}
 	if s.stmts == nil {
-		return nil, fmt.Errorf("upsert orders: %w", sql.ErrConnDone)
+		return nil, fmt.Errorf("prepare statement: %w", sql.ErrConnDone)
 	}
 	var q strings.Builder
-	q.Grow(160 + n*16 + len(upsertTail))
-	q.WriteString(`INSERT INTO orders (` + orderColumns + `)
+	switch kind {
+	case stmtUpsert:
+		q.Grow(160 + n*16 + len(upsertTail))
+		q.WriteString(`INSERT INTO orders (` + orderColumns + `)
 SELECT ?, column1, column2, column3, column4, column5, column6, column7, 1, ?, ?, ? FROM (VALUES `)
-	for i := range n {
-		if i > 0 {
-			q.WriteByte(',')
+		for i := range n {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(`(?,?,?,?,?,?,?)`)
 		}
-		q.WriteString(`(?,?,?,?,?,?,?)`)
+		q.WriteString(`) WHERE true`) // WHERE: SQLite would read ON as a join clause
+		q.WriteString(upsertTail)
+	case stmtKeepIDs:
+		q.Grow(120 + n*4)
+		q.WriteString(`INSERT INTO stage_ids (run, record_id) SELECT ?, column1 FROM (VALUES `)
+		for i := range n {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(`(?)`)
+		}
+		q.WriteString(`) WHERE true ON CONFLICT DO NOTHING RETURNING record_id`)
+	case stmtLookupIDs:
+		q.Grow(80 + n*2)
+		q.WriteString(`SELECT record_id FROM stage_ids WHERE run = ? AND record_id IN (`)
+		for i := range n {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteByte('?')
+		}
+		q.WriteByte(')')
 	}
-	q.WriteString(`) WHERE true`) // WHERE: SQLite would read ON as a join clause
-	q.WriteString(upsertTail)
 	st, err := s.db.PrepareContext(ctx, q.String())
 	if err != nil {
-		return nil, fmt.Errorf("prepare upsert of %d orders: %w", n, err)
+		return nil, fmt.Errorf("prepare statement of %d rows: %w", n, err)
 	}
-	s.stmts[n] = st
+	s.stmts[key] = st
 	return st, nil
 }
 

@@ -171,11 +171,14 @@ func (s *Store) CompleteRun(ctx context.Context, ref pipeline.RunRef, r RunRecor
 	return nil
 }
 
-// deleteStaging drops the staged chunks of a run; checkpoints and rejected
-// records stay.
+// deleteStaging drops the staged chunks and kept ids of a run;
+// checkpoints and rejected records stay.
 func deleteStaging(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM stage_chunks WHERE run_key = $1`, ref.Key()); err != nil {
 		return fmt.Errorf("delete staged chunks: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM stage_ids WHERE run = $1`, RunNumber(ref)); err != nil {
+		return fmt.Errorf("delete kept ids: %w", err)
 	}
 	return nil
 }

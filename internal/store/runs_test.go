@@ -39,12 +39,14 @@ func TestRunLifecycle(t *testing.T) {
 		assert.Nil(t, run.FinishedAt)
 
 		// Stage a little of everything.
-		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, []byte("raw"), 3, ""))
-		require.NoError(t, s.PutTransformChunk(ctx, ref, 0, []byte("clean"), 2,
-			[]record.Rejected{{Index: 2, RecordID: "x", Reason: record.ReasonInvalidAmount}}))
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, store.NewStagedChunk([]byte("raw"), 3), "", true))
+		_, err = s.PutTransformChunk(ctx, ref, 0, valids(0, "a", "b"),
+			[]record.Rejected{{Index: 2, RecordID: "x", Reason: record.ReasonInvalidAmount}}, false)
+		require.NoError(t, err)
 		_, err = s.LoadChunk(ctx, ref, "demo://orders", 0, makeOrders(0, 2))
 		require.NoError(t, err)
-		assert.Equal(t, 2, countRows(t, s, "stage_chunks", ref.Key()))
+		assert.Equal(t, 1, countRows(t, s, "stage_chunks", ref.Key()))
+		assert.Equal(t, 2, keptIDs(t, s, ref))
 
 		finished := started.Add(90 * time.Second)
 		done := store.RunRecord{
@@ -106,8 +108,9 @@ func TestFinishRun(t *testing.T) {
 			ref := runRef(tt.name)
 			if tt.begin {
 				require.NoError(t, s.BeginRun(ctx, store.RunRecord{WorkflowID: ref.WorkflowID, RunID: ref.RunID, Source: "s"}))
-				require.NoError(t, s.PutExtractChunk(ctx, ref, 0, []byte("raw"), 1, ""))
-				require.NoError(t, s.PutTransformChunk(ctx, ref, 0, nil, 0, []record.Rejected{{Index: 0, Reason: record.ReasonMalformed}}))
+				require.NoError(t, s.PutExtractChunk(ctx, ref, 0, store.NewStagedChunk([]byte("raw"), 2), "", true))
+				_, err := s.PutTransformChunk(ctx, ref, 0, valids(1, "a"), []record.Rejected{{Index: 0, Reason: record.ReasonMalformed}}, false)
+				require.NoError(t, err)
 			}
 			err := s.FinishRun(ctx, ref, tt.status, "source is down")
 			if tt.wantErr {
@@ -123,12 +126,13 @@ func TestFinishRun(t *testing.T) {
 			assert.Equal(t, "source is down", run.Error, tt.name)
 			assert.NotNil(t, run.FinishedAt, tt.name)
 			assert.Equal(t, 0, countRows(t, s, "stage_chunks", ref.Key()), tt.name)
+			assert.Equal(t, 0, keptIDs(t, s, ref), tt.name)
 			if tt.begin {
 				assert.Equal(t, 1, countRows(t, s, "rejected_records", ref.Key()), tt.name)
 				assert.Equal(t, "s", run.Source, tt.name)
 			}
 
-			err = s.PutExtractChunk(ctx, ref, 1, []byte("late"), 1, "")
+			err = s.PutExtractChunk(ctx, ref, 1, store.NewStagedChunk([]byte("late"), 1), "", false)
 			assert.ErrorIs(t, err, store.ErrRunFinished, tt.name)
 			err = s.CompleteRun(ctx, ref, store.RunRecord{})
 			assert.ErrorIs(t, err, store.ErrRunFinished, "%s: a failed run is not completed later", tt.name)

@@ -4,12 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/s2"
+
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/transform"
 )
 
 // Checkpoint is how far a stage of a run got: every chunk below NextSeq is
@@ -185,33 +190,57 @@ func (s *Store) beginChunk(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef,
 	return cp, false, nil
 }
 
-func insertChunk(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, stage string, seq, records int, data []byte) error {
+// codecS2 marks a staged chunk compressed with S2 (a block, see
+// github.com/klauspost/compress/s2); chunks without a codec are plain.
+const codecS2 = "s2"
+
+// StagedChunk is a chunk of raw records (NDJSON) as it is staged:
+// compressed. Staging is bound by the database's one writer, so the
+// compression is done by NewStagedChunk, on the caller's goroutine, ahead
+// of the write: NDJSON compresses about 4 to 1, and the writer has that
+// much less to write (and Transform and Load to read).
+type StagedChunk struct {
+	data    []byte
+	records int
+}
+
+// NewStagedChunk compresses raw, which holds records records.
+func NewStagedChunk(raw []byte, records int) StagedChunk {
+	return StagedChunk{data: s2.Encode(nil, raw), records: records}
+}
+
+// Records is how many records the chunk holds.
+func (c StagedChunk) Records() int { return c.records }
+
+func insertChunk(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, stage string, seq int, c StagedChunk) error {
+	data := c.data
 	if data == nil {
 		data = []byte{} // an empty chunk, not NULL
 	}
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO stage_chunks (run_key, stage, seq, records, data) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (run_key, stage, seq) DO UPDATE SET records = excluded.records, data = excluded.data`,
-		ref.Key(), stage, seq, records, data); err != nil {
+		INSERT INTO stage_chunks (run_key, stage, seq, records, data, codec) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (run_key, stage, seq) DO UPDATE SET records = excluded.records, data = excluded.data, codec = excluded.codec`,
+		ref.Key(), stage, seq, c.records, data, codecS2); err != nil {
 		return fmt.Errorf("write %s chunk %d: %w", stage, seq, err)
 	}
 	return nil
 }
 
-// PutExtractChunk stages chunk seq of raw records (n records, NDJSON in
-// data) and advances the extract checkpoint to seq+1 with the source's
-// cursor, in one transaction. Writing a committed chunk again is a no-op,
-// so Records stays exact when a retried attempt repeats it.
-func (s *Store) PutExtractChunk(ctx context.Context, ref pipeline.RunRef, seq int, data []byte, n int, cursor string) error {
+// PutExtractChunk stages chunk seq of raw records and advances the
+// extract checkpoint to seq+1 with the source's cursor, in one
+// transaction; done also marks the stage done (the last chunk: it spares
+// a one-chunk run a transaction). Writing a committed chunk again is a
+// no-op, so Records stays exact when a retried attempt repeats it.
+func (s *Store) PutExtractChunk(ctx context.Context, ref pipeline.RunRef, seq int, c StagedChunk, cursor string, done bool) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		cp, skip, err := s.beginChunk(ctx, tx, ref, pipeline.StageExtract, seq)
 		if err != nil || skip {
 			return err
 		}
-		if err := insertChunk(ctx, tx, ref, pipeline.StageExtract, seq, n, data); err != nil {
+		if err := insertChunk(ctx, tx, ref, pipeline.StageExtract, seq, c); err != nil {
 			return err
 		}
-		cp.NextSeq, cp.Records, cp.Cursor = seq+1, cp.Records+int64(n), cursor
+		cp.NextSeq, cp.Records, cp.Cursor, cp.Done = seq+1, cp.Records+int64(c.records), cursor, done
 		return s.saveCheckpoint(ctx, tx, ref, pipeline.StageExtract, cp)
 	})
 	if err != nil {
@@ -240,34 +269,66 @@ func (s *Store) FinishStage(ctx context.Context, ref pipeline.RunRef, stage stri
 	return nil
 }
 
-// ReadChunk returns a staged chunk. A chunk that does not exist (never
+// ReadChunk returns a staged chunk, decompressed. A chunk that does not exist (never
 // written, or dropped when the run ended) gives an error wrapping
 // sql.ErrNoRows.
 func (s *Store) ReadChunk(ctx context.Context, ref pipeline.RunRef, stage string, seq int) ([]byte, error) {
 	if err := checkStage(stage, chunkStages...); err != nil {
 		return nil, fmt.Errorf("store: read chunk of %s: %w", ref.Key(), err)
 	}
-	var data []byte
-	err := s.db.QueryRowContext(ctx, `SELECT data FROM stage_chunks WHERE run_key = $1 AND stage = $2 AND seq = $3`,
-		ref.Key(), stage, seq).Scan(&data)
+	var (
+		data  []byte
+		codec string
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT data, codec FROM stage_chunks WHERE run_key = $1 AND stage = $2 AND seq = $3`,
+		ref.Key(), stage, seq).Scan(&data, &codec)
 	if err != nil {
 		return nil, fmt.Errorf("store: read %s chunk %d of %s: %w", stage, seq, ref.Key(), err)
 	}
-	return data, nil
+	switch codec {
+	case "":
+		return data, nil
+	case codecS2:
+		raw, err := s2.Decode(nil, data)
+		if err != nil {
+			return nil, fmt.Errorf("store: read %s chunk %d of %s: decompress: %w", stage, seq, ref.Key(), err)
+		}
+		return raw, nil
+	default:
+		return nil, fmt.Errorf("store: read %s chunk %d of %s: unknown codec %q", stage, seq, ref.Key(), codec)
+	}
 }
 
-// PutTransformChunk stores chunk seq of the transform stage: the clean
-// records (NDJSON of record.Order, nValid of them) and the rejected ones,
-// and adds their counts to the transform checkpoint, in one transaction.
-// Writing a committed chunk again is a no-op.
-func (s *Store) PutTransformChunk(ctx context.Context, ref pipeline.RunRef, seq int, clean []byte, nValid int, rejects []record.Rejected) error {
+// PutTransformChunk commits chunk seq of the transform stage, in one
+// transaction: it keeps the ids of the chunk's valid records in stage_ids,
+// the run's duplicate check (valid must hold no id twice: transform.Chunk
+// with a fresh Deduper sees to that); a valid record whose id an earlier
+// chunk kept is rejected as transform.Duplicate instead. It stores the
+// rejected records and adds the counts to the transform checkpoint; done
+// also marks the stage done. Clean records are not staged: Load reads the
+// raw chunk again and skips the rejected indexes (RejectedIndexes).
+//
+// It returns the checkpoint after the chunk. Writing a committed chunk
+// again is a no-op that returns the checkpoint as it is.
+func (s *Store) PutTransformChunk(ctx context.Context, ref pipeline.RunRef, seq int, valid []transform.Valid, rejects []record.Rejected, done bool) (Checkpoint, error) {
+	var out Checkpoint
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		cp, skip, err := s.beginChunk(ctx, tx, ref, pipeline.StageTransform, seq)
 		if err != nil || skip {
+			out = cp
 			return err
 		}
-		if err := insertChunk(ctx, tx, ref, pipeline.StageTransform, seq, nValid, clean); err != nil {
-			return err
+		seen, err := s.seenIDs(ctx, tx, ref, valid, seq, done)
+		if err != nil {
+			return fmt.Errorf("transform chunk %d: %w", seq, err)
+		}
+		nValid := len(valid)
+		rejects := rejects[:len(rejects):len(rejects)] // append copies: the caller's slice stays as it was
+		for _, v := range valid {
+			if _, dup := seen[v.Order.ID]; dup {
+				rejects = append(rejects, transform.Duplicate(v))
+				nValid--
+			}
 		}
 		if err := s.insertRejects(ctx, tx, ref, seq, rejects); err != nil {
 			return err
@@ -282,12 +343,162 @@ func (s *Store) PutTransformChunk(ctx context.Context, ref pipeline.RunRef, seq 
 			}
 			cp.Reasons[r.Reason]++
 		}
+		cp.Done = done
+		out = cp
 		return s.saveCheckpoint(ctx, tx, ref, pipeline.StageTransform, cp)
 	})
 	if err != nil {
-		return fmt.Errorf("store: run %s: %w", ref.Key(), err)
+		return Checkpoint{}, fmt.Errorf("store: run %s: %w", ref.Key(), err)
+	}
+	return out, nil
+}
+
+// idsPerStatement bounds the rows of one stage_ids insert. On SQLite the
+// batches have a power-of-two size up to it, each shape prepared once (as
+// the upsert of orders does); one parameter a row, far below the limit.
+const idsPerStatement = 4096
+
+// seenIDs returns the ids of valid that earlier chunks of the run kept,
+// and keeps the others for the chunks to come: the first chunk has no
+// earlier ones to check, the last (done) none to come. A one-chunk run
+// touches stage_ids not at all.
+func (s *Store) seenIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, valid []transform.Valid, seq int, done bool) (map[string]struct{}, error) {
+	switch {
+	case len(valid) == 0 || (seq == 0 && done):
+		return nil, nil
+	case done:
+		return s.lookupIDs(ctx, tx, ref, valid)
+	}
+	kept, err := s.keepIDs(ctx, tx, ref, valid)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]struct{}{}
+	for _, v := range valid {
+		if _, ok := kept[v.Order.ID]; !ok {
+			seen[v.Order.ID] = struct{}{}
+		}
+	}
+	return seen, nil
+}
+
+// collectIDs adds the record_id column of rows to set and closes rows.
+func collectIDs(rows *sql.Rows, set map[string]struct{}) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		set[id] = struct{}{}
+	}
+	return rows.Err()
+}
+
+// lookupIDs returns the ids of valid that the run's stage_ids holds.
+func (s *Store) lookupIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, valid []transform.Valid) (map[string]struct{}, error) {
+	found := map[string]struct{}{}
+	err := s.eachIDBatch(ctx, tx, ref, valid, stmtLookupIDs,
+		`SELECT record_id FROM stage_ids WHERE run = $1 AND record_id = ANY($2::text[])`, found)
+	if err != nil {
+		return nil, fmt.Errorf("look up ids: %w", err)
+	}
+	return found, nil
+}
+
+// keepIDs adds the ids of valid to the run's stage_ids and returns those
+// that were new: an id it does not return was kept by an earlier chunk.
+func (s *Store) keepIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, valid []transform.Valid) (map[string]struct{}, error) {
+	kept := make(map[string]struct{}, len(valid))
+	err := s.eachIDBatch(ctx, tx, ref, valid, stmtKeepIDs,
+		`INSERT INTO stage_ids (run, record_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING record_id`, kept)
+	if err != nil {
+		return nil, fmt.Errorf("keep ids: %w", err)
+	}
+	return kept, nil
+}
+
+// eachIDBatch runs a statement over the ids of valid in batches and
+// collects the ids it returns into set: on PostgreSQL pgQuery, with the
+// run number and an array of ids; on SQLite the prepared statement of
+// kind for each power-of-two batch size.
+func (s *Store) eachIDBatch(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, valid []transform.Valid, kind int, pgQuery string, set map[string]struct{}) error {
+	run := RunNumber(ref)
+	if s.driver == DriverPostgres {
+		for len(valid) > 0 {
+			batch := valid[:min(len(valid), postgresRowsPerStatement)]
+			valid = valid[len(batch):]
+			ids := make([]string, len(batch))
+			for i, v := range batch {
+				ids[i] = v.Order.ID
+			}
+			rows, err := tx.QueryContext(ctx, pgQuery, run, ids)
+			if err != nil {
+				return err
+			}
+			if err := collectIDs(rows, set); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	args := make([]any, 0, 1+min(len(valid), idsPerStatement))
+	for len(valid) > 0 {
+		n := idsPerStatement
+		for n > len(valid) {
+			n /= 2
+		}
+		batch := valid[:n]
+		valid = valid[n:]
+		args = append(args[:0], run)
+		for _, v := range batch {
+			args = append(args, v.Order.ID)
+		}
+		stmt, err := s.sqliteStmt(ctx, kind, n)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		if err := collectIDs(rows, set); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// RunNumber names a run in stage_ids: a 64-bit hash of its key. Two runs
+// share a number with a probability of 2^-64 per pair, and it would only
+// matter while both are staging.
+func RunNumber(ref pipeline.RunRef) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(ref.Key()))
+	return int64(h.Sum64())
+}
+
+// RejectedIndexes returns the indexes of the records of chunk seq that
+// Transform rejected, in order: Load skips them when it reads the raw
+// chunk again.
+func (s *Store) RejectedIndexes(ctx context.Context, ref pipeline.RunRef, seq int) ([]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT idx FROM rejected_records WHERE run_key = $1 AND chunk_seq = $2 ORDER BY idx`, ref.Key(), seq)
+	if err != nil {
+		return nil, fmt.Errorf("store: rejected indexes of chunk %d of %s: %w", seq, ref.Key(), err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var i int
+		if err := rows.Scan(&i); err != nil {
+			return nil, fmt.Errorf("store: rejected indexes of chunk %d of %s: %w", seq, ref.Key(), err)
+		}
+		out = append(out, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: rejected indexes of chunk %d of %s: %w", seq, ref.Key(), err)
+	}
+	return out, nil
 }
 
 // rejectsPerStatement bounds a multi-row INSERT of rejected records: five
@@ -378,22 +589,45 @@ func (s *Store) Rejected(ctx context.Context, ref pipeline.RunRef, limit int) ([
 	return out, nil
 }
 
-// PruneStaging drops the staged chunks of runs whose checkpoints have not
-// moved since before: runs that ended without FinishRun or CompleteRun
-// (a terminated workflow, a lost worker). It returns how many chunks it
-// dropped. A janitor should pass a time well beyond the longest run.
+// PruneStaging drops the staged chunks (and kept ids) of runs whose
+// checkpoints have not moved since before: runs that ended without
+// FinishRun or CompleteRun (a terminated workflow, a lost worker). It
+// returns how many chunks it dropped. A janitor should pass a time well
+// beyond the longest run.
 func (s *Store) PruneStaging(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
-			DELETE FROM stage_chunks WHERE run_key IN (
-				SELECT run_key FROM stage_checkpoints GROUP BY run_key HAVING max(updated_at) < $1)`,
-			s.timeArg(before))
+		const stale = `SELECT run_key FROM stage_checkpoints GROUP BY run_key HAVING max(updated_at) < $1`
+		res, err := tx.ExecContext(ctx, `DELETE FROM stage_chunks WHERE run_key IN (`+stale+`)`, s.timeArg(before))
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, stale, s.timeArg(before))
+		if err != nil {
+			return err
+		}
+		var runs []int64
+		for rows.Next() {
+			var key string
+			if err := rows.Scan(&key); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			wf, run, _ := strings.Cut(key, "/")
+			runs = append(runs, RunNumber(pipeline.RunRef{WorkflowID: wf, RunID: run}))
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		for _, r := range runs {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM stage_ids WHERE run = $1`, r); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: prune staging: %w", err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
+	"github.com/blueprint-etl/blueprint/internal/transform"
 )
 
 func TestPutExtractChunk(t *testing.T) {
@@ -28,11 +30,11 @@ func TestPutExtractChunk(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, store.Checkpoint{}, cp, "nothing committed yet")
 
-		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, []byte("{\"id\":1}\n{\"id\":2}\n"), 2, "page=2"))
-		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, []byte("{\"id\":3}\n"), 1, "page=3"))
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, store.NewStagedChunk([]byte("{\"id\":1}\n{\"id\":2}\n"), 2), "page=2", false))
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, store.NewStagedChunk([]byte("{\"id\":3}\n"), 1), "page=3", false))
 		// A retried attempt repeats chunk 1: nothing changes.
-		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, []byte("{\"id\":3}\n"), 1, "page=3"))
-		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, []byte("other"), 7, "page=x"))
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, store.NewStagedChunk([]byte("{\"id\":3}\n"), 1), "page=3", false))
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, store.NewStagedChunk([]byte("other"), 7), "page=x", false))
 
 		cp, err = s.Checkpoint(ctx, ref, pipeline.StageExtract)
 		require.NoError(t, err)
@@ -43,9 +45,9 @@ func TestPutExtractChunk(t *testing.T) {
 		assert.Equal(t, 2, countRows(t, s, "stage_chunks", ref.Key()))
 
 		// Chunks are written in order.
-		err = s.PutExtractChunk(ctx, ref, 5, []byte("x"), 1, "")
+		err = s.PutExtractChunk(ctx, ref, 5, store.NewStagedChunk([]byte("x"), 1), "", false)
 		assert.ErrorContains(t, err, "out of order")
-		err = s.PutExtractChunk(ctx, ref, -1, []byte("x"), 1, "")
+		err = s.PutExtractChunk(ctx, ref, -1, store.NewStagedChunk([]byte("x"), 1), "", false)
 		assert.Error(t, err)
 
 		_, err = s.ReadChunk(ctx, ref, pipeline.StageExtract, 2)
@@ -58,9 +60,34 @@ func TestPutExtractChunk(t *testing.T) {
 		cp, err = s.Checkpoint(ctx, ref, pipeline.StageExtract)
 		require.NoError(t, err)
 		assert.Equal(t, store.Checkpoint{NextSeq: 2, Records: 3, Cursor: "page=3", Done: true}, cp)
-		err = s.PutExtractChunk(ctx, ref, 2, []byte("x"), 1, "")
+		err = s.PutExtractChunk(ctx, ref, 2, store.NewStagedChunk([]byte("x"), 1), "", false)
 		assert.ErrorContains(t, err, "already done")
-		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, []byte("x"), 1, ""), "a committed chunk is still a no-op")
+
+		// Chunks are stored compressed; one staged before compression (no
+		// codec) still reads back.
+		big := []byte(strings.Repeat(`{"id":"ord-1","customer_email":"a@b.co","category":"books"}`+"\n", 2000))
+		other := runRef("extract-codec")
+		require.NoError(t, s.PutExtractChunk(ctx, other, 0, store.NewStagedChunk(big, 2000), "page=2", false))
+		var stored int
+		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT length(data) FROM stage_chunks WHERE run_key = $1 AND seq = 0`, other.Key()).Scan(&stored))
+		assert.Less(t, stored, len(big)/4, "compressed")
+		data, err = s.ReadChunk(ctx, other, pipeline.StageExtract, 0)
+		require.NoError(t, err)
+		assert.Equal(t, string(big), string(data))
+		_, err = s.DB().ExecContext(ctx, `INSERT INTO stage_chunks (run_key, stage, seq, records, data) VALUES ($1, 'extract', 1, 1, $2)`,
+			other.Key(), []byte("{\"id\":9}\n"))
+		require.NoError(t, err)
+		data, err = s.ReadChunk(ctx, other, pipeline.StageExtract, 1)
+		require.NoError(t, err)
+		assert.Equal(t, "{\"id\":9}\n", string(data))
+
+		// The last chunk can mark the stage done in its own transaction.
+		last := runRef("extract-last")
+		require.NoError(t, s.PutExtractChunk(ctx, last, 0, store.NewStagedChunk([]byte("{}\n"), 1), "", true))
+		cp, err = s.Checkpoint(ctx, last, pipeline.StageExtract)
+		require.NoError(t, err)
+		assert.Equal(t, store.Checkpoint{NextSeq: 1, Records: 1, Done: true}, cp)
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, store.NewStagedChunk([]byte("x"), 1), "", false), "a committed chunk is still a no-op")
 	})
 }
 
@@ -76,35 +103,79 @@ func TestPutTransformChunk(t *testing.T) {
 			}
 		}
 		for seq := range 2 {
-			// Every chunk is written twice, as by a retried attempt.
-			for range 2 {
-				require.NoError(t, s.PutTransformChunk(ctx, ref, seq, []byte("clean\n"), 5, rejects(seq)))
+			// Every chunk is written twice, as by a retried attempt: the
+			// second write is a no-op returning the checkpoint.
+			for try := range 2 {
+				cp, err := s.PutTransformChunk(ctx, ref, seq, valids(10, fmt.Sprintf("v%d-a", seq), fmt.Sprintf("v%d-b", seq), "shared"), rejects(seq), false)
+				require.NoError(t, err, "chunk %d try %d", seq, try)
+				assert.Equal(t, seq+1, cp.NextSeq)
 			}
 		}
-		// An all-rejected chunk has no clean data.
-		require.NoError(t, s.PutTransformChunk(ctx, ref, 2, nil, 0, rejects(2)[:1]))
-
-		cp, err := s.Checkpoint(ctx, ref, pipeline.StageTransform)
+		// The last chunk, marked done, only looks its ids up: no chunk
+		// comes after it to check against them.
+		cp, err := s.PutTransformChunk(ctx, ref, 2, valids(20, "shared", "v2-a"), rejects(2)[:1], true)
 		require.NoError(t, err)
-		assert.Equal(t, store.Checkpoint{
-			NextSeq: 3, Records: 17, Valid: 10, Rejected: 7,
-			Reasons: map[string]int64{record.ReasonInvalidEmail: 5, record.ReasonMissingID: 2},
-		}, cp)
+		want := store.Checkpoint{
+			NextSeq: 3, Records: 15, Valid: 6, Rejected: 9, Done: true,
+			Reasons: map[string]int64{record.ReasonInvalidEmail: 5, record.ReasonMissingID: 2, record.ReasonDuplicateID: 2},
+		}
+		assert.Equal(t, want, cp)
+		cp, err = s.Checkpoint(ctx, ref, pipeline.StageTransform)
+		require.NoError(t, err)
+		assert.Equal(t, want, cp)
+		assert.Equal(t, 5, keptIDs(t, s, ref), "the ids kept, once each")
 
 		got, err := s.Rejected(ctx, ref, 0)
 		require.NoError(t, err)
-		require.Len(t, got, 7)
+		require.Len(t, got, 9)
 		assert.Equal(t, rejects(0)[0], got[0])
 		assert.Equal(t, "{\"id\":\"\",\"x\":\"\uFFFD\uFFFD\"}", got[1].Raw, "NUL and invalid UTF-8 are replaced")
-		assert.Equal(t, "r1-7", got[5].RecordID, "ordered by chunk, then index")
+		assert.Equal(t, "r1-1", got[3].RecordID, "ordered by chunk, then index")
+		assert.Equal(t, record.Rejected{Index: 12, RecordID: "shared", Reason: record.ReasonDuplicateID,
+			Detail: `id "shared" was already seen in this run`, Raw: `{"id":"shared"}`}, got[6],
+			"an id an earlier chunk kept is a duplicate")
 		limited, err := s.Rejected(ctx, ref, 2)
 		require.NoError(t, err)
 		assert.Len(t, limited, 2)
 
-		data, err := s.ReadChunk(ctx, ref, pipeline.StageTransform, 2)
+		idx, err := s.RejectedIndexes(ctx, ref, 1)
 		require.NoError(t, err)
-		assert.Empty(t, data)
+		assert.Equal(t, []int{1, 4, 7, 12}, idx)
+		idx, err = s.RejectedIndexes(ctx, ref, 2)
+		require.NoError(t, err)
+		assert.Equal(t, []int{1, 20}, idx, "the last chunk's duplicate")
+		idx, err = s.RejectedIndexes(ctx, ref, 9)
+		require.NoError(t, err)
+		assert.Empty(t, idx)
 	})
+}
+
+// TestDuplicatesAcrossRuns: the duplicate check is per run; two runs may
+// keep the same id.
+func TestDuplicatesAcrossRuns(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		for _, name := range []string{"one", "two"} {
+			cp, err := s.PutTransformChunk(ctx, runRef(name), 0, valids(0, "a", "b"), nil, false)
+			require.NoError(t, err)
+			assert.EqualValues(t, 2, cp.Valid, name)
+			assert.Zero(t, cp.Rejected, name)
+		}
+		// A one-chunk run needs no ids kept: the chunk checked its own.
+		single := runRef("single")
+		_, err := s.PutTransformChunk(ctx, single, 0, valids(0, "a", "b"), nil, true)
+		require.NoError(t, err)
+		assert.Zero(t, keptIDs(t, s, single))
+	})
+}
+
+// valids are valid records with the given ids at indexes from first on.
+func valids(first int, ids ...string) []transform.Valid {
+	var out []transform.Valid
+	for i, id := range ids {
+		out = append(out, transform.Valid{Index: first + i, Order: record.Order{ID: id}, Raw: []byte(`{"id":"` + id + `"}`)})
+	}
+	return out
 }
 
 func TestLoadChunk(t *testing.T) {
@@ -254,13 +325,17 @@ func loadRun(ctx context.Context, s *store.Store, r, chunks, chunkSize int) erro
 		if err != nil {
 			return err
 		}
-		if err := s.PutExtractChunk(ctx, ref, seq, raw, len(orders), ""); err != nil {
+		if err := s.PutExtractChunk(ctx, ref, seq, store.NewStagedChunk(raw, len(orders)), "", seq+1 == chunks); err != nil {
 			return err
 		}
-		if err := s.PutTransformChunk(ctx, ref, seq, raw, len(orders), nil); err != nil {
+		valid := make([]transform.Valid, len(orders))
+		for i, o := range orders {
+			valid[i] = transform.Valid{Index: i, Order: o}
+		}
+		if _, err := s.PutTransformChunk(ctx, ref, seq, valid, nil, seq+1 == chunks); err != nil {
 			return err
 		}
-		data, err := s.ReadChunk(ctx, ref, pipeline.StageTransform, seq)
+		data, err := s.ReadChunk(ctx, ref, pipeline.StageExtract, seq)
 		if err != nil {
 			return err
 		}
@@ -290,8 +365,10 @@ func TestPruneStaging(t *testing.T) {
 	eachDriver(t, func(t *testing.T, s *store.Store) {
 		ctx := ctxT(t)
 		old, fresh := runRef("old"), runRef("fresh")
-		require.NoError(t, s.PutExtractChunk(ctx, old, 0, []byte("x"), 1, ""))
-		require.NoError(t, s.PutExtractChunk(ctx, old, 1, []byte("x"), 1, ""))
+		require.NoError(t, s.PutExtractChunk(ctx, old, 0, store.NewStagedChunk([]byte("x"), 1), "", false))
+		require.NoError(t, s.PutExtractChunk(ctx, old, 1, store.NewStagedChunk([]byte("x"), 1), "", false))
+		_, err := s.PutTransformChunk(ctx, old, 0, valids(0, "a"), nil, false)
+		require.NoError(t, err)
 		cutoff := time.Now().Add(time.Hour) // everything so far is older
 		n, err := s.PruneStaging(ctx, cutoff.Add(-2*time.Hour))
 		require.NoError(t, err)
@@ -300,8 +377,9 @@ func TestPruneStaging(t *testing.T) {
 		n, err = s.PruneStaging(ctx, cutoff)
 		require.NoError(t, err)
 		assert.EqualValues(t, 2, n)
-		require.NoError(t, s.PutExtractChunk(ctx, fresh, 0, []byte("x"), 1, ""))
+		require.NoError(t, s.PutExtractChunk(ctx, fresh, 0, store.NewStagedChunk([]byte("x"), 1), "", false))
 		assert.Equal(t, 1, countRows(t, s, "stage_chunks", fresh.Key()))
 		assert.Equal(t, 0, countRows(t, s, "stage_chunks", old.Key()))
+		assert.Equal(t, 0, keptIDs(t, s, old))
 	})
 }

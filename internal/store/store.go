@@ -2,8 +2,9 @@
 // default, pure Go) or PostgreSQL.
 //
 // Record data never travels through Temporal workflow history: Extract
-// stages raw records here in chunks, Transform reads them and writes clean
-// chunks and rejected records, Load upserts clean chunks into the orders
+// stages raw records here in chunks (the one staged copy), Transform reads
+// them and writes rejected records and the ids it kept, Load reads the raw
+// chunks again and upserts the records Transform kept into the orders
 // table. Every chunk write commits in one transaction together with its
 // stage checkpoint, so a retried activity resumes after the last committed
 // chunk, nothing is written twice and the counts stay exact across crashes.
@@ -75,7 +76,7 @@ type Store struct {
 	writeSem chan struct{}
 
 	mu    sync.Mutex
-	stmts map[int]*sql.Stmt // SQLite upsert statements, by rows per statement
+	stmts map[stmtKey]*sql.Stmt // SQLite statements prepared once (sqliteStmt)
 }
 
 // Open connects to the warehouse named by dsn and brings its schema up to
@@ -204,7 +205,7 @@ func openSQLite(path, query string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0)+2)
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
-	return &Store{db: db, driver: DriverSQLite, writeSem: make(chan struct{}, 1), stmts: map[int]*sql.Stmt{}}, nil
+	return &Store{db: db, driver: DriverSQLite, writeSem: make(chan struct{}, 1), stmts: map[stmtKey]*sql.Stmt{}}, nil
 }
 
 func openPostgres(dsn string) (*Store, error) {

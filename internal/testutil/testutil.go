@@ -97,10 +97,21 @@ func UniqueID(prefix string) string {
 	return prefix + "-" + hex.EncodeToString(b[:])
 }
 
+// RequireTemporal is the TestMain of a package whose tests start dev
+// servers of their own: without the Temporal CLI it stops at once with the
+// one line that says how to get it, instead of failing test after test.
+func RequireTemporal(m *testing.M) int {
+	if _, err := devserver.Binary(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
 // RunWithDevServer is the TestMain of a package whose tests share one
-// dev server: it starts the server into *srv, runs the tests and stops it.
-// Without the Temporal CLI it stops at once with the one line that says
-// how to get it.
+// dev server: it starts the server into *srv, runs the tests, stops it and
+// fails if a test left a process behind. Without the Temporal CLI it stops
+// at once with the one line that says how to get it.
 func RunWithDevServer(m *testing.M, srv **testsuite.DevServer) int {
 	if _, err := devserver.Binary(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -116,6 +127,11 @@ func RunWithDevServer(m *testing.M, srv **testsuite.DevServer) int {
 	s.Client().Close()
 	if err := s.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "stop dev server:", err)
+	}
+	if left := Children(); len(left) > 0 {
+		// Every test stops what it started; a survivor is a leak.
+		fmt.Fprintf(os.Stderr, "FAIL: processes left behind by the tests: %v\n", left)
+		code = 1
 	}
 	return code
 }

@@ -2,10 +2,7 @@ package transform
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
-	"time"
 	"unicode/utf8"
 
 	"github.com/blueprint-etl/blueprint/internal/record"
@@ -14,9 +11,10 @@ import (
 // MaxRejectedRaw bounds the raw record kept with a rejection.
 const MaxRejectedRaw = 4 << 10
 
-// Deduper remembers the ids of the valid records of one run, so that only
-// the first valid record with an id is kept. It is not safe for concurrent
-// use: a run transforms its chunks in order.
+// Deduper remembers ids in memory, so that only the first valid record
+// with an id is kept. Transform uses one per chunk: a run's ids live in the
+// database (store.PutTransformChunk), as a run of any size must fit in a
+// worker's memory. It is not safe for concurrent use.
 type Deduper struct {
 	seen map[string]struct{}
 }
@@ -38,15 +36,20 @@ func (d *Deduper) Seen(id string) bool {
 // Len is the number of distinct ids recorded.
 func (d *Deduper) Len() int { return len(d.seen) }
 
-// Chunk transforms one staged chunk: NDJSON, one raw record per line
-// (lines holding only JSON white space are skipped and not counted). It returns
-// the clean orders as NDJSON, one Order per line in input order, how many
-// there are, and the rejected records with their position among the
-// chunk's records (0-based). A record whose id d has already seen is
-// rejected as a duplicate; a nil d disables that check.
-func Chunk(data []byte, d *Deduper) (clean []byte, nValid int, rejects []record.Rejected) {
-	// Clean records are about as long as raw ones.
-	clean = make([]byte, 0, len(data)+len(data)/8)
+// Valid is a record of a chunk that passed the rules: its position among
+// the chunk's records, the clean order, and the raw record (a sub-slice of
+// the chunk), kept in case the run's duplicate check rejects it after all.
+type Valid struct {
+	Index int
+	Order record.Order
+	Raw   []byte
+}
+
+// eachRecord calls fn with every record of a staged chunk and its index:
+// NDJSON, one raw record per line; lines holding only JSON white space are
+// skipped and not counted. Chunk and Orders both walk a chunk with it, so
+// that an index means the same record to both.
+func eachRecord(data []byte, fn func(index int, line []byte)) {
 	index := 0
 	for len(data) > 0 {
 		line := data
@@ -59,9 +62,23 @@ func Chunk(data []byte, d *Deduper) (clean []byte, nValid int, rejects []record.
 		if len(line) == 0 {
 			continue
 		}
+		fn(index, line)
+		index++
+	}
+}
+
+// Chunk checks one staged chunk: it returns the records that pass the
+// rules, in input order, and the rejected ones with their reason and their
+// position among the chunk's records (0-based). A record whose id d has
+// already seen is rejected as a duplicate; a nil d disables that check.
+// Duplicates of ids kept by earlier chunks of a run are the store's to find
+// (store.PutTransformChunk), with Duplicate.
+func Chunk(data []byte, d *Deduper) (valid []Valid, rejects []record.Rejected) {
+	eachRecord(data, func(index int, line []byte) {
 		o, reason, detail := Normalize(line)
 		if reason == "" && d != nil && d.Seen(o.ID) {
-			reason, detail = record.ReasonDuplicateID, fmt.Sprintf("id %s was already seen in this run", showString(o.ID))
+			rejects = append(rejects, Duplicate(Valid{Index: index, Order: o, Raw: line}))
+			return
 		}
 		if reason != "" {
 			rejects = append(rejects, record.Rejected{
@@ -71,14 +88,63 @@ func Chunk(data []byte, d *Deduper) (clean []byte, nValid int, rejects []record.
 				Detail:   detail,
 				Raw:      truncateBytes(line, MaxRejectedRaw),
 			})
-		} else {
-			clean = AppendOrder(clean, o)
-			clean = append(clean, '\n')
-			nValid++
+			return
 		}
-		index++
+		valid = append(valid, Valid{Index: index, Order: o, Raw: line})
+	})
+	return valid, rejects
+}
+
+// Duplicate is the rejection of a valid record whose id an earlier record
+// of the run already had: only the first valid record with an id is kept.
+func Duplicate(v Valid) record.Rejected {
+	return record.Rejected{
+		Index:    v.Index,
+		RecordID: v.Order.ID,
+		Reason:   record.ReasonDuplicateID,
+		Detail:   fmt.Sprintf("id %s was already seen in this run", showString(v.Order.ID)),
+		Raw:      truncateBytes(v.Raw, MaxRejectedRaw),
 	}
-	return clean, nValid, rejects
+}
+
+// DriftError is a record Transform kept that fails the rules when Load
+// reads it again: the rules changed in between (a worker upgraded during
+// a run) or the staged data did. No retry can cure it.
+type DriftError struct {
+	Index          int
+	RecordID       string
+	Reason, Detail string
+}
+
+func (e *DriftError) Error() string {
+	return fmt.Sprintf("record %d (id %s) passed the transform but now fails it: %s: %s", e.Index, showString(e.RecordID), e.Reason, e.Detail)
+}
+
+// Orders reads a staged chunk again for Load: the clean orders of the
+// records whose index is not in rejected (sorted, as Transform stored
+// them), appended to dst[:0]. Normalize is a pure function, so every record
+// Transform kept passes again; one that does not is a *DriftError.
+func Orders(data []byte, rejected []int, dst []record.Order) ([]record.Order, error) {
+	dst = dst[:0]
+	var err error
+	eachRecord(data, func(index int, line []byte) {
+		if err != nil {
+			return
+		}
+		for len(rejected) > 0 && rejected[0] < index {
+			rejected = rejected[1:]
+		}
+		if len(rejected) > 0 && rejected[0] == index {
+			return
+		}
+		o, reason, detail := Normalize(line)
+		if reason != "" {
+			err = &DriftError{Index: index, RecordID: o.ID, Reason: reason, Detail: detail}
+			return
+		}
+		dst = append(dst, o)
+	})
+	return dst, err
 }
 
 // truncateBytes cuts b to at most n bytes on a rune boundary.
@@ -91,108 +157,4 @@ func truncateBytes(b []byte, n int) string {
 		cut--
 	}
 	return string(b[:cut])
-}
-
-// AppendOrder appends o as one JSON object, byte for byte what
-// json.Marshal(o) produces, at a fraction of its cost.
-func AppendOrder(b []byte, o record.Order) []byte {
-	b = append(b, `{"id":`...)
-	b = appendString(b, o.ID)
-	b = append(b, `,"customer_email":`...)
-	b = appendString(b, o.CustomerEmail)
-	b = append(b, `,"category":`...)
-	b = appendString(b, o.Category)
-	b = append(b, `,"amount":`...)
-	b = appendString(b, o.Amount)
-	b = append(b, `,"currency":`...)
-	b = appendString(b, o.Currency)
-	b = append(b, `,"timestamp":"`...)
-	b = o.Timestamp.AppendFormat(b, time.RFC3339Nano)
-	return append(b, `"}`...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string escaped exactly as encoding/json
-// does by default: HTML-safe, invalid UTF-8 as U+FFFD, U+2028 and U+2029
-// escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// DecodeOrders parses clean NDJSON (Chunk's output) into dst[:0], reusing
-// its storage, and returns the orders. Blank lines are skipped; a line that
-// is not an Order (unknown fields included, so a format change cannot slip
-// through) is an error naming the line.
-func DecodeOrders(clean []byte, dst []record.Order) ([]record.Order, error) {
-	dst = dst[:0]
-	for lineNo := 1; len(clean) > 0; lineNo++ {
-		line := clean
-		if i := bytes.IndexByte(clean, '\n'); i >= 0 {
-			line, clean = clean[:i], clean[i+1:]
-		} else {
-			clean = nil
-		}
-		if len(bytes.Trim(line, jsonSpace)) == 0 {
-			continue
-		}
-		dst = append(dst, record.Order{})
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&dst[len(dst)-1]); err != nil {
-			return dst[:len(dst)-1], fmt.Errorf("clean record on line %d: %w", lineNo, err)
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			return dst[:len(dst)-1], fmt.Errorf("clean record on line %d: data after the object", lineNo)
-		}
-	}
-	return dst, nil
 }

@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -19,9 +18,27 @@ func order(id, amount string) string {
 	return fmt.Sprintf(`{"id":%s,"customer_email":"A@Example.com","category":"Books","amount":%s,"currency":"eur","timestamp":"2024-03-01T10:00:00+01:00"}`, id, amount)
 }
 
-// cleanLine is what order(id, amount) becomes in Chunk's output.
-func cleanLine(id, amount string) string {
-	return fmt.Sprintf(`{"id":%q,"customer_email":"a@example.com","category":"books","amount":%q,"currency":"EUR","timestamp":"2024-03-01T09:00:00Z"}`, id, amount) + "\n"
+// cleanOrder is what order(id, amount) becomes once normalised.
+func cleanOrder(id, amount string) record.Order {
+	return record.Order{ID: id, CustomerEmail: "a@example.com", Category: "books", Amount: amount, Currency: "EUR",
+		Timestamp: time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)}
+}
+
+// orders and indexes list what valid records hold.
+func orders(valid []Valid) []record.Order {
+	var out []record.Order
+	for _, v := range valid {
+		out = append(out, v.Order)
+	}
+	return out
+}
+
+func indexes(valid []Valid) []int {
+	var out []int
+	for _, v := range valid {
+		out = append(out, v.Index)
+	}
+	return out
 }
 
 func TestChunk(t *testing.T) {
@@ -41,10 +58,12 @@ func TestChunk(t *testing.T) {
 	}
 	data := []byte(strings.Join(lines, "\n"))
 
-	clean, nValid, rejects := Chunk(data, NewDeduper())
+	valid, rejects := Chunk(data, NewDeduper())
 
-	assert.Equal(t, cleanLine("a", "1.5")+cleanLine("b", "3")+cleanLine("7", "4")+cleanLine("d", "7"), string(clean))
-	assert.Equal(t, 4, nValid)
+	assert.Equal(t, []record.Order{cleanOrder("a", "1.5"), cleanOrder("b", "3"), cleanOrder("7", "4"), cleanOrder("d", "7")}, orders(valid))
+	assert.Equal(t, []int{0, 4, 5, 9}, indexes(valid))
+	assert.Equal(t, lines[0], string(valid[0].Raw))
+	assert.Equal(t, order(`"d"`, `"7.000"`), string(valid[3].Raw), "raw is trimmed")
 	type rej struct {
 		Index          int
 		RecordID       string
@@ -70,14 +89,14 @@ func TestChunk(t *testing.T) {
 
 func TestChunkDeduperSpansChunks(t *testing.T) {
 	d := NewDeduper()
-	_, nValid, rejects := Chunk([]byte(order(`"a"`, `1`)+"\n"+order(`"b"`, `1`)), d)
-	require.Equal(t, 2, nValid)
+	valid, rejects := Chunk([]byte(order(`"a"`, `1`)+"\n"+order(`"b"`, `1`)), d)
+	require.Len(t, valid, 2)
 	require.Empty(t, rejects)
 	assert.Equal(t, 2, d.Len())
 
-	clean, nValid, rejects := Chunk([]byte(order(`"b"`, `2`)+"\n"+order(`"c"`, `2`)+"\n"), d)
-	assert.Equal(t, cleanLine("c", "2"), string(clean))
-	assert.Equal(t, 1, nValid)
+	valid, rejects = Chunk([]byte(order(`"b"`, `2`)+"\n"+order(`"c"`, `2`)+"\n"), d)
+	assert.Equal(t, []record.Order{cleanOrder("c", "2")}, orders(valid))
+	assert.Equal(t, []int{1}, indexes(valid))
 	require.Len(t, rejects, 1)
 	assert.Equal(t, record.ReasonDuplicateID, rejects[0].Reason)
 	assert.Equal(t, 0, rejects[0].Index, "index counts within its own chunk")
@@ -85,17 +104,15 @@ func TestChunkDeduperSpansChunks(t *testing.T) {
 }
 
 func TestChunkWithoutDeduper(t *testing.T) {
-	clean, nValid, rejects := Chunk([]byte(order(`"a"`, `1`)+"\n"+order(`"a"`, `1`)), nil)
-	assert.Equal(t, cleanLine("a", "1")+cleanLine("a", "1"), string(clean))
-	assert.Equal(t, 2, nValid)
+	valid, rejects := Chunk([]byte(order(`"a"`, `1`)+"\n"+order(`"a"`, `1`)), nil)
+	assert.Equal(t, []record.Order{cleanOrder("a", "1"), cleanOrder("a", "1")}, orders(valid))
 	assert.Empty(t, rejects)
 }
 
 func TestChunkEmpty(t *testing.T) {
 	for _, data := range []string{"", "\n", "\n\n  \n\r\n"} {
-		clean, nValid, rejects := Chunk([]byte(data), NewDeduper())
-		assert.Empty(t, clean)
-		assert.Zero(t, nValid)
+		valid, rejects := Chunk([]byte(data), NewDeduper())
+		assert.Empty(t, valid)
 		assert.Empty(t, rejects)
 	}
 }
@@ -104,7 +121,7 @@ func TestChunkTruncatesRaw(t *testing.T) {
 	// A rejected record of 3-byte characters: 4096 is not a multiple of 3,
 	// so a byte cut would split one.
 	raw := `{"id":"x","customer_email":"` + strings.Repeat("€", 5000) + `"}`
-	_, _, rejects := Chunk([]byte(raw), NewDeduper())
+	_, rejects := Chunk([]byte(raw), NewDeduper())
 	require.Len(t, rejects, 1)
 	assert.Equal(t, record.ReasonInvalidEmail, rejects[0].Reason)
 	assert.LessOrEqual(t, len(rejects[0].Raw), MaxRejectedRaw)
@@ -123,98 +140,40 @@ func TestDeduper(t *testing.T) {
 	assert.Equal(t, 3, d.Len())
 }
 
-func TestDecodeOrdersRoundTrip(t *testing.T) {
-	data := benchChunk(2000)
-	clean, nValid, _ := Chunk(data, NewDeduper())
-	require.Positive(t, nValid)
-
-	// What Normalize said about each valid line, in order.
-	var want []record.Order
-	seen := NewDeduper()
-	for line := range strings.SplitSeq(string(data), "\n") {
-		if o, reason, _ := Normalize([]byte(line)); reason == "" && !seen.Seen(o.ID) {
-			want = append(want, o)
-		}
+// TestOrdersMatchesChunk: reading a chunk again, skipping the indexes
+// Transform rejected, gives exactly the orders Transform kept.
+func TestOrdersMatchesChunk(t *testing.T) {
+	data := append([]byte("\n  \n"), benchChunk(2000)...)
+	valid, rejects := Chunk(data, NewDeduper())
+	require.NotEmpty(t, valid)
+	require.NotEmpty(t, rejects)
+	var rejected []int
+	for _, r := range rejects {
+		rejected = append(rejected, r.Index)
 	}
-	require.Len(t, want, nValid)
-
-	got, err := DecodeOrders(clean, nil)
+	stale := make([]record.Order, 3, len(valid))
+	got, err := Orders(data, rejected, stale)
 	require.NoError(t, err)
-	assert.Equal(t, want, got)
-	for i := range got {
-		require.True(t, want[i].Timestamp.Equal(got[i].Timestamp))
-		require.Equal(t, want[i].Hash(), got[i].Hash(), "hash survives the round trip")
-	}
-}
-
-func TestDecodeOrdersReusesStorage(t *testing.T) {
-	stale := make([]record.Order, 3, 10)
-	for i := range stale {
-		stale[i] = record.Order{ID: "stale", Category: "stale", Amount: "9", Timestamp: time.Unix(1, 0)}
-	}
-	// The second record lacks fields: they must come out empty, not stale.
-	clean := cleanLine("a", "1") + `{"id":"b"}` + "\n"
-	got, err := DecodeOrders([]byte(clean), stale)
-	require.NoError(t, err)
-	require.Len(t, got, 2)
+	assert.Equal(t, orders(valid), got)
 	assert.Same(t, &stale[0], &got[0], "the storage of dst is reused")
-	assert.Equal(t, record.Order{ID: "b"}, got[1])
-	assert.Equal(t, "books", got[0].Category)
 }
 
-func TestDecodeOrdersErrors(t *testing.T) {
-	good := cleanLine("a", "1")
-	tests := []struct {
-		name, clean, msg string
-	}{
-		{"not JSON", good + "nope\n", "line 2"},
-		{"unknown field", good + "\n" + `{"id":"b","colour":"red"}` + "\n", `line 3: json: unknown field "colour"`},
-		{"wrong type", `{"id":1}`, "line 1"},
-		{"bad timestamp", `{"id":"a","timestamp":"soon"}`, "line 1"},
-		{"two values on a line", strings.TrimSuffix(good, "\n") + good, "line 1: data after the object"},
-		{"stray brace", strings.TrimSuffix(good, "\n") + "}\n", "line 1: data after the object"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := DecodeOrders([]byte(tt.clean), nil)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.msg)
-			for _, o := range got {
-				assert.Equal(t, "a", o.ID, "only the lines before the bad one are returned")
-			}
-		})
-	}
-}
-
-func TestDecodeOrdersEmpty(t *testing.T) {
-	got, err := DecodeOrders(nil, nil)
+func TestOrdersRefusesARejectedRecord(t *testing.T) {
+	data := []byte(order(`"a"`, `1`) + "\n" + order(`"b"`, `-1`) + "\n" + order(`"c"`, `1`))
+	got, err := Orders(data, []int{1}, nil)
 	require.NoError(t, err)
-	assert.Empty(t, got)
-	got, err = DecodeOrders([]byte("\n \n"), make([]record.Order, 2))
-	require.NoError(t, err)
-	assert.Empty(t, got)
+	assert.Equal(t, []record.Order{cleanOrder("a", "1"), cleanOrder("c", "1")}, got)
+
+	_, err = Orders(data, []int{0}, nil)
+	var drift *DriftError
+	require.ErrorAs(t, err, &drift)
+	assert.Equal(t, &DriftError{Index: 1, RecordID: "b", Reason: record.ReasonNegativeAmount, Detail: `amount "-1" is negative`}, drift)
+	assert.EqualError(t, err, `record 1 (id "b") passed the transform but now fails it: negative_amount: amount "-1" is negative`)
 }
 
-// TestAppendOrderMatchesEncodingJSON pins AppendOrder to encoding/json's
-// output, escapes and all, so either can read what the other wrote.
-func TestAppendOrderMatchesEncodingJSON(t *testing.T) {
-	strs := []string{
-		"", "plain", `quote " and \ backslash`, "<script>&amp;</script>", "tab\tnl\ncr\rbs\bff\f",
-		"\x00\x01\x1f\x7f", "line\u2028sep\u2029", "bad \xff utf8 \xe2\x82", "ünïcödé ✓ 😀", "\ufffd",
-	}
-	times := []time.Time{
-		{},
-		utc(2024, 3, 1, 10, 0, 0, 0),
-		utc(2024, 3, 1, 10, 0, 0, 120_000_000),
-		utc(1970, 1, 1, 0, 0, 0, 1),
-		time.Date(2024, 3, 1, 10, 0, 0, 0, time.FixedZone("x", 3600)),
-	}
-	for i, s := range strs {
-		o := record.Order{ID: s, CustomerEmail: s + "@x", Category: s, Amount: "1.5", Currency: s, Timestamp: times[i%len(times)]}
-		want, err := json.Marshal(o)
-		require.NoError(t, err)
-		assert.Equal(t, string(want), string(AppendOrder(nil, o)), "order %d", i)
-	}
-	b := AppendOrder([]byte("prefix "), validOrder)
-	assert.True(t, strings.HasPrefix(string(b), `prefix {"id":"ord-1",`), "appends")
+func TestDuplicate(t *testing.T) {
+	raw := []byte(order(`"a"`, `1`))
+	r := Duplicate(Valid{Index: 3, Order: cleanOrder("a", "1"), Raw: raw})
+	assert.Equal(t, record.Rejected{Index: 3, RecordID: "a", Reason: record.ReasonDuplicateID,
+		Detail: `id "a" was already seen in this run`, Raw: string(raw)}, r)
 }

@@ -1,9 +1,10 @@
 // Package transform holds the rules that turn raw extracted records into
-// clean orders: field normalisation, validation, de-duplication, and the
-// NDJSON form clean orders are staged in between Transform and Load.
+// clean orders: field normalisation, validation and de-duplication, and the
+// walk over a staged chunk of raw records that Transform and Load share.
 //
 // Everything here is pure (no I/O, no clock), so the rules can be tested
-// exhaustively and fuzzed, and a retried Transform produces the same bytes.
+// exhaustively and fuzzed, and Load, reading a raw chunk again, gets
+// exactly the orders Transform accepted.
 package transform
 
 import (

@@ -57,10 +57,6 @@ func rec(field, value string) string {
 	return b.String()
 }
 
-func utc(y int, mo time.Month, d, h, mi, s, ns int) time.Time {
-	return time.Date(y, mo, d, h, mi, s, ns, time.UTC)
-}
-
 // TestNormalizeField checks each rule: the value is the raw JSON of one
 // field of an otherwise valid record.
 func TestNormalizeField(t *testing.T) {

@@ -6,6 +6,7 @@
 package worker
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -18,6 +19,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/fleet"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 )
@@ -48,12 +50,22 @@ type Config struct {
 	Sources     source.Config
 	// ChunkRecords overrides the pipeline's default chunk size.
 	ChunkRecords int
+	// RunLog bounds the run logs.
+	RunLog runlog.Config
+	// Env looks up the variables holding webhook URLs (os.LookupEnv when
+	// nil; tests give their own).
+	Env func(string) (string, bool)
 }
 
 // ConfigFromEnv reads the BLUEPRINT_* variables. Temporal's own TEMPORAL_*
 // variables are read by internal/conn.
 func ConfigFromEnv() (Config, error) {
+	rl, err := runlog.ConfigFromEnv()
+	if err != nil {
+		return Config{}, err
+	}
 	c := Config{
+		RunLog:      rl,
 		TaskQueue:   envOr("BLUEPRINT_TASK_QUEUE", pipeline.TaskQueue),
 		DatabaseURL: os.Getenv("BLUEPRINT_DATABASE_URL"),
 		Sources:     source.Config{FileRoot: os.Getenv("BLUEPRINT_FILE_ROOT")},
@@ -104,6 +116,35 @@ func New(c client.Client, st *store.Store, cfg Config, reg *flow.Registry) sdkwo
 		// workers of one task queue that write to different warehouses.
 		Identity: fleet.Identity(st.Fingerprint()),
 	})
-	reg.Register(w, flow.Deps{Store: st, Sources: cfg.Sources, ChunkRecords: cfg.ChunkRecords})
+	reg.Register(w, flow.Deps{Store: st, Sources: cfg.Sources, ChunkRecords: cfg.ChunkRecords,
+		Log: &runlog.Writer{Store: st, Config: cfg.RunLog, Client: c}, Env: cfg.Env})
 	return w
+}
+
+// RunLogSweep is how often the worker deletes run log lines older than the
+// retention period.
+const RunLogSweep = time.Hour
+
+// PruneRunLogs deletes the run log lines older than retention now and then
+// every RunLogSweep until ctx is done, reporting each sweep to report
+// (deleted lines, or the error). Several workers doing it at once is
+// harmless.
+func PruneRunLogs(ctx context.Context, st *store.Store, retention time.Duration, report func(deleted int64, err error)) {
+	if retention <= 0 {
+		retention = store.DefaultRunLogRetention
+	}
+	t := time.NewTicker(RunLogSweep)
+	defer t.Stop()
+	for {
+		n, err := st.DeleteLogsBefore(ctx, time.Now().Add(-retention))
+		if ctx.Err() != nil {
+			return
+		}
+		report(n, err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,8 +18,8 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/blueprint-etl/blueprint/internal/conn"
+	"github.com/blueprint-etl/blueprint/internal/failures"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
-	"github.com/blueprint-etl/blueprint/internal/report"
 )
 
 // Run statuses as the CLI spells them (flag values and output).
@@ -81,8 +80,8 @@ type activityView struct {
 }
 
 // attemptFailure is why one attempt failed. Temporal's history keeps the
-// last attempt's failure and the one before it; earlier attempts' are not
-// recorded.
+// last attempt's failure and the one before it; `runs show` adds the
+// earlier ones from the run log (see addLoggedFailures).
 type attemptFailure struct {
 	Attempt int32  `json:"attempt"`
 	Message string `json:"message"`
@@ -408,64 +407,9 @@ func childEvent(ev *historypb.HistoryEvent, r *runDetail, byChild map[int64]int,
 	return true
 }
 
-// errorTypes are the failure types worth naming: blueprint's own. Other
-// types are Go type names ("wrapError") that say nothing to a user.
-var errorTypes = []string{pipeline.ErrInvalidParameters, pipeline.ErrBadSource, pipeline.ErrBadData, pipeline.ErrTransient, report.ErrSourcesFailed}
-
-// failureChain writes a failure and its causes on one line, outermost
-// first: "activity Extract failed (maximum attempts reached): source
-// unavailable (Transient)", or for a run's failure, which the workflow
-// summarizes, "Extract failed after 3 attempts: source unavailable".
-func failureChain(f *failurepb.Failure) string {
-	var parts []string
-	for depth := 0; f != nil && depth < 20; f, depth = f.GetCause(), depth+1 {
-		raw := f.GetMessage()
-		msg := raw
-		switch {
-		case f.GetActivityFailureInfo() != nil:
-			info := f.GetActivityFailureInfo()
-			if len(parts) > 0 && strings.HasPrefix(parts[len(parts)-1], info.GetActivityType().GetName()+" ") {
-				// The workflow's summary (package failure) already names
-				// the stage and its attempts.
-				continue
-			}
-			msg = fmt.Sprintf("activity %s failed", info.GetActivityType().GetName())
-			if rs := retryState(info.GetRetryState()); rs != "" {
-				msg += " (" + rs + ")"
-			}
-		case f.GetChildWorkflowExecutionFailureInfo() != nil:
-			msg = fmt.Sprintf("child workflow %s failed", f.GetChildWorkflowExecutionFailureInfo().GetWorkflowType().GetName())
-		case f.GetApplicationFailureInfo() != nil && slices.Contains(errorTypes, f.GetApplicationFailureInfo().GetType()) &&
-			f.GetCause().GetActivityFailureInfo() == nil: // a summary says it in words
-			msg = fmt.Sprintf("%s (%s)", msg, f.GetApplicationFailureInfo().GetType())
-		case f.GetTimeoutFailureInfo() != nil:
-			msg = fmt.Sprintf("%s timeout", strings.ToLower(strings.TrimPrefix(f.GetTimeoutFailureInfo().GetTimeoutType().String(), "TIMEOUT_TYPE_")))
-		case f.GetCanceledFailureInfo() != nil && msg == "":
-			msg = "cancelled"
-		}
-		// A Go error converted to a failure repeats its wrapped causes'
-		// text in each level: keep the outermost that says it all.
-		if msg != "" && (len(parts) == 0 || !strings.Contains(parts[len(parts)-1], raw)) {
-			parts = append(parts, oneLine(msg))
-		}
-	}
-	return strings.Join(parts, ": ")
-}
-
-func retryState(s enumspb.RetryState) string {
-	switch s {
-	case enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED:
-		return "maximum attempts reached"
-	case enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE:
-		return "not retryable"
-	case enumspb.RETRY_STATE_TIMEOUT:
-		return "retry timeout reached"
-	case enumspb.RETRY_STATE_CANCEL_REQUESTED:
-		return "cancelled"
-	default:
-		return ""
-	}
-}
+// failureChain writes a failure and its causes on one line (see
+// failures.Chain).
+func failureChain(f *failurepb.Failure) string { return failures.Chain(f) }
 
 // deploymentOf reads the BlueprintDeployment search attribute.
 func deploymentOf(sa *commonpb.SearchAttributes) string {

@@ -137,10 +137,12 @@ func TestUnreachableServer(t *testing.T) {
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
-			start := time.Now()
 			code := cli.Execute(append([]string{"--address", "127.0.0.1:1"}, args...), strings.NewReader(""), &out, &errb)
 			assert.Equal(t, 1, code, "stdout: %s\nstderr: %s", out.String(), errb.String())
-			assert.Less(t, time.Since(start), 15*time.Second, "fails fast")
+			// It fails fast: on the refused connection ("cannot reach"),
+			// not at the command's deadline ("did not answer in time").
+			// No wall-clock assertion: a loaded machine is slow, not wrong.
+			assert.NotContains(t, errb.String(), "did not answer in time")
 			lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
 			assert.Len(t, lines, 1, "one line: %q", errb.String())
 			if args[0] == "status" {

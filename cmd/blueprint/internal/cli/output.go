@@ -22,6 +22,16 @@ func (a *app) printJSON(v any) error {
 	return nil
 }
 
+// printJSONLine writes v as one line of JSON, for streams of objects.
+func (a *app) printJSONLine(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write JSON: %w", err)
+	}
+	return nil
+}
+
 // table writes aligned columns; the first row is the header.
 type table struct {
 	tw *tabwriter.Writer

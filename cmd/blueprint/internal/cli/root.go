@@ -55,6 +55,8 @@ type app struct {
 
 	address, namespace, profile, configFile string
 	file, output                            string
+	// databaseURL is the warehouse of the run logs (runs logs, runs show).
+	databaseURL string
 
 	client   client.Client
 	settings conn.Settings

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
@@ -35,11 +37,14 @@ BlueprintDeployment search attribute, so they can be listed by deployment.
 		Example: `  blueprint runs ls --deployment production-etl
   blueprint runs ls --status failed --limit 5
   blueprint runs show production-etl-20250131T090000Z-1a2b3c
+  blueprint runs logs production-etl-20250131T090000Z-1a2b3c --follow
   blueprint runs cancel production-etl-20250131T090000Z-1a2b3c`,
 		Args: cobra.ArbitraryArgs,
 		RunE: groupRunE,
 	}
-	cmd.AddCommand(a.runsLsCommand(), a.runsShowCommand(), a.runsCancelCommand())
+	cmd.AddCommand(a.runsLsCommand(), a.runsShowCommand(), a.runsCancelCommand(), a.runsLogsCommand())
+	cmd.PersistentFlags().StringVar(&a.databaseURL, "database-url", "",
+		"the workers' warehouse, where run logs are (default: $"+envDatabaseURL+", else "+store.DefaultSQLitePath+")")
 	return cmd
 }
 
@@ -255,10 +260,14 @@ func (a *app) runsShowCommand() *cobra.Command {
 		Use:   "show WORKFLOW_ID",
 		Short: "Show a run: parameters, status, each activity's attempts and failures, result",
 		Long: `Show one run: its deployment, parameters, status and times; each activity
-(Extract, Transform, Load) with its status, attempts and the failure messages of
-failed attempts; then the result summary (rows extracted, rejected, loaded) or
+(Extract, Transform, Load) with its status, attempts and the error of every
+failed attempt; then the result summary (rows extracted, rejected, loaded) or
 the failure, and the run's Web UI link. Without --run-id, the latest run of the
-workflow ID is shown.`,
+workflow ID is shown.
+
+Temporal keeps only the last two errors of an activity; the earlier ones come
+from the run log in the warehouse (see 'blueprint runs logs' and its
+--database-url).`,
 		Example: `  blueprint runs show production-etl-20250131T090000Z-1a2b3c
   blueprint runs show production-etl-2025-01-31T15:00:00Z --run-id 0194b7a2-... -o json`,
 		Args: cobra.ExactArgs(1),
@@ -271,6 +280,7 @@ workflow ID is shown.`,
 			if err != nil {
 				return err
 			}
+			a.addLoggedFailures(ctx, &r)
 			if r.needsWorker {
 				r.WaitingForWorker = a.noWorker(ctx, c, r.TaskQueue)
 			}
@@ -381,7 +391,7 @@ func printResult(w io.Writer, result any, indent string) error {
 		return err
 	}
 	f := newFields(w, indent)
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		v := m[k]
 		if s, isText := v.(string); isText {
 			f.add(k, "%s", s)
@@ -407,11 +417,7 @@ func printSummary(w io.Writer, s pipeline.Summary, indent string) error {
 	f.add("Valid", "%d", s.Valid)
 	rejected := fmt.Sprint(s.Rejected)
 	if len(s.Reasons) > 0 {
-		var rs []string
-		for _, k := range sortedKeys(s.Reasons) {
-			rs = append(rs, fmt.Sprintf("%s: %d", k, s.Reasons[k]))
-		}
-		rejected += " (" + strings.Join(rs, ", ") + ")"
+		rejected += " (" + pipeline.FormatReasons(s.Reasons) + ")"
 	}
 	f.add("Rejected", "%s", rejected)
 	f.add("Loaded", "%d inserted, %d updated, %d unchanged", s.Loaded.Inserted, s.Loaded.Updated, s.Loaded.Unchanged)
@@ -419,15 +425,6 @@ func printSummary(w io.Writer, s pipeline.Summary, indent string) error {
 	f.add("Durations", "extract %s, transform %s, load %s, total %s",
 		formatDuration(d.Extract), formatDuration(d.Transform), formatDuration(d.Load), formatDuration(d.Total))
 	return f.flush()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func (a *app) runsCancelCommand() *cobra.Command {

@@ -4,7 +4,7 @@
 # by hand) so that `blueprint runs ls --deployment` finds them.
 #
 # Run by the one-shot temporal-setup service of docker-compose.yml (in the
-# temporalio/admin-tools image), and by deploy/compose_test.go against a dev
+# temporalio/admin-tools image), and by compose/compose_test.go against a dev
 # server. Safe to run again: an attribute already registered as Keyword is left
 # alone; one registered with another type is an error, since blueprint cannot use
 # it and Temporal cannot change a type in place.

@@ -1,4 +1,4 @@
-package deploy_test
+package compose_test
 
 import (
 	"bufio"
@@ -33,9 +33,13 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
-// repoRoot is the module root: tests run in deploy/.
+// Without the Temporal CLI the package stops at once, with one line.
+func TestMain(m *testing.M) { os.Exit(testutil.RequireTemporal(m)) }
+
+// repoRoot is the module root: tests run in compose/.
 func repoRoot(t *testing.T) string {
 	t.Helper()
 	root, err := filepath.Abs("..")

@@ -1,0 +1,106 @@
+package activities
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+)
+
+// ahead runs produce in a goroutine of its own, one item ahead of consume:
+// while consume commits an item, produce prepares the next. Items reach
+// consume in the order produce emits them. emit returns false once
+// consume has failed, and produce should then return. ahead returns
+// consume's error if it failed, else produce's; it returns only once
+// produce has returned.
+func ahead[T any](ctx context.Context, produce func(ctx context.Context, emit func(T) bool) error, consume func(T) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	items := make(chan T) // unbuffered: one item in produce's hands, one in consume's
+	done := make(chan error, 1)
+	go func() {
+		defer close(items)
+		done <- produce(ctx, func(v T) bool {
+			select {
+			case items <- v:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		})
+	}()
+	for v := range items {
+		if err := consume(v); err != nil {
+			cancel()
+			for range items { // let produce see the cancellation and return
+			}
+			<-done
+			return err
+		}
+	}
+	return <-done
+}
+
+// HeartbeatEvery is how often a running stage heartbeats when no chunk
+// committed meanwhile: well within pipeline.HeartbeatWindow, so that a
+// dead worker is noticed in time and a live one in a long chunk (a slow
+// paged source) is never taken for dead.
+const HeartbeatEvery = pipeline.HeartbeatWindow / 4
+
+// heartbeats sends a stage's checkpoint as its heartbeat: after every
+// committed chunk but the last (beat), and every HeartbeatEvery from a
+// goroutine of its own. The SDK sends the first heartbeat of an attempt at
+// once, a call to the server, and throttles the rest; a one-chunk stage
+// (most daily runs) sends none.
+type heartbeats struct {
+	ctx    context.Context
+	mu     sync.Mutex
+	cp     pipeline.Checkpoint
+	sendMu sync.Mutex // one RecordHeartbeat at a time
+	stop   func()
+}
+
+func startHeartbeats(ctx context.Context, cp pipeline.Checkpoint) *heartbeats {
+	h := &heartbeats{ctx: ctx, cp: cp}
+	tctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	h.stop = func() { cancel(); wg.Wait() }
+	wg.Go(func() {
+		t := time.NewTicker(HeartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-tctx.Done():
+				return
+			case <-t.C:
+				h.mu.Lock()
+				cp := h.cp
+				h.mu.Unlock()
+				h.send(cp)
+			}
+		}
+	})
+	return h
+}
+
+// set makes cp the checkpoint the next timed heartbeat reports.
+func (h *heartbeats) set(cp pipeline.Checkpoint) {
+	h.mu.Lock()
+	h.cp = cp
+	h.mu.Unlock()
+}
+
+// beat sets cp and heartbeats it now.
+func (h *heartbeats) beat(cp pipeline.Checkpoint) {
+	h.set(cp)
+	h.send(cp)
+}
+
+func (h *heartbeats) send(cp pipeline.Checkpoint) {
+	h.sendMu.Lock()
+	defer h.sendMu.Unlock()
+	activity.RecordHeartbeat(h.ctx, cp)
+}

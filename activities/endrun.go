@@ -1,0 +1,102 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/blueprint-etl/blueprint/internal/notify"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/webui"
+)
+
+// onceFinal is the Once key of a run's outcome line: however often EndRun
+// is retried, the log says how the run ended once.
+const onceFinal = "final"
+
+// EndRun records a run's outcome in its log: the error of the stage's
+// last attempt when it failed, then the final status with the summary or
+// error. Every flow ends with it (see internal/flowrun).
+func (a *Activities) EndRun(ctx context.Context, in pipeline.EndRunInput) error {
+	var lines []store.LogLine
+	level := map[string]string{pipeline.RunCompleted: store.LogInfo, pipeline.RunCancelled: store.LogWarn}[in.Status]
+	if level == "" {
+		level = store.LogError
+	}
+	if in.Stage != "" && in.Error != "" {
+		attempt := 0
+		if a.Store != nil {
+			n, err := a.Store.LastLoggedAttempt(ctx, in.Run, in.Stage)
+			if err != nil {
+				return err
+			}
+			attempt = n
+		}
+		line := store.LogLine{Level: level, Stage: in.Stage, Attempt: attempt,
+			Message: store.AttemptFailedMessage(attempt, in.Error), Once: store.FailedOnce(in.Stage, attempt)}
+		if attempt == 0 { // it never started
+			line.Message, line.Once = fmt.Sprintf("%s did not run: %s", in.Stage, in.Error), "not-run"
+		}
+		lines = append(lines, line)
+	}
+	msg := "run " + in.Status
+	switch {
+	case in.Error != "" && in.Stage != "":
+		msg += " in " + in.Stage + ": " + in.Error
+	case in.Error != "":
+		msg += ": " + in.Error
+	case in.Summary != "":
+		msg += ": " + in.Summary
+	}
+	lines = append(lines, store.LogLine{Level: level, Stage: "run", Message: msg, Once: onceFinal})
+	if err := a.Log.Append(ctx, in.Run, lines...); err != nil {
+		return fmt.Errorf("record the outcome of %s: %w", in.Run.Key(), err)
+	}
+	return nil
+}
+
+// Notify POSTs a run's outcome to one webhook. The URL is read from the
+// worker's environment variable the webhook names, and never appears in a
+// message: an unset variable or a refused POST says which variable.
+// Failures are written to the run's log too; the workflow retries and then
+// gives up without changing the run's outcome.
+func (a *Activities) Notify(ctx context.Context, in pipeline.NotifyInput) error {
+	info := activity.GetInfo(ctx)
+	logf := func(level, format string, args ...any) {
+		_ = a.Log.Append(ctx, in.End.Run, store.LogLine{Level: level, Stage: "notify", Attempt: int(info.Attempt), Message: fmt.Sprintf(format, args...)})
+	}
+	env := a.Env
+	if env == nil {
+		env = os.LookupEnv
+	}
+	raw, ok := env(in.Webhook.URLEnv)
+	if !ok || raw == "" {
+		logf(store.LogError, "notification not sent: $%s is not set on the worker", in.Webhook.URLEnv)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook $%s is not set on the worker", in.Webhook.URLEnv), pipeline.ErrBadSource, nil)
+	}
+	if err := notify.CheckURL(raw); err != nil {
+		logf(store.LogError, "notification not sent: $%s %v", in.Webhook.URLEnv, err)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook $%s %v", in.Webhook.URLEnv, err), pipeline.ErrBadSource, nil)
+	}
+	hc := a.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	p := notify.NewPayload(in, webui.RunLink(in.Namespace, in.End.Run.WorkflowID, in.End.Run.RunID))
+	if err := notify.Post(ctx, hc, raw, p); err != nil {
+		logf(store.LogWarn, "notification to $%s (attempt %d) failed: %v", in.Webhook.URLEnv, info.Attempt, err)
+		var se *notify.StatusError
+		if errors.As(err, &se) && !se.Retryable() {
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook $%s: %v", in.Webhook.URLEnv, err), pipeline.ErrBadSource, nil)
+		}
+		return fmt.Errorf("webhook $%s: %w", in.Webhook.URLEnv, err)
+	}
+	logf(store.LogInfo, "notified $%s that the run %s", in.Webhook.URLEnv, in.End.Status)
+	return nil
+}

@@ -1,0 +1,209 @@
+package flows_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/blueprint-etl/blueprint/flows/flowstest"
+	"github.com/blueprint-etl/blueprint/internal/devserver"
+	"github.com/blueprint-etl/blueprint/internal/flowrun"
+	"github.com/blueprint-etl/blueprint/internal/notify"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/worker"
+)
+
+// hookServer is a local webhook receiver: /ok takes every notification,
+// /flaky fails twice with 503 and then takes them, /down always fails.
+type hookServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	calls map[string]int
+	got   map[string][]notify.Payload
+}
+
+func newHookServer(t *testing.T) *hookServer {
+	h := &hookServer{calls: map[string]int{}, got: map[string][]notify.Payload{}}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.calls[r.URL.Path]++
+		if r.URL.Path == "/down" || (r.URL.Path == "/flaky" && h.calls[r.URL.Path] <= 2) {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		var p notify.Payload
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		h.got[r.URL.Path] = append(h.got[r.URL.Path], p)
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+func (h *hookServer) snapshot() (map[string]int, map[string][]notify.Payload) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	calls := map[string]int{}
+	for k, v := range h.calls {
+		calls[k] = v
+	}
+	got := map[string][]notify.Payload{}
+	for k, v := range h.got {
+		got[k] = append([]notify.Payload(nil), v...)
+	}
+	return calls, got
+}
+
+// notifyWorker starts a worker whose webhook variables point at h.
+func notifyWorker(t *testing.T, c client.Client, queue string, h *hookServer) *store.Store {
+	t.Helper()
+	env := map[string]string{"OK_HOOK": h.URL + "/ok", "FLAKY_HOOK": h.URL + "/flaky", "DOWN_HOOK": h.URL + "/down"}
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "warehouse.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	flowstest.StartWith(t, c, st, worker.Config{TaskQueue: queue, Env: func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	}})
+	return st
+}
+
+// TestNotifications runs the pipeline on a dev server with webhooks in its
+// memo, as `blueprint run` and the schedules start it: one webhook takes
+// the notification, one fails twice and then takes it, one always fails.
+// The run completes all the same, each webhook that asked for "completed"
+// gets the outcome, and no URL reaches the run log.
+func TestNotifications(t *testing.T) {
+	srv := devserver.ForTest(t)
+	c := srv.Client()
+	h := newHookServer(t)
+	queue := "notify-" + t.Name()
+	st := notifyWorker(t, c, queue, h)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	hooks := []pipeline.Webhook{
+		{URLEnv: "OK_HOOK", Events: []string{pipeline.EventCompleted, pipeline.EventFailed}},
+		{URLEnv: "FLAKY_HOOK", Events: []string{pipeline.EventCompleted}},
+		{URLEnv: "DOWN_HOOK", Events: []string{pipeline.EventCompleted}},
+		{URLEnv: "FAILED_ONLY", Events: []string{pipeline.EventFailed}},
+	}
+	id := fmt.Sprintf("notified-%d", time.Now().UnixNano())
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue, Memo: map[string]any{pipeline.MemoNotify: hooks}},
+		pipeline.WorkflowType, pipeline.Params{BatchSize: 100, SourceURL: "demo://orders"})
+	require.NoError(t, err)
+	var sum pipeline.Summary
+	require.NoError(t, run.Get(ctx, &sum), "a failed notification does not fail the run")
+
+	calls, got := h.snapshot()
+	assert.Equal(t, map[string]int{"/ok": 1, "/flaky": 3, "/down": flowrun.NotifyAttempts}, calls)
+	require.Len(t, got["/ok"], 1)
+	p := got["/ok"][0]
+	assert.Equal(t, id, p.WorkflowID)
+	assert.Equal(t, run.GetRunID(), p.RunID)
+	assert.Equal(t, pipeline.RunCompleted, p.Status)
+	assert.Equal(t, pipeline.WorkflowType, p.Workflow)
+	assert.Equal(t, sum.OneLine(), p.Summary)
+	assert.Contains(t, p.UIURL, "/namespaces/default/workflows/"+id+"/"+run.GetRunID())
+	assert.Contains(t, p.Text, id+" completed: "+sum.OneLine())
+	assert.Len(t, got["/flaky"], 1)
+
+	lines := logLines(t, st, id, run.GetRunID())
+	hasLine(t, lines, "info notify 1 notified $OK_HOOK that the run completed")
+	hasLine(t, lines, "warn notify 2 notification to $FLAKY_HOOK (attempt 2) failed: the webhook answered HTTP 503: unavailable")
+	hasLine(t, lines, "info notify 3 notified $FLAKY_HOOK that the run completed")
+	hasLine(t, lines, fmt.Sprintf("warn notify %d notification to $DOWN_HOOK (attempt %d) failed", flowrun.NotifyAttempts, flowrun.NotifyAttempts))
+	for _, l := range lines {
+		assert.NotContains(t, l, h.URL, "a webhook URL is never logged")
+	}
+	for _, e := range history(ctx, t, c, id, run.GetRunID()) {
+		b, err := json.Marshal(e)
+		require.NoError(t, err)
+		assert.NotContains(t, string(b), h.URL, "a webhook URL is never in the history")
+	}
+}
+
+// TestNotificationOfAFailedRun sends a failed run's error to the webhook
+// that asked for failures, and reports an unset variable in the run log
+// without retrying it or changing the run's outcome.
+func TestNotificationOfAFailedRun(t *testing.T) {
+	srv := devserver.ForTest(t)
+	c := srv.Client()
+	h := newHookServer(t)
+	queue := "notify-" + t.Name()
+	st := notifyWorker(t, c, queue, h)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	hooks := []pipeline.Webhook{
+		{URLEnv: "OK_HOOK", Events: []string{pipeline.EventFailed}},
+		{URLEnv: "FLAKY_HOOK", Events: []string{pipeline.EventCompleted}},
+		{URLEnv: "UNSET_HOOK", Events: []string{pipeline.EventFailed}},
+	}
+	id := fmt.Sprintf("notified-failure-%d", time.Now().UnixNano())
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue, Memo: map[string]any{pipeline.MemoNotify: hooks}},
+		pipeline.WorkflowType, pipeline.Params{BatchSize: 100, SourceURL: "demo://orders?fail=always"})
+	require.NoError(t, err)
+	err = run.Get(ctx, nil)
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	assert.Equal(t, pipeline.ErrTransient, appErr.Type(), "the run fails with its own error, not a notification's")
+
+	calls, got := h.snapshot()
+	assert.Equal(t, map[string]int{"/ok": 1}, calls)
+	require.Len(t, got["/ok"], 1)
+	p := got["/ok"][0]
+	assert.Equal(t, pipeline.RunFailed, p.Status)
+	assert.Equal(t, pipeline.StageExtract, p.Stage)
+	assert.Equal(t, "synthetic source unavailable (fail=always) (Transient)", p.Error)
+	assert.Contains(t, p.Text, "failed in extract: synthetic source unavailable")
+
+	lines := logLines(t, st, id, run.GetRunID())
+	hasLine(t, lines, "error notify 1 notification not sent: $UNSET_HOOK is not set on the worker")
+	n := 0
+	for _, l := range lines {
+		if strings.Contains(l, "UNSET_HOOK") {
+			n++
+		}
+	}
+	assert.Equal(t, 1, n, "an unset variable is not retried")
+}
+
+// logLines returns a run's log as "level stage attempt message" lines.
+func logLines(t *testing.T, st *store.Store, workflowID, runID string) []string {
+	t.Helper()
+	lines, err := st.RunLogs(context.Background(), pipeline.RunRef{WorkflowID: workflowID, RunID: runID}, store.LogQuery{})
+	require.NoError(t, err)
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = fmt.Sprintf("%s %s %d %s", l.Level, l.Stage, l.Attempt, l.Message)
+	}
+	return out
+}
+
+// hasLine checks that some line starts with prefix.
+func hasLine(t *testing.T, lines []string, prefix string) {
+	t.Helper()
+	for _, l := range lines {
+		if strings.HasPrefix(l, prefix) {
+			return
+		}
+	}
+	t.Errorf("no line starts with %q in:\n%s", prefix, strings.Join(lines, "\n"))
+}

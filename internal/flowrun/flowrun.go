@@ -1,0 +1,122 @@
+// Package flowrun holds what every flow's workflow does besides its own
+// work: keep its current details up to date for the Web UI, and end by
+// recording its outcome in the run log and notifying the deployment's
+// webhooks. It is deterministic workflow code only; the side effects are
+// the EndRun and Notify activities.
+package flowrun
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/blueprint-etl/blueprint/internal/failures"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+)
+
+// endVersion marks, in a run's history, that the run ends with the EndRun
+// (and Notify) activities; histories recorded before them replay without.
+const (
+	endChange  = "blueprint-run-end"
+	endVersion = 1
+)
+
+// Stage sets the run's current details (shown on its Web UI page): the
+// stage it is in and what it has done so far, one fact per line.
+func Stage(ctx workflow.Context, stage string, facts ...string) {
+	workflow.SetCurrentDetails(ctx, strings.Join(append([]string{"**Stage:** " + stage}, facts...), "\n\n"))
+}
+
+// Failed describes a failed stage for the run's outcome: its status (failed,
+// or cancelled when the run was cancelled) and the cause, without the
+// activity error's event IDs.
+func Failed(ctx workflow.Context, stage string, err error) pipeline.EndRunInput {
+	status := pipeline.RunFailed
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
+		status = pipeline.RunCancelled
+	}
+	return pipeline.EndRunInput{Status: status, Stage: stage, Error: Cause(err)}
+}
+
+// Cause is the cause of a stage's failure, for the run log and the
+// notifications (see failures.Cause).
+func Cause(err error) string { return failures.Cause(err) }
+
+// EndOptions are the options of the EndRun activity: a few quick attempts.
+func EndOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: pipeline.RetryInterval, BackoffCoefficient: 1, MaximumAttempts: pipeline.MaxAttempts},
+		Summary:             "Record the run's outcome in its log",
+	}
+}
+
+// NotifyAttempts is how often a webhook is tried before the notification
+// is given up (the run's outcome never depends on it).
+const NotifyAttempts = 5
+
+// NotifyOptions are the options of one Notify activity: retried with
+// backoff, bounded so a dead endpoint cannot hold the run for long.
+func NotifyOptions(hook pipeline.Webhook) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second,
+			MaximumAttempts: NotifyAttempts, NonRetryableErrorTypes: []string{pipeline.ErrBadSource},
+		},
+		Summary: "Notify the webhook in $" + hook.URLEnv + " that the run " + strings.Join(hook.Events, "/"),
+	}
+}
+
+// End finishes a run: it records the outcome in the run log (EndRun) and
+// POSTs it to each of the deployment's webhooks that asked for it
+// (Notify), even when the run was cancelled. Neither can change the run's
+// outcome: their failures are only logged. deployment may be "".
+func End(ctx workflow.Context, deployment string, out pipeline.EndRunInput) {
+	if workflow.GetVersion(ctx, endChange, workflow.DefaultVersion, endVersion) == workflow.DefaultVersion {
+		return
+	}
+	info := workflow.GetInfo(ctx)
+	out.Run = pipeline.RunRef{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	log := workflow.GetLogger(ctx)
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, EndOptions()), pipeline.EndRunActivity, out).Get(dctx, nil); err != nil {
+		log.Error("could not record the run's outcome in its log", "error", err)
+	}
+	var futures []workflow.Future
+	for _, hook := range Webhooks(info) {
+		if !slices.Contains(hook.Events, out.Status) {
+			continue
+		}
+		in := pipeline.NotifyInput{Webhook: hook, Deployment: deployment, Workflow: info.WorkflowType.Name, Namespace: info.Namespace, End: out}
+		futures = append(futures, workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, NotifyOptions(hook)), pipeline.NotifyActivity, in))
+	}
+	for _, f := range futures {
+		if err := f.Get(dctx, nil); err != nil {
+			log.Warn("a notification was not delivered", "error", err)
+		}
+	}
+}
+
+// Webhooks reads the deployment's webhooks from the run's memo.
+func Webhooks(info *workflow.Info) []pipeline.Webhook {
+	p := info.Memo.GetFields()[pipeline.MemoNotify]
+	if p == nil {
+		return nil
+	}
+	var hooks []pipeline.Webhook
+	// Decoding a memo payload is a pure function of the history;
+	// workflowcheck cannot see through encoding/json's reflection.
+	//workflowcheck:ignore
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &hooks); err != nil {
+		return nil
+	}
+	return hooks
+}

@@ -144,7 +144,7 @@ func TestParamsValidateProblems(t *testing.T) {
 		{"space", Params{BatchSize: 1, SourceURL: "http://example.com/a b"}, []string{`source_url="http://example.com/a b": must not contain white space`}},
 		{"space in host", Params{BatchSize: 1, SourceURL: "http://exa mple.com/"}, []string{`source_url="http://exa mple.com/": must not contain white space`}},
 		{"trailing newline", Params{BatchSize: 1, SourceURL: "demo://orders\n"}, []string{`source_url="demo://orders%0A": must not contain white space`}},
-		{"credentials", Params{BatchSize: 1, SourceURL: "https://etl:hunter2@example.com/x?api_key=k"}, []string{`source_url="https://etl:xxxxx@example.com/x?api_key=xxxxx": must not carry credentials (user info before the host): the source_url is stored in the run's history on the Temporal server; give them to the worker instead (BLUEPRINT_HTTP_BEARER_TOKEN, or a named source's auth read from the worker's environment)`}},
+		{"credentials", Params{BatchSize: 1, SourceURL: "https://etl:hunter2@example.com/x?api_key=k"}, []string{`source_url="https://etl:xxxxx@example.com/x?api_key=xxxxx": must not carry credentials (user info before the host): the URL is stored in the run's history on the Temporal server; give them to the worker instead (BLUEPRINT_HTTP_BEARER_TOKEN, or a named source's auth read from the worker's environment)`}},
 		{"bad escape", Params{BatchSize: 1, SourceURL: "http://example.com/%zz"}, []string{`source_url="http://example.com/%zz": is not a URL: invalid URL escape "%zz"`}},
 		{
 			"every field at once, in field order", Params{BatchSize: 0, SourceURL: "x"},

@@ -116,7 +116,7 @@ func TestSourcesReject(t *testing.T) {
 		{"bad variable name", src("    auth: {bearer_env: 1TOKEN}\n"), 4, "sources.s.auth.bearer_env", "is not an environment variable name"},
 		{"credential in a static header", src("    headers:\n      Authorization: Bearer abc\n"), 5, "sources.s.headers.Authorization", "looks like a credential"},
 		{"unknown auth key", src("    auth: {token_env: T}\n"), 4, "sources.s.auth.token_env", "unknown key"},
-		{"password in the URL", "sources:\n  s:\n    url: https://u:pw@api.example.com/o\n" + deps, 3, "sources.s.url", "must not hold a user name or password"},
+		{"password in the URL", "sources:\n  s:\n    url: https://u:pw@api.example.com/o\n" + deps, 3, "sources.s.url", "must not carry credentials (user info before the host)"},
 		{"api key in the URL", "sources:\n  s:\n    url: https://api.example.com/o?api_key=abc\n" + deps, 3, "sources.s.url", "holds a credential in its query"},
 		{"not http", "sources:\n  s:\n    url: file:///etc/passwd\n" + deps, 3, "sources.s.url", "is not an absolute http(s) URL"},
 		{"missing url", "sources:\n  s:\n    records: data\n" + deps, 2, "sources.s.url", "missing"},

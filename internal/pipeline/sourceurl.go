@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -62,16 +61,6 @@ type SourceSpec struct {
 	FailAlways bool
 }
 
-// errCredentialsInURL refuses a source_url with user info
-// (https://user:password@host, https://TOKEN@host). A source_url is a
-// workflow input: the Temporal server stores it in the run's history, and
-// the Web UI and `temporal workflow show` display it to whoever can read
-// the namespace. Credentials belong to the worker, which sends them to the
-// source's origin only.
-var errCredentialsInURL = errors.New("must not carry credentials (user info before the host): " +
-	"the source_url is stored in the run's history on the Temporal server; " +
-	"give them to the worker instead (BLUEPRINT_HTTP_BEARER_TOKEN, or a named source's auth read from the worker's environment)")
-
 // ParseSourceURL checks a source_url and says which rule it breaks. It does
 // no I/O: whether a host answers or a file exists is the Extract activity's
 // business. It is the one check every entry point goes through (the CLI's
@@ -89,7 +78,7 @@ func ParseSourceURL(raw string) (SourceSpec, error) {
 		return SourceSpec{}, fmt.Errorf("is not a URL: %v", strings.TrimPrefix(err.Error(), "parse "+strconv.Quote(raw)+": "))
 	}
 	if u.User != nil {
-		return SourceSpec{}, errCredentialsInURL
+		return SourceSpec{}, restapi.ErrCredentialsInURL
 	}
 	spec := SourceSpec{URL: u}
 	switch strings.ToLower(u.Scheme) {

@@ -45,7 +45,7 @@ func TestParseSourceURL(t *testing.T) {
 
 func TestParseSourceURLErrors(t *testing.T) {
 	const credentials = "must not carry credentials (user info before the host): " +
-		"the source_url is stored in the run's history on the Temporal server; " +
+		"the URL is stored in the run's history on the Temporal server; " +
 		"give them to the worker instead (BLUEPRINT_HTTP_BEARER_TOKEN, or a named source's auth read from the worker's environment)"
 	tests := []struct {
 		raw, want string

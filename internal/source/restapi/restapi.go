@@ -8,6 +8,7 @@
 package restapi
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -351,6 +352,18 @@ func CheckStyle(s string) error {
 	return nil
 }
 
+// ErrCredentialsInURL refuses a URL with user info
+// (https://user:password@host, https://TOKEN@host). Every URL a run reads
+// from is a workflow input: the Temporal server stores it in the run's
+// history, and the Web UI and `temporal workflow show` display it to whoever
+// can read the namespace. Credentials belong to the worker, which sends them
+// to the source's origin only. It is the one statement of the rule: a named
+// source's url (CheckURL) and every source_url (pipeline.ParseSourceURL)
+// are refused with it.
+var ErrCredentialsInURL = errors.New("must not carry credentials (user info before the host): " +
+	"the URL is stored in the run's history on the Temporal server; " +
+	"give them to the worker instead (BLUEPRINT_HTTP_BEARER_TOKEN, or a named source's auth read from the worker's environment)")
+
 // CheckURL accepts an absolute http(s) URL without user info: credentials
 // go through auth, never into the workflow input.
 func CheckURL(raw string) error {
@@ -368,7 +381,7 @@ func CheckURL(raw string) error {
 		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
 	}
 	if u.User != nil {
-		return fmt.Errorf("must not hold a user name or password; use auth: with an environment variable")
+		return ErrCredentialsInURL
 	}
 	return nil
 }

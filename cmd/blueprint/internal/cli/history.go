@@ -77,6 +77,10 @@ type activityView struct {
 	// Checkpoint is the last heartbeat of an activity in progress.
 	Checkpoint *pipeline.Checkpoint `json:"checkpoint,omitempty"`
 	Worker     string               `json:"worker,omitempty"`
+
+	// cancelRequested: the workflow gave up on the activity because the
+	// run was cancelled.
+	cancelRequested bool
 }
 
 // attemptFailure is why one attempt failed. Temporal's history keeps the
@@ -210,7 +214,15 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 			closeActivity(&r, byEvent, ev, ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId(), statusCompleted, nil)
 		case ev.GetActivityTaskFailedEventAttributes() != nil:
 			a := ev.GetActivityTaskFailedEventAttributes()
-			closeActivity(&r, byEvent, ev, a.GetScheduledEventId(), statusFailed, a.GetFailure())
+			status := statusFailed
+			if i, ok := byEvent[a.GetScheduledEventId()]; ok && r.Activities[i].cancelRequested &&
+				a.GetFailure().GetApplicationFailureInfo().GetType() == pipeline.ErrRunFinished {
+				// The attempt learned of the cancel from the warehouse
+				// (the run was already recorded as cancelled) before a
+				// heartbeat told it: the cancel interrupted it all the same.
+				status = statusCanceled
+			}
+			closeActivity(&r, byEvent, ev, a.GetScheduledEventId(), status, a.GetFailure())
 		case ev.GetActivityTaskTimedOutEventAttributes() != nil:
 			a := ev.GetActivityTaskTimedOutEventAttributes()
 			closeActivity(&r, byEvent, ev, a.GetScheduledEventId(), statusTimedOut, a.GetFailure())
@@ -221,6 +233,9 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 			// An attempt in flight writes no Started event until it ends,
 			// and it may never end, so this is the last word unless a close
 			// event follows.
+			if i, ok := byEvent[ev.GetActivityTaskCancelRequestedEventAttributes().GetScheduledEventId()]; ok {
+				r.Activities[i].cancelRequested = true
+			}
 			closeActivity(&r, byEvent, ev, ev.GetActivityTaskCancelRequestedEventAttributes().GetScheduledEventId(), statusCanceled, nil)
 		case childEvent(ev, &r, byChild, ns):
 		default:

@@ -105,20 +105,19 @@ func TestBadInput(t *testing.T) {
 	param("bad latency", "source_url=demo://orders?latency=forever", `latency="forever" must be a duration`)
 	param("latency out of range", "source_url=demo://orders?latency=2h", `latency="2h" must be a duration from 0s to 1m0s`)
 	param("failure rate out of range", "source_url=demo://orders?failure_rate=2", `failure_rate="2" must be a number from 0 to 1`)
-	params("malformed JSON", "{batch_size: 5", "--params: not valid JSON")
+	params("malformed JSON", "{batch_size: 5", "--params: parameters are not valid JSON")
 	params("array", "[1,2]", "must be a JSON object")
 	params("string", `"batch_size"`, "must be a JSON object")
 	params("null", "null", "must be a JSON object")
-	params("string for integer", `{"batch_size": "10"}`, `batch_size must be an integer, got the string "10"`)
-	params("fraction", `{"batch_size": 10.5}`, "batch_size must be an integer, got the number 10.5")
-	params("boolean", `{"batch_size": true}`, "batch_size must be an integer, got a boolean true")
-	params("null value", `{"batch_size": null}`, "batch_size must be an integer, got null")
-	params("huge number", `{"batch_size": 1e400}`, "batch_size must be an integer")
+	params("string for integer", `{"batch_size": "10"}`, `batch_size: must be an integer, got the string "10"`)
+	params("fraction", `{"batch_size": 10.5}`, "batch_size: must be an integer, got the number 10.5")
+	params("boolean", `{"batch_size": true}`, "batch_size: must be an integer, got the boolean true")
+	params("huge number", `{"batch_size": 1e400}`, "batch_size: must be an integer, got the number 1e400")
 	params("misspelled key", `{"batchSize": 10}`, `unknown parameter "batchSize"`)
 	params("key given twice", `{"batch_size": 10, "batch_size": 20}`, `parameter "batch_size" is given twice`)
 	params("trailing data", `{"batch_size": 10} {"x": 1}`, "unexpected text after the JSON object")
-	params("number for URL", `{"source_url": 42}`, "source_url must be a string, got a number")
-	params("object for URL", `{"source_url": {"url": "demo://orders"}}`, "source_url must be a string, got an object")
+	params("number for URL", `{"source_url": 42}`, "source_url: must be a string, got the number 42")
+	params("object for URL", `{"source_url": {"url": "demo://orders"}}`, "source_url: must be a string, got an object")
 	run("params file missing", "no such file or directory", "--params", "@"+filepath.Join(dir, "missing.json"))
 	run("negative watch timeout", "--timeout -1s: must not be negative", "--watch", "--timeout", "-1s")
 	run("timeout without watch", "--timeout applies to --watch", "--timeout", "5m")
@@ -138,7 +137,7 @@ func TestBadInput(t *testing.T) {
 	manifest("quoted integer", d+"    parameters: {batch_size: \"10\"}\n", `must be an integer, got the string "10"`)
 	manifest("negative", d+"    parameters: {batch_size: -1}\n", "batch_size=-1: must be at least 1")
 	manifest("zero", d+"    parameters: {batch_size: 0}\n", "batch_size=0: must be at least 1")
-	manifest("huge float", d+"    parameters: {batch_size: 1e100}\n", "must be an integer, got the number 1e100")
+	manifest("huge float", d+"    parameters: {batch_size: 1e100}\n", "must be an integer, got the number 1e+100")
 	manifest("huge integer", d+"    parameters: {batch_size: 123456789012345678901234567890}\n", "is out of range for an integer")
 	manifest("fraction", d+"    parameters: {batch_size: 2.5}\n", "must be an integer, got the number 2.5")
 	manifest("unsupported URL", d+"    parameters: {source_url: \"ftp://example.com/x\"}\n", `scheme "ftp" is not supported`)
@@ -189,21 +188,21 @@ func TestBadInput(t *testing.T) {
 	t.Run("raw workflow input", func(t *testing.T) {
 		raw := []struct{ name, json, msg string }{
 			{"malformed JSON", `{"batch_size": 5`, "not valid JSON"},
-			{"trailing data", `{"batch_size": 5} {}`, "not valid JSON"},
+			{"trailing data", `{"batch_size": 5} {}`, "unexpected text after the JSON object of parameters"},
 			{"array", `[1, 2]`, "must be a JSON object"},
 			{"string", `"batch_size"`, "must be a JSON object"},
 			{"null", `null`, "must be a JSON object"},
-			{"string for integer", `{"batch_size": "10"}`, "batch_size: got a JSON string, must be an integer"},
-			{"fraction", `{"batch_size": 1.5}`, "batch_size: got a JSON number 1.5, must be an integer"},
+			{"string for integer", `{"batch_size": "10"}`, `batch_size: must be an integer, got the string "10"`},
+			{"fraction", `{"batch_size": 1.5}`, "batch_size: must be an integer, got the number 1.5"},
 			{"huge", `{"batch_size": 99999999999999999999}`, "batch_size=99999999999999999999: is out of range for an integer"},
 			{"zero", `{"batch_size": 0}`, "batch_size=0: must be at least 1"},
 			{"negative", `{"batch_size": -5}`, "batch_size=-5: must be at least 1"},
 			{"above the maximum", `{"batch_size": 100000001}`, "batch_size=100000001: must be at most 100000000"},
-			{"misspelled", `{"batchSize": 10}`, `batchSize: unknown parameter (valid: batch_size, source_url); did you mean "batch_size"?`},
-			{"unknown", `{"batch_size": 10, "colour": "red"}`, "colour: unknown parameter"},
+			{"misspelled", `{"batchSize": 10}`, `unknown parameter "batchSize" (valid: batch_size, source_url); did you mean "batch_size"?`},
+			{"unknown", `{"batch_size": 10, "colour": "red"}`, `unknown parameter "colour"`},
 			{"empty URL", `{"source_url": ""}`, "source_url: is required"},
 			{"unsupported URL", `{"source_url": "ftp://example.com/x"}`, `scheme "ftp" is not supported`},
-			{"number for URL", `{"source_url": 42}`, "source_url: got a JSON number, must be a string"},
+			{"number for URL", `{"source_url": 42}`, "source_url: must be a string, got the number 42"},
 			{"bad demo option", `{"source_url": "demo://orders?fail=sometimes"}`, `fail="sometimes" must be always or never`},
 		}
 		for i, tc := range raw {

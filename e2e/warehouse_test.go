@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -32,6 +33,9 @@ type expectation struct {
 	Valid    map[string]int64
 	Rejected int64
 	Reasons  map[string]int64
+	// First and Last bound the timestamps of the valid records: what the
+	// run's load reports as the range it loaded (nil when none is valid).
+	First, Last *time.Time
 }
 
 // expect reads batch records of sourceURL as a run would (without the demo
@@ -72,6 +76,12 @@ func expectSpec(t *testing.T, spec pipeline.SourceSpec, batch int, cfg source.Co
 	valid, rejects := transform.Chunk(raw, transform.NewDeduper())
 	for _, v := range valid {
 		exp.Valid[v.Order.ID] = v.Order.Hash()
+		if ts := v.Order.Timestamp; exp.First == nil || ts.Before(*exp.First) {
+			exp.First = &ts
+		}
+		if ts := v.Order.Timestamp; exp.Last == nil || ts.After(*exp.Last) {
+			exp.Last = &ts
+		}
 	}
 	for _, r := range rejects {
 		if exp.Reasons == nil {
@@ -131,7 +141,7 @@ func (w *warehouse) checkRun(t *testing.T, exp expectation, sum pipeline.Summary
 		Loaded                     pipeline.LoadResult
 	}
 	// A first load inserts every valid row once.
-	want := counts{exp.Source, exp.Extracted, valid, exp.Rejected, exp.Reasons, pipeline.LoadResult{Inserted: valid}}
+	want := counts{exp.Source, exp.Extracted, valid, exp.Rejected, exp.Reasons, pipeline.LoadResult{Inserted: valid, FirstOrderedAt: exp.First, LastOrderedAt: exp.Last}}
 	got := counts{sum.Source, sum.Extracted, sum.Valid, sum.Rejected, orNil(sum.Reasons), sum.Loaded}
 	if !assert.Equal(t, want, got, "result of run %s", ref.Key()) {
 		w.logRejected(t, ref)

@@ -314,7 +314,7 @@ print_cmd "$TEMPORAL" workflow execute --type DataPipeline --task-queue "$BP_TAS
   { cat "$WORK/again.txt"; die "the second local run failed."; }
 printf '  (history omitted)\n'
 grep -E '^ *(Status|Result) ' "$WORK/again.txt" || true
-expect "$WORK/again.txt" '^ *Result .*"loaded":\{"inserted":0,' "the second run's result"
+expect "$WORK/again.txt" '^ *Result .*"loaded":\{[^}]*"inserted":0,' "the second run's result"
 if [[ -n $WAREHOUSE ]]; then
   ROWS_AFTER=$(sql "SELECT count(*) FROM orders WHERE source = '$SOURCE_KEY'")
   printf '  orders rows of %s: %s before, %s after\n' "$SOURCE_KEY" "$ROWS_BEFORE" "$ROWS_AFTER"
@@ -338,7 +338,7 @@ ok "production-etl $(sed -nE 's/^production-etl +([a-z]+).*/\1/p' "$WORK/deploy1
 task "Deploying again changes nothing"
 capture "$WORK/deploy2.txt" "$BP" deploy
 expect "$WORK/deploy2.txt" '^production-etl +unchanged' "the second deploy"
-expect "$WORK/deploy2.txt" '^0 created, 0 updated, 1 unchanged, 0 deleted' "the second deploy"
+expect "$WORK/deploy2.txt" '^0 created, 0 updated, [1-9][0-9]* unchanged, 0 deleted' "the second deploy"
 ok "idempotent: no new schedule, no extra run"
 
 task "The deployment is registered"

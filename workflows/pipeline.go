@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/blueprint-etl/blueprint/internal/failure"
+	"github.com/blueprint-etl/blueprint/internal/failures"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
@@ -130,7 +130,7 @@ func fail(ctx workflow.Context, run pipeline.RunRef, progress *pipeline.Progress
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: pipeline.RetryInterval, BackoffCoefficient: 1, MaximumAttempts: pipeline.MaxAttempts},
 	})
 	err := workflow.ExecuteActivity(dctx, pipeline.FinishRunActivity, pipeline.FinishRunInput{
-		Run: run, Status: status, Error: failure.Message(cause),
+		Run: run, Status: status, Error: failures.Message(cause),
 	}).Get(dctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("could not record the failed run", "error", err)
@@ -138,5 +138,5 @@ func fail(ctx workflow.Context, run pipeline.RunRef, progress *pipeline.Progress
 	if status == pipeline.RunCancelled {
 		return cause // a canceled run ends canceled, not failed
 	}
-	return failure.Summarize(cause)
+	return failures.Summarize(cause)
 }

@@ -1,12 +1,13 @@
-// Package failure writes the one line a person reads first when a run
-// fails: the stage, how many attempts it took and the cause, e.g.
+// Message and Summarize write the one line a person reads first when a
+// run fails: the stage, how many attempts it took and the cause, e.g.
 // "Extract failed after 3 attempts: synthetic source unavailable".
 //
 // Temporal's own top-level message for a failed activity is "activity
 // error", with the cause nested below it. The Web UI shows that top line
 // first, and so do most tools, so the workflow puts this summary on top
 // and keeps the original error below it as the cause.
-package failure
+
+package failures
 
 import (
 	"errors"
@@ -73,7 +74,7 @@ func causeOf(err error) string {
 		// A Go error converted to a failure already holds its causes'
 		// text: keep what is new.
 		if msg != "" && (len(parts) == 0 || !strings.Contains(parts[len(parts)-1], msg)) {
-			parts = append(parts, oneLine(msg))
+			parts = append(parts, OneLine(msg))
 		}
 		err = next
 	}
@@ -81,10 +82,6 @@ func causeOf(err error) string {
 		return "unknown error"
 	}
 	return strings.Join(parts, ": ")
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }), "; ")
 }
 
 // Summarize returns err with Message on top and err itself as the cause,

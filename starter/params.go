@@ -40,7 +40,7 @@ func ParseParams(d deployments.Deployment, paramsJSON []byte, kv []string) (map[
 		return nil, pipeline.Inputf("deployment %q: %s", d.Name, joinProblems(problems))
 	}
 	if len(bytes.TrimSpace(paramsJSON)) > 0 && bytes.TrimSpace(paramsJSON)[0] != '{' {
-		return nil, pipeline.Inputf(`--params: must be a JSON object such as {"%s": ...}, got %s`, schema.Names()[0], jsonKind(bytes.TrimSpace(paramsJSON)[0]))
+		return nil, pipeline.Inputf(`--params: must be a JSON object such as {"%s": ...}, got %s`, schema.Names()[0], flow.JSONKind(bytes.TrimSpace(paramsJSON)[0]))
 	}
 	doc, problems := schema.ParseJSON(paramsJSON)
 	if len(problems) > 0 {
@@ -201,24 +201,4 @@ func readLimited(r io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("larger than %d bytes", MaxParamsSize)
 	}
 	return b, nil
-}
-
-// jsonKind names the JSON type that starts with c.
-func jsonKind(c byte) string {
-	switch {
-	case c == '[':
-		return "an array"
-	case c == '{':
-		return "an object"
-	case c == '"':
-		return "a string"
-	case c == 't' || c == 'f':
-		return "a boolean"
-	case c == 'n':
-		return "null"
-	case c == '-' || (c >= '0' && c <= '9'):
-		return "a number"
-	default:
-		return "something that is not JSON"
-	}
 }

@@ -31,7 +31,7 @@ func (s *Schema) ParseJSON(doc []byte) (map[string]any, []Problem) {
 		return nil, []Problem{{Msg: fmt.Sprintf(format, args...)}}
 	}
 	if doc[0] != '{' {
-		return whole("parameters must be a JSON object, got %s", jsonKind(doc[0]))
+		return whole("parameters must be a JSON object, got %s", JSONKind(doc[0]))
 	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
@@ -402,8 +402,9 @@ func describeFieldError(fe validator.FieldError) Problem {
 	return pr
 }
 
-// jsonKind names the JSON type that starts with c.
-func jsonKind(c byte) string {
+// JSONKind names the JSON type of a document that starts with c, for
+// messages such as "must be a JSON object, got an array".
+func JSONKind(c byte) string {
 	switch {
 	case c == '[':
 		return "an array"

@@ -342,19 +342,6 @@ bp_start_worker() {
     fi
     sleep 0.5
   done
-  bp_set_retention
-}
-
-# bp_set_retention makes the namespace keep closed runs BP_RETENTION (the
-# dev server's default namespace keeps them only 24 h).
-bp_set_retention() {
-  local current
-  current=$("$BP_TEMPORAL" operator namespace describe --address "$TEMPORAL_ADDRESS" -n "$BP_NAMESPACE" 2>/dev/null |
-    awk '/WorkflowExecutionRetentionTtl/{print $2}')
-  [[ $current == "${BP_RETENTION%h}h0m0s" ]] && return 0
-  "$BP_TEMPORAL" operator namespace update --address "$TEMPORAL_ADDRESS" -n "$BP_NAMESPACE" --retention "$BP_RETENTION" >/dev/null ||
-    { bp_err "Could not set the retention of namespace $BP_NAMESPACE to $BP_RETENTION."; return 1; }
-  bp_say "Namespace $BP_NAMESPACE keeps closed runs for $BP_RETENTION (was ${current:-unknown})."
 }
 
 # bp_stop KIND TIMEOUT stops our KIND: SIGTERM, then SIGKILL after TIMEOUT

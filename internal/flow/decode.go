@@ -352,25 +352,21 @@ func describeFieldError(fe validator.FieldError) Problem {
 	switch fe.Tag() {
 	case "required":
 		pr.Msg = "is required"
-	case "min", "gte":
-		switch {
-		case isText:
-			pr.Msg = fmt.Sprintf("must be at least %s characters", param)
-		case isList:
-			pr.Msg = fmt.Sprintf("must have at least %s items", param)
-		default:
-			show()
-			pr.Msg = "must be at least " + param
+	case "min", "gte", "max", "lte":
+		// A bound counts characters of a text, items of a list, or is
+		// the value itself.
+		limit := "at least"
+		if fe.Tag() == "max" || fe.Tag() == "lte" {
+			limit = "at most"
 		}
-	case "max", "lte":
 		switch {
 		case isText:
-			pr.Msg = fmt.Sprintf("must be at most %s characters", param)
+			pr.Msg = fmt.Sprintf("must be %s %s characters", limit, param)
 		case isList:
-			pr.Msg = fmt.Sprintf("must have at most %s items", param)
+			pr.Msg = fmt.Sprintf("must have %s %s items", limit, param)
 		default:
 			show()
-			pr.Msg = "must be at most " + param
+			pr.Msg = fmt.Sprintf("must be %s %s", limit, param)
 		}
 	case "gt":
 		show()

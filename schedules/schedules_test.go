@@ -298,9 +298,9 @@ func TestPrune(t *testing.T) {
 	for _, c := range plan.Changes {
 		switch c.ScheduleID {
 		case "gone":
-			assert.Equal(t, []string{"deployment is not in the manifest"}, c.Diff)
+			assert.Equal(t, []string{"deployment gone is not in the manifest"}, c.Diff)
 		case "unscheduled":
-			assert.Equal(t, []string{"deployment has no schedule in the manifest"}, c.Diff)
+			assert.Equal(t, []string{"deployment unscheduled has no schedule in the manifest"}, c.Diff)
 		}
 	}
 	for _, id := range []string{"gone", "unscheduled"} {
@@ -340,7 +340,8 @@ func TestInvalidScheduleChangesNothing(t *testing.T) {
 	m := manifest(t, scheduled("valid-one", "0 9 * * *", "UTC", ""))
 	bad := m.Deployments[0]
 	sched := bad.Schedules[0]
-	bad.Name, bad.Line, sched.Cron, bad.Schedules = "question", 8, "0 9 ? * *", []deployments.Schedule{sched}
+	sched.Cron = "0 9 ? * *"
+	bad.Name, bad.Line, bad.Schedules = "question", 8, []deployments.Schedule{sched}
 	m.Deployments = append(m.Deployments, bad)
 	require.Error(t, schedules.Validate(m), "found without the server")
 	_, err = schedules.PlanDeploy(ctx(t), srv.Client(), namespace, m, false)

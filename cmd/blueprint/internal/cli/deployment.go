@@ -209,7 +209,7 @@ func (a *app) deploymentLsCommand() *cobra.Command {
 interval, and time zone), the schedule's state on the server (active, paused,
 not deployed, or differs: the server's schedule does not match the manifest;
 run 'blueprint deploy --dry-run' to see how) and the next run time. A
-deployment with several schedules has a row per schedule, its slug in brackets.`,
+deployment with several schedules has a row per schedule, the slug in brackets.`,
 		Example: `  blueprint deployment ls
   blueprint deployment ls -f deployments.yaml -o json`,
 		Args: cobra.NoArgs,
@@ -235,9 +235,9 @@ deployment with several schedules has a row per schedule, its slug in brackets.`
 					t.row(v.Name, v.Workflow, v.TaskQueue, "", "", "")
 					continue
 				}
-				// A deployment's further schedules take a row each, under
-				// its own, named by their slugs.
-				for i, s := range v.Schedules {
+				// Each schedule takes a row, named by its slug when the
+				// deployment has several.
+				for _, s := range v.Schedules {
 					sched := s.when() + " " + s.Timezone
 					if len(v.Schedules) > 1 {
 						sched += " [" + s.Slug + "]"
@@ -246,11 +246,7 @@ deployment with several schedules has a row per schedule, its slug in brackets.`
 					if len(s.NextRuns) > 0 && s.Deployed && s.Managed && !s.Paused {
 						next = s.NextRuns[0].Local.Format("2006-01-02 15:04 MST")
 					}
-					if i == 0 {
-						t.row(v.Name, v.Workflow, v.TaskQueue, sched, scheduleState(&s), next)
-					} else {
-						t.row("", "", "", sched, scheduleState(&s), next)
-					}
+					t.row(v.Name, v.Workflow, v.TaskQueue, sched, scheduleState(&s), next)
 				}
 			}
 			return t.flush()

@@ -9,6 +9,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -373,6 +374,13 @@ func describeFieldError(fe validator.FieldError) Problem {
 		}
 	}
 	param := fe.Param()
+	if fe.Type() == durationType {
+		// A duration's bound may be written in nanoseconds, the
+		// validator's unit, or as a duration ("max=1h"); say it as one.
+		if n, err := strconv.ParseInt(param, 10, 64); err == nil {
+			param = time.Duration(n).String()
+		}
+	}
 	switch fe.ActualTag() {
 	case "required":
 		pr.Msg = "is required"

@@ -453,3 +453,18 @@ func TestBatchSizeRuleHasOneOwner(t *testing.T) {
 		})
 	}
 }
+
+// A duration's bound is said as a duration, whether the rule gives it in
+// nanoseconds (the validator's unit) or as a duration.
+func TestDurationBoundMessage(t *testing.T) {
+	type p struct {
+		Short time.Duration `json:"short" validate:"min=1000000000" default:"1s"`
+		Long  time.Duration `json:"long" validate:"max=1h" default:"1m"`
+	}
+	s, err := flow.NewSchema(reflect.TypeFor[p]())
+	require.NoError(t, err)
+	_, err = s.Decode([]byte(`{"short": "500ms", "long": "90m"}`))
+	require.EqualError(t, err, "invalid parameters: short=500ms: must be at least 1s; long=1h30m0s: must be at most 1h")
+	_, err = s.Decode([]byte(`{"short": "1s", "long": "1h"}`))
+	require.NoError(t, err)
+}

@@ -22,6 +22,10 @@ import (
 // watchInterval is how often --watch asks the server for progress.
 const watchInterval = 250 * time.Millisecond
 
+// scheduledWatchInterval is how often --watch asks about a run that has
+// not reached its start time (run --start-in/--start-at).
+const scheduledWatchInterval = 2 * time.Second
+
 // workerCheckInterval is how often --watch checks for a live worker while
 // the run waits for one.
 const workerCheckInterval = 2 * time.Second
@@ -351,8 +355,9 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 		wctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	tick := time.NewTicker(watchInterval)
-	defer tick.Stop()
+	// Reset before each wait (Go 1.23 timers: no stale tick to drain).
+	timer := time.NewTimer(watchInterval)
+	defer timer.Stop()
 
 	last := progress{stage: "starting"}
 	var extracted int64
@@ -368,6 +373,7 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 		}
 	}
 	runID := v.RunID
+	wait := watchInterval
 	for {
 		desc, err := describeRun(wctx, c, v.WorkflowID, runID)
 		if err != nil && wctx.Err() == nil && !nearDeadline(wctx, err) {
@@ -386,8 +392,13 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 		if err == nil {
 			p := progressOf(desc, last)
 			p.scheduled = ""
+			wait = watchInterval
 			if info := desc.GetWorkflowExecutionInfo(); runStatus(info, time.Now()) == statusScheduled {
-				p.scheduled = formatTime(*delayedStart(info))
+				at := *delayedStart(info)
+				p.scheduled = formatTime(at)
+				// Nothing happens before then, unless it is cancelled:
+				// ask less often.
+				wait = min(max(time.Until(at), watchInterval), scheduledWatchInterval)
 			}
 			switch {
 			case !needsWorker(desc):
@@ -413,9 +424,10 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 				last = p
 			}
 		}
+		timer.Reset(wait)
 		select {
 		case <-wctx.Done():
-		case <-tick.C:
+		case <-timer.C:
 			continue
 		}
 		endLine()

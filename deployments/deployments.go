@@ -58,6 +58,10 @@ type Deployment struct {
 	Parameters map[string]any
 	// Schedule is nil for a deployment that only runs by hand.
 	Schedule *Schedule
+	// Notify are the webhooks told when a run ends (the notify: key). Each
+	// names the worker's environment variable that holds its URL; every
+	// start puts them in the run's memo (pipeline.MemoNotify).
+	Notify []pipeline.Webhook
 	// Line is where the deployment starts in the manifest (0 if not loaded
 	// from a file).
 	Line int
@@ -234,7 +238,7 @@ func Problems(err error) []Problem {
 // documented.
 var (
 	manifestKeys   = []string{"deployments", "sources"}
-	deploymentKeys = []string{"name", "description", "tags", "workflow", "task_queue", "parameters", "schedule"}
+	deploymentKeys = []string{"name", "description", "tags", "workflow", "task_queue", "parameters", "schedule", "notify"}
 	scheduleKeys   = []string{"cron", "timezone", "paused", "note", "overlap", "catchup_window", "jitter"}
 )
 

@@ -244,6 +244,8 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 			params = &e
 		case "schedule":
 			d.Schedule = p.schedule(field, e)
+		case "notify":
+			d.Notify = p.notify(field, e)
 		default:
 			p.unknownKey(e, prefix, deploymentKeys)
 		}

@@ -1,8 +1,9 @@
 // Package deployments loads the deployments manifest, the blueprint
 // equivalent of Prefect's prefect.yaml: named, tagged sets of workflow
-// parameters, each with at most one schedule. `blueprint run NAME` starts a
-// deployment by hand and `blueprint deploy` turns every schedule into a
-// Temporal Schedule whose ID is the deployment name.
+// parameters, each with any number of schedules. `blueprint run NAME`
+// starts a deployment by hand and `blueprint deploy` turns every schedule
+// into a Temporal Schedule: the first has the deployment name as its ID,
+// the others NAME-SLUG (see Deployment.ScheduleID).
 //
 // Loading is strict: an unknown key, a parameter the workflow does not take,
 // a value of the wrong type or an invalid cron expression is reported with
@@ -11,11 +12,14 @@
 package deployments
 
 import (
+	"cmp"
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,8 +60,10 @@ type Deployment struct {
 	// map[string]any for an object. Parameters left out are absent (their
 	// defaults apply in Params). Never nil in a loaded manifest.
 	Parameters map[string]any
-	// Schedule is nil for a deployment that only runs by hand.
-	Schedule *Schedule
+	// Schedules are the deployment's schedules in manifest order: one for
+	// `schedule:`, the list of `schedules:`, none for a deployment that
+	// only runs by hand.
+	Schedules []Schedule
 	// Notify are the webhooks told when a run ends (the notify: key). Each
 	// names the worker's environment variable that holds its URL; every
 	// start puts them in the run's memo (pipeline.MemoNotify).
@@ -178,6 +184,64 @@ func (d Deployment) Input(params map[string]any) (map[string]any, error) {
 	return resolveSource(params, d.Sources)
 }
 
+// ScheduleID is the Temporal Schedule ID of the deployment's i-th schedule:
+// the deployment name for the first (so that a deployment that had one
+// schedule keeps it when it gets more), NAME-SLUG for the others. Run
+// workflow IDs start with it.
+func (d Deployment) ScheduleID(i int) string {
+	if i == 0 {
+		return d.Name
+	}
+	slug := d.Schedules[i].Slug
+	if slug == "" {
+		slug = DefaultSlug(i)
+	}
+	return d.Name + "-" + slug
+}
+
+// DefaultSlug is the slug of the i-th schedule (from 0) of a deployment
+// when the manifest gives none: its position from 1, so the second
+// schedule of production-etl is production-etl-2. A position is stable as
+// long as the list is, and editing a schedule's cron or interval keeps its
+// ID (a slug made from the spec would delete and recreate it instead).
+func DefaultSlug(i int) string { return strconv.Itoa(i + 1) }
+
+// Slugs lists the slugs of the deployment's schedules, in manifest order.
+func (d Deployment) Slugs() []string {
+	out := make([]string, len(d.Schedules))
+	for i, s := range d.Schedules {
+		out[i] = cmp.Or(s.Slug, DefaultSlug(i))
+	}
+	return out
+}
+
+// ScheduleBySlug finds the schedule of the deployment whose slug is slug.
+// An unknown slug is a *pipeline.InputError naming the valid ones.
+func (d Deployment) ScheduleBySlug(slug string) (int, error) {
+	slugs := d.Slugs()
+	if i := slices.Index(slugs, slug); i >= 0 {
+		return i, nil
+	}
+	if len(slugs) == 0 {
+		return 0, pipeline.Inputf("deployment %q has no schedule", d.Name)
+	}
+	return 0, pipeline.Inputf("deployment %q has no schedule with slug %q (valid: %s)%s", d.Name, slug, strings.Join(slugs, ", "), suggest.DidYouMean(slug, slugs))
+}
+
+// ForSchedule returns the deployment as its i-th schedule runs it: the
+// schedule's parameters over the deployment's. Params then gives that
+// schedule's run parameters.
+func (d Deployment) ForSchedule(i int) Deployment {
+	if over := d.Schedules[i].Parameters; len(over) > 0 {
+		d.Parameters = maps.Clone(d.Parameters)
+		if d.Parameters == nil {
+			d.Parameters = map[string]any{}
+		}
+		maps.Copy(d.Parameters, over)
+	}
+	return d
+}
+
 // Problem is one thing wrong with a manifest.
 type Problem struct {
 	File string
@@ -238,8 +302,8 @@ func Problems(err error) []Problem {
 // documented.
 var (
 	manifestKeys   = []string{"deployments", "sources"}
-	deploymentKeys = []string{"name", "description", "tags", "workflow", "task_queue", "parameters", "schedule", "notify"}
-	scheduleKeys   = []string{"cron", "timezone", "paused", "note", "overlap", "catchup_window", "jitter"}
+	deploymentKeys = []string{"name", "description", "tags", "workflow", "task_queue", "parameters", "schedule", "schedules", "notify"}
+	scheduleKeys   = []string{"slug", "cron", "interval", "offset", "timezone", "active", "paused", "note", "overlap", "catchup_window", "jitter", "parameters"}
 )
 
 // Schedule defaults and bounds.

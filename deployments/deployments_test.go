@@ -31,8 +31,10 @@ func TestDefaultManifest(t *testing.T) {
 	assert.Equal(t, pipeline.WorkflowType, prod.Workflow)
 	assert.Equal(t, pipeline.TaskQueue, prod.TaskQueue)
 	assert.Equal(t, map[string]any{"batch_size": int64(1000), "source_url": "demo://orders"}, prod.Parameters)
-	require.NotNil(t, prod.Schedule)
-	s := prod.Schedule
+	require.Len(t, prod.Schedules, 1)
+	s := prod.Schedules[0]
+	assert.Equal(t, "1", s.Slug, "the default slug is the position")
+	assert.Equal(t, "production-etl", prod.ScheduleID(0), "the first schedule's ID is the deployment name")
 	assert.Equal(t, "0 9 * * *", s.Cron)
 	assert.Equal(t, "America/Chicago", s.Timezone)
 	assert.Equal(t, "America/Chicago", s.Location.String())
@@ -51,7 +53,7 @@ func TestDefaultManifest(t *testing.T) {
 
 	adhoc, err := m.Get("adhoc-etl")
 	require.NoError(t, err)
-	assert.Nil(t, adhoc.Schedule)
+	assert.Empty(t, adhoc.Schedules)
 	p, err = adhoc.Params()
 	require.NoError(t, err)
 	assert.EqualValues(t, 100, p["batch_size"])
@@ -94,7 +96,7 @@ deployments:
 	assert.Equal(t, pipeline.TaskQueue, minimal.TaskQueue)
 	assert.NotNil(t, minimal.Parameters)
 	assert.Empty(t, minimal.Parameters)
-	assert.Nil(t, minimal.Schedule)
+	assert.Empty(t, minimal.Schedules)
 	p, err := minimal.Params()
 	require.NoError(t, err)
 	assert.EqualValues(t, pipeline.DefaultBatchSize, p["batch_size"])
@@ -107,8 +109,8 @@ deployments:
 	require.NoError(t, err)
 	assert.EqualValues(t, pipeline.DefaultBatchSize, p["batch_size"], "defaults apply under the manifest's values")
 	assert.Equal(t, "file:///data/orders.csv", p["source_url"])
-	s := full.Schedule
-	require.NotNil(t, s)
+	require.Len(t, full.Schedules, 1)
+	s := full.Schedules[0]
 	assert.Equal(t, 7, s.Line)
 	assert.Equal(t, "@daily", s.Cron)
 	assert.Equal(t, deployments.DefaultTimezone, s.Timezone)
@@ -120,8 +122,8 @@ deployments:
 	assert.Equal(t, 10*time.Second, s.CatchupWindow)
 	assert.Equal(t, 24*time.Hour, s.Jitter)
 
-	unpause := m.Deployments[2].Schedule
-	require.NotNil(t, unpause)
+	require.Len(t, m.Deployments[2].Schedules, 1)
+	unpause := m.Deployments[2].Schedules[0]
 	require.NotNil(t, unpause.Paused)
 	assert.False(t, *unpause.Paused)
 	assert.Equal(t, "Europe/Berlin", unpause.Location.String())
@@ -179,7 +181,7 @@ func TestParseRejects(t *testing.T) {
 		{"bad name", "deployments:\n  - name: Production_ETL\n", 2, "deployments[0].name", `"Production_ETL" is not a valid name (lower-case letters, digits and '-'`},
 		{"name too long", "deployments:\n  - name: " + strings.Repeat("a", 64) + "\n", 2, "deployments[0].name", "at most 63 characters"},
 		{"duplicate names", prod + "  - name: production-etl\n", 8, "deployments[1].name", `duplicate name "production-etl": deployments[0] at line 2 has it too`},
-		{"unknown deployment key", "deployments:\n  - name: x\n    schedul: {cron: '@daily'}\n", 3, "deployments[0].schedul", `unknown key (valid: name, description, tags, workflow, task_queue, parameters, schedule, notify); did you mean "schedule"?`},
+		{"unknown deployment key", "deployments:\n  - name: x\n    schedul: {cron: '@daily'}\n", 3, "deployments[0].schedul", `unknown key (valid: name, description, tags, workflow, task_queue, parameters, schedule, schedules, notify); did you mean "schedule"?`},
 		{"duplicate key", "deployments:\n  - name: x\n    tags: [a]\n    tags: [b]\n", 4, "deployments[0].tags", "duplicate key (first at line 3)"},
 		{"merge key", "deployments:\n  - name: x\n    <<: {tags: [a]}\n", 3, "deployments[0]", "merge keys (<<) are not supported"},
 		{"tags not a list", "deployments:\n  - name: x\n    tags: etl\n", 3, "deployments[0].tags", `must be a list of strings such as [etl, orders], got the string "etl"`},
@@ -197,8 +199,8 @@ func TestParseRejects(t *testing.T) {
 		{"batch size zero", strings.Replace(prod, "1000", "0", 1), 4, "deployments[0].parameters.batch_size", "invalid value: batch_size=0: must be at least 1"},
 		{"batch size too big", strings.Replace(prod, "1000", "100000001", 1), 4, "deployments[0].parameters.batch_size", "batch_size=100000001: must be at most 100000000"},
 		{"bad source url", "deployments:\n  - name: x\n    parameters:\n      batch_size: 5\n      source_url: ftp://example.com/x\n", 5, "deployments[0].parameters.source_url", `invalid value: source_url="ftp://example.com/x"`},
-		{"schedule not a mapping", "deployments:\n  - name: x\n    schedule: '@daily'\n", 3, "deployments[0].schedule", "must be a mapping with at least a `cron:` key"},
-		{"schedule without cron", "deployments:\n  - name: x\n    schedule:\n      timezone: UTC\n", 3, "deployments[0].schedule.cron", "missing; a schedule needs a cron expression"},
+		{"schedule not a mapping", "deployments:\n  - name: x\n    schedule: '@daily'\n", 3, "deployments[0].schedule", "must be a mapping with a `cron:` or an `interval:` key"},
+		{"schedule without cron", "deployments:\n  - name: x\n    schedule:\n      timezone: UTC\n", 3, "deployments[0].schedule", "no cron or interval; a schedule needs one"},
 		{"unknown schedule key", strings.Replace(prod, "timezone:", "timezon:", 1), 7, "deployments[0].schedule.timezon", `did you mean "timezone"?`},
 		{"cron with 4 fields", strings.Replace(prod, "0 9 * * *", "0 9 * *", 1), 6, "deployments[0].schedule.cron", `"0 9 * *" has 4 fields, want 5: minute hour day-of-month month day-of-week`},
 		{"cron with seconds", strings.Replace(prod, "0 9 * * *", "0 0 9 * * *", 1), 6, "deployments[0].schedule.cron", "(seconds are not supported)"},
@@ -208,7 +210,7 @@ func TestParseRejects(t *testing.T) {
 		{"cron question mark", strings.Replace(prod, "0 9 * * *", "0 9 ? * *", 1), 6, "deployments[0].schedule.cron", `day-of-month field "?": the "?" wildcard is not supported by Temporal; use "*"`},
 		{"cron never fires", strings.Replace(prod, "0 9 * * *", "0 9 31 2 *", 1), 6, "deployments[0].schedule.cron", "never fires"},
 		{"unknown descriptor", strings.Replace(prod, `"0 9 * * *"`, "'@dayly'", 1), 6, "deployments[0].schedule.cron", `unknown descriptor "@dayly" (valid: @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly); did you mean "@daily"?`},
-		{"interval descriptor", strings.Replace(prod, `"0 9 * * *"`, "'@every 1h'", 1), 6, "deployments[0].schedule.cron", "interval schedules are not supported"},
+		{"interval descriptor", strings.Replace(prod, `"0 9 * * *"`, "'@every 1h'", 1), 6, "deployments[0].schedule.cron", "@every is not a cron expression; write the schedule's interval instead of its cron, e.g. interval: 15m"},
 		{"time zone prefix", strings.Replace(prod, "0 9 * * *", "TZ=UTC 0 9 * * *", 1), 6, "deployments[0].schedule.cron", "set schedule.timezone instead"},
 		{"empty cron", strings.Replace(prod, "0 9 * * *", " ", 1), 6, "deployments[0].schedule.cron", "is empty"},
 		{"unknown time zone", strings.Replace(prod, "America/Chicago", "America/Chicag", 1), 7, "deployments[0].schedule.timezone", `unknown time zone "America/Chicag"`},
@@ -367,7 +369,7 @@ func TestScheduleNext(t *testing.T) {
 	require.NoError(t, err)
 	prod, err := m.Get("production-etl")
 	require.NoError(t, err)
-	s := *prod.Schedule
+	s := prod.Schedules[0]
 
 	cases := []struct {
 		name  string
@@ -425,8 +427,8 @@ func TestOverlapPolicies(t *testing.T) {
 		assert.Equal(t, name, deployments.OverlapName(want), "the table reads both ways")
 		m, err := deployments.Parse("d.yaml", []byte(prod+"      overlap: "+name+"\n"))
 		require.NoError(t, err, name)
-		assert.Equal(t, name, m.Deployments[0].Schedule.Overlap)
-		assert.Equal(t, want, m.Deployments[0].Schedule.OverlapPolicy(), name)
+		assert.Equal(t, name, m.Deployments[0].Schedules[0].Overlap)
+		assert.Equal(t, want, m.Deployments[0].Schedules[0].OverlapPolicy(), name)
 	}
 }
 

@@ -55,12 +55,12 @@ func FuzzParse(f *testing.F) {
 			if _, err := d.Params(); err != nil {
 				t.Fatalf("accepted parameters fail: %v", err)
 			}
-			if s := d.Schedule; s != nil {
+			for _, s := range d.Schedules {
 				if s.Location == nil || s.CatchupWindow < deployments.MinCatchupWindow || s.Jitter < 0 || s.Jitter > deployments.MaxJitter {
 					t.Fatalf("accepted schedule out of bounds: %+v", s)
 				}
 				if len(s.Next(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 1)) != 1 {
-					t.Fatalf("accepted schedule %q never fires", s.Cron)
+					t.Fatalf("accepted schedule %q never fires", s.When())
 				}
 			}
 		}

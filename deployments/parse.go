@@ -2,10 +2,12 @@ package deployments
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -168,6 +170,13 @@ func (p *parser) parse(data []byte) *Manifest {
 func (p *parser) deployments(m *Manifest, list *yaml.Node) {
 	type seen struct{ index, line int }
 	names := map[string]seen{}
+	// ids holds every schedule ID but the deployment names: NAME-SLUG may
+	// be another deployment's name.
+	type owner struct {
+		field string
+		line  int
+	}
+	ids := map[string]owner{}
 	for i, item := range list.Content {
 		if p.full() {
 			p.omitted++ // at least this one
@@ -183,7 +192,26 @@ func (p *parser) deployments(m *Manifest, list *yaml.Node) {
 			p.add(nameLine, field, "duplicate name %q: deployments[%d] at line %d has it too (names must be unique: each is a schedule ID)", d.Name, first.index, first.line)
 			continue
 		}
+		if o, dup := ids[d.Name]; dup {
+			p.add(nameLine, field, "name %q is the ID of the schedule %s (line %d); rename one of them (schedule IDs must be unique)", d.Name, o.field, o.line)
+			continue
+		}
 		names[d.Name] = seen{i, nameLine}
+		dupID := false
+		for j, s := range d.Schedules[min(1, len(d.Schedules)):] {
+			id, sf := d.ScheduleID(j+1), fmt.Sprintf("deployments[%d].schedules[%d]", i, j+1)
+			if first, dup := names[id]; dup {
+				p.add(s.Line, sf, "schedule ID %q is the name of deployments[%d] (line %d); change the slug (schedule IDs must be unique)", id, first.index, first.line)
+				dupID = true
+			} else if o, dup := ids[id]; dup {
+				p.add(s.Line, sf, "schedule ID %q is the ID of the schedule %s (line %d) too; change a slug (schedule IDs must be unique)", id, o.field, o.line)
+				dupID = true
+			}
+			ids[id] = owner{sf, s.Line}
+		}
+		if dupID {
+			continue
+		}
 		m.Deployments = append(m.Deployments, d)
 	}
 }
@@ -198,6 +226,8 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 	}
 	hasName, nameKey, knownFlow := false, false, true
 	var params *entry
+	var scheds []parsedSchedule
+	var schedKey *entry // the first of schedule: and schedules:
 	for _, e := range p.entries(prefix, n) {
 		field := join(prefix, e.name)
 		switch e.name {
@@ -242,8 +272,19 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 			}
 		case "parameters":
 			params = &e
-		case "schedule":
-			d.Schedule = p.schedule(field, e)
+		case "schedule", "schedules":
+			if schedKey != nil {
+				p.add(e.key.Line, field, "a deployment has either `schedule:` (one) or `schedules:` (a list), not both (%s: is at line %d)", schedKey.name, schedKey.key.Line)
+				continue
+			}
+			schedKey = &e
+			if e.name == "schedule" {
+				if s, ok := p.schedule(field, e.key.Line, e.val); ok {
+					scheds = append(scheds, s)
+				}
+			} else {
+				scheds = p.scheduleList(field, e)
+			}
 		case "notify":
 			d.Notify = p.notify(field, e)
 		default:
@@ -251,19 +292,89 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 		}
 	}
 	// The parameters are checked against the flow's, which the workflow
-	// key (wherever it is in the mapping) names.
+	// key (wherever it is in the mapping) names; a schedule's over the
+	// deployment's.
+	paramsOK := true
 	if f := flows.Registry.Lookup(d.Workflow); f != nil {
 		if d.TaskQueue == "" {
 			d.TaskQueue = f.TaskQueue
 		}
 		if params != nil && knownFlow {
-			p.parameters(join(prefix, "parameters"), *params, &d, f)
+			var values map[string]any
+			if values, paramsOK = p.parameters(join(prefix, "parameters"), *params, f, nil); paramsOK {
+				d.Parameters = values
+			}
 		}
+		for i, ps := range scheds {
+			if ps.params != nil && knownFlow {
+				base := d.Parameters
+				if !paramsOK {
+					base = nil // checked alone: the deployment's own problems are reported already
+				}
+				scheds[i].Parameters, _ = p.parameters(join(ps.field, "parameters"), *ps.params, f, base)
+			}
+		}
+	}
+	for i := range scheds {
+		if scheds[i].Slug == "" {
+			scheds[i].Slug = DefaultSlug(i)
+		}
+		d.Schedules = append(d.Schedules, scheds[i].Schedule)
+	}
+	if hasName {
+		p.scheduleIDs(d, scheds)
 	}
 	if !nameKey {
 		p.add(n.Line, prefix+".name", "missing; every deployment needs a name (%s), e.g. production-etl", nameRule)
 	}
 	return d, nameLine, hasName
+}
+
+// parsedSchedule is a schedule with what the rest of the deployment is
+// needed to check: its field path, its parameters and its slug's line.
+type parsedSchedule struct {
+	Schedule
+	field    string
+	params   *entry
+	slugLine int
+}
+
+// scheduleList parses `schedules:`, a list of schedules.
+func (p *parser) scheduleList(field string, e entry) []parsedSchedule {
+	n := e.val
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		p.add(n.Line, field, "must be a list of schedules (items such as `- cron: \"0 9 * * *\"` or `- interval: 15m`), got %s", describe(n))
+		return nil
+	}
+	var out []parsedSchedule
+	for i, item := range n.Content {
+		if p.full() {
+			return nil
+		}
+		item = resolve(item)
+		if s, ok := p.schedule(fmt.Sprintf("%s[%d]", field, i), item.Line, item); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// scheduleIDs checks that the slugs of a deployment's schedules differ and
+// that every schedule ID is a valid name. IDs shared between deployments
+// are checked by deployments.
+func (p *parser) scheduleIDs(d Deployment, scheds []parsedSchedule) {
+	seen := map[string]int{}
+	for i, ps := range scheds {
+		line := cmp.Or(ps.slugLine, ps.Line)
+		if first, dup := seen[ps.Slug]; dup {
+			p.add(line, join(ps.field, "slug"), "duplicate slug %q: %s has it too (the slugs of a deployment's schedules must differ)", ps.Slug, scheds[first].field)
+			continue
+		}
+		seen[ps.Slug] = i
+		if id := d.ScheduleID(i); !nameRE.MatchString(id) {
+			p.add(line, join(ps.field, "slug"), "schedule ID %q (deployment name, '-', slug) is not a valid name (%s); shorten the slug or the name", id, nameRule)
+		}
+	}
 }
 
 func (p *parser) tags(field string, n *yaml.Node) []string {
@@ -294,14 +405,17 @@ func (p *parser) tags(field string, n *yaml.Node) []string {
 	return tags
 }
 
-// parameters checks a deployment's parameters against its flow's schema:
-// unknown names, values of the wrong type and broken rules, each reported
-// at the line of the value.
-func (p *parser) parameters(field string, e entry, d *Deployment, f *flow.Flow) {
+// parameters checks parameters against a flow's schema: unknown names,
+// values of the wrong type and broken rules, each reported at the line of
+// the value. They are checked over base (the deployment's, for a
+// schedule's own), whose values they replace; a nil base checks them
+// alone. It returns the values in canonical form, and whether they are
+// free of problems.
+func (p *parser) parameters(field string, e entry, f *flow.Flow, base map[string]any) (map[string]any, bool) {
 	n := e.val
 	if n.Kind != yaml.MappingNode {
 		p.add(n.Line, field, "must be a mapping of parameter names to values (e.g. batch_size: 1000), got %s", describe(n))
-		return
+		return nil, false
 	}
 	nodes := map[string]*yaml.Node{}
 	raw := map[string]any{}
@@ -326,13 +440,17 @@ func (p *parser) parameters(field string, e entry, d *Deployment, f *flow.Flow) 
 		p.add(lineOf(nodes, pr.Path, e.key.Line), paramField(field, pr), "%s", msg)
 	}
 	if len(problems) > 0 {
-		return
+		return nil, false
 	}
-	d.Parameters = values
-	if ref, ok := values["source_url"].(string); ok && slices.Contains(p.broken, strings.TrimPrefix(ref, restapi.RefPrefix)) {
-		return // the source's own problems are reported at its lines
+	merged := maps.Clone(base)
+	if merged == nil {
+		merged = map[string]any{}
 	}
-	in, err := resolveSource(values, p.srcs)
+	maps.Copy(merged, values)
+	if ref, ok := merged["source_url"].(string); ok && slices.Contains(p.broken, strings.TrimPrefix(ref, restapi.RefPrefix)) {
+		return values, false // the source's own problems are reported at its lines
+	}
+	in, err := resolveSource(merged, p.srcs)
 	if err == nil {
 		_, err = f.Params.Check(in)
 	}
@@ -340,12 +458,14 @@ func (p *parser) parameters(field string, e entry, d *Deployment, f *flow.Flow) 
 		var ve *flow.ValidationError
 		if !errors.As(err, &ve) {
 			p.add(e.key.Line, field, "%v", err)
-			return
+			return values, false
 		}
 		for _, pr := range ve.Problems {
 			p.add(lineOf(nodes, pr.Path, e.key.Line), paramField(field, pr), "invalid value: %s", pr)
 		}
+		return values, false
 	}
+	return values, true
 }
 
 // paramField is the field path of a parameter problem:
@@ -428,25 +548,28 @@ func lineOf(nodes map[string]*yaml.Node, path string, def int) int {
 	return n.Line
 }
 
-func (p *parser) schedule(field string, e entry) *Schedule {
-	n := e.val
+// schedule parses one schedule mapping: the value of `schedule:` or an
+// item of `schedules:`; line is where it starts. The parameters are
+// returned unparsed: they are checked over the deployment's.
+func (p *parser) schedule(field string, line int, n *yaml.Node) (parsedSchedule, bool) {
 	if n.Kind != yaml.MappingNode {
-		p.add(n.Line, field, "must be a mapping with at least a `cron:` key, got %s", describe(n))
-		return nil
+		p.add(n.Line, field, "must be a mapping with a `cron:` or an `interval:` key, got %s", describe(n))
+		return parsedSchedule{}, false
 	}
-	s := &Schedule{
+	ps := parsedSchedule{field: field, Schedule: Schedule{
 		Timezone:      DefaultTimezone,
 		Location:      time.UTC,
 		Overlap:       DefaultOverlap,
 		CatchupWindow: DefaultCatchupWindow,
-		Line:          e.key.Line,
-	}
-	hasCron := false
+		Line:          line,
+	}}
+	s := &ps.Schedule
+	var cronKey, intervalKey, offsetKey, pausedKey *entry
 	for _, se := range p.entries(field, n) {
 		sf := join(field, se.name)
 		switch se.name {
 		case "cron":
-			hasCron = true
+			cronKey = &se
 			v, ok := p.scalar(sf, se.val)
 			if !ok {
 				continue
@@ -456,6 +579,29 @@ func (p *parser) schedule(field string, e entry) *Schedule {
 				continue
 			}
 			s.Cron = strings.TrimSpace(v)
+		case "interval":
+			intervalKey = &se
+			if d, ok := p.duration(sf, se.val, MinInterval, 0); ok && p.wholeSeconds(sf, se.val, d) {
+				s.Interval = d
+			}
+		case "offset":
+			offsetKey = &se
+			if d, ok := p.duration(sf, se.val, 0, 0); ok && p.wholeSeconds(sf, se.val, d) {
+				s.Offset = d
+			}
+		case "slug":
+			v, ok := p.scalar(sf, se.val)
+			if !ok {
+				continue
+			}
+			ps.slugLine = se.val.Line
+			if !nameRE.MatchString(v) {
+				p.add(se.val.Line, sf, "%q is not a valid slug (%s)", v, nameRule)
+				continue
+			}
+			s.Slug = v
+		case "parameters":
+			ps.params = &se
 		case "timezone":
 			v, ok := p.scalar(sf, se.val)
 			if !ok {
@@ -471,7 +617,12 @@ func (p *parser) schedule(field string, e entry) *Schedule {
 				continue
 			}
 			s.Timezone, s.Location = v, loc
-		case "paused":
+		case "paused", "active":
+			if pausedKey != nil {
+				p.add(se.key.Line, sf, "%s: and %s: say the same thing (active: false is paused: true); keep one", pausedKey.name, se.name)
+				continue
+			}
+			pausedKey = &se
 			if se.val.Kind != yaml.ScalarNode || se.val.ShortTag() != "!!bool" {
 				p.add(se.val.Line, sf, "must be true or false (leave the key out to keep the server's state), got %s", describe(se.val))
 				continue
@@ -481,7 +632,11 @@ func (p *parser) schedule(field string, e entry) *Schedule {
 				p.add(se.val.Line, sf, "must be true or false: %v", err)
 				continue
 			}
-			s.Paused = &b
+			paused := b
+			if se.name == "active" {
+				paused = !b
+			}
+			s.Paused = &paused
 		case "note":
 			s.Note, _ = p.scalar(sf, se.val)
 		case "overlap":
@@ -506,10 +661,27 @@ func (p *parser) schedule(field string, e entry) *Schedule {
 			p.unknownKey(se, field, scheduleKeys)
 		}
 	}
-	if !hasCron {
-		p.add(e.key.Line, field+".cron", `missing; a schedule needs a cron expression such as "0 9 * * *" or @daily`)
+	switch {
+	case cronKey != nil && intervalKey != nil:
+		p.add(intervalKey.key.Line, join(field, "interval"), "a schedule has either cron (at line %d) or interval, not both; split it into two entries of `schedules:`", cronKey.key.Line)
+	case cronKey == nil && intervalKey == nil:
+		p.add(line, field, `no cron or interval; a schedule needs one, e.g. cron: "0 9 * * *" (or @daily), or interval: 15m`)
+	case offsetKey != nil && intervalKey == nil:
+		p.add(offsetKey.key.Line, join(field, "offset"), "only an interval schedule has an offset; for a cron schedule, move the cron's minute or hour instead")
+	case s.Interval > 0 && s.Offset >= s.Interval:
+		p.add(offsetKey.val.Line, join(field, "offset"), "%s is not shorter than the interval %s; must be at least 0s and less than the interval", offsetKey.val.Value, s.Interval)
 	}
-	return s
+	return ps, true
+}
+
+// wholeSeconds reports whether d is whole seconds, the unit the server
+// counts intervals in; a fraction is reported.
+func (p *parser) wholeSeconds(field string, n *yaml.Node, d time.Duration) bool {
+	if d%time.Second != 0 {
+		p.add(n.Line, field, "%s is not a whole number of seconds; the server counts intervals in seconds", n.Value)
+		return false
+	}
+	return true
 }
 
 // duration parses a Go duration within [lo, hi] (hi 0: no upper bound).

@@ -16,19 +16,37 @@ import (
 	_ "time/tzdata"
 )
 
-// Schedule says when a deployment runs by itself. It becomes a Temporal
-// Schedule whose ID is the deployment name.
+// Schedule says when a deployment runs by itself: one entry of its
+// `schedules:` list (or its single `schedule:`). Each becomes one Temporal
+// Schedule, whose ID Deployment.ScheduleID gives.
 type Schedule struct {
+	// Slug names the schedule within its deployment (`--schedule SLUG`)
+	// and, from the second schedule on, ends its ID. A loaded manifest
+	// always has one: the manifest's, else the entry's position ("1", "2"...).
+	Slug string
 	// Cron is a 5-field cron expression (minute hour day-of-month month
 	// day-of-week) or a descriptor such as @daily, evaluated in Timezone.
+	// Empty for an interval schedule.
 	Cron string
+	// Interval, when not 0, makes the schedule fire every Interval, at the
+	// times that are Offset past a multiple of Interval since the Unix
+	// epoch, as the Temporal server counts them (Cron is empty then).
+	Interval time.Duration
+	Offset   time.Duration
 	// Timezone is an IANA time zone name; DefaultTimezone when the manifest
-	// names none.
+	// names none. An interval does not depend on it: it only says in which
+	// zone times are shown.
 	Timezone string
 	// Paused is nil when the manifest does not say: deploy then leaves the
 	// server's paused state alone (a new schedule starts unpaused), so that
 	// an operator's pause survives a redeploy. true/false force the state.
+	// The manifest sets it with `paused:` or, Prefect's way, `active:`
+	// (active: false is paused: true).
 	Paused *bool
+	// Parameters are the entry's own parameter values, in the canonical
+	// form of Deployment.Parameters, merged over the deployment's (see
+	// Deployment.ForSchedule). Nil when the entry has none.
+	Parameters map[string]any
 	// Note goes with the paused state on the server.
 	Note string
 	// Overlap is what happens when a run is due while the previous one is
@@ -42,9 +60,33 @@ type Schedule struct {
 	Jitter time.Duration
 	// Location is Timezone loaded.
 	Location *time.Location
-	// Line is the manifest line of the `schedule:` key.
+	// Line is the manifest line of the `schedule:` key or of the list item.
 	Line int
 }
+
+// When says when the schedule fires, in one line: the cron expression, or
+// the interval as FormatInterval writes it.
+func (s Schedule) When() string {
+	if s.Interval > 0 {
+		return FormatInterval(s.Interval, s.Offset)
+	}
+	return s.Cron
+}
+
+// FormatInterval writes an interval schedule as "@every 15m0s", with the
+// offset after a slash ("@every 1h0m0s/15m0s"): how plans, diffs and
+// listings show an interval, the manifest's and the server's alike.
+func FormatInterval(every, offset time.Duration) string {
+	out := "@every " + every.String()
+	if offset != 0 {
+		out += "/" + offset.String()
+	}
+	return out
+}
+
+// MinInterval is the shortest interval of a schedule: the step of a cron
+// schedule too. Intervals and offsets are whole seconds, the server's unit.
+const MinInterval = time.Minute
 
 // OverlapPolicy returns the Temporal overlap policy of the schedule
 // (SKIP for an empty or unknown Overlap, which a loaded manifest never has).
@@ -62,15 +104,19 @@ func (s Schedule) Next(after time.Time, n int) []time.Time {
 	if n <= 0 {
 		return nil
 	}
-	sched, err := ParseCron(s.Cron)
-	if err != nil {
-		return nil
-	}
 	loc := s.Location
 	if loc == nil {
+		var err error
 		if loc, err = loadLocation(s.Timezone); err != nil {
 			return nil
 		}
+	}
+	if s.Interval > 0 {
+		return nextIntervals(s.Interval, s.Offset, after, n, loc)
+	}
+	sched, err := ParseCron(s.Cron)
+	if err != nil {
+		return nil
 	}
 	out := make([]time.Time, 0, n)
 	t := after.In(loc)
@@ -82,6 +128,23 @@ func (s Schedule) Next(after time.Time, n int) []time.Time {
 			break
 		}
 		out = append(out, t)
+	}
+	return out
+}
+
+// nextIntervals computes an interval schedule's times as the Temporal
+// server does (service/worker/scheduler's nextIntervalTime): in whole
+// seconds, the first time strictly after after that is offset past a
+// multiple of every since the Unix epoch, whatever the time zone.
+func nextIntervals(every, offset time.Duration, after time.Time, n int, loc *time.Location) []time.Time {
+	iv := max(int64(every/time.Second), 1)
+	ph := max(int64(offset/time.Second), 0)
+	ts := after.Unix() // whole seconds, rounded down
+	next := ((ts-ph)/iv+1)*iv + ph
+	out := make([]time.Time, 0, n)
+	for range n {
+		out = append(out, time.Unix(next, 0).In(loc))
+		next += iv
 	}
 	return out
 }
@@ -126,7 +189,7 @@ func ParseCron(expr string) (*cron.SpecSchedule, error) {
 	case strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ="):
 		return nil, fmt.Errorf("%q: a time zone prefix is not allowed here; set schedule.timezone instead", expr)
 	case strings.HasPrefix(expr, "@every"):
-		return nil, fmt.Errorf("%q: interval schedules are not supported; use a cron expression such as \"*/15 * * * *\"", expr)
+		return nil, fmt.Errorf("%q: @every is not a cron expression; write the schedule's interval instead of its cron, e.g. interval: 15m", expr)
 	case strings.HasPrefix(expr, "@"):
 		if !slices.Contains(descriptors, expr) {
 			return nil, fmt.Errorf("unknown descriptor %q (valid: %s)%s", expr, strings.Join(descriptors, ", "), suggest.DidYouMean(expr, descriptors))

@@ -19,8 +19,10 @@ import (
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/codec"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
+	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/report"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
@@ -154,22 +156,57 @@ func TestRecordHistories(t *testing.T) {
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: pipeline.TaskQueue}, pipeline.WorkflowType, p)
 		require.NoError(t, err)
 		_ = run.Get(ctx, nil)
-		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: history(ctx, t, c, run.GetID(), run.GetRunID())})
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644))
+		saveHistory(ctx, t, c, dir, name, run)
 	}
+
+	// OrdersReport: a day range given, and the defaults (yesterday, from
+	// the workflow's own clock).
+	for name, p := range map[string]report.Params{
+		"report-range":   {From: flow.DateOf(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)), To: flow.DateOf(time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC)), Timezone: "America/Chicago"},
+		"report-default": {Timezone: "UTC"},
+	} {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: pipeline.TaskQueue}, report.OrdersReportWorkflow, p)
+		require.NoError(t, err)
+		require.NoError(t, run.Get(ctx, nil))
+		saveHistory(ctx, t, c, dir, name, run)
+	}
+
+	// NightlyETL: every child completes; and one child fails, the others
+	// load and are reported, then the parent fails naming the source.
+	for name, p := range map[string]report.NightlyParams{
+		"nightly-completed":    {Sources: []string{"demo://orders?seed=1", "demo://orders?seed=2"}, BatchSize: 200, MaxParallel: 2, Timezone: "UTC"},
+		"nightly-failed-child": {Sources: []string{"demo://orders?seed=1", "demo://orders?seed=2", "demo://orders?fail=always"}, BatchSize: 200, MaxParallel: 2, Timezone: "America/Chicago"},
+	} {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: pipeline.TaskQueue}, report.NightlyETLWorkflow, p)
+		require.NoError(t, err)
+		err = run.Get(ctx, nil)
+		if name == "nightly-failed-child" {
+			require.ErrorContains(t, err, "demo://orders?fail=always")
+		} else {
+			require.NoError(t, err)
+		}
+		saveHistory(ctx, t, c, dir, name, run)
+	}
+}
+
+// saveHistory writes run's history to dir/name.json.
+func saveHistory(ctx context.Context, t *testing.T, c client.Client, dir, name string, run client.WorkflowRun) {
+	t.Helper()
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: history(ctx, t, c, run.GetID(), run.GetRunID())})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644))
 }
 
 // TestRecordEncryptedHistory records the replay test's encrypted history,
 // with the test key of workflows/testdata/encrypted/KEYS (a key made for
 // this and used nowhere else). It runs only when asked:
-// BLUEPRINT_RECORD_HISTORY=1 go test -run TestRecordEncryptedHistory ./internal/worker/
+// BLUEPRINT_RECORD_HISTORY=1 go test -run TestRecordEncryptedHistory ./flows/
 func TestRecordEncryptedHistory(t *testing.T) {
 	if os.Getenv("BLUEPRINT_RECORD_HISTORY") == "" {
 		t.Skip("set BLUEPRINT_RECORD_HISTORY=1 to record workflows/testdata/encrypted histories")
 	}
 	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "workflows", "testdata", "encrypted")
+	dir := filepath.Join(filepath.Dir(file), "..", "workflows", "testdata", "encrypted")
 	spec, err := os.ReadFile(filepath.Join(dir, "KEYS"))
 	require.NoError(t, err)
 	keys, err := codec.ParseKeys(strings.TrimSpace(string(spec)))

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/client"
 
@@ -204,11 +205,7 @@ func describeSpec(s *client.ScheduleSpec) string {
 		parts = append(parts, fromServer(c).String())
 	}
 	for _, iv := range s.Intervals {
-		p := "@every " + iv.Every.String()
-		if iv.Offset != 0 {
-			p += "/" + iv.Offset.String()
-		}
-		parts = append(parts, p)
+		parts = append(parts, deployments.FormatInterval(iv.Every, iv.Offset))
 	}
 	parts = append(parts, s.CronExpressions...)
 	return strings.Join(parts, "; ")
@@ -223,4 +220,14 @@ func specMatches(s *client.ScheduleSpec, want calendar) bool {
 		return false
 	}
 	return fromServer(s.Calendars[0]).equal(want)
+}
+
+// intervalMatches reports whether the server's spec fires exactly every
+// every at offset: one interval, no calendars, no skips, no start or end.
+func intervalMatches(s *client.ScheduleSpec, every, offset time.Duration) bool {
+	if s == nil || len(s.Intervals) != 1 || len(s.Calendars) != 0 || len(s.CronExpressions) != 0 ||
+		len(s.Skip) != 0 || !s.StartAt.IsZero() || !s.EndAt.IsZero() {
+		return false
+	}
+	return s.Intervals[0].Every == every && s.Intervals[0].Offset == offset
 }

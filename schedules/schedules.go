@@ -4,9 +4,10 @@
 //
 // It fixes what Prefect users trip over when redeploying:
 //
-//   - A redeploy never duplicates a schedule: the schedule ID is the
-//     deployment name, and a schedule that already matches the manifest is
-//     reported "unchanged" and left alone.
+//   - A redeploy never duplicates a schedule: each schedule of a deployment
+//     has a stable ID (deployments.Deployment.ScheduleID: the deployment
+//     name for the first, NAME-SLUG for the others), and a schedule that
+//     already matches the manifest is reported "unchanged" and left alone.
 //   - A redeploy never resumes a paused schedule: unless the manifest says
 //     `paused: true|false`, the server's paused state and note are kept.
 //   - A deploy is not applied half-way because of a bad manifest: the whole
@@ -17,6 +18,7 @@
 package schedules
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -71,7 +73,9 @@ func (a Action) Past() string {
 type Change struct {
 	Deployment string `json:"deployment"`
 	ScheduleID string `json:"schedule_id"`
-	Action     Action `json:"action"`
+	// Slug names the schedule within its deployment; empty for a deletion.
+	Slug   string `json:"slug,omitempty"`
+	Action Action `json:"action"`
 	// Diff says what changes, one human-readable line per field, such as
 	// "cron: 0 8 * * * -> 0 9 * * *". A create lists the new schedule's
 	// settings; unchanged has none.
@@ -81,9 +85,10 @@ type Change struct {
 // Plan is what a deploy would do, in manifest order, deletions last.
 type Plan struct {
 	Changes []Change `json:"changes"`
-	// Orphans are schedules blueprint created whose deployment is gone from
-	// the manifest (or has no schedule any more). A plan made with prune
-	// deletes them; without prune they are listed here and left alone.
+	// Orphans are schedules blueprint created that the manifest no longer
+	// has: their deployment is gone, or the schedule left its list. A plan
+	// made with prune deletes them; without prune they are listed here and
+	// left alone.
 	Orphans []string `json:"orphans,omitempty"`
 }
 
@@ -122,19 +127,26 @@ const (
 // deployment names none, is deployments.DefaultCatchupWindow).
 const ServerCatchupWindow = 365 * 24 * time.Hour
 
-// desired is the schedule a deployment asks for.
+// desired is one schedule a deployment asks for.
 type desired struct {
+	// dep is the deployment as the schedule runs it: the schedule's
+	// parameters merged over the deployment's.
 	dep     deployments.Deployment
-	cal     calendar
+	sched   deployments.Schedule
+	id      string // the Temporal Schedule ID
+	slug    string
+	cal     calendar       // a cron schedule's times
 	params  map[string]any // the complete parameter document
 	input   map[string]any // params as JSON decodes them, for comparing with the server's
 	hash    string
 	overlap enumspb.ScheduleOverlapPolicy
 }
 
-// desire builds and checks the schedule of a deployment that has one.
-func desire(d deployments.Deployment) (desired, error) {
-	s := d.Schedule
+// desire builds and checks the i-th schedule of a deployment.
+func desire(d deployments.Deployment, i int) (desired, error) {
+	s := d.Schedules[i]
+	id, slug := d.ScheduleID(i), d.Slugs()[i]
+	d = d.ForSchedule(i)
 	// A loaded manifest fills these in; a hand-built Deployment may not.
 	f, err := d.Flow()
 	if err != nil {
@@ -146,15 +158,31 @@ func desire(d deployments.Deployment) (desired, error) {
 	}
 	where := fmt.Sprintf("deployment %q", d.Name)
 	if d.Line > 0 {
-		where = fmt.Sprintf("deployment %q (line %d)", d.Name, d.Line)
+		where += fmt.Sprintf(" (line %d)", d.Line)
+	}
+	if i > 0 {
+		where += fmt.Sprintf(", schedule %q", slug)
+		if s.Line > 0 {
+			where += fmt.Sprintf(" (line %d)", s.Line)
+		}
 	}
 	params, err := d.Params()
 	if err != nil {
+		if i > 0 {
+			return desired{}, pipeline.Inputf("schedule %q: %w", slug, err)
+		}
 		return desired{}, err
 	}
-	cal, err := parseCron(s.Cron)
-	if err != nil {
-		return desired{}, pipeline.Inputf("%s: schedule: %w", where, err)
+	var cal calendar
+	switch {
+	case s.Interval > 0:
+		if s.Interval < deployments.MinInterval || s.Offset < 0 || s.Offset >= s.Interval {
+			return desired{}, pipeline.Inputf("%s: schedule: interval %s offset %s: the interval must be at least %s and the offset at least 0s and less than the interval", where, s.Interval, s.Offset, deployments.MinInterval)
+		}
+	default:
+		if cal, err = parseCron(s.Cron); err != nil {
+			return desired{}, pipeline.Inputf("%s: schedule: %w", where, err)
+		}
 	}
 	if s.Timezone != "" && s.Timezone != "UTC" {
 		if _, err := time.LoadLocation(s.Timezone); err != nil {
@@ -179,32 +207,38 @@ func desire(d deployments.Deployment) (desired, error) {
 	if err := json.Unmarshal(b, &input); err != nil {
 		return desired{}, fmt.Errorf("%s: decode parameters: %w", where, err)
 	}
-	w := desired{dep: d, cal: cal, params: params, input: input, overlap: overlap}
+	w := desired{dep: d, sched: s, id: id, slug: slug, cal: cal, params: params, input: input, overlap: overlap}
 	w.hash = w.specHash(b)
 	return w, nil
 }
 
-// desireAll builds every scheduled deployment's schedule, so that a bad
-// deployment stops a deploy before anything changes.
+// desireAll builds every schedule of every deployment, so that a bad
+// schedule stops a deploy before anything changes.
 func desireAll(m *deployments.Manifest) ([]desired, error) {
 	if m == nil {
 		return nil, pipeline.Inputf("no manifest")
 	}
 	var out []desired
 	var problems []string
+	ids := map[string]string{}
 	for _, d := range m.Deployments {
-		if d.Schedule == nil {
-			continue
-		}
-		w, err := desire(d)
-		if err != nil {
-			if !pipeline.IsInput(err) {
-				return nil, err
+		for i := range d.Schedules {
+			w, err := desire(d, i)
+			if err != nil {
+				if !pipeline.IsInput(err) {
+					return nil, err
+				}
+				problems = append(problems, err.Error())
+				continue
 			}
-			problems = append(problems, err.Error())
-			continue
+			// The loader refuses this; a hand-built manifest may not.
+			if other, dup := ids[w.id]; dup {
+				problems = append(problems, fmt.Sprintf("deployments %q and %q both have a schedule with ID %q", other, d.Name, w.id))
+				continue
+			}
+			ids[w.id] = d.Name
+			out = append(out, w)
 		}
-		out = append(out, w)
 	}
 	if len(problems) > 0 {
 		return nil, pipeline.Inputf("%s: %s", m.Path, strings.Join(problems, "; "))
@@ -221,27 +255,31 @@ func Validate(m *deployments.Manifest) error {
 }
 
 // specHash fingerprints everything the manifest says about the schedule
-// except its paused state, which deploy only sets when asked.
+// except its paused state, which deploy only sets when asked. The interval
+// fields are left out when zero, so a cron schedule hashes as it did before
+// intervals existed and stays unchanged.
 func (w desired) specHash(params []byte) string {
-	s := w.dep.Schedule
+	s := w.sched
 	b, _ := json.Marshal(struct {
 		Workflow, TaskQueue, WorkflowID string
 		Params                          json.RawMessage
 		Cron, Timezone                  string
 		Jitter, CatchupWindow           time.Duration
 		Overlap                         string
-	}{w.dep.Workflow, w.dep.TaskQueue, w.dep.Name, params, s.Cron, w.timezone(), s.Jitter, w.catchup(), w.overlap.String()})
+		Interval                        time.Duration `json:",omitempty"`
+		Offset                          time.Duration `json:",omitempty"`
+	}{w.dep.Workflow, w.dep.TaskQueue, w.id, params, s.Cron, w.timezone(), s.Jitter, w.catchup(), w.overlap.String(), s.Interval, s.Offset})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }
 
-func (w desired) timezone() string { return zoneName(w.dep.Schedule.Timezone) }
+func (w desired) timezone() string { return zoneName(w.sched.Timezone) }
 
 func (w desired) catchup() time.Duration {
-	if w.dep.Schedule.CatchupWindow == 0 {
+	if w.sched.CatchupWindow == 0 {
 		return ServerCatchupWindow
 	}
-	return w.dep.Schedule.CatchupWindow
+	return w.sched.CatchupWindow
 }
 
 // zoneName is "" (the server's default) spelled out.
@@ -253,12 +291,14 @@ func zoneName(tz string) string {
 }
 
 func (w desired) spec() client.ScheduleSpec {
-	s := w.dep.Schedule
-	return client.ScheduleSpec{
-		CronExpressions: []string{s.Cron},
-		TimeZoneName:    w.timezone(),
-		Jitter:          s.Jitter,
+	s := w.sched
+	spec := client.ScheduleSpec{TimeZoneName: w.timezone(), Jitter: s.Jitter}
+	if s.Interval > 0 {
+		spec.Intervals = []client.ScheduleIntervalSpec{{Every: s.Interval, Offset: s.Offset}}
+	} else {
+		spec.CronExpressions = []string{s.Cron}
 	}
+	return spec
 }
 
 func (w desired) action() *client.ScheduleWorkflowAction {
@@ -267,7 +307,7 @@ func (w desired) action() *client.ScheduleWorkflowAction {
 	memo[MemoSpecHash] = w.hash
 	return &client.ScheduleWorkflowAction{
 		// The server appends the scheduled time: production-etl-2025-01-02T09:00:00Z.
-		ID:                    w.dep.Name,
+		ID:                    w.id,
 		Workflow:              w.dep.Workflow,
 		TaskQueue:             w.dep.TaskQueue,
 		Args:                  []any{w.params},
@@ -284,7 +324,7 @@ func (w desired) policies() *client.SchedulePolicies {
 
 // pauseNote is the note that goes with a paused state the manifest forces.
 func (w desired) pauseNote() string {
-	s := w.dep.Schedule
+	s := w.sched
 	switch {
 	case s.Note != "":
 		return s.Note
@@ -297,9 +337,9 @@ func (w desired) pauseNote() string {
 
 // summary lists a new schedule's settings for the plan.
 func (w desired) summary() []string {
-	s := w.dep.Schedule
+	s := w.sched
 	lines := []string{
-		"cron: " + s.Cron,
+		w.when(),
 		"timezone: " + w.timezone(),
 		fmt.Sprintf("workflow: %s on task queue %s", w.dep.Workflow, w.dep.TaskQueue),
 		"parameters: " + deployments.FormatParams(w.input),
@@ -321,6 +361,14 @@ func (w desired) summary() []string {
 	return lines
 }
 
+// when is the plan's line for when the schedule fires.
+func (w desired) when() string {
+	if w.sched.Interval > 0 {
+		return "interval: " + w.sched.When()
+	}
+	return "cron: " + w.sched.Cron
+}
+
 // PlanDeploy compares the manifest with the server and says what a deploy
 // would do. It reads the server's state and changes nothing. With prune,
 // schedules blueprint created whose deployment is gone are deleted.
@@ -329,6 +377,22 @@ func (w desired) summary() []string {
 // deployment's name but was not created by blueprint is an error too:
 // deploy never takes over what it did not create.
 func PlanDeploy(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, prune bool) (Plan, error) {
+	return plan(ctx, c, namespace, m, prune, false)
+}
+
+// NotManaged is the difference Compare reports for a schedule that has the
+// ID of one of the manifest's but was not created by blueprint.
+const NotManaged = "a schedule with this ID exists but was not created by blueprint; deploy will not change it (rename the deployment or the slug, or delete the schedule)"
+
+// Compare says how each schedule of the manifest differs from the server's,
+// for listings and status: PlanDeploy without prune, except that a
+// schedule blueprint did not create is a change whose diff is NotManaged
+// rather than an error, and orphans are not looked for.
+func Compare(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest) (Plan, error) {
+	return plan(ctx, c, namespace, m, false, true)
+}
+
+func plan(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, prune, lenient bool) (Plan, error) {
 	wants, err := desireAll(m)
 	if err != nil {
 		return Plan{}, err
@@ -337,25 +401,31 @@ func PlanDeploy(ctx context.Context, c client.Client, namespace string, m *deplo
 	plan := Plan{Changes: []Change{}}
 	wanted := map[string]bool{}
 	for _, w := range wants {
-		name := w.dep.Name
-		wanted[name] = true
-		desc, err := sc.GetHandle(ctx, name).Describe(ctx)
+		id := w.id
+		wanted[id] = true
+		desc, err := sc.GetHandle(ctx, id).Describe(ctx)
 		var notFound *serviceerror.NotFound
 		switch {
 		case errors.As(err, &notFound):
-			plan.Changes = append(plan.Changes, Change{Deployment: name, ScheduleID: name, Action: Create, Diff: w.summary()})
+			plan.Changes = append(plan.Changes, Change{Deployment: w.dep.Name, ScheduleID: id, Slug: w.slug, Action: Create, Diff: w.summary()})
 			continue
 		case err != nil:
-			return Plan{}, serverError(fmt.Sprintf("describe schedule %q in namespace %q", name, namespace), err)
+			return Plan{}, serverError(fmt.Sprintf("describe schedule %q in namespace %q", id, namespace), err)
+		case !managed(desc.Memo) && lenient:
+			plan.Changes = append(plan.Changes, Change{Deployment: w.dep.Name, ScheduleID: id, Slug: w.slug, Action: Update, Diff: []string{NotManaged}})
+			continue
 		case !managed(desc.Memo):
-			return Plan{}, fmt.Errorf("schedule %q in namespace %q was not created by blueprint (it has no %s memo), so deploy will not change it: rename the deployment, or delete the schedule (temporal schedule delete --schedule-id %s) and deploy again",
-				name, namespace, MemoManagedBy, name)
+			return Plan{}, fmt.Errorf("schedule %q in namespace %q was not created by blueprint (it has no %s memo), so deploy will not change it: rename the deployment (or the schedule's slug), or delete the schedule (temporal schedule delete --schedule-id %s) and deploy again",
+				id, namespace, MemoManagedBy, id)
 		}
-		ch := Change{Deployment: name, ScheduleID: name, Action: Unchanged, Diff: compare(desc, w)}
+		ch := Change{Deployment: w.dep.Name, ScheduleID: id, Slug: w.slug, Action: Unchanged, Diff: compare(desc, w)}
 		if len(ch.Diff) > 0 {
 			ch.Action = Update
 		}
 		plan.Changes = append(plan.Changes, ch)
+	}
+	if lenient {
+		return plan, nil
 	}
 
 	ids, err := listManaged(ctx, c)
@@ -382,11 +452,15 @@ func PlanDeploy(ctx context.Context, c client.Client, namespace string, m *deplo
 		case !managed(desc.Memo):
 			continue
 		}
-		reason := "deployment is not in the manifest"
-		if _, err := m.Get(id); err == nil {
-			reason = "deployment has no schedule in the manifest"
+		dep := cmp.Or(memoString(desc.Memo, MemoDeployment), id)
+		reason := fmt.Sprintf("deployment %s is not in the manifest", dep)
+		if d, err := m.Get(dep); err == nil {
+			reason = fmt.Sprintf("deployment %s has no schedule in the manifest", dep)
+			if len(d.Schedules) > 0 {
+				reason = fmt.Sprintf("no longer among the schedules of deployment %s in the manifest", dep)
+			}
 		}
-		plan.Changes = append(plan.Changes, Change{Deployment: id, ScheduleID: id, Action: Delete, Diff: []string{reason}})
+		plan.Changes = append(plan.Changes, Change{Deployment: dep, ScheduleID: id, Action: Delete, Diff: []string{reason}})
 	}
 	return plan, nil
 }
@@ -400,16 +474,16 @@ func Apply(ctx context.Context, c client.Client, namespace string, m *deployment
 	if err != nil {
 		return nil, err
 	}
-	byName := map[string]desired{}
+	byID := map[string]desired{}
 	for _, w := range wants {
-		byName[w.dep.Name] = w
+		byID[w.id] = w
 	}
 	writes := false
 	for _, ch := range p.Changes {
 		switch ch.Action {
 		case Create, Update:
-			if _, ok := byName[ch.Deployment]; !ok {
-				return nil, fmt.Errorf("the plan does not match the manifest: %s has no schedule in %s; plan again", ch.Deployment, m.Path)
+			if _, ok := byID[ch.ScheduleID]; !ok {
+				return nil, fmt.Errorf("the plan does not match the manifest: %s has no schedule %s in %s; plan again", ch.Deployment, ch.ScheduleID, m.Path)
 			}
 			writes = true
 		case Delete, Unchanged:
@@ -433,9 +507,9 @@ func Apply(ctx context.Context, c client.Client, namespace string, m *deployment
 		var err error
 		switch ch.Action {
 		case Create:
-			err = create(ctx, sc, byName[ch.Deployment])
+			err = create(ctx, sc, byID[ch.ScheduleID])
 		case Update:
-			err = update(ctx, sc, byName[ch.Deployment])
+			err = update(ctx, sc, byID[ch.ScheduleID])
 		case Delete:
 			err = sc.GetHandle(ctx, ch.ScheduleID).Delete(ctx)
 			var notFound *serviceerror.NotFound
@@ -456,14 +530,14 @@ func Apply(ctx context.Context, c client.Client, namespace string, m *deployment
 }
 
 func create(ctx context.Context, sc client.ScheduleClient, w desired) error {
-	s := w.dep.Schedule
+	s := w.sched
 	paused := s.Paused != nil && *s.Paused
 	note := s.Note
 	if paused && note == "" {
 		note = DeployPauseNote
 	}
 	_, err := sc.Create(ctx, client.ScheduleOptions{
-		ID:            w.dep.Name,
+		ID:            w.id,
 		Spec:          w.spec(),
 		Action:        w.action(),
 		Overlap:       w.overlap,
@@ -479,7 +553,7 @@ func create(ctx context.Context, sc client.ScheduleClient, w desired) error {
 }
 
 func update(ctx context.Context, sc client.ScheduleClient, w desired) error {
-	return sc.GetHandle(ctx, w.dep.Name).Update(ctx, client.ScheduleUpdateOptions{
+	return sc.GetHandle(ctx, w.id).Update(ctx, client.ScheduleUpdateOptions{
 		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 			if !managed(in.Description.Memo) {
 				return nil, fmt.Errorf("it is no longer marked as created by blueprint")
@@ -491,8 +565,8 @@ func update(ctx context.Context, sc client.ScheduleClient, w desired) error {
 			if in.Description.Schedule.State != nil {
 				state = *in.Description.Schedule.State
 			}
-			if p := w.dep.Schedule.Paused; p != nil {
-				if state.Paused != *p || w.dep.Schedule.Note != "" {
+			if p := w.sched.Paused; p != nil {
+				if state.Paused != *p || w.sched.Note != "" {
 					state.Note = w.pauseNote()
 				}
 				state.Paused = *p
@@ -510,9 +584,17 @@ func update(ctx context.Context, sc client.ScheduleClient, w desired) error {
 
 // managed reports whether a schedule memo marks a schedule blueprint made.
 func managed(memo *commonpb.Memo) bool {
+	return memoString(memo, MemoManagedBy) == ManagedByValue
+}
+
+// memoString reads a string field of a memo; "" when absent or not a string.
+func memoString(memo *commonpb.Memo, key string) string {
 	var v string
-	p := memo.GetFields()[MemoManagedBy]
-	return p != nil && conn.PayloadConverter().FromPayload(p, &v) == nil && v == ManagedByValue
+	p := memo.GetFields()[key]
+	if p == nil || conn.PayloadConverter().FromPayload(p, &v) != nil {
+		return ""
+	}
+	return v
 }
 
 // listManaged returns the IDs of the schedules blueprint created, sorted.
@@ -541,10 +623,15 @@ func compare(desc *client.ScheduleDescription, w desired) []string {
 	add := func(name string, from, to any) {
 		diff = append(diff, fmt.Sprintf("%s: %v -> %v", name, from, to))
 	}
-	s := w.dep.Schedule
+	s := w.sched
 
 	spec := desc.Schedule.Spec
-	if !specMatches(spec, w.cal) {
+	switch {
+	case s.Interval > 0:
+		if !intervalMatches(spec, s.Interval, s.Offset) {
+			add("interval", orNone(describeSpec(spec)), s.When())
+		}
+	case !specMatches(spec, w.cal):
 		add("cron", orNone(describeSpec(spec)), s.Cron)
 	}
 	if spec != nil {
@@ -609,8 +696,8 @@ func compareAction(a *client.ScheduleWorkflowAction, w desired) []string {
 	if a.TaskQueue != w.dep.TaskQueue {
 		add("task_queue", a.TaskQueue, w.dep.TaskQueue)
 	}
-	if a.ID != w.dep.Name {
-		add("workflow_id", a.ID, w.dep.Name)
+	if a.ID != w.id {
+		add("workflow_id", a.ID, w.id)
 	}
 	if got, ok := actionInput(a); !ok {
 		add("parameters", fmt.Sprintf("(%d undecodable arguments)", len(a.Args)), deployments.FormatParams(w.input))

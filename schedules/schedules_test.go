@@ -127,7 +127,7 @@ func TestDeployTwiceIsUnchanged(t *testing.T) {
 	chicago, err := time.LoadLocation("America/Chicago")
 	require.NoError(t, err)
 	assert.Equal(t, 9, st.NextRuns[0].In(chicago).Hour())
-	assert.Equal(t, m.Deployments[0].Schedule.Next(time.Now(), 1)[0].UTC(), st.NextRuns[0].UTC(),
+	assert.Equal(t, m.Deployments[0].Schedules[0].Next(time.Now(), 1)[0].UTC(), st.NextRuns[0].UTC(),
 		"the server and the manifest agree on the next run")
 }
 
@@ -298,9 +298,9 @@ func TestPrune(t *testing.T) {
 	for _, c := range plan.Changes {
 		switch c.ScheduleID {
 		case "gone":
-			assert.Equal(t, []string{"deployment is not in the manifest"}, c.Diff)
+			assert.Equal(t, []string{"deployment gone is not in the manifest"}, c.Diff)
 		case "unscheduled":
-			assert.Equal(t, []string{"deployment has no schedule in the manifest"}, c.Diff)
+			assert.Equal(t, []string{"deployment unscheduled has no schedule in the manifest"}, c.Diff)
 		}
 	}
 	for _, id := range []string{"gone", "unscheduled"} {
@@ -339,8 +339,9 @@ func TestInvalidScheduleChangesNothing(t *testing.T) {
 	require.Error(t, err)
 	m := manifest(t, scheduled("valid-one", "0 9 * * *", "UTC", ""))
 	bad := m.Deployments[0]
-	sched := *bad.Schedule
-	bad.Name, bad.Line, sched.Cron, bad.Schedule = "question", 8, "0 9 ? * *", &sched
+	sched := bad.Schedules[0]
+	sched.Cron = "0 9 ? * *"
+	bad.Name, bad.Line, bad.Schedules = "question", 8, []deployments.Schedule{sched}
 	m.Deployments = append(m.Deployments, bad)
 	require.Error(t, schedules.Validate(m), "found without the server")
 	_, err = schedules.PlanDeploy(ctx(t), srv.Client(), namespace, m, false)

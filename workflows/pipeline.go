@@ -62,7 +62,7 @@ func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summar
 	source := pipeline.RedactURL(params.SourceURL)
 	flowrun.Stage(ctx, pipeline.StageExtract, fmt.Sprintf("**Reading:** up to %d records from %s", params.BatchSize, source))
 	var extracted pipeline.ExtractResult
-	err := workflow.ExecuteActivity(stageContext(ctx, fmt.Sprintf("Extract up to %d records from %s", params.BatchSize, source)),
+	err := workflow.ExecuteActivity(stageContext(ctx, params.BatchSize, fmt.Sprintf("Extract up to %d records from %s", params.BatchSize, source)),
 		pipeline.ExtractActivity, pipeline.ExtractInput{Run: run, Params: params, Deployment: deployment, StartedAt: started},
 	).Get(ctx, &extracted)
 	if err != nil {
@@ -75,7 +75,7 @@ func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summar
 	mark := workflow.Now(ctx)
 	flowrun.Stage(ctx, pipeline.StageTransform, fmt.Sprintf("**Rows so far:** %d extracted", extracted.Records))
 	var transformed pipeline.TransformResult
-	err = workflow.ExecuteActivity(stageContext(ctx, fmt.Sprintf("Transform %d records: normalise, validate, drop duplicates", extracted.Records)),
+	err = workflow.ExecuteActivity(stageContext(ctx, params.BatchSize, fmt.Sprintf("Transform %d records: normalise, validate, drop duplicates", extracted.Records)),
 		pipeline.TransformActivity, pipeline.TransformInput{Run: run, Chunks: extracted.Chunks},
 	).Get(ctx, &transformed)
 	if err != nil {
@@ -88,7 +88,7 @@ func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summar
 	mark = workflow.Now(ctx)
 	flowrun.Stage(ctx, pipeline.StageLoad, fmt.Sprintf("**Rows so far:** %d extracted, %d valid, %d rejected", extracted.Records, transformed.Valid, transformed.Rejected))
 	var loaded pipeline.LoadResult
-	err = workflow.ExecuteActivity(stageContext(ctx, fmt.Sprintf("Load %d records into the warehouse", transformed.Valid)),
+	err = workflow.ExecuteActivity(stageContext(ctx, params.BatchSize, fmt.Sprintf("Load %d records into the warehouse", transformed.Valid)),
 		pipeline.LoadActivity, pipeline.LoadInput{Run: run, Source: extracted.Source, Chunks: transformed.Chunks, Summary: summary},
 	).Get(ctx, &loaded)
 	if err != nil {
@@ -104,9 +104,11 @@ func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summar
 	return summary, nil
 }
 
-// stageContext gives a stage's activity its options and its Web UI summary.
-func stageContext(ctx workflow.Context, summary string) workflow.Context {
+// stageContext gives a stage's activity its options, with a timeout for a
+// batch of batchSize records, and its Web UI summary.
+func stageContext(ctx workflow.Context, batchSize int, summary string) workflow.Context {
 	opts := ActivityOptions()
+	opts.StartToCloseTimeout = pipeline.StageTimeoutFor(batchSize)
 	opts.Summary = summary
 	return workflow.WithActivityOptions(ctx, opts)
 }

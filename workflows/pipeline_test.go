@@ -58,6 +58,10 @@ func (s *PipelineSuite) SetupTest() {
 	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		s.attempts[info.ActivityType.Name]++
 	})
+	// EndRun runs as a local activity (see internal/flowrun); count it too.
+	s.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		s.attempts[info.ActivityType.Name]++
+	})
 }
 
 func (s *PipelineSuite) TearDownTest() {

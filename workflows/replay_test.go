@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/codec"
@@ -29,9 +30,26 @@ func TestReplay(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			flows.Registry.RegisterWorkflows(r)
-			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
+			require.NoError(t, replayFile(t, r, nil, f))
 		})
 	}
+}
+
+// replayFile replays a recorded history as the execution it was recorded
+// from: NightlyETL names its children after its own workflow ID, so a
+// replay under the replayer's made-up ID would not match the history.
+func replayFile(t *testing.T, r worker.WorkflowReplayer, logger log.Logger, path string) error {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	require.NoError(t, f.Close())
+	require.NoError(t, err)
+	started := h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
+	require.NotEmpty(t, started.GetWorkflowId(), "the first event of %s starts the workflow and names it", path)
+	return r.ReplayWorkflowHistoryWithOptions(logger, h, worker.ReplayWorkflowHistoryOptions{
+		OriginalExecution: workflow.Execution{ID: started.GetWorkflowId(), RunID: started.GetOriginalExecutionRunId()},
+	})
 }
 
 // TestReplayEncrypted replays a history recorded with payload encryption on
@@ -57,7 +75,7 @@ func TestReplayEncrypted(t *testing.T) {
 		r, err := worker.NewWorkflowReplayerWithOptions(opts)
 		require.NoError(t, err)
 		flows.Registry.RegisterWorkflows(r)
-		return r.ReplayWorkflowHistoryFromJSONFile(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), history)
+		return replayFile(t, r, log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), history)
 	}
 	require.NoError(t, replay(worker.WorkflowReplayerOptions{DataConverter: codec.DataConverter(keys)}))
 	require.Error(t, replay(worker.WorkflowReplayerOptions{}))

@@ -6,10 +6,13 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/blueprint-etl/blueprint/flows"
+	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/worker"
 )
@@ -36,4 +39,40 @@ func StartWith(t testing.TB, c client.Client, st *store.Store, cfg worker.Config
 		t.Fatalf("start worker: %v", err)
 	}
 	t.Cleanup(w.Stop)
+}
+
+// KindsParams has one parameter of each kind a flow's parameters may have,
+// for tests of everything that reads a flow's schema (the CLI's --param
+// and --params, the manifest loader). No shipped flow has them all.
+type KindsParams struct {
+	Name    string        `json:"name" validate:"required,max=20" default:"kinds" help:"a text"`
+	Count   int           `json:"count" validate:"min=1,max=10" default:"3" help:"an integer"`
+	Ratio   float64       `json:"ratio" validate:"gte=0,lte=1" default:"0.5" help:"a number"`
+	Dry     bool          `json:"dry" default:"false" help:"a boolean"`
+	Timeout time.Duration `json:"timeout" validate:"min=1s,max=1h" default:"30s" help:"a duration, 1s to 1h"`
+	Day     flow.Date     `json:"day" help:"a date"`
+	At      time.Time     `json:"at" help:"a date-time"`
+	Mode    string        `json:"mode" validate:"oneof=fast safe" default:"safe" help:"an enum"`
+	Sources []string      `json:"sources" validate:"max=3,dive,source_url" default:"[\"demo://orders\"]" help:"a list of strings"`
+	Window  KindsWindow   `json:"window" help:"a nested object"`
+}
+
+// KindsWindow is KindsParams' nested object.
+type KindsWindow struct {
+	Start flow.Date `json:"start" help:"first day"`
+	Days  int       `json:"days" validate:"min=1,max=31" default:"1" help:"how many days"`
+}
+
+// KindsWorkflow returns its parameters as it received them: decoded,
+// defaulted and checked.
+func KindsWorkflow(_ workflow.Context, p KindsParams) (KindsParams, error) { return p, nil }
+
+// Kinds is the flow of KindsParams. It is not in flows.Registry; a test
+// binary adds it with AddKinds.
+var Kinds = flow.New("FlowstestKinds", KindsWorkflow, flow.Options{Description: "Echo one parameter of each kind (tests only)"})
+
+// AddKinds adds Kinds to flows.Registry for the rest of the test binary.
+// Call it from TestMain, before anything reads the registry.
+func AddKinds() {
+	flows.Registry = flow.MustRegistry(append(flows.Registry.Flows(), Kinds)...)
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -310,6 +311,27 @@ func set(v reflect.Value, params []*Param, values map[string]any, problems *[]Pr
 	}
 }
 
+// namedRules are rules with a name of their own, written once and shared
+// by fields of several flows: validate:"batch_size" is DataPipeline's
+// batch size rule wherever a batch size is passed on to it. The validator
+// knows them as aliases; a Param's Rule holds them expanded, so `flows
+// inspect`, the JSON Schema and messages show the real bounds.
+var namedRules = map[string]string{
+	"batch_size": pipeline.BatchSizeRule,
+}
+
+// expandRule replaces the named rules in a validate tag by what they
+// stand for.
+func expandRule(tag string) string {
+	parts := strings.Split(tag, ",")
+	for i, r := range parts {
+		if full, ok := namedRules[r]; ok {
+			parts[i] = full
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
 // validate is the one validator of every flow's parameters; its field
 // names are the JSON names.
 var validate = func() *validator.Validate {
@@ -321,6 +343,9 @@ var validate = func() *validator.Validate {
 		}
 		return name
 	})
+	for name, rule := range namedRules {
+		v.RegisterAlias(name, rule)
+	}
 	if err := v.RegisterValidation("source_url", func(fl validator.FieldLevel) bool {
 		_, err := pipeline.ParseSourceURL(fl.Field().String())
 		return err == nil
@@ -349,14 +374,21 @@ func describeFieldError(fe validator.FieldError) Problem {
 		}
 	}
 	param := fe.Param()
-	switch fe.Tag() {
+	if fe.Type() == durationType {
+		// A duration's bound may be written in nanoseconds, the
+		// validator's unit, or as a duration ("max=1h"); say it as one.
+		if n, err := strconv.ParseInt(param, 10, 64); err == nil {
+			param = time.Duration(n).String()
+		}
+	}
+	switch fe.ActualTag() {
 	case "required":
 		pr.Msg = "is required"
 	case "min", "gte", "max", "lte":
 		// A bound counts characters of a text, items of a list, or is
 		// the value itself.
 		limit := "at least"
-		if fe.Tag() == "max" || fe.Tag() == "lte" {
+		if fe.ActualTag() == "max" || fe.ActualTag() == "lte" {
 			limit = "at most"
 		}
 		switch {
@@ -393,7 +425,7 @@ func describeFieldError(fe validator.FieldError) Problem {
 		pr.Msg = "is not a time zone; use an IANA name such as America/Chicago, or UTC"
 	default:
 		show()
-		pr.Msg = fmt.Sprintf("breaks rule %q", strings.TrimSuffix(fe.Tag()+"="+param, "="))
+		pr.Msg = fmt.Sprintf("breaks rule %q", strings.TrimSuffix(fe.ActualTag()+"="+param, "="))
 	}
 	return pr
 }

@@ -3,6 +3,7 @@ package flow_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/report"
 	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 )
 
@@ -420,4 +422,49 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("not deterministic: %q then %q", err, again)
 		}
 	})
+}
+
+// TestBatchSizeRuleHasOneOwner: every flow that passes a batch size on to
+// DataPipeline says validate:"batch_size", so DataPipeline and NightlyETL
+// refuse, show and describe the same bounds: pipeline.MaxBatchSize's.
+func TestBatchSizeRuleHasOneOwner(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeFor[pipeline.Params](), reflect.TypeFor[report.NightlyParams]()} {
+		t.Run(typ.String(), func(t *testing.T) {
+			s, err := flow.NewSchema(typ)
+			require.NoError(t, err)
+			p, ok := s.Lookup("batch_size")
+			require.True(t, ok)
+			assert.Equal(t, fmt.Sprintf("min=1,max=%d", pipeline.MaxBatchSize), p.Rule, "flows inspect shows the bounds")
+			js := (&flow.Flow{Name: "x", Params: s}).JSONSchema()
+			bs := js["properties"].(map[string]any)["batch_size"].(map[string]any)
+			assert.Equal(t, int64(pipeline.MaxBatchSize), bs["maximum"])
+			assert.Equal(t, int64(1), bs["minimum"])
+
+			doc := fmt.Sprintf(`{"batch_size": %d, "sources": ["demo://orders"]}`, pipeline.MaxBatchSize)
+			if typ == reflect.TypeFor[pipeline.Params]() {
+				doc = fmt.Sprintf(`{"batch_size": %d}`, pipeline.MaxBatchSize)
+			}
+			_, err = s.Decode([]byte(doc))
+			require.NoError(t, err, "the maximum itself is allowed")
+			_, err = s.Decode([]byte(strings.Replace(doc, fmt.Sprint(pipeline.MaxBatchSize), fmt.Sprint(pipeline.MaxBatchSize+1), 1)))
+			require.ErrorContains(t, err, fmt.Sprintf("batch_size=%d: must be at most %d", pipeline.MaxBatchSize+1, pipeline.MaxBatchSize))
+			_, err = s.Decode([]byte(strings.Replace(doc, fmt.Sprint(pipeline.MaxBatchSize), "0", 1)))
+			require.ErrorContains(t, err, "batch_size=0: must be at least 1")
+		})
+	}
+}
+
+// A duration's bound is said as a duration, whether the rule gives it in
+// nanoseconds (the validator's unit) or as a duration.
+func TestDurationBoundMessage(t *testing.T) {
+	type p struct {
+		Short time.Duration `json:"short" validate:"min=1000000000" default:"1s"`
+		Long  time.Duration `json:"long" validate:"max=1h" default:"1m"`
+	}
+	s, err := flow.NewSchema(reflect.TypeFor[p]())
+	require.NoError(t, err)
+	_, err = s.Decode([]byte(`{"short": "500ms", "long": "90m"}`))
+	require.EqualError(t, err, "invalid parameters: short=500ms: must be at least 1s; long=1h30m0s: must be at most 1h")
+	_, err = s.Decode([]byte(`{"short": "1s", "long": "1h"}`))
+	require.NoError(t, err)
 }

@@ -30,9 +30,10 @@ const (
 // Param is one parameter of a flow, derived from a field of its parameter
 // struct:
 //
-//	BatchSize int `json:"batch_size" validate:"min=1,max=100000000" default:"100" help:"records to extract in one run"`
+//	Days int `json:"days" validate:"min=1,max=31" default:"7" help:"how many days to report"`
 //
-// json names it, validate gives its rules (go-playground/validator/v10),
+// json names it, validate gives its rules (go-playground/validator/v10,
+// plus the named rule batch_size: DataPipeline's batch size bounds),
 // default its value when absent (written as on the command line; a list as
 // a JSON array) and help is its one-line description.
 type Param struct {
@@ -42,7 +43,8 @@ type Param struct {
 	Path string
 	Kind Kind
 	Help string
-	// Rule is the validate tag as written.
+	// Rule is the validate tag, with named rules (validate:"batch_size")
+	// spelled out.
 	Rule string
 	// Enum lists the values of an enum parameter.
 	Enum []string
@@ -116,7 +118,7 @@ func fields(t reflect.Type, prefix string) ([]*Param, error) {
 			return nil, fmt.Errorf("two fields are called %q", name)
 		}
 		seen[name] = true
-		p := &Param{Name: name, Path: prefix + name, Help: f.Tag.Get("help"), Rule: f.Tag.Get("validate"), index: i, typ: f.Type}
+		p := &Param{Name: name, Path: prefix + name, Help: f.Tag.Get("help"), Rule: expandRule(f.Tag.Get("validate")), index: i, typ: f.Type}
 		kind, err := kindOf(f.Type, p.Rule)
 		if err != nil {
 			return nil, fmt.Errorf("field %s: %w", f.Name, err)

@@ -15,6 +15,13 @@ const (
 	MaxBatchSize     = 100_000_000
 )
 
+// BatchSizeRule is the rule of every parameter that is a batch size for
+// DataPipeline: DataPipeline's own and NightlyETL's per-source one. A
+// struct field says validate:"batch_size" and internal/flow expands the
+// name to this rule (for the validator, `flows inspect` and the JSON
+// Schema alike), so the limit is written here only.
+var BatchSizeRule = fmt.Sprintf("min=1,max=%d", MaxBatchSize)
+
 // Params is the DataPipeline workflow's input (the Prefect original's
 // ExtractConfig). JSON names are snake_case so that a run can be started
 // from the Temporal CLI or Web UI with the same document the blueprint CLI
@@ -23,7 +30,7 @@ const (
 // before the workflow sees it.
 type Params struct {
 	// BatchSize is how many records one run extracts.
-	BatchSize int `json:"batch_size" validate:"min=1,max=100000000" default:"100" help:"records to extract in one run"`
+	BatchSize int `json:"batch_size" validate:"batch_size" default:"100" help:"records to extract in one run"`
 	// SourceURL says where to extract from: http(s)://, file://, demo://
 	// or source:NAME, a source declared in the manifest's sources: section.
 	SourceURL string `json:"source_url" validate:"required,max=4096,source_url" default:"demo://orders" help:"http(s):// JSON API, file:// JSON/NDJSON/CSV file, demo://orders, or source:NAME from the manifest's sources:"`

@@ -81,7 +81,20 @@ const (
 	RetryInterval   = 2 * time.Second
 	RetryBackoff    = 1.0
 	HeartbeatWindow = 10 * time.Second
-	// StageTimeout bounds one attempt of a stage; a million rows take well
-	// under a minute, a slow paged HTTP API may take much longer.
+	// StageTimeout bounds one attempt of a stage of up to StageRows
+	// records; a million rows take well under a minute, a slow paged HTTP
+	// API may take much longer. Larger batches get more (StageTimeoutFor).
 	StageTimeout = time.Hour
+	// StageRows is the batch size StageTimeout is meant for.
+	StageRows = 10_000_000
 )
+
+// StageTimeoutFor bounds one attempt of a stage of a batch of batchSize
+// records: StageTimeout, plus as much again for every further StageRows
+// records, so that a 100M-row run is not cut off by a limit made for
+// ordinary runs. A dead worker is still noticed within HeartbeatWindow:
+// this only bounds an attempt that is alive but stuck.
+func StageTimeoutFor(batchSize int) time.Duration {
+	extra := max(0, batchSize-1) / StageRows
+	return StageTimeout * time.Duration(1+extra)
+}

@@ -16,12 +16,13 @@ func (a *app) deployCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Create or update the Temporal Schedules of the manifest's deployments",
-		Long: `Make the server's schedules match the manifest: each deployment with a schedule
-becomes a Temporal Schedule whose ID is the deployment name.
+		Long: `Make the server's schedules match the manifest: each schedule of a deployment
+becomes a Temporal Schedule. The first has the deployment name as its ID, the
+others NAME-SLUG (the slug given in the manifest, else the position: 2, 3...).
 
 Deploy first reads the server and computes the whole plan, then applies it, and
-prints per deployment whether its schedule was created, updated (with what
-changed), left unchanged or deleted. It is safe to run as often as you like:
+prints per schedule ID whether it was created, updated (with what changed), left
+unchanged or deleted. It is safe to run as often as you like:
 
   - a schedule that already matches the manifest is left alone, so deploying
     twice never creates a duplicate or a second run;
@@ -29,8 +30,9 @@ changed), left unchanged or deleted. It is safe to run as often as you like:
     stays paused unless the manifest says "paused: false";
   - an invalid manifest changes nothing: every deployment is checked before
     the first change;
-  - --prune deletes the schedules blueprint created whose deployment left the
-    manifest (or lost its schedule), never a schedule made any other way.
+  - --prune deletes the schedules blueprint created that the manifest no longer
+    has (their deployment left it, or they left their deployment's list), never
+    a schedule made any other way.
 
 --dry-run prints the plan and changes nothing.`,
 		Example: `  blueprint deploy --dry-run
@@ -68,7 +70,7 @@ changed), left unchanged or deleted. It is safe to run as often as you like:
 		}),
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would change and change nothing")
-	cmd.Flags().BoolVar(&prune, "prune", false, "delete schedules blueprint created whose deployment is no longer scheduled in the manifest")
+	cmd.Flags().BoolVar(&prune, "prune", false, "delete schedules blueprint created that the manifest no longer has")
 	return cmd
 }
 
@@ -88,7 +90,7 @@ type deployReport struct {
 func (a *app) printDeploy(m *deployments.Manifest, changes []schedules.Change, orphans []string, dryRun bool) error {
 	var unscheduled []string
 	for _, d := range m.Deployments {
-		if d.Schedule == nil {
+		if len(d.Schedules) == 0 {
 			unscheduled = append(unscheduled, d.Name)
 		}
 	}
@@ -102,7 +104,7 @@ func (a *app) printDeploy(m *deployments.Manifest, changes []schedules.Change, o
 	w := a.stdout
 	width := 0
 	for _, c := range changes {
-		width = max(width, len(c.Deployment))
+		width = max(width, len(c.ScheduleID))
 	}
 	for _, n := range unscheduled {
 		width = max(width, len(n))
@@ -114,7 +116,7 @@ func (a *app) printDeploy(m *deployments.Manifest, changes []schedules.Change, o
 		if dryRun && c.Action != schedules.Unchanged {
 			verb = "would " + string(c.Action)
 		}
-		fmt.Fprintf(w, "%-*s  %s\n", width, c.Deployment, verb)
+		fmt.Fprintf(w, "%-*s  %s\n", width, c.ScheduleID, verb)
 		for _, line := range c.Diff {
 			fmt.Fprintf(w, "%-*s      %s\n", width, "", line)
 		}

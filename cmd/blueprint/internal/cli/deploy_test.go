@@ -227,8 +227,8 @@ func TestUnmanagedSchedule(t *testing.T) {
 	r = ok(t, "-f", path, "deployment", "ls")
 	assert.Regexp(t, `(?m)^cli-squat\s.*\sunmanaged\s+-\s*$`, r.stdout)
 	r = ok(t, "-f", path, "deployment", "inspect", name)
-	assert.Contains(t, r.stdout, "Deployed:         no: a schedule with this name exists but was not created by blueprint")
+	assert.Contains(t, r.stdout, "Deployed:         no: a schedule with this ID exists but was not created by blueprint")
 	r = blueprint(t, "-f", path, "status")
 	assert.Equal(t, 1, r.code)
-	assert.Contains(t, r.stdout, "✗ schedule cli-squat: a schedule with this name exists but was not created by blueprint")
+	assert.Contains(t, r.stdout, "✗ schedule cli-squat: a schedule with this ID exists but was not created by blueprint")
 }

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,14 +44,26 @@ These commands read the manifest and the server's schedule of each deployment.`,
 	return cmd
 }
 
-// scheduleView is a deployment's schedule, manifest and server combined.
+// scheduleView is one schedule of a deployment, manifest and server
+// combined.
 type scheduleView struct {
+	// Slug names the schedule within the deployment (--schedule SLUG).
+	Slug string `json:"slug"`
+	// ScheduleID is the Temporal Schedule's ID.
+	ScheduleID string `json:"schedule_id"`
+	// Cron is empty for an interval schedule, Interval (and Offset) for a
+	// cron schedule.
 	Cron     string `json:"cron"`
+	Interval string `json:"interval,omitempty"`
+	Offset   string `json:"offset,omitempty"`
 	Timezone string `json:"timezone"`
 	Overlap  string `json:"overlap"`
 	// Durations are Go duration strings ("1h0m0s"), as in the manifest.
 	CatchupWindow string `json:"catchup_window"`
 	Jitter        string `json:"jitter"`
+	// Parameters are the schedule's own, merged over the deployment's
+	// (absent when it has none).
+	Parameters map[string]any `json:"parameters,omitempty"`
 	// Deployed: the server has the schedule.
 	Deployed bool `json:"deployed"`
 	// Managed: blueprint created it (else deploy leaves it alone).
@@ -66,6 +80,16 @@ type scheduleView struct {
 	NextRunsFrom string `json:"next_runs_from"`
 }
 
+// when says in one line when the schedule fires, as `deployment ls` shows it.
+func (s scheduleView) when() string {
+	if s.Interval != "" {
+		d, _ := time.ParseDuration(s.Interval)
+		o, _ := time.ParseDuration(s.Offset)
+		return deployments.FormatInterval(d, o)
+	}
+	return s.Cron
+}
+
 type runTime struct {
 	Local time.Time `json:"local"` // in the schedule's time zone
 	UTC   time.Time `json:"utc"`
@@ -79,88 +103,99 @@ type deploymentView struct {
 	Workflow    string         `json:"workflow"`
 	TaskQueue   string         `json:"task_queue"`
 	Parameters  map[string]any `json:"parameters"`
-	Schedule    *scheduleView  `json:"schedule"`
-	RecentRuns  []runRow       `json:"recent_runs,omitempty"`
+	// Schedule is the first of Schedules (the one whose ID is the
+	// deployment name), null without one: what scripts written for one
+	// schedule per deployment read.
+	Schedule   *scheduleView  `json:"schedule"`
+	Schedules  []scheduleView `json:"schedules"`
+	RecentRuns []runRow       `json:"recent_runs,omitempty"`
 	// Manifest is the file the deployment was read from (inspect).
 	Manifest string `json:"manifest,omitempty"`
 }
 
-// viewDeployment combines a deployment with its server schedule; plan is
-// the deploy plan's change for it (nil: not planned).
-func viewDeployment(d deployments.Deployment, st schedules.Status, change *schedules.Change, nextRuns int) deploymentView {
+// viewDeployment combines a deployment with its server schedules; states
+// and changes are keyed by schedule ID (a missing change: not planned).
+func viewDeployment(d deployments.Deployment, states map[string]schedules.Status, changes map[string]*schedules.Change, nextRuns int) deploymentView {
 	v := deploymentView{
 		Name: d.Name, Description: d.Description, Tags: nonNil(d.Tags),
-		Workflow: d.Workflow, TaskQueue: d.TaskQueue, Parameters: map[string]any{},
+		Workflow: d.Workflow, TaskQueue: d.TaskQueue, Parameters: map[string]any{}, Schedules: []scheduleView{},
 	}
 	if p, err := d.Params(); err == nil {
 		v.Parameters = pipeline.RedactObject(p)
 	}
-	s := d.Schedule
-	if s == nil {
-		return v
-	}
-	loc := s.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	sv := &scheduleView{
-		Cron: s.Cron, Timezone: s.Timezone, Overlap: s.Overlap, CatchupWindow: s.CatchupWindow.String(), Jitter: s.Jitter.String(),
-		Deployed: st.Deployed, Managed: st.Managed, Paused: st.Paused, Note: st.Note, Differences: []string{}, NextRuns: []runTime{},
-	}
-	if change != nil {
-		sv.UpToDate = change.Action == schedules.Unchanged
-		sv.Differences = nonNil(change.Diff)
-	}
-	times := st.NextRuns
-	sv.NextRunsFrom = "server"
-	if !st.Deployed || !st.Managed {
-		times = s.Next(time.Now(), nextRuns)
-		sv.NextRunsFrom = "manifest"
-	}
-	for i, t := range times {
-		if i == nextRuns {
-			break
+	slugs := d.Slugs()
+	for i, s := range d.Schedules {
+		id := d.ScheduleID(i)
+		st, change := states[id], changes[id]
+		loc := s.Location
+		if loc == nil {
+			loc = time.UTC
 		}
-		sv.NextRuns = append(sv.NextRuns, runTime{Local: t.In(loc), UTC: t.UTC()})
+		sv := scheduleView{
+			Slug: slugs[i], ScheduleID: id,
+			Cron: s.Cron, Timezone: s.Timezone, Overlap: s.Overlap, CatchupWindow: s.CatchupWindow.String(), Jitter: s.Jitter.String(),
+			Deployed: st.Deployed, Managed: st.Managed, Paused: st.Paused, Note: st.Note, Differences: []string{}, NextRuns: []runTime{},
+		}
+		if s.Interval > 0 {
+			sv.Interval, sv.Offset = s.Interval.String(), s.Offset.String()
+		}
+		if len(s.Parameters) > 0 {
+			if p, err := d.ForSchedule(i).Params(); err == nil {
+				sv.Parameters = pipeline.RedactObject(p)
+			}
+		}
+		if change != nil {
+			sv.UpToDate = change.Action == schedules.Unchanged
+			sv.Differences = nonNil(change.Diff)
+		}
+		times := st.NextRuns
+		sv.NextRunsFrom = "server"
+		if !st.Deployed || !st.Managed {
+			times = s.Next(time.Now(), nextRuns)
+			sv.NextRunsFrom = "manifest"
+		}
+		for i, t := range times {
+			if i == nextRuns {
+				break
+			}
+			sv.NextRuns = append(sv.NextRuns, runTime{Local: t.In(loc), UTC: t.UTC()})
+		}
+		v.Schedules = append(v.Schedules, sv)
 	}
-	v.Schedule = sv
+	if len(v.Schedules) > 0 {
+		v.Schedule = &v.Schedules[0]
+	}
 	return v
 }
 
 // notManagedDiff explains why a schedule is not up to date when blueprint
 // did not create it.
-const notManagedDiff = "a schedule with this name exists but was not created by blueprint; deploy will not change it (rename the deployment or delete the schedule)"
+const notManagedDiff = schedules.NotManaged
 
-// scheduleStates describes the server schedule of each scheduled
-// deployment of m, and plans a deploy to tell which are up to date. A
-// schedule blueprint did not create is reported as differing, not as an
-// error, so that listing and status still show everything else.
+// scheduleStates describes the server schedule of every schedule of m, and
+// compares them with the manifest to tell which are up to date; both maps
+// are keyed by schedule ID. A schedule blueprint did not create is
+// reported as differing, not as an error, so that listing and status
+// still show everything else.
 func scheduleStates(ctx context.Context, c client.Client, ns string, m *deployments.Manifest) (map[string]schedules.Status, map[string]*schedules.Change, error) {
 	states := map[string]schedules.Status{}
-	changes := map[string]*schedules.Change{}
-	ours := &deployments.Manifest{Path: m.Path}
 	for _, d := range m.Deployments {
-		if d.Schedule == nil {
-			ours.Deployments = append(ours.Deployments, d)
-			continue
+		for i := range d.Schedules {
+			id := d.ScheduleID(i)
+			st, err := schedules.Describe(ctx, c, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			states[id] = st
 		}
-		st, err := schedules.Describe(ctx, c, d.Name)
-		if err != nil {
-			return nil, nil, err
-		}
-		states[d.Name] = st
-		if st.Deployed && !st.Managed {
-			changes[d.Name] = &schedules.Change{Deployment: d.Name, ScheduleID: d.Name, Action: schedules.Update, Diff: []string{notManagedDiff}}
-			continue
-		}
-		ours.Deployments = append(ours.Deployments, d)
 	}
-	plan, err := schedules.PlanDeploy(ctx, c, ns, ours, false)
+	plan, err := schedules.Compare(ctx, c, ns, m)
 	if err != nil {
 		return nil, nil, err
 	}
+	changes := map[string]*schedules.Change{}
 	for i, ch := range plan.Changes {
-		changes[ch.Deployment] = &plan.Changes[i]
+		changes[ch.ScheduleID] = &plan.Changes[i]
 	}
 	return states, changes, nil
 }
@@ -170,10 +205,11 @@ func (a *app) deploymentLsCommand() *cobra.Command {
 		Use:     "ls",
 		Aliases: []string{"list"},
 		Short:   "List the manifest's deployments with their schedules' state on the server",
-		Long: `List every deployment of the manifest: workflow, task queue, schedule (cron and
-time zone), the schedule's state on the server (active, paused, not deployed, or
-differs: the server's schedule does not match the manifest; run
-'blueprint deploy --dry-run' to see how) and the next run time.`,
+		Long: `List every deployment of the manifest: workflow, task queue, schedule (cron or
+interval, and time zone), the schedule's state on the server (active, paused,
+not deployed, or differs: the server's schedule does not match the manifest;
+run 'blueprint deploy --dry-run' to see how) and the next run time. A
+deployment with several schedules has a row per schedule, the slug in brackets.`,
 		Example: `  blueprint deployment ls
   blueprint deployment ls -f deployments.yaml -o json`,
 		Args: cobra.NoArgs,
@@ -188,22 +224,30 @@ differs: the server's schedule does not match the manifest; run
 			}
 			views := make([]deploymentView, 0, len(m.Deployments))
 			for _, d := range m.Deployments {
-				views = append(views, viewDeployment(d, states[d.Name], changes[d.Name], 1))
+				views = append(views, viewDeployment(d, states, changes, 1))
 			}
 			if a.json() {
 				return a.printJSON(views)
 			}
 			t := newTable(a.stdout, "NAME", "WORKFLOW", "TASK QUEUE", "SCHEDULE", "STATE", "NEXT RUN")
 			for _, v := range views {
-				sched, state, next := "", "", ""
-				if s := v.Schedule; s != nil {
-					sched = s.Cron + " " + s.Timezone
-					state = scheduleState(s)
+				if len(v.Schedules) == 0 {
+					t.row(v.Name, v.Workflow, v.TaskQueue, "", "", "")
+					continue
+				}
+				// Each schedule takes a row, named by its slug when the
+				// deployment has several.
+				for _, s := range v.Schedules {
+					sched := s.when() + " " + s.Timezone
+					if len(v.Schedules) > 1 {
+						sched += " [" + s.Slug + "]"
+					}
+					next := ""
 					if len(s.NextRuns) > 0 && s.Deployed && s.Managed && !s.Paused {
 						next = s.NextRuns[0].Local.Format("2006-01-02 15:04 MST")
 					}
+					t.row(v.Name, v.Workflow, v.TaskQueue, sched, scheduleState(&s), next)
 				}
-				t.row(v.Name, v.Workflow, v.TaskQueue, sched, state, next)
 			}
 			return t.flush()
 		}),
@@ -231,12 +275,14 @@ func scheduleState(s *scheduleView) string {
 func (a *app) deploymentInspectCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "inspect NAME",
-		Short: "Show a deployment: parameters, schedule, next runs and recent runs",
+		Short: "Show a deployment: parameters, schedules, next runs and recent runs",
 		Long: `Show everything about one deployment: its parameters (defaults filled in), task
-queue and schedule; whether the schedule is deployed, up to date, paused (and
-why); the next 5 run times in the schedule's time zone and in UTC (from the
-server when deployed, else computed from the manifest); and its recent runs,
-whether started by the schedule, a backfill, a trigger or by hand.`,
+queue and schedules; for each schedule, whether it is deployed, up to date,
+paused (and why), its own parameters if it has any, and its next 5 run times in
+the schedule's time zone and in UTC (from the server when deployed, else
+computed from the manifest, intervals counted from the Unix epoch plus the
+offset as the server does); and the deployment's recent runs, whether started
+by a schedule, a backfill, a trigger or by hand.`,
 		Example: `  blueprint deployment inspect production-etl
   blueprint deployment inspect production-etl -o json`,
 		Args: cobra.ExactArgs(1),
@@ -254,7 +300,7 @@ whether started by the schedule, a backfill, a trigger or by hand.`,
 			if err != nil {
 				return err
 			}
-			v := viewDeployment(d, states[d.Name], changes[d.Name], 5)
+			v := viewDeployment(d, states, changes, 5)
 			v.Manifest = m.Path
 			v.RecentRuns, err = listRuns(ctx, c, a.settings.Namespace, runFilter{deployment: d.Name}, 10)
 			if err != nil {
@@ -285,55 +331,18 @@ func (a *app) printInspect(v deploymentView) error {
 	f.add("Workflow", "%s", v.Workflow)
 	f.add("Task queue", "%s", v.TaskQueue)
 	f.add("Parameters", "%s", deployments.FormatParams(v.Parameters))
-	s := v.Schedule
-	if s == nil {
+	if len(v.Schedules) == 0 {
 		f.add("Schedule", "none (start runs with: blueprint run %s)", v.Name)
 		if err := f.flush(); err != nil {
 			return err
 		}
-	} else {
-		f.add("Schedule", "%s (%s)", s.Cron, s.Timezone)
-		f.add("Overlap", "%s", s.Overlap)
-		f.add("Catch-up window", "%s", s.CatchupWindow)
-		f.add("Jitter", "%s", s.Jitter)
-		switch {
-		case !s.Deployed:
-			f.add("Deployed", "no (run: blueprint deploy)")
-		case !s.Managed:
-			f.add("Deployed", "no: %s", notManagedDiff)
-		case s.UpToDate:
-			f.add("Deployed", "yes, up to date")
-		default:
-			f.add("Deployed", "yes, but differs from the manifest: %s (run: blueprint deploy)", strings.Join(s.Differences, "; "))
+	}
+	for i, s := range v.Schedules {
+		if i > 0 {
+			fmt.Fprintln(w)
+			f = newFields(w, "")
 		}
-		if s.Deployed {
-			state := "active"
-			if s.Paused {
-				state = "paused"
-			}
-			// A note says why a schedule is paused. Temporal keeps the
-			// last one after a resume, where it would only be stale.
-			if s.Paused && s.Note != "" {
-				state += fmt.Sprintf(" (note: %q)", s.Note)
-			}
-			f.add("State", "%s", state)
-		}
-		if err := f.flush(); err != nil {
-			return err
-		}
-		from := "from the server"
-		if s.NextRunsFrom == "manifest" {
-			from = "computed from the manifest: not deployed"
-		}
-		if s.Paused {
-			from += "; paused: these will not start until resumed"
-		}
-		fmt.Fprintf(w, "\nNext runs (%s):\n", from)
-		t := newTable(w, "  "+strings.ToUpper(s.Timezone), "UTC")
-		for _, r := range s.NextRuns {
-			t.row("  "+r.Local.Format("2006-01-02 15:04:05 MST"), r.UTC.Format("2006-01-02 15:04:05Z07:00"))
-		}
-		if err := t.flush(); err != nil {
+		if err := printScheduleView(w, f, s, len(v.Schedules)); err != nil {
 			return err
 		}
 	}
@@ -345,32 +354,122 @@ func (a *app) printInspect(v deploymentView) error {
 	return printRunRows(w, v.RecentRuns, "  ")
 }
 
+// printScheduleView adds one schedule's fields to f, flushes them and
+// prints its next runs. of is the number of schedules of the deployment:
+// with several, each says which it is.
+func printScheduleView(w io.Writer, f *fields, s scheduleView, of int) error {
+	if of > 1 {
+		f.add("Schedule ID", "%s (slug %s)", s.ScheduleID, s.Slug)
+	}
+	f.add("Schedule", "%s (%s)", s.when(), s.Timezone)
+	if s.Interval != "" {
+		f.add("Interval", "every %s from the Unix epoch plus %s", s.Interval, s.Offset)
+	}
+	if s.Parameters != nil {
+		f.add("Parameters", "%s (this schedule's)", deployments.FormatParams(s.Parameters))
+	}
+	f.add("Overlap", "%s", s.Overlap)
+	f.add("Catch-up window", "%s", s.CatchupWindow)
+	f.add("Jitter", "%s", s.Jitter)
+	switch {
+	case !s.Deployed:
+		f.add("Deployed", "no (run: blueprint deploy)")
+	case !s.Managed:
+		f.add("Deployed", "no: %s", notManagedDiff)
+	case s.UpToDate:
+		f.add("Deployed", "yes, up to date")
+	default:
+		f.add("Deployed", "yes, but differs from the manifest: %s (run: blueprint deploy)", strings.Join(s.Differences, "; "))
+	}
+	if s.Deployed {
+		state := "active"
+		if s.Paused {
+			state = "paused"
+		}
+		// A note says why a schedule is paused. Temporal keeps the
+		// last one after a resume, where it would only be stale.
+		if s.Paused && s.Note != "" {
+			state += fmt.Sprintf(" (note: %q)", s.Note)
+		}
+		f.add("State", "%s", state)
+	}
+	if err := f.flush(); err != nil {
+		return err
+	}
+	from := "from the server"
+	if s.NextRunsFrom == "manifest" {
+		from = "computed from the manifest: not deployed"
+	}
+	if s.Paused {
+		from += "; paused: these will not start until resumed"
+	}
+	fmt.Fprintf(w, "\nNext runs (%s):\n", from)
+	t := newTable(w, "  "+strings.ToUpper(s.Timezone), "UTC")
+	for _, r := range s.NextRuns {
+		t.row("  "+r.Local.Format("2006-01-02 15:04:05 MST"), r.UTC.Format("2006-01-02 15:04:05Z07:00"))
+	}
+	return t.flush()
+}
+
 // scheduledDeployment gets a deployment that must have a schedule.
 func scheduledDeployment(m *deployments.Manifest, name string) (deployments.Deployment, error) {
 	d, err := m.Get(name)
 	if err != nil {
 		return d, err
 	}
-	if d.Schedule == nil {
+	if len(d.Schedules) == 0 {
 		return d, usagef("deployment %q has no schedule in %s; add a `schedule:` to it and run blueprint deploy", name, m.Path)
 	}
 	return d, nil
 }
 
+// pickSchedules returns the indexes of the deployment's schedules a
+// command acts on: the one whose slug is slug, else all of them, or only
+// the first when all is false.
+func pickSchedules(d deployments.Deployment, slug string, all bool) ([]int, error) {
+	switch {
+	case slug != "":
+		i, err := d.ScheduleBySlug(slug)
+		if err != nil {
+			return nil, usagef("--schedule: %w", err)
+		}
+		return []int{i}, nil
+	case all:
+		out := make([]int, len(d.Schedules))
+		for i := range out {
+			out[i] = i
+		}
+		return out, nil
+	default:
+		return []int{0}, nil
+	}
+}
+
+// scheduleFlag is the help of --schedule.
+func scheduleFlag(what string) string {
+	return "the slug of the schedule to " + what + ", for a deployment with several (deployment inspect lists them)"
+}
+
 func (a *app) pauseCommand(pause bool) *cobra.Command {
-	var note string
+	var note, slug string
 	verb, past, other := "pause", "Paused", "resume"
 	short := "Pause a deployment's schedule: no new runs start until it is resumed"
 	long := `Pause the deployment's Temporal Schedule, with a note saying why (shown by
 'deployment inspect' and the Web UI). Runs already started keep going.
 
 The pause survives 'blueprint deploy': deploy only changes the paused state when
-the manifest says "paused: true" or "paused: false".`
+the manifest says "paused: true" or "paused: false" (or "active:").
+
+A deployment with several schedules has all of them paused, or only the one
+--schedule SLUG names.`
 	if !pause {
 		verb, past, other = "resume", "Resumed", "pause"
 		short = "Resume a paused deployment's schedule"
 		long = `Resume the deployment's Temporal Schedule. Runs missed while it was paused are
-not started; use 'blueprint deployment backfill' for those.`
+not started; use 'blueprint deployment backfill' for those.
+
+A deployment with several schedules has all of them resumed, or only the one
+--schedule SLUG names.`
 	}
 	cmd := &cobra.Command{
 		Use:     verb + " NAME",
@@ -383,6 +482,10 @@ not started; use 'blueprint deployment backfill' for those.`
 			if err != nil {
 				return err
 			}
+			picked, err := pickSchedules(d, slug, true)
+			if err != nil {
+				return err
+			}
 			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
@@ -391,28 +494,41 @@ not started; use 'blueprint deployment backfill' for those.`
 			if n == "" {
 				n = fmt.Sprintf("%sd with blueprint deployment %s", verb, verb)
 			}
-			if pause {
-				err = schedules.Pause(ctx, c, d.Name, n)
-			} else {
-				err = schedules.Resume(ctx, c, d.Name, n)
-			}
-			if err != nil {
-				return err
+			ids := make([]string, 0, len(picked))
+			for _, i := range picked {
+				id := d.ScheduleID(i)
+				if pause {
+					err = schedules.Pause(ctx, c, id, n)
+				} else {
+					err = schedules.Resume(ctx, c, id, n)
+				}
+				if err != nil {
+					if len(ids) > 0 {
+						return fmt.Errorf("%s %s, then: %w", strings.ToLower(past), strings.Join(ids, ", "), err)
+					}
+					return err
+				}
+				ids = append(ids, id)
 			}
 			if a.json() {
-				return a.printJSON(map[string]any{"deployment": d.Name, "paused": pause, "note": n})
+				return a.printJSON(map[string]any{"deployment": d.Name, "schedule_ids": ids, "paused": pause, "note": n})
 			}
-			fmt.Fprintf(a.stdout, "%s %s (note: %q).\n", past, d.Name, n)
+			for _, id := range ids {
+				fmt.Fprintf(a.stdout, "%s %s (note: %q).\n", past, id, n)
+			}
 			if pause {
 				fmt.Fprintf(a.stdout, "No new runs start until: blueprint deployment resume %s\n", d.Name)
 			}
-			if p := d.Schedule.Paused; p != nil && *p != pause {
-				fmt.Fprintf(a.stderr, "warning: the manifest sets \"paused: %t\" for %s, so the next blueprint deploy will %s it again\n", *p, d.Name, other)
+			for _, i := range picked {
+				if p := d.Schedules[i].Paused; p != nil && *p != pause {
+					fmt.Fprintf(a.stderr, "warning: the manifest sets \"paused: %t\" for %s, so the next blueprint deploy will %s it again\n", *p, d.ScheduleID(i), other)
+				}
 			}
 			return nil
 		}),
 	}
 	cmd.Flags().StringVar(&note, "note", "", "why, shown with the schedule's state")
+	cmd.Flags().StringVar(&slug, "schedule", "", scheduleFlag(verb)+" (default: all)")
 	return cmd
 }
 
@@ -421,7 +537,7 @@ not started; use 'blueprint deployment backfill' for those.`
 const MaxBackfillRuns = 1000
 
 func (a *app) backfillCommand() *cobra.Command {
-	var fromS, toS, overlapS string
+	var fromS, toS, overlapS, slug string
 	cmd := &cobra.Command{
 		Use:   "backfill NAME --from TIME --to TIME",
 		Short: "Start the runs a deployment's schedule would have started in a past period",
@@ -433,7 +549,10 @@ deployment's parameters and show up in 'blueprint runs ls --deployment NAME'.
 --overlap says what happens when the backfilled runs overlap each other or a run
 in progress: buffer_all (the default) runs them one after the other, allow_all
 runs them all at once, skip drops the overlapping ones. At most %d runs per
-backfill; split longer periods.`, MaxBackfillRuns),
+backfill; split longer periods.
+
+A deployment with several schedules gets the runs of each (each with its
+own parameters), or only those of the one --schedule SLUG names.`, MaxBackfillRuns),
 		Example: `  blueprint deployment backfill production-etl --from 2025-01-01T00:00:00Z --to 2025-01-08T00:00:00Z
   blueprint deployment backfill production-etl --from 2025-01-01T00:00:00-06:00 --to 2025-01-02T00:00:00-06:00 --overlap allow_all`,
 		Args: cobra.ExactArgs(1),
@@ -457,10 +576,27 @@ backfill; split longer periods.`, MaxBackfillRuns),
 			if err != nil {
 				return usagef("--overlap: %w", err)
 			}
-			times := backfillTimes(d.Schedule, from, to)
+			picked, err := pickSchedules(d, slug, true)
+			if err != nil {
+				return err
+			}
+			// Every schedule's runs are counted before the first backfill
+			// is asked for: a period too long for one refuses them all.
+			var times []time.Time
+			var ids, whens []string
+			for _, i := range picked {
+				s := d.Schedules[i]
+				t := backfillTimes(&s, from, to)
+				times = append(times, t...)
+				whens = append(whens, s.When()+", "+s.Timezone)
+				if len(t) > 0 {
+					ids = append(ids, d.ScheduleID(i))
+				}
+			}
+			slices.SortFunc(times, time.Time.Compare)
 			switch {
 			case len(times) == 0:
-				return usagef("no run of %s (%s, %s) is due between %s and %s: nothing to backfill", d.Name, d.Schedule.Cron, d.Schedule.Timezone, fromS, toS)
+				return usagef("no run of %s (%s) is due between %s and %s: nothing to backfill", d.Name, strings.Join(whens, "; "), fromS, toS)
 			case len(times) > MaxBackfillRuns:
 				return usagef("%s to %s holds more than %d runs of %s; split it into shorter periods", fromS, toS, MaxBackfillRuns, d.Name)
 			}
@@ -468,14 +604,19 @@ backfill; split longer periods.`, MaxBackfillRuns),
 			if err != nil {
 				return err
 			}
-			if err := schedules.Backfill(ctx, c, d.Name, from, to, overlap); err != nil {
-				return err
+			for n, id := range ids {
+				if err := schedules.Backfill(ctx, c, id, from, to, overlap); err != nil {
+					if n > 0 {
+						return fmt.Errorf("backfill requested for %s, then: %w", strings.Join(ids[:n], ", "), err)
+					}
+					return err
+				}
 			}
 			if a.json() {
-				return a.printJSON(map[string]any{"deployment": d.Name, "from": from, "to": to, "overlap": overlapS, "runs": len(times), "scheduled_times": times})
+				return a.printJSON(map[string]any{"deployment": d.Name, "schedule_ids": ids, "from": from, "to": to, "overlap": overlapS, "runs": len(times), "scheduled_times": times})
 			}
 			fmt.Fprintf(a.stdout, "Backfill of %s requested: %s due between %s and %s (%s), overlap %s.\n",
-				d.Name, plural(len(times), "run"), from.Format(time.RFC3339), to.Format(time.RFC3339), d.Schedule.Timezone, overlapS)
+				strings.Join(ids, ", "), plural(len(times), "run"), from.Format(time.RFC3339), to.Format(time.RFC3339), strings.Join(whens, "; "), overlapS)
 			fmt.Fprintf(a.stdout, "Follow them with: blueprint runs ls --deployment %s\n", d.Name)
 			return nil
 		}),
@@ -483,6 +624,7 @@ backfill; split longer periods.`, MaxBackfillRuns),
 	cmd.Flags().StringVar(&fromS, "from", "", "start of the period, RFC 3339 (required)")
 	cmd.Flags().StringVar(&toS, "to", "", "end of the period, RFC 3339 (required)")
 	cmd.Flags().StringVar(&overlapS, "overlap", "buffer_all", "overlap policy of the backfilled runs: "+strings.Join(deployments.OverlapNames(), ", "))
+	cmd.Flags().StringVar(&slug, "schedule", "", scheduleFlag("backfill")+" (default: all)")
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
@@ -516,7 +658,7 @@ func parseTimeFlag(name, v string) (time.Time, error) {
 }
 
 func (a *app) triggerCommand() *cobra.Command {
-	var overlapS string
+	var overlapS, slug string
 	cmd := &cobra.Command{
 		Use:   "trigger NAME",
 		Short: "Make a deployment's schedule start a run now",
@@ -526,7 +668,11 @@ deployment name plus the time, listed under the schedule's recent actions.
 Use 'blueprint run' instead to start a run with other parameters.
 
 --overlap says what to do if a run of the deployment is still going: allow_all
-(the default) starts this one anyway, skip does not start it.`,
+(the default) starts this one anyway, skip does not start it.
+
+A deployment with several schedules triggers its first (the one whose ID is the
+deployment name) unless --schedule SLUG names another: one run, with that
+schedule's parameters.`,
 		Example: `  blueprint deployment trigger production-etl
   blueprint deployment trigger production-etl --overlap skip`,
 		Args: cobra.ExactArgs(1),
@@ -539,27 +685,32 @@ Use 'blueprint run' instead to start a run with other parameters.
 			if err != nil {
 				return usagef("--overlap: %w", err)
 			}
+			picked, err := pickSchedules(d, slug, false)
+			if err != nil {
+				return err
+			}
+			id := d.ScheduleID(picked[0])
 			ctx, c, err := srv.connect(ctx)
 			if err != nil {
 				return err
 			}
-			run, err := schedules.Trigger(ctx, c, d.Name, overlap)
+			run, err := schedules.Trigger(ctx, c, id, overlap)
 			if err != nil {
 				return err
 			}
 			ns := a.settings.Namespace
 			if a.json() {
-				out := map[string]any{"deployment": d.Name, "workflow_id": run.WorkflowID, "run_id": run.RunID}
+				out := map[string]any{"deployment": d.Name, "schedule_id": id, "workflow_id": run.WorkflowID, "run_id": run.RunID}
 				if run.WorkflowID != "" {
 					out["ui_url"] = starter.UILink(ns, run.WorkflowID, run.RunID)
 				}
 				return a.printJSON(out)
 			}
 			if run.WorkflowID == "" {
-				fmt.Fprintf(a.stdout, "Triggered %s; the run will show in: blueprint runs ls --deployment %s\n", d.Name, d.Name)
+				fmt.Fprintf(a.stdout, "Triggered %s; the run will show in: blueprint runs ls --deployment %s\n", id, d.Name)
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "Triggered %s.\n", d.Name)
+			fmt.Fprintf(a.stdout, "Triggered %s.\n", id)
 			f := newFields(a.stdout, "  ")
 			f.add("Workflow ID", "%s", run.WorkflowID)
 			f.add("Run ID", "%s", run.RunID)
@@ -568,5 +719,6 @@ Use 'blueprint run' instead to start a run with other parameters.
 		}),
 	}
 	cmd.Flags().StringVar(&overlapS, "overlap", "allow_all", "what to do if a run is still going: "+strings.Join(deployments.OverlapNames(), ", "))
+	cmd.Flags().StringVar(&slug, "schedule", "", scheduleFlag("trigger")+" (default: the first)")
 	return cmd
 }

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/cmd/blueprint/internal/cli"
+	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -36,6 +37,9 @@ func TestMain(m *testing.M) {
 			os.Unsetenv(k)
 		}
 	}
+	// The CLI learns flows from flows.Registry; flowstest.Kinds is a flow
+	// other than DataPipeline with a parameter of each kind.
+	flowstest.AddKinds()
 	os.Exit(testutil.RunWithDevServer(m, &srv))
 }
 

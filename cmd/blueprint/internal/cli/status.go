@@ -154,29 +154,29 @@ func (a *app) runChecks(ctx context.Context, m *deployments.Manifest) []check {
 		return checks
 	}
 	for _, d := range m.Deployments {
-		if d.Schedule == nil {
-			continue
-		}
-		st, ch := states[d.Name], changes[d.Name]
-		switch {
-		case !st.Deployed:
-			add("schedule", false, "schedule %s is not deployed: run blueprint deploy", d.Name)
-		case !st.Managed:
-			add("schedule", false, "schedule %s: %s", d.Name, notManagedDiff)
-		case ch != nil && ch.Action != schedules.Unchanged:
-			add("schedule", false, "schedule %s differs from the manifest (%s): run blueprint deploy", d.Name, strings.Join(ch.Diff, "; "))
-		case st.Paused:
-			add("schedule", true, "schedule %s deployed, paused (note: %q)", d.Name, st.Note)
-		default:
-			next := "none"
-			if len(st.NextRuns) > 0 {
-				loc := d.Schedule.Location
-				if loc == nil {
-					loc = time.UTC
+		for i, s := range d.Schedules {
+			id := d.ScheduleID(i)
+			st, ch := states[id], changes[id]
+			switch {
+			case !st.Deployed:
+				add("schedule", false, "schedule %s is not deployed: run blueprint deploy", id)
+			case !st.Managed:
+				add("schedule", false, "schedule %s: %s", id, notManagedDiff)
+			case ch != nil && ch.Action != schedules.Unchanged:
+				add("schedule", false, "schedule %s differs from the manifest (%s): run blueprint deploy", id, strings.Join(ch.Diff, "; "))
+			case st.Paused:
+				add("schedule", true, "schedule %s deployed, paused (note: %q)", id, st.Note)
+			default:
+				next := "none"
+				if len(st.NextRuns) > 0 {
+					loc := s.Location
+					if loc == nil {
+						loc = time.UTC
+					}
+					next = st.NextRuns[0].In(loc).Format("2006-01-02 15:04 MST")
 				}
-				next = st.NextRuns[0].In(loc).Format("2006-01-02 15:04 MST")
+				add("schedule", true, "schedule %s deployed, active, next run %s", id, next)
 			}
-			add("schedule", true, "schedule %s deployed, active, next run %s", d.Name, next)
 		}
 	}
 	return checks

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/blueprint-etl/blueprint/internal/names"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
@@ -466,20 +467,14 @@ func CheckStaticHeader(name, value string) error {
 	return nil
 }
 
-// nameRE is the rule of a source name: a DNS label, like a deployment's
-// name, so that source:NAME reads as a URL and fits in messages.
-var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
-// NameRule describes nameRE in messages.
-const NameRule = "lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit"
-
 // RefPrefix starts a source_url that names a manifest source: source:NAME.
 const RefPrefix = "source:"
 
-// CheckName accepts a source name.
+// CheckName accepts a source name: a name like a deployment's (see
+// internal/names), so that source:NAME reads as a URL and fits in messages.
 func CheckName(n string) error {
-	if !nameRE.MatchString(n) {
-		return fmt.Errorf("%q is not a valid source name (%s)", n, NameRule)
+	if !names.Valid(n) {
+		return fmt.Errorf("%q is not a valid source name (%s)", n, names.Rule)
 	}
 	return nil
 }

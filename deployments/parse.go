@@ -280,6 +280,8 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 			} else {
 				scheds = p.scheduleList(field, e)
 			}
+		case "notify":
+			d.Notify = p.notify(field, e)
 		default:
 			p.unknownKey(e, prefix, deploymentKeys)
 		}

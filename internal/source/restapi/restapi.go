@@ -416,16 +416,17 @@ func CheckParam(p string) error {
 
 var envRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 
-// CheckEnvName accepts the name of a worker environment variable that may
-// hold a source's secret. The worker's own BLUEPRINT_* configuration (its
-// database URL, codec key, ...) is not for sources to send anywhere; only
-// BLUEPRINT_HTTP_BEARER_TOKEN, which exists for sources, is allowed.
+// CheckEnvName accepts the name of a worker environment variable that the
+// manifest refers to for a secret: a source's credential or a webhook's
+// URL. The worker's own BLUEPRINT_* configuration (its database URL, codec
+// key, ...) is not to be sent anywhere; only BLUEPRINT_HTTP_BEARER_TOKEN,
+// which exists for sources, is allowed.
 func CheckEnvName(n string) error {
 	if !envRE.MatchString(n) {
 		return fmt.Errorf("%q is not an environment variable name (letters, digits and _, not starting with a digit)", n)
 	}
 	if strings.HasPrefix(strings.ToUpper(n), reservedEnv) && n != bearerCompat {
-		return fmt.Errorf("%q is the worker's own configuration; a source may not read %s* variables (except %s)", n, reservedEnv, bearerCompat)
+		return fmt.Errorf("%q is the worker's own configuration; the manifest may not name %s* variables (except %s)", n, reservedEnv, bearerCompat)
 	}
 	return nil
 }

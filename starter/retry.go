@@ -33,7 +33,8 @@ type RetryRequest struct {
 // encrypted parameters are decrypted and encrypted again by this process's
 // data converter). The retry carries what any start of the deployment
 // carries (Options) and links to the original: RetryOfSearchAttribute and
-// MemoRetryOf hold pipeline.RetryOf of the original's workflow and run IDs.
+// MemoRetryOf hold pipeline.RetryOf of the original's workflow and run IDs,
+// and its Web UI details begin with "Retry of".
 //
 // Only a run that has ended can be retried: a running one (or a scheduled
 // one, not started yet) is refused, since two runs of the same parameters at
@@ -111,6 +112,8 @@ func Retry(ctx context.Context, c client.Client, namespace string, m *deployment
 		opts.Memo = map[string]any{}
 	}
 	opts.Memo[pipeline.MemoRetryOf] = link
+	// The run's page says it first: the rest is what any run of d shows.
+	opts.StaticDetails = truncate(fmt.Sprintf("**Retry of:** %s (run %s)\n\n", codeSpan(req.WorkflowID), codeSpan(runID))+opts.StaticDetails, MaxDetailsBytes)
 	return execute(ctx, c, namespace, d, f.Name, opts, params)
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -51,6 +52,21 @@ func startInputJSON(t *testing.T, c client.Client, workflowID, runID string) str
 	p := ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()
 	require.Len(t, p, 1)
 	return string(p[0].GetData())
+}
+
+// userMetadata returns a run's static summary and details.
+func userMetadata(t *testing.T, c client.Client, workflowID, runID string) [2]string {
+	t.Helper()
+	it := c.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	require.True(t, it.HasNext())
+	ev, err := it.Next()
+	require.NoError(t, err)
+	var out [2]string
+	for i, p := range []*commonpb.Payload{ev.GetUserMetadata().GetSummary(), ev.GetUserMetadata().GetDetails()} {
+		require.NotNil(t, p)
+		require.NoError(t, json.Unmarshal(p.GetData(), &out[i]))
+	}
+	return out
 }
 
 // ended starts a run of a deployment and terminates it: no worker runs
@@ -110,6 +126,13 @@ func TestRetry(t *testing.T) {
 				var memo string
 				require.NoError(t, json.Unmarshal(desc.RawResponse.GetWorkflowExecutionInfo().GetMemo().GetFields()[pipeline.MemoRetryOf].GetData(), &memo))
 				assert.Equal(t, link, memo)
+
+				// The Web UI's summary is the original's; the details say
+				// which run it retries, then what any run says.
+				origMeta, retryMeta := userMetadata(t, c, orig.WorkflowID, orig.RunID), userMetadata(t, c, s.WorkflowID, s.RunID)
+				assert.NotEmpty(t, origMeta[0])
+				assert.Equal(t, origMeta[0], retryMeta[0], "summary")
+				assert.Equal(t, "**Retry of:** `"+orig.WorkflowID+"` (run `"+orig.RunID+"`)\n\n"+origMeta[1], retryMeta[1], "details")
 			})
 		}
 	})

@@ -595,26 +595,45 @@ func runSetup(t *testing.T, script, address string) (string, error) {
 	return string(out), err
 }
 
-func searchAttributeType(t *testing.T, srv *testsuite.DevServer) enumspb.IndexedValueType {
+func searchAttributeType(t *testing.T, srv *testsuite.DevServer, name string) enumspb.IndexedValueType {
 	t.Helper()
 	resp, err := srv.Client().OperatorService().ListSearchAttributes(context.Background(),
 		&operatorservice.ListSearchAttributesRequest{Namespace: conn.DefaultNamespace})
 	require.NoError(t, err)
-	return resp.GetCustomAttributes()[pipeline.DeploymentSearchAttribute]
+	return resp.GetCustomAttributes()[name]
 }
+
+// blueprintAttributes are the search attributes setup.sh registers.
+var blueprintAttributes = []string{pipeline.DeploymentSearchAttribute, pipeline.RetryOfSearchAttribute}
 
 func TestTemporalSetupScript(t *testing.T) {
 	script := setupScript(t)
 
-	t.Run("registers the search attribute, and again is a no-op", func(t *testing.T) {
+	t.Run("registers the search attributes, and again is a no-op", func(t *testing.T) {
 		t.Parallel()
 		srv := startServer(t, temporal.SearchAttributes{})
-		require.Equal(t, enumspb.INDEXED_VALUE_TYPE_UNSPECIFIED, searchAttributeType(t, srv))
+		for _, name := range blueprintAttributes {
+			require.Equal(t, enumspb.INDEXED_VALUE_TYPE_UNSPECIFIED, searchAttributeType(t, srv, name))
+		}
 
 		for run := 1; run <= 2; run++ {
 			out, err := runSetup(t, script, srv.FrontendHostPort())
 			require.NoError(t, err, "run %d:\n%s", run, out)
-			assert.Equal(t, enumspb.INDEXED_VALUE_TYPE_KEYWORD, searchAttributeType(t, srv), "run %d", run)
+			for _, name := range blueprintAttributes {
+				assert.Equal(t, enumspb.INDEXED_VALUE_TYPE_KEYWORD, searchAttributeType(t, srv, name), "%s, run %d", name, run)
+			}
+		}
+	})
+
+	t.Run("registers the one that is missing", func(t *testing.T) {
+		t.Parallel()
+		srv := startServer(t, temporal.NewSearchAttributes(
+			temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute).ValueSet("")))
+		require.Equal(t, enumspb.INDEXED_VALUE_TYPE_UNSPECIFIED, searchAttributeType(t, srv, pipeline.RetryOfSearchAttribute))
+		out, err := runSetup(t, script, srv.FrontendHostPort())
+		require.NoError(t, err, out)
+		for _, name := range blueprintAttributes {
+			assert.Equal(t, enumspb.INDEXED_VALUE_TYPE_KEYWORD, searchAttributeType(t, srv, name), name)
 		}
 	})
 
@@ -625,7 +644,7 @@ func TestTemporalSetupScript(t *testing.T) {
 		out, err := runSetup(t, script, srv.FrontendHostPort())
 		require.Error(t, err, out)
 		assert.Contains(t, out, "blueprint needs Keyword")
-		assert.Equal(t, enumspb.INDEXED_VALUE_TYPE_INT, searchAttributeType(t, srv))
+		assert.Equal(t, enumspb.INDEXED_VALUE_TYPE_INT, searchAttributeType(t, srv, pipeline.DeploymentSearchAttribute))
 	})
 
 	t.Run("gives up on an unreachable server", func(t *testing.T) {

@@ -246,6 +246,7 @@ bp_start_server() {
       --db-filename "$BP_SERVER_DB" \
       --ui-port "$BP_UI_PORT" --port "$BP_GRPC_PORT" \
       --search-attribute BlueprintDeployment=Keyword \
+      --search-attribute BlueprintRetryOf=Keyword \
       --log-level warn \
       "${BP_TUNED_ARGS[@]}")
     bp_say "Started the Temporal dev server (pid $pid; log $log; state $BP_SERVER_DB)."

@@ -59,6 +59,7 @@ func TestNamesMatchTheCode(t *testing.T) {
 	assert.Equal(t, port, libVar(t, lib, "BP_GRPC_PORT"))
 	assert.Equal(t, starter.DefaultUIURL, strings.ReplaceAll(libVar(t, lib, "BP_UI_URL"), "$BP_UI_PORT", libVar(t, lib, "BP_UI_PORT")))
 	assert.Contains(t, lib, "--search-attribute "+pipeline.DeploymentSearchAttribute+"=Keyword")
+	assert.Contains(t, lib, "--search-attribute "+pipeline.RetryOfSearchAttribute+"=Keyword")
 }
 
 func TestScriptsParse(t *testing.T) {

@@ -36,6 +36,11 @@ type Request struct {
 	Params []string
 	// WorkflowID is the ID to start with; empty generates one.
 	WorkflowID string
+	// StartDelay postpones the run (`run --start-in/--start-at`): the
+	// server creates it at once and dispatches its first workflow task this
+	// much later, Temporal's start delay. Zero starts it now; see
+	// ParseStartDelay.
+	StartDelay time.Duration
 }
 
 // Started describes a started run.
@@ -48,6 +53,11 @@ type Started struct {
 	Workflow string
 	// Params is the complete parameter document the run received.
 	Params map[string]any
+	// StartDelay is the run's start delay (0: it started at once).
+	StartDelay time.Duration
+	// RetryOf is the run a retry retries, as pipeline.RetryOf writes it;
+	// "" for any other run.
+	RetryOf string
 }
 
 // MaxWorkflowIDLength is the Temporal server's default limit.
@@ -56,6 +66,14 @@ const MaxWorkflowIDLength = 1000
 // DeploymentKey is the typed search attribute that tags each run with its
 // deployment.
 var DeploymentKey = temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute)
+
+// RetryOfKey is the typed search attribute that links a retry to the run
+// it retries (see Retry).
+var RetryOfKey = temporal.NewSearchAttributeKeyKeyword(pipeline.RetryOfSearchAttribute)
+
+// searchAttributes are blueprint's custom search attributes, all Keyword:
+// EnsureSearchAttributes registers them.
+var searchAttributes = []string{pipeline.DeploymentSearchAttribute, pipeline.RetryOfSearchAttribute}
 
 // Options returns the start options of a run of d: its task queue, the
 // given workflow ID (or a generated one), the BlueprintDeployment search
@@ -133,18 +151,26 @@ func Start(ctx context.Context, c client.Client, namespace string, m *deployment
 	if err := checkWorkflowID(req.WorkflowID); err != nil {
 		return Started{}, err
 	}
-	opts := Options(d, req.WorkflowID)
+	if req.StartDelay < 0 {
+		return Started{}, pipeline.Inputf("start delay %s: must not be negative", req.StartDelay)
+	}
 	f, err := d.Flow()
 	if err != nil {
 		return Started{}, err
 	}
+	opts := Options(d, req.WorkflowID)
+	opts.StartDelay = req.StartDelay
+	return execute(ctx, c, namespace, d, f.Name, opts, params)
+}
 
-	run, err := c.ExecuteWorkflow(ctx, opts, f.Name, params)
+// execute starts a run with opts: the last step of Start and Retry.
+func execute(ctx context.Context, c client.Client, namespace string, d deployments.Deployment, workflow string, opts client.StartWorkflowOptions, params map[string]any) (Started, error) {
+	run, err := c.ExecuteWorkflow(ctx, opts, workflow, params)
 	if err != nil && isUnknownSearchAttribute(err) {
 		if serr := EnsureSearchAttributes(ctx, c, namespace); serr != nil {
 			return Started{}, fmt.Errorf("start %s: %w", d.Name, serr)
 		}
-		run, err = c.ExecuteWorkflow(ctx, opts, f.Name, params)
+		run, err = c.ExecuteWorkflow(ctx, opts, workflow, params)
 	}
 	if err != nil {
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
@@ -153,13 +179,16 @@ func Start(ctx context.Context, c client.Client, namespace string, m *deployment
 		}
 		return Started{}, fmt.Errorf("start workflow %s for deployment %s: %w", opts.ID, d.Name, err)
 	}
+	retryOf, _ := opts.TypedSearchAttributes.GetKeyword(RetryOfKey)
 	return Started{
 		Deployment: d.Name,
 		WorkflowID: run.GetID(),
 		RunID:      run.GetRunID(),
 		TaskQueue:  opts.TaskQueue,
-		Workflow:   f.Name,
+		Workflow:   workflow,
 		Params:     params,
+		StartDelay: opts.StartDelay,
+		RetryOf:    retryOf,
 	}, nil
 }
 
@@ -171,29 +200,35 @@ func isUnknownSearchAttribute(err error) bool {
 		return false
 	}
 	msg := strings.ToLower(invalid.Error())
-	return strings.Contains(msg, strings.ToLower(pipeline.DeploymentSearchAttribute)) &&
-		(strings.Contains(msg, "not defined") || strings.Contains(msg, "no mapping defined") || strings.Contains(msg, "unknown"))
+	known := false
+	for _, name := range searchAttributes {
+		known = known || strings.Contains(msg, strings.ToLower(name))
+	}
+	return known && (strings.Contains(msg, "not defined") || strings.Contains(msg, "no mapping defined") || strings.Contains(msg, "unknown"))
 }
 
 // EnsureSearchAttributes registers blueprint's custom search attributes
-// (BlueprintDeployment, Keyword) in namespace. It is idempotent: an
-// attribute that already exists counts as success.
+// (BlueprintDeployment and BlueprintRetryOf, both Keyword) in namespace,
+// each that is missing. It is idempotent: an attribute that already exists
+// counts as success.
 func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
 	if namespace == "" {
-		return errors.New("register search attribute: no namespace given")
+		return errors.New("register search attributes: no namespace given")
 	}
-	_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: namespace,
-		SearchAttributes: map[string]enumspb.IndexedValueType{
-			pipeline.DeploymentSearchAttribute: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-		},
-	})
-	var exists *serviceerror.AlreadyExists
-	if err == nil || errors.As(err, &exists) {
-		return nil
+	// One at a time: the server refuses a whole request when one of its
+	// attributes exists already.
+	for _, name := range searchAttributes {
+		_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+			Namespace:        namespace,
+			SearchAttributes: map[string]enumspb.IndexedValueType{name: enumspb.INDEXED_VALUE_TYPE_KEYWORD},
+		})
+		var exists *serviceerror.AlreadyExists
+		if err != nil && !errors.As(err, &exists) {
+			return fmt.Errorf("register search attribute %s (Keyword) in namespace %s (on Temporal Cloud, add it with tcld or the Cloud UI): %w",
+				name, namespace, err)
+		}
 	}
-	return fmt.Errorf("register search attribute %s (Keyword) in namespace %s (on Temporal Cloud, add it with tcld or the Cloud UI): %w",
-		pipeline.DeploymentSearchAttribute, namespace, err)
+	return nil
 }
 
 // DefaultUIURL is the Web UI of `temporal server start-dev`.

@@ -149,6 +149,29 @@ func TestStart(t *testing.T) {
 		requireStarted(t, c, s, `{"batch_size":100,"source_url":"demo://orders"}`)
 	})
 
+	t.Run("start delay", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		before := time.Now()
+		s, err := starter.Start(ctx, c, namespace, m, starter.Request{Deployment: "adhoc-etl", WorkflowID: "start-test-delay", StartDelay: time.Hour})
+		require.NoError(t, err)
+		terminateOnCleanup(t, c, s)
+		assert.Equal(t, time.Hour, s.StartDelay)
+		desc, err := c.DescribeWorkflow(ctx, s.WorkflowID, s.RunID)
+		require.NoError(t, err)
+		info := desc.RawResponse.GetWorkflowExecutionInfo()
+		assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, info.GetStatus())
+		at := info.GetExecutionTime().AsTime()
+		assert.WithinRange(t, at, before.Add(time.Hour-time.Second), time.Now().Add(time.Hour+time.Second), "the server starts it an hour from now")
+		assert.Nil(t, desc.RawResponse.GetPendingWorkflowTask(), "nothing to do for a worker until then")
+
+		_, err = starter.Start(ctx, c, namespace, m, starter.Request{Deployment: "adhoc-etl", WorkflowID: "start-test-delay-negative", StartDelay: -time.Second})
+		require.Error(t, err)
+		assert.True(t, pipeline.IsInput(err), "%v", err)
+		assert.Contains(t, err.Error(), "start delay -1s: must not be negative")
+		requireNotStarted(t, c, "start-test-delay-negative")
+	})
+
 	t.Run("bad input starts nothing", func(t *testing.T) {
 		cases := []struct {
 			name string
@@ -208,13 +231,17 @@ func TestStartRegistersSearchAttribute(t *testing.T) {
 	registered := func() bool {
 		resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 		require.NoError(t, err)
-		typ, ok := resp.GetCustomAttributes()[pipeline.DeploymentSearchAttribute]
-		if ok {
-			assert.Equal(t, enumspb.INDEXED_VALUE_TYPE_KEYWORD, typ)
+		all := true
+		for _, name := range []string{pipeline.DeploymentSearchAttribute, pipeline.RetryOfSearchAttribute} {
+			typ, ok := resp.GetCustomAttributes()[name]
+			if ok {
+				assert.Equal(t, enumspb.INDEXED_VALUE_TYPE_KEYWORD, typ, name)
+			}
+			all = all && ok
 		}
-		return ok
+		return all
 	}
-	require.False(t, registered(), "the server starts without the attribute")
+	require.False(t, registered(), "the server starts without the attributes")
 
 	s, err := starter.Start(ctx, c, namespace, nil, starter.Request{Deployment: "production-etl", WorkflowID: "sa-fallback"})
 	require.NoError(t, err)

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Registers the custom search attributes blueprint needs: BlueprintDeployment
-# (Keyword), which tags every run started for a deployment (by its schedule or
-# by hand) so that `blueprint runs ls --deployment` finds them.
+# Registers the custom search attributes blueprint needs, both Keyword:
+# BlueprintDeployment, which tags every run started for a deployment (by its
+# schedule or by hand) so that `blueprint runs ls --deployment` finds them, and
+# BlueprintRetryOf, which links a `blueprint runs retry` to the run it retries.
 #
 # Run by the one-shot temporal-setup service of docker-compose.yml (in the
 # temporalio/admin-tools image), and by compose/compose_test.go against a dev
@@ -17,7 +18,7 @@ address="${TEMPORAL_ADDRESS:-temporal:7233}"
 namespace="${TEMPORAL_NAMESPACE:-default}"
 attempts="${SETUP_ATTEMPTS:-60}"
 interval="${SETUP_INTERVAL:-2}"
-name=BlueprintDeployment
+names="BlueprintDeployment BlueprintRetryOf"
 
 log() { echo "temporal-setup: $*"; }
 fail() { echo "temporal-setup: $*" >&2; exit 1; }
@@ -42,11 +43,40 @@ serving() {
   temporal operator cluster health --address "$address" | grep -qw SERVING
 }
 
-# registered_type prints the type $name is registered with in $namespace
+# registered_type NAME prints the type NAME is registered with in $namespace
 # (INDEXED_VALUE_TYPE_KEYWORD, ...), or nothing.
 registered_type() {
   temporal operator search-attribute list --namespace "$namespace" --address "$address" --output json |
-    sed -n "s/.*\"$name\"[[:space:]]*:[[:space:]]*\"\([A-Z_]*\)\".*/\1/p" | head -n 1
+    sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\([A-Z_]*\)\".*/\1/p" | head -n 1
+}
+
+# register NAME registers NAME as Keyword unless it is already.
+register() {
+  name=$1
+  i=1
+  while :; do
+    found=$(registered_type "$name" 2>/dev/null || true)
+    case "$found" in
+    INDEXED_VALUE_TYPE_KEYWORD)
+      log "search attribute $name (Keyword) is registered in namespace $namespace"
+      return 0
+      ;;
+    "") ;;
+    *)
+      fail "search attribute $name exists in namespace $namespace with type $found; blueprint needs Keyword"
+      ;;
+    esac
+    if temporal operator search-attribute create --name "$name" --type Keyword \
+      --namespace "$namespace" --address "$address"; then
+      log "registered search attribute $name (Keyword) in namespace $namespace"
+      return 0
+    fi
+    if [ "$i" -ge "$attempts" ]; then
+      fail "could not register search attribute $name after $attempts attempts"
+    fi
+    i=$((i + 1))
+    sleep "$interval"
+  done
 }
 
 log "waiting for the Temporal server at $address"
@@ -55,27 +85,6 @@ wait_for "the server at $address" serving
 log "waiting for namespace $namespace"
 wait_for "namespace $namespace" temporal operator namespace describe --namespace "$namespace" --address "$address"
 
-i=1
-while :; do
-  found=$(registered_type 2>/dev/null || true)
-  case "$found" in
-  INDEXED_VALUE_TYPE_KEYWORD)
-    log "search attribute $name (Keyword) is registered in namespace $namespace"
-    exit 0
-    ;;
-  "") ;;
-  *)
-    fail "search attribute $name exists in namespace $namespace with type $found; blueprint needs Keyword"
-    ;;
-  esac
-  if temporal operator search-attribute create --name "$name" --type Keyword \
-    --namespace "$namespace" --address "$address"; then
-    log "registered search attribute $name (Keyword) in namespace $namespace"
-    exit 0
-  fi
-  if [ "$i" -ge "$attempts" ]; then
-    fail "could not register search attribute $name after $attempts attempts"
-  fi
-  i=$((i + 1))
-  sleep "$interval"
+for name in $names; do
+  register "$name"
 done

@@ -34,8 +34,12 @@ var TunedArgs = []string{
 	"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
 }
 
-// SearchAttributes are the custom search attributes blueprint uses.
-var SearchAttributes = temporal.NewSearchAttributes(temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute).ValueSet(""))
+// SearchAttributes are the custom search attributes blueprint uses, all
+// Keyword: the dev server registers them at start.
+var SearchAttributes = temporal.NewSearchAttributes(
+	temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute).ValueSet(""),
+	temporal.NewSearchAttributeKeyKeyword(pipeline.RetryOfSearchAttribute).ValueSet(""),
+)
 
 // Binary finds the temporal CLI: $BLUEPRINT_TEMPORAL_BIN, else bin/temporal
 // in the module root (make tools), else temporal on the PATH. When there is

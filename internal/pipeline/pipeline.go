@@ -31,9 +31,9 @@ const (
 	// DeploymentSearchAttribute tags every run started for a deployment, by a
 	// schedule or by hand, so `blueprint runs ls --deployment` finds both.
 	DeploymentSearchAttribute = "BlueprintDeployment"
-	// RetryOfSearchAttribute holds, on a run started by `blueprint runs
-	// retry`, the workflow ID of the run it retries: `runs show` of the
-	// original finds its retries by it.
+	// RetryOfSearchAttribute (Keyword) holds, on a run started by
+	// `blueprint runs retry`, the run it retries as RetryOf writes it: `runs
+	// show` of the original finds its retries by it.
 	RetryOfSearchAttribute = "BlueprintRetryOf"
 
 	// Memo keys of a run. MemoNotify holds the deployment's webhooks

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -323,6 +324,39 @@ func TestEncryptedRuns(t *testing.T) {
 			assert.Equal(t, codec.EncodingEncrypted, string(p.GetMetadata()["encoding"]), name)
 			assert.NotContains(t, string(p.GetData()), marker, name)
 		}
+	})
+
+	t.Run("retry", func(t *testing.T) {
+		// The retry reads the original's encrypted input, and its own is
+		// encrypted again: same parameters, never in plain text.
+		r := run("runs", "retry", "enc-1", "--id", "enc-1-retry", "--watch")
+		require.Equal(t, 0, r.code, "%s", r)
+		started := firstEvent(t, plain, "enc-1-retry").GetWorkflowExecutionStartedEventAttributes()
+		input := started.GetInput().GetPayloads()[0]
+		assert.Equal(t, codec.EncodingEncrypted, string(input.GetMetadata()["encoding"]))
+		assert.NotContains(t, string(input.GetData()), marker)
+		link := started.GetMemo().GetFields()[pipeline.MemoRetryOf]
+		require.NotNil(t, link)
+		assert.Equal(t, codec.EncodingEncrypted, string(link.GetMetadata()["encoding"]), "the memo, like every payload")
+
+		params := func(id string) map[string]any {
+			r := run("runs", "show", id, "-o", "json")
+			require.Equal(t, 0, r.code, "%s", r)
+			var v struct {
+				Parameters map[string]any `json:"parameters"`
+				RetryOf    *struct {
+					WorkflowID string `json:"workflow_id"`
+				} `json:"retry_of"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &v), r.stdout)
+			if id == "enc-1-retry" {
+				require.NotNil(t, v.RetryOf)
+				assert.Equal(t, "enc-1", v.RetryOf.WorkflowID)
+			}
+			return v.Parameters
+		}
+		assert.Equal(t, map[string]any{"batch_size": 100.0, "source_url": "file:orders-" + marker + ".ndjson"}, params("enc-1-retry"))
+		assert.Equal(t, params("enc-1"), params("enc-1-retry"))
 	})
 
 	t.Run("rotation", func(t *testing.T) {

@@ -30,6 +30,9 @@ const (
 	statusCanceled   = pipeline.RunCancelled // the warehouse's spelling; Temporal's is "Canceled"
 	statusTerminated = "terminated"
 	statusTimedOut   = "timed_out"
+	// statusScheduled is a run created with a start delay (run --start-in
+	// or --start-at) whose start time has not come: Temporal says Running.
+	statusScheduled = "scheduled"
 )
 
 // statusNames maps the server's statuses to the CLI's, and statusQueries
@@ -45,6 +48,7 @@ var (
 		enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW: "continued_as_new",
 	}
 	statusQueries = map[string]string{
+		statusScheduled:  "Running",
 		statusRunning:    "Running",
 		statusCompleted:  "Completed",
 		statusFailed:     "Failed",
@@ -52,7 +56,7 @@ var (
 		statusTerminated: "Terminated",
 		statusTimedOut:   "TimedOut",
 	}
-	statusOrder = []string{statusRunning, statusCompleted, statusFailed, statusCanceled, statusTerminated, statusTimedOut}
+	statusOrder = []string{statusScheduled, statusRunning, statusCompleted, statusFailed, statusCanceled, statusTerminated, statusTimedOut}
 )
 
 func statusName(s enumspb.WorkflowExecutionStatus) string {
@@ -60,6 +64,33 @@ func statusName(s enumspb.WorkflowExecutionStatus) string {
 		return n
 	}
 	return strings.ToLower(strings.TrimPrefix(s.String(), "WORKFLOW_EXECUTION_STATUS_"))
+}
+
+// runStatus is a run's status as the CLI shows it: statusName, except that
+// a running run whose execution time is still ahead is scheduled. A start
+// delay sets the execution time (the server dispatches the first workflow
+// task then, and the run does nothing before); for any other run it is the
+// start time. `runs ls`, `runs show` and `run --watch` all decide it here.
+func runStatus(info *workflowpb.WorkflowExecutionInfo, now time.Time) string {
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		if at := delayedStart(info); at != nil && at.After(now) {
+			return statusScheduled
+		}
+	}
+	return statusName(info.GetStatus())
+}
+
+// delayedStart is when a run created with a start delay starts or
+// started, nil for a run that started when it was created.
+func delayedStart(info *workflowpb.WorkflowExecutionInfo) *time.Time {
+	if info.GetExecutionTime() == nil || info.GetStartTime() == nil {
+		return nil
+	}
+	at := info.GetExecutionTime().AsTime()
+	if !at.After(info.GetStartTime().AsTime()) {
+		return nil
+	}
+	return &at
 }
 
 // activityView is one activity of a run: how many attempts it took and
@@ -93,15 +124,24 @@ type attemptFailure struct {
 
 // runDetail is `runs show`.
 type runDetail struct {
-	WorkflowID string         `json:"workflow_id"`
-	RunID      string         `json:"run_id"`
-	Deployment string         `json:"deployment"`
-	Workflow   string         `json:"workflow"`
-	TaskQueue  string         `json:"task_queue"`
-	Status     string         `json:"status"`
-	StartedAt  time.Time      `json:"started_at"`
-	ClosedAt   *time.Time     `json:"closed_at"`
-	Parameters map[string]any `json:"parameters"`
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	Deployment string `json:"deployment"`
+	Workflow   string `json:"workflow"`
+	TaskQueue  string `json:"task_queue"`
+	// Status is runStatus's.
+	Status    string     `json:"status"`
+	StartedAt time.Time  `json:"started_at"`
+	ClosedAt  *time.Time `json:"closed_at"`
+	// ScheduledFor, for a run created with a start delay, is when it
+	// starts (status scheduled) or started; StartedAt is when it was
+	// created.
+	ScheduledFor *time.Time     `json:"scheduled_for,omitempty"`
+	Parameters   map[string]any `json:"parameters"`
+	// RetryOf is the run this one retries (blueprint runs retry); Retries
+	// are the retries of this one, newest first.
+	RetryOf    *runRef        `json:"retry_of,omitempty"`
+	Retries    []runRow       `json:"retries,omitempty"`
 	Activities []activityView `json:"activities"`
 	// Children are the child runs the run started (a flow that composes
 	// others, such as NightlyETL).
@@ -157,15 +197,17 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 	}
 	info := desc.GetWorkflowExecutionInfo()
 	r := runDetail{
-		WorkflowID: info.GetExecution().GetWorkflowId(),
-		RunID:      info.GetExecution().GetRunId(),
-		Deployment: deploymentOf(info.GetSearchAttributes()),
-		Workflow:   info.GetType().GetName(),
-		TaskQueue:  info.GetTaskQueue(),
-		Status:     statusName(info.GetStatus()),
-		StartedAt:  info.GetStartTime().AsTime(),
-		Parameters: map[string]any{},
-		Activities: []activityView{},
+		WorkflowID:   info.GetExecution().GetWorkflowId(),
+		RunID:        info.GetExecution().GetRunId(),
+		Deployment:   deploymentOf(info.GetSearchAttributes()),
+		Workflow:     info.GetType().GetName(),
+		TaskQueue:    info.GetTaskQueue(),
+		Status:       runStatus(info, time.Now()),
+		StartedAt:    info.GetStartTime().AsTime(),
+		ScheduledFor: delayedStart(info),
+		Parameters:   map[string]any{},
+		RetryOf:      retryOfRef(ns, info.GetSearchAttributes()),
+		Activities:   []activityView{},
 	}
 	if info.GetCloseTime() != nil {
 		t := info.GetCloseTime().AsTime()
@@ -426,9 +468,32 @@ func childEvent(ev *historypb.HistoryEvent, r *runDetail, byChild map[int64]int,
 // failures.Chain).
 func failureChain(f *failurepb.Failure) string { return failures.Chain(f) }
 
+// runRef names one run of a workflow ID.
+type runRef struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	UIURL      string `json:"ui_url"`
+}
+
+// retryOfRef reads the BlueprintRetryOf search attribute: the run a retry
+// retries, nil on any other run.
+func retryOfRef(ns string, sa *commonpb.SearchAttributes) *runRef {
+	wf, run, ok := pipeline.ParseRetryOf(keywordOf(sa, pipeline.RetryOfSearchAttribute))
+	if !ok {
+		return nil
+	}
+	return &runRef{WorkflowID: wf, RunID: run, UIURL: uiLink(ns, wf, run)}
+}
+
 // deploymentOf reads the BlueprintDeployment search attribute.
 func deploymentOf(sa *commonpb.SearchAttributes) string {
-	p := sa.GetIndexedFields()[pipeline.DeploymentSearchAttribute]
+	return keywordOf(sa, pipeline.DeploymentSearchAttribute)
+}
+
+// keywordOf reads a Keyword search attribute ("" when absent). Search
+// attributes are never encrypted: the server indexes them.
+func keywordOf(sa *commonpb.SearchAttributes, name string) string {
+	p := sa.GetIndexedFields()[name]
 	if p == nil {
 		return ""
 	}

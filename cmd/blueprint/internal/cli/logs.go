@@ -103,7 +103,7 @@ JSON array, or with --follow one JSON object per line.`, envDatabaseURL, store.D
 					return a.printJSON(lines)
 				}
 				if len(lines) == 0 {
-					fmt.Fprintf(a.stdout, "No log lines for run %s (%s) yet.\n", ref.WorkflowID, statusName(info.GetStatus()))
+					fmt.Fprintf(a.stdout, "No log lines for run %s (%s) yet.\n", ref.WorkflowID, runStatus(info, time.Now()))
 					return nil
 				}
 				return a.printLogLines(lines, true)

@@ -132,6 +132,7 @@ func TestUnreachableServer(t *testing.T) {
 		{"deploy"},
 		{"run", "production-etl", "--id", "cli-unreachable"},
 		{"runs", "ls"},
+		{"runs", "retry", "cli-unreachable"},
 		{"deployment", "ls"},
 		{"status"},
 	} {

@@ -22,6 +22,10 @@ import (
 // watchInterval is how often --watch asks the server for progress.
 const watchInterval = 250 * time.Millisecond
 
+// scheduledWatchInterval is how often --watch asks about a run that has
+// not reached its start time (run --start-in/--start-at).
+const scheduledWatchInterval = 2 * time.Second
+
 // workerCheckInterval is how often --watch checks for a live worker while
 // the run waits for one.
 const workerCheckInterval = 2 * time.Second
@@ -52,6 +56,8 @@ func (a *app) runCommand(use string) *cobra.Command {
 		id        string
 		watch     bool
 		timeout   time.Duration
+		startIn   string
+		startAt   string
 	)
 	cmd := &cobra.Command{
 		Use:   use + " NAME",
@@ -68,27 +74,40 @@ typed by the parameter: an integer, a number, true/false, a duration (90s,
 item per --param (repeat it: --param sources=a --param sources=b); a field of
 an object parameter is set with a dotted key (--param window.start=...).
 
+--start-in DURATION (e.g. 10m) or --start-at TIME (RFC 3339 with its UTC
+offset, e.g. 2026-12-01T09:00:00-06:00) creates the run now and starts it
+later, with Temporal's start delay: until then 'runs ls' and 'runs show' show
+it as scheduled, and 'runs cancel' cancels it. The duration must be more than
+zero and the time in the future (else exit code 2, nothing started).
+
 Without --watch, prints the workflow ID, run ID and Web UI link and exits 0 once
-the run is started. With --watch, shows live progress (stage, rows, attempt)
+the run is started (or scheduled). With --watch, shows live progress (stage, rows, attempt)
 until the run ends, prints its summary, and exits 0 if it completed, 1 if it
 failed, was cancelled, terminated or timed out. --timeout stops watching (exit 1)
-but not the run, which keeps going.`,
+but not the run, which keeps going. With a start delay, --watch waits for the
+start (say so, "scheduled: starts at ...") and then follows the run; --timeout
+counts from the start of the watch, wait included.`,
 		Example: `  blueprint run production-etl
   blueprint run production-etl --param batch_size=500 --param source_url=demo://orders?seed=7 --watch
   blueprint run adhoc-etl --params '{"batch_size": 50}'
   blueprint run adhoc-etl --params @params.json --id adhoc-backfill-2025-01
-  echo '{"batch_size": 10}' | blueprint run adhoc-etl --params - --watch --timeout 10m`,
+  echo '{"batch_size": 10}' | blueprint run adhoc-etl --params - --watch --timeout 10m
+  blueprint run production-etl --start-in 10m
+  blueprint run production-etl --start-at 2026-12-01T09:00:00-06:00 --param batch_size=5000`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, args []string) error {
 			d, err := m.Get(args[0])
 			if err != nil {
 				return err
 			}
-			switch {
-			case timeout < 0:
-				return usagef("--timeout %s: must not be negative", timeout)
-			case timeout > 0 && !watch:
-				return usagef("--timeout applies to --watch; add --watch, or leave --timeout out")
+			if err := checkWatchTimeout(watch, timeout); err != nil {
+				return err
+			}
+			// The delay counts from here: --start-at is the time the run
+			// starts, give or take the time it takes to start it.
+			delay, err := starter.ParseStartDelay(startIn, startAt, time.Now())
+			if err != nil {
+				return err
 			}
 			doc, err := starter.ReadParamsArg(paramsArg, a.stdin)
 			if err != nil {
@@ -105,15 +124,16 @@ but not the run, which keeps going.`,
 				return err
 			}
 			ns := a.settings.Namespace
-			started, err := starter.Start(sctx, c, ns, m, starter.Request{Deployment: d.Name, ParamsJSON: doc, Params: kv, WorkflowID: id})
+			requested := time.Now()
+			started, err := starter.Start(sctx, c, ns, m, starter.Request{Deployment: d.Name, ParamsJSON: doc, Params: kv, WorkflowID: id, StartDelay: delay})
 			if err != nil {
 				return err
 			}
 			a.warnNoWorker(sctx, c, started.TaskQueue)
-			view := startedView{
-				Deployment: started.Deployment, Workflow: started.Workflow, WorkflowID: started.WorkflowID, RunID: started.RunID,
-				TaskQueue: started.TaskQueue, Namespace: ns, Parameters: pipeline.RedactObject(started.Params),
-				UIURL: starter.UILink(ns, started.WorkflowID, started.RunID),
+			view := startedViewOf(ns, started)
+			if delay > 0 {
+				at := requested.Add(delay).Truncate(time.Second)
+				view.StartsAt, view.delay = &at, delay
 			}
 			if !watch {
 				if a.json() {
@@ -136,7 +156,20 @@ but not the run, which keeps going.`,
 	f.StringVar(&id, "workflow-id", "", "same as --id")
 	f.BoolVarP(&watch, "watch", "w", false, "follow the run's progress until it ends; exit 0 only if it completed")
 	f.DurationVar(&timeout, "timeout", 0, "with --watch: stop watching after this long (e.g. 10m); the run keeps going")
+	f.StringVar(&startIn, "start-in", "", "start the run this long from now (a duration: 90s, 10m, 1h30m); until then it is scheduled")
+	f.StringVar(&startAt, "start-at", "", "start the run at this time (RFC 3339, e.g. 2026-12-01T09:00:00-06:00); until then it is scheduled")
 	return cmd
+}
+
+// checkWatchTimeout checks --timeout against --watch.
+func checkWatchTimeout(watch bool, timeout time.Duration) error {
+	switch {
+	case timeout < 0:
+		return usagef("--timeout %s: must not be negative", timeout)
+	case timeout > 0 && !watch:
+		return usagef("--timeout applies to --watch; add --watch, or leave --timeout out")
+	}
+	return nil
 }
 
 // startedView is a started run, as `run -o json` prints it.
@@ -149,13 +182,19 @@ type startedView struct {
 	Namespace  string         `json:"namespace"`
 	Parameters map[string]any `json:"parameters"`
 	UIURL      string         `json:"ui_url"`
+	// StartsAt: the run was started with a start delay and starts then.
+	StartsAt *time.Time `json:"starts_at,omitempty"`
+	// RetryOf: the run was started by `runs retry` of this run.
+	RetryOf *runRef `json:"retry_of,omitempty"`
+
+	delay time.Duration // the start delay StartsAt comes from
 }
 
 // watchResult is what `run --watch -o json` prints when it stops.
 type watchResult struct {
 	startedView
-	// Status is the run's status, or "running" when --timeout stopped the
-	// watch first.
+	// Status is the run's status, or "running" (or "scheduled") when
+	// --timeout stopped the watch first.
 	Status  string            `json:"status"`
 	Summary *pipeline.Summary `json:"summary"`
 	// Result is the result of a flow other than DataPipeline.
@@ -166,7 +205,14 @@ type watchResult struct {
 }
 
 func printStarted(w io.Writer, v startedView) {
-	fmt.Fprintf(w, "Started a run of %s.\n", v.Deployment)
+	switch {
+	case v.RetryOf != nil:
+		fmt.Fprintf(w, "Started a retry of %s (run %s), a run of %s.\n", v.RetryOf.WorkflowID, v.RetryOf.RunID, v.Deployment)
+	case v.StartsAt != nil:
+		fmt.Fprintf(w, "Scheduled a run of %s to start at %s (in %s).\n", v.Deployment, formatTime(*v.StartsAt), formatDuration(v.delay))
+	default:
+		fmt.Fprintf(w, "Started a run of %s.\n", v.Deployment)
+	}
 	f := newFields(w, "  ")
 	f.add("Workflow ID", "%s", v.WorkflowID)
 	f.add("Run ID", "%s", v.RunID)
@@ -207,9 +253,14 @@ type progress struct {
 	lastFailure string
 	// waiting says why nothing moves: no live worker polls the queue.
 	waiting string
+	// scheduled is when a run with a start delay starts, while it has not.
+	scheduled string
 }
 
 func (p progress) line() string {
+	if p.scheduled != "" {
+		return "scheduled: starts at " + p.scheduled
+	}
 	if p.waiting != "" {
 		return "waiting for a worker: " + p.waiting
 	}
@@ -227,6 +278,9 @@ func (p progress) line() string {
 // expected rows (batch size for extract, the extracted rows after it),
 // rows and attempts.
 func (p progress) bar(expected int64) string {
+	if p.scheduled != "" {
+		return "scheduled: starts at " + p.scheduled
+	}
 	if p.waiting != "" {
 		return "waiting for a worker: " + p.waiting
 	}
@@ -301,8 +355,9 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 		wctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	tick := time.NewTicker(watchInterval)
-	defer tick.Stop()
+	// Reset before each wait (Go 1.23 timers: no stale tick to drain).
+	timer := time.NewTimer(watchInterval)
+	defer timer.Stop()
 
 	last := progress{stage: "starting"}
 	var extracted int64
@@ -318,6 +373,7 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 		}
 	}
 	runID := v.RunID
+	wait := watchInterval
 	for {
 		desc, err := describeRun(wctx, c, v.WorkflowID, runID)
 		if err != nil && wctx.Err() == nil && !nearDeadline(wctx, err) {
@@ -335,6 +391,15 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 		}
 		if err == nil {
 			p := progressOf(desc, last)
+			p.scheduled = ""
+			wait = watchInterval
+			if info := desc.GetWorkflowExecutionInfo(); runStatus(info, time.Now()) == statusScheduled {
+				at := *delayedStart(info)
+				p.scheduled = formatTime(at)
+				// Nothing happens before then, unless it is cancelled:
+				// ask less often.
+				wait = min(max(time.Until(at), watchInterval), scheduledWatchInterval)
+			}
 			switch {
 			case !needsWorker(desc):
 				waiting = ""
@@ -359,22 +424,27 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 				last = p
 			}
 		}
+		timer.Reset(wait)
 		select {
 		case <-wctx.Done():
-		case <-tick.C:
+		case <-timer.C:
 			continue
 		}
 		endLine()
 		if ctx.Err() != nil {
 			return fmt.Errorf("stopped watching (interrupted); run %s keeps going: blueprint runs show %s: %w", v.WorkflowID, v.WorkflowID, ctx.Err())
 		}
+		status := statusRunning
+		if last.scheduled != "" {
+			status = statusScheduled
+		}
 		if a.json() {
-			if err := a.printJSON(watchResult{startedView: v, Status: statusRunning, WatchTimedOut: true}); err != nil {
+			if err := a.printJSON(watchResult{startedView: v, Status: status, WatchTimedOut: true}); err != nil {
 				return err
 			}
 		}
-		return exitError(ExitFailure, fmt.Errorf("stopped watching after --timeout %s; run %s is still running and keeps going (follow it with: blueprint runs show %s, or %s)",
-			timeout, v.WorkflowID, v.WorkflowID, v.UIURL))
+		return exitError(ExitFailure, fmt.Errorf("stopped watching after --timeout %s; run %s is still %s and keeps going (follow it with: blueprint runs show %s, or %s)",
+			timeout, v.WorkflowID, status, v.WorkflowID, v.UIURL))
 	}
 }
 

@@ -29,7 +29,7 @@ func (a *app) runsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "runs",
 		Aliases: []string{"flow-run", "flow-runs"},
-		Short:   "List, show and cancel pipeline runs",
+		Short:   "List, show, cancel and retry pipeline runs",
 		Long: `A run is one execution of the DataPipeline workflow, started by a schedule, a
 backfill, a trigger or 'blueprint run'. Runs of a deployment carry the
 BlueprintDeployment search attribute, so they can be listed by deployment.
@@ -38,11 +38,12 @@ BlueprintDeployment search attribute, so they can be listed by deployment.
   blueprint runs ls --status failed --limit 5
   blueprint runs show production-etl-20250131T090000Z-1a2b3c
   blueprint runs logs production-etl-20250131T090000Z-1a2b3c --follow
-  blueprint runs cancel production-etl-20250131T090000Z-1a2b3c`,
+  blueprint runs cancel production-etl-20250131T090000Z-1a2b3c
+  blueprint runs retry production-etl-20250131T090000Z-1a2b3c`,
 		Args: cobra.ArbitraryArgs,
 		RunE: groupRunE,
 	}
-	cmd.AddCommand(a.runsLsCommand(), a.runsShowCommand(), a.runsCancelCommand(), a.runsLogsCommand())
+	cmd.AddCommand(a.runsLsCommand(), a.runsShowCommand(), a.runsCancelCommand(), a.runsLogsCommand(), a.runsRetryCommand())
 	cmd.PersistentFlags().StringVar(&a.databaseURL, "database-url", "",
 		"the workers' warehouse, where run logs are (default: $"+envDatabaseURL+", else "+store.DefaultSQLitePath+")")
 	return cmd
@@ -57,18 +58,33 @@ type runRow struct {
 	TaskQueue  string     `json:"task_queue"`
 	StartedAt  time.Time  `json:"started_at"`
 	ClosedAt   *time.Time `json:"closed_at"`
+	// ScheduledFor: see runDetail.
+	ScheduledFor *time.Time `json:"scheduled_for,omitempty"`
+}
+
+// start is when the run started doing something: its scheduled time if it
+// was created with a start delay, else its start.
+func (r runRow) start() time.Time {
+	if r.ScheduledFor != nil {
+		return *r.ScheduledFor
+	}
+	return r.StartedAt
 }
 
 type runFilter struct {
 	deployment string
 	status     string // one of statusOrder
+	// retryOf lists the retries of a run: a pipeline.RetryOf value.
+	retryOf string
 }
 
 // deploymentNameRE is what a deployment name may hold (see deployments);
 // checking it keeps the visibility query well-formed.
 var deploymentNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
-func (f runFilter) query() string {
+// query is the visibility query of the filter; now splits scheduled from
+// running runs, as runStatus does.
+func (f runFilter) query(now time.Time) string {
 	types := make([]string, 0, len(flows.Registry.Names()))
 	for _, n := range flows.Registry.Names() {
 		types = append(types, "'"+n+"'")
@@ -77,10 +93,26 @@ func (f runFilter) query() string {
 	if f.deployment != "" {
 		q = append(q, fmt.Sprintf("%s = '%s'", pipeline.DeploymentSearchAttribute, f.deployment))
 	}
+	if f.retryOf != "" {
+		q = append(q, fmt.Sprintf("%s = %s", pipeline.RetryOfSearchAttribute, queryString(f.retryOf)))
+	}
 	if f.status != "" {
 		q = append(q, fmt.Sprintf("ExecutionStatus = '%s'", statusQueries[f.status]))
 	}
+	at := queryString(now.UTC().Format(time.RFC3339Nano))
+	switch f.status {
+	case statusScheduled:
+		q = append(q, "ExecutionTime > "+at)
+	case statusRunning:
+		q = append(q, "ExecutionTime <= "+at)
+	}
 	return strings.Join(q, " AND ")
+}
+
+// queryString quotes s as a string of a visibility query: any workflow ID
+// may appear in one, quotes and backslashes included.
+func queryString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 // listRuns lists up to limit runs, newest first, through visibility
@@ -88,26 +120,29 @@ func (f runFilter) query() string {
 func listRuns(ctx context.Context, c client.Client, ns string, f runFilter, limit int) ([]runRow, error) {
 	rows := []runRow{}
 	var token []byte
+	now := time.Now()
+	query := f.query(now)
 	for len(rows) < limit {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: ns, PageSize: int32(min(limit-len(rows), 1000)), NextPageToken: token, Query: f.query(),
+			Namespace: ns, PageSize: int32(min(limit-len(rows), 1000)), NextPageToken: token, Query: query,
 		})
 		if err != nil {
-			if unknownDeploymentAttribute(err) {
-				// The attribute is registered by the first deploy or run:
-				// until then no run has it.
+			if unknownBlueprintAttribute(err) {
+				// The attributes are registered by the first deploy, run
+				// or retry: until then no run has them.
 				return rows, nil
 			}
-			return nil, fmt.Errorf("list runs (%s): %w", f.query(), err)
+			return nil, fmt.Errorf("list runs (%s): %w", query, err)
 		}
 		for _, e := range resp.GetExecutions() {
 			r := runRow{
-				WorkflowID: e.GetExecution().GetWorkflowId(),
-				RunID:      e.GetExecution().GetRunId(),
-				Deployment: deploymentOf(e.GetSearchAttributes()),
-				Status:     statusName(e.GetStatus()),
-				TaskQueue:  e.GetTaskQueue(),
-				StartedAt:  e.GetStartTime().AsTime(),
+				WorkflowID:   e.GetExecution().GetWorkflowId(),
+				RunID:        e.GetExecution().GetRunId(),
+				Deployment:   deploymentOf(e.GetSearchAttributes()),
+				Status:       runStatus(e, now),
+				TaskQueue:    e.GetTaskQueue(),
+				StartedAt:    e.GetStartTime().AsTime(),
+				ScheduledFor: delayedStart(e),
 			}
 			if e.GetCloseTime() != nil {
 				t := e.GetCloseTime().AsTime()
@@ -128,30 +163,37 @@ func listRuns(ctx context.Context, c client.Client, ns string, f runFilter, limi
 
 // countRuns counts the runs a filter matches.
 func countRuns(ctx context.Context, c client.Client, ns string, f runFilter) (int64, error) {
-	resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: ns, Query: f.query()})
+	query := f.query(time.Now())
+	resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: ns, Query: query})
 	if err != nil {
-		return 0, fmt.Errorf("count runs (%s): %w", f.query(), err)
+		return 0, fmt.Errorf("count runs (%s): %w", query, err)
 	}
 	return resp.GetCount(), nil
 }
 
-// unknownDeploymentAttribute recognises the server's answer to a query on
-// a search attribute it does not know.
-func unknownDeploymentAttribute(err error) bool {
+// unknownBlueprintAttribute recognises the server's answer to a query on
+// one of blueprint's search attributes that it does not know.
+func unknownBlueprintAttribute(err error) bool {
 	var invalid *serviceerror.InvalidArgument
-	return errors.As(err, &invalid) && strings.Contains(invalid.Error(), pipeline.DeploymentSearchAttribute)
+	return errors.As(err, &invalid) && (strings.Contains(invalid.Error(), pipeline.DeploymentSearchAttribute) ||
+		strings.Contains(invalid.Error(), pipeline.RetryOfSearchAttribute))
 }
 
+// printRunRows writes runs as a table. STARTED is when the run started
+// doing something (a scheduled run: when it will).
 func printRunRows(w io.Writer, rows []runRow, indent string) error {
 	t := newTable(w, indent+"WORKFLOW ID", "RUN ID", "DEPLOYMENT", "STATUS", "STARTED", "DURATION")
 	for _, r := range rows {
 		dur := ""
-		if r.ClosedAt != nil {
-			dur = formatDuration(r.ClosedAt.Sub(r.StartedAt))
-		} else if r.Status == statusRunning {
-			dur = formatDuration(time.Since(r.StartedAt)) + " so far"
+		switch {
+		case r.ClosedAt != nil:
+			dur = formatDuration(r.ClosedAt.Sub(r.start()))
+		case r.Status == statusScheduled:
+			dur = "starts in " + formatDuration(time.Until(r.start()))
+		case r.Status == statusRunning:
+			dur = formatDuration(time.Since(r.start())) + " so far"
 		}
-		t.row(indent+r.WorkflowID, r.RunID, r.Deployment, r.Status, formatTime(r.StartedAt), dur)
+		t.row(indent+r.WorkflowID, r.RunID, r.Deployment, r.Status, formatTime(r.start()), dur)
 	}
 	return t.flush()
 }
@@ -280,6 +322,9 @@ from the run log in the warehouse (see 'blueprint runs logs' and its
 			if err != nil {
 				return err
 			}
+			if r.Retries, err = listRuns(ctx, c, a.settings.Namespace, runFilter{retryOf: pipeline.RetryOf(r.WorkflowID, r.RunID)}, maxRetriesShown); err != nil {
+				return fmt.Errorf("list the retries of run %s: %w", r.WorkflowID, err)
+			}
 			a.addLoggedFailures(ctx, &r)
 			if r.needsWorker {
 				r.WaitingForWorker = a.noWorker(ctx, c, r.TaskQueue)
@@ -294,6 +339,9 @@ from the run log in the warehouse (see 'blueprint runs logs' and its
 	return cmd
 }
 
+// maxRetriesShown bounds the retries `runs show` lists.
+const maxRetriesShown = 20
+
 func printRunDetail(w io.Writer, r runDetail) error {
 	fmt.Fprintf(w, "Run %s\n", r.WorkflowID)
 	f := newFields(w, "  ")
@@ -301,13 +349,38 @@ func printRunDetail(w io.Writer, r runDetail) error {
 	f.add("Deployment", "%s", orDash(r.Deployment))
 	f.add("Workflow", "%s on task queue %s", r.Workflow, r.TaskQueue)
 	f.add("Status", "%s", r.Status)
-	f.add("Started", "%s", formatTime(r.StartedAt))
-	if r.ClosedAt != nil {
-		f.add("Closed", "%s (took %s)", formatTime(*r.ClosedAt), formatDuration(r.ClosedAt.Sub(r.StartedAt)))
-	} else {
-		f.add("Running for", "%s", formatDuration(time.Since(r.StartedAt)))
+	start := r.StartedAt
+	switch at := r.ScheduledFor; {
+	case at == nil:
+		f.add("Started", "%s", formatTime(r.StartedAt))
+	case r.Status == statusScheduled:
+		f.add("Created", "%s", formatTime(r.StartedAt))
+		f.add("Starts", "%s (in %s; Temporal start delay)", formatTime(*at), formatDuration(time.Until(*at)))
+	case r.ClosedAt != nil && r.ClosedAt.Before(*at):
+		f.add("Created", "%s", formatTime(r.StartedAt))
+		f.add("Scheduled for", "%s; it ended before it started", formatTime(*at))
+	default:
+		f.add("Created", "%s", formatTime(r.StartedAt))
+		f.add("Started", "%s (Temporal start delay)", formatTime(*at))
+		start = *at
+	}
+	switch {
+	case r.ClosedAt != nil:
+		f.add("Closed", "%s (took %s)", formatTime(*r.ClosedAt), formatDuration(r.ClosedAt.Sub(start)))
+	case r.Status != statusScheduled:
+		f.add("Running for", "%s", formatDuration(time.Since(start)))
 	}
 	f.add("Parameters", "%s", deployments.FormatParams(r.Parameters))
+	if r.RetryOf != nil {
+		f.add("Retry of", "%s (run %s)", r.RetryOf.WorkflowID, r.RetryOf.RunID)
+	}
+	if len(r.Retries) > 0 {
+		list := make([]string, len(r.Retries))
+		for i, rt := range r.Retries {
+			list[i] = fmt.Sprintf("%s (%s)", rt.WorkflowID, rt.Status)
+		}
+		f.add("Retries", "%s", strings.Join(list, ", "))
+	}
 	f.add("Web UI", "%s", r.UIURL)
 	if r.WaitingForWorker != "" {
 		f.add("Waiting", "for a worker: %s", r.WaitingForWorker)

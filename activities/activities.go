@@ -140,10 +140,8 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 			return result, err
 		}
 	}
-	if !cp.Done {
-		if err := a.Store.FinishStage(ctx, in.Run, pipeline.StageExtract); err != nil {
-			return result, fmt.Errorf("finish extract: %w", err)
-		}
+	if err := a.finishStage(ctx, in.Run, pipeline.StageExtract, &cp); err != nil {
+		return result, err
 	}
 	result.Records, result.Chunks = cp.Records, cp.NextSeq
 	log.Info("extracted", "records", result.Records, "chunks", result.Chunks)
@@ -221,25 +219,27 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run pipelin
 			cp.Records += int64(c.n)
 			cp.Cursor, cp.Done = c.cursor, done
 			rl.Info("chunk %d committed: %d rows so far", cp.NextSeq, cp.Records)
-			progress := pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records}
-			if done { // completing says it all
-				hb.set(progress)
-			} else {
-				hb.beat(progress)
-			}
+			hb.committed(pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records}, done)
 		}
 		return nil
 	})
 	if err != nil {
 		return cp, err
 	}
-	if !cp.Done {
-		if err := a.Store.FinishStage(ctx, run, pipeline.StageExtract); err != nil {
-			return cp, fmt.Errorf("finish extract: %w", err)
-		}
-		cp.Done = true
+	return cp, a.finishStage(ctx, run, pipeline.StageExtract, &cp)
+}
+
+// finishStage marks a stage done when the commit of its last chunk did not
+// (a source that ran dry exactly at a chunk's end, or nothing to read).
+func (a *Activities) finishStage(ctx context.Context, run pipeline.RunRef, stage string, cp *store.Checkpoint) error {
+	if cp.Done {
+		return nil
 	}
-	return cp, nil
+	if err := a.Store.FinishStage(ctx, run, stage); err != nil {
+		return fmt.Errorf("finish %s: %w", stage, err)
+	}
+	cp.Done = true
+	return nil
 }
 
 // Transform normalises and validates the staged records, drops duplicate
@@ -310,24 +310,13 @@ func (a *Activities) transform(ctx context.Context, in pipeline.TransformInput, 
 		}
 		cp = next
 		rejectedRows.Inc(cp.Rejected - before)
-		progress := pipeline.Checkpoint{Stage: pipeline.StageTransform, Chunks: cp.NextSeq, Records: cp.Records}
-		if cp.Done {
-			hb.set(progress)
-		} else {
-			hb.beat(progress)
-		}
+		hb.committed(pipeline.Checkpoint{Stage: pipeline.StageTransform, Chunks: cp.NextSeq, Records: cp.Records}, cp.Done)
 		return nil
 	})
 	if err != nil {
 		return cp, err
 	}
-	if !cp.Done {
-		if err := a.Store.FinishStage(ctx, in.Run, pipeline.StageTransform); err != nil {
-			return cp, fmt.Errorf("finish transform: %w", err)
-		}
-		cp.Done = true
-	}
-	return cp, nil
+	return cp, a.finishStage(ctx, in.Run, pipeline.StageTransform, &cp)
 }
 
 // Load upserts the clean records into the warehouse and completes the run.
@@ -398,12 +387,7 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 		total.Unchanged += got.Unchanged
 		loadedRows.Inc(int64(len(c.orders)))
 		rl.Info("chunk %d of %d committed: %d rows so far", c.seq+1, in.Chunks, total.Inserted+total.Updated+total.Unchanged)
-		progress := pipeline.Checkpoint{Stage: pipeline.StageLoad, Chunks: c.seq + 1, Records: total.Inserted + total.Updated + total.Unchanged}
-		if c.seq+1 < in.Chunks {
-			hb.beat(progress)
-		} else {
-			hb.set(progress)
-		}
+		hb.committed(pipeline.Checkpoint{Stage: pipeline.StageLoad, Chunks: c.seq + 1, Records: total.Inserted + total.Updated + total.Unchanged}, c.seq+1 == in.Chunks)
 		return nil
 	})
 	if err != nil {

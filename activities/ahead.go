@@ -99,6 +99,17 @@ func (h *heartbeats) beat(cp pipeline.Checkpoint) {
 	h.send(cp)
 }
 
+// committed reports a stage's progress after a chunk's commit: at once for
+// any chunk but the last, whose progress the activity's completion reports
+// (a one-chunk run then pays for no heartbeat).
+func (h *heartbeats) committed(cp pipeline.Checkpoint, last bool) {
+	if last {
+		h.set(cp)
+		return
+	}
+	h.beat(cp)
+}
+
 func (h *heartbeats) send(cp pipeline.Checkpoint) {
 	h.sendMu.Lock()
 	defer h.sendMu.Unlock()

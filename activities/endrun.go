@@ -12,6 +12,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/notify"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/webui"
 )
@@ -70,6 +71,12 @@ func (a *Activities) Notify(ctx context.Context, in pipeline.NotifyInput) error 
 	info := activity.GetInfo(ctx)
 	logf := func(level, format string, args ...any) {
 		_ = a.Log.Append(ctx, in.End.Run, store.LogLine{Level: level, Stage: "notify", Attempt: int(info.Attempt), Message: fmt.Sprintf(format, args...)})
+	}
+	// The manifest's rule, checked again: a memo can be written by any
+	// client, and the worker's own BLUEPRINT_* settings are not webhooks.
+	if err := restapi.CheckEnvName(in.Webhook.URLEnv); err != nil {
+		logf(store.LogError, "notification not sent: %v", err)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook: %v", err), pipeline.ErrBadSource, nil)
 	}
 	env := a.Env
 	if env == nil {

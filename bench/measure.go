@@ -42,7 +42,7 @@ type runResult struct {
 func (b *bench) runWorkflow(ctx context.Context, c client.Client, wfType, queue string, params pipeline.Params, timeout time.Duration) (runResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	opts := starter.Options(b.deployment, starter.NewWorkflowID("bench-"+strings.ToLower(wfType), time.Now()))
+	opts := starter.Options(b.deployment, starter.NewWorkflowID("bench-"+strings.ToLower(wfType), time.Now()), params.Object())
 	opts.TaskQueue = queue
 	start := time.Now()
 	wr, err := c.ExecuteWorkflow(ctx, opts, wfType, params)

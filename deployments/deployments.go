@@ -64,6 +64,10 @@ type Deployment struct {
 	// `schedule:`, the list of `schedules:`, none for a deployment that
 	// only runs by hand.
 	Schedules []Schedule
+	// Notify are the webhooks told when a run ends (the notify: key). Each
+	// names the worker's environment variable that holds its URL; every
+	// start puts them in the run's memo (pipeline.MemoNotify).
+	Notify []pipeline.Webhook
 	// Line is where the deployment starts in the manifest (0 if not loaded
 	// from a file).
 	Line int
@@ -298,7 +302,7 @@ func Problems(err error) []Problem {
 // documented.
 var (
 	manifestKeys   = []string{"deployments", "sources"}
-	deploymentKeys = []string{"name", "description", "tags", "workflow", "task_queue", "parameters", "schedule", "schedules"}
+	deploymentKeys = []string{"name", "description", "tags", "workflow", "task_queue", "parameters", "schedule", "schedules", "notify"}
 	scheduleKeys   = []string{"slug", "cron", "interval", "offset", "timezone", "active", "paused", "note", "overlap", "catchup_window", "jitter", "parameters"}
 )
 

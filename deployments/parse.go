@@ -18,16 +18,11 @@ import (
 
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/flow"
+	"github.com/blueprint-etl/blueprint/internal/names"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
-
-// nameRE is a DNS label: the name is a Temporal Schedule ID, appears in
-// workflow IDs and may end up in URLs and metric labels.
-var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
-const nameRule = "lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit"
 
 // Parse parses and validates a manifest. path is used in messages only.
 // Every problem is reported, one per line, as FILE:LINE: FIELD: PROBLEM in a
@@ -238,8 +233,8 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 				continue
 			}
 			nameLine = e.val.Line
-			if !nameRE.MatchString(v) {
-				p.add(e.val.Line, field, "%q is not a valid name (%s)", v, nameRule)
+			if !names.Valid(v) {
+				p.add(e.val.Line, field, "%q is not a valid name (%s)", v, names.Rule)
 				continue
 			}
 			d.Name, hasName = v, true
@@ -285,6 +280,8 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 			} else {
 				scheds = p.scheduleList(field, e)
 			}
+		case "notify":
+			d.Notify = p.notify(field, e)
 		default:
 			p.unknownKey(e, prefix, deploymentKeys)
 		}
@@ -323,7 +320,7 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 		p.scheduleIDs(d, scheds)
 	}
 	if !nameKey {
-		p.add(n.Line, prefix+".name", "missing; every deployment needs a name (%s), e.g. production-etl", nameRule)
+		p.add(n.Line, prefix+".name", "missing; every deployment needs a name (%s), e.g. production-etl", names.Rule)
 	}
 	return d, nameLine, hasName
 }
@@ -369,8 +366,8 @@ func (p *parser) scheduleIDs(d Deployment, scheds []parsedSchedule) {
 			continue
 		}
 		seen[ps.Slug] = i
-		if id := d.ScheduleID(i); !nameRE.MatchString(id) {
-			p.add(line, join(ps.field, "slug"), "schedule ID %q (deployment name, '-', slug) is not a valid name (%s); shorten the slug or the name", id, nameRule)
+		if id := d.ScheduleID(i); !names.Valid(id) {
+			p.add(line, join(ps.field, "slug"), "schedule ID %q (deployment name, '-', slug) is not a valid name (%s); shorten the slug or the name", id, names.Rule)
 		}
 	}
 }
@@ -593,8 +590,8 @@ func (p *parser) schedule(field string, line int, n *yaml.Node) (parsedSchedule,
 				continue
 			}
 			ps.slugLine = se.val.Line
-			if !nameRE.MatchString(v) {
-				p.add(se.val.Line, sf, "%q is not a valid slug (%s)", v, nameRule)
+			if !names.Valid(v) {
+				p.add(se.val.Line, sf, "%q is not a valid slug (%s)", v, names.Rule)
 				continue
 			}
 			s.Slug = v

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
@@ -24,6 +26,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/worker"
+	"github.com/blueprint-etl/blueprint/starter"
 )
 
 // hookServer is a local webhook receiver: /ok takes every notification,
@@ -183,6 +186,77 @@ func TestNotificationOfAFailedRun(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, n, "an unset variable is not retried")
+}
+
+// TestNotificationsFromTheManifest starts a deployment whose manifest
+// declares notify:, as `blueprint run` does: one webhook takes the
+// notifications, one always fails. The completed run stays completed and
+// the failed one fails with its own error; the run carries the variable
+// names in its memo, never a URL.
+func TestNotificationsFromTheManifest(t *testing.T) {
+	srv := devserver.ForTest(t)
+	c := srv.Client()
+	h := newHookServer(t)
+	queue := "notify-" + t.Name()
+	notifyWorker(t, c, queue, h)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	m, err := deployments.Parse("notify.yaml", []byte(fmt.Sprintf(`deployments:
+  - name: notified
+    task_queue: %s
+    parameters: {batch_size: 50, source_url: "demo://orders"}
+    notify:
+      - url_env: OK_HOOK
+        events: [completed, failed]
+      - url_env: DOWN_HOOK
+        events: [completed, failed, cancelled]
+`, queue)))
+	require.NoError(t, err)
+
+	start := func(id string, params ...string) client.WorkflowRun {
+		s, err := starter.Start(ctx, c, "default", m, starter.Request{Deployment: "notified", WorkflowID: id, Params: params})
+		require.NoError(t, err)
+		return c.GetWorkflow(ctx, s.WorkflowID, s.RunID)
+	}
+	stamp := time.Now().UnixNano()
+	ok := start(fmt.Sprintf("notified-ok-%d", stamp))
+	bad := start(fmt.Sprintf("notified-bad-%d", stamp), "source_url=demo://orders?fail=always")
+	var sum pipeline.Summary
+	require.NoError(t, ok.Get(ctx, &sum), "a webhook that fails does not fail the run")
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, bad.Get(ctx, nil), &appErr)
+	assert.Equal(t, pipeline.ErrTransient, appErr.Type(), "the run fails with its own error, not a notification's")
+
+	calls, got := h.snapshot()
+	assert.Equal(t, map[string]int{"/ok": 2, "/down": 2 * flowrun.NotifyAttempts}, calls)
+	require.Len(t, got["/ok"], 2)
+	slices.SortFunc(got["/ok"], func(a, b notify.Payload) int { return strings.Compare(a.Status, b.Status) }) // completed, then failed
+	for i, want := range []struct {
+		run    client.WorkflowRun
+		status string
+	}{{ok, pipeline.RunCompleted}, {bad, pipeline.RunFailed}} {
+		p := got["/ok"][i]
+		assert.Equal(t, "notified", p.Deployment, "the deployment is named")
+		assert.Equal(t, want.run.GetID(), p.WorkflowID)
+		assert.Equal(t, want.run.GetRunID(), p.RunID)
+		assert.Equal(t, want.status, p.Status)
+		assert.True(t, strings.HasPrefix(p.Text, "✅ notified run ") || strings.HasPrefix(p.Text, "❌ notified run "), p.Text)
+	}
+	assert.Equal(t, sum.OneLine(), got["/ok"][0].Summary)
+	assert.Equal(t, "synthetic source unavailable (fail=always) (Transient)", got["/ok"][1].Error)
+
+	for _, run := range []client.WorkflowRun{ok, bad} {
+		desc, err := c.DescribeWorkflow(ctx, run.GetID(), run.GetRunID())
+		require.NoError(t, err)
+		var hooks []pipeline.Webhook
+		require.NoError(t, desc.GetMemoValue(pipeline.MemoNotify, &hooks))
+		assert.Equal(t, m.Deployments[0].Notify, hooks)
+		for _, e := range history(ctx, t, c, run.GetID(), run.GetRunID()) {
+			b, err := json.Marshal(e)
+			require.NoError(t, err)
+			assert.NotContains(t, string(b), h.URL, "a webhook URL is never in the history")
+		}
+	}
 }
 
 // logLines returns a run's log as "level stage attempt message" lines.

@@ -302,6 +302,9 @@ func (w desired) spec() client.ScheduleSpec {
 }
 
 func (w desired) action() *client.ScheduleWorkflowAction {
+	desc := starter.Describe(w.dep, w.params)
+	memo := starter.Memo(w.dep)
+	memo[MemoSpecHash] = w.hash
 	return &client.ScheduleWorkflowAction{
 		// The server appends the scheduled time: production-etl-2025-01-02T09:00:00Z.
 		ID:                    w.id,
@@ -309,7 +312,9 @@ func (w desired) action() *client.ScheduleWorkflowAction {
 		TaskQueue:             w.dep.TaskQueue,
 		Args:                  []any{w.params},
 		TypedSearchAttributes: temporal.NewSearchAttributes(starter.DeploymentKey.ValueSet(w.dep.Name)),
-		Memo:                  map[string]any{MemoSpecHash: w.hash},
+		Memo:                  memo,
+		StaticSummary:         desc.Summary,
+		StaticDetails:         desc.Details,
 	}
 }
 
@@ -343,6 +348,9 @@ func (w desired) summary() []string {
 	}
 	if s.Jitter != 0 {
 		lines = append(lines, "jitter: "+s.Jitter.String())
+	}
+	if len(w.dep.Notify) > 0 {
+		lines = append(lines, "notify: "+formatWebhooks(w.dep.Notify))
 	}
 	if s.Paused != nil && *s.Paused {
 		lines = append(lines, "paused: true")
@@ -696,6 +704,9 @@ func compareAction(a *client.ScheduleWorkflowAction, w desired) []string {
 	} else {
 		diff = append(diff, diffParams(got, w.input)...)
 	}
+	if got, want := actionWebhooks(a), formatWebhooks(w.dep.Notify); got != want {
+		add("notify", got, want)
+	}
 	if got, _ := a.TypedSearchAttributes.GetKeyword(starter.DeploymentKey); got != w.dep.Name {
 		add("search_attribute "+pipeline.DeploymentSearchAttribute, orNone(got), w.dep.Name)
 	}
@@ -707,6 +718,24 @@ func compareAction(a *client.ScheduleWorkflowAction, w desired) []string {
 	}
 	if a.RetryPolicy != nil {
 		add("workflow_retry_policy", "set", "none")
+	}
+	if len(diff) == 0 {
+		// The runs' summary and details are built from the deployment and
+		// the parameters (starter.Describe). A change of the parameters or
+		// the flow is listed above and rewrites them; otherwise say why
+		// they change: a new description or tags, or a schedule made by an
+		// older blueprint.
+		desc := starter.Describe(w.dep, w.params)
+		if a.StaticSummary != desc.Summary {
+			add("summary", fmt.Sprintf("%q", a.StaticSummary), fmt.Sprintf("%q", desc.Summary))
+		}
+		switch {
+		case a.StaticDetails == desc.Details:
+		case a.StaticDetails == "":
+			diff = append(diff, "details: (none) -> the deployment, its description and parameters")
+		default:
+			diff = append(diff, "details: changed (the deployment's description or tags)")
+		}
 	}
 	return diff
 }
@@ -725,6 +754,30 @@ func actionInput(a *client.ScheduleWorkflowAction) (map[string]any, bool) {
 		return nil, false
 	}
 	return m, true
+}
+
+// actionWebhooks reads the webhooks from a described action's memo, as
+// formatWebhooks writes them.
+func actionWebhooks(a *client.ScheduleWorkflowAction) string {
+	p, ok := a.Memo[pipeline.MemoNotify].(*commonpb.Payload)
+	if !ok {
+		return formatWebhooks(nil)
+	}
+	var hooks []pipeline.Webhook
+	if err := conn.PayloadConverter().FromPayload(p, &hooks); err != nil {
+		return "(undecodable)"
+	}
+	return formatWebhooks(hooks)
+}
+
+// formatWebhooks renders webhooks for a diff line: "$OPS_HOOK (failed,
+// cancelled), $TEAM_HOOK (completed)", or "(none)".
+func formatWebhooks(hooks []pipeline.Webhook) string {
+	parts := make([]string, len(hooks))
+	for i, h := range hooks {
+		parts[i] = fmt.Sprintf("$%s (%s)", h.URLEnv, strings.Join(h.Events, ", "))
+	}
+	return orNone(strings.Join(parts, ", "))
 }
 
 // actionHash reads the spec hash from a described action's memo.

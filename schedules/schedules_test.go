@@ -436,3 +436,81 @@ func TestUnreachableServer(t *testing.T) {
 func describeRequest(id string) *workflowservice.DescribeScheduleRequest {
 	return &workflowservice.DescribeScheduleRequest{Namespace: namespace, ScheduleId: id}
 }
+
+// Every run a schedule starts says in the Web UI what it is: the action
+// carries the summary and details starter.Describe builds. A new
+// description updates the schedule; the same manifest is unchanged.
+func TestScheduledRunsAreDescribed(t *testing.T) {
+	name := testutil.UniqueID("described")
+	deleteSchedule(t, name)
+	yaml := func(description string) string {
+		return fmt.Sprintf(`deployments:
+  - name: %s
+    description: %s
+    parameters: {batch_size: 10, source_url: "demo://orders"}
+    schedule: {cron: "0 9 * * *"}
+`, name, description)
+	}
+	m := manifest(t, yaml("First words."))
+	deploy(t, m, false)
+	want := starter.Describe(m.Deployments[0], map[string]any{"batch_size": int64(10), "source_url": "demo://orders"})
+	a := describe(t, name).Schedule.Action.(*client.ScheduleWorkflowAction)
+	assert.Equal(t, name+" · batch_size=10 · source_url=demo://orders", a.StaticSummary)
+	assert.Equal(t, want.Summary, a.StaticSummary)
+	assert.Equal(t, want.Details, a.StaticDetails)
+	assert.Contains(t, a.StaticDetails, "First words.")
+
+	plan, _ := deploy(t, m, false)
+	assert.Equal(t, schedules.Unchanged, plan.Changes[0].Action, "diff: %v", plan.Changes[0].Diff)
+
+	changed := manifest(t, yaml("Other words."))
+	plan, _ = deploy(t, changed, false)
+	assert.Equal(t, schedules.Update, plan.Changes[0].Action)
+	assert.Equal(t, []string{"details: changed (the deployment's description or tags)"}, plan.Changes[0].Diff)
+	assert.Contains(t, describe(t, name).Schedule.Action.(*client.ScheduleWorkflowAction).StaticDetails, "Other words.")
+	plan, _ = deploy(t, changed, false)
+	assert.Equal(t, schedules.Unchanged, plan.Changes[0].Action, "diff: %v", plan.Changes[0].Diff)
+
+	// A schedule deployed before runs were described gets the description.
+	h := srv.Client().ScheduleClient().GetHandle(ctx(t), name)
+	require.NoError(t, h.Update(ctx(t), client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+		s := in.Description.Schedule
+		a := s.Action.(*client.ScheduleWorkflowAction)
+		a.StaticSummary, a.StaticDetails = "", ""
+		return &client.ScheduleUpdate{Schedule: &s}, nil
+	}}))
+	plan, _ = deploy(t, changed, false)
+	assert.Equal(t, []string{
+		fmt.Sprintf(`summary: "" -> %q`, want.Summary),
+		"details: (none) -> the deployment, its description and parameters",
+	}, plan.Changes[0].Diff)
+
+	// notify: goes in the memo of every run the schedule starts.
+	notified := manifest(t, yaml("Other words.")+"    notify: [{url_env: OPS_HOOK, events: [failed, cancelled]}]\n")
+	plan, _ = deploy(t, notified, false)
+	assert.Equal(t, []string{"notify: (none) -> $OPS_HOOK (failed, cancelled)"}, plan.Changes[0].Diff)
+	plan, _ = deploy(t, notified, false)
+	assert.Equal(t, schedules.Unchanged, plan.Changes[0].Action, "diff: %v", plan.Changes[0].Diff)
+
+	// A run the schedule starts carries them.
+	run, err := schedules.Trigger(ctx(t), srv.Client(), name, enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = srv.Client().TerminateWorkflow(context.Background(), run.WorkflowID, run.RunID, "test cleanup")
+	})
+	d, err := srv.Client().DescribeWorkflow(ctx(t), run.WorkflowID, run.RunID)
+	require.NoError(t, err)
+	summary, err := d.GetStaticSummary()
+	require.NoError(t, err)
+	assert.Equal(t, want.Summary, summary)
+	details, err := d.GetStaticDetails()
+	require.NoError(t, err)
+	assert.Contains(t, details, "Other words.")
+	var hooks []pipeline.Webhook
+	require.NoError(t, d.GetMemoValue(pipeline.MemoNotify, &hooks))
+	assert.Equal(t, []pipeline.Webhook{{URLEnv: "OPS_HOOK", Events: []string{pipeline.EventFailed, pipeline.EventCancelled}}}, hooks)
+
+	// Removing notify: is a change too.
+	plan, _ = deploy(t, changed, false)
+	assert.Equal(t, []string{"notify: $OPS_HOOK (failed, cancelled) -> (none)"}, plan.Changes[0].Diff)
+}

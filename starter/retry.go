@@ -104,7 +104,7 @@ func Retry(ctx context.Context, c client.Client, namespace string, m *deployment
 		return Started{}, pipeline.Inputf("run %s (run %s): its parameters do not pass the %s flow's rules, so a retry would fail the same way: %w", req.WorkflowID, runID, f.Name, err)
 	}
 
-	opts := Options(d, req.NewWorkflowID)
+	opts := Options(d, req.NewWorkflowID, params)
 	link := pipeline.RetryOf(req.WorkflowID, runID)
 	opts.TypedSearchAttributes = temporal.NewSearchAttributes(opts.TypedSearchAttributes.Copy(), RetryOfKey.ValueSet(link))
 	if opts.Memo == nil {

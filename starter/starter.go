@@ -75,12 +75,14 @@ var RetryOfKey = temporal.NewSearchAttributeKeyKeyword(pipeline.RetryOfSearchAtt
 // EnsureSearchAttributes registers them.
 var searchAttributes = []string{pipeline.DeploymentSearchAttribute, pipeline.RetryOfSearchAttribute}
 
-// Options returns the start options of a run of d: its task queue, the
-// given workflow ID (or a generated one), the BlueprintDeployment search
-// attribute and a FAIL conflict policy, so that starting with the ID of a
-// running workflow is an error instead of silently attaching to it. No
-// execution timeout is set: a large backfill may legitimately run for hours.
-func Options(d deployments.Deployment, workflowID string) client.StartWorkflowOptions {
+// Options returns the start options of a run of d with params (the
+// complete parameter document): its task queue, the given workflow ID (or
+// a generated one), the BlueprintDeployment search attribute, the memo
+// (Memo), the Web UI's summary and details (Describe) and a FAIL conflict
+// policy, so that starting with the ID of a running workflow is an error
+// instead of silently attaching to it. No execution timeout is set: a
+// large backfill may legitimately run for hours.
+func Options(d deployments.Deployment, workflowID string, params map[string]any) client.StartWorkflowOptions {
 	if workflowID == "" {
 		workflowID = NewWorkflowID(d.Name, time.Now())
 	}
@@ -92,13 +94,28 @@ func Options(d deployments.Deployment, workflowID string) client.StartWorkflowOp
 			queue = pipeline.TaskQueue
 		}
 	}
+	desc := Describe(d, params)
 	return client.StartWorkflowOptions{
+		Memo:                                     Memo(d),
 		ID:                                       workflowID,
 		TaskQueue:                                queue,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(DeploymentKey.ValueSet(d.Name)),
+		StaticSummary:                            desc.Summary,
+		StaticDetails:                            desc.Details,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}
+}
+
+// Memo returns the memo every run of d starts with, by hand or by a
+// schedule: the deployment's webhooks (pipeline.MemoNotify), which the
+// run's end reads to notify them. Never nil.
+func Memo(d deployments.Deployment) map[string]any {
+	memo := map[string]any{}
+	if len(d.Notify) > 0 {
+		memo[pipeline.MemoNotify] = d.Notify
+	}
+	return memo
 }
 
 // NewWorkflowID returns "<deployment>-<UTC yyyymmddThhmmssZ>-<6 hex>": it
@@ -158,7 +175,7 @@ func Start(ctx context.Context, c client.Client, namespace string, m *deployment
 	if err != nil {
 		return Started{}, err
 	}
-	opts := Options(d, req.WorkflowID)
+	opts := Options(d, req.WorkflowID, params)
 	opts.StartDelay = req.StartDelay
 	return execute(ctx, c, namespace, d, f.Name, opts, params)
 }

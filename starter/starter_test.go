@@ -33,7 +33,9 @@ const namespace = "default"
 
 func TestOptions(t *testing.T) {
 	d := production(t)
-	o := starter.Options(d, "my-id")
+	params, err := d.Params()
+	require.NoError(t, err)
+	o := starter.Options(d, "my-id", params)
 	assert.Equal(t, "my-id", o.ID)
 	assert.Equal(t, pipeline.TaskQueue, o.TaskQueue)
 	assert.Equal(t, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, o.WorkflowIDConflictPolicy)
@@ -42,12 +44,15 @@ func TestOptions(t *testing.T) {
 	v, ok := o.TypedSearchAttributes.GetKeyword(starter.DeploymentKey)
 	assert.True(t, ok)
 	assert.Equal(t, "production-etl", v)
+	assert.Equal(t, starter.Describe(d, params).Summary, o.StaticSummary)
+	assert.Equal(t, starter.Describe(d, params).Details, o.StaticDetails)
+	assert.Equal(t, "production-etl · batch_size=1000 · source_url=demo://orders", o.StaticSummary)
 
-	generated := starter.Options(d, "")
+	generated := starter.Options(d, "", params)
 	assert.Regexp(t, `^production-etl-\d{8}T\d{6}Z-[0-9a-f]{6}$`, generated.ID)
-	assert.NotEqual(t, generated.ID, starter.Options(d, "").ID)
+	assert.NotEqual(t, generated.ID, starter.Options(d, "", params).ID)
 
-	assert.Equal(t, pipeline.TaskQueue, starter.Options(deployments.Deployment{Name: "x"}, "").TaskQueue)
+	assert.Equal(t, pipeline.TaskQueue, starter.Options(deployments.Deployment{Name: "x"}, "", nil).TaskQueue)
 	assert.Equal(t, "x-20260301T150405Z-", starter.NewWorkflowID("x", time.Date(2026, 3, 1, 9, 4, 5, 0, time.FixedZone("CST", -6*3600)))[:len("x-20260301T150405Z-")])
 }
 
@@ -84,6 +89,17 @@ func requireStarted(t *testing.T, c client.Client, s starter.Started, wantInput 
 	deployment, ok := desc.TypedSearchAttributes.GetKeyword(starter.DeploymentKey)
 	require.True(t, ok, "search attribute %s is set", pipeline.DeploymentSearchAttribute)
 	assert.Equal(t, s.Deployment, deployment)
+	m, err := deployments.Default()
+	require.NoError(t, err)
+	d, err := m.Get(s.Deployment)
+	require.NoError(t, err)
+	want := starter.Describe(d, s.Params)
+	summary, err := desc.GetStaticSummary()
+	require.NoError(t, err)
+	assert.Equal(t, want.Summary, summary)
+	details, err := desc.GetStaticDetails()
+	require.NoError(t, err)
+	assert.Equal(t, want.Details, details)
 
 	iter := c.GetWorkflowHistory(ctx, s.WorkflowID, s.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	require.True(t, iter.HasNext())
@@ -128,13 +144,18 @@ func TestStart(t *testing.T) {
 		assert.EqualValues(t, 50, s.Params["batch_size"])
 		assert.Equal(t, "demo://orders?seed=7", s.Params["source_url"])
 		requireStarted(t, c, s, `{"batch_size":50,"source_url":"demo://orders?seed=7"}`)
+		desc, err := c.DescribeWorkflow(ctx, s.WorkflowID, s.RunID)
+		require.NoError(t, err)
+		summary, err := desc.GetStaticSummary()
+		require.NoError(t, err)
+		assert.Equal(t, "production-etl · batch_size=50 · source_url=demo://orders?seed=7", summary, "the final parameters, not the manifest's")
 
 		// The same ID while the run is open is refused, and nothing new starts.
 		_, err = starter.Start(ctx, c, namespace, m, starter.Request{Deployment: "production-etl", WorkflowID: s.WorkflowID})
 		require.Error(t, err)
 		assert.True(t, pipeline.IsInput(err), "%v", err)
 		assert.Contains(t, err.Error(), `workflow ID "start-test-overrides" is already in use by a running workflow (run `+s.RunID+")")
-		desc, err := c.DescribeWorkflow(ctx, s.WorkflowID, "")
+		desc, err = c.DescribeWorkflow(ctx, s.WorkflowID, "")
 		require.NoError(t, err)
 		assert.Equal(t, s.RunID, desc.WorkflowExecution.RunID)
 	})

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blueprint-etl/blueprint/internal/names"
 	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 )
 
@@ -111,7 +112,7 @@ func ParseSourceURL(raw string) (SourceSpec, error) {
 	case SourceNamed:
 		spec.Kind, spec.Name = SourceNamed, u.Opaque
 		if err := restapi.CheckName(u.Opaque); err != nil || u.Host != "" || u.RawQuery != "" || u.Fragment != "" {
-			return SourceSpec{}, fmt.Errorf("source:NAME names a source of the manifest's sources: section; NAME is %s", restapi.NameRule)
+			return SourceSpec{}, fmt.Errorf("source:NAME names a source of the manifest's sources: section; NAME is %s", names.Rule)
 		}
 	case "demo":
 		spec.Kind = SourceDemo

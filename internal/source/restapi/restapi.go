@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/blueprint-etl/blueprint/internal/names"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
@@ -415,16 +416,17 @@ func CheckParam(p string) error {
 
 var envRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 
-// CheckEnvName accepts the name of a worker environment variable that may
-// hold a source's secret. The worker's own BLUEPRINT_* configuration (its
-// database URL, codec key, ...) is not for sources to send anywhere; only
-// BLUEPRINT_HTTP_BEARER_TOKEN, which exists for sources, is allowed.
+// CheckEnvName accepts the name of a worker environment variable that the
+// manifest refers to for a secret: a source's credential or a webhook's
+// URL. The worker's own BLUEPRINT_* configuration (its database URL, codec
+// key, ...) is not to be sent anywhere; only BLUEPRINT_HTTP_BEARER_TOKEN,
+// which exists for sources, is allowed.
 func CheckEnvName(n string) error {
 	if !envRE.MatchString(n) {
 		return fmt.Errorf("%q is not an environment variable name (letters, digits and _, not starting with a digit)", n)
 	}
 	if strings.HasPrefix(strings.ToUpper(n), reservedEnv) && n != bearerCompat {
-		return fmt.Errorf("%q is the worker's own configuration; a source may not read %s* variables (except %s)", n, reservedEnv, bearerCompat)
+		return fmt.Errorf("%q is the worker's own configuration; the manifest may not name %s* variables (except %s)", n, reservedEnv, bearerCompat)
 	}
 	return nil
 }
@@ -465,20 +467,14 @@ func CheckStaticHeader(name, value string) error {
 	return nil
 }
 
-// nameRE is the rule of a source name: a DNS label, like a deployment's
-// name, so that source:NAME reads as a URL and fits in messages.
-var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
-// NameRule describes nameRE in messages.
-const NameRule = "lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit"
-
 // RefPrefix starts a source_url that names a manifest source: source:NAME.
 const RefPrefix = "source:"
 
-// CheckName accepts a source name.
+// CheckName accepts a source name: a name like a deployment's (see
+// internal/names), so that source:NAME reads as a URL and fits in messages.
 func CheckName(n string) error {
-	if !nameRE.MatchString(n) {
-		return fmt.Errorf("%q is not a valid source name (%s)", n, NameRule)
+	if !names.Valid(n) {
+		return fmt.Errorf("%q is not a valid source name (%s)", n, names.Rule)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows"
+	"github.com/blueprint-etl/blueprint/internal/names"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/starter"
@@ -77,10 +77,6 @@ type runFilter struct {
 	// retryOf lists the retries of a run: a pipeline.RetryOf value.
 	retryOf string
 }
-
-// deploymentNameRE is what a deployment name may hold (see deployments);
-// checking it keeps the visibility query well-formed.
-var deploymentNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // query is the visibility query of the filter; now splits scheduled from
 // running runs, as runStatus does.
@@ -234,8 +230,8 @@ second behind a run that just started or ended.`, strings.Join(statusOrder, ", "
 					f.deployment = d.Name
 				case slices.Contains(m.Names(), name):
 					return err // FLOW/NAME with the wrong flow
-				case !deploymentNameRE.MatchString(name):
-					return usagef("--deployment %q: not a deployment name (lower-case letters, digits and '-')", f.deployment)
+				case !names.Valid(name): // which also keeps the visibility query well-formed
+					return usagef("--deployment %q: not a deployment name (%s)", f.deployment, names.Rule)
 				default:
 					f.deployment, unknown = name, err
 				}

@@ -132,8 +132,8 @@ func TestHistoryStaysSmall(t *testing.T) {
 	}
 }
 
-// TestRecordHistories records the replay test's histories from real runs.
-// It runs only when asked: BLUEPRINT_RECORD_HISTORY=1 go test -run TestRecordHistories ./flows/
+// TestRecordHistories records the replay test's histories from real runs,
+// those missing from workflows/testdata. It runs only when asked: BLUEPRINT_RECORD_HISTORY=1 go test -run TestRecordHistories ./flows/
 func TestRecordHistories(t *testing.T) {
 	if os.Getenv("BLUEPRINT_RECORD_HISTORY") == "" {
 		t.Skip("set BLUEPRINT_RECORD_HISTORY=1 to record workflows/testdata histories")
@@ -189,12 +189,19 @@ func TestRecordHistories(t *testing.T) {
 	}
 }
 
-// saveHistory writes run's history to dir/name.json.
+// saveHistory writes run's history to dir/name.json, unless that file
+// exists: a recorded history is what running workflows look like, and
+// stays (delete it to record it again).
 func saveHistory(ctx context.Context, t *testing.T, c client.Client, dir, name string, run client.WorkflowRun) {
 	t.Helper()
+	path := filepath.Join(dir, name+".json")
+	if _, err := os.Stat(path); err == nil {
+		t.Logf("%s exists: kept", path)
+		return
+	}
 	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: history(ctx, t, c, run.GetID(), run.GetRunID())})
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644))
+	require.NoError(t, os.WriteFile(path, b, 0o644))
 }
 
 // TestRecordEncryptedHistory records the replay test's encrypted history,

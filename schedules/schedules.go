@@ -775,7 +775,7 @@ func actionWebhooks(a *client.ScheduleWorkflowAction) string {
 func formatWebhooks(hooks []pipeline.Webhook) string {
 	parts := make([]string, len(hooks))
 	for i, h := range hooks {
-		parts[i] = fmt.Sprintf("$%s (%s)", h.URLEnv, strings.Join(h.Events, ", "))
+		parts[i] = h.String()
 	}
 	return orNone(strings.Join(parts, ", "))
 }

@@ -186,6 +186,12 @@ type Webhook struct {
 	Events []string `json:"events"`
 }
 
+// String names the webhook by its variable, with its events: "$OPS_HOOK
+// (failed, cancelled)". It never holds the URL.
+func (h Webhook) String() string {
+	return "$" + h.URLEnv + " (" + strings.Join(h.Events, ", ") + ")"
+}
+
 // NotifyInput is one notification: a webhook and the run's outcome.
 type NotifyInput struct {
 	Webhook    Webhook     `json:"webhook"`

@@ -141,11 +141,15 @@ func TestDeploymentLsAndInspect(t *testing.T) {
 	cleanupSchedule(t, name)
 	path := writeManifest(t, manifestOf(
 		deployment(name, "tq-cli-inspect", `{batch_size: 25, source_url: "https://example.com/orders?api_key=hunter2"}`, chicago9),
-		deployment("cli-inspect-adhoc", "tq-cli-inspect", `{batch_size: 5}`, ""),
+		deployment("cli-inspect-adhoc", "tq-cli-inspect", `{batch_size: 5}`, "")+
+			"    notify: [{url_env: OPS_HOOK, events: [failed, cancelled]}, {url_env: TEAM_HOOK, events: [completed]}]\n",
 	))
+	r := ok(t, "-f", path, "deployment", "inspect", "cli-inspect-adhoc")
+	assert.Regexp(t, `(?m)^Notify:\s+\$OPS_HOOK \(failed, cancelled\), \$TEAM_HOOK \(completed\)$`, r.stdout)
+	assert.NotContains(t, ok(t, "-f", path, "deployment", "inspect", name).stdout, "Notify:", "no webhooks, no line")
 
 	// Not deployed yet: next runs are computed from the manifest.
-	r := ok(t, "-f", path, "deployment", "inspect", name)
+	r = ok(t, "-f", path, "deployment", "inspect", name)
 	assert.Contains(t, r.stdout, "Deployed:         no (run: blueprint deploy)")
 	assert.Contains(t, r.stdout, "Next runs (computed from the manifest: not deployed):")
 	assert.NotContains(t, r.stdout, "hunter2", "credentials in URLs are never printed")

@@ -103,6 +103,8 @@ type deploymentView struct {
 	Workflow    string         `json:"workflow"`
 	TaskQueue   string         `json:"task_queue"`
 	Parameters  map[string]any `json:"parameters"`
+	// Notify are the webhooks told when a run ends (variable names only).
+	Notify []pipeline.Webhook `json:"notify"`
 	// Schedule is the first of Schedules (the one whose ID is the
 	// deployment name), null without one: what scripts written for one
 	// schedule per deployment read.
@@ -119,6 +121,7 @@ func viewDeployment(d deployments.Deployment, states map[string]schedules.Status
 	v := deploymentView{
 		Name: d.Name, Description: d.Description, Tags: nonNil(d.Tags),
 		Workflow: d.Workflow, TaskQueue: d.TaskQueue, Parameters: map[string]any{}, Schedules: []scheduleView{},
+		Notify: nonNil(d.Notify),
 	}
 	if p, err := d.Params(); err == nil {
 		v.Parameters = pipeline.RedactObject(p)
@@ -331,6 +334,13 @@ func (a *app) printInspect(v deploymentView) error {
 	f.add("Workflow", "%s", v.Workflow)
 	f.add("Task queue", "%s", v.TaskQueue)
 	f.add("Parameters", "%s", deployments.FormatParams(v.Parameters))
+	if len(v.Notify) > 0 {
+		hooks := make([]string, len(v.Notify))
+		for i, h := range v.Notify {
+			hooks[i] = h.String()
+		}
+		f.add("Notify", "%s", strings.Join(hooks, ", "))
+	}
 	if len(v.Schedules) == 0 {
 		f.add("Schedule", "none (start runs with: blueprint run %s)", v.Name)
 		if err := f.flush(); err != nil {

@@ -1,0 +1,270 @@
+package flows_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/blueprint-etl/blueprint/internal/devserver"
+)
+
+// TestWriteYourOwnFlow follows the README's "Write your own flow" to the
+// letter, in a copy of the module: the section's Go blocks become the
+// files it names, its registry line and import go into flows/flows.go,
+// its manifest entry at the end of deployments/deployments.yaml; nothing
+// in cmd/, starter/, schedules/ or deployments/*.go is touched. Then the
+// flow's own test passes, and the CLI and worker built from the copy run
+// the section's commands against a dev server: the flow is listed and
+// deployed, runs with a --param of each type, and every bad value the
+// section shows is refused with exit 2, its message and nothing started.
+func TestWriteYourOwnFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the CLI and the worker of a copy of the module")
+	}
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..")
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	require.NoError(t, err)
+	steps := readmeSection(t, string(readme), "## Write your own flow")
+
+	// The section's promises about itself.
+	require.LessOrEqual(t, len(regexp.MustCompile(`(?m)^\*\*\d+\. `).FindAllString(steps.text, -1)), 6, "at most 6 steps")
+	kinds := make([]string, len(steps.blocks))
+	for i, b := range steps.blocks {
+		kinds[i] = b.lang
+	}
+	require.Equal(t, []string{"go", "go", "go", "yaml", "sh", "sh"}, kinds, "flow, test, registry line, manifest entry, deploy, run")
+	flowGo, testGo, registry, manifest, deploy, run := steps.blocks[0], steps.blocks[1], steps.blocks[2], steps.blocks[3], steps.blocks[4], steps.blocks[5]
+	require.LessOrEqual(t, strings.Count(flowGo.body, "\n"), 60, "the example is at most 60 lines of Go")
+
+	// The new and changed sources go into an overlay (go build -overlay)
+	// of the module, which stays as it is; the manifest and the binaries
+	// into a directory of their own, where the commands run (the CLI
+	// reads ./deployments/deployments.yaml).
+	overlay := map[string]string{}
+	tmp := t.TempDir()
+	put := func(path, content string) {
+		t.Helper()
+		f := filepath.Join(tmp, "src", fmt.Sprint(len(overlay)))
+		require.NoError(t, os.MkdirAll(filepath.Dir(f), 0o755))
+		require.NoError(t, os.WriteFile(f, []byte(content), 0o644))
+		overlay[filepath.Join(root, path)] = f
+	}
+	// Steps 1 and 2: the files the prose names.
+	for _, b := range []block{flowGo, testGo} {
+		require.NotEmpty(t, b.file, "the step names the file of its block")
+		put(b.file, b.body)
+	}
+	// Step 3: the lines the registry snippet adds to the list, and the import.
+	src, err := os.ReadFile(filepath.Join(root, "flows", "flows.go"))
+	require.NoError(t, err)
+	list := regexp.MustCompile(`(?s)var Registry = flow\.MustRegistry\(\n(.*?)\n\)`)
+	have := list.FindStringSubmatch(string(src))
+	want := list.FindStringSubmatch(registry.body)
+	require.NotNil(t, have, "flows/flows.go has the Registry list")
+	require.NotNil(t, want, "the snippet shows the Registry list")
+	require.True(t, strings.HasPrefix(want[1], have[1]), "the snippet is today's list plus new lines:\n%s", want[1])
+	imp := regexp.MustCompile("import `([^`]+)`").FindStringSubmatch(registry.prose)
+	require.NotNil(t, imp, "step 3 names the import")
+	out := strings.Replace(string(src), have[0], want[0], 1)
+	put(filepath.Join("flows", "flows.go"), strings.Replace(out, "import (\n", "import (\n\t\""+imp[1]+"\"\n", 1))
+	// Step 4: the manifest entry.
+	dir := filepath.Join(tmp, "work")
+	m, err := os.ReadFile(filepath.Join(root, "deployments", "deployments.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "deployments"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "deployments", "deployments.yaml"), append(m, []byte(manifest.body)...), 0o644))
+	deployment := regexp.MustCompile(`(?m)^  - name: (\S+)$`).FindStringSubmatch(manifest.body)
+	require.NotNil(t, deployment)
+	workflowType := regexp.MustCompile(`(?m)^    workflow: (\S+)$`).FindStringSubmatch(manifest.body)
+	require.NotNil(t, workflowType)
+	ov, err := json.Marshal(map[string]any{"Replace": overlay})
+	require.NoError(t, err)
+	overlayFile := filepath.Join(tmp, "overlay.json")
+	require.NoError(t, os.WriteFile(overlayFile, ov, 0o644))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	goCmd := func(args ...string) {
+		t.Helper()
+		start := time.Now()
+		cmd := exec.CommandContext(ctx, "go", append(args[:1:1], append([]string{"-overlay", overlayFile}, args[1:]...)...)...)
+		cmd.Dir = root
+		b, err := cmd.CombinedOutput()
+		require.NoError(t, err, "go %s:\n%s", strings.Join(args, " "), b)
+		t.Logf("go %s: %s", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+	}
+	// Step 2's `go test`: the package exists in the overlay only, so its
+	// test binary is built, then run here.
+	testBin := filepath.Join(tmp, "flow.test")
+	goCmd("test", "-c", "-vet=off", "-o", testBin, "./"+filepath.Dir(testGo.file)+"/")
+	test := exec.CommandContext(ctx, testBin, "-test.count=1")
+	test.Dir = tmp
+	b, err := test.CombinedOutput()
+	require.NoError(t, err, "the README's test of the flow:\n%s", b)
+	// Step 5's `make build`, into bin/ of the directory the commands run in.
+	goCmd("build", "-o", filepath.Join(dir, "bin")+"/", "./cmd/blueprint", "./worker")
+
+	// Step 5's `scripts/up.sh`: a dev server and the worker.
+	srv := devserver.ForTest(t)
+	env := []string{"TEMPORAL_ADDRESS=" + srv.FrontendHostPort(), "TEMPORAL_NAMESPACE=default"}
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(k, "TEMPORAL_") && !strings.HasPrefix(k, "BLUEPRINT_") {
+			env = append(env, kv)
+		}
+	}
+	wctx, stopWorker := context.WithCancel(ctx)
+	worker := exec.CommandContext(wctx, filepath.Join(dir, "bin", "worker"))
+	worker.Dir = dir
+	worker.Env = append(env, "BLUEPRINT_METRICS_ADDR=off", "BLUEPRINT_DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "warehouse.db"))
+	var workerLog bytes.Buffer
+	worker.Stdout, worker.Stderr = &workerLog, &workerLog
+	require.NoError(t, worker.Start())
+	t.Cleanup(func() {
+		stopWorker()
+		_ = worker.Wait()
+		if t.Failed() {
+			t.Logf("worker:\n%s", workerLog.String())
+		}
+	})
+
+	sh := func(line string) (int, string, string) {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, "bash", "-c", line)
+		cmd.Dir, cmd.Env = dir, env
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := cmd.ProcessState.ExitCode()
+		if code < 0 {
+			require.NoError(t, err, line)
+		}
+		return code, stdout.String(), stderr.String()
+	}
+	for _, line := range commands(deploy.body) {
+		if strings.HasPrefix(line, "make build") {
+			continue // done above, on a dev server of the test's own
+		}
+		code, stdout, stderr := sh(line)
+		require.Equal(t, 0, code, "%s\nstdout:\n%s\nstderr:\n%s", line, stdout, stderr)
+		switch {
+		case strings.Contains(line, "flows ls"):
+			assert.Regexp(t, `(?m)^`+workflowType[1]+`\s`, stdout, "the flow is listed")
+		case strings.Contains(line, "deploy"):
+			assert.Regexp(t, `(?m)^`+deployment[1]+`\s+created$`, stdout)
+		}
+	}
+	// The schedule exists; it is paused so that its runs do not mix
+	// with step 6's count.
+	schedule := srv.Client().ScheduleClient().GetHandle(ctx, deployment[1])
+	desc, err := schedule.Describe(ctx)
+	require.NoError(t, err)
+	require.NoError(t, schedule.Pause(ctx, client.SchedulePauseOptions{Note: "test: step 6 counts its own runs"}))
+	assert.NotEmpty(t, desc.Info.NextActionTimes, "the schedule has runs to come")
+
+	started := 0
+	var refused int
+	for _, line := range commands(run.body) {
+		wantCode, wantMsg := 0, ""
+		if c := regexp.MustCompile(`#\s*(.*?)\s*\(exit (\d+)\)\s*$`).FindStringSubmatch(line); c != nil {
+			wantMsg = c[1]
+			wantCode, err = strconv.Atoi(c[2])
+			require.NoError(t, err)
+		}
+		code, stdout, stderr := sh(line)
+		require.Equal(t, wantCode, code, "%s\nstdout:\n%s\nstderr:\n%s", line, stdout, stderr)
+		if wantCode == 0 {
+			started++
+			if strings.Contains(line, "--watch") {
+				assert.Contains(t, stdout, " completed in ", line)
+			}
+			continue
+		}
+		refused++
+		assert.Empty(t, stdout, line)
+		assert.Regexp(t, `^blueprint: [^\n]+\n$`, stderr, "%s: one line", line)
+		for _, part := range strings.Split(wantMsg, "...") {
+			assert.Contains(t, stderr, strings.TrimSpace(part), line)
+		}
+	}
+	require.Positive(t, started)
+	require.GreaterOrEqual(t, refused, 2, "the section shows bad values being refused")
+	// Nothing but the good runs was started.
+	count := func() int64 {
+		resp, err := srv.Client().CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+			Namespace: "default", Query: fmt.Sprintf("WorkflowType = %q", workflowType[1])})
+		require.NoError(t, err)
+		return resp.GetCount()
+	}
+	require.Eventually(t, func() bool { return count() >= int64(started) }, 10*time.Second, 100*time.Millisecond)
+	assert.Equal(t, int64(started), count())
+}
+
+// section is a README section: its text and code blocks.
+type section struct {
+	text   string
+	blocks []block
+}
+
+// block is a fenced code block, the prose before it and the file that
+// prose names (`path/file.go`), if any.
+type block struct {
+	lang, body, prose, file string
+}
+
+func readmeSection(t *testing.T, readme, heading string) section {
+	t.Helper()
+	start := strings.Index(readme, "\n"+heading+"\n")
+	require.GreaterOrEqual(t, start, 0, "README has %q", heading)
+	text := readme[start+1:]
+	if end := strings.Index(text[len(heading):], "\n## "); end >= 0 {
+		text = text[:len(heading)+end+1]
+	}
+	s := section{text: text}
+	fence := regexp.MustCompile("(?ms)^```(\\w*)\n(.*?)^```\n")
+	fileRe := regexp.MustCompile("`([\\w/]+\\.go)`")
+	prev := 0
+	for _, m := range fence.FindAllStringSubmatchIndex(text, -1) {
+		b := block{lang: text[m[2]:m[3]], body: text[m[4]:m[5]], prose: text[prev:m[0]]}
+		if f := fileRe.FindAllStringSubmatch(b.prose, -1); len(f) > 0 {
+			b.file = f[len(f)-1][1]
+		}
+		s.blocks = append(s.blocks, b)
+		prev = m[1]
+	}
+	require.Equal(t, 0, strings.Count(text[prev:], "```"), "every fence in the section is closed")
+	return s
+}
+
+// commands splits a shell block into its commands, joining continued
+// lines.
+func commands(body string) []string {
+	var out []string
+	cur := ""
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasSuffix(line, "\\") {
+			cur += strings.TrimSuffix(line, "\\")
+			continue
+		}
+		if line = cur + line; strings.TrimSpace(line) != "" {
+			out = append(out, line)
+		}
+		cur = ""
+	}
+	return out
+}

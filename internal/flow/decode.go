@@ -317,7 +317,8 @@ func set(v reflect.Value, params []*Param, values map[string]any, problems *[]Pr
 // knows them as aliases; a Param's Rule holds them expanded, so `flows
 // inspect`, the JSON Schema and messages show the real bounds.
 var namedRules = map[string]string{
-	"batch_size": pipeline.BatchSizeRule,
+	"batch_size":        pipeline.BatchSizeRule,
+	"source_url_length": pipeline.SourceURLLengthRule,
 }
 
 // expandRule replaces the named rules in a validate tag by what they

@@ -22,6 +22,11 @@ const (
 // Schema alike), so the limit is written here only.
 var BatchSizeRule = fmt.Sprintf("min=1,max=%d", MaxBatchSize)
 
+// SourceURLLengthRule bounds every parameter that is a source URL
+// (validate:"source_url_length", expanded like batch_size), to the limit
+// the HTTP source applies to every URL it reads.
+var SourceURLLengthRule = fmt.Sprintf("max=%d", restapi.MaxURLLength)
+
 // Params is the DataPipeline workflow's input (the Prefect original's
 // ExtractConfig). JSON names are snake_case so that a run can be started
 // from the Temporal CLI or Web UI with the same document the blueprint CLI
@@ -33,7 +38,7 @@ type Params struct {
 	BatchSize int `json:"batch_size" validate:"batch_size" default:"100" help:"records to extract in one run"`
 	// SourceURL says where to extract from: http(s)://, file://, demo://
 	// or source:NAME, a source declared in the manifest's sources: section.
-	SourceURL string `json:"source_url" validate:"required,max=4096,source_url" default:"demo://orders" help:"http(s):// JSON API, file:// JSON/NDJSON/CSV file, demo://orders, or source:NAME from the manifest's sources:"`
+	SourceURL string `json:"source_url" validate:"required,source_url_length,source_url" default:"demo://orders" help:"http(s):// JSON API, file:// JSON/NDJSON/CSV file, demo://orders, or source:NAME from the manifest's sources:"`
 	// Source is the definition of the source:NAME that SourceURL names.
 	// The blueprint CLI fills it from the manifest, so the worker needs no
 	// copy of the manifest; it holds environment variable names, never

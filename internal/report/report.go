@@ -56,7 +56,7 @@ type Result struct {
 
 // NightlyParams are NightlyETL's parameters.
 type NightlyParams struct {
-	Sources     []string `json:"sources" validate:"min=1,max=100,unique,dive,max=4096,source_url" help:"source URLs to load, one DataPipeline child run each"`
+	Sources     []string `json:"sources" validate:"min=1,max=100,unique,dive,source_url_length,source_url" help:"source URLs to load, one DataPipeline child run each"`
 	BatchSize   int      `json:"batch_size" validate:"batch_size" default:"100" help:"records to extract from each source"`
 	MaxParallel int      `json:"max_parallel" validate:"min=1,max=50" default:"4" help:"child runs loading at the same time"`
 	Timezone    string   `json:"timezone" validate:"required,timezone" default:"UTC" help:"time zone of the report's days"`

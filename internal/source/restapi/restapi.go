@@ -365,14 +365,18 @@ var ErrCredentialsInURL = errors.New("must not carry credentials (user info befo
 	"the URL is stored in the run's history on the Temporal server; " +
 	"give them to the worker instead (BLUEPRINT_HTTP_BEARER_TOKEN, or a named source's auth read from the worker's environment)")
 
+// MaxURLLength bounds every source URL a run is given: a page's URL here,
+// and a run's source_url (see pipeline.SourceURLLengthRule).
+const MaxURLLength = 4096
+
 // CheckURL accepts an absolute http(s) URL without user info: credentials
 // go through auth, never into the workflow input.
 func CheckURL(raw string) error {
 	if raw == "" {
 		return fmt.Errorf("is missing; give the first page's http(s) URL")
 	}
-	if len(raw) > 4096 || strings.ContainsAny(raw, " \t\r\n") {
-		return fmt.Errorf("must be at most 4096 characters without white space")
+	if len(raw) > MaxURLLength || strings.ContainsAny(raw, " \t\r\n") {
+		return fmt.Errorf("must be at most %d characters without white space", MaxURLLength)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

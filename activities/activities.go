@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
@@ -62,6 +63,9 @@ type Activities struct {
 	Env func(string) (string, bool)
 	// HTTP posts notifications (http.DefaultClient when nil).
 	HTTP *http.Client
+	// Client signals a stage's retries to its workflow (see retrying; nil:
+	// they are not shown in the run's current details).
+	Client client.Client
 }
 
 func (a *Activities) chunkRecords() int {
@@ -127,6 +131,7 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 	}
 	// A chunk committed with an empty cursor means the source was
 	// exhausted; only the done mark was lost.
+	a.retrying(ctx, rl, pipeline.StageExtract, cp.Records)
 	exhausted := cp.NextSeq > 0 && cp.Cursor == ""
 	remaining := int64(in.Params.BatchSize) - cp.Records
 	if !cp.Done && !exhausted && remaining > 0 {
@@ -229,6 +234,29 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run pipelin
 	return cp, a.finishStage(ctx, run, pipeline.StageExtract, &cp)
 }
 
+// retrying tells the workflow that a retry of stage started, after rows
+// committed rows (pipeline.AttemptSignal), so that the run's current
+// details show it: the server retries activities without the workflow
+// knowing. A first attempt sends nothing, so a run without retries has no
+// extra history events, and a failed signal is only logged: it must never
+// fail the attempt.
+func (a *Activities) retrying(ctx context.Context, rl *runlog.Logger, stage string, rows int64) {
+	info := activity.GetInfo(ctx)
+	if info.Attempt < 2 || a.Client == nil {
+		return
+	}
+	at := pipeline.Attempt{Stage: stage, Attempt: info.Attempt, Rows: rows, PreviousError: rl.PreviousFailure()}
+	if info.RetryPolicy != nil {
+		at.MaxAttempts = info.RetryPolicy.MaximumAttempts
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	wf := info.WorkflowExecution
+	if err := a.Client.SignalWorkflow(sctx, wf.ID, wf.RunID, pipeline.AttemptSignal, at); err != nil {
+		activity.GetLogger(ctx).Warn("could not show the retry in the run's current details", "error", err)
+	}
+}
+
 // finishStage marks a stage done when the commit of its last chunk did not
 // (a source that ran dry exactly at a chunk's end, or nothing to read).
 func (a *Activities) finishStage(ctx context.Context, run pipeline.RunRef, stage string, cp *store.Checkpoint) error {
@@ -259,6 +287,7 @@ func (a *Activities) doTransform(ctx context.Context, in pipeline.TransformInput
 	if err != nil {
 		return pipeline.TransformResult{}, fmt.Errorf("read transform checkpoint: %w", err)
 	}
+	a.retrying(ctx, rl, pipeline.StageTransform, cp.Records)
 	if !cp.Done {
 		if cp.NextSeq > 0 {
 			log.Info("resuming transform", "chunks", cp.NextSeq)
@@ -343,6 +372,7 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 	if err != nil {
 		return pipeline.LoadResult{}, fmt.Errorf("read load checkpoint: %w", err)
 	}
+	a.retrying(ctx, rl, pipeline.StageLoad, cp.Records)
 	if cp.NextSeq > 0 {
 		log.Info("resuming load", "chunks", cp.NextSeq)
 		rl.Info("resuming after %d committed chunks (%d rows)", cp.NextSeq, cp.Inserted+cp.Updated+cp.Unchanged)

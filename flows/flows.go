@@ -26,7 +26,7 @@ var Registry = flow.MustRegistry(
 var DataPipeline = flow.New(pipeline.WorkflowType, workflows.DataPipeline, flow.Options{
 	Description: "Extract records from a source, clean them and upsert them into the orders table",
 	Activities: func(d flow.Deps) []flow.Activity {
-		a := &activities.Activities{Store: d.Store, Sources: d.Sources, ChunkRecords: d.ChunkRecords, Log: d.Log, Env: d.Env}
+		a := &activities.Activities{Store: d.Store, Sources: d.Sources, ChunkRecords: d.ChunkRecords, Log: d.Log, Env: d.Env, Client: d.Client}
 		return []flow.Activity{
 			{Name: pipeline.ExtractActivity, Func: a.Extract},
 			{Name: pipeline.TransformActivity, Func: a.Transform},

@@ -49,18 +49,19 @@ func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summar
 		return pipeline.Summary{}, err
 	}
 
+	details := flowrun.FollowAttempts(ctx)
 	deployment, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute))
 	started := workflow.Now(ctx)
 	summary := pipeline.Summary{WorkflowID: run.WorkflowID, RunID: run.RunID, BatchSize: params.BatchSize}
 	failed := func(stage string, cause error) (pipeline.Summary, error) {
 		err := fail(ctx, run, &progress, cause)
-		flowrun.Stage(ctx, pipeline.StageFailed, fmt.Sprintf("**Failed in:** %s", stage), "**Error:** "+flowrun.Cause(cause))
+		details.Stage(ctx, pipeline.StageFailed, fmt.Sprintf("**Failed in:** %s", stage), "**Error:** "+flowrun.Cause(cause))
 		flowrun.End(ctx, deployment, flowrun.Failed(ctx, stage, cause))
 		return summary, err
 	}
 
 	source := pipeline.RedactURL(params.SourceURL)
-	flowrun.Stage(ctx, pipeline.StageExtract, fmt.Sprintf("**Reading:** up to %d records from %s", params.BatchSize, source))
+	details.Stage(ctx, pipeline.StageExtract, fmt.Sprintf("**Reading:** up to %d records from %s", params.BatchSize, source))
 	var extracted pipeline.ExtractResult
 	err := workflow.ExecuteActivity(stageContext(ctx, params.BatchSize, fmt.Sprintf("Extract up to %d records from %s", params.BatchSize, source)),
 		pipeline.ExtractActivity, pipeline.ExtractInput{Run: run, Params: params, Deployment: deployment, StartedAt: started},
@@ -73,7 +74,7 @@ func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summar
 	progress.Stage, progress.Extracted = pipeline.StageTransform, extracted.Records
 
 	mark := workflow.Now(ctx)
-	flowrun.Stage(ctx, pipeline.StageTransform, fmt.Sprintf("**Rows so far:** %d extracted", extracted.Records))
+	details.Stage(ctx, pipeline.StageTransform, fmt.Sprintf("**Rows so far:** %d extracted", extracted.Records))
 	var transformed pipeline.TransformResult
 	err = workflow.ExecuteActivity(stageContext(ctx, params.BatchSize, fmt.Sprintf("Transform %d records: normalise, validate, drop duplicates", extracted.Records)),
 		pipeline.TransformActivity, pipeline.TransformInput{Run: run, Chunks: extracted.Chunks},
@@ -86,7 +87,7 @@ func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summar
 	progress.Stage, progress.Valid, progress.Rejected = pipeline.StageLoad, transformed.Valid, transformed.Rejected
 
 	mark = workflow.Now(ctx)
-	flowrun.Stage(ctx, pipeline.StageLoad, fmt.Sprintf("**Rows so far:** %d extracted, %d valid, %d rejected", extracted.Records, transformed.Valid, transformed.Rejected))
+	details.Stage(ctx, pipeline.StageLoad, fmt.Sprintf("**Rows so far:** %d extracted, %d valid, %d rejected", extracted.Records, transformed.Valid, transformed.Rejected))
 	var loaded pipeline.LoadResult
 	err = workflow.ExecuteActivity(stageContext(ctx, params.BatchSize, fmt.Sprintf("Load %d records into the warehouse", transformed.Valid)),
 		pipeline.LoadActivity, pipeline.LoadInput{Run: run, Source: extracted.Source, Chunks: transformed.Chunks, Summary: summary},
@@ -99,7 +100,7 @@ func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summar
 	summary.Durations.Total = workflow.Now(ctx).Sub(started)
 	progress.Stage, progress.Loaded = pipeline.StageDone, loaded.Inserted+loaded.Updated+loaded.Unchanged
 	outcome := summary.OneLine()
-	flowrun.Stage(ctx, pipeline.StageDone, "**Result:** "+outcome)
+	details.Stage(ctx, pipeline.StageDone, "**Result:** "+outcome)
 	flowrun.End(ctx, deployment, pipeline.EndRunInput{Status: pipeline.RunCompleted, Summary: outcome})
 	return summary, nil
 }

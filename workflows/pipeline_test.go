@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/stretchr/testify/suite"
 	commonpb "go.temporal.io/api/common/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -20,6 +21,7 @@ import (
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/flow"
+	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
@@ -277,4 +279,35 @@ func (s *PipelineSuite) TestRetryResumesFromCheckpoint() {
 	rejected, err := s.store.Rejected(context.Background(), pipeline.RunRef{WorkflowID: got.WorkflowID, RunID: got.RunID}, 10000)
 	s.Require().NoError(err)
 	s.Len(rejected, int(got.Rejected), "no chunk was transformed twice")
+}
+
+// TestRetryShowsInCurrentDetails checks that the run's current details show
+// the attempt a stage's activity announces when the server retries it
+// (pipeline.AttemptSignal; the activities send it on a real server, see
+// flows' TestRetryShowsInCurrentDetailsOnDevServer), and that the next
+// stage starts without it. Extract's first attempt fails (failure_rate=1)
+// and its retry waits 2 s: the signals arrive within that wait.
+func (s *PipelineSuite) TestRetryShowsInCurrentDetails() {
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(pipeline.AttemptSignal, pipeline.Attempt{Stage: pipeline.StageExtract, Attempt: 2, MaxAttempts: 3, Rows: 300,
+			PreviousError: "synthetic source unavailable (Transient)"})
+		s.env.SignalWorkflow(pipeline.AttemptSignal, pipeline.Attempt{Stage: pipeline.StageLoad, Attempt: 2, MaxAttempts: 3})
+	}, pipeline.RetryInterval/4)
+	var during string
+	s.env.RegisterDelayedCallback(func() { during = s.details() }, pipeline.RetryInterval/2)
+	sum, err := s.run(pipeline.Params{BatchSize: 500, SourceURL: "demo://orders?failure_rate=1"})
+	s.Require().NoError(err)
+	s.Equal("**Stage:** extract\n\n**Reading:** up to 500 records from demo://orders?failure_rate=1\n\n"+
+		"**Attempt:** 2 of 3 (resuming after 300 rows)\n\n**Previous attempt failed:** synthetic source unavailable (Transient)", during,
+		"the extract attempt is shown; the load signal, for a stage not running, is not")
+	s.Equal("**Stage:** done\n\n**Result:** "+sum.OneLine(), s.details(), "the next stage starts without the attempt")
+}
+
+// details are the run's current details, as the Web UI reads them.
+func (s *PipelineSuite) details() string {
+	v, err := s.env.QueryWorkflow(flowrun.MetadataQuery)
+	s.Require().NoError(err)
+	var md sdkpb.WorkflowMetadata
+	s.Require().NoError(v.Get(&md))
+	return md.GetCurrentDetails()
 }

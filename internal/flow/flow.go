@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -46,6 +47,9 @@ type Deps struct {
 	// Env looks up the worker's environment variables that hold webhook
 	// URLs (os.LookupEnv when nil).
 	Env func(string) (string, bool)
+	// Client is the worker's connection to the server, for activities
+	// that signal their workflow (nil: they do not).
+	Client client.Client
 }
 
 // Activity is one activity a flow's workflow calls, by name.

@@ -7,6 +7,7 @@ package flowrun
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -31,10 +32,66 @@ const (
 	endLocal    = 2
 )
 
+// MetadataQuery is the SDK's built-in query that answers with a run's
+// sdk.v1.WorkflowMetadata, its current details included (the SDK does not
+// export the name).
+const MetadataQuery = "__temporal_workflow_metadata"
+
 // Stage sets the run's current details (shown on its Web UI page): the
 // stage it is in and what it has done so far, one fact per line.
 func Stage(ctx workflow.Context, stage string, facts ...string) {
 	workflow.SetCurrentDetails(ctx, strings.Join(append([]string{"**Stage:** " + stage}, facts...), "\n\n"))
+}
+
+// Details are a DataPipeline-like run's current details: Stage's, plus the
+// stage's attempt while the server retries the stage's activity.
+type Details struct {
+	stage string
+	facts []string
+}
+
+// FollowAttempts returns the run's Details and keeps them showing the
+// retries its stages' activities announce with pipeline.AttemptSignal.
+// Receiving a signal issues no command, so histories recorded without it
+// still replay.
+func FollowAttempts(ctx workflow.Context) *Details {
+	d := &Details{}
+	ch := workflow.GetSignalChannel(ctx, pipeline.AttemptSignal)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var at pipeline.Attempt
+			ch.Receive(ctx, &at)
+			if at.Stage == d.stage { // a late retry of a stage that ended changes nothing
+				Stage(ctx, d.stage, append(slices.Clone(d.facts), AttemptFacts(at)...)...)
+			}
+		}
+	})
+	return d
+}
+
+// Stage sets the run's current details to stage and its facts (see Stage);
+// a new stage starts without an attempt line.
+func (d *Details) Stage(ctx workflow.Context, stage string, facts ...string) {
+	d.stage, d.facts = stage, facts
+	Stage(ctx, stage, facts...)
+}
+
+// AttemptFacts are the current details' lines about a retry.
+func AttemptFacts(at pipeline.Attempt) []string {
+	line := fmt.Sprintf("**Attempt:** %d", at.Attempt)
+	if at.MaxAttempts > 0 {
+		line += fmt.Sprintf(" of %d", at.MaxAttempts)
+	}
+	if at.Rows > 0 {
+		line += fmt.Sprintf(" (resuming after %d rows)", at.Rows)
+	} else {
+		line += " (from the start)"
+	}
+	facts := []string{line}
+	if at.PreviousError != "" {
+		facts = append(facts, "**Previous attempt failed:** "+at.PreviousError)
+	}
+	return facts
 }
 
 // Failed describes a failed stage for the run's outcome: its status (failed,

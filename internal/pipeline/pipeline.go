@@ -27,6 +27,11 @@ const (
 
 	// ProgressQuery answers with a Progress value.
 	ProgressQuery = "progress"
+	// AttemptSignal carries an Attempt: a stage's activity sends it to its
+	// own workflow when a retry (attempt 2 or later) starts, because the
+	// server retries activities without telling the workflow, and the
+	// run's current details should say so.
+	AttemptSignal = "blueprint-attempt"
 
 	// DeploymentSearchAttribute tags every run started for a deployment, by a
 	// schedule or by hand, so `blueprint runs ls --deployment` finds both.

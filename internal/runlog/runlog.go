@@ -87,6 +87,8 @@ type Logger struct {
 	run     pipeline.RunRef
 	stage   string
 	attempt int
+	// previous is the failure of the attempt before (see PreviousFailure).
+	previous string
 }
 
 // Attempt returns the Logger of the running activity attempt of ctx for
@@ -106,35 +108,50 @@ func (w *Writer) Attempt(ctx context.Context, run pipeline.RunRef, stage string)
 	}
 	if l.attempt > 1 {
 		prev := l.attempt - 1
+		cause, known := w.previousFailure(ctx, info)
+		if known {
+			l.previous = failures.OneLine(cause)
+		}
 		l.write(store.LogLine{Level: store.LogWarn, Stage: stage, Attempt: l.attempt,
-			Message: store.AttemptFailedMessage(prev, w.previousFailure(ctx, info)), Once: store.FailedOnce(stage, prev)})
+			Message: store.AttemptFailedMessage(prev, cause), Once: store.FailedOnce(stage, prev)})
 	}
 	l.Info("%s started (attempt %d%s)", stage, l.attempt, of)
 	return l
 }
 
 // previousFailure is the failure of the attempt before the running one,
-// as the server recorded it in the pending activity.
-func (w *Writer) previousFailure(ctx context.Context, info activity.Info) string {
+// as the server recorded it in the pending activity; when it is not known,
+// why (and false).
+func (w *Writer) previousFailure(ctx context.Context, info activity.Info) (string, bool) {
 	if w == nil || w.Store == nil {
-		return "" // the line is not written: nothing to ask the server
+		return "", false // the line is not written: nothing to ask the server
 	}
 	c := w.Client
 	if c == nil {
-		return "(unknown: no connection to the server)"
+		return "(unknown: no connection to the server)", false
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	desc, err := c.DescribeWorkflow(dctx, info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
 	if err != nil {
-		return fmt.Sprintf("(unknown: describe the run: %v)", err)
+		return fmt.Sprintf("(unknown: describe the run: %v)", err), false
 	}
 	for _, pa := range desc.RawResponse.GetPendingActivities() {
 		if pa.GetActivityId() == info.ActivityID && pa.GetLastFailure() != nil {
-			return failures.Chain(pa.GetLastFailure())
+			return failures.Chain(pa.GetLastFailure()), true
 		}
 	}
-	return "(unknown: the server no longer holds it)"
+	return "(unknown: the server no longer holds it)", false
+}
+
+// PreviousFailure is the failure of the attempt before this retry, on one
+// line, as the run log recorded it; "" on a first attempt or when the
+// worker could not read it.
+func (l *Logger) PreviousFailure() string {
+	if l == nil {
+		return ""
+	}
+	return l.previous
 }
 
 // Info writes an info line.

@@ -117,7 +117,7 @@ func New(c client.Client, st *store.Store, cfg Config, reg *flow.Registry) sdkwo
 		Identity: fleet.Identity(st.Fingerprint()),
 	})
 	reg.Register(w, flow.Deps{Store: st, Sources: cfg.Sources, ChunkRecords: cfg.ChunkRecords,
-		Log: &runlog.Writer{Store: st, Config: cfg.RunLog, Client: c}, Env: cfg.Env})
+		Log: &runlog.Writer{Store: st, Config: cfg.RunLog, Client: c}, Env: cfg.Env, Client: c})
 	return w
 }
 

@@ -13,17 +13,21 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/codec"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/flow"
+	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/report"
 	"github.com/blueprint-etl/blueprint/internal/source"
+	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/internal/worker"
@@ -250,4 +254,74 @@ func history(ctx context.Context, t *testing.T, c client.Client, id, runID strin
 		events = append(events, e)
 	}
 	return events
+}
+
+// TestRetryShowsInCurrentDetailsOnDevServer checks, on a real server, that
+// a stage's retries reach the run's current details: each retried attempt
+// of Extract signals its workflow (attempts 1 and 2 of failure_rate=1 fail
+// after some pages), the Web UI's metadata query shows the attempt while
+// it runs, and a run without retries has no signal in its history.
+func TestRetryShowsInCurrentDetailsOnDevServer(t *testing.T) {
+	srv := devserver.ForTest(t)
+	c := srv.Client()
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "warehouse.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	queue := testutil.UniqueID("attempts")
+	flowstest.StartWith(t, c, st, worker.Config{TaskQueue: queue, ChunkRecords: 100, Sources: source.Config{PageSize: 100}})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	start := func(sourceURL string) client.WorkflowRun {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: testutil.UniqueID("attempts"), TaskQueue: queue},
+			pipeline.WorkflowType, pipeline.Params{BatchSize: 2000, SourceURL: sourceURL})
+		require.NoError(t, err)
+		return run
+	}
+	run := start("demo://orders?failure_rate=1")
+	done := make(chan error, 1)
+	go func() { done <- run.Get(ctx, nil) }()
+	seen := map[string]bool{}
+	for polling := true; polling; {
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+			polling = false
+		case <-time.After(100 * time.Millisecond):
+			v, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), flowrun.MetadataQuery)
+			require.NoError(t, err)
+			var md sdkpb.WorkflowMetadata
+			require.NoError(t, v.Get(&md))
+			seen[md.GetCurrentDetails()] = true
+		}
+	}
+
+	var signals []pipeline.Attempt
+	for _, e := range history(ctx, t, c, run.GetID(), run.GetRunID()) {
+		if a := e.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
+			require.Equal(t, pipeline.AttemptSignal, a.GetSignalName())
+			var at pipeline.Attempt
+			require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &at))
+			signals = append(signals, at)
+		}
+	}
+	require.Len(t, signals, 2, "attempts 2 and 3 of Extract, and nothing else")
+	for i, at := range signals {
+		require.Equal(t, pipeline.StageExtract, at.Stage)
+		require.Equal(t, int32(i+2), at.Attempt)
+		require.Equal(t, int32(pipeline.MaxAttempts), at.MaxAttempts)
+		require.Positive(t, at.Rows, "the failed attempts committed some chunks")
+		require.Contains(t, at.PreviousError, "synthetic source unavailable", "the earlier attempt's error, read from the server")
+	}
+	require.Greater(t, signals[1].Rows, signals[0].Rows)
+	want := "**Stage:** extract\n\n**Reading:** up to 2000 records from demo://orders?failure_rate=1\n\n" +
+		strings.Join(flowrun.AttemptFacts(signals[0]), "\n\n")
+	require.True(t, seen[want], "the Web UI showed attempt 2 while it ran:\n%s\nsaw:\n%v", want, seen)
+	require.Contains(t, want, fmt.Sprintf("**Attempt:** 2 of 3 (resuming after %d rows)", signals[0].Rows))
+
+	plain := start("demo://orders")
+	require.NoError(t, plain.Get(ctx, nil))
+	for _, e := range history(ctx, t, c, plain.GetID(), plain.GetRunID()) {
+		require.Nil(t, e.GetWorkflowExecutionSignaledEventAttributes(), "a run without retries sends no signal")
+	}
 }

@@ -16,6 +16,7 @@ import (
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
@@ -191,6 +192,20 @@ func TestRecordHistories(t *testing.T) {
 		}
 		saveHistory(ctx, t, c, dir, name, run)
 	}
+
+	// NightlyETL cancelled while its child reads a slow source: the child
+	// and the parent end cancelled.
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-nightly-cancelled", TaskQueue: pipeline.TaskQueue}, report.NightlyETLWorkflow,
+		report.NightlyParams{Sources: []string{"demo://orders?latency=2s"}, BatchSize: 5000, MaxParallel: 1, Timezone: "UTC"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := c.DescribeWorkflow(ctx, "history-nightly-cancelled-source-1", "")
+		return err == nil
+	}, 30*time.Second, 50*time.Millisecond)
+	require.NoError(t, c.CancelWorkflow(ctx, run.GetID(), run.GetRunID()))
+	var canceled *temporal.CanceledError
+	require.ErrorAs(t, run.Get(ctx, nil), &canceled)
+	saveHistory(ctx, t, c, dir, "nightly-cancelled", run)
 }
 
 // saveHistory writes run's history to dir/name.json, unless that file

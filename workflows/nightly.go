@@ -23,8 +23,9 @@ import (
 // A failing source does not stop the others. When every source is done,
 // the report covers what loaded; then, if any source failed, the run
 // fails with SourcesFailed naming them (the result, with every source's
-// outcome, is in the failure's details). Only counts and references pass
-// through the history, never records.
+// outcome, is in the failure's details). A cancelled run cancels its
+// children and ends cancelled, without a report. Only counts and
+// references pass through the history, never records.
 func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyResult, error) {
 	info := workflow.GetInfo(ctx)
 	deployment, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute))
@@ -57,11 +58,15 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 			var s pipeline.Summary
 			out := &res.Sources[i]
 			if err := f.Get(ctx, &s); err != nil {
-				out.Status, out.Error = "failed", err.Error()
+				if temporal.IsCanceledError(err) {
+					out.Status = pipeline.RunCancelled
+					return
+				}
+				out.Status, out.Error = pipeline.RunFailed, err.Error()
 				res.Failed++
 				return
 			}
-			out.Status, out.Extracted = "completed", s.Extracted
+			out.Status, out.Extracted = pipeline.RunCompleted, s.Extracted
 			out.Loaded = s.Loaded.Inserted + s.Loaded.Updated + s.Loaded.Unchanged
 			res.Loaded++
 			if a := s.Loaded.FirstOrderedAt; a != nil && (first == nil || a.Before(*first)) {
@@ -78,6 +83,9 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 			next++
 		}
 		sel.Select(ctx)
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err // cancelled: the run ends cancelled, not failed
 	}
 
 	var failure error
@@ -101,7 +109,7 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 	if res.Failed > 0 {
 		var failed []string
 		for _, s := range res.Sources {
-			if s.Status == "failed" {
+			if s.Status == pipeline.RunFailed {
 				failed = append(failed, s.Source)
 			}
 		}

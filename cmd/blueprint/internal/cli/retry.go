@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,18 +53,7 @@ for 'blueprint run'.`,
 			}
 			a.warnNoWorker(sctx, c, started.TaskQueue)
 			view := startedViewOf(ns, started)
-			if !watch {
-				if a.json() {
-					return a.printJSON(view)
-				}
-				printStarted(a.stdout, view)
-				fmt.Fprintf(a.stdout, "Follow it with: blueprint runs show %s\n", view.WorkflowID)
-				return nil
-			}
-			if !a.json() {
-				printStarted(a.stdout, view)
-			}
-			return a.watch(ctx, c, view, started.Params, timeout)
+			return a.started(ctx, c, view, started.Params, watch, timeout)
 		}),
 	}
 	f := cmd.Flags()

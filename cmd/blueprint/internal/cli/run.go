@@ -135,18 +135,7 @@ counts from the start of the watch, wait included.`,
 				at := requested.Add(delay).Truncate(time.Second)
 				view.StartsAt, view.delay = &at, delay
 			}
-			if !watch {
-				if a.json() {
-					return a.printJSON(view)
-				}
-				printStarted(a.stdout, view)
-				fmt.Fprintf(a.stdout, "Follow it with: blueprint runs show %s\n", view.WorkflowID)
-				return nil
-			}
-			if !a.json() {
-				printStarted(a.stdout, view)
-			}
-			return a.watch(ctx, c, view, started.Params, timeout)
+			return a.started(ctx, c, view, started.Params, watch, timeout)
 		}),
 	}
 	f := cmd.Flags()
@@ -343,6 +332,24 @@ func progressOf(desc *workflowservice.DescribeWorkflowExecutionResponse, prev pr
 }
 
 // watch follows a started run to its end and reports the outcome.
+// started tells what was started: the run's facts and how to follow it,
+// or, with --watch, its progress until it ends (then the exit code is the
+// run's outcome).
+func (a *app) started(ctx context.Context, c client.Client, view startedView, params map[string]any, watch bool, timeout time.Duration) error {
+	if !watch {
+		if a.json() {
+			return a.printJSON(view)
+		}
+		printStarted(a.stdout, view)
+		fmt.Fprintf(a.stdout, "Follow it with: blueprint runs show %s\n", view.WorkflowID)
+		return nil
+	}
+	if !a.json() {
+		printStarted(a.stdout, view)
+	}
+	return a.watch(ctx, c, view, params, timeout)
+}
+
 func (a *app) watch(ctx context.Context, c client.Client, v startedView, params map[string]any, timeout time.Duration) error {
 	out := a.stdout
 	if a.json() {

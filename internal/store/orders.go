@@ -38,6 +38,17 @@ import (
 // Larger batches measured no faster.
 const sqliteRowsPerStatement = 1024
 
+// batchRows is the rows of the next SQLite batch when left rows remain:
+// the largest power of two up to limit (itself a power of two) that fits,
+// so that a handful of prepared statement shapes cover every size.
+func batchRows(limit, left int) int {
+	n := limit
+	for n > left {
+		n /= 2
+	}
+	return n
+}
+
 // postgresRowsPerStatement bounds the arrays of one PostgreSQL statement,
 // to keep memory flat on huge writes.
 const postgresRowsPerStatement = 10000
@@ -99,10 +110,7 @@ func (s *Store) upsertSQLite(ctx context.Context, tx *sql.Tx, source string, ord
 	const perRow = 7
 	args := make([]any, 0, 4+perRow*min(len(orders), sqliteRowsPerStatement))
 	for len(orders) > 0 {
-		n := sqliteRowsPerStatement
-		for n > len(orders) {
-			n /= 2
-		}
+		n := batchRows(sqliteRowsPerStatement, len(orders))
 		batch := orders[:n]
 		orders = orders[n:]
 		// The parameters in statement order: the SELECT list's (source,

@@ -444,10 +444,7 @@ func (s *Store) eachIDBatch(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef
 	}
 	args := make([]any, 0, 1+min(len(valid), idsPerStatement))
 	for len(valid) > 0 {
-		n := idsPerStatement
-		for n > len(valid) {
-			n /= 2
-		}
+		n := batchRows(idsPerStatement, len(valid))
 		batch := valid[:n]
 		valid = valid[n:]
 		args = append(args[:0], run)

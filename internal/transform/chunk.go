@@ -3,9 +3,9 @@ package transform
 import (
 	"bytes"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/text"
 )
 
 // MaxRejectedRaw bounds the raw record kept with a rejection.
@@ -86,7 +86,7 @@ func Chunk(data []byte, d *Deduper) (valid []Valid, rejects []record.Rejected) {
 				RecordID: o.ID,
 				Reason:   reason,
 				Detail:   detail,
-				Raw:      truncateBytes(line, MaxRejectedRaw),
+				Raw:      string(text.Cut(line, MaxRejectedRaw)),
 			})
 			return
 		}
@@ -103,7 +103,7 @@ func Duplicate(v Valid) record.Rejected {
 		RecordID: v.Order.ID,
 		Reason:   record.ReasonDuplicateID,
 		Detail:   fmt.Sprintf("id %s was already seen in this run", showString(v.Order.ID)),
-		Raw:      truncateBytes(v.Raw, MaxRejectedRaw),
+		Raw:      string(text.Cut(v.Raw, MaxRejectedRaw)),
 	}
 }
 
@@ -145,16 +145,4 @@ func Orders(data []byte, rejected []int, dst []record.Order) ([]record.Order, er
 		dst = append(dst, o)
 	})
 	return dst, err
-}
-
-// truncateBytes cuts b to at most n bytes on a rune boundary.
-func truncateBytes(b []byte, n int) string {
-	if len(b) <= n {
-		return string(b)
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(b[cut]) {
-		cut--
-	}
-	return string(b[:cut])
 }

@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/text"
 )
 
 // jsonSpace is the white space JSON allows around values.
@@ -551,9 +552,5 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return text.Cut(s, n) + "…"
 }

@@ -30,9 +30,9 @@ import (
 // feedRun runs DataPipeline on p in the SDK's test environment, with the
 // real activities on st: the real readers, Extract's checkpoints and the
 // server's retry policy (only time is simulated, so retry intervals cost
-// nothing). It returns the summary or the run's error, and the attempts
-// of each activity.
-func feedRun(t *testing.T, st *store.Store, id string, sources source.Config, chunk int, p pipeline.Params) (pipeline.Summary, error, map[string]int) {
+// nothing). It returns the attempts of each activity, and the summary or
+// the run's error.
+func feedRun(t *testing.T, st *store.Store, id string, sources source.Config, chunk int, p pipeline.Params) (map[string]int, pipeline.Summary, error) {
 	t.Helper()
 	var ts testsuite.WorkflowTestSuite
 	ts.SetLogger(conn.QuietLogger())
@@ -47,10 +47,10 @@ func feedRun(t *testing.T, st *store.Store, id string, sources source.Config, ch
 	require.True(t, env.IsWorkflowCompleted())
 	var sum pipeline.Summary
 	if err := env.GetWorkflowError(); err != nil {
-		return sum, err, attempts
+		return attempts, sum, err
 	}
 	require.NoError(t, env.GetWorkflowResult(&sum))
-	return sum, nil, attempts
+	return attempts, sum, nil
 }
 
 // requireAll checks that a run completed with every one of n records
@@ -92,7 +92,7 @@ func TestDataPipelineNeverCompletesShort(t *testing.T) {
 				t.Run(fmt.Sprintf("%s %s at page %d of %d, byte %d, %d records, chunks of %d", style, fault, f.FaultPage, f.Pages(), f.CutAt, len(f.Records), chunk), func(t *testing.T) {
 					f.Start(t)
 					raw, def := f.Source()
-					sum, err, attempts := feedRun(t, st, fmt.Sprintf("feed-%s-%s-%d", style, fault, round), source.Config{}, chunk,
+					attempts, sum, err := feedRun(t, st, fmt.Sprintf("feed-%s-%s-%d", style, fault, round), source.Config{}, chunk,
 						pipeline.Params{BatchSize: 1000, SourceURL: raw, Source: def})
 					require.NoError(t, err, "one failed page is retried")
 					require.True(t, f.Faulted())
@@ -109,7 +109,7 @@ func TestDataPipelineNeverCompletesShort(t *testing.T) {
 		seed, batch, rate := 4000+i, 20+rng.IntN(200), []string{"0.5", "1"}[rng.IntN(2)]
 		t.Run(fmt.Sprintf("demo seed %d failure_rate %s, %d records", seed, rate, batch), func(t *testing.T) {
 			url := fmt.Sprintf("demo://orders?seed=%d&failure_rate=%s", seed, rate)
-			sum, err, _ := feedRun(t, st, fmt.Sprint("feed-demo-", i), source.Config{PageSize: 1 + rng.IntN(30)}, 1+rng.IntN(40),
+			_, sum, err := feedRun(t, st, fmt.Sprint("feed-demo-", i), source.Config{PageSize: 1 + rng.IntN(30)}, 1+rng.IntN(40),
 				pipeline.Params{BatchSize: batch, SourceURL: url})
 			require.NoError(t, err)
 			require.EqualValues(t, batch, sum.Extracted)
@@ -133,7 +133,7 @@ func TestDataPipelineNeverCompletesShort(t *testing.T) {
 		name := file.name
 		require.NoError(t, os.WriteFile(filepath.Join(root, name), []byte(file.content), 0o600))
 		t.Run("file "+name, func(t *testing.T) {
-			sum, err, _ := feedRun(t, st, "feed-"+name, source.Config{FileRoot: root, PageSize: 1 + rng.IntN(9)}, 1+rng.IntN(12),
+			_, sum, err := feedRun(t, st, "feed-"+name, source.Config{FileRoot: root, PageSize: 1 + rng.IntN(9)}, 1+rng.IntN(12),
 				pipeline.Params{BatchSize: 1000, SourceURL: "file:" + name})
 			require.NoError(t, err)
 			requireAll(t, st, sum, int64(len(recs)))
@@ -145,7 +145,7 @@ func TestDataPipelineNeverCompletesShort(t *testing.T) {
 		name := fmt.Sprintf("cut-%d.json", i)
 		require.NoError(t, os.WriteFile(filepath.Join(root, name), []byte(whole[:cut]), 0o600))
 		t.Run(fmt.Sprintf("file %s cut at byte %d", name, cut), func(t *testing.T) {
-			sum, err, _ := feedRun(t, st, "feed-"+name, source.Config{FileRoot: root, PageSize: 1 + rng.IntN(9)}, 1+rng.IntN(12),
+			_, sum, err := feedRun(t, st, "feed-"+name, source.Config{FileRoot: root, PageSize: 1 + rng.IntN(9)}, 1+rng.IntN(12),
 				pipeline.Params{BatchSize: 1000, SourceURL: "file:" + name})
 			require.Error(t, err, "a cut JSON file never completes (%d records)", sum.Extracted)
 			var appErr *temporal.ApplicationError

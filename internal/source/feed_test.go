@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -118,7 +117,9 @@ func rawServer(t *testing.T, response string) string {
 		defer conn.Close()
 		_, _ = buf.WriteString(response)
 		_ = buf.Flush()
-		_ = conn.(*net.TCPConn).CloseWrite()
+		if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
 		_, _ = io.Copy(io.Discard, bufio.NewReader(conn)) // until the client closes
 	})
 	return srv.URL

@@ -366,5 +366,7 @@ func writeRaw(conn net.Conn, buf *bufio.ReadWriter, fault Fault, contentType str
 		buf.Write(body[:cut])
 	}
 	_ = buf.Flush()
-	_ = conn.(*net.TCPConn).CloseWrite()
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite() // the bytes sent arrive before the end
+	}
 }

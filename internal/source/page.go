@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/blueprint-etl/blueprint/internal/jsonkind"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 )
@@ -617,19 +618,7 @@ func describeRaw(v json.RawMessage) string {
 	if len(v) == 0 {
 		return "missing"
 	}
-	switch v[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
+	return jsonkind.A(v)
 }
 
 // resolve resolves a next link against the URL that answered.

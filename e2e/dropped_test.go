@@ -11,7 +11,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
-	"github.com/blueprint-etl/blueprint/internal/source/sourcetest"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 // droppedRecords and droppedPage: the feed of TestDroppedConnection is 5
@@ -35,15 +35,15 @@ func TestDroppedConnection(t *testing.T) {
 		fmt.Sprint("BLUEPRINT_CHUNK_RECORDS=", droppedPage))
 
 	type started struct {
-		feed   *sourcetest.Feed
+		feed   *testutil.Feed
 		params pipeline.Params
 		run    client.WorkflowRun
 	}
 	var runs []started
-	for _, style := range sourcetest.Styles {
-		f := &sourcetest.Feed{Style: style, Records: sourcetest.Orders("dropped-"+string(style), droppedRecords), PageSize: droppedPage,
-			Fault: sourcetest.Drop, FaultPage: 2}
-		if style == sourcetest.Single {
+	for _, style := range testutil.FeedStyles {
+		f := &testutil.Feed{Style: style, Records: testutil.OrderRecords("dropped-"+string(style), droppedRecords), PageSize: droppedPage,
+			Fault: testutil.FaultDrop, FaultPage: 2}
+		if style == testutil.FeedSingle {
 			f.FaultPage = 0 // its only page
 		}
 		f.Start(t)
@@ -63,7 +63,7 @@ func TestDroppedConnection(t *testing.T) {
 		require.EqualValues(t, 2, ex.Attempt, "%s: the dropped page failed one attempt", style)
 		require.Contains(t, ex.LastFailure, "the server closed the connection without answering", style)
 		require.Equal(t, "completed", ex.Outcome)
-		if style != sourcetest.Single {
+		if style != testutil.FeedSingle {
 			require.Equal(t, 1, r.feed.Requests(0), "%s: the retry resumes at its checkpoint, after the first pages", style)
 		}
 

@@ -23,8 +23,8 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
-	"github.com/blueprint-etl/blueprint/internal/source/sourcetest"
 	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 // feedRun runs DataPipeline on p in the SDK's test environment, with the
@@ -79,13 +79,13 @@ func TestDataPipelineNeverCompletesShort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 1))
 
 	for round := range 3 {
-		for _, style := range sourcetest.Styles {
-			for _, fault := range sourcetest.Faults {
-				if fault == sourcetest.CutDocument && style.NDJSON() {
+		for _, style := range testutil.FeedStyles {
+			for _, fault := range testutil.FeedFaults {
+				if fault == testutil.FaultCutDocument && style.NDJSON() {
 					continue // an NDJSON body cut by a close at a line's end is complete by definition
 				}
-				f := &sourcetest.Feed{Style: style, PageSize: 1 + rng.IntN(6), Fault: fault}
-				f.Records = sourcetest.Orders(fmt.Sprintf("%s-%s-%d", style, fault, round), 1+rng.IntN(25))
+				f := &testutil.Feed{Style: style, PageSize: 1 + rng.IntN(6), Fault: fault}
+				f.Records = testutil.OrderRecords(fmt.Sprintf("%s-%s-%d", style, fault, round), 1+rng.IntN(25))
 				f.FaultPage = rng.IntN(f.Pages())
 				f.CutAt = rng.IntN(f.PageSize*170 + 80)
 				chunk := f.PageSize * (1 + rng.IntN(3))
@@ -123,7 +123,7 @@ func TestDataPipelineNeverCompletesShort(t *testing.T) {
 	// A file is read in full in every format, whatever its page and chunk
 	// sizes; a JSON file cut anywhere fails the run, never loading part.
 	root := t.TempDir()
-	recs := sourcetest.Orders("file", 40)
+	recs := testutil.OrderRecords("file", 40)
 	files := []struct{ name, content string }{
 		{"orders.json", "[" + strings.Join(recs, ",\n") + "]"},
 		{"orders.ndjson", strings.Join(recs, "\n") + "\n"},

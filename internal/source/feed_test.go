@@ -15,11 +15,11 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source/restapi"
-	"github.com/blueprint-etl/blueprint/internal/source/sourcetest"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 // feedSpec is the spec a run of the feed reads.
-func feedSpec(t *testing.T, f *sourcetest.Feed) pipeline.SourceSpec {
+func feedSpec(t *testing.T, f *testutil.Feed) pipeline.SourceSpec {
 	t.Helper()
 	raw, def := f.Source()
 	if def != nil {
@@ -43,26 +43,26 @@ func requireNotTheEnd(t *testing.T, err error, msg string) {
 // transport does not retry by itself.
 func TestHTTPFaultsAreNotTheEnd(t *testing.T) {
 	tests := []struct {
-		fault sourcetest.Fault
-		style sourcetest.Style
+		fault testutil.FeedFault
+		style testutil.FeedStyle
 		msg   string
 	}{
-		{sourcetest.Drop, sourcetest.NextPage, "the server closed the connection without answering"},
-		{sourcetest.Drop, sourcetest.LinkNDJSON, "the server closed the connection without answering"},
-		{sourcetest.ServerError, sourcetest.CursorToken, "503 Service Unavailable"},
-		{sourcetest.ShortBody, sourcetest.LinkArray, "the response is truncated: 40 of its"},
-		{sourcetest.ShortBody, sourcetest.LinkNDJSON, "the response is truncated: 40 of its"},
-		{sourcetest.OpenChunked, sourcetest.OffsetBody, "its chunked body ends after 40 bytes without its last chunk"},
-		{sourcetest.OpenChunked, sourcetest.LinkNDJSON, "its chunked body ends after 40 bytes without its last chunk"},
-		{sourcetest.CutDocument, sourcetest.NextURL, "the response is truncated: input ends early: unterminated JSON object"},
-		{sourcetest.CutDocument, sourcetest.JSONServer, "the response is truncated: input ends early: unterminated JSON object"},
-		{sourcetest.CutDocument, sourcetest.LinkArray, "the response is truncated: input ends early: unterminated JSON array"},
-		{sourcetest.CutDocument, sourcetest.HasMore, "the response is truncated: input ends early: unterminated JSON object"},
-		{sourcetest.CutDocument, sourcetest.CursorToken, "the response is truncated: input ends early: unterminated JSON object"},
+		{testutil.FaultDrop, testutil.FeedNextPage, "the server closed the connection without answering"},
+		{testutil.FaultDrop, testutil.FeedLinkNDJSON, "the server closed the connection without answering"},
+		{testutil.FaultServerError, testutil.FeedCursorToken, "503 Service Unavailable"},
+		{testutil.FaultShortBody, testutil.FeedLinkArray, "the response is truncated: 40 of its"},
+		{testutil.FaultShortBody, testutil.FeedLinkNDJSON, "the response is truncated: 40 of its"},
+		{testutil.FaultOpenChunked, testutil.FeedOffsetBody, "its chunked body ends after 40 bytes without its last chunk"},
+		{testutil.FaultOpenChunked, testutil.FeedLinkNDJSON, "its chunked body ends after 40 bytes without its last chunk"},
+		{testutil.FaultCutDocument, testutil.FeedNextURL, "the response is truncated: input ends early: unterminated JSON object"},
+		{testutil.FaultCutDocument, testutil.FeedJSONServer, "the response is truncated: input ends early: unterminated JSON object"},
+		{testutil.FaultCutDocument, testutil.FeedLinkArray, "the response is truncated: input ends early: unterminated JSON array"},
+		{testutil.FaultCutDocument, testutil.FeedHasMore, "the response is truncated: input ends early: unterminated JSON object"},
+		{testutil.FaultCutDocument, testutil.FeedCursorToken, "the response is truncated: input ends early: unterminated JSON object"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.fault)+" "+string(tt.style), func(t *testing.T) {
-			f := &sourcetest.Feed{Style: tt.style, Records: sourcetest.Orders("f", 9), PageSize: 3, Fault: tt.fault, FaultPage: 1, CutAt: 40}
+			f := &testutil.Feed{Style: tt.style, Records: testutil.OrderRecords("f", 9), PageSize: 3, Fault: tt.fault, FaultPage: 1, CutAt: 40}
 			f.Start(t)
 			r := open(t, feedSpec(t, f), "", 100, Attempt{}, Config{})
 			page, err := r.Next(context.Background())
@@ -170,12 +170,12 @@ func TestFeedNeverEndsShort(t *testing.T) {
 	const cases = 300
 	rng := rand.New(rand.NewPCG(19, 2026))
 	for i := range cases {
-		style := sourcetest.Styles[rng.IntN(len(sourcetest.Styles))]
-		fault := sourcetest.Faults[rng.IntN(len(sourcetest.Faults))]
-		if fault == sourcetest.CutDocument && style.NDJSON() {
-			fault = sourcetest.ShortBody // an NDJSON body cut by a close at a line's end is complete by definition
+		style := testutil.FeedStyles[rng.IntN(len(testutil.FeedStyles))]
+		fault := testutil.FeedFaults[rng.IntN(len(testutil.FeedFaults))]
+		if fault == testutil.FaultCutDocument && style.NDJSON() {
+			fault = testutil.FaultShortBody // an NDJSON body cut by a close at a line's end is complete by definition
 		}
-		f := &sourcetest.Feed{Style: style, Records: sourcetest.Orders(fmt.Sprint("p", i), 1+rng.IntN(30)), PageSize: 1 + rng.IntN(7), Fault: fault}
+		f := &testutil.Feed{Style: style, Records: testutil.OrderRecords(fmt.Sprint("p", i), 1+rng.IntN(30)), PageSize: 1 + rng.IntN(7), Fault: fault}
 		f.FaultPage = rng.IntN(f.Pages())
 		f.CutAt = rng.IntN(f.PageSize*170 + 80)
 		name := fmt.Sprintf("%d %s %s at page %d of %d, byte %d, %d records", i, style, fault, f.FaultPage, f.Pages(), f.CutAt, len(f.Records))

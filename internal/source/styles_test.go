@@ -16,7 +16,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source/restapi"
-	"github.com/blueprint-etl/blueprint/internal/source/sourcetest"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 // apiRecords is the feed every style test serves: 10 records, in pages of 3.
@@ -310,7 +310,7 @@ func TestHTTPPaginationLoop(t *testing.T) {
 func TestJSONServer1Shape(t *testing.T) {
 	for _, perPage := range []int{1, 2, 5, 200} {
 		t.Run(fmt.Sprintf("_per_page=%d", perPage), func(t *testing.T) {
-			f := &sourcetest.Feed{Style: sourcetest.JSONServer, Records: sourcetest.Orders("js", 23), PageSize: perPage}
+			f := &testutil.Feed{Style: testutil.FeedJSONServer, Records: testutil.OrderRecords("js", 23), PageSize: perPage}
 			f.Start(t)
 			raw, def := f.Source()
 			require.Nil(t, def, "a plain URL")

@@ -1,8 +1,9 @@
 // Package testutil holds what the tests of several packages share: free
 // ports, a buffer a process writes while the test reads it, a scan for
-// processes a test left behind, unique names for server-side objects, and
-// the TestMain of packages whose tests share one Temporal dev server. Only
-// _test.go files import it.
+// processes a test left behind, unique names for server-side objects, the
+// TestMain of packages whose tests share one Temporal dev server, and
+// HTTP order feeds that fail the way real servers do (Feed). Only _test.go
+// files import it.
 package testutil
 
 import (

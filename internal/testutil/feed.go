@@ -1,9 +1,10 @@
-// Package sourcetest serves order feeds over a real local HTTP server, in
-// every pagination style the source package reads, and makes them fail
-// the way real servers do: a connection closed without an answer, a 5xx,
-// a body cut short. The tests of the source package, of the workflows and
-// the e2e suite read the same feeds. Only tests import it.
-package sourcetest
+package testutil
+
+// This file serves order feeds over a real local HTTP server, in every
+// pagination style the source package reads, and makes them fail the way
+// real servers do: a connection closed without an answer, a 5xx, a body
+// cut short. The tests of the source package, of the workflows and the
+// e2e suite read the same feeds.
 
 import (
 	"bufio"
@@ -20,71 +21,71 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 )
 
-// Style is how a feed pages: one per pagination style of the source
+// FeedStyle is how a feed pages: one per pagination style of the source
 // package, and per kind of body (JSON array, NDJSON, envelope).
-type Style string
+type FeedStyle string
 
 // The styles a Feed serves. Those without a Definition are auto-detected
 // from a plain URL.
 const (
-	// LinkArray: JSON arrays, a Link rel="next" header (?page=N).
-	LinkArray Style = "link-array"
-	// LinkNDJSON: NDJSON bodies, a Link rel="next" header.
-	LinkNDJSON Style = "link-ndjson"
-	// NextURL: {"data":[...],"next":"/orders?page=N"}.
-	NextURL Style = "next-url"
-	// NextPage: {"data":[...],"next":N} (?page=N).
-	NextPage Style = "next-page"
-	// TotalPages: {"results":[...],"page":N,"total_pages":T}.
-	TotalPages Style = "total-pages"
-	// JSONServer: json-server 1.0's ?_page=N&_per_page=P with
+	// FeedLinkArray: JSON arrays, a Link rel="next" header (?page=N).
+	FeedLinkArray FeedStyle = "link-array"
+	// FeedLinkNDJSON: NDJSON bodies, a Link rel="next" header.
+	FeedLinkNDJSON FeedStyle = "link-ndjson"
+	// FeedNextURL: {"data":[...],"next":"/orders?page=N"}.
+	FeedNextURL FeedStyle = "next-url"
+	// FeedNextPage: {"data":[...],"next":N} (?page=N).
+	FeedNextPage FeedStyle = "next-page"
+	// FeedTotalPages: {"results":[...],"page":N,"total_pages":T}.
+	FeedTotalPages FeedStyle = "total-pages"
+	// FeedJSONServer: json-server 1.0's ?_page=N&_per_page=P with
 	// {"first":1,"prev":..,"next":..,"last":T,"pages":T,"items":n,"data":[...]}.
-	JSONServer Style = "json-server-1"
-	// OffsetBody: {"items":[...],"offset":O,"limit":L,"total":n} (?offset=O&limit=L).
-	OffsetBody Style = "offset-body"
-	// OffsetHeader: JSON arrays with X-Total-Count (?_start=O&_limit=L), declared.
-	OffsetHeader Style = "offset-header"
-	// CursorToken: {"data":{"orders":[...]},"meta":{"next_cursor":"cK"}}, declared.
-	CursorToken Style = "cursor-token"
-	// HasMore: Stripe's {"data":[...],"has_more":B}, ?starting_after=<last id>, declared.
-	HasMore Style = "has-more"
-	// PageUntilEmpty: JSON arrays by ?p=N&per_page=P until an empty one, declared.
-	PageUntilEmpty Style = "page-until-empty"
-	// Single: every record in one JSON array.
-	Single Style = "single"
+	FeedJSONServer FeedStyle = "json-server-1"
+	// FeedOffsetBody: {"items":[...],"offset":O,"limit":L,"total":n} (?offset=O&limit=L).
+	FeedOffsetBody FeedStyle = "offset-body"
+	// FeedOffsetHeader: JSON arrays with X-Total-Count (?_start=O&_limit=L), declared.
+	FeedOffsetHeader FeedStyle = "offset-header"
+	// FeedCursorToken: {"data":{"orders":[...]},"meta":{"next_cursor":"cK"}}, declared.
+	FeedCursorToken FeedStyle = "cursor-token"
+	// FeedHasMore: Stripe's {"data":[...],"has_more":B}, ?starting_after=<last id>, declared.
+	FeedHasMore FeedStyle = "has-more"
+	// FeedPageUntilEmpty: JSON arrays by ?p=N&per_page=P until an empty one, declared.
+	FeedPageUntilEmpty FeedStyle = "page-until-empty"
+	// FeedSingle: every record in one JSON array.
+	FeedSingle FeedStyle = "single"
 )
 
-// Styles lists every style.
-var Styles = []Style{LinkArray, LinkNDJSON, NextURL, NextPage, TotalPages, JSONServer, OffsetBody, OffsetHeader,
-	CursorToken, HasMore, PageUntilEmpty, Single}
+// FeedStyles lists every style.
+var FeedStyles = []FeedStyle{FeedLinkArray, FeedLinkNDJSON, FeedNextURL, FeedNextPage, FeedTotalPages, FeedJSONServer, FeedOffsetBody, FeedOffsetHeader,
+	FeedCursorToken, FeedHasMore, FeedPageUntilEmpty, FeedSingle}
 
 // NDJSON reports whether the style's bodies are NDJSON: a body of those
 // cut at a line's end by a close, with no length, reads as complete.
-func (s Style) NDJSON() bool { return s == LinkNDJSON }
+func (s FeedStyle) NDJSON() bool { return s == FeedLinkNDJSON }
 
-// Fault is how a page's first request fails.
-type Fault string
+// FeedFault is how a page's first request fails.
+type FeedFault string
 
 // The faults a Feed injects.
 const (
 	// NoFault answers every request.
-	NoFault Fault = ""
-	// Drop closes the connection without answering.
-	Drop Fault = "drop"
-	// ServerError answers 503 Service Unavailable.
-	ServerError Fault = "503"
-	// ShortBody sends a Content-Length and fewer bytes, then closes.
-	ShortBody Fault = "short-body"
-	// OpenChunked sends a chunked body without its last chunk, then closes.
-	OpenChunked Fault = "open-chunked"
-	// CutDocument sends the body without a length and closes the
+	NoFault FeedFault = ""
+	// FaultDrop closes the connection without answering.
+	FaultDrop FeedFault = "drop"
+	// FaultServerError answers 503 Service Unavailable.
+	FaultServerError FeedFault = "503"
+	// FaultShortBody sends a Content-Length and fewer bytes, then closes.
+	FaultShortBody FeedFault = "short-body"
+	// FaultOpenChunked sends a chunked body without its last chunk, then closes.
+	FaultOpenChunked FeedFault = "open-chunked"
+	// FaultCutDocument sends the body without a length and closes the
 	// connection inside its JSON document (possibly before its first
 	// byte). Not for NDJSON styles: their cut cannot be told from an end.
-	CutDocument Fault = "cut-document"
+	FaultCutDocument FeedFault = "cut-document"
 )
 
-// Faults lists every fault.
-var Faults = []Fault{Drop, ServerError, ShortBody, OpenChunked, CutDocument}
+// FeedFaults lists every fault.
+var FeedFaults = []FeedFault{FaultDrop, FaultServerError, FaultShortBody, FaultOpenChunked, FaultCutDocument}
 
 // Feed serves Records in pages of PageSize by Style. Every response
 // closes its connection (Connection: close), so that each request is a
@@ -94,10 +95,10 @@ var Faults = []Fault{Drop, ServerError, ShortBody, OpenChunked, CutDocument}
 // faults that cut it (CutAt is reduced below the body's length); later
 // requests of that page are answered.
 type Feed struct {
-	Style     Style
+	Style     FeedStyle
 	Records   []string
 	PageSize  int
-	Fault     Fault
+	Fault     FeedFault
 	FaultPage int
 	CutAt     int
 
@@ -108,8 +109,8 @@ type Feed struct {
 	faulted  bool
 }
 
-// Orders returns n valid order records with ids prefix-0, prefix-1, ...
-func Orders(prefix string, n int) []string {
+// OrderRecords returns n valid order records with ids prefix-0, prefix-1, ...
+func OrderRecords(prefix string, n int) []string {
 	recs := make([]string, n)
 	for i := range recs {
 		id := fmt.Sprintf("%s-%d", prefix, i)
@@ -127,13 +128,13 @@ func (f *Feed) Start(t testing.TB) {
 }
 
 // Pages is the number of pages a full read requests (with the empty
-// page that ends PageUntilEmpty).
+// page that ends FeedPageUntilEmpty).
 func (f *Feed) Pages() int {
 	n := (len(f.Records) + f.PageSize - 1) / f.PageSize
 	switch f.Style {
-	case Single:
+	case FeedSingle:
 		return 1
-	case PageUntilEmpty:
+	case FeedPageUntilEmpty:
 		return n + 1
 	default:
 		return max(n, 1)
@@ -167,20 +168,20 @@ func (f *Feed) Source() (sourceURL string, def *restapi.Definition) {
 		return restapi.RefPrefix + d.Name, &d
 	}
 	switch f.Style {
-	case JSONServer:
+	case FeedJSONServer:
 		return base + "?_page=1&_per_page=" + size, nil
-	case OffsetBody:
+	case FeedOffsetBody:
 		return base + "?limit=" + size, nil
-	case OffsetHeader:
+	case FeedOffsetHeader:
 		return named(restapi.Definition{Paginate: restapi.Paginate{Style: restapi.StyleOffset, OffsetParam: "_start", SizeParam: "_limit",
 			Size: f.PageSize, TotalHeader: "X-Total-Count"}})
-	case CursorToken:
+	case FeedCursorToken:
 		return named(restapi.Definition{Records: "data.orders", Paginate: restapi.Paginate{Style: restapi.StyleCursor,
 			CursorParam: "starting_after", Next: "meta.next_cursor"}})
-	case HasMore:
+	case FeedHasMore:
 		return named(restapi.Definition{Paginate: restapi.Paginate{Style: restapi.StyleCursor, CursorParam: "starting_after",
 			CursorField: "id", HasMore: "has_more", SizeParam: "limit", Size: f.PageSize}})
-	case PageUntilEmpty:
+	case FeedPageUntilEmpty:
 		return named(restapi.Definition{Paginate: restapi.Paginate{Style: restapi.StylePage, PageParam: "p", SizeParam: "per_page", Size: f.PageSize}})
 	default:
 		return base, nil
@@ -201,28 +202,28 @@ func (f *Feed) page(r *http.Request) (int, error) {
 		return strconv.Atoi(v)
 	}
 	switch f.Style {
-	case Single:
+	case FeedSingle:
 		return 0, nil
-	case JSONServer:
+	case FeedJSONServer:
 		n, err := num("_page", 1)
 		return n - 1, err
-	case PageUntilEmpty:
+	case FeedPageUntilEmpty:
 		n, err := num("p", 1)
 		return n - 1, err
-	case OffsetBody:
+	case FeedOffsetBody:
 		n, err := num("offset", 0)
 		return n / f.PageSize, err
-	case OffsetHeader:
+	case FeedOffsetHeader:
 		n, err := num("_start", 0)
 		return n / f.PageSize, err
-	case CursorToken:
+	case FeedCursorToken:
 		c := q.Get("starting_after")
 		if c == "" {
 			return 0, nil
 		}
 		n, err := strconv.Atoi(strings.TrimPrefix(c, "c"))
 		return n / f.PageSize, err
-	case HasMore:
+	case FeedHasMore:
 		c := q.Get("starting_after")
 		if c == "" {
 			return 0, nil
@@ -244,7 +245,7 @@ func (f *Feed) body(page int) (string, http.Header, []byte) {
 	h := http.Header{}
 	from := min(page*f.PageSize, len(f.Records))
 	to := min(from+f.PageSize, len(f.Records))
-	if f.Style == Single {
+	if f.Style == FeedSingle {
 		from, to = 0, len(f.Records)
 	}
 	list := "[" + strings.Join(f.Records[from:to], ",") + "]"
@@ -255,45 +256,45 @@ func (f *Feed) body(page int) (string, http.Header, []byte) {
 		nextNum = strconv.Itoa(page + 2)
 	}
 	switch f.Style {
-	case LinkArray, LinkNDJSON:
+	case FeedLinkArray, FeedLinkNDJSON:
 		if more {
 			h.Set("Link", fmt.Sprintf(`</orders?page=%d>; rel="next"`, page+2))
 		}
-		if f.Style == LinkNDJSON {
+		if f.Style == FeedLinkNDJSON {
 			return "application/x-ndjson", h, []byte(strings.Join(f.Records[from:to], "\n") + "\n")
 		}
 		return "application/json", h, []byte(list)
-	case NextURL:
+	case FeedNextURL:
 		next := "null"
 		if more {
 			next = fmt.Sprintf(`"/orders?page=%d"`, page+2)
 		}
 		return "application/json", h, fmt.Appendf(nil, `{"data":%s,"next":%s}`, list, next)
-	case NextPage:
+	case FeedNextPage:
 		return "application/json", h, fmt.Appendf(nil, `{"data":%s,"next":%s}`, list, nextNum)
-	case TotalPages:
+	case FeedTotalPages:
 		return "application/json", h, fmt.Appendf(nil, `{"results":%s,"page":%d,"total_pages":%d}`, list, page+1, last)
-	case JSONServer:
+	case FeedJSONServer:
 		prev := "null"
 		if page > 0 {
 			prev = strconv.Itoa(page)
 		}
 		return "application/json", h, fmt.Appendf(nil, `{"first":1,"prev":%s,"next":%s,"last":%d,"pages":%d,"items":%d,"data":%s}`,
 			prev, nextNum, last, last, len(f.Records), list)
-	case OffsetBody:
+	case FeedOffsetBody:
 		return "application/json", h, fmt.Appendf(nil, `{"items":%s,"offset":%d,"limit":%d,"total":%d}`, list, from, f.PageSize, len(f.Records))
-	case OffsetHeader:
+	case FeedOffsetHeader:
 		h.Set("X-Total-Count", strconv.Itoa(len(f.Records)))
 		return "application/json", h, []byte(list)
-	case CursorToken:
+	case FeedCursorToken:
 		next := `""`
 		if more {
 			next = fmt.Sprintf(`"c%d"`, to)
 		}
 		return "application/json", h, fmt.Appendf(nil, `{"data":{"orders":%s},"meta":{"next_cursor":%s}}`, list, next)
-	case HasMore:
+	case FeedHasMore:
 		return "application/json", h, fmt.Appendf(nil, `{"object":"list","data":%s,"has_more":%v}`, list, more)
-	default: // PageUntilEmpty, Single
+	default: // FeedPageUntilEmpty, FeedSingle
 		return "application/json", h, []byte(list)
 	}
 }
@@ -313,7 +314,7 @@ func (f *Feed) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 
 	contentType, header, body := f.body(page)
-	if fault == ServerError {
+	if fault == FaultServerError {
 		w.Header().Set("Connection", "close")
 		http.Error(w, "busy", http.StatusServiceUnavailable)
 		return
@@ -337,8 +338,8 @@ func (f *Feed) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeRaw writes a faulty response on a hijacked connection.
-func writeRaw(conn net.Conn, buf *bufio.ReadWriter, fault Fault, contentType string, header http.Header, body []byte, cut int) {
-	if fault == Drop {
+func writeRaw(conn net.Conn, buf *bufio.ReadWriter, fault FeedFault, contentType string, header http.Header, body []byte, cut int) {
+	if fault == FaultDrop {
 		return // closed without a byte
 	}
 	fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nConnection: close\r\n", contentType)
@@ -351,17 +352,17 @@ func writeRaw(conn net.Conn, buf *bufio.ReadWriter, fault Fault, contentType str
 		fmt.Fprintf(buf, "%s: %s\r\n", k, header.Get(k))
 	}
 	switch fault {
-	case ShortBody:
+	case FaultShortBody:
 		fmt.Fprintf(buf, "Content-Length: %d\r\n\r\n", len(body))
 		buf.Write(body[:cut])
-	case OpenChunked:
+	case FaultOpenChunked:
 		buf.WriteString("Transfer-Encoding: chunked\r\n\r\n")
 		if cut > 0 {
 			fmt.Fprintf(buf, "%x\r\n", cut)
 			buf.Write(body[:cut])
 			buf.WriteString("\r\n")
 		}
-	case CutDocument:
+	case FaultCutDocument:
 		buf.WriteString("\r\n")
 		buf.Write(body[:cut])
 	}

@@ -21,8 +21,10 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/transform"
 )
@@ -106,7 +108,7 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 	spec, err := in.Params.Spec()
 	if err != nil {
 		return pipeline.ExtractResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("source_url=%q: %v", pipeline.RedactURL(in.Params.SourceURL), err), pipeline.ErrInvalidParameters, nil)
+			fmt.Sprintf("source_url=%q: %v", redact.URL(in.Params.SourceURL), err), pipeline.ErrInvalidParameters, nil)
 	}
 	key, err := source.Key(spec, a.Sources)
 	if err != nil {
@@ -114,7 +116,7 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 	}
 	result := pipeline.ExtractResult{Run: in.Run, Source: key}
 
-	params, err := json.Marshal(pipeline.RedactObject(in.Params.Object()))
+	params, err := json.Marshal(redact.Object(in.Params.Object()))
 	if err != nil {
 		return result, fmt.Errorf("encode parameters: %w", err)
 	}
@@ -154,7 +156,7 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 	return result, nil
 }
 
-func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run pipeline.RunRef, spec pipeline.SourceSpec, cp store.Checkpoint, remaining int64, attempt source.Attempt) (store.Checkpoint, error) {
+func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run pipeline.RunRef, spec sourceurl.Spec, cp store.Checkpoint, remaining int64, attempt source.Attempt) (store.Checkpoint, error) {
 	r, err := source.Open(ctx, spec, cp.Cursor, remaining, attempt, a.Sources)
 	if err != nil {
 		return cp, err

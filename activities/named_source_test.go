@@ -15,7 +15,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
-	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
 )
 

@@ -17,6 +17,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/source"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/transform"
 )
@@ -323,7 +324,7 @@ func countLabel(n int) string {
 // records as the pipeline does, and returns the source key and the clean
 // orders in chunks of chunk.
 func prepareOrders(ctx context.Context, params pipeline.Params, chunk int) (string, [][]record.Order, error) {
-	spec, err := pipeline.ParseSourceURL(params.SourceURL)
+	spec, err := sourceurl.Parse(params.SourceURL)
 	if err != nil {
 		return "", nil, err
 	}

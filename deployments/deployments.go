@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/blueprint-etl/blueprint/flows"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
@@ -91,27 +92,27 @@ func DefaultYAML() []byte { return slices.Clone(defaultManifest) }
 const MaxManifestSize = 4 << 20
 
 // Load reads and parses the manifest at path; "" means the embedded
-// default. A missing or unreadable file is an *pipeline.InputError.
+// default. A missing or unreadable file is an *badinput.Error.
 func Load(path string) (*Manifest, error) {
 	switch path {
 	case "":
 		return Default()
 	case "-":
-		return nil, pipeline.Inputf("manifest: reading it from standard input is not supported; pass a file path")
+		return nil, badinput.Errorf("manifest: reading it from standard input is not supported; pass a file path")
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, pipeline.Inputf("manifest: %w", err)
+		return nil, badinput.Errorf("manifest: %w", err)
 	}
 	if fi.IsDir() {
-		return nil, pipeline.Inputf("manifest %s: is a directory; pass the YAML file (e.g. %s/deployments.yaml)", path, strings.TrimSuffix(path, "/"))
+		return nil, badinput.Errorf("manifest %s: is a directory; pass the YAML file (e.g. %s/deployments.yaml)", path, strings.TrimSuffix(path, "/"))
 	}
 	if fi.Size() > MaxManifestSize {
-		return nil, pipeline.Inputf("manifest %s: %d bytes is larger than the %d-byte limit", path, fi.Size(), MaxManifestSize)
+		return nil, badinput.Errorf("manifest %s: %d bytes is larger than the %d-byte limit", path, fi.Size(), MaxManifestSize)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, pipeline.Inputf("manifest: %w", err)
+		return nil, badinput.Errorf("manifest: %w", err)
 	}
 	return Parse(path, data)
 }
@@ -126,7 +127,7 @@ func (m *Manifest) Names() []string {
 }
 
 // Get returns the deployment called name, or written Prefect's way,
-// FLOW/NAME. An unknown name is an *pipeline.InputError listing the valid
+// FLOW/NAME. An unknown name is an *badinput.Error listing the valid
 // names and the nearest one.
 func (m *Manifest) Get(name string) (Deployment, error) {
 	flow, name := splitFlow(name)
@@ -136,16 +137,16 @@ func (m *Manifest) Get(name string) (Deployment, error) {
 		}
 	}
 	if name == "" {
-		return Deployment{}, pipeline.Inputf("no deployment name given (deployments in %s: %s)", m.Path, strings.Join(m.Names(), ", "))
+		return Deployment{}, badinput.Errorf("no deployment name given (deployments in %s: %s)", m.Path, strings.Join(m.Names(), ", "))
 	}
-	return Deployment{}, pipeline.Inputf("unknown deployment %q in %s (valid: %s)%s", name, m.Path, strings.Join(m.Names(), ", "), suggest.DidYouMean(name, m.Names()))
+	return Deployment{}, badinput.Errorf("unknown deployment %q in %s (valid: %s)%s", name, m.Path, strings.Join(m.Names(), ", "), suggest.DidYouMean(name, m.Names()))
 }
 
 // DefaultWorkflow is the flow of a deployment that names none.
 const DefaultWorkflow = pipeline.WorkflowType
 
 // Flow returns the flow the deployment starts. An unknown name is a
-// *pipeline.InputError.
+// *badinput.Error.
 func (d Deployment) Flow() (*flow.Flow, error) {
 	name := d.Workflow
 	if name == "" {
@@ -153,7 +154,7 @@ func (d Deployment) Flow() (*flow.Flow, error) {
 	}
 	f, err := flows.Registry.Get(name)
 	if err != nil {
-		return nil, pipeline.Inputf("deployment %q: %w", d.Name, err)
+		return nil, badinput.Errorf("deployment %q: %w", d.Name, err)
 	}
 	return f, nil
 }
@@ -161,7 +162,7 @@ func (d Deployment) Flow() (*flow.Flow, error) {
 // Params returns the run parameters of the deployment as the complete
 // JSON document the workflow receives: the flow's defaults with the
 // manifest's values on top, every rule checked. Errors are
-// *pipeline.InputError.
+// *badinput.Error.
 func (d Deployment) Params() (map[string]any, error) {
 	f, err := d.Flow()
 	if err != nil {
@@ -172,7 +173,7 @@ func (d Deployment) Params() (map[string]any, error) {
 		p, err = f.Params.Check(p)
 	}
 	if err != nil {
-		return nil, pipeline.Inputf("deployment %q: %w", d.Name, err)
+		return nil, badinput.Errorf("deployment %q: %w", d.Name, err)
 	}
 	return p, nil
 }
@@ -216,16 +217,16 @@ func (d Deployment) Slugs() []string {
 }
 
 // ScheduleBySlug finds the schedule of the deployment whose slug is slug.
-// An unknown slug is a *pipeline.InputError naming the valid ones.
+// An unknown slug is a *badinput.Error naming the valid ones.
 func (d Deployment) ScheduleBySlug(slug string) (int, error) {
 	slugs := d.Slugs()
 	if i := slices.Index(slugs, slug); i >= 0 {
 		return i, nil
 	}
 	if len(slugs) == 0 {
-		return 0, pipeline.Inputf("deployment %q has no schedule", d.Name)
+		return 0, badinput.Errorf("deployment %q has no schedule", d.Name)
 	}
-	return 0, pipeline.Inputf("deployment %q has no schedule with slug %q (valid: %s)%s", d.Name, slug, strings.Join(slugs, ", "), suggest.DidYouMean(slug, slugs))
+	return 0, badinput.Errorf("deployment %q has no schedule with slug %q (valid: %s)%s", d.Name, slug, strings.Join(slugs, ", "), suggest.DidYouMean(slug, slugs))
 }
 
 // ForSchedule returns the deployment as its i-th schedule runs it: the
@@ -260,7 +261,7 @@ func (p Problem) String() string {
 }
 
 // ManifestError lists every problem found in a manifest, in file order,
-// one per line. Parse returns it wrapped in a *pipeline.InputError.
+// one per line. Parse returns it wrapped in a *badinput.Error.
 type ManifestError struct {
 	Problems []Problem
 	// Omitted counts problems found after the first hundred and not kept;

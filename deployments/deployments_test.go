@@ -15,6 +15,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
@@ -228,7 +229,7 @@ func TestParseRejects(t *testing.T) {
 			m, err := deployments.Parse("deploy.yaml", []byte(tc.yaml))
 			require.Error(t, err)
 			assert.Nil(t, m)
-			assert.True(t, pipeline.IsInput(err), "error is an InputError: %v", err)
+			assert.True(t, badinput.Is(err), "error is an InputError: %v", err)
 
 			problems := deployments.Problems(err)
 			require.NotEmpty(t, problems, "error carries problems: %v", err)
@@ -305,7 +306,7 @@ func TestGet(t *testing.T) {
 
 	_, err = m.Get("production-etI")
 	require.Error(t, err)
-	assert.True(t, pipeline.IsInput(err))
+	assert.True(t, badinput.Is(err))
 	assert.Equal(t, `unknown deployment "production-etI" in deployments/deployments.yaml (embedded) (valid: production-etl, adhoc-etl, daily-report, nightly-etl); did you mean "production-etl"?`, err.Error())
 
 	_, err = m.Get("weekly")
@@ -314,7 +315,7 @@ func TestGet(t *testing.T) {
 
 	_, err = m.Get("")
 	require.Error(t, err)
-	assert.True(t, pipeline.IsInput(err))
+	assert.True(t, badinput.Is(err))
 	assert.Contains(t, err.Error(), "no deployment name given")
 }
 
@@ -332,7 +333,7 @@ func TestDeploymentParamsRejectsHandMadeValues(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := deployments.Deployment{Name: "x", Parameters: tc.params}.Params()
 			require.Error(t, err)
-			assert.True(t, pipeline.IsInput(err))
+			assert.True(t, badinput.Is(err))
 			assert.Contains(t, err.Error(), `deployment "x": `)
 			assert.Contains(t, err.Error(), tc.want)
 		})
@@ -352,13 +353,13 @@ func TestLoad(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte("deployments: []\n"), 0o600))
 	_, err = deployments.Load(bad)
 	require.Error(t, err)
-	assert.True(t, pipeline.IsInput(err))
+	assert.True(t, badinput.Is(err))
 	assert.Equal(t, bad+":1: deployments: no deployments; add at least one (see deployments/deployments.yaml (embedded))", err.Error())
 
 	for _, path := range []string{"-", filepath.Join(dir, "missing.yaml"), dir} {
 		_, err = deployments.Load(path)
 		require.Error(t, err, path)
-		assert.True(t, pipeline.IsInput(err), "%s: %v", path, err)
+		assert.True(t, badinput.Is(err), "%s: %v", path, err)
 	}
 	_, err = deployments.Load(filepath.Join(dir, "missing.yaml"))
 	assert.True(t, errors.Is(err, fs.ErrNotExist), "wraps the cause: %v", err)

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 )
 
 func TestGetAcceptsFlowSlashDeployment(t *testing.T) {
@@ -22,7 +22,7 @@ func TestGetAcceptsFlowSlashDeployment(t *testing.T) {
 	}
 	_, err = m.Get("OrdersReport/production-etl")
 	require.Error(t, err)
-	assert.True(t, pipeline.IsInput(err))
+	assert.True(t, badinput.Is(err))
 	assert.Equal(t, `deployment "production-etl" runs flow DataPipeline, not "OrdersReport" (write DataPipeline/production-etl, or just production-etl)`, err.Error())
 	_, err = m.Get("DataPipeline/production-etI")
 	require.Error(t, err)

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 )
 
 // splitFlow reads Prefect's FLOW/DEPLOYMENT spelling of a deployment
@@ -36,5 +36,5 @@ func checkFlow(flow string, d Deployment) error {
 	if flow == "" || sameFlow(flow, d.Workflow) {
 		return nil
 	}
-	return pipeline.Inputf("deployment %q runs flow %s, not %q (write %s/%s, or just %s)", d.Name, d.Workflow, flow, d.Workflow, d.Name, d.Name)
+	return badinput.Errorf("deployment %q runs flow %s, not %q (write %s/%s, or just %s)", d.Name, d.Workflow, flow, d.Workflow, d.Name, d.Name)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
@@ -75,7 +76,7 @@ func TestParameterValidForOneFlowInvalidForAnother(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := deployments.Parse("f.yaml", []byte(tc.yaml))
 			require.Error(t, err)
-			assert.True(t, pipeline.IsInput(err))
+			assert.True(t, badinput.Is(err))
 			problems := deployments.Problems(err)
 			require.Len(t, problems, 1, "%v", err)
 			assert.Equal(t, tc.line, problems[0].Line, "%v", err)

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/redact"
 )
 
 // FormatParams renders parameters as one-line JSON with keys sorted and
@@ -23,7 +23,7 @@ func FormatParams(m map[string]any) string {
 // FormatValue renders one parameter value as JSON, with credentials in a
 // URL hidden.
 func FormatValue(v any) string {
-	v = pipeline.RedactValue(v)
+	v = redact.Value(v)
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false) // keep & in URLs readable

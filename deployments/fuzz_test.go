@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/blueprint-etl/blueprint/deployments"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 )
 
 // FuzzParse checks that no input makes Parse panic, that every rejection is
@@ -26,7 +26,7 @@ func FuzzParse(f *testing.F) {
 			if m != nil {
 				t.Fatalf("manifest and error: %v", err)
 			}
-			if !pipeline.IsInput(err) {
+			if !badinput.Is(err) {
 				t.Fatalf("not an InputError: %T %v", err, err)
 			}
 			problems := deployments.Problems(err)

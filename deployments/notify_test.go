@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
@@ -75,7 +76,7 @@ func TestNotifyRejects(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := deployments.Parse("m.yaml", []byte(tc.yaml))
 			require.Error(t, err)
-			require.True(t, pipeline.IsInput(err))
+			require.True(t, badinput.Is(err))
 			assert.NotContains(t, err.Error(), "hunter2", "a webhook URL is never shown")
 			assert.NotContains(t, err.Error(), "hooks.slack.com")
 			var got *deployments.Problem

@@ -17,16 +17,16 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/blueprint-etl/blueprint/flows"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/names"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
-	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
 // Parse parses and validates a manifest. path is used in messages only.
 // Every problem is reported, one per line, as FILE:LINE: FIELD: PROBLEM in a
-// *ManifestError wrapped in a *pipeline.InputError.
+// *ManifestError wrapped in a *badinput.Error.
 //
 // The YAML is walked as a yaml.Node tree rather than decoded into structs:
 // that keeps the line of every value for messages, rejects unknown keys with
@@ -39,7 +39,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 	m := p.parse(data)
 	if len(p.problems) > 0 {
 		slices.SortStableFunc(p.problems, func(a, b Problem) int { return a.Line - b.Line })
-		return nil, &pipeline.InputError{Err: &ManifestError{Problems: p.problems, Omitted: p.omitted}}
+		return nil, &badinput.Error{Err: &ManifestError{Problems: p.problems, Omitted: p.omitted}}
 	}
 	m.Path = path
 	return m, nil

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 )
 
 // twoSchedules is a deployment with a cron schedule and a 15-minute
@@ -71,7 +71,7 @@ func TestParseSchedulesList(t *testing.T) {
 	assert.Equal(t, 1, i)
 	_, err = d.ScheduleBySlug("every-15")
 	require.Error(t, err)
-	assert.True(t, pipeline.IsInput(err))
+	assert.True(t, badinput.Is(err))
 	assert.Equal(t, `deployment "orders" has no schedule with slug "every-15" (valid: 1, every-15m); did you mean "every-15m"?`, err.Error())
 
 	// The schedule's parameters are merged over the deployment's, which
@@ -189,7 +189,7 @@ func TestParseSchedulesRejects(t *testing.T) {
 			m, err := deployments.Parse("deploy.yaml", []byte(tc.yaml))
 			require.Error(t, err)
 			assert.Nil(t, m)
-			assert.True(t, pipeline.IsInput(err), "error is an InputError: %v", err)
+			assert.True(t, badinput.Is(err), "error is an InputError: %v", err)
 			var got *deployments.Problem
 			for _, p := range deployments.Problems(err) {
 				if p.Field == tc.field {

@@ -9,8 +9,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/blueprint-etl/blueprint/internal/flow"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
-	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+	"github.com/blueprint-etl/blueprint/internal/redact"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
@@ -176,7 +176,7 @@ func (p *parser) source(field string, e entry) (def restapi.Definition, ok bool)
 		}
 		p.add(line, field+"."+pr.Field, "%s", pr.Msg)
 	}
-	if shown := pipeline.RedactURL(def.URL); shown != def.URL && restapi.CheckURL(def.URL) == nil {
+	if shown := redact.URL(def.URL); shown != def.URL && restapi.CheckURL(def.URL) == nil {
 		p.add(lines["url"], field+".url", "%s holds a credential in its query; the URL is stored in workflow history, so send it with auth: {header: NAME, header_env: VARIABLE} instead", shown)
 	}
 	return def, len(p.problems)+p.omitted == before

@@ -11,8 +11,10 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
-	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
@@ -65,7 +67,7 @@ func TestSourcesParse(t *testing.T) {
 	assert.Equal(t, shop, *p.Source)
 	spec, err := p.Spec()
 	require.NoError(t, err)
-	assert.Equal(t, pipeline.SourceHTTP, spec.Kind)
+	assert.Equal(t, sourceurl.HTTP, spec.Kind)
 	assert.Equal(t, "https://api.example.com/v1/orders", spec.URL.String())
 
 	plain, err := m.Get("plain")
@@ -82,7 +84,7 @@ func TestSourcesParse(t *testing.T) {
 	assert.Equal(t, "crm", p.Source.Name)
 	_, err = starter.ParseParams(plain, nil, []string{"source_url=source:shop"})
 	require.Error(t, err)
-	assert.True(t, pipeline.IsInput(err))
+	assert.True(t, badinput.Is(err))
 	assert.Contains(t, err.Error(), `source_url=source:shop: unknown source "shop" (sources: crm, shop-orders; did you mean "shop-orders"?)`)
 	_, err = starter.ParseParams(plain, []byte(`{"source": {"name": "x"}}`), nil)
 	require.Error(t, err, "the definition is not a parameter one sets by hand")
@@ -129,7 +131,7 @@ func TestSourcesReject(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := deployments.Parse("m.yaml", []byte(tc.yaml))
 			require.Error(t, err)
-			require.True(t, pipeline.IsInput(err))
+			require.True(t, badinput.Is(err))
 			var got *deployments.Problem
 			problems := deployments.Problems(err)
 			for i := range problems {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/transform"
 )
@@ -41,13 +42,13 @@ type expectation struct {
 // source's latency and simulated outages, which do not change the data).
 func expect(t *testing.T, sourceURL string, batch int, cfg source.Config) expectation {
 	t.Helper()
-	spec, err := pipeline.ParseSourceURL(sourceURL)
+	spec, err := sourceurl.Parse(sourceURL)
 	require.NoError(t, err)
 	return expectSpec(t, spec, batch, cfg)
 }
 
 // expectSpec is expect for a parsed source, such as a named one.
-func expectSpec(t *testing.T, spec pipeline.SourceSpec, batch int, cfg source.Config) expectation {
+func expectSpec(t *testing.T, spec sourceurl.Spec, batch int, cfg source.Config) expectation {
 	t.Helper()
 	ctx := context.Background()
 	key, err := source.Key(spec, cfg)

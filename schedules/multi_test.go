@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/schedules"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -169,7 +169,7 @@ func TestBadScheduleCreatesNothing(t *testing.T) {
 	m.Deployments[0].Schedules[1].Interval = 500 * time.Millisecond
 	_, err := schedules.PlanDeploy(ctx(t), srv.Client(), namespace, m, false)
 	require.Error(t, err)
-	assert.True(t, pipeline.IsInput(err), "%v", err)
+	assert.True(t, badinput.Is(err), "%v", err)
 	assert.Contains(t, err.Error(), `deployment "half" (line 2), schedule "2" (line 6): schedule: interval 500ms offset 0s`)
 	_, err = schedules.Apply(ctx(t), srv.Client(), namespace, m, schedules.Plan{Changes: []schedules.Change{{Deployment: "half", ScheduleID: "half", Action: schedules.Create}}})
 	require.Error(t, err)

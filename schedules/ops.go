@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/deployments"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 )
 
 // ErrNotDeployed is wrapped by the errors of operations on a schedule that
@@ -111,7 +111,7 @@ func Resume(ctx context.Context, c client.Client, scheduleID, note string) error
 // and to, now, with the overlap policy given (unspecified: the schedule's).
 func Backfill(ctx context.Context, c client.Client, scheduleID string, from, to time.Time, overlap enumspb.ScheduleOverlapPolicy) error {
 	if !from.Before(to) {
-		return pipeline.Inputf("backfill: --from %s must be before --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+		return badinput.Errorf("backfill: --from %s must be before --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	err := c.ScheduleClient().GetHandle(ctx, scheduleID).Backfill(ctx, client.ScheduleBackfillOptions{
 		Backfill: []client.ScheduleBackfill{{Start: from, End: to, Overlap: overlap}},

@@ -39,6 +39,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/starter"
@@ -169,7 +170,7 @@ func desire(d deployments.Deployment, i int) (desired, error) {
 	params, err := d.Params()
 	if err != nil {
 		if i > 0 {
-			return desired{}, pipeline.Inputf("schedule %q: %w", slug, err)
+			return desired{}, badinput.Errorf("schedule %q: %w", slug, err)
 		}
 		return desired{}, err
 	}
@@ -177,22 +178,22 @@ func desire(d deployments.Deployment, i int) (desired, error) {
 	switch {
 	case s.Interval > 0:
 		if s.Interval < deployments.MinInterval || s.Offset < 0 || s.Offset >= s.Interval {
-			return desired{}, pipeline.Inputf("%s: schedule: interval %s offset %s: the interval must be at least %s and the offset at least 0s and less than the interval", where, s.Interval, s.Offset, deployments.MinInterval)
+			return desired{}, badinput.Errorf("%s: schedule: interval %s offset %s: the interval must be at least %s and the offset at least 0s and less than the interval", where, s.Interval, s.Offset, deployments.MinInterval)
 		}
 	default:
 		if cal, err = parseCron(s.Cron); err != nil {
-			return desired{}, pipeline.Inputf("%s: schedule: %w", where, err)
+			return desired{}, badinput.Errorf("%s: schedule: %w", where, err)
 		}
 	}
 	if s.Timezone != "" && s.Timezone != "UTC" {
 		if _, err := time.LoadLocation(s.Timezone); err != nil {
-			return desired{}, pipeline.Inputf("%s: schedule: unknown time zone %q", where, s.Timezone)
+			return desired{}, badinput.Errorf("%s: schedule: unknown time zone %q", where, s.Timezone)
 		}
 	}
 	overlap := enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
 	if s.Overlap != "" {
 		if overlap, err = deployments.ParseOverlap(s.Overlap); err != nil {
-			return desired{}, pipeline.Inputf("%s: schedule: %w", where, err)
+			return desired{}, badinput.Errorf("%s: schedule: %w", where, err)
 		}
 	}
 	// The hash reads the parameters as JSON with sorted keys, which for
@@ -216,7 +217,7 @@ func desire(d deployments.Deployment, i int) (desired, error) {
 // schedule stops a deploy before anything changes.
 func desireAll(m *deployments.Manifest) ([]desired, error) {
 	if m == nil {
-		return nil, pipeline.Inputf("no manifest")
+		return nil, badinput.Errorf("no manifest")
 	}
 	var out []desired
 	var problems []string
@@ -225,7 +226,7 @@ func desireAll(m *deployments.Manifest) ([]desired, error) {
 		for i := range d.Schedules {
 			w, err := desire(d, i)
 			if err != nil {
-				if !pipeline.IsInput(err) {
+				if !badinput.Is(err) {
 					return nil, err
 				}
 				problems = append(problems, err.Error())
@@ -241,14 +242,14 @@ func desireAll(m *deployments.Manifest) ([]desired, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return nil, pipeline.Inputf("%s: %s", m.Path, strings.Join(problems, "; "))
+		return nil, badinput.Errorf("%s: %s", m.Path, strings.Join(problems, "; "))
 	}
 	return out, nil
 }
 
 // Validate checks, without the server, that every schedule of the
 // manifest can be deployed: what PlanDeploy and Apply check first. Errors
-// are *pipeline.InputError.
+// are *badinput.Error.
 func Validate(m *deployments.Manifest) error {
 	_, err := desireAll(m)
 	return err
@@ -373,7 +374,7 @@ func (w desired) when() string {
 // would do. It reads the server's state and changes nothing. With prune,
 // schedules blueprint created whose deployment is gone are deleted.
 //
-// Errors from the manifest are *pipeline.InputError. A schedule that has a
+// Errors from the manifest are *badinput.Error. A schedule that has a
 // deployment's name but was not created by blueprint is an error too:
 // deploy never takes over what it did not create.
 func PlanDeploy(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, prune bool) (Plan, error) {

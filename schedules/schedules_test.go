@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/schedules"
@@ -324,7 +325,7 @@ func TestUnmanagedScheduleWithTheSameNameIsNotTakenOver(t *testing.T) {
 	require.NoError(t, err)
 	_, err = schedules.PlanDeploy(ctx(t), srv.Client(), namespace, manifest(t, scheduled("squatter", "0 9 * * *", "UTC", "")), false)
 	require.Error(t, err)
-	assert.False(t, pipeline.IsInput(err))
+	assert.False(t, badinput.Is(err))
 	assert.Contains(t, err.Error(), `schedule "squatter" in namespace "default" was not created by blueprint`)
 	a := describe(t, "squatter").Schedule.Action.(*client.ScheduleWorkflowAction)
 	assert.Equal(t, "Other", a.Workflow, "untouched")
@@ -346,11 +347,11 @@ func TestInvalidScheduleChangesNothing(t *testing.T) {
 	require.Error(t, schedules.Validate(m), "found without the server")
 	_, err = schedules.PlanDeploy(ctx(t), srv.Client(), namespace, m, false)
 	require.Error(t, err)
-	assert.True(t, pipeline.IsInput(err), "%v", err)
+	assert.True(t, badinput.Is(err), "%v", err)
 	assert.Contains(t, err.Error(), `deployment "question" (line 8): schedule: cron "0 9 ? * *": day-of-month field "?": the "?" wildcard is not supported by Temporal`)
 	_, err = schedules.Apply(ctx(t), srv.Client(), namespace, m, schedules.Plan{Changes: []schedules.Change{{Deployment: "valid-one", ScheduleID: "valid-one", Action: schedules.Create}}})
 	require.Error(t, err)
-	assert.True(t, pipeline.IsInput(err))
+	assert.True(t, badinput.Is(err))
 	st, err := schedules.Describe(ctx(t), srv.Client(), "valid-one")
 	require.NoError(t, err)
 	assert.False(t, st.Deployed, "nothing may be created from a manifest with a bad deployment")
@@ -401,7 +402,7 @@ func TestTriggerBackfillAndErrors(t *testing.T) {
 
 	err = schedules.Backfill(ctx(t), srv.Client(), ops, to, to.Add(-time.Hour), 0)
 	require.Error(t, err)
-	assert.True(t, pipeline.IsInput(err))
+	assert.True(t, badinput.Is(err))
 
 	for name, op := range map[string]func() error{
 		"pause":    func() error { return schedules.Pause(ctx(t), srv.Client(), "nope", "") },

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
@@ -49,7 +49,7 @@ func TestParseStartDelay(t *testing.T) {
 				return
 			}
 			require.Error(t, err)
-			assert.True(t, pipeline.IsInput(err), "bad input exits 2: %v", err)
+			assert.True(t, badinput.Is(err), "bad input exits 2: %v", err)
 			assert.Contains(t, err.Error(), tt.err)
 			assert.NotContains(t, err.Error(), "\n", "one line")
 			assert.Zero(t, got)

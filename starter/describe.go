@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/blueprint-etl/blueprint/deployments"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/text"
 )
 
@@ -88,7 +88,7 @@ func Describe(d deployments.Deployment, params map[string]any) Description {
 // is, anything else (or a string with control characters) as JSON, with
 // credentials in URLs hidden.
 func showValue(v any) string {
-	if s, ok := pipeline.RedactValue(v).(string); ok {
+	if s, ok := redact.Value(v).(string); ok {
 		if q := strconv.Quote(s); q[1:len(q)-1] == s && s != "" {
 			return s
 		}

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
@@ -53,7 +53,7 @@ func FuzzParseParams(f *testing.F) {
 		}
 		p, err := starter.ParseParams(d, doc, kv)
 		if err != nil {
-			require.True(t, pipeline.IsInput(err), "a refusal is bad input: %v", err)
+			require.True(t, badinput.Is(err), "a refusal is bad input: %v", err)
 			require.NotContains(t, err.Error(), "\n", "one line")
 			if !strings.Contains(string(doc)+kv1+kv2, "hunter2@") {
 				return

@@ -8,8 +8,9 @@ import (
 	"strings"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/flow"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/redact"
 )
 
 // MaxParamsSize bounds a --params document; the parameters are a few
@@ -28,7 +29,7 @@ const MaxParamsSize = 256 << 10
 // takes one item per --param (the first replaces the list from the
 // manifest or --params, the next ones append); a field of an object
 // parameter is set with a dotted key (window.start=...). Every error is a
-// one-line *pipeline.InputError.
+// one-line *badinput.Error.
 func ParseParams(d deployments.Deployment, paramsJSON []byte, kv []string) (map[string]any, error) {
 	f, err := d.Flow()
 	if err != nil {
@@ -37,18 +38,18 @@ func ParseParams(d deployments.Deployment, paramsJSON []byte, kv []string) (map[
 	schema := f.Params
 	values, problems := schema.Normalize(d.Parameters)
 	if len(problems) > 0 {
-		return nil, pipeline.Inputf("deployment %q: %s", d.Name, joinProblems(problems))
+		return nil, badinput.Errorf("deployment %q: %s", d.Name, joinProblems(problems))
 	}
 	if len(bytes.TrimSpace(paramsJSON)) > 0 && bytes.TrimSpace(paramsJSON)[0] != '{' {
-		return nil, pipeline.Inputf(`--params: must be a JSON object such as {"%s": ...}, got %s`, schema.Names()[0], flow.JSONKind(bytes.TrimSpace(paramsJSON)))
+		return nil, badinput.Errorf(`--params: must be a JSON object such as {"%s": ...}, got %s`, schema.Names()[0], flow.JSONKind(bytes.TrimSpace(paramsJSON)))
 	}
 	doc, problems := schema.ParseJSON(paramsJSON)
 	if len(problems) > 0 {
-		return nil, pipeline.Inputf("--params: %s", joinProblems(problems))
+		return nil, badinput.Errorf("--params: %s", joinProblems(problems))
 	}
 	for k := range doc {
 		if !schema.IsParam(k) { // a part of the input the CLI fills in
-			return nil, pipeline.Inputf("--params: %w", flow.UnknownError(k, schema.Names()))
+			return nil, badinput.Errorf("--params: %w", flow.UnknownError(k, schema.Names()))
 		}
 	}
 	merge(values, doc)
@@ -64,7 +65,7 @@ func ParseParams(d deployments.Deployment, paramsJSON []byte, kv []string) (map[
 		full, err = schema.Check(values)
 	}
 	if err != nil {
-		return nil, &pipeline.InputError{Err: err}
+		return nil, &badinput.Error{Err: err}
 	}
 	return full, nil
 }
@@ -96,25 +97,25 @@ func mergeKV(schema *flow.Schema, values map[string]any, s string, replaced map[
 	name, value, ok := strings.Cut(s, "=")
 	switch {
 	case !ok:
-		return pipeline.Inputf("--param %q: must be key=value, e.g. %s=...", pipeline.RedactURL(s), schema.Names()[0])
+		return badinput.Errorf("--param %q: must be key=value, e.g. %s=...", redact.URL(s), schema.Names()[0])
 	case name == "":
-		return pipeline.Inputf("--param %q: the key before '=' is empty", pipeline.RedactURL(s))
+		return badinput.Errorf("--param %q: the key before '=' is empty", redact.URL(s))
 	}
 	p, known := schema.Lookup(name)
 	if !known {
-		return pipeline.Inputf("--param %q: %w", name+"=...", unknownPath(schema, name))
+		return badinput.Errorf("--param %q: %w", name+"=...", unknownPath(schema, name))
 	}
-	shown := pipeline.RedactURL(s)
+	shown := redact.URL(s)
 	if value == "" {
 		def := "none"
 		if p.Default != nil {
 			def = flow.Show(p.Default)
 		}
-		return pipeline.Inputf("--param %q: the value is empty; leave the parameter out to use its default (%s)", shown, def)
+		return badinput.Errorf("--param %q: the value is empty; leave the parameter out to use its default (%s)", shown, def)
 	}
 	v, err := p.ParseString(value)
 	if err != nil {
-		return pipeline.Inputf("--param %q: %s %w", shown, name, err)
+		return badinput.Errorf("--param %q: %s %w", shown, name, err)
 	}
 	parts := strings.Split(name, ".")
 	m := values
@@ -158,33 +159,33 @@ func unknownPath(schema *flow.Schema, name string) error {
 
 // ReadParamsArg resolves the --params flag: "" is no document, "@FILE"
 // reads FILE, "-" reads stdin, anything else is the JSON itself. Errors
-// are *pipeline.InputError.
+// are *badinput.Error.
 func ReadParamsArg(arg string, stdin io.Reader) ([]byte, error) {
 	switch {
 	case arg == "":
 		return nil, nil
 	case arg == "-":
 		if stdin == nil {
-			return nil, pipeline.Inputf("--params -: no standard input to read")
+			return nil, badinput.Errorf("--params -: no standard input to read")
 		}
 		b, err := readLimited(stdin)
 		if err != nil {
-			return nil, pipeline.Inputf("--params -: read standard input: %w", err)
+			return nil, badinput.Errorf("--params -: read standard input: %w", err)
 		}
 		return b, nil
 	case strings.HasPrefix(arg, "@"):
 		path := arg[1:]
 		if path == "" {
-			return nil, pipeline.Inputf("--params @: name the file after '@', e.g. @params.json")
+			return nil, badinput.Errorf("--params @: name the file after '@', e.g. @params.json")
 		}
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, pipeline.Inputf("--params: %w", err)
+			return nil, badinput.Errorf("--params: %w", err)
 		}
 		defer f.Close()
 		b, err := readLimited(f)
 		if err != nil {
-			return nil, pipeline.Inputf("--params %s: %w", arg, err)
+			return nil, badinput.Errorf("--params %s: %w", arg, err)
 		}
 		return b, nil
 	default:

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -105,7 +106,7 @@ func TestParseParamsRejects(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := starter.ParseParams(tc.d, []byte(tc.json), tc.kv)
 			require.Error(t, err)
-			assert.True(t, pipeline.IsInput(err), "InputError: %v", err)
+			assert.True(t, badinput.Is(err), "InputError: %v", err)
 			assert.NotContains(t, err.Error(), "\n", "one line")
 			assert.NotContains(t, err.Error(), "hunter2", "no secret in messages")
 			for _, w := range tc.want {
@@ -143,7 +144,7 @@ func TestReadParamsArg(t *testing.T) {
 	t.Run("missing file", func(t *testing.T) {
 		_, err := starter.ReadParamsArg("@"+filepath.Join(dir, "missing.json"), nil)
 		require.Error(t, err)
-		assert.True(t, pipeline.IsInput(err))
+		assert.True(t, badinput.Is(err))
 		assert.True(t, errors.Is(err, fs.ErrNotExist), "%v", err)
 		assert.Contains(t, err.Error(), "missing.json")
 	})
@@ -156,14 +157,14 @@ func TestReadParamsArg(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := starter.ReadParamsArg(tc.arg, nil)
 			require.Error(t, err)
-			assert.True(t, pipeline.IsInput(err))
+			assert.True(t, badinput.Is(err))
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
 	t.Run("too large", func(t *testing.T) {
 		_, err := starter.ReadParamsArg("-", strings.NewReader(strings.Repeat(" ", starter.MaxParamsSize+1)))
 		require.Error(t, err)
-		assert.True(t, pipeline.IsInput(err))
+		assert.True(t, badinput.Is(err))
 		assert.Contains(t, err.Error(), "larger than")
 	})
 

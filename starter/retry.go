@@ -14,6 +14,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
@@ -40,7 +41,7 @@ type RetryRequest struct {
 // one, not started yet) is refused, since two runs of the same parameters at
 // once is rarely what anyone wants; cancel it first. Bad input (an unknown
 // run, a running one, a run that no deployment started, a deployment no
-// longer in m) is a *pipeline.InputError and starts nothing. A nil m means
+// longer in m) is a *badinput.Error and starts nothing. A nil m means
 // the embedded default manifest.
 func Retry(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, req RetryRequest) (Started, error) {
 	m, err := orDefault(m)
@@ -58,7 +59,7 @@ func Retry(ctx context.Context, c client.Client, namespace string, m *deployment
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return Started{}, pipeline.Inputf("no run %s in namespace %s (list runs with: blueprint runs ls)", name, namespace)
+			return Started{}, badinput.Errorf("no run %s in namespace %s (list runs with: blueprint runs ls)", name, namespace)
 		}
 		return Started{}, fmt.Errorf("describe run %s: %w", name, err)
 	}
@@ -66,23 +67,23 @@ func Retry(ctx context.Context, c client.Client, namespace string, m *deployment
 	runID := info.GetExecution().GetRunId()
 	switch info.GetStatus() {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		return Started{}, pipeline.Inputf("run %s (run %s) has not ended; only an ended run can be retried (cancel it first: blueprint runs cancel %s)", req.WorkflowID, runID, req.WorkflowID)
+		return Started{}, badinput.Errorf("run %s (run %s) has not ended; only an ended run can be retried (cancel it first: blueprint runs cancel %s)", req.WorkflowID, runID, req.WorkflowID)
 	case enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
-		return Started{}, pipeline.Inputf("run %s (run %s) continued as a new run; retry the workflow's latest run (leave --run-id out)", req.WorkflowID, runID)
+		return Started{}, badinput.Errorf("run %s (run %s) continued as a new run; retry the workflow's latest run (leave --run-id out)", req.WorkflowID, runID)
 	}
 	deployment, _ := desc.TypedSearchAttributes.GetKeyword(DeploymentKey)
 	if deployment == "" {
-		return Started{}, pipeline.Inputf("run %s (run %s) has no deployment (search attribute %s): it was not started by blueprint or a schedule, so there is no deployment to start again; start it again the way it was started (e.g. temporal workflow start)",
+		return Started{}, badinput.Errorf("run %s (run %s) has no deployment (search attribute %s): it was not started by blueprint or a schedule, so there is no deployment to start again; start it again the way it was started (e.g. temporal workflow start)",
 			req.WorkflowID, runID, pipeline.DeploymentSearchAttribute)
 	}
 	d, err := m.Get(deployment)
 	if err != nil {
-		return Started{}, pipeline.Inputf("run %s is a run of deployment %q: %w", req.WorkflowID, deployment, err)
+		return Started{}, badinput.Errorf("run %s is a run of deployment %q: %w", req.WorkflowID, deployment, err)
 	}
 	workflow := info.GetType().GetName()
 	f, err := flows.Registry.Get(workflow)
 	if err != nil {
-		return Started{}, pipeline.Inputf("run %s: %w", req.WorkflowID, err)
+		return Started{}, badinput.Errorf("run %s: %w", req.WorkflowID, err)
 	}
 	// The original's flow and task queue, whatever the manifest says now:
 	// its parameters are that flow's.
@@ -100,7 +101,7 @@ func Retry(ctx context.Context, c client.Client, namespace string, m *deployment
 		err = fmt.Errorf("%s", joinProblems(problems))
 	}
 	if err != nil {
-		return Started{}, pipeline.Inputf("run %s (run %s): its parameters do not pass the %s flow's rules, so a retry would fail the same way: %w", req.WorkflowID, runID, f.Name, err)
+		return Started{}, badinput.Errorf("run %s (run %s): its parameters do not pass the %s flow's rules, so a retry would fail the same way: %w", req.WorkflowID, runID, f.Name, err)
 	}
 
 	opts := Options(d, req.NewWorkflowID, params)
@@ -138,7 +139,7 @@ func startInput(ctx context.Context, c client.Client, workflowID, runID string) 
 		return nil, nil
 	}
 	if len(payloads) > 1 {
-		return nil, pipeline.Inputf("run %s (run %s) was started with %d arguments; a blueprint flow takes one parameter document", workflowID, runID, len(payloads))
+		return nil, badinput.Errorf("run %s (run %s) was started with %d arguments; a blueprint flow takes one parameter document", workflowID, runID, len(payloads))
 	}
 	var doc json.RawMessage
 	if err := conn.PayloadConverter().FromPayload(payloads[0], &doc); err != nil {

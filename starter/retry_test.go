@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
@@ -193,7 +194,7 @@ func TestRetry(t *testing.T) {
 				}
 				_, err := starter.Retry(ctx, c, namespace, tc.m, tc.req)
 				require.Error(t, err)
-				assert.True(t, pipeline.IsInput(err), "%v", err)
+				assert.True(t, badinput.Is(err), "%v", err)
 				assert.Contains(t, err.Error(), tc.want)
 				assert.NotContains(t, err.Error(), "\n")
 				if tc.req.NewWorkflowID != " " {

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/webui"
 )
@@ -133,11 +134,11 @@ func checkWorkflowID(id string) error {
 	case id == "":
 		return nil
 	case strings.TrimSpace(id) == "":
-		return pipeline.Inputf("--workflow-id: is blank")
+		return badinput.Errorf("--workflow-id: is blank")
 	case len(id) > MaxWorkflowIDLength:
-		return pipeline.Inputf("--workflow-id: %d characters is longer than the %d-character limit", len(id), MaxWorkflowIDLength)
+		return badinput.Errorf("--workflow-id: %d characters is longer than the %d-character limit", len(id), MaxWorkflowIDLength)
 	case strings.ContainsFunc(id, unicode.IsControl):
-		return pipeline.Inputf("--workflow-id %q: must not contain control characters", id)
+		return badinput.Errorf("--workflow-id %q: must not contain control characters", id)
 	}
 	return nil
 }
@@ -151,7 +152,7 @@ func orDefault(m *deployments.Manifest) (*deployments.Manifest, error) {
 }
 
 // Start validates the request and starts the deployment's workflow. Nothing
-// is started when the request has an input error (*pipeline.InputError).
+// is started when the request has an input error (*badinput.Error).
 //
 // When the server does not know the BlueprintDeployment search attribute
 // (a fresh server, never deployed to), Start registers it and tries once
@@ -175,7 +176,7 @@ func Start(ctx context.Context, c client.Client, namespace string, m *deployment
 		return Started{}, err
 	}
 	if req.StartDelay < 0 {
-		return Started{}, pipeline.Inputf("start delay %s: must not be negative", req.StartDelay)
+		return Started{}, badinput.Errorf("start delay %s: must not be negative", req.StartDelay)
 	}
 	f, err := d.Flow()
 	if err != nil {
@@ -198,7 +199,7 @@ func execute(ctx context.Context, c client.Client, namespace string, d deploymen
 	if err != nil {
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &already) {
-			return Started{}, pipeline.Inputf("workflow ID %q is already in use by a running workflow (run %s); pass another --workflow-id or leave it out to generate one: %w", opts.ID, already.RunId, err)
+			return Started{}, badinput.Errorf("workflow ID %q is already in use by a running workflow (run %s); pass another --workflow-id or leave it out to generate one: %w", opts.ID, already.RunId, err)
 		}
 		return Started{}, fmt.Errorf("start workflow %s for deployment %s: %w", opts.ID, d.Name, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
@@ -153,7 +154,7 @@ func TestStart(t *testing.T) {
 		// The same ID while the run is open is refused, and nothing new starts.
 		_, err = starter.Start(ctx, c, namespace, m, starter.Request{Deployment: "production-etl", WorkflowID: s.WorkflowID})
 		require.Error(t, err)
-		assert.True(t, pipeline.IsInput(err), "%v", err)
+		assert.True(t, badinput.Is(err), "%v", err)
 		assert.Contains(t, err.Error(), `workflow ID "start-test-overrides" is already in use by a running workflow (run `+s.RunID+")")
 		desc, err = c.DescribeWorkflow(ctx, s.WorkflowID, "")
 		require.NoError(t, err)
@@ -188,7 +189,7 @@ func TestStart(t *testing.T) {
 
 		_, err = starter.Start(ctx, c, namespace, m, starter.Request{Deployment: "adhoc-etl", WorkflowID: "start-test-delay-negative", StartDelay: -time.Second})
 		require.Error(t, err)
-		assert.True(t, pipeline.IsInput(err), "%v", err)
+		assert.True(t, badinput.Is(err), "%v", err)
 		assert.Contains(t, err.Error(), "start delay -1s: must not be negative")
 		requireNotStarted(t, c, "start-test-delay-negative")
 	})
@@ -212,7 +213,7 @@ func TestStart(t *testing.T) {
 				tc.req.WorkflowID = "start-test-bad-" + string(rune('a'+i))
 				_, err := starter.Start(ctx, c, namespace, m, tc.req)
 				require.Error(t, err)
-				assert.True(t, pipeline.IsInput(err), "%v", err)
+				assert.True(t, badinput.Is(err), "%v", err)
 				assert.Contains(t, err.Error(), tc.want)
 				requireNotStarted(t, c, tc.req.WorkflowID)
 			})
@@ -220,7 +221,7 @@ func TestStart(t *testing.T) {
 		for _, id := range []string{" ", strings.Repeat("x", starter.MaxWorkflowIDLength+1), "a\nb"} {
 			_, err := starter.Start(context.Background(), c, namespace, m, starter.Request{Deployment: "production-etl", WorkflowID: id})
 			require.Error(t, err)
-			assert.True(t, pipeline.IsInput(err), "%v", err)
+			assert.True(t, badinput.Is(err), "%v", err)
 			assert.Contains(t, err.Error(), "--workflow-id")
 		}
 	})
@@ -274,7 +275,7 @@ func TestStartRegistersSearchAttribute(t *testing.T) {
 	require.NoError(t, starter.EnsureSearchAttributes(ctx, c, namespace))
 	err = starter.EnsureSearchAttributes(ctx, c, "")
 	require.Error(t, err)
-	assert.False(t, pipeline.IsInput(err))
+	assert.False(t, badinput.Is(err))
 	err = starter.EnsureSearchAttributes(ctx, c, "no-such-namespace")
 	require.Error(t, err)
 	assert.True(t, regexp.MustCompile(`register search attribute BlueprintDeployment \(Keyword\) in namespace no-such-namespace`).MatchString(err.Error()), "%v", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/report"
 )
 
@@ -50,7 +51,7 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 	running, next := 0, 0
 	start := func(i int) {
 		id := fmt.Sprintf("%s-source-%d", info.WorkflowExecution.ID, i+1)
-		res.Sources[i] = report.SourceOutcome{Source: pipeline.RedactURL(p.Sources[i]), WorkflowID: id}
+		res.Sources[i] = report.SourceOutcome{Source: redact.URL(p.Sources[i]), WorkflowID: id}
 		f := workflow.ExecuteChildWorkflow(child(id), pipeline.WorkflowType, pipeline.Params{BatchSize: p.BatchSize, SourceURL: p.Sources[i]})
 		running++
 		sel.AddFuture(f, func(f workflow.Future) {

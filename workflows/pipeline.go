@@ -14,6 +14,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/failures"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/redact"
 )
 
 // ActivityOptions are the options of every pipeline stage: 3 attempts, 2 s
@@ -60,7 +61,7 @@ func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summar
 		return summary, err
 	}
 
-	source := pipeline.RedactURL(params.SourceURL)
+	source := redact.URL(params.SourceURL)
 	details.Stage(ctx, pipeline.StageExtract, fmt.Sprintf("**Reading:** up to %d records from %s", params.BatchSize, source))
 	var extracted pipeline.ExtractResult
 	err := workflow.ExecuteActivity(stageContext(ctx, params.BatchSize, fmt.Sprintf("Extract up to %d records from %s", params.BatchSize, source)),

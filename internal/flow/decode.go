@@ -18,6 +18,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/jsonkind"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
@@ -349,7 +350,7 @@ var validate = func() *validator.Validate {
 		v.RegisterAlias(name, rule)
 	}
 	if err := v.RegisterValidation("source_url", func(fl validator.FieldLevel) bool {
-		_, err := pipeline.ParseSourceURL(fl.Field().String())
+		_, err := sourceurl.Parse(fl.Field().String())
 		return err == nil
 	}); err != nil {
 		panic(err)
@@ -417,7 +418,7 @@ func describeFieldError(fe validator.FieldError) Problem {
 		}
 	case "source_url":
 		sv, _ := value.(string)
-		_, err := pipeline.ParseSourceURL(sv)
+		_, err := sourceurl.Parse(sv)
 		pr.Value = Show(sv)
 		pr.Msg = fmt.Sprint(err)
 	case "unique":

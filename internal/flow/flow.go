@@ -29,6 +29,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
@@ -169,12 +170,12 @@ func (r *Registry) Names() []string {
 }
 
 // Get returns the flow called name. An unknown name is a
-// *pipeline.InputError listing the flows and the nearest one.
+// *badinput.Error listing the flows and the nearest one.
 func (r *Registry) Get(name string) (*Flow, error) {
 	if f := r.Lookup(name); f != nil {
 		return f, nil
 	}
-	return nil, pipeline.Inputf("unknown flow %q (valid: %s)%s", name, strings.Join(r.Names(), ", "), suggest.DidYouMean(name, r.Names()))
+	return nil, badinput.Errorf("unknown flow %q (valid: %s)%s", name, strings.Join(r.Names(), ", "), suggest.DidYouMean(name, r.Names()))
 }
 
 // Lookup returns the flow called name, or nil.

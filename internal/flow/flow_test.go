@@ -17,10 +17,12 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/report"
-	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
 // window is a nested object parameter.
@@ -315,7 +317,7 @@ func TestRegistry(t *testing.T) {
 	assert.Equal(t, "q", b.TaskQueue)
 	_, err = r.Get("Alhpa")
 	require.Error(t, err)
-	assert.True(t, pipeline.IsInput(err))
+	assert.True(t, badinput.Is(err))
 	assert.Equal(t, `unknown flow "Alhpa" (valid: Alpha, Beta); did you mean "Alpha"?`, err.Error())
 	assert.Nil(t, r.Lookup("Gamma"))
 }
@@ -409,7 +411,7 @@ func FuzzDecode(f *testing.F) {
 			if p.BatchSize < 1 || p.BatchSize > pipeline.MaxBatchSize {
 				t.Fatalf("batch_size %d passed", p.BatchSize)
 			}
-			if _, err := pipeline.ParseSourceURL(p.SourceURL); err != nil {
+			if _, err := sourceurl.Parse(p.SourceURL); err != nil {
 				t.Fatalf("source_url %q passed but: %v", p.SourceURL, err)
 			}
 			return

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
@@ -338,7 +338,7 @@ func Describe(v any) string {
 	case nil:
 		return "null (leave the parameter out to use its default)"
 	case string:
-		return fmt.Sprintf("the string %q", shorten(pipeline.RedactURL(x)))
+		return fmt.Sprintf("the string %q", shorten(redact.URL(x)))
 	case json.Number:
 		return "the number " + shorten(string(x))
 	case float64, float32:
@@ -371,11 +371,11 @@ func shorten(s string) string {
 func Show(v any) string {
 	switch x := v.(type) {
 	case string:
-		return strconv.Quote(shorten(pipeline.RedactURL(x)))
+		return strconv.Quote(shorten(redact.URL(x)))
 	case []string:
 		parts := make([]string, len(x))
 		for i, s := range x {
-			parts[i] = strconv.Quote(shorten(pipeline.RedactURL(s)))
+			parts[i] = strconv.Quote(shorten(redact.URL(s)))
 		}
 		return "[" + strings.Join(parts, ",") + "]"
 	default:

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+	"github.com/blueprint-etl/blueprint/internal/redact"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
 // Defaults applied to fields the input does not mention. The `default:`
@@ -55,14 +57,14 @@ func (p Params) CheckParams() []string { return p.checkSource() }
 // checkSource checks that a source:NAME comes with its definition, and
 // that a definition comes only with the source:NAME it defines.
 func (p Params) checkSource() []string {
-	spec, err := ParseSourceURL(p.SourceURL)
+	spec, err := sourceurl.Parse(p.SourceURL)
 	if err != nil { // reported by the source_url rule
 		return nil
 	}
 	switch {
-	case spec.Kind != SourceNamed && p.Source != nil:
+	case spec.Kind != sourceurl.Named && p.Source != nil:
 		return []string{fmt.Sprintf("source: a source definition (for %q) goes with source_url=source:%s only", p.Source.Name, p.Source.Name)}
-	case spec.Kind != SourceNamed:
+	case spec.Kind != sourceurl.Named:
 		return nil
 	case p.Source == nil:
 		return []string{fmt.Sprintf("source_url=%s: the input carries no definition of source %q; start the run with the blueprint CLI, which takes it from the manifest's sources:", p.SourceURL, spec.Name)}
@@ -78,17 +80,17 @@ func (p Params) checkSource() []string {
 
 // Spec returns the parsed source of p: its SourceURL, or for a
 // source:NAME the http(s) source its definition describes.
-func (p Params) Spec() (SourceSpec, error) {
-	spec, err := ParseSourceURL(p.SourceURL)
-	if err != nil || spec.Kind != SourceNamed {
+func (p Params) Spec() (sourceurl.Spec, error) {
+	spec, err := sourceurl.Parse(p.SourceURL)
+	if err != nil || spec.Kind != sourceurl.Named {
 		return spec, err
 	}
 	if problems := p.checkSource(); len(problems) > 0 {
-		return SourceSpec{}, fmt.Errorf("%s", strings.Join(problems, "; "))
+		return sourceurl.Spec{}, fmt.Errorf("%s", strings.Join(problems, "; "))
 	}
-	u, err := ParseSourceURL(p.Source.URL)
-	if err != nil || u.Kind != SourceHTTP {
-		return SourceSpec{}, fmt.Errorf("source.url=%q: is not an http(s) URL", RedactURL(p.Source.URL))
+	u, err := sourceurl.Parse(p.Source.URL)
+	if err != nil || u.Kind != sourceurl.HTTP {
+		return sourceurl.Spec{}, fmt.Errorf("source.url=%q: is not an http(s) URL", redact.URL(p.Source.URL))
 	}
 	u.Name, u.API = spec.Name, p.Source
 	return u, nil

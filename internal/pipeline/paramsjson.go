@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"encoding/json"
-	"strings"
 )
 
 // Object returns the parameters as the JSON object the workflow receives:
@@ -16,41 +15,4 @@ func (p Params) Object() map[string]any {
 		_ = json.Unmarshal(b, &m)
 	}
 	return m
-}
-
-// RedactObject returns a copy of a parameters object with the credentials
-// in its URL values hidden (RedactValue), for output and for records.
-func RedactObject(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = RedactValue(v)
-	}
-	return out
-}
-
-// RedactValue hides the credentials of a parameter value that is a URL
-// (a string with "://", through RedactURL), also inside lists and nested
-// objects; other values are returned as they are.
-func RedactValue(v any) any {
-	switch x := v.(type) {
-	case string:
-		if strings.Contains(x, "://") {
-			return RedactURL(x)
-		}
-	case []string:
-		out := make([]string, len(x))
-		for i, s := range x {
-			out[i], _ = RedactValue(s).(string)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = RedactValue(e)
-		}
-		return out
-	case map[string]any:
-		return RedactObject(x)
-	}
-	return v
 }

@@ -23,22 +23,3 @@ func TestParamsObjectIsTheWorkflowInput(t *testing.T) {
 	assert.Equal(t, p.BatchSize, back.BatchSize)
 	assert.Equal(t, p.SourceURL, back.SourceURL)
 }
-
-func TestRedactObject(t *testing.T) {
-	in := map[string]any{"batch_size": float64(5), "source_url": "https://user:s3cret@api.example.com/orders?api_key=k", "note": "plain"}
-	out := pipeline.RedactObject(in)
-	assert.NotContains(t, out["source_url"], "s3cret")
-	assert.NotContains(t, out["source_url"], "api_key=k")
-	assert.Equal(t, float64(5), out["batch_size"])
-	assert.Equal(t, "plain", out["note"])
-	assert.Contains(t, in["source_url"], "s3cret", "the input is left alone")
-
-	nested := pipeline.RedactObject(map[string]any{
-		"sources": []string{"https://u:s3cret@h/x"},
-		"any":     []any{"https://u:s3cret@h/y", 5.0},
-		"window":  map[string]any{"url": "https://u:s3cret@h/z"},
-	})
-	b, err := json.Marshal(nested)
-	require.NoError(t, err)
-	assert.NotContains(t, string(b), "s3cret", "lists and nested objects too")
-}

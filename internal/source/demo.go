@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
 // The demo source generates order records from (seed, index) alone, so any
@@ -273,7 +273,7 @@ func appendTimestamp(b []byte, r *rng) []byte {
 }
 
 type demoReader struct {
-	spec      pipeline.SourceSpec
+	spec      sourceurl.Spec
 	pageSize  int
 	next      uint64 // index of the next record
 	remaining int64
@@ -281,7 +281,7 @@ type demoReader struct {
 	failAt    int // page at which the simulated outage strikes; -1 = none
 }
 
-func openDemo(spec pipeline.SourceSpec, cursor string, limit int64, attempt Attempt, cfg Config) (Reader, error) {
+func openDemo(spec sourceurl.Spec, cursor string, limit int64, attempt Attempt, cfg Config) (Reader, error) {
 	d := &demoReader{spec: spec, pageSize: cfg.PageSize, remaining: max(limit, 0), failAt: -1}
 	if cursor != "" {
 		n, err := strconv.ParseUint(cursor, 10, 64)

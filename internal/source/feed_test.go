@@ -14,12 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
-	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 // feedSpec is the spec a run of the feed reads.
-func feedSpec(t *testing.T, f *testutil.Feed) pipeline.SourceSpec {
+func feedSpec(t *testing.T, f *testutil.Feed) sourceurl.Spec {
 	t.Helper()
 	raw, def := f.Source()
 	if def != nil {
@@ -196,7 +197,7 @@ func TestFeedNeverEndsShort(t *testing.T) {
 // the source says it has ended (io.EOF itself) or a page fails; a failed
 // read is retried while the error is retryable, up to the policy's
 // attempts. It returns the records and the failures.
-func readRetrying(t *testing.T, spec pipeline.SourceSpec, limit int64) (records []string, failures []error) {
+func readRetrying(t *testing.T, spec sourceurl.Spec, limit int64) (records []string, failures []error) {
 	t.Helper()
 	ctx := context.Background()
 	cursor := ""

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
 // fileReader reads a local file. Cursors are positions in the file: the
@@ -40,7 +40,7 @@ func fileFormat(name string) (string, error) {
 	}
 }
 
-func openFile(spec pipeline.SourceSpec, cursor string, limit int64, cfg Config) (Reader, error) {
+func openFile(spec sourceurl.Spec, cursor string, limit int64, cfg Config) (Reader, error) {
 	name := spec.Path
 	ext, err := fileFormat(name)
 	if err != nil {

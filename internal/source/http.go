@@ -16,8 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
-	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+	"github.com/blueprint-etl/blueprint/internal/redact"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
 // httpReader reads a JSON API one server page per Next. The cursor is the
@@ -41,7 +42,7 @@ type httpReader struct {
 	first bool
 }
 
-func openHTTP(spec pipeline.SourceSpec, cursor string, limit int64, cfg Config) (Reader, error) {
+func openHTTP(spec sourceurl.Spec, cursor string, limit int64, cfg Config) (Reader, error) {
 	if spec.URL == nil {
 		return nil, badSource(nil, "http source has no URL")
 	}
@@ -65,7 +66,7 @@ func openHTTP(spec pipeline.SourceSpec, cursor string, limit int64, cfg Config) 
 	if cursor != "" {
 		u, err := url.Parse(cursor)
 		if err != nil || !isHTTP(u) {
-			return nil, badSource(nil, "cursor %s is not an http(s) URL", pipeline.RedactURL(cursor))
+			return nil, badSource(nil, "cursor %s is not an http(s) URL", redact.URL(cursor))
 		}
 		r.next = u
 	}
@@ -149,7 +150,7 @@ func (r *httpReader) Next(ctx context.Context) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	shown := pipeline.RedactURL(requested.String())
+	shown := redact.URL(requested.String())
 	records, err := resp.records(r.pager.def.Records)
 	if err != nil {
 		return Page{}, pageError(shown, resp, err)
@@ -229,7 +230,7 @@ type response struct {
 
 // fetch GETs one page.
 func (r *httpReader) fetch(ctx context.Context, u *url.URL) (*response, error) {
-	shown := pipeline.RedactURL(u.String())
+	shown := redact.URL(u.String())
 	reqCtx, cancel := context.WithTimeout(ctx, r.cfg.HTTPTimeout)
 	defer cancel()
 	target := *u

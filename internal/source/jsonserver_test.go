@@ -22,8 +22,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
-	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -82,7 +82,7 @@ func startJSONServer(t *testing.T, env string) string {
 
 // jsonServerCheck reads spec to the end, checks it yields every order once
 // in order, mapped, and that resuming after the second page reads the rest.
-func jsonServerCheck(t *testing.T, spec pipeline.SourceSpec) {
+func jsonServerCheck(t *testing.T, spec sourceurl.Spec) {
 	t.Helper()
 	var want []string
 	for i := 1; i <= jsonServerOrders; i++ {

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/redact"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
 // Key names the data set a source reads: the warehouse keys its rows by
@@ -19,14 +20,14 @@ import (
 //     file:///root/data/orders.csv are one source. A file that does not
 //     exist or lies outside the root is refused here as when reading it.
 //   - http(s): the URL as given, without user info and with secret-looking
-//     query values redacted (pipeline.RedactURL): scheme, host, port, path
+//     query values redacted (redact.URL): scheme, host, port, path
 //     and query identify the feed, so ?page=1 and ?page=2 starts are two
 //     sources, and a bearer token or API key never is part of the key.
-func Key(spec pipeline.SourceSpec, cfg Config) (string, error) {
+func Key(spec sourceurl.Spec, cfg Config) (string, error) {
 	switch spec.Kind {
-	case pipeline.SourceDemo:
+	case sourceurl.Demo:
 		return fmt.Sprintf("demo://%s?seed=%d", spec.Dataset, spec.Seed), nil
-	case pipeline.SourceFile:
+	case sourceurl.File:
 		if _, err := fileFormat(spec.Path); err != nil {
 			return "", err
 		}
@@ -38,6 +39,6 @@ func Key(spec pipeline.SourceSpec, cfg Config) (string, error) {
 	default:
 		u := *spec.URL
 		u.User = nil
-		return pipeline.RedactURL(u.String()), nil
+		return redact.URL(u.String()), nil
 	}
 }

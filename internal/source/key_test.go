@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
 func TestKeyOneSourceOneKey(t *testing.T) {
@@ -22,7 +22,7 @@ func TestKeyOneSourceOneKey(t *testing.T) {
 
 	key := func(t *testing.T, raw string) string {
 		t.Helper()
-		spec, err := pipeline.ParseSourceURL(raw)
+		spec, err := sourceurl.Parse(raw)
 		require.NoError(t, err)
 		k, err := Key(spec, cfg)
 		require.NoError(t, err)
@@ -57,7 +57,7 @@ func TestKeyRefusesWhatCannotBeRead(t *testing.T) {
 		{"file:../outside.csv", "outside the file root"},
 		{"file:orders.txt", "not supported"},
 	} {
-		spec, err := pipeline.ParseSourceURL(tc.raw)
+		spec, err := sourceurl.Parse(tc.raw)
 		require.NoError(t, err)
 		_, err = Key(spec, Config{FileRoot: root})
 		require.ErrorContains(t, err, tc.msg, tc.raw)

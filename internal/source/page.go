@@ -13,8 +13,8 @@ import (
 	"strings"
 
 	"github.com/blueprint-etl/blueprint/internal/jsonkind"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
-	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+	"github.com/blueprint-etl/blueprint/internal/redact"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 )
 
 // ndjsonTypes are the media types that announce one JSON value per line.
@@ -213,7 +213,7 @@ func (e *loopError) Error() string {
 // changed (or where the next link came from), and how the style is
 // declared in a named source, the keys of the deployments manifest named.
 func (p *paginator) loop(next *url.URL) *loopError {
-	e := &loopError{url: pipeline.RedactURL(next.String())}
+	e := &loopError{url: redact.URL(next.String())}
 	param, key, example := "", "", ""
 	switch p.style {
 	case restapi.StyleLink:
@@ -628,7 +628,7 @@ func resolve(base *url.URL, link string) (*url.URL, error) {
 	}
 	next, err := base.Parse(link)
 	if err != nil || !isHTTP(next) {
-		return nil, &formatError{Msg: fmt.Sprintf("next page link %s is not an http(s) URL", pipeline.RedactURL(link))}
+		return nil, &formatError{Msg: fmt.Sprintf("next page link %s is not an http(s) URL", redact.URL(link))}
 	}
 	return next, nil
 }

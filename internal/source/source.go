@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
 // Defaults of the Config fields left at zero.
@@ -118,17 +119,17 @@ type Reader interface {
 // checkpoint). Outages are transient by construction: the last attempt
 // (Number >= Max) never meets one, and when Max is unknown (<= 0) only the
 // first attempt can.
-func Open(ctx context.Context, spec pipeline.SourceSpec, cursor string, limit int64, attempt Attempt, cfg Config) (Reader, error) {
+func Open(ctx context.Context, spec sourceurl.Spec, cursor string, limit int64, attempt Attempt, cfg Config) (Reader, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
 	switch spec.Kind {
-	case pipeline.SourceDemo:
+	case sourceurl.Demo:
 		return openDemo(spec, cursor, limit, attempt, cfg)
-	case pipeline.SourceFile:
+	case sourceurl.File:
 		return openFile(spec, cursor, limit, cfg)
-	case pipeline.SourceHTTP:
+	case sourceurl.HTTP:
 		return openHTTP(spec, cursor, limit, cfg)
 	default:
 		return nil, badSource(nil, "source kind %q is not supported", spec.Kind)

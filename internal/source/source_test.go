@@ -12,18 +12,19 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
 // mustSpec parses a source URL the way the workflow does.
-func mustSpec(t testing.TB, raw string) pipeline.SourceSpec {
+func mustSpec(t testing.TB, raw string) sourceurl.Spec {
 	t.Helper()
-	spec, err := pipeline.ParseSourceURL(raw)
+	spec, err := sourceurl.Parse(raw)
 	require.NoError(t, err, raw)
 	return spec
 }
 
 // open opens a source and closes it at the end of the test.
-func open(t testing.TB, spec pipeline.SourceSpec, cursor string, limit int64, attempt Attempt, cfg Config) Reader {
+func open(t testing.TB, spec sourceurl.Spec, cursor string, limit int64, attempt Attempt, cfg Config) Reader {
 	t.Helper()
 	r, err := Open(context.Background(), spec, cursor, limit, attempt, cfg)
 	require.NoError(t, err)
@@ -65,7 +66,7 @@ func requireAppError(t testing.TB, err error, errType string, retryable bool) *t
 }
 
 func TestOpenUnknownKind(t *testing.T) {
-	_, err := Open(context.Background(), pipeline.SourceSpec{Kind: "ftp"}, "", 10, Attempt{}, Config{})
+	_, err := Open(context.Background(), sourceurl.Spec{Kind: "ftp"}, "", 10, Attempt{}, Config{})
 	requireAppError(t, err, pipeline.ErrBadSource, false)
 }
 

@@ -15,7 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
-	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -35,7 +36,7 @@ func apiSlice(from int) (string, int) {
 
 // namedSpec is the spec of a named source, built the way the Extract
 // activity builds it: from the workflow input's Params.
-func namedSpec(t *testing.T, def restapi.Definition) pipeline.SourceSpec {
+func namedSpec(t *testing.T, def restapi.Definition) sourceurl.Spec {
 	t.Helper()
 	if def.Name == "" {
 		def.Name = "test-source"
@@ -178,7 +179,7 @@ func TestHTTPPaginationStyles(t *testing.T) {
 				requests.Add(1)
 				tt.handler(w, r)
 			})
-			var spec pipeline.SourceSpec
+			var spec sourceurl.Spec
 			if tt.def == nil {
 				spec = mustSpec(t, srv.URL+tt.path)
 			} else {

@@ -36,7 +36,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/redact"
 )
 
 // Driver names, as Store.Driver reports them.
@@ -260,12 +260,12 @@ func (s *Store) DB() *sql.DB { return s.db }
 var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 
 // RedactDSN masks the credentials of a DSN, so it can be logged or
-// printed: in a URL whatever pipeline.RedactURL hides (the password, or
+// printed: in a URL whatever redact.URL hides (the password, or
 // user info without one; password and other credential parameters), in a
 // keyword/value string the password=... value.
 func RedactDSN(dsn string) string {
 	if strings.Contains(dsn, "://") {
-		return pipeline.RedactURL(dsn)
+		return redact.URL(dsn)
 	}
 	return kvPassword.ReplaceAllString(dsn, "${1}xxxxx")
 }

@@ -18,7 +18,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 )
 
 // FeedStyle is how a feed pages: one per pagination style of the source

@@ -13,6 +13,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/schedules"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -124,7 +125,7 @@ func viewDeployment(d deployments.Deployment, states map[string]schedules.Status
 		Notify: nonNil(d.Notify),
 	}
 	if p, err := d.Params(); err == nil {
-		v.Parameters = pipeline.RedactObject(p)
+		v.Parameters = redact.Object(p)
 	}
 	slugs := d.Slugs()
 	for i, s := range d.Schedules {
@@ -144,7 +145,7 @@ func viewDeployment(d deployments.Deployment, states map[string]schedules.Status
 		}
 		if len(s.Parameters) > 0 {
 			if p, err := d.ForSchedule(i).Params(); err == nil {
-				sv.Parameters = pipeline.RedactObject(p)
+				sv.Parameters = redact.Object(p)
 			}
 		}
 		if change != nil {

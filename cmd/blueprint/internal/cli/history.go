@@ -20,6 +20,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/failures"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/redact"
 )
 
 // Run statuses as the CLI spells them (flag values and output).
@@ -231,7 +232,7 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 			if p := a.GetInput().GetPayloads(); len(p) > 0 {
 				var m map[string]any
 				if conn.PayloadConverter().FromPayload(p[0], &m) == nil {
-					r.Parameters = pipeline.RedactObject(m)
+					r.Parameters = redact.Object(m)
 				}
 			}
 		case ev.GetActivityTaskScheduledEventAttributes() != nil:
@@ -412,9 +413,9 @@ func decodeResult(workflowType string, p *commonpb.Payload) outcome {
 	var v any
 	if dc.FromPayload(p, &v) == nil {
 		if m, ok := v.(map[string]any); ok {
-			return outcome{result: pipeline.RedactObject(m)}
+			return outcome{result: redact.Object(m)}
 		}
-		return outcome{result: pipeline.RedactValue(v)}
+		return outcome{result: redact.Value(v)}
 	}
 	return outcome{}
 }

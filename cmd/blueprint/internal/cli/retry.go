@@ -8,6 +8,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
@@ -72,7 +73,7 @@ for 'blueprint run'.`,
 func startedViewOf(ns string, s starter.Started) startedView {
 	v := startedView{
 		Deployment: s.Deployment, Workflow: s.Workflow, WorkflowID: s.WorkflowID, RunID: s.RunID,
-		TaskQueue: s.TaskQueue, Namespace: ns, Parameters: pipeline.RedactObject(s.Params),
+		TaskQueue: s.TaskQueue, Namespace: ns, Parameters: redact.Object(s.Params),
 		UIURL: starter.UILink(ns, s.WorkflowID, s.RunID),
 	}
 	if wf, run, ok := pipeline.ParseRetryOf(s.RetryOf); ok {

@@ -25,8 +25,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/conn"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
 // Exit codes.
@@ -122,7 +122,7 @@ func (e *commandError) code() int {
 	switch {
 	case e.exit != 0:
 		return e.exit
-	case pipeline.IsInput(e.err):
+	case badinput.Is(e.err):
 		return ExitUsage
 	case errors.Is(e.err, context.Canceled):
 		return ExitInterrupted
@@ -137,7 +137,7 @@ func exitError(code int, err error) error {
 }
 
 // usagef is a bad-usage error found by a command itself (exit 2).
-func usagef(format string, args ...any) error { return pipeline.Inputf(format, args...) }
+func usagef(format string, args ...any) error { return badinput.Errorf(format, args...) }
 
 // oneLine keeps a message on one line.
 func oneLine(s string) string {
@@ -258,7 +258,7 @@ func (a *app) overrides() conn.Overrides {
 func (a *app) loadSettings() (client.Options, conn.Settings, error) {
 	opts, s, err := conn.Load(a.overrides(), nil)
 	if err != nil {
-		return opts, s, &pipeline.InputError{Err: err}
+		return opts, s, &badinput.Error{Err: err}
 	}
 	return opts, s, nil
 }

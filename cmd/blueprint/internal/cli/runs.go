@@ -21,6 +21,7 @@ import (
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/names"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -489,7 +490,7 @@ func orDash(s string) string {
 // printSummary writes a completed run's Summary.
 func printSummary(w io.Writer, s pipeline.Summary, indent string) error {
 	f := newFields(w, indent)
-	f.add("Source", "%s", pipeline.RedactURL(s.Source))
+	f.add("Source", "%s", redact.URL(s.Source))
 	f.add("Extracted", "%d", s.Extracted)
 	f.add("Valid", "%d", s.Valid)
 	rejected := fmt.Sprint(s.Rejected)

@@ -10,8 +10,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/fleet"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
 func (a *app) workPoolCommand() *cobra.Command {
@@ -47,7 +47,7 @@ type queueView struct {
 func (a *app) describeQueue(ctx context.Context, c client.Client, queue string) (fleet.Queue, error) {
 	after, err := fleet.OfflineAfter()
 	if err != nil {
-		return fleet.Queue{}, &pipeline.InputError{Err: err}
+		return fleet.Queue{}, &badinput.Error{Err: err}
 	}
 	return fleet.Describe(ctx, c, queue, after, time.Now())
 }

@@ -359,7 +359,7 @@ func CheckStyle(s string) error {
 // history, and the Web UI and `temporal workflow show` display it to whoever
 // can read the namespace. Credentials belong to the worker, which sends them
 // to the source's origin only. It is the one statement of the rule: a named
-// source's url (CheckURL) and every source_url (pipeline.ParseSourceURL)
+// source's url (CheckURL) and every source_url (sourceurl.Parse)
 // are refused with it.
 var ErrCredentialsInURL = errors.New("must not carry credentials (user info before the host): " +
 	"the URL is stored in the run's history on the Temporal server; " +

@@ -157,6 +157,10 @@ func TestRecordHistories(t *testing.T) {
 		"retried":   {BatchSize: 12000, SourceURL: "demo://orders?failure_rate=1"},
 		"failed":    {BatchSize: 100, SourceURL: "demo://orders?fail=always"},
 		"invalid":   {BatchSize: 0, SourceURL: "ftp://example.com"},
+		// The rejection threshold's version marker, in a run under it and
+		// one over it (the demo source rejects a few of every 100).
+		"completed-max-rejected": {BatchSize: 200, SourceURL: "demo://orders", MaxRejected: pipeline.MaxRejectedCount(200)},
+		"failed-max-rejected":    {BatchSize: 200, SourceURL: "demo://orders", MaxRejected: pipeline.MaxRejectedCount(0)},
 	} {
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: pipeline.TaskQueue}, pipeline.WorkflowType, p)
 		require.NoError(t, err)

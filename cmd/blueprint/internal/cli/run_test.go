@@ -165,8 +165,10 @@ func TestRunWatch(t *testing.T) {
 	})
 
 	t.Run("watch timeout leaves the run going, then cancel", func(t *testing.T) {
+		// The source holds the run's first request until the test ends.
+		feed := testutil.NewOrderFeed(t, testutil.FeedScript{Pages: 1, HoldPage: 1, HoldRequest: 1})
 		r := blueprint(t, "-f", path, "run", "cli-watch", "--id", "cli-watch-slow", "--watch", "--timeout", "1s",
-			"--param", "source_url=demo://orders?latency=500ms", "--param", "batch_size=100000")
+			"--param", "source_url="+feed.FirstPage())
 		require.Equal(t, 1, r.code, "%s", r)
 		assert.Contains(t, r.stderr, "blueprint: stopped watching after --timeout 1s; run cli-watch-slow is still running and keeps going")
 		d, err := describeRaw(t, "cli-watch-slow")

@@ -2,9 +2,6 @@ package workflows_test
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"go.temporal.io/sdk/temporal"
@@ -12,40 +9,33 @@ import (
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
-
-// order is one record of a file source: good, or broken the way reason
-// says.
-func order(i int, reason string) string {
-	id, email, amount := fmt.Sprintf(`"ord-%d"`, i), `"a@example.com"`, `"12.50"`
-	switch reason {
-	case record.ReasonMissingID:
-		id = `""`
-	case record.ReasonInvalidEmail:
-		email = `"not an email"`
-	case record.ReasonInvalidAmount:
-		amount = `"twelve"`
-	}
-	return fmt.Sprintf(`{"id": %s, "customer_email": %s, "category": "books", "amount": %s, "currency": "EUR", "timestamp": "2026-01-02T00:00:00Z"}`, id, email, amount)
-}
 
 // fileSource writes a JSON file of good records and bad ones (by reason)
 // and has the suite's worker read files from its directory.
 func (s *PipelineSuite) fileSource(good int, bad ...string) string {
 	dir := s.T().TempDir()
-	var recs []string
-	for i := range good {
-		recs = append(recs, order(i, ""))
-	}
-	for i, reason := range bad {
-		recs = append(recs, order(good+i, reason))
-	}
-	path := filepath.Join(dir, "orders.json")
-	s.Require().NoError(os.WriteFile(path, []byte("["+strings.Join(recs, ",\n")+"]"), 0o644))
+	url := testutil.OrdersFile(s.T(), dir, "orders", good, bad...)
 	s.env = s.NewTestWorkflowEnvironment()
 	s.deps.Sources.FileRoot = dir
 	flows.Registry.Register(s.env, s.deps)
-	return "file://" + path
+	return url
+}
+
+// onlyRun is the run of the suite's warehouse, with its rejected records
+// and the orders loaded.
+func (s *PipelineSuite) onlyRun() (store.RunRecord, []record.Rejected, int64) {
+	ctx := context.Background()
+	runs, err := s.store.ListRuns(ctx, 10)
+	s.Require().NoError(err)
+	s.Require().Len(runs, 1)
+	rejected, err := s.store.Rejected(ctx, pipeline.RunRef{WorkflowID: runs[0].WorkflowID, RunID: runs[0].RunID}, 0)
+	s.Require().NoError(err)
+	loaded, err := s.store.CountOrders(ctx, "")
+	s.Require().NoError(err)
+	return runs[0], rejected, loaded
 }
 
 // TestEveryRecordRejectedFailsByDefault: a run that rejects every record
@@ -65,20 +55,13 @@ func (s *PipelineSuite) TestEveryRecordRejectedFailsByDefault() {
 	s.Equal(int64(4), so.Extracted)
 	s.Equal(int64(4), so.Rejected)
 
-	runs, err := s.store.ListRuns(context.Background(), 10)
-	s.Require().NoError(err)
-	s.Require().Len(runs, 1)
-	s.Equal(pipeline.RunFailed, runs[0].Status)
-	s.Equal(want, runs[0].Error)
-	ref := pipeline.RunRef{WorkflowID: runs[0].WorkflowID, RunID: runs[0].RunID}
-	rejected, err := s.store.Rejected(context.Background(), ref, 0)
-	s.Require().NoError(err)
+	run, rejected, loaded := s.onlyRun()
+	s.Equal(pipeline.RunFailed, run.Status)
+	s.Equal(want, run.Error)
 	s.Len(rejected, 4, "the rejected records stay")
-	n, err := s.store.CountOrders(context.Background(), "")
-	s.Require().NoError(err)
-	s.Zero(n)
+	s.Zero(loaded)
 	s.Zero(s.attempts[pipeline.LoadActivity], "nothing is loaded")
-	lines := s.logs(ref.WorkflowID, ref.RunID)
+	lines := s.logs(run.WorkflowID, run.RunID)
 	s.Equal("error run 0 run failed in transform: "+want+" (TooManyRejected)", lines[len(lines)-1])
 	s.Equal("**Stage:** failed\n\n**Failed in:** transform\n\n**Error:** "+want+" (TooManyRejected)", s.details())
 }
@@ -116,21 +99,14 @@ func (s *PipelineSuite) TestMaxRejected() {
 			limit, err := pipeline.ParseRejectLimit(tt.limit)
 			s.Require().NoError(err)
 			sum, err := s.run(pipeline.Params{BatchSize: 100, SourceURL: s.fileSource(7, bad...), MaxRejected: limit})
-			runs, lerr := s.store.ListRuns(context.Background(), 10)
-			s.Require().NoError(lerr)
-			s.Require().Len(runs, 1)
-			ref := pipeline.RunRef{WorkflowID: runs[0].WorkflowID, RunID: runs[0].RunID}
-			rejected, rerr := s.store.Rejected(context.Background(), ref, 0)
-			s.Require().NoError(rerr)
+			run, rejected, loaded := s.onlyRun()
 			s.Len(rejected, 3, "the rejected records are kept either way")
-			loaded, cerr := s.store.CountOrders(context.Background(), "")
-			s.Require().NoError(cerr)
 			if !tt.fails {
 				s.Require().NoError(err)
 				s.Equal(int64(3), sum.Rejected)
 				s.Equal(int64(7), sum.Loaded.Inserted)
 				s.Equal(int64(7), loaded)
-				s.Equal(pipeline.RunCompleted, runs[0].Status)
+				s.Equal(pipeline.RunCompleted, run.Status)
 				return
 			}
 			var appErr *temporal.ApplicationError
@@ -142,7 +118,7 @@ func (s *PipelineSuite) TestMaxRejected() {
 			}
 			s.Equal(more+" (invalid_amount: 2, missing_id: 1); nothing was loaded, the rejected records are kept in rejected_records", appErr.Message())
 			s.Zero(loaded, "nothing is loaded")
-			s.Equal(pipeline.RunFailed, runs[0].Status)
+			s.Equal(pipeline.RunFailed, run.Status)
 		})
 	}
 }

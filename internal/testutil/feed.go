@@ -31,6 +31,7 @@ type FeedScript struct {
 // polling from outside may miss it on a fast machine or a loaded one.
 type OrderFeed struct {
 	*httptest.Server
+	t      testing.TB
 	script FeedScript
 	// Arrived is closed when the held request has arrived.
 	Arrived chan struct{}
@@ -44,7 +45,7 @@ type OrderFeed struct {
 // NewOrderFeed starts a feed that stops when the test ends, its gate
 // released first.
 func NewOrderFeed(t testing.TB, script FeedScript) *OrderFeed {
-	f := &OrderFeed{script: script, Arrived: make(chan struct{}), open: make(chan struct{}), requests: map[int]int{}}
+	f := &OrderFeed{t: t, script: script, Arrived: make(chan struct{}), open: make(chan struct{}), requests: map[int]int{}}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	// Cleanups run last in, first out: the gate opens before the server
 	// closes, which waits for its handlers.
@@ -90,8 +91,7 @@ func (f *OrderFeed) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	recs := make([]string, FeedPageSize)
 	for i := range recs {
-		id := (page-1)*FeedPageSize + i
-		recs[i] = fmt.Sprintf(`{"id":"feed-%d","customer_email":"c%d@example.com","category":"books","amount":"%d.50","currency":"EUR","timestamp":"2026-01-02T00:00:00Z"}`, id, id, id)
+		recs[i] = Order(f.t, fmt.Sprintf("feed-%d", (page-1)*FeedPageSize+i), "")
 	}
 	if page < f.script.Pages {
 		w.Header().Set("Link", fmt.Sprintf(`<%s/orders?page=%d>; rel="next"`, f.URL, page+1))

@@ -3,10 +3,8 @@ package cli_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -20,32 +18,6 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/internal/worker"
 )
-
-// ordersFile writes a JSON file of good orders and bad ones, one per
-// reason given, and returns its file:// URL.
-func ordersFile(t *testing.T, dir, name string, good int, bad ...string) string {
-	t.Helper()
-	var recs []string
-	for i := range good + len(bad) {
-		id, email, amount := fmt.Sprintf(`"%s-%d"`, name, i), `"a@example.com"`, `"12.50"`
-		if i >= good {
-			switch bad[i-good] {
-			case record.ReasonMissingID:
-				id = `""`
-			case record.ReasonInvalidEmail:
-				email = `"not an email"`
-			case record.ReasonInvalidAmount:
-				amount = `"twelve"`
-			default:
-				t.Fatalf("no bad order for reason %q", bad[i-good])
-			}
-		}
-		recs = append(recs, fmt.Sprintf(`{"id": %s, "customer_email": %s, "category": "books", "amount": %s, "currency": "EUR", "timestamp": "2026-01-02T00:00:00Z"}`, id, email, amount))
-	}
-	path := filepath.Join(dir, name+".json")
-	require.NoError(t, os.WriteFile(path, []byte("["+strings.Join(recs, ",\n")+"]"), 0o600))
-	return "file://" + path
-}
 
 // TestMaxRejected is the rejection threshold through the CLI, with a real
 // worker and warehouse: by default a run that rejects every record exits
@@ -61,9 +33,9 @@ func TestMaxRejected(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 	flowstest.StartWith(t, srv.Client(), st, worker.Config{TaskQueue: queue, Sources: source.Config{FileRoot: dir}})
 
-	allBad := ordersFile(t, dir, "all-bad", 0, record.ReasonInvalidAmount, record.ReasonInvalidAmount, record.ReasonMissingID, record.ReasonInvalidEmail)
+	allBad := testutil.OrdersFile(t, dir, "all-bad", 0, record.ReasonInvalidAmount, record.ReasonInvalidAmount, record.ReasonMissingID, record.ReasonInvalidEmail)
 	// 10 orders, 3 rejected: 30%.
-	mixed := ordersFile(t, dir, "mixed", 7, record.ReasonInvalidAmount, record.ReasonMissingID, record.ReasonInvalidAmount)
+	mixed := testutil.OrdersFile(t, dir, "mixed", 7, record.ReasonInvalidAmount, record.ReasonMissingID, record.ReasonInvalidAmount)
 	path := writeManifest(t, manifestOf(
 		deployment("rejects-default", queue, fmt.Sprintf("{batch_size: 100, source_url: %q}", allBad), ""),
 		deployment("rejects-count", queue, fmt.Sprintf("{batch_size: 100, source_url: %q, max_rejected: 3}", mixed), ""),
@@ -117,7 +89,7 @@ func TestMaxRejected(t *testing.T) {
 			id := testutil.UniqueID(tt.deployment)
 			// A source of its own: the orders the run loaded are the
 			// source's.
-			own := ordersFile(t, dir, id, 7, record.ReasonInvalidAmount, record.ReasonMissingID, record.ReasonInvalidAmount)
+			own := testutil.OrdersFile(t, dir, id, 7, record.ReasonInvalidAmount, record.ReasonMissingID, record.ReasonInvalidAmount)
 			args := []string{"-f", path, "run", tt.deployment, "--id", id, "--watch", "--param", "source_url=" + own}
 			for _, p := range tt.params {
 				args = append(args, "--param", p)
@@ -172,7 +144,7 @@ func TestMaxRejected(t *testing.T) {
 		nightly := writeManifest(t, "deployments:\n  - name: rejects-nightly\n    workflow: NightlyETL\n    task_queue: "+queue+"\n"+
 			fmt.Sprintf("    parameters: {sources: [%q], batch_size: 100}\n", mixed))
 		id := testutil.UniqueID("rejects-nightly")
-		own := ordersFile(t, dir, id, 7, record.ReasonInvalidAmount, record.ReasonMissingID, record.ReasonInvalidAmount)
+		own := testutil.OrdersFile(t, dir, id, 7, record.ReasonInvalidAmount, record.ReasonMissingID, record.ReasonInvalidAmount)
 		r := blueprint(t, "-f", nightly, "run", "rejects-nightly", "--id", id, "--watch", "--param", "max_rejected=2", "--param", "sources="+own)
 		require.Equal(t, 1, r.code, "%s", r)
 		assert.Contains(t, r.stderr, "1 of 1 sources failed: "+own)

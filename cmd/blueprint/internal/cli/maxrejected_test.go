@@ -131,6 +131,18 @@ func TestMaxRejected(t *testing.T) {
 		assert.Contains(t, r.stderr, `deployments[0].parameters.max_rejected: "101%" must be `+rule)
 	})
 
+	t.Run("a schedule with it deploys once", func(t *testing.T) {
+		for _, value := range []string{"3", "2.5%"} {
+			name := testutil.UniqueID("rejects-sched")
+			cleanupSchedule(t, name)
+			path := writeManifest(t, manifestOf(deployment(name, queue, "{batch_size: 10, max_rejected: "+value+"}", chicago9)))
+			r := ok(t, "-f", path, "deploy")
+			assert.Regexp(t, `(?m)^`+name+`\s+created$`, r.stdout)
+			r = ok(t, "-f", path, "deploy")
+			assert.Regexp(t, `(?m)^`+name+`\s+unchanged$`, r.stdout, "the server's max_rejected is the manifest's")
+		}
+	})
+
 	t.Run("flows inspect", func(t *testing.T) {
 		for _, f := range []string{pipeline.WorkflowType, "NightlyETL"} {
 			r := ok(t, "flows", "inspect", f)

@@ -200,12 +200,12 @@ func TestRecordHistories(t *testing.T) {
 	// NightlyETL cancelled while its child reads a source that holds its
 	// first page until the end of the test: the child and the parent end
 	// cancelled.
-	feed := testutil.NewOrderFeed(t, testutil.FeedScript{Pages: 1, HoldPage: 1, HoldRequest: 1})
+	feed, feedURL := testutil.HeldFeed(t, 100, testutil.RequestAt{Page: 0, Request: 1})
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-nightly-cancelled", TaskQueue: pipeline.TaskQueue}, report.NightlyETLWorkflow,
-		report.NightlyParams{Sources: []string{feed.FirstPage()}, BatchSize: 5000, MaxParallel: 1, Timezone: "UTC"})
+		report.NightlyParams{Sources: []string{feedURL}, BatchSize: 5000, MaxParallel: 1, Timezone: "UTC"})
 	require.NoError(t, err)
 	select {
-	case <-feed.Arrived:
+	case <-feed.Arrived():
 	case <-ctx.Done():
 		t.Fatal("the child never read its source")
 	}
@@ -303,8 +303,12 @@ func TestRetryShowsInCurrentDetailsOnDevServer(t *testing.T) {
 		require.NoError(t, err)
 		return run
 	}
-	feed := testutil.NewOrderFeed(t, testutil.FeedScript{Pages: 6, Fail: map[int][]int{3: {1}, 4: {1}}, HoldPage: 3, HoldRequest: 2})
-	sourceURL := feed.FirstPage()
+	outage := func(page int) testutil.RequestFault {
+		return testutil.RequestFault{RequestAt: testutil.RequestAt{Page: page, Request: 1}, Fault: testutil.FaultServerError}
+	}
+	// Pages 0-based: the third and fourth pages' first requests fail;
+	// the third's second request is held.
+	feed, sourceURL := testutil.HeldFeed(t, 600, testutil.RequestAt{Page: 2, Request: 2}, outage(2), outage(3))
 	run := start(sourceURL)
 	done := make(chan error, 1)
 	go func() { done <- run.Get(ctx, nil) }()
@@ -312,7 +316,7 @@ func TestRetryShowsInCurrentDetailsOnDevServer(t *testing.T) {
 	// Attempt 2 is at the gate: it signalled the workflow before it
 	// opened the source, and a query sees every event the history holds.
 	select {
-	case <-feed.Arrived:
+	case <-feed.Arrived():
 	case err := <-done:
 		t.Fatalf("the run ended before attempt 2 reached the gate: %v", err)
 	case <-ctx.Done():

@@ -23,7 +23,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 )
 
-// TestWriteYourOwnFlow follows the README's "Write your own flow" to the
+// TestWriteYourOwnFlow follows docs/flows.md's "Write your own flow" to the
 // letter, in a copy of the module: the section's Go blocks become the
 // files it names, its registry line and import go into flows/flows.go,
 // its manifest entry at the end of deployments/deployments.yaml; nothing
@@ -237,7 +237,7 @@ type block struct {
 // one place that says which file and heading it is.
 func writeYourOwnFlow(t *testing.T, root string) section {
 	t.Helper()
-	const file, heading = "README.md", "## Write your own flow"
+	const file, heading = "docs/flows.md", "## Write your own flow"
 	doc, err := os.ReadFile(filepath.Join(root, file))
 	require.NoError(t, err)
 	return readmeSection(t, string(doc), heading)

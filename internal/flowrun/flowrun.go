@@ -25,7 +25,7 @@ import (
 // endActivity record the outcome with a regular activity, and new runs with
 // a local activity (endLocal): the outcome is one row, and a server round
 // trip for it cost every run about a fifth of its latency (see the
-// Benchmarks section of the README).
+// docs/benchmarks.md).
 const (
 	endChange   = "blueprint-run-end"
 	endActivity = 1

@@ -1,46 +1,47 @@
 package testutil
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/blueprint-etl/blueprint/internal/record"
 )
 
-// Order is one order record in JSON: valid, or broken so that Transform
-// rejects it for reason (record.ReasonMissingID, ReasonInvalidEmail or
-// ReasonInvalidAmount; "" for a valid one).
-func Order(t testing.TB, id, reason string) string {
+// rejectedBy says, for each reason RejectOrder can give a record, the
+// field it spoils and the value it gives it.
+var rejectedBy = map[string]struct{ field, value string }{
+	record.ReasonMissingID:     {"id", ""},
+	record.ReasonInvalidEmail:  {"customer_email", "not an email"},
+	record.ReasonInvalidAmount: {"amount", "twelve"},
+}
+
+// RejectOrder spoils a valid order record of OrderRecords so that
+// Transform rejects it for reason: record.ReasonMissingID,
+// ReasonInvalidEmail or ReasonInvalidAmount.
+func RejectOrder(t testing.TB, rec, reason string) string {
 	t.Helper()
-	id, email, amount := fmt.Sprintf("%q", id), `"a@example.com"`, `"12.50"`
-	switch reason {
-	case "":
-	case record.ReasonMissingID:
-		id = `""`
-	case record.ReasonInvalidEmail:
-		email = `"not an email"`
-	case record.ReasonInvalidAmount:
-		amount = `"twelve"`
-	default:
-		t.Fatalf("testutil.Order: no order is rejected for %q", reason)
+	spoil, ok := rejectedBy[reason]
+	if !ok {
+		t.Fatalf("testutil.RejectOrder: no record is spoiled for %q", reason)
 	}
-	return fmt.Sprintf(`{"id": %s, "customer_email": %s, "category": "books", "amount": %s, "currency": "EUR", "timestamp": "2026-01-02T00:00:00Z"}`, id, email, amount)
+	field := regexp.MustCompile(`"` + spoil.field + `":"[^"]*"`)
+	if !field.MatchString(rec) {
+		t.Fatalf("testutil.RejectOrder: %s has no %s", rec, spoil.field)
+	}
+	return field.ReplaceAllLiteralString(rec, `"`+spoil.field+`":"`+spoil.value+`"`)
 }
 
 // OrdersFile writes dir/name.json, a JSON array of good valid orders
-// followed by one order rejected for each of bad (see Order), and returns
+// followed by one rejected for each of bad (see RejectOrder), and returns
 // its file:// URL.
 func OrdersFile(t testing.TB, dir, name string, good int, bad ...string) string {
 	t.Helper()
-	recs := make([]string, 0, good+len(bad))
-	for i := range good {
-		recs = append(recs, Order(t, fmt.Sprintf("%s-%d", name, i), ""))
-	}
+	recs := OrderRecords(name, good+len(bad))
 	for i, reason := range bad {
-		recs = append(recs, Order(t, fmt.Sprintf("%s-%d", name, good+i), reason))
+		recs[good+i] = RejectOrder(t, recs[good+i], reason)
 	}
 	path := filepath.Join(dir, name+".json")
 	if err := os.WriteFile(path, []byte("["+strings.Join(recs, ",\n")+"]"), 0o600); err != nil {

@@ -44,11 +44,11 @@ func TestEveryCommandWorksForEveryFlow(t *testing.T) {
 	// A NightlyETL run whose only child reads a source that holds its
 	// first page until the test ends, cancelled while the child waits for
 	// it: both end cancelled.
-	feed := testutil.NewOrderFeed(t, testutil.FeedScript{Pages: 1, HoldPage: 1, HoldRequest: 1})
+	feed, url := testutil.HeldFeed(t, 100, testutil.RequestAt{Page: 0, Request: 1})
 	nid := testutil.UniqueID("cli-nightly-cancel")
-	ok(t, "run", "nightly-etl", "--id", nid, "--params", `{"sources":["`+feed.FirstPage()+`"],"batch_size":5000}`)
+	ok(t, "run", "nightly-etl", "--id", nid, "--params", `{"sources":["`+url+`"],"batch_size":5000}`)
 	select {
-	case <-feed.Arrived:
+	case <-feed.Arrived():
 	case <-ctx(t).Done():
 		t.Fatal("the child run never read its source")
 	}

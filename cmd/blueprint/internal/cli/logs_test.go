@@ -69,8 +69,8 @@ func TestRunsLogs(t *testing.T) {
 			// --follow streams a running run's lines and exits with its
 			// outcome: the source holds the run's second page until the
 			// first line has been shown.
-			feed := testutil.NewOrderFeed(t, testutil.FeedScript{Pages: 2, HoldPage: 2, HoldRequest: 1})
-			r = ok(t, "-f", path, "run", "cli-logs", "--id", id("follow"), "--param", "source_url="+feed.FirstPage())
+			feed, url := testutil.HeldFeed(t, 200, testutil.RequestAt{Page: 1, Request: 1})
+			r = ok(t, "-f", path, "run", "cli-logs", "--id", id("follow"), "--param", "source_url="+url)
 			follow := start(t, "runs", "logs", id("follow"), db, "--follow")
 			follow.waitFor(t, `\s+info\s+extract\s+1\s+extract started \(attempt 1 of 3\)$`)
 			feed.Release()

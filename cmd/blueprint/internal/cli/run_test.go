@@ -107,9 +107,9 @@ func TestRunWatch(t *testing.T) {
 	t.Run("completed", func(t *testing.T) {
 		// The source holds Extract's second page until --watch has shown
 		// the stage.
-		feed := testutil.NewOrderFeed(t, testutil.FeedScript{Pages: 2, HoldPage: 2, HoldRequest: 1})
+		feed, url := testutil.HeldFeed(t, 200, testutil.RequestAt{Page: 1, Request: 1})
 		id := testutil.UniqueID("cli-watch-ok")
-		b := start(t, "-f", path, "run", "cli-watch", "--id", id, "--watch", "--param", "source_url="+feed.FirstPage())
+		b := start(t, "-f", path, "run", "cli-watch", "--id", id, "--watch", "--param", "source_url="+url)
 		b.waitFor(t, `^stage=extract rows=\d+ attempt=1$`)
 		feed.Release()
 		r := b.wait(t)
@@ -141,9 +141,13 @@ func TestRunWatch(t *testing.T) {
 	t.Run("failed", func(t *testing.T) {
 		// Every request of the source fails; the second attempt's is held
 		// until --watch has shown the retry.
-		feed := testutil.NewOrderFeed(t, testutil.FeedScript{Pages: 1, Fail: map[int][]int{1: {1, 2, 3}}, HoldPage: 1, HoldRequest: 2})
+		var outages []testutil.RequestFault
+		for n := 1; n <= 3; n++ {
+			outages = append(outages, testutil.RequestFault{RequestAt: testutil.RequestAt{Page: 0, Request: n}, Fault: testutil.FaultServerError})
+		}
+		feed, url := testutil.HeldFeed(t, 100, testutil.RequestAt{Page: 0, Request: 2}, outages...)
 		id := testutil.UniqueID("cli-watch-fail")
-		b := start(t, "-f", path, "run", "cli-watch", "--id", id, "--watch", "--param", "source_url="+feed.FirstPage())
+		b := start(t, "-f", path, "run", "cli-watch", "--id", id, "--watch", "--param", "source_url="+url)
 		b.waitFor(t, `^stage=extract rows=\d+ attempt=2 retries=1 last_error=".+503 Service Unavailable.*"$`)
 		feed.Release()
 		r := b.wait(t)
@@ -152,7 +156,7 @@ func TestRunWatch(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 		last := lines[len(lines)-1]
 		// The run's failure names the stage, the attempts and the cause.
-		cause := "GET " + feed.FirstPage() + ": 503 Service Unavailable"
+		cause := "GET " + url + ": 503 Service Unavailable"
 		assert.Equal(t, "blueprint: run "+id+" failed: Extract failed after 3 attempts: "+cause, last)
 
 		// runs show has every attempt the history keeps.
@@ -166,9 +170,9 @@ func TestRunWatch(t *testing.T) {
 
 	t.Run("watch timeout leaves the run going, then cancel", func(t *testing.T) {
 		// The source holds the run's first request until the test ends.
-		feed := testutil.NewOrderFeed(t, testutil.FeedScript{Pages: 1, HoldPage: 1, HoldRequest: 1})
+		_, url := testutil.HeldFeed(t, 100, testutil.RequestAt{Page: 0, Request: 1})
 		r := blueprint(t, "-f", path, "run", "cli-watch", "--id", "cli-watch-slow", "--watch", "--timeout", "1s",
-			"--param", "source_url="+feed.FirstPage())
+			"--param", "source_url="+url)
 		require.Equal(t, 1, r.code, "%s", r)
 		assert.Contains(t, r.stderr, "blueprint: stopped watching after --timeout 1s; run cli-watch-slow is still running and keeps going")
 		d, err := describeRaw(t, "cli-watch-slow")

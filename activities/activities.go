@@ -19,9 +19,10 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/redact"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
@@ -78,7 +79,7 @@ func (a *Activities) chunkRecords() int {
 }
 
 // Extract reads up to batch_size records from the source and stages them.
-func (a *Activities) Extract(ctx context.Context, in pipeline.ExtractInput) (pipeline.ExtractResult, error) {
+func (a *Activities) Extract(ctx context.Context, in datapipeline.ExtractInput) (datapipeline.ExtractResult, error) {
 	res, err := a.doExtract(ctx, in)
 	return res, final(err)
 }
@@ -94,27 +95,27 @@ func final(err error) error {
 	)
 	switch {
 	case errors.Is(err, store.ErrRunFinished):
-		return temporal.NewNonRetryableApplicationError(err.Error(), pipeline.ErrRunFinished, err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), runinfo.ErrRunFinished, err)
 	case errors.As(err, &row), errors.As(err, &drift):
-		return temporal.NewNonRetryableApplicationError(err.Error(), pipeline.ErrBadData, err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), runinfo.ErrBadData, err)
 	}
 	return err
 }
 
-func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (pipeline.ExtractResult, error) {
+func (a *Activities) doExtract(ctx context.Context, in datapipeline.ExtractInput) (datapipeline.ExtractResult, error) {
 	info := activity.GetInfo(ctx)
 	log := activity.GetLogger(ctx)
-	rl := a.Log.Attempt(ctx, in.Run, pipeline.StageExtract)
+	rl := a.Log.Attempt(ctx, in.Run, runinfo.StageExtract)
 	spec, err := in.Params.Spec()
 	if err != nil {
-		return pipeline.ExtractResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("source_url=%q: %v", redact.URL(in.Params.SourceURL), err), pipeline.ErrInvalidParameters, nil)
+		return datapipeline.ExtractResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("source_url=%q: %v", redact.URL(in.Params.SourceURL), err), runinfo.ErrInvalidParameters, nil)
 	}
 	key, err := source.Key(spec, a.Sources)
 	if err != nil {
-		return pipeline.ExtractResult{}, err
+		return datapipeline.ExtractResult{}, err
 	}
-	result := pipeline.ExtractResult{Run: in.Run, Source: key}
+	result := datapipeline.ExtractResult{Run: in.Run, Source: key}
 
 	params, err := json.Marshal(redact.Object(in.Params.Object()))
 	if err != nil {
@@ -122,18 +123,18 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 	}
 	if err := a.Store.BeginRun(ctx, store.RunRecord{
 		WorkflowID: in.Run.WorkflowID, RunID: in.Run.RunID, Deployment: in.Deployment, Source: result.Source,
-		Params: params, Status: pipeline.RunRunning, StartedAt: in.StartedAt,
+		Params: params, Status: runinfo.RunRunning, StartedAt: in.StartedAt,
 	}); err != nil {
 		return result, fmt.Errorf("record run start: %w", err)
 	}
 
-	cp, err := a.Store.Checkpoint(ctx, in.Run, pipeline.StageExtract)
+	cp, err := a.Store.Checkpoint(ctx, in.Run, runinfo.StageExtract)
 	if err != nil {
 		return result, fmt.Errorf("read extract checkpoint: %w", err)
 	}
 	// A chunk committed with an empty cursor means the source was
 	// exhausted; only the done mark was lost.
-	a.retrying(ctx, rl, pipeline.StageExtract, cp.Records)
+	a.retrying(ctx, rl, runinfo.StageExtract, cp.Records)
 	exhausted := cp.NextSeq > 0 && cp.Cursor == ""
 	remaining := int64(in.Params.BatchSize) - cp.Records
 	if !cp.Done && !exhausted && remaining > 0 {
@@ -142,12 +143,12 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 			rl.Info("resuming after %d committed chunks (%d records)", cp.NextSeq, cp.Records)
 		}
 		if cp, err = a.extract(ctx, rl, in.Run, spec, cp, remaining, source.Attempt{
-			WorkflowID: in.Run.WorkflowID, Number: info.Attempt, Max: pipeline.MaxAttempts,
+			WorkflowID: in.Run.WorkflowID, Number: info.Attempt, Max: runinfo.MaxAttempts,
 		}); err != nil {
 			return result, err
 		}
 	}
-	if err := a.finishStage(ctx, in.Run, pipeline.StageExtract, &cp); err != nil {
+	if err := a.finishStage(ctx, in.Run, runinfo.StageExtract, &cp); err != nil {
 		return result, err
 	}
 	result.Records, result.Chunks = cp.Records, cp.NextSeq
@@ -156,14 +157,14 @@ func (a *Activities) doExtract(ctx context.Context, in pipeline.ExtractInput) (p
 	return result, nil
 }
 
-func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run pipeline.RunRef, spec sourceurl.Spec, cp store.Checkpoint, remaining int64, attempt source.Attempt) (store.Checkpoint, error) {
+func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run runinfo.RunRef, spec sourceurl.Spec, cp store.Checkpoint, remaining int64, attempt source.Attempt) (store.Checkpoint, error) {
 	r, err := source.Open(ctx, spec, cp.Cursor, remaining, attempt, a.Sources)
 	if err != nil {
 		return cp, err
 	}
 	defer r.Close()
 
-	hb := startHeartbeats(ctx, pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records})
+	hb := startHeartbeats(ctx, datapipeline.Checkpoint{Stage: runinfo.StageExtract, Chunks: cp.NextSeq, Records: cp.Records})
 	defer hb.stop()
 	rows := activity.GetMetricsHandler(ctx).Counter(MetricRowsExtracted)
 	// The source is read one chunk ahead of the writes. A chunk with an
@@ -226,19 +227,19 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run pipelin
 			cp.Records += int64(c.n)
 			cp.Cursor, cp.Done = c.cursor, done
 			rl.Info("chunk %d committed: %d rows so far", cp.NextSeq, cp.Records)
-			hb.committed(pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records}, done)
-			return chunkGate(ctx, run, pipeline.StageExtract, cp.NextSeq)
+			hb.committed(datapipeline.Checkpoint{Stage: runinfo.StageExtract, Chunks: cp.NextSeq, Records: cp.Records}, done)
+			return chunkGate(ctx, run, runinfo.StageExtract, cp.NextSeq)
 		}
 		return nil
 	})
 	if err != nil {
 		return cp, err
 	}
-	return cp, a.finishStage(ctx, run, pipeline.StageExtract, &cp)
+	return cp, a.finishStage(ctx, run, runinfo.StageExtract, &cp)
 }
 
 // retrying tells the workflow that a retry of stage started, after rows
-// committed rows (pipeline.AttemptSignal), so that the run's current
+// committed rows (datapipeline.AttemptSignal), so that the run's current
 // details show it: the server retries activities without the workflow
 // knowing. A first attempt sends nothing, so a run without retries has no
 // extra history events, and a failed signal is only logged: it must never
@@ -248,21 +249,21 @@ func (a *Activities) retrying(ctx context.Context, rl *runlog.Logger, stage stri
 	if info.Attempt < 2 || a.Client == nil {
 		return
 	}
-	at := pipeline.Attempt{Stage: stage, Attempt: info.Attempt, Rows: rows, PreviousError: rl.PreviousFailure()}
+	at := datapipeline.Attempt{Stage: stage, Attempt: info.Attempt, Rows: rows, PreviousError: rl.PreviousFailure()}
 	if info.RetryPolicy != nil {
 		at.MaxAttempts = info.RetryPolicy.MaximumAttempts
 	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	wf := info.WorkflowExecution
-	if err := a.Client.SignalWorkflow(sctx, wf.ID, wf.RunID, pipeline.AttemptSignal, at); err != nil {
+	if err := a.Client.SignalWorkflow(sctx, wf.ID, wf.RunID, datapipeline.AttemptSignal, at); err != nil {
 		activity.GetLogger(ctx).Warn("could not show the retry in the run's current details", "error", err)
 	}
 }
 
 // finishStage marks a stage done when the commit of its last chunk did not
 // (a source that ran dry exactly at a chunk's end, or nothing to read).
-func (a *Activities) finishStage(ctx context.Context, run pipeline.RunRef, stage string, cp *store.Checkpoint) error {
+func (a *Activities) finishStage(ctx context.Context, run runinfo.RunRef, stage string, cp *store.Checkpoint) error {
 	if cp.Done {
 		return nil
 	}
@@ -275,35 +276,35 @@ func (a *Activities) finishStage(ctx context.Context, run pipeline.RunRef, stage
 
 // Transform normalises and validates the staged records, drops duplicate
 // ids and keeps rejected records with their reason.
-func (a *Activities) Transform(ctx context.Context, in pipeline.TransformInput) (pipeline.TransformResult, error) {
+func (a *Activities) Transform(ctx context.Context, in datapipeline.TransformInput) (datapipeline.TransformResult, error) {
 	res, err := a.doTransform(ctx, in)
 	return res, final(err)
 }
 
-func (a *Activities) doTransform(ctx context.Context, in pipeline.TransformInput) (pipeline.TransformResult, error) {
+func (a *Activities) doTransform(ctx context.Context, in datapipeline.TransformInput) (datapipeline.TransformResult, error) {
 	log := activity.GetLogger(ctx)
-	rl := a.Log.Attempt(ctx, in.Run, pipeline.StageTransform)
-	if _, err := a.requireRunHere(ctx, in.Run, pipeline.TransformActivity); err != nil {
-		return pipeline.TransformResult{}, err
+	rl := a.Log.Attempt(ctx, in.Run, runinfo.StageTransform)
+	if _, err := a.requireRunHere(ctx, in.Run, datapipeline.TransformActivity); err != nil {
+		return datapipeline.TransformResult{}, err
 	}
-	cp, err := a.Store.Checkpoint(ctx, in.Run, pipeline.StageTransform)
+	cp, err := a.Store.Checkpoint(ctx, in.Run, runinfo.StageTransform)
 	if err != nil {
-		return pipeline.TransformResult{}, fmt.Errorf("read transform checkpoint: %w", err)
+		return datapipeline.TransformResult{}, fmt.Errorf("read transform checkpoint: %w", err)
 	}
-	a.retrying(ctx, rl, pipeline.StageTransform, cp.Records)
+	a.retrying(ctx, rl, runinfo.StageTransform, cp.Records)
 	if !cp.Done {
 		if cp.NextSeq > 0 {
 			log.Info("resuming transform", "chunks", cp.NextSeq)
 			rl.Info("resuming after %d committed chunks", cp.NextSeq)
 		}
 		if cp, err = a.transform(ctx, in, cp); err != nil {
-			return pipeline.TransformResult{}, err
+			return datapipeline.TransformResult{}, err
 		}
 	}
-	res := pipeline.TransformResult{Run: in.Run, Valid: cp.Valid, Rejected: cp.Rejected, Reasons: cp.Reasons, Chunks: in.Chunks}
+	res := datapipeline.TransformResult{Run: in.Run, Valid: cp.Valid, Rejected: cp.Rejected, Reasons: cp.Reasons, Chunks: in.Chunks}
 	log.Info("transformed", "valid", res.Valid, "rejected", res.Rejected)
 	if res.Rejected > 0 {
-		rl.Warn("rejected %d records by reason: %s", res.Rejected, pipeline.FormatReasons(res.Reasons))
+		rl.Warn("rejected %d records by reason: %s", res.Rejected, datapipeline.FormatReasons(res.Reasons))
 	}
 	rl.Info("transform finished: %d valid, %d rejected", res.Valid, res.Rejected)
 	return res, nil
@@ -313,8 +314,8 @@ func (a *Activities) doTransform(ctx context.Context, in pipeline.TransformInput
 // checked with a Deduper of its own, ahead of the commit; duplicates of
 // ids kept by earlier chunks are found by PutTransformChunk, in the
 // database, so a run of any size needs no memory for its ids.
-func (a *Activities) transform(ctx context.Context, in pipeline.TransformInput, cp store.Checkpoint) (store.Checkpoint, error) {
-	hb := startHeartbeats(ctx, pipeline.Checkpoint{Stage: pipeline.StageTransform, Chunks: cp.NextSeq, Records: cp.Records})
+func (a *Activities) transform(ctx context.Context, in datapipeline.TransformInput, cp store.Checkpoint) (store.Checkpoint, error) {
+	hb := startHeartbeats(ctx, datapipeline.Checkpoint{Stage: runinfo.StageTransform, Chunks: cp.NextSeq, Records: cp.Records})
 	defer hb.stop()
 	rejectedRows := activity.GetMetricsHandler(ctx).Counter(MetricRowsRejected)
 	type checked struct {
@@ -324,7 +325,7 @@ func (a *Activities) transform(ctx context.Context, in pipeline.TransformInput, 
 	}
 	err := ahead(ctx, func(ctx context.Context, emit func(checked) bool) error {
 		for seq := cp.NextSeq; seq < in.Chunks; seq++ {
-			raw, err := a.Store.ReadChunk(ctx, in.Run, pipeline.StageExtract, seq)
+			raw, err := a.Store.ReadChunk(ctx, in.Run, runinfo.StageExtract, seq)
 			if err != nil {
 				return fmt.Errorf("read staged chunk %d: %w", seq, err)
 			}
@@ -342,47 +343,47 @@ func (a *Activities) transform(ctx context.Context, in pipeline.TransformInput, 
 		}
 		cp = next
 		rejectedRows.Inc(cp.Rejected - before)
-		hb.committed(pipeline.Checkpoint{Stage: pipeline.StageTransform, Chunks: cp.NextSeq, Records: cp.Records}, cp.Done)
-		return chunkGate(ctx, in.Run, pipeline.StageTransform, cp.NextSeq)
+		hb.committed(datapipeline.Checkpoint{Stage: runinfo.StageTransform, Chunks: cp.NextSeq, Records: cp.Records}, cp.Done)
+		return chunkGate(ctx, in.Run, runinfo.StageTransform, cp.NextSeq)
 	})
 	if err != nil {
 		return cp, err
 	}
-	return cp, a.finishStage(ctx, in.Run, pipeline.StageTransform, &cp)
+	return cp, a.finishStage(ctx, in.Run, runinfo.StageTransform, &cp)
 }
 
 // Load upserts the clean records into the warehouse and completes the run.
-func (a *Activities) Load(ctx context.Context, in pipeline.LoadInput) (pipeline.LoadResult, error) {
+func (a *Activities) Load(ctx context.Context, in datapipeline.LoadInput) (datapipeline.LoadResult, error) {
 	res, err := a.doLoad(ctx, in)
 	return res, final(err)
 }
 
-func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipeline.LoadResult, error) {
+func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (datapipeline.LoadResult, error) {
 	log := activity.GetLogger(ctx)
-	rl := a.Log.Attempt(ctx, in.Run, pipeline.StageLoad)
+	rl := a.Log.Attempt(ctx, in.Run, runinfo.StageLoad)
 	started := time.Now()
-	run, err := a.requireRunHere(ctx, in.Run, pipeline.LoadActivity)
+	run, err := a.requireRunHere(ctx, in.Run, datapipeline.LoadActivity)
 	if err != nil {
-		return pipeline.LoadResult{}, err
+		return datapipeline.LoadResult{}, err
 	}
-	if run.Status == pipeline.RunCompleted {
+	if run.Status == runinfo.RunCompleted {
 		// An earlier attempt committed everything; its result was lost.
 		rl.Info("an earlier attempt committed the load; nothing left to do")
-		res := pipeline.LoadResult{Inserted: run.Inserted, Updated: run.Updated, Unchanged: run.Unchanged}
+		res := datapipeline.LoadResult{Inserted: run.Inserted, Updated: run.Updated, Unchanged: run.Unchanged}
 		return res, a.loadedRange(ctx, in.Run, &res)
 	}
-	cp, err := a.Store.Checkpoint(ctx, in.Run, pipeline.StageLoad)
+	cp, err := a.Store.Checkpoint(ctx, in.Run, runinfo.StageLoad)
 	if err != nil {
-		return pipeline.LoadResult{}, fmt.Errorf("read load checkpoint: %w", err)
+		return datapipeline.LoadResult{}, fmt.Errorf("read load checkpoint: %w", err)
 	}
-	a.retrying(ctx, rl, pipeline.StageLoad, cp.Records)
+	a.retrying(ctx, rl, runinfo.StageLoad, cp.Records)
 	if cp.NextSeq > 0 {
 		log.Info("resuming load", "chunks", cp.NextSeq)
 		rl.Info("resuming after %d committed chunks (%d rows)", cp.NextSeq, cp.Inserted+cp.Updated+cp.Unchanged)
 	}
 	loadedRows := activity.GetMetricsHandler(ctx).Counter(MetricRowsLoaded)
-	total := pipeline.LoadResult{Inserted: cp.Inserted, Updated: cp.Updated, Unchanged: cp.Unchanged}
-	hb := startHeartbeats(ctx, pipeline.Checkpoint{Stage: pipeline.StageLoad, Chunks: cp.NextSeq, Records: cp.Records})
+	total := datapipeline.LoadResult{Inserted: cp.Inserted, Updated: cp.Updated, Unchanged: cp.Unchanged}
+	hb := startHeartbeats(ctx, datapipeline.Checkpoint{Stage: runinfo.StageLoad, Chunks: cp.NextSeq, Records: cp.Records})
 	defer hb.stop()
 	// Each raw chunk is read again and the records Transform kept are
 	// normalised again (a pure function, cheaper than staging a second
@@ -393,7 +394,7 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 	}
 	err = ahead(ctx, func(ctx context.Context, emit func(clean) bool) error {
 		for seq := cp.NextSeq; seq < in.Chunks; seq++ {
-			raw, err := a.Store.ReadChunk(ctx, in.Run, pipeline.StageExtract, seq)
+			raw, err := a.Store.ReadChunk(ctx, in.Run, runinfo.StageExtract, seq)
 			if err != nil {
 				return fmt.Errorf("read staged chunk %d: %w", seq, err)
 			}
@@ -420,22 +421,22 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 		total.Unchanged += got.Unchanged
 		loadedRows.Inc(int64(len(c.orders)))
 		rl.Info("chunk %d of %d committed: %d rows so far", c.seq+1, in.Chunks, total.Inserted+total.Updated+total.Unchanged)
-		hb.committed(pipeline.Checkpoint{Stage: pipeline.StageLoad, Chunks: c.seq + 1, Records: total.Inserted + total.Updated + total.Unchanged}, c.seq+1 == in.Chunks)
-		return chunkGate(ctx, in.Run, pipeline.StageLoad, c.seq+1)
+		hb.committed(datapipeline.Checkpoint{Stage: runinfo.StageLoad, Chunks: c.seq + 1, Records: total.Inserted + total.Updated + total.Unchanged}, c.seq+1 == in.Chunks)
+		return chunkGate(ctx, in.Run, runinfo.StageLoad, c.seq+1)
 	})
 	if err != nil {
-		return pipeline.LoadResult{}, err
+		return datapipeline.LoadResult{}, err
 	}
 	s := in.Summary
 	now := time.Now()
 	if err := a.Store.CompleteRun(ctx, in.Run, store.RunRecord{
-		WorkflowID: in.Run.WorkflowID, RunID: in.Run.RunID, Source: in.Source, Status: pipeline.RunCompleted,
+		WorkflowID: in.Run.WorkflowID, RunID: in.Run.RunID, Source: in.Source, Status: runinfo.RunCompleted,
 		Extracted: s.Extracted, Valid: s.Valid, Rejected: s.Rejected, Reasons: s.Reasons,
 		Inserted: total.Inserted, Updated: total.Updated, Unchanged: total.Unchanged,
 		FinishedAt: &now, ExtractMS: s.Durations.Extract.Milliseconds(), TransformMS: s.Durations.Transform.Milliseconds(),
 		LoadMS: time.Since(started).Milliseconds(),
 	}); err != nil {
-		return pipeline.LoadResult{}, fmt.Errorf("complete run: %w", err)
+		return datapipeline.LoadResult{}, fmt.Errorf("complete run: %w", err)
 	}
 	log.Info("loaded", "inserted", total.Inserted, "updated", total.Updated, "unchanged", total.Unchanged)
 	rl.Info("load finished: %d inserted, %d updated, %d unchanged", total.Inserted, total.Updated, total.Unchanged)
@@ -444,7 +445,7 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 
 // loadedRange fills in the time range of the orders the run loaded, which
 // the store keeps with every committed chunk (so it survives retries).
-func (a *Activities) loadedRange(ctx context.Context, run pipeline.RunRef, res *pipeline.LoadResult) error {
+func (a *Activities) loadedRange(ctx context.Context, run runinfo.RunRef, res *datapipeline.LoadResult) error {
 	first, last, ok, err := a.Store.LoadedRange(ctx, run)
 	if err != nil {
 		return fmt.Errorf("read the loaded range: %w", err)
@@ -457,7 +458,7 @@ func (a *Activities) loadedRange(ctx context.Context, run pipeline.RunRef, res *
 
 // FinishRun records a run that failed or was cancelled and drops its
 // staged data; its rejected records stay for inspection.
-func (a *Activities) FinishRun(ctx context.Context, in pipeline.FinishRunInput) error {
+func (a *Activities) FinishRun(ctx context.Context, in datapipeline.FinishRunInput) error {
 	if err := a.Store.FinishRun(ctx, in.Run, in.Status, in.Error); err != nil {
 		return fmt.Errorf("record %s run: %w", in.Status, err)
 	}

@@ -14,8 +14,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/activities"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
@@ -31,7 +32,7 @@ const chunk = 10
 type env struct {
 	*testsuite.TestActivityEnvironment
 	acts       *activities.Activities
-	heartbeats []pipeline.Checkpoint
+	heartbeats []datapipeline.Checkpoint
 }
 
 func newEnv(t *testing.T) *env {
@@ -47,23 +48,23 @@ func newEnv(t *testing.T) *env {
 	}
 	e.RegisterActivity(e.acts)
 	e.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
-		var cp pipeline.Checkpoint
+		var cp datapipeline.Checkpoint
 		require.NoError(t, details.Get(&cp))
 		e.heartbeats = append(e.heartbeats, cp)
 	})
 	return e
 }
 
-func run(t *testing.T) pipeline.RunRef {
-	return pipeline.RunRef{WorkflowID: "activities-" + t.Name(), RunID: "run-1"}
+func run(t *testing.T) runinfo.RunRef {
+	return runinfo.RunRef{WorkflowID: "activities-" + t.Name(), RunID: "run-1"}
 }
 
-func extractInput(t *testing.T, batch int, url string) pipeline.ExtractInput {
-	return pipeline.ExtractInput{Run: run(t), Params: pipeline.Params{BatchSize: batch, SourceURL: url}, StartedAt: time.Now()}
+func extractInput(t *testing.T, batch int, url string) datapipeline.ExtractInput {
+	return datapipeline.ExtractInput{Run: run(t), Params: datapipeline.Params{BatchSize: batch, SourceURL: url}, StartedAt: time.Now()}
 }
 
-func (e *env) extract(in pipeline.ExtractInput) (pipeline.ExtractResult, error) {
-	var res pipeline.ExtractResult
+func (e *env) extract(in datapipeline.ExtractInput) (datapipeline.ExtractResult, error) {
+	var res datapipeline.ExtractResult
 	v, err := e.ExecuteActivity(e.acts.Extract, in)
 	if err == nil {
 		err = v.Get(&res)
@@ -83,15 +84,15 @@ func TestExtractHeartbeatsItsCheckpoint(t *testing.T) {
 	e := newEnv(t)
 	res, err := e.extract(extractInput(t, 45, "demo://orders?seed=3"))
 	require.NoError(t, err)
-	assert.Equal(t, pipeline.ExtractResult{Run: run(t), Source: "demo://orders?seed=3", Records: 45, Chunks: 5}, res)
+	assert.Equal(t, datapipeline.ExtractResult{Run: run(t), Source: "demo://orders?seed=3", Records: 45, Chunks: 5}, res)
 	// A heartbeat after each committed chunk but the last carries the
 	// checkpoint so far: the progress `runs show` displays. The SDK sends
 	// the first at once and throttles the rest, so only the first is sure
 	// to be seen here; every one seen is a checkpoint of this run.
 	require.NotEmpty(t, e.heartbeats)
-	assert.Equal(t, pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: 1, Records: chunk}, e.heartbeats[0])
+	assert.Equal(t, datapipeline.Checkpoint{Stage: runinfo.StageExtract, Chunks: 1, Records: chunk}, e.heartbeats[0])
 	for i, hb := range e.heartbeats {
-		assert.Equal(t, pipeline.StageExtract, hb.Stage)
+		assert.Equal(t, runinfo.StageExtract, hb.Stage)
 		assert.Less(t, hb.Chunks, res.Chunks, "none after the last chunk")
 		assert.Equal(t, int64(hb.Chunks*chunk), hb.Records)
 		if i > 0 {
@@ -110,7 +111,7 @@ func TestExtractResumesFromItsCheckpoint(t *testing.T) {
 	_, err := e.extract(in)
 	require.Error(t, err)
 	assert.False(t, applicationError(t, err).NonRetryable(), "an outage is retried: %v", err)
-	cp, err := e.acts.Store.Checkpoint(t.Context(), in.Run, pipeline.StageExtract)
+	cp, err := e.acts.Store.Checkpoint(t.Context(), in.Run, runinfo.StageExtract)
 	require.NoError(t, err)
 	require.Positive(t, cp.NextSeq, "chunks before the outage are committed")
 	require.Less(t, cp.NextSeq, 6)
@@ -130,7 +131,7 @@ func TestExtractResumesFromItsCheckpoint(t *testing.T) {
 	// The staged chunks hold each record once, in order.
 	var ids []string
 	for seq := range res.Chunks {
-		raw, err := e.acts.Store.ReadChunk(t.Context(), in.Run, pipeline.StageExtract, seq)
+		raw, err := e.acts.Store.ReadChunk(t.Context(), in.Run, runinfo.StageExtract, seq)
 		require.NoError(t, err)
 		valid, rejects := transform.Chunk(raw, transform.NewDeduper())
 		ids = append(ids, fmt.Sprint(seq, ":", len(valid)+len(rejects)))
@@ -143,14 +144,14 @@ func TestNonRetryableClassification(t *testing.T) {
 		e := newEnv(t)
 		_, err := e.extract(extractInput(t, 10, "ftp://example.com/orders"))
 		appErr := applicationError(t, err)
-		assert.Equal(t, pipeline.ErrInvalidParameters, appErr.Type())
+		assert.Equal(t, runinfo.ErrInvalidParameters, appErr.Type())
 		assert.True(t, appErr.NonRetryable())
 	})
 	t.Run("source down is retried", func(t *testing.T) {
 		e := newEnv(t)
 		_, err := e.extract(extractInput(t, 10, "demo://orders?fail=always"))
 		appErr := applicationError(t, err)
-		assert.Equal(t, pipeline.ErrTransient, appErr.Type())
+		assert.Equal(t, runinfo.ErrTransient, appErr.Type())
 		assert.False(t, appErr.NonRetryable())
 	})
 	t.Run("late attempt on a finished run is RunFinished", func(t *testing.T) {
@@ -159,11 +160,11 @@ func TestNonRetryableClassification(t *testing.T) {
 		_, err := e.extract(in)
 		require.Error(t, err, "an outage after the first chunk")
 		// The workflow gave up on the run meanwhile; this attempt is late.
-		require.NoError(t, e.acts.Store.FinishRun(t.Context(), in.Run, pipeline.RunFailed, "gave up"))
+		require.NoError(t, e.acts.Store.FinishRun(t.Context(), in.Run, runinfo.RunFailed, "gave up"))
 		in.Params.SourceURL = "demo://orders"
 		_, err = e.extract(in)
 		appErr := applicationError(t, err)
-		assert.Equal(t, pipeline.ErrRunFinished, appErr.Type())
+		assert.Equal(t, runinfo.ErrRunFinished, appErr.Type())
 		assert.True(t, appErr.NonRetryable())
 	})
 	t.Run("a record the warehouse refuses is BadData naming it", func(t *testing.T) {
@@ -174,7 +175,7 @@ func TestNonRetryableClassification(t *testing.T) {
 		// The rules changed between Transform and Load (a worker upgraded
 		// mid-run): Transform kept a record that Load, reading the staged
 		// chunk again, finds one amount too wide.
-		raw, err := e.acts.Store.ReadChunk(t.Context(), in.Run, pipeline.StageExtract, 0)
+		raw, err := e.acts.Store.ReadChunk(t.Context(), in.Run, runinfo.StageExtract, 0)
 		require.NoError(t, err)
 		valid, rejects := transform.Chunk(raw, transform.NewDeduper())
 		wide := record.Order{ID: "ord-wide", CustomerEmail: "a@example.com", Category: "books",
@@ -184,13 +185,13 @@ func TestNonRetryableClassification(t *testing.T) {
 		drifted := run(t)
 		drifted.RunID = "run-2"
 		require.NoError(t, e.acts.Store.BeginRun(t.Context(), store.RunRecord{WorkflowID: drifted.WorkflowID, RunID: drifted.RunID,
-			Source: "demo://orders?seed=1", Status: pipeline.RunRunning, StartedAt: time.Now()}))
+			Source: "demo://orders?seed=1", Status: runinfo.RunRunning, StartedAt: time.Now()}))
 		require.NoError(t, e.acts.Store.PutExtractChunk(t.Context(), drifted, 0, store.NewStagedChunk(append(line, '\n'), 1), "", true))
 		_, err = e.acts.Store.PutTransformChunk(t.Context(), drifted, 0, []transform.Valid{{Index: 0, Order: wide, Raw: line}}, nil, true)
 		require.NoError(t, err)
-		_, err = e.ExecuteActivity(e.acts.Load, pipeline.LoadInput{Run: drifted, Source: "demo://orders?seed=1", Chunks: 1})
+		_, err = e.ExecuteActivity(e.acts.Load, datapipeline.LoadInput{Run: drifted, Source: "demo://orders?seed=1", Chunks: 1})
 		appErr := applicationError(t, err)
-		assert.Equal(t, pipeline.ErrBadData, appErr.Type())
+		assert.Equal(t, runinfo.ErrBadData, appErr.Type())
 		assert.True(t, appErr.NonRetryable(), "no retry can store it")
 		assert.Contains(t, appErr.Error(), `record 0 (id "ord-wide") passed the transform but now fails it: invalid_amount`)
 		assert.NotEmpty(t, valid, "the first run's chunk is fine")

@@ -7,7 +7,8 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // ahead runs produce in a goroutine of its own, one item ahead of consume:
@@ -45,10 +46,10 @@ func ahead[T any](ctx context.Context, produce func(ctx context.Context, emit fu
 }
 
 // HeartbeatEvery is how often a running stage heartbeats when no chunk
-// committed meanwhile: well within pipeline.HeartbeatWindow, so that a
+// committed meanwhile: well within runinfo.HeartbeatWindow, so that a
 // dead worker is noticed in time and a live one in a long chunk (a slow
 // paged source) is never taken for dead.
-const HeartbeatEvery = pipeline.HeartbeatWindow / 4
+const HeartbeatEvery = runinfo.HeartbeatWindow / 4
 
 // heartbeats sends a stage's checkpoint as its heartbeat: after every
 // committed chunk but the last (beat), and every HeartbeatEvery from a
@@ -58,12 +59,12 @@ const HeartbeatEvery = pipeline.HeartbeatWindow / 4
 type heartbeats struct {
 	ctx    context.Context
 	mu     sync.Mutex
-	cp     pipeline.Checkpoint
+	cp     datapipeline.Checkpoint
 	sendMu sync.Mutex // one RecordHeartbeat at a time
 	stop   func()
 }
 
-func startHeartbeats(ctx context.Context, cp pipeline.Checkpoint) *heartbeats {
+func startHeartbeats(ctx context.Context, cp datapipeline.Checkpoint) *heartbeats {
 	h := &heartbeats{ctx: ctx, cp: cp}
 	tctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -87,14 +88,14 @@ func startHeartbeats(ctx context.Context, cp pipeline.Checkpoint) *heartbeats {
 }
 
 // set makes cp the checkpoint the next timed heartbeat reports.
-func (h *heartbeats) set(cp pipeline.Checkpoint) {
+func (h *heartbeats) set(cp datapipeline.Checkpoint) {
 	h.mu.Lock()
 	h.cp = cp
 	h.mu.Unlock()
 }
 
 // beat sets cp and heartbeats it now.
-func (h *heartbeats) beat(cp pipeline.Checkpoint) {
+func (h *heartbeats) beat(cp datapipeline.Checkpoint) {
 	h.set(cp)
 	h.send(cp)
 }
@@ -102,7 +103,7 @@ func (h *heartbeats) beat(cp pipeline.Checkpoint) {
 // committed reports a stage's progress after a chunk's commit: at once for
 // any chunk but the last, whose progress the activity's completion reports
 // (a one-chunk run then pays for no heartbeat).
-func (h *heartbeats) committed(cp pipeline.Checkpoint, last bool) {
+func (h *heartbeats) committed(cp datapipeline.Checkpoint, last bool) {
 	if last {
 		h.set(cp)
 		return
@@ -110,7 +111,7 @@ func (h *heartbeats) committed(cp pipeline.Checkpoint, last bool) {
 	h.beat(cp)
 }
 
-func (h *heartbeats) send(cp pipeline.Checkpoint) {
+func (h *heartbeats) send(cp datapipeline.Checkpoint) {
 	h.sendMu.Lock()
 	defer h.sendMu.Unlock()
 	activity.RecordHeartbeat(h.ctx, cp)

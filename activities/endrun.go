@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/internal/notify"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/webui"
 )
@@ -24,9 +24,9 @@ const onceFinal = "final"
 // EndRun records a run's outcome in its log: the error of the stage's
 // last attempt when it failed, then the final status with the summary or
 // error. Every flow ends with it (see internal/flowrun).
-func (a *Activities) EndRun(ctx context.Context, in pipeline.EndRunInput) error {
+func (a *Activities) EndRun(ctx context.Context, in runinfo.EndRunInput) error {
 	var lines []store.LogLine
-	level := map[string]string{pipeline.RunCompleted: store.LogInfo, pipeline.RunCancelled: store.LogWarn}[in.Status]
+	level := map[string]string{runinfo.RunCompleted: store.LogInfo, runinfo.RunCancelled: store.LogWarn}[in.Status]
 	if level == "" {
 		level = store.LogError
 	}
@@ -67,7 +67,7 @@ func (a *Activities) EndRun(ctx context.Context, in pipeline.EndRunInput) error 
 // message: an unset variable or a refused POST says which variable.
 // Failures are written to the run's log too; the workflow retries and then
 // gives up without changing the run's outcome.
-func (a *Activities) Notify(ctx context.Context, in pipeline.NotifyInput) error {
+func (a *Activities) Notify(ctx context.Context, in runinfo.NotifyInput) error {
 	info := activity.GetInfo(ctx)
 	logf := func(level, format string, args ...any) {
 		_ = a.Log.Append(ctx, in.End.Run, store.LogLine{Level: level, Stage: "notify", Attempt: int(info.Attempt), Message: fmt.Sprintf(format, args...)})
@@ -76,7 +76,7 @@ func (a *Activities) Notify(ctx context.Context, in pipeline.NotifyInput) error 
 	// client, and the worker's own BLUEPRINT_* settings are not webhooks.
 	if err := restapi.CheckEnvName(in.Webhook.URLEnv); err != nil {
 		logf(store.LogError, "notification not sent: %v", err)
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook: %v", err), pipeline.ErrBadSource, nil)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook: %v", err), runinfo.ErrBadSource, nil)
 	}
 	env := a.Env
 	if env == nil {
@@ -85,11 +85,11 @@ func (a *Activities) Notify(ctx context.Context, in pipeline.NotifyInput) error 
 	raw, ok := env(in.Webhook.URLEnv)
 	if !ok || raw == "" {
 		logf(store.LogError, "notification not sent: $%s is not set on the worker", in.Webhook.URLEnv)
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook $%s is not set on the worker", in.Webhook.URLEnv), pipeline.ErrBadSource, nil)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook $%s is not set on the worker", in.Webhook.URLEnv), runinfo.ErrBadSource, nil)
 	}
 	if err := notify.CheckURL(raw); err != nil {
 		logf(store.LogError, "notification not sent: $%s %v", in.Webhook.URLEnv, err)
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook $%s %v", in.Webhook.URLEnv, err), pipeline.ErrBadSource, nil)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook $%s %v", in.Webhook.URLEnv, err), runinfo.ErrBadSource, nil)
 	}
 	hc := a.HTTP
 	if hc == nil {
@@ -100,7 +100,7 @@ func (a *Activities) Notify(ctx context.Context, in pipeline.NotifyInput) error 
 		logf(store.LogWarn, "notification to $%s (attempt %d) failed: %v", in.Webhook.URLEnv, info.Attempt, err)
 		var se *notify.StatusError
 		if errors.As(err, &se) && !se.Retryable() {
-			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook $%s: %v", in.Webhook.URLEnv, err), pipeline.ErrBadSource, nil)
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook $%s: %v", in.Webhook.URLEnv, err), runinfo.ErrBadSource, nil)
 		}
 		return fmt.Errorf("webhook $%s: %w", in.Webhook.URLEnv, err)
 	}

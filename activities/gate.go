@@ -6,7 +6,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/blueprint-etl/blueprint/internal/gate"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // gates are the points where an end-to-end test may hold this worker's
@@ -17,7 +17,7 @@ var gates = gate.FromEnv()
 // chunkGate is the point right after a stage committed its chunk number
 // chunks: the test that holds it acts in the middle of the stage, with
 // that chunk committed and the next not begun.
-func chunkGate(ctx context.Context, run pipeline.RunRef, stage string, chunks int) error {
+func chunkGate(ctx context.Context, run runinfo.RunRef, stage string, chunks int) error {
 	if gates == "" {
 		return nil
 	}

@@ -13,9 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
-	"github.com/blueprint-etl/blueprint/internal/source"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
+	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
 )
 
@@ -73,18 +74,18 @@ func TestExtractNamedSource(t *testing.T) {
 		Paginate: restapi.Paginate{Style: restapi.StyleCursor, CursorParam: "after", Next: "meta.next"},
 		Fields:   map[string]string{"id": "order_id", "customer_email": "buyer.mail", "amount": "total"},
 		Auth:     restapi.Auth{BearerEnv: "SHOP_TOKEN"}}
-	run := pipeline.RunRef{WorkflowID: "named-" + t.Name(), RunID: "r1"}
-	in := pipeline.ExtractInput{Run: run, Params: pipeline.Params{BatchSize: 10, SourceURL: "source:shop", Source: def}, StartedAt: time.Now()}
+	run := runinfo.RunRef{WorkflowID: "named-" + t.Name(), RunID: "r1"}
+	in := datapipeline.ExtractInput{Run: run, Params: datapipeline.Params{BatchSize: 10, SourceURL: "source:shop", Source: def}, StartedAt: time.Now()}
 	val, err := env.ExecuteActivity(a.Extract, in)
 	require.NoError(t, err)
-	var res pipeline.ExtractResult
+	var res datapipeline.ExtractResult
 	require.NoError(t, val.Get(&res))
 	require.EqualValues(t, 2, res.Records)
 	require.Equal(t, api.URL+"/orders", res.Source, "a named source's records are keyed by its URL")
 
 	var staged []string
 	for seq := range res.Chunks {
-		b, err := st.ReadChunk(context.Background(), run, pipeline.StageExtract, seq)
+		b, err := st.ReadChunk(context.Background(), run, runinfo.StageExtract, seq)
 		require.NoError(t, err)
 		staged = append(staged, strings.TrimSpace(string(b)))
 	}

@@ -9,8 +9,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/internal/flow"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/report"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 )
 
@@ -27,16 +27,16 @@ func (r *Report) ReportDailyRevenue(ctx context.Context, in report.Input) (repor
 	loc, err := time.LoadLocation(in.Timezone)
 	if err != nil {
 		return report.Result{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("timezone=%q: not a time zone", in.Timezone), pipeline.ErrInvalidParameters, err)
+			fmt.Sprintf("timezone=%q: not a time zone", in.Timezone), runinfo.ErrInvalidParameters, err)
 	}
 	from, to := ResolveDays(in, loc)
 	if to.Before(from) {
 		return report.Result{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid parameters: from=%s is after to=%s", from, to), pipeline.ErrInvalidParameters, nil)
+			fmt.Sprintf("invalid parameters: from=%s is after to=%s", from, to), runinfo.ErrInvalidParameters, nil)
 	}
 	if days := int(to.In(time.UTC).Sub(from.In(time.UTC)).Hours()/24) + 1; days > report.MaxDays {
 		return report.Result{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid parameters: from=%s to=%s is %d days; a report covers at most %d", from, to, days, report.MaxDays), pipeline.ErrInvalidParameters, nil)
+			fmt.Sprintf("invalid parameters: from=%s to=%s is %d days; a report covers at most %d", from, to, days, report.MaxDays), runinfo.ErrInvalidParameters, nil)
 	}
 	res, err := r.Store.ReportDailyRevenue(ctx, loc, from.In(time.UTC), to.In(time.UTC))
 	if err != nil {

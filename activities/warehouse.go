@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 )
 
@@ -19,7 +19,7 @@ import (
 // default SQLite path) can join the task queue: without this check its
 // stages fail with "sql: no rows in result set". The error is retryable,
 // since the next attempt may run on a worker that shares the warehouse.
-func (a *Activities) requireRunHere(ctx context.Context, run pipeline.RunRef, stage string) (store.RunRecord, error) {
+func (a *Activities) requireRunHere(ctx context.Context, run runinfo.RunRef, stage string) (store.RunRecord, error) {
 	rec, err := a.Store.GetRun(ctx, run)
 	if err == nil {
 		return rec, nil
@@ -37,5 +37,5 @@ func WrongWarehouseError(stage, taskQueue, warehouse, fingerprint string) error 
 		"the run's Extract ran on a worker of task queue %s with another warehouse; "+
 		"every worker of a task queue must use the same BLUEPRINT_DATABASE_URL (blueprint status lists their warehouses)",
 		stage, warehouse, fingerprint, taskQueue)
-	return temporal.NewApplicationError(msg, pipeline.ErrWrongWarehouse)
+	return temporal.NewApplicationError(msg, runinfo.ErrWrongWarehouse)
 }

@@ -7,7 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/activities"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
@@ -33,18 +34,18 @@ func TestStageOnAnotherWarehouseSaysSo(t *testing.T) {
 		name string
 		run  func() error
 	}{
-		{pipeline.TransformActivity, func() error {
-			_, err := b.ExecuteActivity(other.Transform, pipeline.TransformInput{Run: in.Run, Chunks: res.Chunks})
+		{datapipeline.TransformActivity, func() error {
+			_, err := b.ExecuteActivity(other.Transform, datapipeline.TransformInput{Run: in.Run, Chunks: res.Chunks})
 			return err
 		}},
-		{pipeline.LoadActivity, func() error {
-			_, err := b.ExecuteActivity(other.Load, pipeline.LoadInput{Run: in.Run, Source: res.Source, Chunks: res.Chunks})
+		{datapipeline.LoadActivity, func() error {
+			_, err := b.ExecuteActivity(other.Load, datapipeline.LoadInput{Run: in.Run, Source: res.Source, Chunks: res.Chunks})
 			return err
 		}},
 	} {
 		t.Run(stage.name, func(t *testing.T) {
 			appErr := applicationError(t, stage.run())
-			assert.Equal(t, pipeline.ErrWrongWarehouse, appErr.Type())
+			assert.Equal(t, runinfo.ErrWrongWarehouse, appErr.Type())
 			assert.False(t, appErr.NonRetryable(), "another attempt may land on a worker that shares the warehouse")
 			assert.Contains(t, appErr.Message(), stage.name+" found no record of this run in this worker's warehouse "+other.Store.Location()+" (wh="+other.Store.Fingerprint()+")")
 			assert.Contains(t, appErr.Message(), "every worker of a task queue must use the same BLUEPRINT_DATABASE_URL")

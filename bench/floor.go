@@ -7,7 +7,8 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/workflows"
 )
 
@@ -28,14 +29,14 @@ func registerFloor(w sdkworker.Registry) {
 
 // floorWorkflow runs three no-op activities in sequence with the
 // pipeline's activity options.
-func floorWorkflow(ctx workflow.Context, params pipeline.Params) (pipeline.Summary, error) {
+func floorWorkflow(ctx workflow.Context, params datapipeline.Params) (datapipeline.Summary, error) {
 	actx := workflow.WithActivityOptions(ctx, workflows.ActivityOptions())
-	for _, stage := range []string{pipeline.StageExtract, pipeline.StageTransform, pipeline.StageLoad} {
+	for _, stage := range []string{runinfo.StageExtract, runinfo.StageTransform, runinfo.StageLoad} {
 		if err := workflow.ExecuteActivity(actx, floorActivityName, stage).Get(ctx, nil); err != nil {
-			return pipeline.Summary{}, err
+			return datapipeline.Summary{}, err
 		}
 	}
-	return pipeline.Summary{BatchSize: params.BatchSize}, nil
+	return datapipeline.Summary{BatchSize: params.BatchSize}, nil
 }
 
 // noop does nothing: its cost is the orchestration alone.

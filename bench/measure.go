@@ -15,7 +15,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/internal/conn"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
@@ -32,14 +33,14 @@ const (
 // result.
 type runResult struct {
 	elapsed    time.Duration
-	summary    pipeline.Summary
+	summary    datapipeline.Summary
 	workflowID string
 	runID      string
 }
 
 // runWorkflow starts wfType on queue of c with the deployment's start
 // options and waits for its result.
-func (b *bench) runWorkflow(ctx context.Context, c client.Client, wfType, queue string, params pipeline.Params, timeout time.Duration) (runResult, error) {
+func (b *bench) runWorkflow(ctx context.Context, c client.Client, wfType, queue string, params datapipeline.Params, timeout time.Duration) (runResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	opts := starter.Options(b.deployment, starter.NewWorkflowID("bench-"+strings.ToLower(wfType), time.Now()), params.Object())
@@ -91,7 +92,7 @@ type latencyDetail struct {
 	// (activity scheduling and queueing included).
 	StageMedianMS map[string]float64 `json:"pipeline_stage_median_ms"`
 	// LoadedLastRun says what the last run did to the warehouse.
-	LoadedLastRun pipeline.LoadResult `json:"loaded_last_run"`
+	LoadedLastRun datapipeline.LoadResult `json:"loaded_last_run"`
 	// CPU milliseconds per run of the worker, the dev server and the
 	// harness (the client), from /proc at a 10 ms resolution.
 	PipelineCPUPerRunMS map[string]float64 `json:"pipeline_cpu_per_run_ms"`
@@ -109,7 +110,7 @@ func (b *bench) measureLatency() error {
 	params := b.paramsWith(cfg.LatencyBatch)
 	c := b.tuned.c
 	var pipe, floor, clientPipe, clientFloor []time.Duration
-	var last pipeline.Summary
+	var last datapipeline.Summary
 	stages := map[string][]time.Duration{}
 	meter := b.meter(b.tuned, b.workerA)
 	var pipeCPU, floorCPU cpuTally
@@ -119,7 +120,7 @@ func (b *bench) measureLatency() error {
 	pipeRun := func(record bool) func(int) error {
 		return func(int) error {
 			before := meter.sample()
-			r, err := b.runWorkflow(b.ctx, c, pipeline.WorkflowType, pipeline.TaskQueue, params, shortRunTimeout)
+			r, err := b.runWorkflow(b.ctx, c, datapipeline.WorkflowType, runinfo.TaskQueue, params, shortRunTimeout)
 			if err != nil || !record {
 				return err
 			}
@@ -141,7 +142,7 @@ func (b *bench) measureLatency() error {
 	floorRun := func(record bool) func(int) error {
 		return func(int) error {
 			before := meter.sample()
-			r, err := b.runWorkflow(b.ctx, c, floorWorkflowType, pipeline.TaskQueue, params, shortRunTimeout)
+			r, err := b.runWorkflow(b.ctx, c, floorWorkflowType, runinfo.TaskQueue, params, shortRunTimeout)
 			if err != nil || !record {
 				return err
 			}
@@ -240,7 +241,7 @@ func (b *bench) measureConcurrency() error {
 		return nil
 	}
 	err := b.profiled(b.workerA, "concurrency", func() error {
-		for _, wf := range []string{floorWorkflowType, pipeline.WorkflowType, pipeline.WorkflowType, floorWorkflowType} {
+		for _, wf := range []string{floorWorkflowType, datapipeline.WorkflowType, datapipeline.WorkflowType, floorWorkflowType} {
 			if err := burst(wf); err != nil {
 				return err
 			}
@@ -270,7 +271,7 @@ func (b *bench) measureConcurrency() error {
 }
 
 // burst starts Concurrent runs of wfType at once and waits for all.
-func (b *bench) burst(wfType string, params pipeline.Params) (elapsed time.Duration, failed int, firstErr error) {
+func (b *bench) burst(wfType string, params datapipeline.Params) (elapsed time.Duration, failed int, firstErr error) {
 	var (
 		wg sync.WaitGroup
 		mu sync.Mutex
@@ -278,7 +279,7 @@ func (b *bench) burst(wfType string, params pipeline.Params) (elapsed time.Durat
 	start := time.Now()
 	for range b.cfg.Concurrent {
 		wg.Go(func() {
-			_, err := b.runWorkflow(b.ctx, b.tuned.c, wfType, pipeline.TaskQueue, params, burstTimeout)
+			_, err := b.runWorkflow(b.ctx, b.tuned.c, wfType, runinfo.TaskQueue, params, burstTimeout)
 			if err != nil {
 				mu.Lock()
 				failed++
@@ -313,8 +314,8 @@ func (b *bench) measureCLI() error {
 	env := cliEnv(confFile)
 	input := fmt.Sprintf(`{"batch_size":%d,"source_url":%q}`, b.params.BatchSize, b.params.SourceURL)
 	bp := []string{filepath.Join(b.tmp, "blueprint"), "run", deploymentName, "--address", addr}
-	tc := []string{b.temporalBin, "workflow", "start", "--address", addr, "--type", pipeline.WorkflowType,
-		"--task-queue", pipeline.TaskQueue, "--input", input}
+	tc := []string{b.temporalBin, "workflow", "start", "--address", addr, "--type", datapipeline.WorkflowType,
+		"--task-queue", runinfo.TaskQueue, "--input", input}
 	var bpTimes, tcTimes []time.Duration
 	timed := func(args []string, into *[]time.Duration) func(int) error {
 		return func(int) error {
@@ -409,7 +410,7 @@ func (b *bench) measureTuning() error {
 	if err != nil {
 		return err
 	}
-	wu, err := b.startWorker("untuned", untuned, pipeline.TaskQueue, "sqlite:"+filepath.Join(b.tmp, "warehouse-untuned.db"))
+	wu, err := b.startWorker("untuned", untuned, runinfo.TaskQueue, "sqlite:"+filepath.Join(b.tmp, "warehouse-untuned.db"))
 	if err != nil {
 		return err
 	}
@@ -417,7 +418,7 @@ func (b *bench) measureTuning() error {
 	var tuned, def []time.Duration
 	on := func(s *server, into *[]time.Duration) func(int) error {
 		return func(int) error {
-			r, err := b.runWorkflow(b.ctx, s.c, floorWorkflowType, pipeline.TaskQueue, params, shortRunTimeout)
+			r, err := b.runWorkflow(b.ctx, s.c, floorWorkflowType, runinfo.TaskQueue, params, shortRunTimeout)
 			if err != nil {
 				return fmt.Errorf("%s server: %w", s.name, err)
 			}

@@ -19,8 +19,9 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/conn"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // busyShare is the share of the CPU that other processes may use before
@@ -46,10 +47,10 @@ type bench struct {
 
 	exe, tmp, temporalBin string
 	deployment            deployments.Deployment
-	params                pipeline.Params // the deployment's, validated
+	params                datapipeline.Params // the deployment's, validated
 
 	tuned   *server
-	workerA *workerProc // on tuned, task queue pipeline.TaskQueue
+	workerA *workerProc // on tuned, task queue runinfo.TaskQueue
 }
 
 // server is a dev server and a client of it.
@@ -202,7 +203,7 @@ func (b *bench) setup() error {
 	if b.tuned, err = b.startServer("tuned", false); err != nil {
 		return err
 	}
-	b.workerA, err = b.startWorker("main", b.tuned, pipeline.TaskQueue, "sqlite:"+filepath.Join(b.tmp, "warehouse.db"))
+	b.workerA, err = b.startWorker("main", b.tuned, runinfo.TaskQueue, "sqlite:"+filepath.Join(b.tmp, "warehouse.db"))
 	return err
 }
 
@@ -310,7 +311,7 @@ func (b *bench) addProfiles(prefix string) {
 }
 
 // paramsWith is the deployment's parameters with another batch size.
-func (b *bench) paramsWith(batch int) pipeline.Params {
+func (b *bench) paramsWith(batch int) datapipeline.Params {
 	p := b.params
 	p.BatchSize = batch
 	return p

@@ -14,8 +14,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/store"
@@ -42,15 +43,15 @@ const (
 
 // pipelineRun is one throughput run of the pipeline.
 type pipelineRun struct {
-	BatchSize  int                 `json:"batch_size"`
-	SourceURL  string              `json:"source_url"`
-	Seconds    float64             `json:"seconds"`
-	Rows       int64               `json:"rows"`
-	RowsPerSec float64             `json:"rows_per_sec"`
-	StageMS    map[string]float64  `json:"stage_ms"`
-	Extracted  int64               `json:"extracted"`
-	Rejected   int64               `json:"rejected"`
-	Loaded     pipeline.LoadResult `json:"loaded"`
+	BatchSize  int                     `json:"batch_size"`
+	SourceURL  string                  `json:"source_url"`
+	Seconds    float64                 `json:"seconds"`
+	Rows       int64                   `json:"rows"`
+	RowsPerSec float64                 `json:"rows_per_sec"`
+	StageMS    map[string]float64      `json:"stage_ms"`
+	Extracted  int64                   `json:"extracted"`
+	Rejected   int64                   `json:"rejected"`
+	Loaded     datapipeline.LoadResult `json:"loaded"`
 	// CPU seconds of each process during the run.
 	CPUSeconds map[string]float64 `json:"cpu_seconds"`
 	// PostgreSQL's CPU seconds (a lower bound: exited backends are lost).
@@ -252,14 +253,14 @@ func (b *bench) storeBaseline(d *throughputDetail, driver string, fresh func(nam
 }
 
 // pipelineRun runs the pipeline once on worker w, profiled.
-func (b *bench) pipelineRun(w *workerProc, driver, queue string, params pipeline.Params) (*pipelineRun, error) {
+func (b *bench) pipelineRun(w *workerProc, driver, queue string, params datapipeline.Params) (*pipelineRun, error) {
 	b.logf("[throughput %s] pipeline: batch_size=%d, %s", driver, params.BatchSize, params.SourceURL)
 	meter := b.meter(b.tuned, w)
 	before, sysBefore := meter.sample(), sampleCPU()
 	var r runResult
 	err := b.profiled(w, fmt.Sprintf("throughput-%s-%s", driver, countLabel(params.BatchSize)), func() error {
 		var err error
-		r, err = b.runWorkflow(b.ctx, b.tuned.c, pipeline.WorkflowType, queue, params, bulkRunTimeout)
+		r, err = b.runWorkflow(b.ctx, b.tuned.c, datapipeline.WorkflowType, queue, params, bulkRunTimeout)
 		return err
 	})
 	if err != nil {
@@ -323,7 +324,7 @@ func countLabel(n int) string {
 // prepareOrders reads the demo source, normalises and deduplicates the
 // records as the pipeline does, and returns the source key and the clean
 // orders in chunks of chunk.
-func prepareOrders(ctx context.Context, params pipeline.Params, chunk int) (string, [][]record.Order, error) {
+func prepareOrders(ctx context.Context, params datapipeline.Params, chunk int) (string, [][]record.Order, error) {
 	spec, err := sourceurl.Parse(params.SourceURL)
 	if err != nil {
 		return "", nil, err
@@ -332,7 +333,7 @@ func prepareOrders(ctx context.Context, params pipeline.Params, chunk int) (stri
 	if err != nil {
 		return "", nil, err
 	}
-	r, err := source.Open(ctx, spec, "", int64(params.BatchSize), source.Attempt{Number: 1, Max: pipeline.MaxAttempts}, source.Config{})
+	r, err := source.Open(ctx, spec, "", int64(params.BatchSize), source.Attempt{Number: 1, Max: runinfo.MaxAttempts}, source.Config{})
 	if err != nil {
 		return "", nil, err
 	}

@@ -32,7 +32,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -322,7 +322,7 @@ func TestComposeWorker(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, fmt.Sprintf("temporal:%d", temporalPort.Target), env["TEMPORAL_ADDRESS"])
 
-	assert.Equal(t, pipeline.TaskQueue, env["BLUEPRINT_TASK_QUEUE"])
+	assert.Equal(t, runinfo.TaskQueue, env["BLUEPRINT_TASK_QUEUE"])
 	assert.Equal(t, "json", env["BLUEPRINT_LOG_FORMAT"])
 
 	// The metrics listener is the port the worker publishes.
@@ -604,7 +604,7 @@ func searchAttributeType(t *testing.T, srv *testsuite.DevServer, name string) en
 }
 
 // blueprintAttributes are the search attributes setup.sh registers.
-var blueprintAttributes = []string{pipeline.DeploymentSearchAttribute, pipeline.RetryOfSearchAttribute}
+var blueprintAttributes = []string{runinfo.DeploymentSearchAttribute, runinfo.RetryOfSearchAttribute}
 
 func TestTemporalSetupScript(t *testing.T) {
 	script := setupScript(t)
@@ -628,8 +628,8 @@ func TestTemporalSetupScript(t *testing.T) {
 	t.Run("registers the one that is missing", func(t *testing.T) {
 		t.Parallel()
 		srv := startServer(t, temporal.NewSearchAttributes(
-			temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute).ValueSet("")))
-		require.Equal(t, enumspb.INDEXED_VALUE_TYPE_UNSPECIFIED, searchAttributeType(t, srv, pipeline.RetryOfSearchAttribute))
+			temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute).ValueSet("")))
+		require.Equal(t, enumspb.INDEXED_VALUE_TYPE_UNSPECIFIED, searchAttributeType(t, srv, runinfo.RetryOfSearchAttribute))
 		out, err := runSetup(t, script, srv.FrontendHostPort())
 		require.NoError(t, err, out)
 		for _, name := range blueprintAttributes {
@@ -640,11 +640,11 @@ func TestTemporalSetupScript(t *testing.T) {
 	t.Run("refuses an attribute of another type", func(t *testing.T) {
 		t.Parallel()
 		srv := startServer(t, temporal.NewSearchAttributes(
-			temporal.NewSearchAttributeKeyInt64(pipeline.DeploymentSearchAttribute).ValueSet(0)))
+			temporal.NewSearchAttributeKeyInt64(runinfo.DeploymentSearchAttribute).ValueSet(0)))
 		out, err := runSetup(t, script, srv.FrontendHostPort())
 		require.Error(t, err, out)
 		assert.Contains(t, out, "blueprint needs Keyword")
-		assert.Equal(t, enumspb.INDEXED_VALUE_TYPE_INT, searchAttributeType(t, srv, pipeline.DeploymentSearchAttribute))
+		assert.Equal(t, enumspb.INDEXED_VALUE_TYPE_INT, searchAttributeType(t, srv, runinfo.DeploymentSearchAttribute))
 	})
 
 	t.Run("gives up on an unreachable server", func(t *testing.T) {

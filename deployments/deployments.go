@@ -25,8 +25,9 @@ import (
 
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flow"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
@@ -67,8 +68,8 @@ type Deployment struct {
 	Schedules []Schedule
 	// Notify are the webhooks told when a run ends (the notify: key). Each
 	// names the worker's environment variable that holds its URL; every
-	// start puts them in the run's memo (pipeline.MemoNotify).
-	Notify []pipeline.Webhook
+	// start puts them in the run's memo (runinfo.MemoNotify).
+	Notify []runinfo.Webhook
 	// Line is where the deployment starts in the manifest (0 if not loaded
 	// from a file).
 	Line int
@@ -143,7 +144,7 @@ func (m *Manifest) Get(name string) (Deployment, error) {
 }
 
 // DefaultWorkflow is the flow of a deployment that names none.
-const DefaultWorkflow = pipeline.WorkflowType
+const DefaultWorkflow = datapipeline.WorkflowType
 
 // Flow returns the flow the deployment starts. An unknown name is a
 // *badinput.Error.

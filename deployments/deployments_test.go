@@ -17,7 +17,8 @@ import (
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // shipped are the deployments of the shipped manifest.
@@ -35,8 +36,8 @@ func TestDefaultManifest(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Daily load of the orders feed into the warehouse.", prod.Description)
 	assert.Equal(t, []string{"etl", "orders", "production"}, prod.Tags)
-	assert.Equal(t, pipeline.WorkflowType, prod.Workflow)
-	assert.Equal(t, pipeline.TaskQueue, prod.TaskQueue)
+	assert.Equal(t, datapipeline.WorkflowType, prod.Workflow)
+	assert.Equal(t, runinfo.TaskQueue, prod.TaskQueue)
 	assert.Equal(t, map[string]any{"batch_size": int64(1000), "source_url": "demo://orders"}, prod.Parameters)
 	require.Len(t, prod.Schedules, 1)
 	s := prod.Schedules[0]
@@ -99,22 +100,22 @@ deployments:
 	minimal := m.Deployments[0]
 	assert.Equal(t, "minimal", minimal.Name)
 	assert.Equal(t, 3, minimal.Line)
-	assert.Equal(t, pipeline.WorkflowType, minimal.Workflow)
-	assert.Equal(t, pipeline.TaskQueue, minimal.TaskQueue)
+	assert.Equal(t, datapipeline.WorkflowType, minimal.Workflow)
+	assert.Equal(t, runinfo.TaskQueue, minimal.TaskQueue)
 	assert.NotNil(t, minimal.Parameters)
 	assert.Empty(t, minimal.Parameters)
 	assert.Empty(t, minimal.Schedules)
 	p, err := minimal.Params()
 	require.NoError(t, err)
-	assert.EqualValues(t, pipeline.DefaultBatchSize, p["batch_size"])
-	assert.Equal(t, pipeline.DefaultSourceURL, p["source_url"])
+	assert.EqualValues(t, datapipeline.DefaultBatchSize, p["batch_size"])
+	assert.Equal(t, datapipeline.DefaultSourceURL, p["source_url"])
 
 	full := m.Deployments[1]
 	assert.Equal(t, "other-queue", full.TaskQueue)
 	assert.Equal(t, map[string]any{"source_url": "file:///data/orders.csv"}, full.Parameters)
 	p, err = full.Params()
 	require.NoError(t, err)
-	assert.EqualValues(t, pipeline.DefaultBatchSize, p["batch_size"], "defaults apply under the manifest's values")
+	assert.EqualValues(t, datapipeline.DefaultBatchSize, p["batch_size"], "defaults apply under the manifest's values")
 	assert.Equal(t, "file:///data/orders.csv", p["source_url"])
 	require.Len(t, full.Schedules, 1)
 	s := full.Schedules[0]

@@ -9,7 +9,8 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // TestParametersAreTheFlows: each deployment's parameters are checked
@@ -33,9 +34,9 @@ deployments:
 `))
 	require.NoError(t, err)
 	load, report, nightly := m.Deployments[0], m.Deployments[1], m.Deployments[2]
-	assert.Equal(t, pipeline.WorkflowType, load.Workflow)
+	assert.Equal(t, datapipeline.WorkflowType, load.Workflow)
 	assert.Equal(t, "OrdersReport", report.Workflow)
-	assert.Equal(t, pipeline.TaskQueue, report.TaskQueue, "the flow's task queue")
+	assert.Equal(t, runinfo.TaskQueue, report.TaskQueue, "the flow's task queue")
 	p, err := report.Params()
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"from": "2025-01-01", "to": "2025-01-31", "timezone": "Europe/Paris"}, p)

@@ -7,8 +7,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
@@ -27,7 +27,7 @@ const literalURLMsg = "a webhook URL is a secret and does not belong in the mani
 
 // notify parses a deployment's notify: list of webhooks, each
 // {url_env: VARIABLE, events: [failed, completed, cancelled]}.
-func (p *parser) notify(field string, e entry) []pipeline.Webhook {
+func (p *parser) notify(field string, e entry) []runinfo.Webhook {
 	n := e.val
 	if n.Kind != yaml.SequenceNode {
 		p.add(n.Line, field, "must be a list of webhooks such as [{url_env: SLACK_WEBHOOK_URL, events: [failed]}], got %s", describe(n))
@@ -37,7 +37,7 @@ func (p *parser) notify(field string, e entry) []pipeline.Webhook {
 		p.add(e.key.Line, field, "%d webhooks is more than the %d allowed", len(n.Content), MaxWebhooks)
 		return nil
 	}
-	hooks := []pipeline.Webhook{}
+	hooks := []runinfo.Webhook{}
 	seen := map[string]int{}
 	for i, item := range n.Content {
 		item = resolve(item)
@@ -57,7 +57,7 @@ func (p *parser) notify(field string, e entry) []pipeline.Webhook {
 }
 
 // webhook parses one notify: entry; ok is false when it has a problem.
-func (p *parser) webhook(field string, n *yaml.Node) (h pipeline.Webhook, ok bool) {
+func (p *parser) webhook(field string, n *yaml.Node) (h runinfo.Webhook, ok bool) {
 	if n.Kind != yaml.MappingNode {
 		p.add(n.Line, field, "must be a mapping such as {url_env: SLACK_WEBHOOK_URL, events: [failed]}, got %s", describe(n))
 		return h, false
@@ -91,15 +91,15 @@ func (p *parser) webhook(field string, n *yaml.Node) (h pipeline.Webhook, ok boo
 		p.add(n.Line, field+".url_env", "missing; name the worker's environment variable that holds the webhook URL, e.g. url_env: SLACK_WEBHOOK_URL")
 	}
 	if !hasEvents {
-		p.add(n.Line, field+".events", "missing; list the events to be told of (%s)", strings.Join(pipeline.Events, ", "))
+		p.add(n.Line, field+".events", "missing; list the events to be told of (%s)", strings.Join(runinfo.Events, ", "))
 	}
 	return h, len(p.problems)+p.omitted == before
 }
 
-// events parses a webhook's events: a non-empty list of pipeline.Events.
+// events parses a webhook's events: a non-empty list of runinfo.Events.
 func (p *parser) events(field string, n *yaml.Node) []string {
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		p.add(n.Line, field, "must be a non-empty list of events such as [failed, cancelled] (valid: %s), got %s", strings.Join(pipeline.Events, ", "), describe(n))
+		p.add(n.Line, field, "must be a non-empty list of events such as [failed, cancelled] (valid: %s), got %s", strings.Join(runinfo.Events, ", "), describe(n))
 		return nil
 	}
 	var out []string
@@ -109,8 +109,8 @@ func (p *parser) events(field string, n *yaml.Node) []string {
 		v, ok := p.scalar(f, item)
 		switch {
 		case !ok:
-		case !slices.Contains(pipeline.Events, v):
-			p.add(item.Line, f, "unknown event %q (valid: %s)%s", clean(v), strings.Join(pipeline.Events, ", "), suggest.DidYouMean(v, pipeline.Events))
+		case !slices.Contains(runinfo.Events, v):
+			p.add(item.Line, f, "unknown event %q (valid: %s)%s", clean(v), strings.Join(runinfo.Events, ", "), suggest.DidYouMean(v, runinfo.Events))
 		case slices.Contains(out, v):
 			p.add(item.Line, f, "duplicate event %q", v)
 		default:

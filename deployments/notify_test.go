@@ -10,7 +10,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 func TestNotifyParse(t *testing.T) {
@@ -27,9 +27,9 @@ func TestNotifyParse(t *testing.T) {
 	require.NoError(t, err)
 	d, err := m.Get("watched")
 	require.NoError(t, err)
-	assert.Equal(t, []pipeline.Webhook{
-		{URLEnv: "SLACK_WEBHOOK_URL", Events: []string{pipeline.EventFailed, pipeline.EventCancelled}},
-		{URLEnv: "TEAM_HOOK", Events: []string{pipeline.EventCompleted}},
+	assert.Equal(t, []runinfo.Webhook{
+		{URLEnv: "SLACK_WEBHOOK_URL", Events: []string{runinfo.EventFailed, runinfo.EventCancelled}},
+		{URLEnv: "TEAM_HOOK", Events: []string{runinfo.EventCompleted}},
 	}, d.Notify)
 	for _, name := range []string{"quiet", "empty"} {
 		d, err := m.Get(name)

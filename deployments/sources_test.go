@@ -12,7 +12,7 @@ import (
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/starter"
@@ -158,11 +158,11 @@ func TestSourcesBrokenNotRepeated(t *testing.T) {
 
 // asParams decodes a parameter document as the DataPipeline workflow
 // receives it.
-func asParams(t *testing.T, doc map[string]any) pipeline.Params {
+func asParams(t *testing.T, doc map[string]any) datapipeline.Params {
 	t.Helper()
 	b, err := json.Marshal(doc)
 	require.NoError(t, err)
 	v, err := flows.DataPipeline.Params.Decode(b)
 	require.NoError(t, err)
-	return *v.(*pipeline.Params)
+	return *v.(*datapipeline.Params)
 }

@@ -1,7 +1,8 @@
-// Package docs holds blueprint's documentation pages; its test checks that
+// Package docs holds blueprint's documentation pages; its tests check that
 // they stay true to the repository: every relative link and anchor
-// resolves, the README stays a front door, and the layout table of
-// architecture.md lists every package.
+// resolves, the README stays a front door, the layout table of
+// architecture.md lists every package, and no two sibling folders import
+// each other.
 package docs
 
 import (

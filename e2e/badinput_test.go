@@ -21,7 +21,8 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // goodManifest is the manifest the bad command lines use; the manifest
@@ -213,7 +214,7 @@ func TestBadInput(t *testing.T) {
 					Metadata: map[string][]byte{converter.MetadataEncoding: []byte(converter.MetadataEncodingJSON)},
 					Data:     []byte(tc.json),
 				})
-				r, err := c.ExecuteWorkflow(testContext(t), client.StartWorkflowOptions{ID: id, TaskQueue: pipeline.TaskQueue}, pipeline.WorkflowType, input)
+				r, err := c.ExecuteWorkflow(testContext(t), client.StartWorkflowOptions{ID: id, TaskQueue: runinfo.TaskQueue}, datapipeline.WorkflowType, input)
 				require.NoError(t, err)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
@@ -227,7 +228,7 @@ func TestBadInput(t *testing.T) {
 				}
 				var appErr *temporal.ApplicationError
 				require.True(t, errors.As(err, &appErr), "%v", err)
-				require.Equal(t, pipeline.ErrInvalidParameters, appErr.Type(), "%v", err)
+				require.Equal(t, runinfo.ErrInvalidParameters, appErr.Type(), "%v", err)
 				require.True(t, appErr.NonRetryable())
 				require.Contains(t, appErr.Error(), tc.msg)
 				for _, ev := range events(t, c, id, r.GetRunID()) {

@@ -12,7 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // e2eSeed is the seed of the suite's random choices: BLUEPRINT_E2E_SEED to
@@ -68,7 +69,7 @@ func TestWorkerCrashes(t *testing.T) {
 		}
 		runs := startRuns(t, c, fmt.Sprintf("crash-%d", wave), batch, urls...)
 		all = append(all, runs...)
-		for _, stage := range []string{pipeline.StageExtract, pipeline.StageTransform, pipeline.StageLoad} {
+		for _, stage := range []string{runinfo.StageExtract, runinfo.StageTransform, runinfo.StageLoad} {
 			// The second attempt resumes after the first one's chunk and
 			// is killed after a later one; the third completes.
 			first := 1 + rng.IntN(chunks/2)
@@ -80,9 +81,9 @@ func TestWorkerCrashes(t *testing.T) {
 	}
 	require.Equal(t, 2*3*waves, kills)
 	logs := w.logs.String()
-	for _, a := range []string{pipeline.ExtractActivity, pipeline.TransformActivity, pipeline.LoadActivity} {
+	for _, a := range []string{datapipeline.ExtractActivity, datapipeline.TransformActivity, datapipeline.LoadActivity} {
 		for _, r := range all {
-			require.EqualValues(t, pipeline.MaxAttempts, activityOf(t, activityRuns(events(t, c, r.GetID(), r.GetRunID())), a).Attempt,
+			require.EqualValues(t, runinfo.MaxAttempts, activityOf(t, activityRuns(events(t, c, r.GetID(), r.GetRunID())), a).Attempt,
 				"%s of %s was killed twice and completed on its last attempt", a, r.GetID())
 		}
 		require.Contains(t, logs, "resuming "+stageOf[a], "a retried %s resumes after its last committed chunk", a)

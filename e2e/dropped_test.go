@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
@@ -36,7 +36,7 @@ func TestDroppedConnection(t *testing.T) {
 
 	type started struct {
 		feed   *testutil.Feed
-		params pipeline.Params
+		params datapipeline.Params
 		run    client.WorkflowRun
 	}
 	var runs []started
@@ -48,18 +48,18 @@ func TestDroppedConnection(t *testing.T) {
 		}
 		f.Start(t)
 		raw, def := f.Source()
-		p := pipeline.Params{BatchSize: 1000, SourceURL: raw, Source: def}
+		p := datapipeline.Params{BatchSize: 1000, SourceURL: raw, Source: def}
 		runs = append(runs, started{feed: f, params: p, run: startRun(t, c, "dropped-"+string(style), queue, p)})
 	}
 
 	for _, r := range runs {
 		style := r.feed.Style
-		var sum pipeline.Summary
+		var sum datapipeline.Summary
 		require.NoError(t, r.run.Get(testContext(t), &sum), "%s: the run completes after a retry", style)
 		require.True(t, r.feed.Faulted(), "%s: the connection was dropped", style)
 		require.EqualValues(t, droppedRecords, sum.Extracted, "%s: every record, not the pages before the dropped one", style)
 
-		ex := activityOf(t, activityRuns(events(t, c, r.run.GetID(), r.run.GetRunID())), pipeline.ExtractActivity)
+		ex := activityOf(t, activityRuns(events(t, c, r.run.GetID(), r.run.GetRunID())), datapipeline.ExtractActivity)
 		require.EqualValues(t, 2, ex.Attempt, "%s: the dropped page failed one attempt", style)
 		require.Contains(t, ex.LastFailure, "the server closed the connection without answering", style)
 		require.Equal(t, "completed", ex.Outcome)

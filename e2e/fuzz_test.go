@@ -17,7 +17,8 @@ import (
 // fuzzTargets are the fuzz targets that guard input from outside the
 // program, by package; each must have a seed corpus checked in.
 var fuzzTargets = map[string][]string{
-	"internal/pipeline":  {"FuzzParseSourceURL"},
+	"internal/sourceurl": {"FuzzParse"},
+	"internal/redact":    {"FuzzURL"},
 	"internal/flow":      {"FuzzDecode"},
 	"starter":            {"FuzzParseParams"},
 	"internal/source":    {"FuzzNDJSON", "FuzzJSONArray", "FuzzCSV", "FuzzHTTPBody"},

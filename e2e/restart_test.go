@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // TestServerRestarts stops the Temporal server and starts it again on the
@@ -30,7 +30,7 @@ func TestServerRestarts(t *testing.T) {
 	}
 	// 20 chunks of 5000 records in every stage.
 	runs := startRuns(t, c, "restart", 100_000, urls...)
-	for i, stage := range []string{pipeline.StageExtract, pipeline.StageTransform, pipeline.StageLoad} {
+	for i, stage := range []string{runinfo.StageExtract, runinfo.StageTransform, runinfo.StageLoad} {
 		points := g.hold(runs, stage, 1, 5+5*i)
 		g.wait(points)
 		srv.restart()

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // TestRunLogsSurviveAKilledWorker SIGKILLs the worker process in the
@@ -39,7 +39,7 @@ func TestRunLogsSurviveAKilledWorker(t *testing.T) {
 			chunk := 1 + rand.New(rand.NewPCG(seed, 0x6c6f6773)).IntN(10)
 			t.Logf("killed after Load chunk %d (from seed %d; replay with BLUEPRINT_E2E_SEED=%d)", chunk, seed, seed)
 			runs := startRuns(t, c, "runlogs-"+db, 60_000, "demo://orders?seed=77")
-			killAt(t, g, w, runs, pipeline.StageLoad, 1, chunk)
+			killAt(t, g, w, runs, runinfo.StageLoad, 1, chunk)
 			finish(t, wh, runs)
 
 			env := childEnv(t, "TEMPORAL_ADDRESS="+srv.addr, "BLUEPRINT_DATABASE_URL="+wh.DSN)

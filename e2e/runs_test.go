@@ -12,15 +12,16 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 )
 
 // stageOf maps an activity to the stage whose checkpoint it advances.
 var stageOf = map[string]string{
-	pipeline.ExtractActivity:   pipeline.StageExtract,
-	pipeline.TransformActivity: pipeline.StageTransform,
-	pipeline.LoadActivity:      pipeline.StageLoad,
+	datapipeline.ExtractActivity:   runinfo.StageExtract,
+	datapipeline.TransformActivity: runinfo.StageTransform,
+	datapipeline.LoadActivity:      runinfo.StageLoad,
 }
 
 // pipelineRun is a run a test started, with the data it must load.
@@ -35,8 +36,8 @@ func startRuns(t *testing.T, c client.Client, prefix string, batch int, urls ...
 	t.Helper()
 	var runs []*pipelineRun
 	for i, u := range urls {
-		r, err := c.ExecuteWorkflow(testContext(t), client.StartWorkflowOptions{ID: fmt.Sprintf("%s-%d", prefix, i), TaskQueue: pipeline.TaskQueue},
-			pipeline.WorkflowType, pipeline.Params{BatchSize: batch, SourceURL: u})
+		r, err := c.ExecuteWorkflow(testContext(t), client.StartWorkflowOptions{ID: fmt.Sprintf("%s-%d", prefix, i), TaskQueue: runinfo.TaskQueue},
+			datapipeline.WorkflowType, datapipeline.Params{BatchSize: batch, SourceURL: u})
 		require.NoError(t, err)
 		runs = append(runs, &pipelineRun{WorkflowRun: r, url: u, batch: batch})
 	}
@@ -47,16 +48,16 @@ func startRuns(t *testing.T, c client.Client, prefix string, batch int, urls ...
 func finish(t *testing.T, wh *warehouse, runs []*pipelineRun) {
 	t.Helper()
 	for _, r := range runs {
-		var sum pipeline.Summary
+		var sum datapipeline.Summary
 		require.NoError(t, r.Get(testContext(t), &sum), "run %s must complete", r.GetID())
 		wh.checkRun(t, expect(t, r.url, r.batch, source.Config{}), sum)
 	}
 }
 
 // startRun starts one run on queue.
-func startRun(t *testing.T, c client.Client, id, queue string, p pipeline.Params) client.WorkflowRun {
+func startRun(t *testing.T, c client.Client, id, queue string, p datapipeline.Params) client.WorkflowRun {
 	t.Helper()
-	r, err := c.ExecuteWorkflow(testContext(t), client.StartWorkflowOptions{ID: id, TaskQueue: queue}, pipeline.WorkflowType, p)
+	r, err := c.ExecuteWorkflow(testContext(t), client.StartWorkflowOptions{ID: id, TaskQueue: queue}, datapipeline.WorkflowType, p)
 	require.NoError(t, err)
 	return r
 }
@@ -75,10 +76,10 @@ func mustFail(t *testing.T, c client.Client, r client.WorkflowRun) (*temporal.Ap
 // requireFailedRun checks that pipeline_runs records the failure.
 func requireFailedRun(t *testing.T, wh *warehouse, r client.WorkflowRun, msg string) {
 	t.Helper()
-	run, err := wh.GetRun(context.Background(), pipeline.RunRef{WorkflowID: r.GetID(), RunID: r.GetRunID()})
+	run, err := wh.GetRun(context.Background(), runinfo.RunRef{WorkflowID: r.GetID(), RunID: r.GetRunID()})
 	require.NoError(t, err)
-	require.Equal(t, pipeline.RunFailed, run.Status)
+	require.Equal(t, runinfo.RunFailed, run.Status)
 	require.Contains(t, run.Error, msg)
-	require.Zero(t, wh.count(t, `SELECT count(*) FROM stage_chunks WHERE run_key = $1`, pipeline.RunRef{WorkflowID: r.GetID(), RunID: r.GetRunID()}.Key()),
+	require.Zero(t, wh.count(t, `SELECT count(*) FROM stage_chunks WHERE run_key = $1`, runinfo.RunRef{WorkflowID: r.GetID(), RunID: r.GetRunID()}.Key()),
 		"a failed run's staged chunks are dropped")
 }

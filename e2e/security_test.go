@@ -17,7 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/internal/transform"
@@ -265,8 +266,8 @@ func TestSQLInjectionIsStoredVerbatim(t *testing.T) {
 			queue := fmt.Sprintf("e2e-inject-%d", i)
 			startWorker(t, queue, srv.addr, "BLUEPRINT_DATABASE_URL="+wh.DSN, "BLUEPRINT_FILE_ROOT="+root, "BLUEPRINT_TASK_QUEUE="+queue)
 			src := "file:" + file
-			r := startRun(t, c, workflowID, queue, pipeline.Params{BatchSize: 100, SourceURL: src})
-			var sum pipeline.Summary
+			r := startRun(t, c, workflowID, queue, datapipeline.Params{BatchSize: 100, SourceURL: src})
+			var sum datapipeline.Summary
 			require.NoError(t, r.Get(testContext(t), &sum))
 			wh.checkRun(t, expect(t, src, 100, source.Config{FileRoot: root}), sum)
 
@@ -280,13 +281,13 @@ func TestSQLInjectionIsStoredVerbatim(t *testing.T) {
 				require.Equal(t, []string{want.CustomerEmail, want.Category, want.Amount, want.Currency}, []string{got.CustomerEmail, got.Category, got.Amount, got.Currency})
 				require.True(t, want.Timestamp.Equal(got.Timestamp))
 			}
-			rej, err := wh.Rejected(ctx, pipeline.RunRef{WorkflowID: r.GetID(), RunID: r.GetRunID()}, 0)
+			rej, err := wh.Rejected(ctx, runinfo.RunRef{WorkflowID: r.GetID(), RunID: r.GetRunID()}, 0)
 			require.NoError(t, err)
 			require.Len(t, rej, len(rejected))
 			for i, rj := range rej {
 				require.Equal(t, rejected[i], rj.Raw, "the rejected record is kept verbatim")
 			}
-			run, err := wh.GetRun(ctx, pipeline.RunRef{WorkflowID: workflowID, RunID: r.GetRunID()})
+			run, err := wh.GetRun(ctx, runinfo.RunRef{WorkflowID: workflowID, RunID: r.GetRunID()})
 			require.NoError(t, err)
 			require.Equal(t, workflowID, run.WorkflowID)
 			realRoot, err := filepath.EvalSymlinks(root)
@@ -328,10 +329,10 @@ func TestFileSourcesStayInTheirRoot(t *testing.T) {
 		{(&url.URL{Scheme: "file", Path: outside}).String(), "outside the file root"},
 	}
 	for i, tt := range tests {
-		r := startRun(t, c, fmt.Sprintf("confined-%d", i), pipeline.TaskQueue, pipeline.Params{BatchSize: 10, SourceURL: tt.url})
+		r := startRun(t, c, fmt.Sprintf("confined-%d", i), runinfo.TaskQueue, datapipeline.Params{BatchSize: 10, SourceURL: tt.url})
 		appErr, acts := mustFail(t, c, r)
-		require.Equal(t, pipeline.ErrBadSource, appErr.Type(), tt.url)
-		ex := activityOf(t, acts, pipeline.ExtractActivity)
+		require.Equal(t, runinfo.ErrBadSource, appErr.Type(), tt.url)
+		ex := activityOf(t, acts, datapipeline.ExtractActivity)
 		require.EqualValues(t, 1, ex.Attempt, "%s is not retried", tt.url)
 		require.True(t, ex.NonRetryable)
 		require.Contains(t, ex.Failure, tt.msg, tt.url)
@@ -343,8 +344,8 @@ func TestFileSourcesStayInTheirRoot(t *testing.T) {
 	require.Zero(t, n)
 
 	// The root itself works.
-	r := startRun(t, c, "confined-ok", pipeline.TaskQueue, pipeline.Params{BatchSize: 10, SourceURL: "file:inside.ndjson"})
-	var sum pipeline.Summary
+	r := startRun(t, c, "confined-ok", runinfo.TaskQueue, datapipeline.Params{BatchSize: 10, SourceURL: "file:inside.ndjson"})
+	var sum datapipeline.Summary
 	require.NoError(t, r.Get(testContext(t), &sum))
 	wh.checkRun(t, expect(t, "file:inside.ndjson", 10, source.Config{FileRoot: root}), sum)
 }

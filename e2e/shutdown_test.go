@@ -12,7 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/worker"
 )
@@ -49,9 +50,9 @@ func TestGracefulShutdown(t *testing.T) {
 			queue := fmt.Sprintf("e2e-shutdown-%d", i)
 			g := newGates(t)
 			w := startWorker(t, queue, srv.addr, "BLUEPRINT_DATABASE_URL="+wh.DSN, "BLUEPRINT_TASK_QUEUE="+queue, g.env())
-			r := startRun(t, c, queue, queue, pipeline.Params{BatchSize: batch, SourceURL: tt.url})
+			r := startRun(t, c, queue, queue, datapipeline.Params{BatchSize: batch, SourceURL: tt.url})
 			pr := &pipelineRun{WorkflowRun: r, url: tt.url, batch: batch}
-			held := g.hold([]*pipelineRun{pr}, pipeline.StageExtract, 1, 2)
+			held := g.hold([]*pipelineRun{pr}, runinfo.StageExtract, 1, 2)
 			g.wait(held)
 
 			w.send(syscall.SIGTERM)
@@ -63,18 +64,18 @@ func TestGracefulShutdown(t *testing.T) {
 			logs := w.logs.String()
 			require.Contains(t, logs, "shutting down")
 			require.Contains(t, logs, "worker stopped")
-			ref := pipeline.RunRef{WorkflowID: r.GetID(), RunID: r.GetRunID()}
+			ref := runinfo.RunRef{WorkflowID: r.GetID(), RunID: r.GetRunID()}
 			require.Empty(t, wh.stagingProblems(t, ref), "nothing is half-written")
-			cp, err := wh.Checkpoint(context.Background(), ref, pipeline.StageExtract)
+			cp, err := wh.Checkpoint(context.Background(), ref, runinfo.StageExtract)
 			require.NoError(t, err)
 			t.Logf("after SIGTERM: extract checkpoint %d chunks, %d records, done %v", cp.NextSeq, cp.Records, cp.Done)
 			require.Equal(t, tt.finishes, cp.Done, "Extract finished within %s: %v", worker.StopTimeout, tt.finishes)
 
 			w.start()
-			var sum pipeline.Summary
+			var sum datapipeline.Summary
 			require.NoError(t, r.Get(testContext(t), &sum))
 			wh.checkRun(t, expect(t, tt.url, batch, source.Config{}), sum)
-			ex := activityOf(t, activityRuns(events(t, c, r.GetID(), r.GetRunID())), pipeline.ExtractActivity)
+			ex := activityOf(t, activityRuns(events(t, c, r.GetID(), r.GetRunID())), datapipeline.ExtractActivity)
 			if tt.finishes {
 				require.EqualValues(t, 1, ex.Attempt, "the stopping worker completed Extract")
 			} else {

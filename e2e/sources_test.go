@@ -20,8 +20,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 )
 
@@ -114,30 +115,30 @@ func TestFlakySources(t *testing.T) {
 		finish(t, wh, runs)
 		retried := 0
 		for _, r := range runs {
-			ex := activityOf(t, activityRuns(events(t, c, r.GetID(), r.GetRunID())), pipeline.ExtractActivity)
+			ex := activityOf(t, activityRuns(events(t, c, r.GetID(), r.GetRunID())), datapipeline.ExtractActivity)
 			t.Logf("%s (%s): Extract took %d attempts", r.GetID(), r.url, ex.Attempt)
 			if ex.Attempt > 1 {
 				retried++
 			}
 		}
 		last := runs[len(runs)-1]
-		require.EqualValues(t, pipeline.MaxAttempts, activityOf(t, activityRuns(events(t, c, last.GetID(), last.GetRunID())), pipeline.ExtractActivity).Attempt,
+		require.EqualValues(t, runinfo.MaxAttempts, activityOf(t, activityRuns(events(t, c, last.GetID(), last.GetRunID())), datapipeline.ExtractActivity).Attempt,
 			"failure_rate=1 fails every attempt but the last")
 		require.GreaterOrEqual(t, retried, 2, "some failure_rate=0.3 run met an outage too")
 	})
 
 	t.Run("source always down", func(t *testing.T) {
 		t.Parallel()
-		r := startRun(t, c, "always-down", pipeline.TaskQueue, pipeline.Params{BatchSize: 1000, SourceURL: "demo://orders?fail=always&seed=3200"})
+		r := startRun(t, c, "always-down", runinfo.TaskQueue, datapipeline.Params{BatchSize: 1000, SourceURL: "demo://orders?fail=always&seed=3200"})
 		appErr, acts := mustFail(t, c, r)
-		require.Equal(t, pipeline.ErrTransient, appErr.Type())
-		ex := activityOf(t, acts, pipeline.ExtractActivity)
-		require.EqualValues(t, pipeline.MaxAttempts, ex.Attempt, "Extract is tried exactly %d times", pipeline.MaxAttempts)
+		require.Equal(t, runinfo.ErrTransient, appErr.Type())
+		ex := activityOf(t, acts, datapipeline.ExtractActivity)
+		require.EqualValues(t, runinfo.MaxAttempts, ex.Attempt, "Extract is tried exactly %d times", runinfo.MaxAttempts)
 		require.Equal(t, "failed", ex.Outcome)
 		require.Contains(t, ex.Failure, "fail=always")
-		require.Equal(t, "completed", activityOf(t, acts, pipeline.FinishRunActivity).Outcome, "the failure is recorded")
+		require.Equal(t, "completed", activityOf(t, acts, datapipeline.FinishRunActivity).Outcome, "the failure is recorded")
 		for _, a := range acts {
-			require.NotEqual(t, pipeline.TransformActivity, a.Type, "nothing runs after a failed extract")
+			require.NotEqual(t, datapipeline.TransformActivity, a.Type, "nothing runs after a failed extract")
 		}
 		requireFailedRun(t, wh, r, "fail=always")
 
@@ -150,7 +151,7 @@ func TestFlakySources(t *testing.T) {
 		require.Equal(t, 0, show.code, "showing a failed run succeeds: %s", show)
 		require.Regexp(t, `Status:\s+failed`, show.stdout)
 		require.Regexp(t, `Extract\s+failed\s+3/3`, show.stdout, "the attempts are shown")
-		for attempt := 1; attempt <= pipeline.MaxAttempts; attempt++ {
+		for attempt := 1; attempt <= runinfo.MaxAttempts; attempt++ {
 			require.Contains(t, show.stdout, fmt.Sprintf("Extract attempt %d failed: synthetic source unavailable (fail=always)", attempt), "every attempt's error")
 		}
 		require.Contains(t, show.stdout, "Failure: ")
@@ -171,13 +172,13 @@ func TestFlakySources(t *testing.T) {
 		}))
 		t.Cleanup(ts.Close)
 		url := ts.URL + "/orders"
-		r := startRun(t, c, "retry-after", httpQueue, pipeline.Params{BatchSize: 100, SourceURL: url})
-		var sum pipeline.Summary
+		r := startRun(t, c, "retry-after", httpQueue, datapipeline.Params{BatchSize: 100, SourceURL: url})
+		var sum datapipeline.Summary
 		require.NoError(t, r.Get(testContext(t), &sum))
 		times := h.all()
 		require.Len(t, times, 2, "one refused request, one retry")
-		require.GreaterOrEqual(t, times[1].Sub(times[0]), 3*time.Second, "the retry waits for Retry-After (the policy alone waits %s)", pipeline.RetryInterval)
-		ex := activityOf(t, activityRuns(events(t, c, r.GetID(), r.GetRunID())), pipeline.ExtractActivity)
+		require.GreaterOrEqual(t, times[1].Sub(times[0]), 3*time.Second, "the retry waits for Retry-After (the policy alone waits %s)", runinfo.RetryInterval)
+		ex := activityOf(t, activityRuns(events(t, c, r.GetID(), r.GetRunID())), datapipeline.ExtractActivity)
 		require.EqualValues(t, 2, ex.Attempt)
 		require.GreaterOrEqual(t, ex.Started.Sub(ex.Scheduled), 3*time.Second, "history: the second attempt starts 3 s or more after the first")
 		httpWH.checkRun(t, expect(t, url, 100, source.Config{}), sum)
@@ -191,10 +192,10 @@ func TestFlakySources(t *testing.T) {
 			http.NotFound(w, r)
 		}))
 		t.Cleanup(ts.Close)
-		r := startRun(t, c, "not-found", httpQueue, pipeline.Params{BatchSize: 100, SourceURL: ts.URL + "/missing"})
+		r := startRun(t, c, "not-found", httpQueue, datapipeline.Params{BatchSize: 100, SourceURL: ts.URL + "/missing"})
 		appErr, acts := mustFail(t, c, r)
-		require.Equal(t, pipeline.ErrBadSource, appErr.Type())
-		ex := activityOf(t, acts, pipeline.ExtractActivity)
+		require.Equal(t, runinfo.ErrBadSource, appErr.Type())
+		ex := activityOf(t, acts, datapipeline.ExtractActivity)
 		require.EqualValues(t, 1, ex.Attempt, "a 404 is not retried")
 		require.True(t, ex.NonRetryable)
 		require.Contains(t, ex.Failure, "404")
@@ -210,14 +211,14 @@ func TestFlakySources(t *testing.T) {
 			<-r.Context().Done() // never answers
 		}))
 		t.Cleanup(ts.Close)
-		r := startRun(t, c, "hanging", httpQueue, pipeline.Params{BatchSize: 100, SourceURL: ts.URL + "/slow"})
+		r := startRun(t, c, "hanging", httpQueue, datapipeline.Params{BatchSize: 100, SourceURL: ts.URL + "/slow"})
 		appErr, acts := mustFail(t, c, r)
-		require.Equal(t, pipeline.ErrTransient, appErr.Type())
-		ex := activityOf(t, acts, pipeline.ExtractActivity)
-		require.EqualValues(t, pipeline.MaxAttempts, ex.Attempt, "a timeout is retried, up to the policy's attempts")
+		require.Equal(t, runinfo.ErrTransient, appErr.Type())
+		ex := activityOf(t, acts, datapipeline.ExtractActivity)
+		require.EqualValues(t, runinfo.MaxAttempts, ex.Attempt, "a timeout is retried, up to the policy's attempts")
 		require.Equal(t, "failed", ex.Outcome, "each attempt ends by the source timeout, not the activity's")
 		require.Contains(t, ex.Failure, "no complete response within "+httpTimeout.String())
-		require.Len(t, h.all(), pipeline.MaxAttempts)
+		require.Len(t, h.all(), runinfo.MaxAttempts)
 		requireFailedRun(t, httpWH, r, "no complete response")
 	})
 
@@ -238,10 +239,10 @@ func TestFlakySources(t *testing.T) {
 			}
 		}))
 		t.Cleanup(ts.Close)
-		r := startRun(t, c, "endless", httpQueue, pipeline.Params{BatchSize: 100, SourceURL: ts.URL + "/firehose"})
+		r := startRun(t, c, "endless", httpQueue, datapipeline.Params{BatchSize: 100, SourceURL: ts.URL + "/firehose"})
 		appErr, acts := mustFail(t, c, r)
-		require.Equal(t, pipeline.ErrBadSource, appErr.Type())
-		ex := activityOf(t, acts, pipeline.ExtractActivity)
+		require.Equal(t, runinfo.ErrBadSource, appErr.Type())
+		ex := activityOf(t, acts, datapipeline.ExtractActivity)
 		require.EqualValues(t, 1, ex.Attempt, "an oversized response is not retried")
 		require.True(t, ex.NonRetryable)
 		require.Contains(t, ex.Failure, fmt.Sprintf("response larger than %d bytes", maxResponseBytes))
@@ -288,11 +289,11 @@ func TestFlakySources(t *testing.T) {
 		}
 		require.NoError(t, os.WriteFile(filepath.Join(root, "partly-bad.ndjson"), []byte(b.String()), 0o600))
 		url := "file:partly-bad.ndjson"
-		r := startRun(t, c, "partly-bad", pipeline.TaskQueue, pipeline.Params{BatchSize: 1000, SourceURL: url})
-		var sum pipeline.Summary
+		r := startRun(t, c, "partly-bad", runinfo.TaskQueue, datapipeline.Params{BatchSize: 1000, SourceURL: url})
+		var sum datapipeline.Summary
 		require.NoError(t, r.Get(testContext(t), &sum))
 		require.EqualValues(t, good, sum.Valid)
-		rejected, err := wh.Rejected(context.Background(), pipeline.RunRef{WorkflowID: r.GetID(), RunID: r.GetRunID()}, 0)
+		rejected, err := wh.Rejected(context.Background(), runinfo.RunRef{WorkflowID: r.GetID(), RunID: r.GetRunID()}, 0)
 		require.NoError(t, err)
 		var got []string
 		for _, rj := range rejected {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
 )
 
@@ -251,7 +251,7 @@ func TestPaginationStylesSurviveKill(t *testing.T) {
 	for _, s := range styleNames {
 		name := "by-" + strings.ReplaceAll(s, "_", "-")
 		run := c.GetWorkflow(testContext(t), ids[s], "")
-		var sum pipeline.Summary
+		var sum datapipeline.Summary
 		require.NoError(t, run.Get(testContext(t), &sum), "run of %s must complete", name)
 
 		d, err := m.Get(name)
@@ -262,7 +262,7 @@ func TestPaginationStylesSurviveKill(t *testing.T) {
 		require.NoError(t, err)
 		v, err := flows.DataPipeline.Params.Decode(raw) // the input as the workflow reads it
 		require.NoError(t, err)
-		p := v.(*pipeline.Params)
+		p := v.(*datapipeline.Params)
 		spec, err := p.Spec()
 		require.NoError(t, err)
 		exp := expectSpec(t, spec, p.BatchSize, source.Config{LookupEnv: func(k string) (string, bool) { return styleToken, k == "E2E_SHOP_TOKEN" }})
@@ -270,7 +270,7 @@ func TestPaginationStylesSurviveKill(t *testing.T) {
 		require.Equal(t, ts.URL+"/"+s+"/orders", exp.Source, "a named source's records are keyed by its URL")
 		wh.checkRun(t, exp, sum)
 
-		ex := activityOf(t, activityRuns(events(t, c, run.GetID(), run.GetRunID())), pipeline.ExtractActivity)
+		ex := activityOf(t, activityRuns(events(t, c, run.GetID(), run.GetRunID())), datapipeline.ExtractActivity)
 		require.GreaterOrEqual(t, ex.Attempt, int32(2), "%s: Extract was killed and retried", name)
 		if s == "single" {
 			require.Equal(t, 2+1, feed.requests(s, 0), "single page: read again after the kill (and once by the check)")

@@ -14,7 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/store"
@@ -128,20 +129,20 @@ func (w *warehouse) count(t *testing.T, query string, args ...any) int64 {
 // records are exp's, that its staged chunks are gone, and that
 // pipeline_runs agrees with the workflow's result. The run must be the
 // first to load exp.Source.
-func (w *warehouse) checkRun(t *testing.T, exp expectation, sum pipeline.Summary) {
+func (w *warehouse) checkRun(t *testing.T, exp expectation, sum datapipeline.Summary) {
 	t.Helper()
 	ctx := context.Background()
-	ref := pipeline.RunRef{WorkflowID: sum.WorkflowID, RunID: sum.RunID}
+	ref := runinfo.RunRef{WorkflowID: sum.WorkflowID, RunID: sum.RunID}
 	valid := int64(len(exp.Valid))
 
 	type counts struct {
 		Source                     string
 		Extracted, Valid, Rejected int64
 		Reasons                    map[string]int64
-		Loaded                     pipeline.LoadResult
+		Loaded                     datapipeline.LoadResult
 	}
 	// A first load inserts every valid row once.
-	want := counts{exp.Source, exp.Extracted, valid, exp.Rejected, exp.Reasons, pipeline.LoadResult{Inserted: valid, FirstOrderedAt: exp.First, LastOrderedAt: exp.Last}}
+	want := counts{exp.Source, exp.Extracted, valid, exp.Rejected, exp.Reasons, datapipeline.LoadResult{Inserted: valid, FirstOrderedAt: exp.First, LastOrderedAt: exp.Last}}
 	got := counts{sum.Source, sum.Extracted, sum.Valid, sum.Rejected, orNil(sum.Reasons), sum.Loaded}
 	if !assert.Equal(t, want, got, "result of run %s", ref.Key()) {
 		w.logRejected(t, ref)
@@ -204,7 +205,7 @@ func (w *warehouse) checkRun(t *testing.T, exp expectation, sum pipeline.Summary
 
 	run, err := w.GetRun(ctx, ref)
 	require.NoError(t, err)
-	require.Equal(t, pipeline.RunCompleted, run.Status, "pipeline_runs status of %s (error %q)", ref.Key(), run.Error)
+	require.Equal(t, runinfo.RunCompleted, run.Status, "pipeline_runs status of %s (error %q)", ref.Key(), run.Error)
 	require.Equal(t, []int64{sum.Extracted, sum.Valid, sum.Rejected, sum.Loaded.Inserted, sum.Loaded.Updated, sum.Loaded.Unchanged},
 		[]int64{run.Extracted, run.Valid, run.Rejected, run.Inserted, run.Updated, run.Unchanged}, "pipeline_runs counts of %s", ref.Key())
 	require.Equal(t, orNil(sum.Reasons), orNil(run.Reasons), "pipeline_runs rejected_by_reason of %s", ref.Key())
@@ -218,7 +219,7 @@ func (w *warehouse) checkRun(t *testing.T, exp expectation, sum pipeline.Summary
 
 // logRejected logs a sample of each reason's rejected records of a run,
 // to tell a lost or repeated chunk from a transform problem.
-func (w *warehouse) logRejected(t *testing.T, ref pipeline.RunRef) {
+func (w *warehouse) logRejected(t *testing.T, ref runinfo.RunRef) {
 	t.Helper()
 	rows, err := w.DB().QueryContext(context.Background(),
 		`SELECT chunk_seq, idx, reason, record_id, detail FROM rejected_records WHERE run_key = $1 ORDER BY chunk_seq, idx`, ref.Key())
@@ -249,28 +250,28 @@ func orNil(m map[string]int64) map[string]int64 {
 // its checkpoints: every stage's chunks are exactly 0..next_seq-1 and the
 // checkpoint counts are those of the committed chunks. It lists what is
 // not.
-func (w *warehouse) stagingProblems(t *testing.T, ref pipeline.RunRef) []string {
+func (w *warehouse) stagingProblems(t *testing.T, ref runinfo.RunRef) []string {
 	t.Helper()
 	ctx := context.Background()
 	var problems []string
 	// Extract stages the one copy of the records; Transform stages none,
 	// and keeps the ids of its valid records and the rejected records.
-	cp, err := w.Checkpoint(ctx, ref, pipeline.StageExtract)
+	cp, err := w.Checkpoint(ctx, ref, runinfo.StageExtract)
 	require.NoError(t, err)
 	var n, maxSeq, records int64
 	require.NoError(t, w.DB().QueryRowContext(ctx,
 		`SELECT count(*), coalesce(max(seq), -1), coalesce(sum(records), 0) FROM stage_chunks WHERE run_key = $1 AND stage = $2`,
-		ref.Key(), pipeline.StageExtract).Scan(&n, &maxSeq, &records))
+		ref.Key(), runinfo.StageExtract).Scan(&n, &maxSeq, &records))
 	if n != int64(cp.NextSeq) || maxSeq != int64(cp.NextSeq)-1 {
 		problems = append(problems, fmt.Sprintf("extract: %d chunks up to seq %d, checkpoint next_seq %d", n, maxSeq, cp.NextSeq))
 	}
 	if records != cp.Records {
 		problems = append(problems, fmt.Sprintf("extract: chunks hold %d records, checkpoint says %d", records, cp.Records))
 	}
-	if other := w.count(t, `SELECT count(*) FROM stage_chunks WHERE run_key = $1 AND stage <> $2`, ref.Key(), pipeline.StageExtract); other != 0 {
+	if other := w.count(t, `SELECT count(*) FROM stage_chunks WHERE run_key = $1 AND stage <> $2`, ref.Key(), runinfo.StageExtract); other != 0 {
 		problems = append(problems, fmt.Sprintf("%d chunks staged by another stage than extract", other))
 	}
-	cp, err = w.Checkpoint(ctx, ref, pipeline.StageTransform)
+	cp, err = w.Checkpoint(ctx, ref, runinfo.StageTransform)
 	require.NoError(t, err)
 	// Every valid record's id is kept, but those of the last chunk: no
 	// chunk comes after it to check them.
@@ -284,7 +285,7 @@ func (w *warehouse) stagingProblems(t *testing.T, ref pipeline.RunRef) []string 
 	if late := w.count(t, `SELECT count(*) FROM rejected_records WHERE run_key = $1 AND chunk_seq >= $2`, ref.Key(), cp.NextSeq); late != 0 {
 		problems = append(problems, fmt.Sprintf("transform: %d rejected records of uncommitted chunks", late))
 	}
-	cp, err = w.Checkpoint(ctx, ref, pipeline.StageLoad)
+	cp, err = w.Checkpoint(ctx, ref, runinfo.StageLoad)
 	require.NoError(t, err)
 	if n := w.count(t, `SELECT count(*) FROM orders WHERE first_run = $1`, ref.Key()); n != cp.Inserted {
 		problems = append(problems, fmt.Sprintf("load: %d rows inserted by the run, checkpoint says %d", n, cp.Inserted))

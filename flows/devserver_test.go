@@ -21,12 +21,13 @@ import (
 
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/codec"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/report"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
@@ -42,11 +43,11 @@ func TestMain(m *testing.M) { os.Exit(testutil.RequireTemporal(m)) }
 func TestPipelineOnDevServer(t *testing.T) {
 	srv := devserver.ForTest(t)
 	c := srv.Client()
-	st := flowstest.Start(t, c, pipeline.TaskQueue)
+	st := flowstest.Start(t, c, runinfo.TaskQueue)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	params := pipeline.Params{BatchSize: 1000, SourceURL: "demo://orders"}
+	params := datapipeline.Params{BatchSize: 1000, SourceURL: "demo://orders"}
 	first, firstRun := execute(ctx, t, c, "e2e-first", params)
 	require.Equal(t, int64(1000), first.Extracted)
 	require.Equal(t, first.Valid, first.Loaded.Inserted)
@@ -61,9 +62,9 @@ func TestPipelineOnDevServer(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, first.Valid, count, "no duplicates after a re-run")
 
-	run, err := st.GetRun(ctx, pipeline.RunRef{WorkflowID: "e2e-first", RunID: firstRun})
+	run, err := st.GetRun(ctx, runinfo.RunRef{WorkflowID: "e2e-first", RunID: firstRun})
 	require.NoError(t, err)
-	require.Equal(t, pipeline.RunCompleted, run.Status)
+	require.Equal(t, runinfo.RunCompleted, run.Status)
 	require.Equal(t, first.Extracted, run.Extracted)
 	require.Equal(t, first.Rejected, run.Rejected)
 }
@@ -91,17 +92,17 @@ func TestTooWideAmountIsRejectedAndRunCompletes(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			id := testutil.UniqueID("wide-amount")
-			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, pipeline.WorkflowType,
-				pipeline.Params{BatchSize: 10, SourceURL: "file://" + filepath.Join(dir, "orders.json")})
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, datapipeline.WorkflowType,
+				datapipeline.Params{BatchSize: 10, SourceURL: "file://" + filepath.Join(dir, "orders.json")})
 			require.NoError(t, err)
-			var sum pipeline.Summary
+			var sum datapipeline.Summary
 			require.NoError(t, run.Get(ctx, &sum), "the run completes")
 			require.Equal(t, int64(3), sum.Extracted)
 			require.Equal(t, int64(2), sum.Valid)
 			require.Equal(t, int64(2), sum.Loaded.Inserted)
 			require.Equal(t, map[string]int64{record.ReasonInvalidAmount: 1}, sum.Reasons)
 
-			ref := pipeline.RunRef{WorkflowID: id, RunID: run.GetRunID()}
+			ref := runinfo.RunRef{WorkflowID: id, RunID: run.GetRunID()}
 			rejected, err := st.Rejected(ctx, ref, 10)
 			require.NoError(t, err)
 			require.Len(t, rejected, 1)
@@ -113,7 +114,7 @@ func TestTooWideAmountIsRejectedAndRunCompletes(t *testing.T) {
 			require.Equal(t, widest, stored.Amount)
 			rec, err := st.GetRun(ctx, ref)
 			require.NoError(t, err)
-			require.Equal(t, pipeline.RunCompleted, rec.Status)
+			require.Equal(t, runinfo.RunCompleted, rec.Status)
 		})
 	}
 }
@@ -123,11 +124,11 @@ func TestTooWideAmountIsRejectedAndRunCompletes(t *testing.T) {
 func TestHistoryStaysSmall(t *testing.T) {
 	srv := devserver.ForTest(t)
 	c := srv.Client()
-	flowstest.Start(t, c, pipeline.TaskQueue)
+	flowstest.Start(t, c, runinfo.TaskQueue)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	_, runID := execute(ctx, t, c, "big", pipeline.Params{BatchSize: 60000, SourceURL: "demo://orders"})
+	_, runID := execute(ctx, t, c, "big", datapipeline.Params{BatchSize: 60000, SourceURL: "demo://orders"})
 	events := history(ctx, t, c, "big", runID)
 	require.Less(t, len(events), 100)
 	for _, e := range events {
@@ -145,24 +146,24 @@ func TestRecordHistories(t *testing.T) {
 	}
 	srv := devserver.ForTest(t)
 	c := srv.Client()
-	flowstest.Start(t, c, pipeline.TaskQueue)
+	flowstest.Start(t, c, runinfo.TaskQueue)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(filepath.Dir(file), "..", "workflows", "testdata")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 
-	for name, p := range map[string]pipeline.Params{
+	for name, p := range map[string]datapipeline.Params{
 		"completed": {BatchSize: 12000, SourceURL: "demo://orders"},
 		"retried":   {BatchSize: 12000, SourceURL: "demo://orders?failure_rate=1"},
 		"failed":    {BatchSize: 100, SourceURL: "demo://orders?fail=always"},
 		"invalid":   {BatchSize: 0, SourceURL: "ftp://example.com"},
 		// The rejection threshold's version marker, in a run under it and
 		// one over it (the demo source rejects a few of every 100).
-		"completed-max-rejected": {BatchSize: 200, SourceURL: "demo://orders", MaxRejected: pipeline.MaxRejectedCount(200)},
-		"failed-max-rejected":    {BatchSize: 200, SourceURL: "demo://orders", MaxRejected: pipeline.MaxRejectedCount(0)},
+		"completed-max-rejected": {BatchSize: 200, SourceURL: "demo://orders", MaxRejected: datapipeline.MaxRejectedCount(200)},
+		"failed-max-rejected":    {BatchSize: 200, SourceURL: "demo://orders", MaxRejected: datapipeline.MaxRejectedCount(0)},
 	} {
-		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: pipeline.TaskQueue}, pipeline.WorkflowType, p)
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: runinfo.TaskQueue}, datapipeline.WorkflowType, p)
 		require.NoError(t, err)
 		_ = run.Get(ctx, nil)
 		saveHistory(ctx, t, c, dir, name, run)
@@ -174,7 +175,7 @@ func TestRecordHistories(t *testing.T) {
 		"report-range":   {From: flow.DateOf(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)), To: flow.DateOf(time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC)), Timezone: "America/Chicago"},
 		"report-default": {Timezone: "UTC"},
 	} {
-		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: pipeline.TaskQueue}, report.OrdersReportWorkflow, p)
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: runinfo.TaskQueue}, report.OrdersReportWorkflow, p)
 		require.NoError(t, err)
 		require.NoError(t, run.Get(ctx, nil))
 		saveHistory(ctx, t, c, dir, name, run)
@@ -186,7 +187,7 @@ func TestRecordHistories(t *testing.T) {
 		"nightly-completed":    {Sources: []string{"demo://orders?seed=1", "demo://orders?seed=2"}, BatchSize: 200, MaxParallel: 2, Timezone: "UTC"},
 		"nightly-failed-child": {Sources: []string{"demo://orders?seed=1", "demo://orders?seed=2", "demo://orders?fail=always"}, BatchSize: 200, MaxParallel: 2, Timezone: "America/Chicago"},
 	} {
-		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: pipeline.TaskQueue}, report.NightlyETLWorkflow, p)
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: runinfo.TaskQueue}, report.NightlyETLWorkflow, p)
 		require.NoError(t, err)
 		err = run.Get(ctx, nil)
 		if name == "nightly-failed-child" {
@@ -201,7 +202,7 @@ func TestRecordHistories(t *testing.T) {
 	// first page until the end of the test: the child and the parent end
 	// cancelled.
 	feed, feedURL := testutil.HeldFeed(t, 100, testutil.RequestAt{Page: 0, Request: 1})
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-nightly-cancelled", TaskQueue: pipeline.TaskQueue}, report.NightlyETLWorkflow,
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-nightly-cancelled", TaskQueue: runinfo.TaskQueue}, report.NightlyETLWorkflow,
 		report.NightlyParams{Sources: []string{feedURL}, BatchSize: 5000, MaxParallel: 1, Timezone: "UTC"})
 	require.NoError(t, err)
 	select {
@@ -248,20 +249,20 @@ func TestRecordEncryptedHistory(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Client().Close(); _ = srv.Stop() })
 	c := srv.Client()
-	flowstest.Start(t, c, pipeline.TaskQueue)
+	flowstest.Start(t, c, runinfo.TaskQueue)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, runID := execute(ctx, t, c, "history-encrypted", pipeline.Params{BatchSize: 500, SourceURL: "demo://orders?seed=7"})
+	_, runID := execute(ctx, t, c, "history-encrypted", datapipeline.Params{BatchSize: 500, SourceURL: "demo://orders?seed=7"})
 	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: history(ctx, t, c, "history-encrypted", runID)})
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "completed.json"), b, 0o644))
 }
 
-func execute(ctx context.Context, t *testing.T, c client.Client, id string, p pipeline.Params) (pipeline.Summary, string) {
+func execute(ctx context.Context, t *testing.T, c client.Client, id string, p datapipeline.Params) (datapipeline.Summary, string) {
 	t.Helper()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: pipeline.TaskQueue}, pipeline.WorkflowType, p)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: runinfo.TaskQueue}, datapipeline.WorkflowType, p)
 	require.NoError(t, err)
-	var sum pipeline.Summary
+	var sum datapipeline.Summary
 	require.NoError(t, run.Get(ctx, &sum))
 	return sum, run.GetRunID()
 }
@@ -299,7 +300,7 @@ func TestRetryShowsInCurrentDetailsOnDevServer(t *testing.T) {
 
 	start := func(sourceURL string) client.WorkflowRun {
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: testutil.UniqueID("attempts"), TaskQueue: queue},
-			pipeline.WorkflowType, pipeline.Params{BatchSize: 600, SourceURL: sourceURL})
+			datapipeline.WorkflowType, datapipeline.Params{BatchSize: 600, SourceURL: sourceURL})
 		require.NoError(t, err)
 		return run
 	}
@@ -330,20 +331,20 @@ func TestRetryShowsInCurrentDetailsOnDevServer(t *testing.T) {
 	feed.Release()
 	require.NoError(t, <-done)
 
-	var signals []pipeline.Attempt
+	var signals []datapipeline.Attempt
 	for _, e := range history(ctx, t, c, run.GetID(), run.GetRunID()) {
 		if a := e.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
-			require.Equal(t, pipeline.AttemptSignal, a.GetSignalName())
-			var at pipeline.Attempt
+			require.Equal(t, datapipeline.AttemptSignal, a.GetSignalName())
+			var at datapipeline.Attempt
 			require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &at))
 			signals = append(signals, at)
 		}
 	}
 	require.Len(t, signals, 2, "attempts 2 and 3 of Extract, and nothing else")
 	for i, at := range signals {
-		require.Equal(t, pipeline.StageExtract, at.Stage)
+		require.Equal(t, runinfo.StageExtract, at.Stage)
 		require.Equal(t, int32(i+2), at.Attempt)
-		require.Equal(t, int32(pipeline.MaxAttempts), at.MaxAttempts)
+		require.Equal(t, int32(runinfo.MaxAttempts), at.MaxAttempts)
 		require.EqualValues(t, 200+100*i, at.Rows, "the failed attempts committed the pages before their fault")
 		require.Contains(t, at.PreviousError, fmt.Sprintf("page=%d: 503 Service Unavailable", 3+i), "the earlier attempt's error, read from the server")
 	}

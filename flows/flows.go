@@ -9,9 +9,10 @@ package flows
 
 import (
 	"github.com/blueprint-etl/blueprint/activities"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flow"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/report"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/workflows"
 )
 
@@ -23,17 +24,17 @@ var Registry = flow.MustRegistry(
 )
 
 // DataPipeline extracts, transforms and loads one source's records.
-var DataPipeline = flow.New(pipeline.WorkflowType, workflows.DataPipeline, flow.Options{
+var DataPipeline = flow.New(datapipeline.WorkflowType, workflows.DataPipeline, flow.Options{
 	Description: "Extract records from a source, clean them and upsert them into the orders table",
 	Activities: func(d flow.Deps) []flow.Activity {
 		a := &activities.Activities{Store: d.Store, Sources: d.Sources, ChunkRecords: d.ChunkRecords, Log: d.Log, Env: d.Env, Client: d.Client}
 		return []flow.Activity{
-			{Name: pipeline.ExtractActivity, Func: a.Extract},
-			{Name: pipeline.TransformActivity, Func: a.Transform},
-			{Name: pipeline.LoadActivity, Func: a.Load},
-			{Name: pipeline.FinishRunActivity, Func: a.FinishRun},
-			{Name: pipeline.EndRunActivity, Func: a.EndRun},
-			{Name: pipeline.NotifyActivity, Func: a.Notify},
+			{Name: datapipeline.ExtractActivity, Func: a.Extract},
+			{Name: datapipeline.TransformActivity, Func: a.Transform},
+			{Name: datapipeline.LoadActivity, Func: a.Load},
+			{Name: datapipeline.FinishRunActivity, Func: a.FinishRun},
+			{Name: runinfo.EndRunActivity, Func: a.EndRun},
+			{Name: runinfo.NotifyActivity, Func: a.Notify},
 		}
 	},
 })

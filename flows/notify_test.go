@@ -20,10 +20,11 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/notify"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/worker"
 	"github.com/blueprint-etl/blueprint/starter"
@@ -101,17 +102,17 @@ func TestNotifications(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	hooks := []pipeline.Webhook{
-		{URLEnv: "OK_HOOK", Events: []string{pipeline.EventCompleted, pipeline.EventFailed}},
-		{URLEnv: "FLAKY_HOOK", Events: []string{pipeline.EventCompleted}},
-		{URLEnv: "DOWN_HOOK", Events: []string{pipeline.EventCompleted}},
-		{URLEnv: "FAILED_ONLY", Events: []string{pipeline.EventFailed}},
+	hooks := []runinfo.Webhook{
+		{URLEnv: "OK_HOOK", Events: []string{runinfo.EventCompleted, runinfo.EventFailed}},
+		{URLEnv: "FLAKY_HOOK", Events: []string{runinfo.EventCompleted}},
+		{URLEnv: "DOWN_HOOK", Events: []string{runinfo.EventCompleted}},
+		{URLEnv: "FAILED_ONLY", Events: []string{runinfo.EventFailed}},
 	}
 	id := fmt.Sprintf("notified-%d", time.Now().UnixNano())
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue, Memo: map[string]any{pipeline.MemoNotify: hooks}},
-		pipeline.WorkflowType, pipeline.Params{BatchSize: 100, SourceURL: "demo://orders"})
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue, Memo: map[string]any{runinfo.MemoNotify: hooks}},
+		datapipeline.WorkflowType, datapipeline.Params{BatchSize: 100, SourceURL: "demo://orders"})
 	require.NoError(t, err)
-	var sum pipeline.Summary
+	var sum datapipeline.Summary
 	require.NoError(t, run.Get(ctx, &sum), "a failed notification does not fail the run")
 
 	calls, got := h.snapshot()
@@ -120,8 +121,8 @@ func TestNotifications(t *testing.T) {
 	p := got["/ok"][0]
 	assert.Equal(t, id, p.WorkflowID)
 	assert.Equal(t, run.GetRunID(), p.RunID)
-	assert.Equal(t, pipeline.RunCompleted, p.Status)
-	assert.Equal(t, pipeline.WorkflowType, p.Workflow)
+	assert.Equal(t, runinfo.RunCompleted, p.Status)
+	assert.Equal(t, datapipeline.WorkflowType, p.Workflow)
 	assert.Equal(t, sum.OneLine(), p.Summary)
 	assert.Contains(t, p.UIURL, "/namespaces/default/workflows/"+id+"/"+run.GetRunID())
 	assert.Contains(t, p.Text, id+" completed: "+sum.OneLine())
@@ -154,26 +155,26 @@ func TestNotificationOfAFailedRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	hooks := []pipeline.Webhook{
-		{URLEnv: "OK_HOOK", Events: []string{pipeline.EventFailed}},
-		{URLEnv: "FLAKY_HOOK", Events: []string{pipeline.EventCompleted}},
-		{URLEnv: "UNSET_HOOK", Events: []string{pipeline.EventFailed}},
+	hooks := []runinfo.Webhook{
+		{URLEnv: "OK_HOOK", Events: []string{runinfo.EventFailed}},
+		{URLEnv: "FLAKY_HOOK", Events: []string{runinfo.EventCompleted}},
+		{URLEnv: "UNSET_HOOK", Events: []string{runinfo.EventFailed}},
 	}
 	id := fmt.Sprintf("notified-failure-%d", time.Now().UnixNano())
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue, Memo: map[string]any{pipeline.MemoNotify: hooks}},
-		pipeline.WorkflowType, pipeline.Params{BatchSize: 100, SourceURL: "demo://orders?fail=always"})
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue, Memo: map[string]any{runinfo.MemoNotify: hooks}},
+		datapipeline.WorkflowType, datapipeline.Params{BatchSize: 100, SourceURL: "demo://orders?fail=always"})
 	require.NoError(t, err)
 	err = run.Get(ctx, nil)
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, err, &appErr)
-	assert.Equal(t, pipeline.ErrTransient, appErr.Type(), "the run fails with its own error, not a notification's")
+	assert.Equal(t, runinfo.ErrTransient, appErr.Type(), "the run fails with its own error, not a notification's")
 
 	calls, got := h.snapshot()
 	assert.Equal(t, map[string]int{"/ok": 1}, calls)
 	require.Len(t, got["/ok"], 1)
 	p := got["/ok"][0]
-	assert.Equal(t, pipeline.RunFailed, p.Status)
-	assert.Equal(t, pipeline.StageExtract, p.Stage)
+	assert.Equal(t, runinfo.RunFailed, p.Status)
+	assert.Equal(t, runinfo.StageExtract, p.Stage)
 	assert.Equal(t, "synthetic source unavailable (fail=always) (Transient)", p.Error)
 	assert.Contains(t, p.Text, "failed in extract: synthetic source unavailable")
 
@@ -221,11 +222,11 @@ func TestNotificationsFromTheManifest(t *testing.T) {
 	stamp := time.Now().UnixNano()
 	ok := start(fmt.Sprintf("notified-ok-%d", stamp))
 	bad := start(fmt.Sprintf("notified-bad-%d", stamp), "source_url=demo://orders?fail=always")
-	var sum pipeline.Summary
+	var sum datapipeline.Summary
 	require.NoError(t, ok.Get(ctx, &sum), "a webhook that fails does not fail the run")
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, bad.Get(ctx, nil), &appErr)
-	assert.Equal(t, pipeline.ErrTransient, appErr.Type(), "the run fails with its own error, not a notification's")
+	assert.Equal(t, runinfo.ErrTransient, appErr.Type(), "the run fails with its own error, not a notification's")
 
 	calls, got := h.snapshot()
 	assert.Equal(t, map[string]int{"/ok": 2, "/down": 2 * flowrun.NotifyAttempts}, calls)
@@ -234,7 +235,7 @@ func TestNotificationsFromTheManifest(t *testing.T) {
 	for i, want := range []struct {
 		run    client.WorkflowRun
 		status string
-	}{{ok, pipeline.RunCompleted}, {bad, pipeline.RunFailed}} {
+	}{{ok, runinfo.RunCompleted}, {bad, runinfo.RunFailed}} {
 		p := got["/ok"][i]
 		assert.Equal(t, "notified", p.Deployment, "the deployment is named")
 		assert.Equal(t, want.run.GetID(), p.WorkflowID)
@@ -248,8 +249,8 @@ func TestNotificationsFromTheManifest(t *testing.T) {
 	for _, run := range []client.WorkflowRun{ok, bad} {
 		desc, err := c.DescribeWorkflow(ctx, run.GetID(), run.GetRunID())
 		require.NoError(t, err)
-		var hooks []pipeline.Webhook
-		require.NoError(t, desc.GetMemoValue(pipeline.MemoNotify, &hooks))
+		var hooks []runinfo.Webhook
+		require.NoError(t, desc.GetMemoValue(runinfo.MemoNotify, &hooks))
 		assert.Equal(t, m.Deployments[0].Notify, hooks)
 		for _, e := range history(ctx, t, c, run.GetID(), run.GetRunID()) {
 			b, err := json.Marshal(e)
@@ -262,7 +263,7 @@ func TestNotificationsFromTheManifest(t *testing.T) {
 // logLines returns a run's log as "level stage attempt message" lines.
 func logLines(t *testing.T, st *store.Store, workflowID, runID string) []string {
 	t.Helper()
-	lines, err := st.RunLogs(context.Background(), pipeline.RunRef{WorkflowID: workflowID, RunID: runID}, store.LogQuery{})
+	lines, err := st.RunLogs(context.Background(), runinfo.RunRef{WorkflowID: workflowID, RunID: runID}, store.LogQuery{})
 	require.NoError(t, err)
 	out := make([]string, len(lines))
 	for i, l := range lines {

@@ -41,7 +41,7 @@ import (
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/conn"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
@@ -709,7 +709,7 @@ func compareAction(a *client.ScheduleWorkflowAction, w desired) []string {
 		add("notify", got, want)
 	}
 	if got, _ := a.TypedSearchAttributes.GetKeyword(starter.DeploymentKey); got != w.dep.Name {
-		add("search_attribute "+pipeline.DeploymentSearchAttribute, orNone(got), w.dep.Name)
+		add("search_attribute "+runinfo.DeploymentSearchAttribute, orNone(got), w.dep.Name)
 	}
 	if a.WorkflowExecutionTimeout != 0 {
 		add("workflow_execution_timeout", a.WorkflowExecutionTimeout, "none")
@@ -760,11 +760,11 @@ func actionInput(a *client.ScheduleWorkflowAction) (map[string]any, bool) {
 // actionWebhooks reads the webhooks from a described action's memo, as
 // formatWebhooks writes them.
 func actionWebhooks(a *client.ScheduleWorkflowAction) string {
-	p, ok := a.Memo[pipeline.MemoNotify].(*commonpb.Payload)
+	p, ok := a.Memo[runinfo.MemoNotify].(*commonpb.Payload)
 	if !ok {
 		return formatWebhooks(nil)
 	}
-	var hooks []pipeline.Webhook
+	var hooks []runinfo.Webhook
 	if err := conn.PayloadConverter().FromPayload(p, &hooks); err != nil {
 		return "(undecodable)"
 	}
@@ -773,7 +773,7 @@ func actionWebhooks(a *client.ScheduleWorkflowAction) string {
 
 // formatWebhooks renders webhooks for a diff line: "$OPS_HOOK (failed,
 // cancelled), $TEAM_HOOK (completed)", or "(none)".
-func formatWebhooks(hooks []pipeline.Webhook) string {
+func formatWebhooks(hooks []runinfo.Webhook) string {
 	parts := make([]string, len(hooks))
 	for i, h := range hooks {
 		parts[i] = h.String()

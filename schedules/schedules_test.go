@@ -17,7 +17,8 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/schedules"
 	"github.com/blueprint-etl/blueprint/starter"
@@ -113,7 +114,7 @@ func TestDeployTwiceIsUnchanged(t *testing.T) {
 	assert.False(t, d.Schedule.State.Paused)
 	a := d.Schedule.Action.(*client.ScheduleWorkflowAction)
 	assert.Equal(t, "twice", a.ID)
-	assert.Equal(t, pipeline.WorkflowType, a.Workflow)
+	assert.Equal(t, datapipeline.WorkflowType, a.Workflow)
 	assert.Equal(t, "tq-twice", a.TaskQueue)
 	dep, ok := a.TypedSearchAttributes.GetKeyword(starter.DeploymentKey)
 	assert.True(t, ok)
@@ -274,7 +275,7 @@ func TestPrune(t *testing.T) {
 	_, err := srv.Client().ScheduleClient().Create(ctx(t), client.ScheduleOptions{
 		ID:     "by-hand",
 		Spec:   client.ScheduleSpec{CronExpressions: []string{"0 12 * * *"}},
-		Action: &client.ScheduleWorkflowAction{ID: "by-hand", Workflow: pipeline.WorkflowType, TaskQueue: "tq-by-hand"},
+		Action: &client.ScheduleWorkflowAction{ID: "by-hand", Workflow: datapipeline.WorkflowType, TaskQueue: "tq-by-hand"},
 	})
 	require.NoError(t, err)
 
@@ -507,9 +508,9 @@ func TestScheduledRunsAreDescribed(t *testing.T) {
 	details, err := d.GetStaticDetails()
 	require.NoError(t, err)
 	assert.Contains(t, details, "Other words.")
-	var hooks []pipeline.Webhook
-	require.NoError(t, d.GetMemoValue(pipeline.MemoNotify, &hooks))
-	assert.Equal(t, []pipeline.Webhook{{URLEnv: "OPS_HOOK", Events: []string{pipeline.EventFailed, pipeline.EventCancelled}}}, hooks)
+	var hooks []runinfo.Webhook
+	require.NoError(t, d.GetMemoValue(runinfo.MemoNotify, &hooks))
+	assert.Equal(t, []runinfo.Webhook{{URLEnv: "OPS_HOOK", Events: []string{runinfo.EventFailed, runinfo.EventCancelled}}}, hooks)
 
 	// Removing notify: is a change too.
 	plan, _ = deploy(t, changed, false)

@@ -18,7 +18,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
@@ -52,14 +52,14 @@ func TestTunedArgsMatchDevserver(t *testing.T) {
 // The names and addresses the scripts use are the ones the Go code uses.
 func TestNamesMatchTheCode(t *testing.T) {
 	lib := readLib(t)
-	assert.Equal(t, pipeline.TaskQueue, libVar(t, lib, "BP_TASK_QUEUE"))
+	assert.Equal(t, runinfo.TaskQueue, libVar(t, lib, "BP_TASK_QUEUE"))
 	assert.Equal(t, conn.DefaultNamespace, libVar(t, lib, "BP_NAMESPACE"))
 	_, port, err := net.SplitHostPort(conn.DefaultAddress)
 	require.NoError(t, err)
 	assert.Equal(t, port, libVar(t, lib, "BP_GRPC_PORT"))
 	assert.Equal(t, starter.DefaultUIURL, strings.ReplaceAll(libVar(t, lib, "BP_UI_URL"), "$BP_UI_PORT", libVar(t, lib, "BP_UI_PORT")))
-	assert.Contains(t, lib, "--search-attribute "+pipeline.DeploymentSearchAttribute+"=Keyword")
-	assert.Contains(t, lib, "--search-attribute "+pipeline.RetryOfSearchAttribute+"=Keyword")
+	assert.Contains(t, lib, "--search-attribute "+runinfo.DeploymentSearchAttribute+"=Keyword")
+	assert.Contains(t, lib, "--search-attribute "+runinfo.RetryOfSearchAttribute+"=Keyword")
 }
 
 func TestScriptsParse(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
@@ -38,17 +38,17 @@ func TestParseParamsPrecedence(t *testing.T) {
 		batch  int
 		source string
 	}{
-		{"workflow defaults", bare, "", nil, pipeline.DefaultBatchSize, pipeline.DefaultSourceURL},
+		{"workflow defaults", bare, "", nil, datapipeline.DefaultBatchSize, datapipeline.DefaultSourceURL},
 		{"manifest over defaults", prod, "", nil, 1000, "demo://orders"},
 		{"empty JSON object", prod, " {} ", nil, 1000, "demo://orders"},
 		{"blank JSON", prod, " \n", nil, 1000, "demo://orders"},
 		{"JSON over manifest", prod, `{"batch_size": 50}`, nil, 50, "demo://orders"},
-		{"JSON over defaults", bare, `{"source_url": "demo://orders?seed=7"}`, nil, pipeline.DefaultBatchSize, "demo://orders?seed=7"},
+		{"JSON over defaults", bare, `{"source_url": "demo://orders?seed=7"}`, nil, datapipeline.DefaultBatchSize, "demo://orders?seed=7"},
 		{"key=value over JSON", prod, `{"batch_size": 50}`, []string{"batch_size=60"}, 60, "demo://orders"},
 		{"later key=value wins", prod, "", []string{"batch_size=1", "batch_size=2"}, 2, "demo://orders"},
 		{"value may hold '='", prod, "", []string{"source_url=demo://orders?seed=3&latency=0s"}, 1000, "demo://orders?seed=3&latency=0s"},
 		{"null leaves the value as it was", prod, `{"batch_size": null}`, nil, 1000, "demo://orders"},
-		{"hand-made int value", deployments.Deployment{Name: "h", Parameters: map[string]any{"batch_size": 7}}, "", nil, 7, pipeline.DefaultSourceURL},
+		{"hand-made int value", deployments.Deployment{Name: "h", Parameters: map[string]any{"batch_size": 7}}, "", nil, 7, datapipeline.DefaultSourceURL},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

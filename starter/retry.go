@@ -16,7 +16,7 @@ import (
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/conn"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // RetryRequest is what `blueprint runs retry` was asked to start again.
@@ -34,7 +34,7 @@ type RetryRequest struct {
 // encrypted parameters are decrypted and encrypted again by this process's
 // data converter). The retry carries what any start of the deployment
 // carries (Options) and links to the original: RetryOfSearchAttribute and
-// MemoRetryOf hold pipeline.RetryOf of the original's workflow and run IDs,
+// MemoRetryOf hold runinfo.RetryOf of the original's workflow and run IDs,
 // and its Web UI details begin with "Retry of".
 //
 // Only a run that has ended can be retried: a running one (or a scheduled
@@ -74,7 +74,7 @@ func Retry(ctx context.Context, c client.Client, namespace string, m *deployment
 	deployment, _ := desc.TypedSearchAttributes.GetKeyword(DeploymentKey)
 	if deployment == "" {
 		return Started{}, badinput.Errorf("run %s (run %s) has no deployment (search attribute %s): it was not started by blueprint or a schedule, so there is no deployment to start again; start it again the way it was started (e.g. temporal workflow start)",
-			req.WorkflowID, runID, pipeline.DeploymentSearchAttribute)
+			req.WorkflowID, runID, runinfo.DeploymentSearchAttribute)
 	}
 	d, err := m.Get(deployment)
 	if err != nil {
@@ -105,12 +105,12 @@ func Retry(ctx context.Context, c client.Client, namespace string, m *deployment
 	}
 
 	opts := Options(d, req.NewWorkflowID, params)
-	link := pipeline.RetryOf(req.WorkflowID, runID)
+	link := runinfo.RetryOf(req.WorkflowID, runID)
 	opts.TypedSearchAttributes = temporal.NewSearchAttributes(opts.TypedSearchAttributes.Copy(), RetryOfKey.ValueSet(link))
 	if opts.Memo == nil {
 		opts.Memo = map[string]any{}
 	}
-	opts.Memo[pipeline.MemoRetryOf] = link
+	opts.Memo[runinfo.MemoRetryOf] = link
 	// The run's page says it first: the rest is what any run of d shows.
 	opts.StaticDetails = truncate(fmt.Sprintf("**Retry of:** %s (run %s)\n\n", codeSpan(req.WorkflowID), codeSpan(runID))+opts.StaticDetails, MaxDetailsBytes)
 	return execute(ctx, c, namespace, d, f.Name, opts, params)

@@ -15,8 +15,9 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -112,7 +113,7 @@ func TestRetry(t *testing.T) {
 				assert.Equal(t, orig.Deployment, s.Deployment)
 				assert.Equal(t, orig.Workflow, s.Workflow)
 				assert.Equal(t, orig.TaskQueue, s.TaskQueue)
-				assert.Equal(t, pipeline.RetryOf(orig.WorkflowID, orig.RunID), s.RetryOf)
+				assert.Equal(t, runinfo.RetryOf(orig.WorkflowID, orig.RunID), s.RetryOf)
 				assert.JSONEq(t, startInputJSON(t, c, orig.WorkflowID, orig.RunID), startInputJSON(t, c, s.WorkflowID, s.RunID),
 					"exactly the original's input, hidden parts (a named source's definition) included")
 
@@ -123,9 +124,9 @@ func TestRetry(t *testing.T) {
 				dep, _ := desc.TypedSearchAttributes.GetKeyword(starter.DeploymentKey)
 				assert.Equal(t, tc.deployment, dep)
 				link, _ := desc.TypedSearchAttributes.GetKeyword(starter.RetryOfKey)
-				assert.Equal(t, pipeline.RetryOf(orig.WorkflowID, orig.RunID), link)
+				assert.Equal(t, runinfo.RetryOf(orig.WorkflowID, orig.RunID), link)
 				var memo string
-				require.NoError(t, json.Unmarshal(desc.RawResponse.GetWorkflowExecutionInfo().GetMemo().GetFields()[pipeline.MemoRetryOf].GetData(), &memo))
+				require.NoError(t, json.Unmarshal(desc.RawResponse.GetWorkflowExecutionInfo().GetMemo().GetFields()[runinfo.MemoRetryOf].GetData(), &memo))
 				assert.Equal(t, link, memo)
 
 				// The Web UI's summary is the original's; the details say
@@ -147,7 +148,7 @@ func TestRetry(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, newID, s.WorkflowID)
 		assert.EqualValues(t, 1, s.Params["batch_size"], "the parameters of the run named, not the latest")
-		assert.Equal(t, pipeline.RetryOf(id, first.RunID), s.RetryOf)
+		assert.Equal(t, runinfo.RetryOf(id, first.RunID), s.RetryOf)
 	})
 
 	t.Run("bad input starts nothing", func(t *testing.T) {
@@ -158,7 +159,7 @@ func TestRetry(t *testing.T) {
 		terminateOnCleanup(t, c, running)
 
 		byHand := testutil.UniqueID("retry-by-hand")
-		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: byHand, TaskQueue: "tq-starter-retry"}, pipeline.WorkflowType,
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: byHand, TaskQueue: "tq-starter-retry"}, datapipeline.WorkflowType,
 			map[string]any{"batch_size": 5, "source_url": "demo://orders"})
 		require.NoError(t, err)
 		require.NoError(t, c.TerminateWorkflow(ctx, byHand, run.GetRunID(), "test"))
@@ -169,7 +170,7 @@ func TestRetry(t *testing.T) {
 
 		badParams := testutil.UniqueID("retry-bad-params")
 		run, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: badParams, TaskQueue: "tq-starter-retry",
-			TypedSearchAttributes: starterAttributes("retry-shop")}, pipeline.WorkflowType, map[string]any{"batch_size": 0, "source_url": "demo://orders"})
+			TypedSearchAttributes: starterAttributes("retry-shop")}, datapipeline.WorkflowType, map[string]any{"batch_size": 0, "source_url": "demo://orders"})
 		require.NoError(t, err)
 		require.NoError(t, c.TerminateWorkflow(ctx, badParams, run.GetRunID(), "test"))
 

@@ -22,7 +22,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/webui"
 )
 
@@ -56,7 +56,7 @@ type Started struct {
 	Params map[string]any
 	// StartDelay is the run's start delay (0: it started at once).
 	StartDelay time.Duration
-	// RetryOf is the run a retry retries, as pipeline.RetryOf writes it;
+	// RetryOf is the run a retry retries, as runinfo.RetryOf writes it;
 	// "" for any other run.
 	RetryOf string
 }
@@ -66,15 +66,15 @@ const MaxWorkflowIDLength = 1000
 
 // DeploymentKey is the typed search attribute that tags each run with its
 // deployment.
-var DeploymentKey = temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute)
+var DeploymentKey = temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute)
 
 // RetryOfKey is the typed search attribute that links a retry to the run
 // it retries (see Retry).
-var RetryOfKey = temporal.NewSearchAttributeKeyKeyword(pipeline.RetryOfSearchAttribute)
+var RetryOfKey = temporal.NewSearchAttributeKeyKeyword(runinfo.RetryOfSearchAttribute)
 
 // searchAttributes are blueprint's custom search attributes, all Keyword:
 // EnsureSearchAttributes registers them.
-var searchAttributes = []string{pipeline.DeploymentSearchAttribute, pipeline.RetryOfSearchAttribute}
+var searchAttributes = []string{runinfo.DeploymentSearchAttribute, runinfo.RetryOfSearchAttribute}
 
 // Options returns the start options of a run of d with params (the
 // complete parameter document): its task queue, the given workflow ID (or
@@ -92,7 +92,7 @@ func Options(d deployments.Deployment, workflowID string, params map[string]any)
 		if f, err := d.Flow(); err == nil {
 			queue = f.TaskQueue
 		} else {
-			queue = pipeline.TaskQueue
+			queue = runinfo.TaskQueue
 		}
 	}
 	desc := Describe(d, params)
@@ -109,12 +109,12 @@ func Options(d deployments.Deployment, workflowID string, params map[string]any)
 }
 
 // Memo returns the memo every run of d starts with, by hand or by a
-// schedule: the deployment's webhooks (pipeline.MemoNotify), which the
+// schedule: the deployment's webhooks (runinfo.MemoNotify), which the
 // run's end reads to notify them. Never nil.
 func Memo(d deployments.Deployment) map[string]any {
 	memo := map[string]any{}
 	if len(d.Notify) > 0 {
-		memo[pipeline.MemoNotify] = d.Notify
+		memo[runinfo.MemoNotify] = d.Notify
 	}
 	return memo
 }

@@ -21,8 +21,9 @@ import (
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/conn"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -38,7 +39,7 @@ func TestOptions(t *testing.T) {
 	require.NoError(t, err)
 	o := starter.Options(d, "my-id", params)
 	assert.Equal(t, "my-id", o.ID)
-	assert.Equal(t, pipeline.TaskQueue, o.TaskQueue)
+	assert.Equal(t, runinfo.TaskQueue, o.TaskQueue)
 	assert.Equal(t, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, o.WorkflowIDConflictPolicy)
 	assert.True(t, o.WorkflowExecutionErrorWhenAlreadyStarted)
 	assert.Zero(t, o.WorkflowExecutionTimeout, "runs may be long")
@@ -53,7 +54,7 @@ func TestOptions(t *testing.T) {
 	assert.Regexp(t, `^production-etl-\d{8}T\d{6}Z-[0-9a-f]{6}$`, generated.ID)
 	assert.NotEqual(t, generated.ID, starter.Options(d, "", params).ID)
 
-	assert.Equal(t, pipeline.TaskQueue, starter.Options(deployments.Deployment{Name: "x"}, "", nil).TaskQueue)
+	assert.Equal(t, runinfo.TaskQueue, starter.Options(deployments.Deployment{Name: "x"}, "", nil).TaskQueue)
 	assert.Equal(t, "x-20260301T150405Z-", starter.NewWorkflowID("x", time.Date(2026, 3, 1, 9, 4, 5, 0, time.FixedZone("CST", -6*3600)))[:len("x-20260301T150405Z-")])
 }
 
@@ -85,10 +86,10 @@ func requireStarted(t *testing.T, c client.Client, s starter.Started, wantInput 
 	defer cancel()
 	desc, err := c.DescribeWorkflow(ctx, s.WorkflowID, s.RunID)
 	require.NoError(t, err)
-	assert.Equal(t, pipeline.WorkflowType, desc.WorkflowType.Name)
+	assert.Equal(t, datapipeline.WorkflowType, desc.WorkflowType.Name)
 	assert.Equal(t, s.TaskQueue, desc.TaskQueueName)
 	deployment, ok := desc.TypedSearchAttributes.GetKeyword(starter.DeploymentKey)
-	require.True(t, ok, "search attribute %s is set", pipeline.DeploymentSearchAttribute)
+	require.True(t, ok, "search attribute %s is set", runinfo.DeploymentSearchAttribute)
 	assert.Equal(t, s.Deployment, deployment)
 	m, err := deployments.Default()
 	require.NoError(t, err)
@@ -141,7 +142,7 @@ func TestStart(t *testing.T) {
 		assert.Equal(t, "production-etl", s.Deployment)
 		assert.Equal(t, "start-test-overrides", s.WorkflowID)
 		assert.NotEmpty(t, s.RunID)
-		assert.Equal(t, pipeline.TaskQueue, s.TaskQueue)
+		assert.Equal(t, runinfo.TaskQueue, s.TaskQueue)
 		assert.EqualValues(t, 50, s.Params["batch_size"])
 		assert.Equal(t, "demo://orders?seed=7", s.Params["source_url"])
 		requireStarted(t, c, s, `{"batch_size":50,"source_url":"demo://orders?seed=7"}`)
@@ -254,7 +255,7 @@ func TestStartRegistersSearchAttribute(t *testing.T) {
 		resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 		require.NoError(t, err)
 		all := true
-		for _, name := range []string{pipeline.DeploymentSearchAttribute, pipeline.RetryOfSearchAttribute} {
+		for _, name := range []string{runinfo.DeploymentSearchAttribute, runinfo.RetryOfSearchAttribute} {
 			typ, ok := resp.GetCustomAttributes()[name]
 			if ok {
 				assert.Equal(t, enumspb.INDEXED_VALUE_TYPE_KEYWORD, typ, name)

@@ -20,8 +20,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/flows"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -98,10 +99,10 @@ func TestWorkerProcess(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	run, err := srv.Client().ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "worker-process", TaskQueue: pipeline.TaskQueue},
-		pipeline.WorkflowType, pipeline.Params{BatchSize: 2000, SourceURL: "demo://orders"})
+	run, err := srv.Client().ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "worker-process", TaskQueue: runinfo.TaskQueue},
+		datapipeline.WorkflowType, datapipeline.Params{BatchSize: 2000, SourceURL: "demo://orders"})
 	require.NoError(t, err)
-	var sum pipeline.Summary
+	var sum datapipeline.Summary
 	require.NoError(t, run.Get(ctx, &sum))
 	require.Equal(t, int64(2000), sum.Extracted)
 

@@ -20,8 +20,9 @@ import (
 
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/conn"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flow"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
@@ -32,7 +33,7 @@ import (
 // server's retry policy (only time is simulated, so retry intervals cost
 // nothing). It returns the attempts of each activity, and the summary or
 // the run's error.
-func feedRun(t *testing.T, st *store.Store, id string, sources source.Config, chunk int, p pipeline.Params) (map[string]int, pipeline.Summary, error) {
+func feedRun(t *testing.T, st *store.Store, id string, sources source.Config, chunk int, p datapipeline.Params) (map[string]int, datapipeline.Summary, error) {
 	t.Helper()
 	var ts testsuite.WorkflowTestSuite
 	ts.SetLogger(conn.QuietLogger())
@@ -43,9 +44,9 @@ func feedRun(t *testing.T, st *store.Store, id string, sources source.Config, ch
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		attempts[info.ActivityType.Name]++
 	})
-	env.ExecuteWorkflow(pipeline.WorkflowType, p)
+	env.ExecuteWorkflow(datapipeline.WorkflowType, p)
 	require.True(t, env.IsWorkflowCompleted())
-	var sum pipeline.Summary
+	var sum datapipeline.Summary
 	if err := env.GetWorkflowError(); err != nil {
 		return attempts, sum, err
 	}
@@ -55,7 +56,7 @@ func feedRun(t *testing.T, st *store.Store, id string, sources source.Config, ch
 
 // requireAll checks that a run completed with every one of n records
 // extracted and loaded, none rejected.
-func requireAll(t *testing.T, st *store.Store, sum pipeline.Summary, n int64) {
+func requireAll(t *testing.T, st *store.Store, sum datapipeline.Summary, n int64) {
 	t.Helper()
 	require.Equal(t, n, sum.Extracted, "every record is extracted")
 	require.Equal(t, n, sum.Valid)
@@ -93,10 +94,10 @@ func TestDataPipelineNeverCompletesShort(t *testing.T) {
 					f.Start(t)
 					raw, def := f.Source()
 					attempts, sum, err := feedRun(t, st, fmt.Sprintf("feed-%s-%s-%d", style, fault, round), source.Config{}, chunk,
-						pipeline.Params{BatchSize: 1000, SourceURL: raw, Source: def})
+						datapipeline.Params{BatchSize: 1000, SourceURL: raw, Source: def})
 					require.NoError(t, err, "one failed page is retried")
 					require.True(t, f.Faulted())
-					require.Equal(t, 2, attempts[pipeline.ExtractActivity], "the fault fails one attempt")
+					require.Equal(t, 2, attempts[datapipeline.ExtractActivity], "the fault fails one attempt")
 					requireAll(t, st, sum, int64(len(f.Records)))
 				})
 			}
@@ -110,7 +111,7 @@ func TestDataPipelineNeverCompletesShort(t *testing.T) {
 		t.Run(fmt.Sprintf("demo seed %d failure_rate %s, %d records", seed, rate, batch), func(t *testing.T) {
 			url := fmt.Sprintf("demo://orders?seed=%d&failure_rate=%s", seed, rate)
 			_, sum, err := feedRun(t, st, fmt.Sprint("feed-demo-", i), source.Config{PageSize: 1 + rng.IntN(30)}, 1+rng.IntN(40),
-				pipeline.Params{BatchSize: batch, SourceURL: url})
+				datapipeline.Params{BatchSize: batch, SourceURL: url})
 			require.NoError(t, err)
 			require.EqualValues(t, batch, sum.Extracted)
 			require.Equal(t, sum.Extracted, sum.Valid+sum.Rejected)
@@ -134,7 +135,7 @@ func TestDataPipelineNeverCompletesShort(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(root, name), []byte(file.content), 0o600))
 		t.Run("file "+name, func(t *testing.T) {
 			_, sum, err := feedRun(t, st, "feed-"+name, source.Config{FileRoot: root, PageSize: 1 + rng.IntN(9)}, 1+rng.IntN(12),
-				pipeline.Params{BatchSize: 1000, SourceURL: "file:" + name})
+				datapipeline.Params{BatchSize: 1000, SourceURL: "file:" + name})
 			require.NoError(t, err)
 			requireAll(t, st, sum, int64(len(recs)))
 		})
@@ -146,11 +147,11 @@ func TestDataPipelineNeverCompletesShort(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(root, name), []byte(whole[:cut]), 0o600))
 		t.Run(fmt.Sprintf("file %s cut at byte %d", name, cut), func(t *testing.T) {
 			_, sum, err := feedRun(t, st, "feed-"+name, source.Config{FileRoot: root, PageSize: 1 + rng.IntN(9)}, 1+rng.IntN(12),
-				pipeline.Params{BatchSize: 1000, SourceURL: "file:" + name})
+				datapipeline.Params{BatchSize: 1000, SourceURL: "file:" + name})
 			require.Error(t, err, "a cut JSON file never completes (%d records)", sum.Extracted)
 			var appErr *temporal.ApplicationError
 			require.True(t, errors.As(err, &appErr), "%v", err)
-			require.Equal(t, pipeline.ErrBadData, appErr.Type(), "%v", err)
+			require.Equal(t, runinfo.ErrBadData, appErr.Type(), "%v", err)
 		})
 	}
 }

@@ -9,10 +9,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flow"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/report"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // NightlyETL loads every source with a DataPipeline child run, at most
@@ -29,7 +30,7 @@ import (
 // references pass through the history, never records.
 func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyResult, error) {
 	info := workflow.GetInfo(ctx)
-	deployment, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute))
+	deployment, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute))
 	child := func(id string) workflow.Context {
 		o := workflow.ChildWorkflowOptions{
 			WorkflowID: id,
@@ -40,7 +41,7 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 		}
 		if deployment != "" {
 			o.TypedSearchAttributes = temporal.NewSearchAttributes(
-				temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute).ValueSet(deployment))
+				temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute).ValueSet(deployment))
 		}
 		return workflow.WithChildOptions(ctx, o)
 	}
@@ -52,22 +53,22 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 	start := func(i int) {
 		id := fmt.Sprintf("%s-source-%d", info.WorkflowExecution.ID, i+1)
 		res.Sources[i] = report.SourceOutcome{Source: redact.URL(p.Sources[i]), WorkflowID: id}
-		f := workflow.ExecuteChildWorkflow(child(id), pipeline.WorkflowType, pipeline.Params{BatchSize: p.BatchSize, SourceURL: p.Sources[i], MaxRejected: p.MaxRejected})
+		f := workflow.ExecuteChildWorkflow(child(id), datapipeline.WorkflowType, datapipeline.Params{BatchSize: p.BatchSize, SourceURL: p.Sources[i], MaxRejected: p.MaxRejected})
 		running++
 		sel.AddFuture(f, func(f workflow.Future) {
 			running--
-			var s pipeline.Summary
+			var s datapipeline.Summary
 			out := &res.Sources[i]
 			if err := f.Get(ctx, &s); err != nil {
 				if temporal.IsCanceledError(err) {
-					out.Status = pipeline.RunCancelled
+					out.Status = runinfo.RunCancelled
 					return
 				}
-				out.Status, out.Error = pipeline.RunFailed, err.Error()
+				out.Status, out.Error = runinfo.RunFailed, err.Error()
 				res.Failed++
 				return
 			}
-			out.Status, out.Extracted = pipeline.RunCompleted, s.Extracted
+			out.Status, out.Extracted = runinfo.RunCompleted, s.Extracted
 			out.Loaded = s.Loaded.Inserted + s.Loaded.Updated + s.Loaded.Unchanged
 			res.Loaded++
 			if a := s.Loaded.FirstOrderedAt; a != nil && (first == nil || a.Before(*first)) {
@@ -110,7 +111,7 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 	if res.Failed > 0 {
 		var failed []string
 		for _, s := range res.Sources {
-			if s.Status == pipeline.RunFailed {
+			if s.Status == runinfo.RunFailed {
 				failed = append(failed, s.Source)
 			}
 		}
@@ -118,7 +119,7 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 		if res.Report != nil {
 			msg += fmt.Sprintf("; the %d that loaded are reported (%s..%s)", res.Loaded, res.Report.From, res.Report.To)
 		}
-		return res, temporal.NewNonRetryableApplicationError(msg, pipeline.ErrSourcesFailed, failure, res)
+		return res, temporal.NewNonRetryableApplicationError(msg, runinfo.ErrSourcesFailed, failure, res)
 	}
 	if failure != nil {
 		return res, failure

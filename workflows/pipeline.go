@@ -11,10 +11,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/failures"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/redact"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // ActivityOptions are the options of every pipeline stage: 3 attempts, 2 s
@@ -23,14 +24,14 @@ import (
 // heartbeat window and the retry resumes after the last committed chunk.
 func ActivityOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		StartToCloseTimeout: pipeline.StageTimeout,
-		HeartbeatTimeout:    pipeline.HeartbeatWindow,
+		StartToCloseTimeout: datapipeline.StageTimeout,
+		HeartbeatTimeout:    runinfo.HeartbeatWindow,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        pipeline.RetryInterval,
-			BackoffCoefficient:     pipeline.RetryBackoff,
-			MaximumInterval:        pipeline.RetryInterval,
-			MaximumAttempts:        pipeline.MaxAttempts,
-			NonRetryableErrorTypes: pipeline.NonRetryableErrorTypes,
+			InitialInterval:        runinfo.RetryInterval,
+			BackoffCoefficient:     runinfo.RetryBackoff,
+			MaximumInterval:        runinfo.RetryInterval,
+			MaximumAttempts:        runinfo.MaxAttempts,
+			NonRetryableErrorTypes: runinfo.NonRetryableErrorTypes,
 		},
 	}
 }
@@ -40,73 +41,73 @@ func ActivityOptions() workflow.ActivityOptions {
 // It is registered through internal/flow, which decodes and checks its raw
 // input first: a malformed start ends in InvalidParameters naming every bad
 // field.
-func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summary, error) {
+func DataPipeline(ctx workflow.Context, params datapipeline.Params) (datapipeline.Summary, error) {
 	info := workflow.GetInfo(ctx)
-	run := pipeline.RunRef{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}
-	progress := pipeline.Progress{Stage: pipeline.StageExtract}
-	if err := workflow.SetQueryHandler(ctx, pipeline.ProgressQuery, func() (pipeline.Progress, error) {
+	run := runinfo.RunRef{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}
+	progress := datapipeline.Progress{Stage: runinfo.StageExtract}
+	if err := workflow.SetQueryHandler(ctx, datapipeline.ProgressQuery, func() (datapipeline.Progress, error) {
 		return progress, nil
 	}); err != nil {
-		return pipeline.Summary{}, err
+		return datapipeline.Summary{}, err
 	}
 
 	details := flowrun.FollowAttempts(ctx)
-	deployment, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute))
+	deployment, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute))
 	started := workflow.Now(ctx)
-	summary := pipeline.Summary{WorkflowID: run.WorkflowID, RunID: run.RunID, BatchSize: params.BatchSize}
-	failed := func(stage string, cause error) (pipeline.Summary, error) {
+	summary := datapipeline.Summary{WorkflowID: run.WorkflowID, RunID: run.RunID, BatchSize: params.BatchSize}
+	failed := func(stage string, cause error) (datapipeline.Summary, error) {
 		err := fail(ctx, run, &progress, cause)
-		details.Stage(ctx, pipeline.StageFailed, fmt.Sprintf("**Failed in:** %s", stage), "**Error:** "+flowrun.Cause(cause))
+		details.Stage(ctx, runinfo.StageFailed, fmt.Sprintf("**Failed in:** %s", stage), "**Error:** "+flowrun.Cause(cause))
 		flowrun.End(ctx, deployment, flowrun.Failed(ctx, stage, cause))
 		return summary, err
 	}
 
 	source := redact.URL(params.SourceURL)
-	details.Stage(ctx, pipeline.StageExtract, fmt.Sprintf("**Reading:** up to %d records from %s", params.BatchSize, source))
-	var extracted pipeline.ExtractResult
+	details.Stage(ctx, runinfo.StageExtract, fmt.Sprintf("**Reading:** up to %d records from %s", params.BatchSize, source))
+	var extracted datapipeline.ExtractResult
 	err := workflow.ExecuteActivity(stageContext(ctx, params.BatchSize, fmt.Sprintf("Extract up to %d records from %s", params.BatchSize, source)),
-		pipeline.ExtractActivity, pipeline.ExtractInput{Run: run, Params: params, Deployment: deployment, StartedAt: started},
+		datapipeline.ExtractActivity, datapipeline.ExtractInput{Run: run, Params: params, Deployment: deployment, StartedAt: started},
 	).Get(ctx, &extracted)
 	if err != nil {
-		return failed(pipeline.StageExtract, err)
+		return failed(runinfo.StageExtract, err)
 	}
 	summary.Source, summary.Extracted = extracted.Source, extracted.Records
 	summary.Durations.Extract = workflow.Now(ctx).Sub(started)
-	progress.Stage, progress.Extracted = pipeline.StageTransform, extracted.Records
+	progress.Stage, progress.Extracted = runinfo.StageTransform, extracted.Records
 
 	mark := workflow.Now(ctx)
-	details.Stage(ctx, pipeline.StageTransform, fmt.Sprintf("**Rows so far:** %d extracted", extracted.Records))
-	var transformed pipeline.TransformResult
+	details.Stage(ctx, runinfo.StageTransform, fmt.Sprintf("**Rows so far:** %d extracted", extracted.Records))
+	var transformed datapipeline.TransformResult
 	err = workflow.ExecuteActivity(stageContext(ctx, params.BatchSize, fmt.Sprintf("Transform %d records: normalise, validate, drop duplicates", extracted.Records)),
-		pipeline.TransformActivity, pipeline.TransformInput{Run: run, Chunks: extracted.Chunks},
+		datapipeline.TransformActivity, datapipeline.TransformInput{Run: run, Chunks: extracted.Chunks},
 	).Get(ctx, &transformed)
 	if err != nil {
-		return failed(pipeline.StageTransform, err)
+		return failed(runinfo.StageTransform, err)
 	}
 	summary.Valid, summary.Rejected, summary.Reasons = transformed.Valid, transformed.Rejected, transformed.Reasons
 	summary.Durations.Transform = workflow.Now(ctx).Sub(mark)
 	progress.Valid, progress.Rejected = transformed.Valid, transformed.Rejected
 	if err := checkRejected(ctx, params.MaxRejected, summary); err != nil {
-		return failed(pipeline.StageTransform, err)
+		return failed(runinfo.StageTransform, err)
 	}
-	progress.Stage = pipeline.StageLoad
+	progress.Stage = runinfo.StageLoad
 
 	mark = workflow.Now(ctx)
-	details.Stage(ctx, pipeline.StageLoad, fmt.Sprintf("**Rows so far:** %d extracted, %d valid, %d rejected", extracted.Records, transformed.Valid, transformed.Rejected))
-	var loaded pipeline.LoadResult
+	details.Stage(ctx, runinfo.StageLoad, fmt.Sprintf("**Rows so far:** %d extracted, %d valid, %d rejected", extracted.Records, transformed.Valid, transformed.Rejected))
+	var loaded datapipeline.LoadResult
 	err = workflow.ExecuteActivity(stageContext(ctx, params.BatchSize, fmt.Sprintf("Load %d records into the warehouse", transformed.Valid)),
-		pipeline.LoadActivity, pipeline.LoadInput{Run: run, Source: extracted.Source, Chunks: transformed.Chunks, Summary: summary},
+		datapipeline.LoadActivity, datapipeline.LoadInput{Run: run, Source: extracted.Source, Chunks: transformed.Chunks, Summary: summary},
 	).Get(ctx, &loaded)
 	if err != nil {
-		return failed(pipeline.StageLoad, err)
+		return failed(runinfo.StageLoad, err)
 	}
 	summary.Loaded = loaded
 	summary.Durations.Load = workflow.Now(ctx).Sub(mark)
 	summary.Durations.Total = workflow.Now(ctx).Sub(started)
-	progress.Stage, progress.Loaded = pipeline.StageDone, loaded.Inserted+loaded.Updated+loaded.Unchanged
+	progress.Stage, progress.Loaded = runinfo.StageDone, loaded.Inserted+loaded.Updated+loaded.Unchanged
 	outcome := summary.OneLine()
-	details.Stage(ctx, pipeline.StageDone, "**Result:** "+outcome)
-	flowrun.End(ctx, deployment, pipeline.EndRunInput{Status: pipeline.RunCompleted, Summary: outcome})
+	details.Stage(ctx, runinfo.StageDone, "**Result:** "+outcome)
+	flowrun.End(ctx, deployment, runinfo.EndRunInput{Status: runinfo.RunCompleted, Summary: outcome})
 	return summary, nil
 }
 
@@ -123,21 +124,21 @@ const (
 // anything is loaded. It is the only way a record's content fails a run;
 // the failure says the counts by reason and carries the summary so far
 // as its details. The rejected records stay in the warehouse.
-func checkRejected(ctx workflow.Context, limit pipeline.RejectLimit, s pipeline.Summary) error {
+func checkRejected(ctx workflow.Context, limit datapipeline.RejectLimit, s datapipeline.Summary) error {
 	if workflow.GetVersion(ctx, rejectedChange, workflow.DefaultVersion, rejectedChecked) == workflow.DefaultVersion {
 		return nil
 	}
 	if !limit.Exceeded(s.Rejected, s.Extracted) {
 		return nil
 	}
-	return temporal.NewNonRetryableApplicationError(limit.Failure(s.Rejected, s.Extracted, s.Reasons), pipeline.ErrTooManyRejected, nil, s)
+	return temporal.NewNonRetryableApplicationError(limit.Failure(s.Rejected, s.Extracted, s.Reasons), runinfo.ErrTooManyRejected, nil, s)
 }
 
 // stageContext gives a stage's activity its options, with a timeout for a
 // batch of batchSize records, and its Web UI summary.
 func stageContext(ctx workflow.Context, batchSize int, summary string) workflow.Context {
 	opts := ActivityOptions()
-	opts.StartToCloseTimeout = pipeline.StageTimeoutFor(batchSize)
+	opts.StartToCloseTimeout = datapipeline.StageTimeoutFor(batchSize)
 	opts.Summary = summary
 	return workflow.WithActivityOptions(ctx, opts)
 }
@@ -145,12 +146,12 @@ func stageContext(ctx workflow.Context, batchSize int, summary string) workflow.
 // fail records the failed or cancelled run in pipeline_runs and returns the
 // stage's error under a one-line summary that names the stage, attempts
 // and cause (the Web UI shows it first), with the real error as its cause.
-func fail(ctx workflow.Context, run pipeline.RunRef, progress *pipeline.Progress, cause error) error {
-	progress.Stage = pipeline.StageFailed
-	status := pipeline.RunFailed
+func fail(ctx workflow.Context, run runinfo.RunRef, progress *datapipeline.Progress, cause error) error {
+	progress.Stage = runinfo.StageFailed
+	status := runinfo.RunFailed
 	var canceled *temporal.CanceledError
 	if errors.As(cause, &canceled) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
-		status = pipeline.RunCancelled
+		status = runinfo.RunCancelled
 	}
 	// A disconnected context lets the bookkeeping run even when the
 	// workflow itself was cancelled.
@@ -158,15 +159,15 @@ func fail(ctx workflow.Context, run pipeline.RunRef, progress *pipeline.Progress
 	defer cancel()
 	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: pipeline.RetryInterval, BackoffCoefficient: 1, MaximumAttempts: pipeline.MaxAttempts},
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: runinfo.RetryInterval, BackoffCoefficient: 1, MaximumAttempts: runinfo.MaxAttempts},
 	})
-	err := workflow.ExecuteActivity(dctx, pipeline.FinishRunActivity, pipeline.FinishRunInput{
+	err := workflow.ExecuteActivity(dctx, datapipeline.FinishRunActivity, datapipeline.FinishRunInput{
 		Run: run, Status: status, Error: failures.Message(cause),
 	}).Get(dctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("could not record the failed run", "error", err)
 	}
-	if status == pipeline.RunCancelled {
+	if status == runinfo.RunCancelled {
 		return cause // a canceled run ends canceled, not failed
 	}
 	return failures.Summarize(cause)

@@ -7,8 +7,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/flows"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
@@ -31,7 +32,7 @@ func (s *PipelineSuite) onlyRun() (store.RunRecord, []record.Rejected, int64) {
 	runs, err := s.store.ListRuns(ctx, 10)
 	s.Require().NoError(err)
 	s.Require().Len(runs, 1)
-	rejected, err := s.store.Rejected(ctx, pipeline.RunRef{WorkflowID: runs[0].WorkflowID, RunID: runs[0].RunID}, 0)
+	rejected, err := s.store.Rejected(ctx, runinfo.RunRef{WorkflowID: runs[0].WorkflowID, RunID: runs[0].RunID}, 0)
 	s.Require().NoError(err)
 	loaded, err := s.store.CountOrders(ctx, "")
 	s.Require().NoError(err)
@@ -43,24 +44,24 @@ func (s *PipelineSuite) onlyRun() (store.RunRecord, []record.Rejected, int64) {
 // by reason; its rejected records stay in the warehouse.
 func (s *PipelineSuite) TestEveryRecordRejectedFailsByDefault() {
 	url := s.fileSource(0, record.ReasonInvalidAmount, record.ReasonInvalidAmount, record.ReasonMissingID, record.ReasonInvalidEmail)
-	_, err := s.run(pipeline.Params{BatchSize: 100, SourceURL: url})
+	_, err := s.run(datapipeline.Params{BatchSize: 100, SourceURL: url})
 	var appErr *temporal.ApplicationError
 	s.Require().ErrorAs(err, &appErr)
-	s.Equal(pipeline.ErrTooManyRejected, appErr.Type())
+	s.Equal(runinfo.ErrTooManyRejected, appErr.Type())
 	s.True(appErr.NonRetryable())
 	const want = "rejected all 4 extracted records (invalid_amount: 2, invalid_email: 1, missing_id: 1); without max_rejected a run fails when it rejects every record; nothing was loaded, the rejected records are kept in rejected_records"
 	s.Equal(want, appErr.Message())
-	var so pipeline.Summary
+	var so datapipeline.Summary
 	s.Require().NoError(appErr.Details(&so), "the counts so far are the failure's details")
 	s.Equal(int64(4), so.Extracted)
 	s.Equal(int64(4), so.Rejected)
 
 	run, rejected, loaded := s.onlyRun()
-	s.Equal(pipeline.RunFailed, run.Status)
+	s.Equal(runinfo.RunFailed, run.Status)
 	s.Equal(want, run.Error)
 	s.Len(rejected, 4, "the rejected records stay")
 	s.Zero(loaded)
-	s.Zero(s.attempts[pipeline.LoadActivity], "nothing is loaded")
+	s.Zero(s.attempts[datapipeline.LoadActivity], "nothing is loaded")
 	lines := s.logs(run.WorkflowID, run.RunID)
 	s.Equal("error run 0 run failed in transform: "+want+" (TooManyRejected)", lines[len(lines)-1])
 	s.Equal("**Stage:** failed\n\n**Failed in:** transform\n\n**Error:** "+want+" (TooManyRejected)", s.details())
@@ -69,7 +70,7 @@ func (s *PipelineSuite) TestEveryRecordRejectedFailsByDefault() {
 // TestNothingExtractedCompletes: the default fails a run that rejected
 // everything only when there was something to reject.
 func (s *PipelineSuite) TestNothingExtractedCompletes() {
-	sum, err := s.run(pipeline.Params{BatchSize: 100, SourceURL: s.fileSource(0)})
+	sum, err := s.run(datapipeline.Params{BatchSize: 100, SourceURL: s.fileSource(0)})
 	s.Require().NoError(err)
 	s.Zero(sum.Extracted)
 }
@@ -96,9 +97,9 @@ func (s *PipelineSuite) TestMaxRejected() {
 		s.Run(strings.ReplaceAll(tt.limit, "%", " percent"), func() {
 			s.SetupTest()
 			defer s.TearDownTest()
-			limit, err := pipeline.ParseRejectLimit(tt.limit)
+			limit, err := datapipeline.ParseRejectLimit(tt.limit)
 			s.Require().NoError(err)
-			sum, err := s.run(pipeline.Params{BatchSize: 100, SourceURL: s.fileSource(7, bad...), MaxRejected: limit})
+			sum, err := s.run(datapipeline.Params{BatchSize: 100, SourceURL: s.fileSource(7, bad...), MaxRejected: limit})
 			run, rejected, loaded := s.onlyRun()
 			s.Len(rejected, 3, "the rejected records are kept either way")
 			if !tt.fails {
@@ -106,19 +107,19 @@ func (s *PipelineSuite) TestMaxRejected() {
 				s.Equal(int64(3), sum.Rejected)
 				s.Equal(int64(7), sum.Loaded.Inserted)
 				s.Equal(int64(7), loaded)
-				s.Equal(pipeline.RunCompleted, run.Status)
+				s.Equal(runinfo.RunCompleted, run.Status)
 				return
 			}
 			var appErr *temporal.ApplicationError
 			s.Require().ErrorAs(err, &appErr)
-			s.Equal(pipeline.ErrTooManyRejected, appErr.Type())
+			s.Equal(runinfo.ErrTooManyRejected, appErr.Type())
 			more := "rejected 3 of 10 extracted records, more than max_rejected=" + tt.limit
 			if strings.HasSuffix(tt.limit, "%") {
 				more = "rejected 3 of 10 extracted records (30%), more than max_rejected=" + tt.limit
 			}
 			s.Equal(more+" (invalid_amount: 2, missing_id: 1); nothing was loaded, the rejected records are kept in rejected_records", appErr.Message())
 			s.Zero(loaded, "nothing is loaded")
-			s.Equal(pipeline.RunFailed, run.Status)
+			s.Equal(runinfo.RunFailed, run.Status)
 		})
 	}
 }

@@ -20,9 +20,10 @@ import (
 
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/conn"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
@@ -71,10 +72,10 @@ func (s *PipelineSuite) TearDownTest() {
 	s.Require().NoError(s.store.Close())
 }
 
-func (s *PipelineSuite) run(p pipeline.Params) (pipeline.Summary, error) {
-	s.env.ExecuteWorkflow(pipeline.WorkflowType, p)
+func (s *PipelineSuite) run(p datapipeline.Params) (datapipeline.Summary, error) {
+	s.env.ExecuteWorkflow(datapipeline.WorkflowType, p)
 	s.Require().True(s.env.IsWorkflowCompleted())
-	var sum pipeline.Summary
+	var sum datapipeline.Summary
 	if err := s.env.GetWorkflowError(); err != nil {
 		return sum, err
 	}
@@ -83,13 +84,13 @@ func (s *PipelineSuite) run(p pipeline.Params) (pipeline.Summary, error) {
 }
 
 func (s *PipelineSuite) TestHappyPath() {
-	sum, err := s.run(pipeline.Params{BatchSize: 1000, SourceURL: "demo://orders"})
+	sum, err := s.run(datapipeline.Params{BatchSize: 1000, SourceURL: "demo://orders"})
 	s.Require().NoError(err)
 	s.Equal(int64(1000), sum.Extracted)
 	s.Equal(sum.Extracted, sum.Valid+sum.Rejected)
 	s.Positive(sum.Rejected, "the synthetic source has dirty rows")
 	s.Equal(sum.Valid, sum.Loaded.Inserted, "a first load inserts every valid row")
-	s.Equal(map[string]int{pipeline.ExtractActivity: 1, pipeline.TransformActivity: 1, pipeline.LoadActivity: 1, pipeline.EndRunActivity: 1}, s.attempts)
+	s.Equal(map[string]int{datapipeline.ExtractActivity: 1, datapipeline.TransformActivity: 1, datapipeline.LoadActivity: 1, runinfo.EndRunActivity: 1}, s.attempts)
 
 	lines := s.logs(sum.WorkflowID, sum.RunID)
 	s.hasLine(lines, "info extract 1 extract started (attempt 1")
@@ -99,22 +100,22 @@ func (s *PipelineSuite) TestHappyPath() {
 	s.Contains(lines, fmt.Sprintf("info load 1 chunk 10 of 10 committed: %d rows so far", sum.Valid))
 	s.Contains(lines, "info run 0 run completed: "+sum.OneLine())
 	s.Equal("info run 0 run completed: "+sum.OneLine(), lines[len(lines)-1], "the outcome is the last line")
-	s.hasLine(lines, fmt.Sprintf("warn transform 1 rejected %d records by reason: %s", sum.Rejected, pipeline.FormatReasons(sum.Reasons)))
+	s.hasLine(lines, fmt.Sprintf("warn transform 1 rejected %d records by reason: %s", sum.Rejected, datapipeline.FormatReasons(sum.Reasons)))
 
 	n, err := s.store.CountOrders(context.Background(), "")
 	s.Require().NoError(err)
 	s.Equal(sum.Valid, n)
-	run, err := s.store.GetRun(context.Background(), pipeline.RunRef{WorkflowID: sum.WorkflowID, RunID: sum.RunID})
+	run, err := s.store.GetRun(context.Background(), runinfo.RunRef{WorkflowID: sum.WorkflowID, RunID: sum.RunID})
 	s.Require().NoError(err)
-	s.Equal(pipeline.RunCompleted, run.Status)
+	s.Equal(runinfo.RunCompleted, run.Status)
 	s.Equal(sum.Loaded.Inserted, run.Inserted)
 }
 
 func (s *PipelineSuite) TestTransientFailureThenSuccess() {
 	// failure_rate=1 meets an outage on every attempt but the last.
-	sum, err := s.run(pipeline.Params{BatchSize: 500, SourceURL: "demo://orders?failure_rate=1"})
+	sum, err := s.run(datapipeline.Params{BatchSize: 500, SourceURL: "demo://orders?failure_rate=1"})
 	s.Require().NoError(err)
-	s.Equal(pipeline.MaxAttempts, s.attempts[pipeline.ExtractActivity])
+	s.Equal(runinfo.MaxAttempts, s.attempts[datapipeline.ExtractActivity])
 	s.Equal(int64(500), sum.Extracted, "resumed attempts neither lose nor repeat records")
 	n, err := s.store.CountOrders(context.Background(), "")
 	s.Require().NoError(err)
@@ -122,11 +123,11 @@ func (s *PipelineSuite) TestTransientFailureThenSuccess() {
 }
 
 func (s *PipelineSuite) TestPermanentFailureAfterThreeAttempts() {
-	_, err := s.run(pipeline.Params{BatchSize: 100, SourceURL: "demo://orders?fail=always"})
+	_, err := s.run(datapipeline.Params{BatchSize: 100, SourceURL: "demo://orders?fail=always"})
 	s.Require().Error(err)
 	var appErr *temporal.ApplicationError
 	s.Require().True(errors.As(err, &appErr), "%v", err)
-	s.Equal(pipeline.ErrTransient, appErr.Type())
+	s.Equal(runinfo.ErrTransient, appErr.Type())
 	// The top-level message names the stage, the attempts and the cause
 	// (the Web UI shows it first); the activity's error stays as its cause.
 	// The test environment does not report the retry state a server does
@@ -135,16 +136,16 @@ func (s *PipelineSuite) TestPermanentFailureAfterThreeAttempts() {
 	s.Regexp(want, appErr.Message())
 	var actErr *temporal.ActivityError
 	s.Require().ErrorAs(err, &actErr)
-	s.Equal(pipeline.ExtractActivity, actErr.ActivityType().GetName())
-	s.Equal(map[string]int{pipeline.ExtractActivity: pipeline.MaxAttempts, pipeline.FinishRunActivity: 1, pipeline.EndRunActivity: 1}, s.attempts)
+	s.Equal(datapipeline.ExtractActivity, actErr.ActivityType().GetName())
+	s.Equal(map[string]int{datapipeline.ExtractActivity: runinfo.MaxAttempts, datapipeline.FinishRunActivity: 1, runinfo.EndRunActivity: 1}, s.attempts)
 	runs, err := s.store.ListRuns(context.Background(), 10)
 	s.Require().NoError(err)
 	s.Require().Len(runs, 1)
-	s.Equal(pipeline.RunFailed, runs[0].Status)
+	s.Equal(runinfo.RunFailed, runs[0].Status)
 	s.Regexp(want, runs[0].Error)
 
 	lines := s.logs(runs[0].WorkflowID, runs[0].RunID)
-	for n := 1; n <= pipeline.MaxAttempts; n++ {
+	for n := 1; n <= runinfo.MaxAttempts; n++ {
 		s.hasLine(lines, fmt.Sprintf("info extract %d extract started (attempt %d", n, n))
 	}
 	last := lines[len(lines)-2:]
@@ -164,7 +165,7 @@ func (s *PipelineSuite) hasLine(lines []string, prefix string) {
 
 // logs returns a run's log lines as "level stage attempt message".
 func (s *PipelineSuite) logs(workflowID, runID string) []string {
-	lines, err := s.store.RunLogs(context.Background(), pipeline.RunRef{WorkflowID: workflowID, RunID: runID}, store.LogQuery{})
+	lines, err := s.store.RunLogs(context.Background(), runinfo.RunRef{WorkflowID: workflowID, RunID: runID}, store.LogQuery{})
 	s.Require().NoError(err)
 	out := make([]string, len(lines))
 	for i, l := range lines {
@@ -174,10 +175,10 @@ func (s *PipelineSuite) logs(workflowID, runID string) []string {
 }
 
 func (s *PipelineSuite) TestInvalidParametersFailWithoutRetries() {
-	_, err := s.run(pipeline.Params{BatchSize: 0, SourceURL: "ftp://example.com/x"})
+	_, err := s.run(datapipeline.Params{BatchSize: 0, SourceURL: "ftp://example.com/x"})
 	var appErr *temporal.ApplicationError
 	s.Require().True(errors.As(err, &appErr), "%v", err)
-	s.Equal(pipeline.ErrInvalidParameters, appErr.Type())
+	s.Equal(runinfo.ErrInvalidParameters, appErr.Type())
 	s.True(appErr.NonRetryable())
 	s.Contains(appErr.Error(), "batch_size=0")
 	s.Contains(appErr.Error(), `scheme "ftp"`)
@@ -193,14 +194,14 @@ func (s *PipelineSuite) TestInvalidParametersFailWithoutRetries() {
 func (s *PipelineSuite) startRaw(input string) *temporal.ApplicationError {
 	s.env = s.NewTestWorkflowEnvironment()
 	flows.Registry.Register(s.env, s.deps)
-	s.env.ExecuteWorkflow(pipeline.WorkflowType, converter.NewRawValue(&commonpb.Payload{
+	s.env.ExecuteWorkflow(datapipeline.WorkflowType, converter.NewRawValue(&commonpb.Payload{
 		Metadata: map[string][]byte{"encoding": []byte("json/plain")},
 		Data:     []byte(input),
 	}))
 	s.Require().True(s.env.IsWorkflowCompleted())
 	var appErr *temporal.ApplicationError
 	s.Require().ErrorAs(s.env.GetWorkflowError(), &appErr)
-	s.Equal(pipeline.ErrInvalidParameters, appErr.Type())
+	s.Equal(runinfo.ErrInvalidParameters, appErr.Type())
 	s.True(appErr.NonRetryable())
 	return appErr
 }
@@ -226,14 +227,14 @@ func (s *PipelineSuite) TestMalformedInputFailsAsInvalidParameters() {
 }
 
 func (s *PipelineSuite) TestRerunAddsNoDuplicates() {
-	first, err := s.run(pipeline.Params{BatchSize: 300, SourceURL: "demo://orders"})
+	first, err := s.run(datapipeline.Params{BatchSize: 300, SourceURL: "demo://orders"})
 	s.Require().NoError(err)
 
 	// A new run of the deployment: another workflow id, the same data.
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "rerun"})
 	flows.Registry.Register(s.env, s.deps)
-	second, err := s.run(pipeline.Params{BatchSize: 300, SourceURL: "demo://orders"})
+	second, err := s.run(datapipeline.Params{BatchSize: 300, SourceURL: "demo://orders"})
 	s.Require().NoError(err)
 	s.Zero(second.Loaded.Inserted)
 	s.Zero(second.Loaded.Updated)
@@ -246,9 +247,9 @@ func (s *PipelineSuite) TestRerunAddsNoDuplicates() {
 func TestActivityOptions(t *testing.T) {
 	o := workflows.ActivityOptions()
 	require.EqualValues(t, 3, o.RetryPolicy.MaximumAttempts)
-	require.Equal(t, pipeline.RetryInterval, o.RetryPolicy.InitialInterval)
+	require.Equal(t, runinfo.RetryInterval, o.RetryPolicy.InitialInterval)
 	require.InDelta(t, 1.0, o.RetryPolicy.BackoffCoefficient, 0)
-	require.ElementsMatch(t, pipeline.NonRetryableErrorTypes, o.RetryPolicy.NonRetryableErrorTypes)
+	require.ElementsMatch(t, runinfo.NonRetryableErrorTypes, o.RetryPolicy.NonRetryableErrorTypes)
 	require.Positive(t, o.HeartbeatTimeout)
 }
 
@@ -259,7 +260,7 @@ func TestActivityOptions(t *testing.T) {
 // attempt that started over, or skipped ahead, would change the counts.
 func (s *PipelineSuite) TestRetryResumesFromCheckpoint() {
 	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "reference"})
-	want, err := s.run(pipeline.Params{BatchSize: 2000, SourceURL: "demo://orders"})
+	want, err := s.run(datapipeline.Params{BatchSize: 2000, SourceURL: "demo://orders"})
 	s.Require().NoError(err)
 
 	s.env = s.NewTestWorkflowEnvironment()
@@ -269,33 +270,33 @@ func (s *PipelineSuite) TestRetryResumesFromCheckpoint() {
 	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		s.attempts[info.ActivityType.Name]++
 	})
-	got, err := s.run(pipeline.Params{BatchSize: 2000, SourceURL: "demo://orders?failure_rate=1"})
+	got, err := s.run(datapipeline.Params{BatchSize: 2000, SourceURL: "demo://orders?failure_rate=1"})
 	s.Require().NoError(err)
-	s.Equal(pipeline.MaxAttempts, s.attempts[pipeline.ExtractActivity])
+	s.Equal(runinfo.MaxAttempts, s.attempts[datapipeline.ExtractActivity])
 	s.Equal(want.Extracted, got.Extracted)
 	s.Equal(want.Valid, got.Valid)
 	s.Equal(want.Reasons, got.Reasons, "the same records were rejected for the same reasons")
 	s.Equal(want.Valid, got.Loaded.Unchanged, "and they are the rows the reference loaded")
-	rejected, err := s.store.Rejected(context.Background(), pipeline.RunRef{WorkflowID: got.WorkflowID, RunID: got.RunID}, 10000)
+	rejected, err := s.store.Rejected(context.Background(), runinfo.RunRef{WorkflowID: got.WorkflowID, RunID: got.RunID}, 10000)
 	s.Require().NoError(err)
 	s.Len(rejected, int(got.Rejected), "no chunk was transformed twice")
 }
 
 // TestRetryShowsInCurrentDetails checks that the run's current details show
 // the attempt a stage's activity announces when the server retries it
-// (pipeline.AttemptSignal; the activities send it on a real server, see
+// (datapipeline.AttemptSignal; the activities send it on a real server, see
 // flows' TestRetryShowsInCurrentDetailsOnDevServer), and that the next
 // stage starts without it. Extract's first attempt fails (failure_rate=1)
 // and its retry waits 2 s: the signals arrive within that wait.
 func (s *PipelineSuite) TestRetryShowsInCurrentDetails() {
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(pipeline.AttemptSignal, pipeline.Attempt{Stage: pipeline.StageExtract, Attempt: 2, MaxAttempts: 3, Rows: 300,
+		s.env.SignalWorkflow(datapipeline.AttemptSignal, datapipeline.Attempt{Stage: runinfo.StageExtract, Attempt: 2, MaxAttempts: 3, Rows: 300,
 			PreviousError: "synthetic source unavailable (Transient)"})
-		s.env.SignalWorkflow(pipeline.AttemptSignal, pipeline.Attempt{Stage: pipeline.StageLoad, Attempt: 2, MaxAttempts: 3})
-	}, pipeline.RetryInterval/4)
+		s.env.SignalWorkflow(datapipeline.AttemptSignal, datapipeline.Attempt{Stage: runinfo.StageLoad, Attempt: 2, MaxAttempts: 3})
+	}, runinfo.RetryInterval/4)
 	var during string
-	s.env.RegisterDelayedCallback(func() { during = s.details() }, pipeline.RetryInterval/2)
-	sum, err := s.run(pipeline.Params{BatchSize: 500, SourceURL: "demo://orders?failure_rate=1"})
+	s.env.RegisterDelayedCallback(func() { during = s.details() }, runinfo.RetryInterval/2)
+	sum, err := s.run(datapipeline.Params{BatchSize: 500, SourceURL: "demo://orders?failure_rate=1"})
 	s.Require().NoError(err)
 	s.Equal("**Stage:** extract\n\n**Reading:** up to 500 records from demo://orders?failure_rate=1\n\n"+
 		"**Attempt:** 2 of 3 (resuming after 300 rows)\n\n**Previous attempt failed:** synthetic source unavailable (Transient)", during,

@@ -6,8 +6,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/report"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // OrdersReport totals the warehouse's orders per day, category and
@@ -19,15 +19,15 @@ import (
 func OrdersReport(ctx workflow.Context, p report.Params) (report.Result, error) {
 	if !p.From.IsZero() && !p.To.IsZero() && p.To.Before(p.From) {
 		return report.Result{}, temporal.NewNonRetryableApplicationError(
-			"invalid parameters: from="+p.From.String()+" is after to="+p.To.String(), pipeline.ErrInvalidParameters, nil)
+			"invalid parameters: from="+p.From.String()+" is after to="+p.To.String(), runinfo.ErrInvalidParameters, nil)
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        pipeline.RetryInterval,
-			BackoffCoefficient:     pipeline.RetryBackoff,
-			MaximumAttempts:        pipeline.MaxAttempts,
-			NonRetryableErrorTypes: pipeline.NonRetryableErrorTypes,
+			InitialInterval:        runinfo.RetryInterval,
+			BackoffCoefficient:     runinfo.RetryBackoff,
+			MaximumAttempts:        runinfo.MaxAttempts,
+			NonRetryableErrorTypes: runinfo.NonRetryableErrorTypes,
 		},
 	})
 	var res report.Result

@@ -16,10 +16,11 @@ import (
 
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/conn"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flow"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/report"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 )
@@ -95,7 +96,7 @@ func TestOrdersReportRejectsBadDays(t *testing.T) {
 			env.ExecuteWorkflow(report.OrdersReportWorkflow, tc.params)
 			var appErr *temporal.ApplicationError
 			require.True(t, errors.As(env.GetWorkflowError(), &appErr), "%v", env.GetWorkflowError())
-			assert.Equal(t, pipeline.ErrInvalidParameters, appErr.Type())
+			assert.Equal(t, runinfo.ErrInvalidParameters, appErr.Type())
 			assert.Contains(t, appErr.Error(), tc.want)
 			rows, err := st.DailyRevenue(context.Background(), "UTC", "1900-01-01", "2999-12-31")
 			require.NoError(t, err)
@@ -113,13 +114,13 @@ func TestNightlyETL(t *testing.T) {
 	var started []string
 	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
 		started = append(started, info.WorkflowType.Name)
-		if info.WorkflowType.Name == pipeline.WorkflowType {
+		if info.WorkflowType.Name == datapipeline.WorkflowType {
 			running++
 			most = max(most, running)
 		}
 	})
 	env.SetOnChildWorkflowCompletedListener(func(info *workflow.Info, _ converter.EncodedValue, _ error) {
-		if info.WorkflowType.Name == pipeline.WorkflowType {
+		if info.WorkflowType.Name == datapipeline.WorkflowType {
 			running--
 		}
 	})
@@ -131,7 +132,7 @@ func TestNightlyETL(t *testing.T) {
 	require.True(t, env.IsWorkflowCompleted())
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(env.GetWorkflowError(), &appErr), "%v", env.GetWorkflowError())
-	assert.Equal(t, pipeline.ErrSourcesFailed, appErr.Type())
+	assert.Equal(t, runinfo.ErrSourcesFailed, appErr.Type())
 	assert.Contains(t, appErr.Error(), "1 of 3 sources failed: demo://orders?fail=always")
 	assert.Contains(t, appErr.Error(), "the 2 that loaded are reported")
 	var res report.NightlyResult
@@ -141,7 +142,7 @@ func TestNightlyETL(t *testing.T) {
 	assert.Equal(t, []string{"completed", "failed", "completed"}, []string{res.Sources[0].Status, res.Sources[1].Status, res.Sources[2].Status})
 	assert.Contains(t, res.Sources[1].Error, "unavailable")
 	assert.Equal(t, 2, most, "at most max_parallel children at once")
-	assert.Equal(t, []string{pipeline.WorkflowType, pipeline.WorkflowType, pipeline.WorkflowType, report.OrdersReportWorkflow}, started)
+	assert.Equal(t, []string{datapipeline.WorkflowType, datapipeline.WorkflowType, datapipeline.WorkflowType, report.OrdersReportWorkflow}, started)
 
 	// Both good sources are in the warehouse and in daily_revenue.
 	ctx := context.Background()
@@ -176,7 +177,7 @@ func TestNightlyETLRejectsBadParameters(t *testing.T) {
 	env.ExecuteWorkflow(report.NightlyETLWorkflow, map[string]any{"sources": []string{"ftp://x/y", "demo://orders"}, "max_parallel": 0, "batch_size": "5"})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(env.GetWorkflowError(), &appErr))
-	assert.Equal(t, pipeline.ErrInvalidParameters, appErr.Type())
+	assert.Equal(t, runinfo.ErrInvalidParameters, appErr.Type())
 	for _, want := range []string{`sources[0]="ftp://x/y"`, `batch_size: must be an integer, got the string "5"`, "max_parallel=0: must be at least 1"} {
 		assert.Contains(t, appErr.Error(), want)
 	}

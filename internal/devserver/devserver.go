@@ -22,7 +22,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/internal/conn"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // TunedArgs lift the dev server's history and matching poll rate limits,
@@ -37,8 +37,8 @@ var TunedArgs = []string{
 // SearchAttributes are the custom search attributes blueprint uses, all
 // Keyword: the dev server registers them at start.
 var SearchAttributes = temporal.NewSearchAttributes(
-	temporal.NewSearchAttributeKeyKeyword(pipeline.DeploymentSearchAttribute).ValueSet(""),
-	temporal.NewSearchAttributeKeyKeyword(pipeline.RetryOfSearchAttribute).ValueSet(""),
+	temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute).ValueSet(""),
+	temporal.NewSearchAttributeKeyKeyword(runinfo.RetryOfSearchAttribute).ValueSet(""),
 )
 
 // Binary finds the temporal CLI: $BLUEPRINT_TEMPORAL_BIN, else bin/temporal

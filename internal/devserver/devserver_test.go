@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 
 	"github.com/blueprint-etl/blueprint/internal/devserver"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -23,5 +23,5 @@ func TestStartRegistersSearchAttribute(t *testing.T) {
 	require.NoError(t, err)
 	resp, err := srv.Client().OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: "default"})
 	require.NoError(t, err)
-	require.Contains(t, resp.GetCustomAttributes(), pipeline.DeploymentSearchAttribute)
+	require.Contains(t, resp.GetCustomAttributes(), runinfo.DeploymentSearchAttribute)
 }

@@ -14,12 +14,12 @@ import (
 	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // errorTypes are the failure types worth naming: blueprint's own. Other
 // types are Go type names ("wrapError") that say nothing to a user.
-var errorTypes = []string{pipeline.ErrInvalidParameters, pipeline.ErrBadSource, pipeline.ErrBadData, pipeline.ErrTransient, pipeline.ErrSourcesFailed, pipeline.ErrTooManyRejected}
+var errorTypes = []string{runinfo.ErrInvalidParameters, runinfo.ErrBadSource, runinfo.ErrBadData, runinfo.ErrTransient, runinfo.ErrSourcesFailed, runinfo.ErrTooManyRejected}
 
 // Chain writes a failure and its causes on one line, outermost
 // first: "activity Extract failed (maximum attempts reached): source

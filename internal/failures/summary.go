@@ -17,7 +17,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // TypeStageFailed is the error type of a summary whose cause carries no
@@ -42,7 +42,7 @@ func Message(err error) string {
 	case enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED:
 		// The error does not carry the attempt count; running out of
 		// attempts means the retry policy's maximum was used.
-		return fmt.Sprintf("%s failed after %d attempts: %s", stage, pipeline.MaxAttempts, cause)
+		return fmt.Sprintf("%s failed after %d attempts: %s", stage, runinfo.MaxAttempts, cause)
 	case enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE:
 		return fmt.Sprintf("%s failed (not retryable): %s", stage, cause)
 	case enumspb.RETRY_STATE_TIMEOUT:

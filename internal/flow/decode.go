@@ -17,8 +17,8 @@ import (
 	"github.com/go-playground/validator/v10"
 	commonpb "go.temporal.io/api/common/v1"
 
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/jsonkind"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
@@ -329,8 +329,8 @@ func set(v reflect.Value, params []*Param, values map[string]any, problems *[]Pr
 // knows them as aliases; a Param's Rule holds them expanded, so `flows
 // inspect`, the JSON Schema and messages show the real bounds.
 var namedRules = map[string]string{
-	"batch_size":        pipeline.BatchSizeRule,
-	"source_url_length": pipeline.SourceURLLengthRule,
+	"batch_size":        datapipeline.BatchSizeRule,
+	"source_url_length": datapipeline.SourceURLLengthRule,
 }
 
 // expandRule replaces the named rules in a validate tag by what they

@@ -30,7 +30,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/blueprint-etl/blueprint/internal/badinput"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
@@ -66,7 +66,7 @@ type Options struct {
 	// Description is one line for `blueprint flows ls`.
 	Description string
 	// TaskQueue is where the flow's deployments run unless the manifest
-	// says otherwise; default pipeline.TaskQueue.
+	// says otherwise; default runinfo.TaskQueue.
 	TaskQueue string
 	// Activities returns the activities the workflow calls, built on the
 	// worker's dependencies. A flow that only starts child workflows has
@@ -97,7 +97,7 @@ func New[P, R any](name string, fn func(workflow.Context, P) (R, error), o Optio
 		panic(fmt.Sprintf("flow %s: %v", name, err))
 	}
 	if o.TaskQueue == "" {
-		o.TaskQueue = pipeline.TaskQueue
+		o.TaskQueue = runinfo.TaskQueue
 	}
 	f := &Flow{Name: name, Description: o.Description, TaskQueue: o.TaskQueue, Params: schema, activities: o.Activities}
 	f.workflow = func(ctx workflow.Context, input converter.RawValue) (R, error) {
@@ -108,7 +108,7 @@ func New[P, R any](name string, fn func(workflow.Context, P) (R, error), o Optio
 		//workflowcheck:ignore
 		p, err := schema.DecodePayload(input.Payload())
 		if err != nil {
-			return zero, temporal.NewNonRetryableApplicationError(err.Error(), pipeline.ErrInvalidParameters, nil)
+			return zero, temporal.NewNonRetryableApplicationError(err.Error(), runinfo.ErrInvalidParameters, nil)
 		}
 		return fn(ctx, *p.(*P))
 	}

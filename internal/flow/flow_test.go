@@ -18,10 +18,11 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/blueprint-etl/blueprint/internal/badinput"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flow"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/report"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
@@ -160,7 +161,7 @@ func TestDecodeReportsEveryBadField(t *testing.T) {
 }
 
 func TestDecodeDataPipelineParams(t *testing.T) {
-	s, err := flow.NewSchema(reflect.TypeFor[pipeline.Params]())
+	s, err := flow.NewSchema(reflect.TypeFor[datapipeline.Params]())
 	require.NoError(t, err)
 	for _, tt := range []struct{ input, want string }{
 		{`{}`, ""},
@@ -192,16 +193,16 @@ func TestDecodeDataPipelineParams(t *testing.T) {
 // TestDecodeNamedSource: a field tagged param:"-" is part of the input
 // but not a parameter, and a CheckParams rule runs after the tags'.
 func TestDecodeNamedSource(t *testing.T) {
-	s, err := flow.NewSchema(reflect.TypeFor[pipeline.Params]())
+	s, err := flow.NewSchema(reflect.TypeFor[datapipeline.Params]())
 	require.NoError(t, err)
 	assert.Equal(t, []string{"batch_size", "source_url", "max_rejected"}, s.Names(), "source is not a parameter")
 	assert.False(t, s.IsParam("source"))
 	def := &restapi.Definition{Name: "shop", URL: "https://api.example.com/orders", Paginate: restapi.Paginate{Style: restapi.StylePage}}
-	doc, err := json.Marshal(pipeline.Params{BatchSize: 1, SourceURL: "source:shop", Source: def})
+	doc, err := json.Marshal(datapipeline.Params{BatchSize: 1, SourceURL: "source:shop", Source: def})
 	require.NoError(t, err)
 	v, err := s.Decode(doc)
 	require.NoError(t, err)
-	assert.Equal(t, def, v.(*pipeline.Params).Source)
+	assert.Equal(t, def, v.(*datapipeline.Params).Source)
 
 	for _, tt := range []struct{ doc, want string }{
 		{`{"source_url":"source:shop"}`, `source_url=source:shop: the input carries no definition of source "shop"`},
@@ -217,17 +218,17 @@ func TestDecodeNamedSource(t *testing.T) {
 }
 
 func TestDecodePayload(t *testing.T) {
-	s, err := flow.NewSchema(reflect.TypeFor[pipeline.Params]())
+	s, err := flow.NewSchema(reflect.TypeFor[datapipeline.Params]())
 	require.NoError(t, err)
 	v, err := s.DecodePayload(nil)
 	require.NoError(t, err)
-	assert.Equal(t, pipeline.Params{BatchSize: pipeline.DefaultBatchSize, SourceURL: pipeline.DefaultSourceURL}, *v.(*pipeline.Params),
+	assert.Equal(t, datapipeline.Params{BatchSize: datapipeline.DefaultBatchSize, SourceURL: datapipeline.DefaultSourceURL}, *v.(*datapipeline.Params),
 		"the default tags say what the constants say")
 	_, err = s.DecodePayload(&commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("binary/plain")}, Data: []byte("x")})
 	require.ErrorContains(t, err, `encoding "binary/plain"`)
 	v, err = s.DecodePayload(&commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("binary/null")}})
 	require.NoError(t, err)
-	assert.Equal(t, pipeline.DefaultBatchSize, v.(*pipeline.Params).BatchSize)
+	assert.Equal(t, datapipeline.DefaultBatchSize, v.(*datapipeline.Params).BatchSize)
 }
 
 func TestParseString(t *testing.T) {
@@ -313,7 +314,7 @@ func TestRegistry(t *testing.T) {
 	require.ErrorContains(t, err, "two flows are called Alpha")
 	r := flow.MustRegistry(a, b)
 	assert.Equal(t, []string{"Alpha", "Beta"}, r.Names())
-	assert.Equal(t, pipeline.TaskQueue, a.TaskQueue, "default task queue")
+	assert.Equal(t, runinfo.TaskQueue, a.TaskQueue, "default task queue")
 	assert.Equal(t, "q", b.TaskQueue)
 	_, err = r.Get("Alhpa")
 	require.Error(t, err)
@@ -353,7 +354,7 @@ func TestWorkflowRevalidates(t *testing.T) {
 	_, err = run(map[string]any{"count": "ten", "mode": "slow"})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%v", err)
-	assert.Equal(t, pipeline.ErrInvalidParameters, appErr.Type())
+	assert.Equal(t, runinfo.ErrInvalidParameters, appErr.Type())
 	assert.True(t, appErr.NonRetryable())
 	for _, want := range []string{"name: is required", `count: must be an integer, got the string "ten"`, `mode="slow": must be one of fast, safe`, "window.start: is required"} {
 		assert.Contains(t, appErr.Error(), want)
@@ -400,15 +401,15 @@ func FuzzDecode(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	s, err := flow.NewSchema(reflect.TypeFor[pipeline.Params]())
+	s, err := flow.NewSchema(reflect.TypeFor[datapipeline.Params]())
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := s.Decode(data)
 		if err == nil {
-			p := v.(*pipeline.Params)
-			if p.BatchSize < 1 || p.BatchSize > pipeline.MaxBatchSize {
+			p := v.(*datapipeline.Params)
+			if p.BatchSize < 1 || p.BatchSize > datapipeline.MaxBatchSize {
 				t.Fatalf("batch_size %d passed", p.BatchSize)
 			}
 			if _, err := sourceurl.Parse(p.SourceURL); err != nil {
@@ -428,29 +429,29 @@ func FuzzDecode(f *testing.F) {
 
 // TestBatchSizeRuleHasOneOwner: every flow that passes a batch size on to
 // DataPipeline says validate:"batch_size", so DataPipeline and NightlyETL
-// refuse, show and describe the same bounds: pipeline.MaxBatchSize's.
+// refuse, show and describe the same bounds: datapipeline.MaxBatchSize's.
 func TestBatchSizeRuleHasOneOwner(t *testing.T) {
-	for _, typ := range []reflect.Type{reflect.TypeFor[pipeline.Params](), reflect.TypeFor[report.NightlyParams]()} {
+	for _, typ := range []reflect.Type{reflect.TypeFor[datapipeline.Params](), reflect.TypeFor[report.NightlyParams]()} {
 		t.Run(typ.String(), func(t *testing.T) {
 			s, err := flow.NewSchema(typ)
 			require.NoError(t, err)
 			p, ok := s.Lookup("batch_size")
 			require.True(t, ok)
-			assert.Equal(t, fmt.Sprintf("min=1,max=%d", pipeline.MaxBatchSize), p.Rule, "flows inspect shows the bounds")
+			assert.Equal(t, fmt.Sprintf("min=1,max=%d", datapipeline.MaxBatchSize), p.Rule, "flows inspect shows the bounds")
 			js := (&flow.Flow{Name: "x", Params: s}).JSONSchema()
 			bs := js["properties"].(map[string]any)["batch_size"].(map[string]any)
-			assert.Equal(t, int64(pipeline.MaxBatchSize), bs["maximum"])
+			assert.Equal(t, int64(datapipeline.MaxBatchSize), bs["maximum"])
 			assert.Equal(t, int64(1), bs["minimum"])
 
-			doc := fmt.Sprintf(`{"batch_size": %d, "sources": ["demo://orders"]}`, pipeline.MaxBatchSize)
-			if typ == reflect.TypeFor[pipeline.Params]() {
-				doc = fmt.Sprintf(`{"batch_size": %d}`, pipeline.MaxBatchSize)
+			doc := fmt.Sprintf(`{"batch_size": %d, "sources": ["demo://orders"]}`, datapipeline.MaxBatchSize)
+			if typ == reflect.TypeFor[datapipeline.Params]() {
+				doc = fmt.Sprintf(`{"batch_size": %d}`, datapipeline.MaxBatchSize)
 			}
 			_, err = s.Decode([]byte(doc))
 			require.NoError(t, err, "the maximum itself is allowed")
-			_, err = s.Decode([]byte(strings.Replace(doc, fmt.Sprint(pipeline.MaxBatchSize), fmt.Sprint(pipeline.MaxBatchSize+1), 1)))
-			require.ErrorContains(t, err, fmt.Sprintf("batch_size=%d: must be at most %d", pipeline.MaxBatchSize+1, pipeline.MaxBatchSize))
-			_, err = s.Decode([]byte(strings.Replace(doc, fmt.Sprint(pipeline.MaxBatchSize), "0", 1)))
+			_, err = s.Decode([]byte(strings.Replace(doc, fmt.Sprint(datapipeline.MaxBatchSize), fmt.Sprint(datapipeline.MaxBatchSize+1), 1)))
+			require.ErrorContains(t, err, fmt.Sprintf("batch_size=%d: must be at most %d", datapipeline.MaxBatchSize+1, datapipeline.MaxBatchSize))
+			_, err = s.Decode([]byte(strings.Replace(doc, fmt.Sprint(datapipeline.MaxBatchSize), "0", 1)))
 			require.ErrorContains(t, err, "batch_size=0: must be at least 1")
 		})
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flow"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/report"
 )
 
@@ -18,16 +18,16 @@ import (
 // checks its text; every way a value arrives (JSON, YAML's decoded values,
 // --param strings, the workflow's own input) goes through that one parser.
 func TestMaxRejectedParameter(t *testing.T) {
-	s, err := flow.NewSchema(reflect.TypeFor[pipeline.Params]())
+	s, err := flow.NewSchema(reflect.TypeFor[datapipeline.Params]())
 	require.NoError(t, err)
 	p, ok := s.Lookup("max_rejected")
 	require.True(t, ok)
 	assert.Equal(t, flow.Kind("count or percentage"), p.Kind)
-	assert.Equal(t, pipeline.MaxRejectedRule, p.Rule)
+	assert.Equal(t, datapipeline.MaxRejectedRule, p.Rule)
 	assert.Nil(t, p.Default, "the default is no limit value: fail only when every record is rejected")
 	assert.False(t, p.Required())
 
-	rule := "must be " + pipeline.MaxRejectedRule
+	rule := "must be " + datapipeline.MaxRejectedRule
 	for _, tt := range []struct {
 		name string
 		in   any
@@ -70,13 +70,13 @@ func TestMaxRejectedParameter(t *testing.T) {
 	// problem reported with the others.
 	got, err := s.Decode([]byte(`{"max_rejected": 10}`))
 	require.NoError(t, err)
-	assert.Equal(t, pipeline.MaxRejectedCount(10), got.(*pipeline.Params).MaxRejected)
+	assert.Equal(t, datapipeline.MaxRejectedCount(10), got.(*datapipeline.Params).MaxRejected)
 	got, err = s.Decode([]byte(`{"max_rejected": "2.5%"}`))
 	require.NoError(t, err)
-	assert.Equal(t, "2.5%", got.(*pipeline.Params).MaxRejected.String())
+	assert.Equal(t, "2.5%", got.(*datapipeline.Params).MaxRejected.String())
 	got, err = s.Decode([]byte(`{}`))
 	require.NoError(t, err)
-	assert.True(t, got.(*pipeline.Params).MaxRejected.IsZero())
+	assert.True(t, got.(*datapipeline.Params).MaxRejected.IsZero())
 	_, err = s.Decode([]byte(`{"batch_size": 0, "max_rejected": "5 %"}`))
 	require.EqualError(t, err, `invalid parameters: batch_size=0: must be at least 1; max_rejected="5 %": `+rule)
 
@@ -90,7 +90,7 @@ func TestMaxRejectedParameter(t *testing.T) {
 
 func TestMaxRejectedJSONSchema(t *testing.T) {
 	for _, f := range []*flow.Flow{
-		flow.New(pipeline.WorkflowType, func(workflow.Context, pipeline.Params) (string, error) { return "", nil }, flow.Options{}),
+		flow.New(datapipeline.WorkflowType, func(workflow.Context, datapipeline.Params) (string, error) { return "", nil }, flow.Options{}),
 		flow.New(report.NightlyETLWorkflow, func(workflow.Context, report.NightlyParams) (string, error) { return "", nil }, flow.Options{}),
 	} {
 		t.Run(f.Name, func(t *testing.T) {
@@ -104,8 +104,8 @@ func TestMaxRejectedJSONSchema(t *testing.T) {
 			require.NotNil(t, mr)
 			assert.Equal(t, []any{"integer", "string"}, mr["type"])
 			assert.Equal(t, 0.0, mr["minimum"])
-			assert.Equal(t, float64(pipeline.MaxBatchSize), mr["maximum"])
-			assert.Equal(t, pipeline.MaxRejectedPattern, mr["pattern"])
+			assert.Equal(t, float64(datapipeline.MaxBatchSize), mr["maximum"])
+			assert.Equal(t, datapipeline.MaxRejectedPattern, mr["pattern"])
 			assert.NotEmpty(t, mr["description"])
 			assert.NotContains(t, mr, "default")
 		})

@@ -16,8 +16,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/failures"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // The versions of a run's ending, as marked in its history: histories
@@ -51,15 +52,15 @@ type Details struct {
 }
 
 // FollowAttempts returns the run's Details and keeps them showing the
-// retries its stages' activities announce with pipeline.AttemptSignal.
+// retries its stages' activities announce with datapipeline.AttemptSignal.
 // Receiving a signal issues no command, so histories recorded without it
 // still replay.
 func FollowAttempts(ctx workflow.Context) *Details {
 	d := &Details{}
-	ch := workflow.GetSignalChannel(ctx, pipeline.AttemptSignal)
+	ch := workflow.GetSignalChannel(ctx, datapipeline.AttemptSignal)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
-			var at pipeline.Attempt
+			var at datapipeline.Attempt
 			ch.Receive(ctx, &at)
 			if at.Stage == d.stage { // a late retry of a stage that ended changes nothing
 				Stage(ctx, d.stage, append(slices.Clone(d.facts), AttemptFacts(at)...)...)
@@ -77,7 +78,7 @@ func (d *Details) Stage(ctx workflow.Context, stage string, facts ...string) {
 }
 
 // AttemptFacts are the current details' lines about a retry.
-func AttemptFacts(at pipeline.Attempt) []string {
+func AttemptFacts(at datapipeline.Attempt) []string {
 	line := fmt.Sprintf("**Attempt:** %d", at.Attempt)
 	if at.MaxAttempts > 0 {
 		line += fmt.Sprintf(" of %d", at.MaxAttempts)
@@ -97,13 +98,13 @@ func AttemptFacts(at pipeline.Attempt) []string {
 // Failed describes a failed stage for the run's outcome: its status (failed,
 // or cancelled when the run was cancelled) and the cause, without the
 // activity error's event IDs.
-func Failed(ctx workflow.Context, stage string, err error) pipeline.EndRunInput {
-	status := pipeline.RunFailed
+func Failed(ctx workflow.Context, stage string, err error) runinfo.EndRunInput {
+	status := runinfo.RunFailed
 	var canceled *temporal.CanceledError
 	if errors.As(err, &canceled) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
-		status = pipeline.RunCancelled
+		status = runinfo.RunCancelled
 	}
-	return pipeline.EndRunInput{Status: status, Stage: stage, Error: Cause(err)}
+	return runinfo.EndRunInput{Status: status, Stage: stage, Error: Cause(err)}
 }
 
 // Cause is the cause of a stage's failure, for the run log and the
@@ -111,7 +112,7 @@ func Failed(ctx workflow.Context, stage string, err error) pipeline.EndRunInput 
 func Cause(err error) string { return failures.Cause(err) }
 
 // endRetry is EndRun's retry policy: a few quick attempts.
-var endRetry = temporal.RetryPolicy{InitialInterval: pipeline.RetryInterval, BackoffCoefficient: 1, MaximumAttempts: pipeline.MaxAttempts}
+var endRetry = temporal.RetryPolicy{InitialInterval: runinfo.RetryInterval, BackoffCoefficient: 1, MaximumAttempts: runinfo.MaxAttempts}
 
 // EndOptions are the options of the EndRun activity in the histories of
 // endActivity.
@@ -143,12 +144,12 @@ const NotifyAttempts = 5
 
 // NotifyOptions are the options of one Notify activity: retried with
 // backoff, bounded so a dead endpoint cannot hold the run for long.
-func NotifyOptions(hook pipeline.Webhook) workflow.ActivityOptions {
+func NotifyOptions(hook runinfo.Webhook) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second,
-			MaximumAttempts: NotifyAttempts, NonRetryableErrorTypes: []string{pipeline.ErrBadSource},
+			MaximumAttempts: NotifyAttempts, NonRetryableErrorTypes: []string{runinfo.ErrBadSource},
 		},
 		Summary: "Notify the webhook in $" + hook.URLEnv + " that the run " + strings.Join(hook.Events, "/"),
 	}
@@ -158,21 +159,21 @@ func NotifyOptions(hook pipeline.Webhook) workflow.ActivityOptions {
 // POSTs it to each of the deployment's webhooks that asked for it
 // (Notify), even when the run was cancelled. Neither can change the run's
 // outcome: their failures are only logged. deployment may be "".
-func End(ctx workflow.Context, deployment string, out pipeline.EndRunInput) {
+func End(ctx workflow.Context, deployment string, out runinfo.EndRunInput) {
 	version := workflow.GetVersion(ctx, endChange, workflow.DefaultVersion, endLocal)
 	if version == workflow.DefaultVersion {
 		return
 	}
 	info := workflow.GetInfo(ctx)
-	out.Run = pipeline.RunRef{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}
+	out.Run = runinfo.RunRef{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	log := workflow.GetLogger(ctx)
 	var recorded workflow.Future
 	if version == endActivity {
-		recorded = workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, EndOptions()), pipeline.EndRunActivity, out)
+		recorded = workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, EndOptions()), runinfo.EndRunActivity, out)
 	} else {
-		recorded = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(dctx, EndLocalOptions()), pipeline.EndRunActivity, out)
+		recorded = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(dctx, EndLocalOptions()), runinfo.EndRunActivity, out)
 	}
 	if err := recorded.Get(dctx, nil); err != nil {
 		log.Error("could not record the run's outcome in its log", "error", err)
@@ -182,8 +183,8 @@ func End(ctx workflow.Context, deployment string, out pipeline.EndRunInput) {
 		if !slices.Contains(hook.Events, out.Status) {
 			continue
 		}
-		in := pipeline.NotifyInput{Webhook: hook, Deployment: deployment, Workflow: info.WorkflowType.Name, Namespace: info.Namespace, End: out}
-		futures = append(futures, workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, NotifyOptions(hook)), pipeline.NotifyActivity, in))
+		in := runinfo.NotifyInput{Webhook: hook, Deployment: deployment, Workflow: info.WorkflowType.Name, Namespace: info.Namespace, End: out}
+		futures = append(futures, workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, NotifyOptions(hook)), runinfo.NotifyActivity, in))
 	}
 	for _, f := range futures {
 		if err := f.Get(dctx, nil); err != nil {
@@ -193,12 +194,12 @@ func End(ctx workflow.Context, deployment string, out pipeline.EndRunInput) {
 }
 
 // Webhooks reads the deployment's webhooks from the run's memo.
-func Webhooks(info *workflow.Info) []pipeline.Webhook {
-	p := info.Memo.GetFields()[pipeline.MemoNotify]
+func Webhooks(info *workflow.Info) []runinfo.Webhook {
+	p := info.Memo.GetFields()[runinfo.MemoNotify]
 	if p == nil {
 		return nil
 	}
-	var hooks []pipeline.Webhook
+	var hooks []runinfo.Webhook
 	// Decoding a memo payload is a pure function of the history;
 	// workflowcheck cannot see through encoding/json's reflection.
 	//workflowcheck:ignore

@@ -14,7 +14,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // Timeout bounds one POST.
@@ -37,13 +37,13 @@ type Payload struct {
 }
 
 // NewPayload builds the notification of in, linking to uiURL.
-func NewPayload(in pipeline.NotifyInput, uiURL string) Payload {
+func NewPayload(in runinfo.NotifyInput, uiURL string) Payload {
 	e := in.End
 	name := in.Deployment
 	if name == "" {
 		name = in.Workflow
 	}
-	icon := map[string]string{pipeline.RunCompleted: "✅", pipeline.RunFailed: "❌", pipeline.RunCancelled: "⚪"}[e.Status]
+	icon := map[string]string{runinfo.RunCompleted: "✅", runinfo.RunFailed: "❌", runinfo.RunCancelled: "⚪"}[e.Status]
 	text := fmt.Sprintf("%s %s run %s %s", icon, name, e.Run.WorkflowID, e.Status)
 	switch {
 	case e.Error != "" && e.Stage != "":

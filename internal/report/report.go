@@ -6,8 +6,8 @@ package report
 import (
 	"time"
 
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flow"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
 // Names on the Temporal server.
@@ -63,7 +63,7 @@ type NightlyParams struct {
 	Timezone    string   `json:"timezone" validate:"required,timezone" default:"UTC" help:"time zone of the report's days"`
 	// MaxRejected is passed on to every DataPipeline child; the default
 	// is left out of the child's input, as before the parameter existed.
-	MaxRejected pipeline.RejectLimit `json:"max_rejected,omitzero" help:"each source's max_rejected: rejected records a child run may have and still load the rest, a count (10) or a percentage (5%) (default: a child fails only when it rejects every record)"`
+	MaxRejected datapipeline.RejectLimit `json:"max_rejected,omitzero" help:"each source's max_rejected: rejected records a child run may have and still load the rest, a count (10) or a percentage (5%) (default: a child fails only when it rejects every record)"`
 }
 
 // SourceOutcome is what happened to one source of a NightlyETL run.

@@ -21,7 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/internal/failures"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 )
 
@@ -73,7 +73,7 @@ type Writer struct {
 
 // Append writes lines to run's log. A failure to write is logged by the
 // caller's logger and otherwise ignored: the log must never fail a run.
-func (w *Writer) Append(ctx context.Context, run pipeline.RunRef, lines ...store.LogLine) error {
+func (w *Writer) Append(ctx context.Context, run runinfo.RunRef, lines ...store.LogLine) error {
 	if w == nil || w.Store == nil {
 		return nil
 	}
@@ -84,7 +84,7 @@ func (w *Writer) Append(ctx context.Context, run pipeline.RunRef, lines ...store
 type Logger struct {
 	w       *Writer
 	ctx     context.Context
-	run     pipeline.RunRef
+	run     runinfo.RunRef
 	stage   string
 	attempt int
 	// previous is the failure of the attempt before (see PreviousFailure).
@@ -95,7 +95,7 @@ type Logger struct {
 // stage, and writes its first lines: when it is a retry, the error of the
 // attempt before (read from the server, which keeps it even when the
 // worker running that attempt was killed), then "<stage> started".
-func (w *Writer) Attempt(ctx context.Context, run pipeline.RunRef, stage string) *Logger {
+func (w *Writer) Attempt(ctx context.Context, run runinfo.RunRef, stage string) *Logger {
 	info := activity.GetInfo(ctx)
 	l := &Logger{w: w, ctx: ctx, run: run, stage: stage, attempt: int(info.Attempt)}
 	max := 0

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 func readDemo(t *testing.T, url, cursor string, limit int64, cfg Config) []string {
@@ -75,7 +75,7 @@ func TestDemoLimitZero(t *testing.T) {
 
 func TestDemoBadCursor(t *testing.T) {
 	_, err := Open(context.Background(), mustSpec(t, "demo://orders"), "page-2", 10, Attempt{}, Config{})
-	requireAppError(t, err, pipeline.ErrBadSource, false)
+	requireAppError(t, err, runinfo.ErrBadSource, false)
 }
 
 // TestDemoDirtyRecords checks both the share of dirty records and that each
@@ -171,18 +171,18 @@ func orderFlaws(o map[string]any, seen map[string]bool) []dirtyKind {
 
 func TestDemoFailAlways(t *testing.T) {
 	spec := mustSpec(t, "demo://orders?fail=always")
-	for n := int32(1); n <= pipeline.MaxAttempts; n++ {
-		r := open(t, spec, "", 100, Attempt{WorkflowID: "wf", Number: n, Max: pipeline.MaxAttempts}, Config{})
+	for n := int32(1); n <= runinfo.MaxAttempts; n++ {
+		r := open(t, spec, "", 100, Attempt{WorkflowID: "wf", Number: n, Max: runinfo.MaxAttempts}, Config{})
 		for range 2 {
 			_, err := r.Next(context.Background())
-			appErr := requireAppError(t, err, pipeline.ErrTransient, true)
+			appErr := requireAppError(t, err, runinfo.ErrTransient, true)
 			require.Contains(t, appErr.Error(), "synthetic source unavailable")
 		}
 	}
 }
 
 func TestDemoFailureRate(t *testing.T) {
-	const max = pipeline.MaxAttempts
+	const max = runinfo.MaxAttempts
 	tests := []struct {
 		name       string
 		limit      int64
@@ -202,7 +202,7 @@ func TestDemoFailureRate(t *testing.T) {
 			for n := int32(1); n < max; n++ {
 				r := open(t, spec, "", tt.limit, Attempt{WorkflowID: tt.workflowID, Number: n, Max: max}, cfg)
 				records, _, err := readAll(t, r)
-				requireAppError(t, err, pipeline.ErrTransient, true)
+				requireAppError(t, err, runinfo.ErrTransient, true)
 				if tt.limit > int64(tt.pageSize) {
 					require.NotEmpty(t, records, "with several pages, some come through before the outage")
 				}

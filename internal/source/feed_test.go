@@ -13,8 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
@@ -34,7 +34,7 @@ func feedSpec(t *testing.T, f *testutil.Feed) sourceurl.Spec {
 func requireNotTheEnd(t *testing.T, err error, msg string) {
 	t.Helper()
 	require.NotErrorIs(t, err, io.EOF, "a failure never reads as the end of the feed: %v", err)
-	appErr := requireAppError(t, err, pipeline.ErrTransient, true)
+	appErr := requireAppError(t, err, runinfo.ErrTransient, true)
 	require.Contains(t, appErr.Error(), msg)
 }
 
@@ -201,7 +201,7 @@ func readRetrying(t *testing.T, spec sourceurl.Spec, limit int64) (records []str
 	t.Helper()
 	ctx := context.Background()
 	cursor := ""
-	for range pipeline.MaxAttempts {
+	for range runinfo.MaxAttempts {
 		r, err := Open(ctx, spec, cursor, limit-int64(len(records)), Attempt{}, Config{})
 		require.NoError(t, err)
 		for err == nil {

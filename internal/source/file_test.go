@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // writeFile creates dir/name with content, making parent directories.
@@ -170,7 +170,7 @@ func TestFileRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Open(context.Background(), mustSpec(t, tt.url), "", 10, Attempt{}, Config{FileRoot: root})
-			appErr := requireAppError(t, err, pipeline.ErrBadSource, false)
+			appErr := requireAppError(t, err, runinfo.ErrBadSource, false)
 			require.Contains(t, appErr.Error(), tt.msg)
 			if tt.msg == "outside the file root" {
 				require.Contains(t, appErr.Error(), root, "the message names the root")
@@ -199,7 +199,7 @@ func TestFileMalformed(t *testing.T) {
 			root := t.TempDir()
 			writeFile(t, root, tt.file, tt.content)
 			_, _, err := readAll(t, open(t, mustSpec(t, "file:"+tt.file), "", 10, Attempt{}, Config{FileRoot: root}))
-			appErr := requireAppError(t, err, pipeline.ErrBadData, false)
+			appErr := requireAppError(t, err, runinfo.ErrBadData, false)
 			require.Contains(t, appErr.Error(), tt.msg)
 			require.Contains(t, appErr.Error(), tt.file)
 		})
@@ -219,7 +219,7 @@ func TestFileBadCursor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file+"@"+tt.cursor, func(t *testing.T) {
 			_, err := Open(context.Background(), mustSpec(t, "file:"+tt.file), tt.cursor, 10, Attempt{}, Config{FileRoot: root})
-			requireAppError(t, err, pipeline.ErrBadSource, false)
+			requireAppError(t, err, runinfo.ErrBadSource, false)
 		})
 	}
 }

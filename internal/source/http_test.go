@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // serve starts a test server that answers every request with handler.
@@ -167,16 +167,16 @@ func TestHTTPStatus(t *testing.T) {
 		minDelay   time.Duration
 		maxDelay   time.Duration
 	}{
-		{http.StatusInternalServerError, "", pipeline.ErrTransient, true, 0, 0},
-		{http.StatusBadGateway, "", pipeline.ErrTransient, true, 0, 0},
-		{http.StatusServiceUnavailable, "3", pipeline.ErrTransient, true, 3 * time.Second, 3 * time.Second},
-		{http.StatusTooManyRequests, "3", pipeline.ErrTransient, true, 3 * time.Second, 3 * time.Second},
-		{http.StatusTooManyRequests, future, pipeline.ErrTransient, true, time.Minute, 2 * time.Minute},
-		{http.StatusTooManyRequests, "86400", pipeline.ErrTransient, true, 10 * time.Minute, 10 * time.Minute},
-		{http.StatusRequestTimeout, "", pipeline.ErrTransient, true, 0, 0},
-		{http.StatusNotFound, "", pipeline.ErrBadSource, false, 0, 0},
-		{http.StatusUnauthorized, "", pipeline.ErrBadSource, false, 0, 0},
-		{http.StatusBadRequest, "", pipeline.ErrBadSource, false, 0, 0},
+		{http.StatusInternalServerError, "", runinfo.ErrTransient, true, 0, 0},
+		{http.StatusBadGateway, "", runinfo.ErrTransient, true, 0, 0},
+		{http.StatusServiceUnavailable, "3", runinfo.ErrTransient, true, 3 * time.Second, 3 * time.Second},
+		{http.StatusTooManyRequests, "3", runinfo.ErrTransient, true, 3 * time.Second, 3 * time.Second},
+		{http.StatusTooManyRequests, future, runinfo.ErrTransient, true, time.Minute, 2 * time.Minute},
+		{http.StatusTooManyRequests, "86400", runinfo.ErrTransient, true, 10 * time.Minute, 10 * time.Minute},
+		{http.StatusRequestTimeout, "", runinfo.ErrTransient, true, 0, 0},
+		{http.StatusNotFound, "", runinfo.ErrBadSource, false, 0, 0},
+		{http.StatusUnauthorized, "", runinfo.ErrBadSource, false, 0, 0},
+		{http.StatusBadRequest, "", runinfo.ErrBadSource, false, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d %s", tt.status, tt.retryAfter), func(t *testing.T) {
@@ -215,7 +215,7 @@ func TestHTTPMalformed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := serve(t, respond(tt.contentType, tt.body))
 			_, _, err := readAll(t, open(t, mustSpec(t, srv.URL), "", 10, Attempt{}, Config{}))
-			appErr := requireAppError(t, err, pipeline.ErrBadData, false)
+			appErr := requireAppError(t, err, runinfo.ErrBadData, false)
 			require.Contains(t, appErr.Error(), tt.msg)
 		})
 	}
@@ -245,7 +245,7 @@ func TestHTTPOversize(t *testing.T) {
 			// Transient timeout, not in the BadSource this test wants.
 			cfg := Config{MaxResponseBytes: limit, HTTPTimeout: time.Minute}
 			_, _, err := readAll(t, open(t, mustSpec(t, srv.URL), "", 10, Attempt{}, cfg))
-			appErr := requireAppError(t, err, pipeline.ErrBadSource, false)
+			appErr := requireAppError(t, err, runinfo.ErrBadSource, false)
 			require.Contains(t, appErr.Error(), "response larger than 4096 bytes")
 		})
 	}
@@ -268,7 +268,7 @@ func TestHTTPTimeout(t *testing.T) {
 			srv := serve(t, tt.handler)
 			cfg := Config{HTTPTimeout: 200 * time.Millisecond}
 			_, _, err := readAll(t, open(t, mustSpec(t, srv.URL), "", 10, Attempt{}, cfg))
-			appErr := requireAppError(t, err, pipeline.ErrTransient, true)
+			appErr := requireAppError(t, err, runinfo.ErrTransient, true)
 			require.Contains(t, appErr.Error(), "no complete response within 200ms")
 		})
 	}
@@ -292,13 +292,13 @@ func TestHTTPUnreachable(t *testing.T) {
 	url := srv.URL
 	srv.Close()
 	_, _, err := readAll(t, open(t, mustSpec(t, url), "", 10, Attempt{}, Config{}))
-	requireAppError(t, err, pipeline.ErrTransient, true)
+	requireAppError(t, err, runinfo.ErrTransient, true)
 }
 
 func TestHTTPBadCursor(t *testing.T) {
 	for _, cursor := range []string{"file:///etc/passwd", "::", "/relative"} {
 		_, err := Open(context.Background(), mustSpec(t, "https://api.example.com/orders"), cursor, 10, Attempt{}, Config{})
-		requireAppError(t, err, pipeline.ErrBadSource, false)
+		requireAppError(t, err, runinfo.ErrBadSource, false)
 	}
 }
 
@@ -330,7 +330,7 @@ func TestHTTPRedactsSecrets(t *testing.T) {
 	}
 	t.Run("unreachable", func(t *testing.T) {
 		_, _, err := readAll(t, open(t, mustSpec(t, "http://127.0.0.1:1/?token=t0ken"), "", 10, Attempt{}, Config{}))
-		requireAppError(t, err, pipeline.ErrTransient, true)
+		requireAppError(t, err, runinfo.ErrTransient, true)
 		assert.NotContains(t, err.Error(), "s3cr3t")
 		assert.NotContains(t, err.Error(), "t0ken")
 	})

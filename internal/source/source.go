@@ -21,7 +21,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
@@ -167,18 +167,18 @@ func (e *cutShort) Unwrap() error { return io.ErrUnexpectedEOF }
 
 // badSource: the source cannot be read as configured; retrying cannot help.
 func badSource(cause error, format string, args ...any) error {
-	return newError(pipeline.ErrBadSource, false, 0, cause, format, args...)
+	return newError(runinfo.ErrBadSource, false, 0, cause, format, args...)
 }
 
 // badData: the source's bytes are not in the declared format.
 func badData(cause error, format string, args ...any) error {
-	return newError(pipeline.ErrBadData, false, 0, cause, format, args...)
+	return newError(runinfo.ErrBadData, false, 0, cause, format, args...)
 }
 
 // transient: another attempt may succeed; delay (0 = the policy's) is the
 // server's Retry-After, if it sent one.
 func transient(delay time.Duration, cause error, format string, args ...any) error {
-	return newError(pipeline.ErrTransient, true, delay, cause, format, args...)
+	return newError(runinfo.ErrTransient, true, delay, cause, format, args...)
 }
 
 // sleep waits d, or until ctx is done.

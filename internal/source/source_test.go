@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
@@ -67,7 +67,7 @@ func requireAppError(t testing.TB, err error, errType string, retryable bool) *t
 
 func TestOpenUnknownKind(t *testing.T) {
 	_, err := Open(context.Background(), sourceurl.Spec{Kind: "ftp"}, "", 10, Attempt{}, Config{})
-	requireAppError(t, err, pipeline.ErrBadSource, false)
+	requireAppError(t, err, runinfo.ErrBadSource, false)
 }
 
 func TestOpenCancelledContext(t *testing.T) {

@@ -14,8 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
@@ -41,7 +42,7 @@ func namedSpec(t *testing.T, def restapi.Definition) sourceurl.Spec {
 	if def.Name == "" {
 		def.Name = "test-source"
 	}
-	p := pipeline.Params{BatchSize: 1000, SourceURL: restapi.RefPrefix + def.Name, Source: &def}
+	p := datapipeline.Params{BatchSize: 1000, SourceURL: restapi.RefPrefix + def.Name, Source: &def}
 	require.Empty(t, p.CheckParams())
 	spec, err := p.Spec()
 	require.NoError(t, err)
@@ -295,7 +296,7 @@ func TestHTTPPaginationLoop(t *testing.T) {
 				spec = namedSpec(t, def)
 			}
 			_, _, err := readAll(t, open(t, spec, "", 1000, Attempt{}, Config{}))
-			appErr := requireAppError(t, err, pipeline.ErrBadSource, false)
+			appErr := requireAppError(t, err, runinfo.ErrBadSource, false)
 			require.Contains(t, appErr.Error(), "pagination loops: the next page "+srv.URL)
 			require.Contains(t, appErr.Error(), " was already read by this run: "+tt.msg)
 			require.LessOrEqual(t, requests.Load(), int32(3))
@@ -335,7 +336,7 @@ func TestJSONServer1Shape(t *testing.T) {
 	t.Run("two parameters hold the page number", func(t *testing.T) {
 		srv := serve(t, respond("application/json", `{"next":2,"data":[{"id":"a"}]}`))
 		_, _, err := readAll(t, open(t, mustSpec(t, srv.URL+"/orders?pg=1&sheet=1"), "", 1000, Attempt{}, Config{}))
-		appErr := requireAppError(t, err, pipeline.ErrBadData, false)
+		appErr := requireAppError(t, err, runinfo.ErrBadData, false)
 		require.Contains(t, appErr.Error(), "pagination is ambiguous: the body's next page is 2 and the URL's parameters pg, sheet all hold the current page 1; "+
 			"declare which one carries the page number in a named source (paginate: {style: page, next: next, page_param: NAME})")
 	})
@@ -372,7 +373,7 @@ func TestHTTPRecordsPath(t *testing.T) {
 			spec := namedSpec(t, restapi.Definition{URL: srv.URL, Records: tt.path})
 			got, _, err := readAll(t, open(t, spec, "", 100, Attempt{}, Config{}))
 			if tt.msg != "" {
-				appErr := requireAppError(t, err, pipeline.ErrBadData, false)
+				appErr := requireAppError(t, err, runinfo.ErrBadData, false)
 				require.Contains(t, appErr.Error(), tt.msg)
 				return
 			}
@@ -478,7 +479,7 @@ func TestHTTPAuthFromEnv(t *testing.T) {
 				t.Setenv(k, "")
 			}
 			_, err = Open(context.Background(), spec, "", 100, Attempt{}, Config{})
-			appErr := requireAppError(t, err, pipeline.ErrBadSource, false)
+			appErr := requireAppError(t, err, runinfo.ErrBadSource, false)
 			require.Contains(t, appErr.Error(), "is not set on the worker")
 			assert.NotContains(t, appErr.Error(), secret)
 		})
@@ -538,7 +539,7 @@ func TestHTTPPaginationErrors(t *testing.T) {
 			srv := serve(t, respond("application/json", tt.body))
 			spec := namedSpec(t, restapi.Definition{URL: srv.URL, Paginate: tt.pg})
 			_, _, err := readAll(t, open(t, spec, "", 100, Attempt{}, Config{}))
-			appErr := requireAppError(t, err, pipeline.ErrBadData, false)
+			appErr := requireAppError(t, err, runinfo.ErrBadData, false)
 			require.Contains(t, appErr.Error(), tt.msg)
 		})
 	}

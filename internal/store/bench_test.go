@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
 )
 
@@ -65,11 +65,11 @@ func BenchmarkWriteOrders(b *testing.B) {
 					if got := res.Inserted + res.Updated + res.Unchanged; got != int64(c.rows) {
 						b.Fatalf("counted %d rows, wrote %d", got, c.rows)
 					}
-					want := pipeline.LoadResult{Unchanged: int64(c.rows)}
+					want := store.Loaded{Unchanged: int64(c.rows)}
 					if c.fresh {
-						want = pipeline.LoadResult{Inserted: int64(c.rows)}
+						want = store.Loaded{Inserted: int64(c.rows)}
 					} else if c.change {
-						want = pipeline.LoadResult{Updated: int64(c.rows)}
+						want = store.Loaded{Updated: int64(c.rows)}
 					}
 					if res != want {
 						b.Fatalf("got %+v, want %+v", res, want)

@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
 )
@@ -63,13 +63,13 @@ func makeOrders(first, n int) []record.Order {
 	return orders
 }
 
-func runRef(name string) pipeline.RunRef {
-	return pipeline.RunRef{WorkflowID: "wf-" + name, RunID: "run-" + name}
+func runRef(name string) runinfo.RunRef {
+	return runinfo.RunRef{WorkflowID: "wf-" + name, RunID: "run-" + name}
 }
 
 // countRows counts the rows of a table that belong to a run key.
 // keptIDs counts the rows of a run in stage_ids.
-func keptIDs(t *testing.T, s *store.Store, ref pipeline.RunRef) int {
+func keptIDs(t *testing.T, s *store.Store, ref runinfo.RunRef) int {
 	t.Helper()
 	var n int
 	err := s.DB().QueryRowContext(ctxT(t), `SELECT count(*) FROM stage_ids WHERE run = $1`, store.RunNumber(ref)).Scan(&n)

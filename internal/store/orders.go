@@ -9,7 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
 )
 
@@ -76,15 +75,15 @@ FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::time
 
 // WriteOrders upserts orders outside of any run, in one transaction: the
 // loading primitive on its own, e.g. for a benchmark baseline.
-func (s *Store) WriteOrders(ctx context.Context, source string, orders []record.Order) (pipeline.LoadResult, error) {
-	var res pipeline.LoadResult
+func (s *Store) WriteOrders(ctx context.Context, source string, orders []record.Order) (Loaded, error) {
+	var res Loaded
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		res, err = s.upsertOrders(ctx, tx, source, orders, "")
 		return err
 	})
 	if err != nil {
-		return pipeline.LoadResult{}, fmt.Errorf("store: write orders: %w", err)
+		return Loaded{}, fmt.Errorf("store: write orders: %w", err)
 	}
 	return res, nil
 }
@@ -93,7 +92,7 @@ func (s *Store) WriteOrders(ctx context.Context, source string, orders []record.
 // when empty) as the run that inserted or last changed each row. Orders
 // are applied in order: a record ID that appears twice is inserted, then
 // updated (or left unchanged).
-func (s *Store) upsertOrders(ctx context.Context, tx *sql.Tx, source string, orders []record.Order, runKey string) (pipeline.LoadResult, error) {
+func (s *Store) upsertOrders(ctx context.Context, tx *sql.Tx, source string, orders []record.Order, runKey string) (Loaded, error) {
 	var run any
 	if runKey != "" {
 		run = runKey
@@ -104,8 +103,8 @@ func (s *Store) upsertOrders(ctx context.Context, tx *sql.Tx, source string, ord
 	return s.upsertSQLite(ctx, tx, source, orders, run)
 }
 
-func (s *Store) upsertSQLite(ctx context.Context, tx *sql.Tx, source string, orders []record.Order, run any) (pipeline.LoadResult, error) {
-	var res pipeline.LoadResult
+func (s *Store) upsertSQLite(ctx context.Context, tx *sql.Tx, source string, orders []record.Order, run any) (Loaded, error) {
+	var res Loaded
 	loadedAt := now().Format(timeLayout)
 	const perRow = 7
 	args := make([]any, 0, 4+perRow*min(len(orders), sqliteRowsPerStatement))
@@ -119,21 +118,21 @@ func (s *Store) upsertSQLite(ctx context.Context, tx *sql.Tx, source string, ord
 		for i := range batch {
 			o := &batch[i]
 			if err := checkOrder(o); err != nil {
-				return pipeline.LoadResult{}, err
+				return Loaded{}, err
 			}
 			args = append(args, o.ID, cleanText(o.CustomerEmail), cleanText(o.Category), o.Amount,
 				cleanText(o.Currency), o.Timestamp.UTC().Format(timeLayout), o.Hash())
 		}
 		stmt, err := s.sqliteStmt(ctx, stmtUpsert, n)
 		if err != nil {
-			return pipeline.LoadResult{}, err
+			return Loaded{}, err
 		}
 		rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
 		if err != nil {
-			return pipeline.LoadResult{}, fmt.Errorf("upsert orders: %w", err)
+			return Loaded{}, fmt.Errorf("upsert orders: %w", err)
 		}
 		if err := countReturned(rows, n, &res); err != nil {
-			return pipeline.LoadResult{}, err
+			return Loaded{}, err
 		}
 	}
 	return res, nil
@@ -205,8 +204,8 @@ SELECT ?, column1, column2, column3, column4, column5, column6, column7, 1, ?, ?
 	return st, nil
 }
 
-func (s *Store) upsertPostgres(ctx context.Context, tx *sql.Tx, source string, orders []record.Order, run any) (pipeline.LoadResult, error) {
-	var res pipeline.LoadResult
+func (s *Store) upsertPostgres(ctx context.Context, tx *sql.Tx, source string, orders []record.Order, run any) (Loaded, error) {
+	var res Loaded
 	loadedAt := now()
 	size := min(len(orders), postgresRowsPerStatement)
 	var (
@@ -238,11 +237,11 @@ func (s *Store) upsertPostgres(ctx context.Context, tx *sql.Tx, source string, o
 	for i := range orders {
 		o := &orders[i]
 		if err := checkOrder(o); err != nil {
-			return pipeline.LoadResult{}, err
+			return Loaded{}, err
 		}
 		if _, dup := seen[o.ID]; dup || len(ids) == postgresRowsPerStatement {
 			if err := flush(); err != nil {
-				return pipeline.LoadResult{}, err
+				return Loaded{}, err
 			}
 		}
 		seen[o.ID] = struct{}{}
@@ -255,14 +254,14 @@ func (s *Store) upsertPostgres(ctx context.Context, tx *sql.Tx, source string, o
 		hashes = append(hashes, o.Hash())
 	}
 	if err := flush(); err != nil {
-		return pipeline.LoadResult{}, err
+		return Loaded{}, err
 	}
 	return res, nil
 }
 
 // countReturned adds the outcome of an upsert of n rows to res and closes
 // rows.
-func countReturned(rows *sql.Rows, n int, res *pipeline.LoadResult) error {
+func countReturned(rows *sql.Rows, n int, res *Loaded) error {
 	defer rows.Close()
 	returned := 0
 	for rows.Next() {
@@ -385,4 +384,18 @@ func (s *Store) Order(ctx context.Context, source, id string) (StoredOrder, erro
 	o.Timestamp, o.LoadedAt = orderedAt.Time, loaded.Time
 	o.FirstRun, o.LastRun = first.String, last.String
 	return o, nil
+}
+
+// Loaded counts what a load did to the orders table. It is the warehouse's
+// own type, so that nothing here depends on a flow's contract; a flow's
+// result converts it (the fields are the same).
+type Loaded struct {
+	Inserted  int64
+	Updated   int64
+	Unchanged int64
+	// FirstOrderedAt and LastOrderedAt bound the ordered_at of every
+	// order the run loaded (inserted, updated or unchanged): the days a
+	// report must cover. Nil when nothing was loaded.
+	FirstOrderedAt *time.Time
+	LastOrderedAt  *time.Time
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/store"
 )
@@ -41,21 +40,21 @@ func TestWriteOrdersCounts(t *testing.T) {
 		steps := []struct {
 			name   string
 			orders []record.Order
-			want   pipeline.LoadResult
+			want   store.Loaded
 		}{
-			{"insert new", makeOrders(0, 600), pipeline.LoadResult{Inserted: 600}},
-			{"same again", makeOrders(0, 600), pipeline.LoadResult{Unchanged: 600}},
-			{"changed amount", withAmount(makeOrders(0, 10), "1000.5"), pipeline.LoadResult{Updated: 10}},
+			{"insert new", makeOrders(0, 600), store.Loaded{Inserted: 600}},
+			{"same again", makeOrders(0, 600), store.Loaded{Unchanged: 600}},
+			{"changed amount", withAmount(makeOrders(0, 10), "1000.5"), store.Loaded{Updated: 10}},
 			{"mixed batch", concat(
 				withAmount(makeOrders(0, 5), "2000"), // changed again
 				makeOrders(10, 5),                    // unchanged
 				makeOrders(600, 5),                   // new
-			), pipeline.LoadResult{Inserted: 5, Updated: 5, Unchanged: 5}},
+			), store.Loaded{Inserted: 5, Updated: 5, Unchanged: 5}},
 			{"repeated id, changed", concat(makeOrders(700, 1), withAmount(makeOrders(700, 1), "7")),
-				pipeline.LoadResult{Inserted: 1, Updated: 1}},
+				store.Loaded{Inserted: 1, Updated: 1}},
 			{"repeated id, same", concat(makeOrders(701, 1), makeOrders(701, 1)),
-				pipeline.LoadResult{Inserted: 1, Unchanged: 1}},
-			{"nothing", nil, pipeline.LoadResult{}},
+				store.Loaded{Inserted: 1, Unchanged: 1}},
+			{"nothing", nil, store.Loaded{}},
 		}
 		for _, step := range steps {
 			got, err := s.WriteOrders(ctx, source, step.orders)
@@ -80,7 +79,7 @@ func TestWriteOrdersCounts(t *testing.T) {
 		// The same IDs in another source are other rows.
 		got, err := s.WriteOrders(ctx, "file:///other.json", makeOrders(0, 3))
 		require.NoError(t, err)
-		assert.Equal(t, pipeline.LoadResult{Inserted: 3}, got)
+		assert.Equal(t, store.Loaded{Inserted: 3}, got)
 		all, err := s.CountOrders(ctx, "")
 		require.NoError(t, err)
 		assert.EqualValues(t, 610, all)

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // rowsQuerier is a *sql.DB or a *sql.Tx.
@@ -20,7 +20,7 @@ type rowsQuerier interface {
 
 // widenLoadedRange extends the run's loaded time range to cover orders,
 // in the transaction that loads them.
-func (s *Store) widenLoadedRange(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, orders []record.Order) error {
+func (s *Store) widenLoadedRange(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, orders []record.Order) error {
 	if len(orders) == 0 {
 		return nil
 	}
@@ -49,7 +49,7 @@ func (s *Store) widenLoadedRange(ctx context.Context, tx *sql.Tx, ref pipeline.R
 
 // LoadedRange returns the first and last ordered_at of the orders a run
 // loaded; ok is false when it loaded none.
-func (s *Store) LoadedRange(ctx context.Context, ref pipeline.RunRef) (first, last time.Time, ok bool, err error) {
+func (s *Store) LoadedRange(ctx context.Context, ref runinfo.RunRef) (first, last time.Time, ok bool, err error) {
 	var f, l scanTime
 	err = s.db.QueryRowContext(ctx, `SELECT first_ordered_at, last_ordered_at FROM run_loaded_range WHERE run_key = $1`, ref.Key()).Scan(&f, &l)
 	if isNoRows(err) {

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 )
 
@@ -85,7 +85,7 @@ func TestReportDailyRevenue(t *testing.T) {
 func TestLoadedRange(t *testing.T) {
 	eachDriver(t, func(t *testing.T, s *store.Store) {
 		ctx := ctxT(t)
-		ref := pipeline.RunRef{WorkflowID: "w", RunID: "r"}
+		ref := runinfo.RunRef{WorkflowID: "w", RunID: "r"}
 		require.NoError(t, s.BeginRun(ctx, store.RunRecord{WorkflowID: ref.WorkflowID, RunID: ref.RunID, Source: "src"}))
 		_, _, ok, err := s.LoadedRange(ctx, ref)
 		require.NoError(t, err)

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // Log levels of run log lines, least severe first.
@@ -66,7 +66,7 @@ const LimitOnce = "log-limit"
 // Beyond maxLines lines (DefaultRunLogMaxLines when <= 0) ordinary lines
 // are dropped, and one warning says so; lines with a Once key are always
 // written (once). Zero times are set to now.
-func (s *Store) AppendLogs(ctx context.Context, ref pipeline.RunRef, maxLines int, lines ...LogLine) error {
+func (s *Store) AppendLogs(ctx context.Context, ref runinfo.RunRef, maxLines int, lines ...LogLine) error {
 	if ref.WorkflowID == "" || ref.RunID == "" {
 		return fmt.Errorf("store: append logs: workflow and run ID are required")
 	}
@@ -130,7 +130,7 @@ type LogQuery struct {
 }
 
 // RunLogs returns the lines of run ref in the order they were written.
-func (s *Store) RunLogs(ctx context.Context, ref pipeline.RunRef, q LogQuery) ([]LogLine, error) {
+func (s *Store) RunLogs(ctx context.Context, ref runinfo.RunRef, q LogQuery) ([]LogLine, error) {
 	levels := LogLevels
 	if q.MinLevel != "" {
 		i := slices.Index(LogLevels, q.MinLevel)
@@ -198,7 +198,7 @@ func (s *Store) DeleteLogsBefore(ctx context.Context, cutoff time.Time) (int64, 
 
 // LastLoggedAttempt returns the highest attempt a line of stage in run
 // ref's log was written by, 0 if none.
-func (s *Store) LastLoggedAttempt(ctx context.Context, ref pipeline.RunRef, stage string) (int, error) {
+func (s *Store) LastLoggedAttempt(ctx context.Context, ref runinfo.RunRef, stage string) (int, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(attempt), 0) FROM run_logs WHERE workflow_id = $1 AND run_id = $2 AND stage = $3`,
 		ref.WorkflowID, ref.RunID, stage).Scan(&n); err != nil {
@@ -248,7 +248,7 @@ func AttemptFailedMessage(attempt int, cause string) string {
 
 // AttemptFailures lists the failed attempts recorded in run ref's log, in
 // the order they were written.
-func (s *Store) AttemptFailures(ctx context.Context, ref pipeline.RunRef) ([]AttemptFailure, error) {
+func (s *Store) AttemptFailures(ctx context.Context, ref runinfo.RunRef) ([]AttemptFailure, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT stage, once_key, message FROM run_logs
 		WHERE workflow_id = $1 AND run_id = $2 AND once_key LIKE 'failed/%' ORDER BY id`, ref.WorkflowID, ref.RunID)
 	if err != nil {

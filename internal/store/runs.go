@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // RunRecord is a row of pipeline_runs: one run of the pipeline, its
@@ -20,7 +20,7 @@ type RunRecord struct {
 	Source     string `json:"source"`
 	// Params is the run's input, already redacted by the caller.
 	Params json.RawMessage `json:"params,omitempty"`
-	// Status is one of pipeline.RunRunning, RunCompleted, RunFailed, RunCancelled.
+	// Status is one of runinfo.RunRunning, RunCompleted, RunFailed, RunCancelled.
 	Status     string           `json:"status"`
 	Extracted  int64            `json:"extracted"`
 	Valid      int64            `json:"valid"`
@@ -40,8 +40,8 @@ type RunRecord struct {
 }
 
 // Ref is the run's key.
-func (r RunRecord) Ref() pipeline.RunRef {
-	return pipeline.RunRef{WorkflowID: r.WorkflowID, RunID: r.RunID}
+func (r RunRecord) Ref() runinfo.RunRef {
+	return runinfo.RunRef{WorkflowID: r.WorkflowID, RunID: r.RunID}
 }
 
 // BeginRun records a run as running (r.Status and the counts are ignored).
@@ -63,7 +63,7 @@ func (s *Store) BeginRun(ctx context.Context, r RunRecord) error {
 			INSERT INTO pipeline_runs (workflow_id, run_id, deployment, source, params, status, started_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (workflow_id, run_id) DO NOTHING`,
-			r.WorkflowID, r.RunID, r.Deployment, r.Source, nullJSON(r.Params), pipeline.RunRunning, s.timeArg(started))
+			r.WorkflowID, r.RunID, r.Deployment, r.Source, nullJSON(r.Params), runinfo.RunRunning, s.timeArg(started))
 		return err
 	})
 	if err != nil {
@@ -76,9 +76,9 @@ func (s *Store) BeginRun(ctx context.Context, r RunRecord) error {
 // staged chunks (its rejected records stay for inspection). Only a running
 // (or unrecorded) run changes: the first terminal status wins, and a
 // completed run is never overwritten, so calling it again is harmless.
-func (s *Store) FinishRun(ctx context.Context, ref pipeline.RunRef, status, errMsg string) error {
-	if status != pipeline.RunFailed && status != pipeline.RunCancelled {
-		return fmt.Errorf("store: finish run %s: status %q is not %q or %q", ref.Key(), status, pipeline.RunFailed, pipeline.RunCancelled)
+func (s *Store) FinishRun(ctx context.Context, ref runinfo.RunRef, status, errMsg string) error {
+	if status != runinfo.RunFailed && status != runinfo.RunCancelled {
+		return fmt.Errorf("store: finish run %s: status %q is not %q or %q", ref.Key(), status, runinfo.RunFailed, runinfo.RunCancelled)
 	}
 	t := s.timeArg(now())
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -106,9 +106,9 @@ func (s *Store) FinishRun(ctx context.Context, ref pipeline.RunRef, status, errM
 //
 // r's identity fields (Deployment, Source, Params, StartedAt) are only
 // used when BeginRun was never called. Its load counts should come from
-// Checkpoint(ctx, ref, pipeline.StageLoad): they are cumulative over every
+// Checkpoint(ctx, ref, runinfo.StageLoad): they are cumulative over every
 // attempt, unlike what one attempt saw.
-func (s *Store) CompleteRun(ctx context.Context, ref pipeline.RunRef, r RunRecord) error {
+func (s *Store) CompleteRun(ctx context.Context, ref runinfo.RunRef, r RunRecord) error {
 	if len(r.Params) > 0 && !json.Valid(r.Params) {
 		return fmt.Errorf("store: complete run %s: params are not valid JSON", ref.Key())
 	}
@@ -152,15 +152,15 @@ func (s *Store) CompleteRun(ctx context.Context, ref pipeline.RunRef, r RunRecor
 			ref.WorkflowID, ref.RunID).Scan(&status); err != nil {
 			return err
 		}
-		if status != pipeline.RunCompleted {
+		if status != runinfo.RunCompleted {
 			return fmt.Errorf("it is %s: %w", status, ErrRunFinished)
 		}
-		cp, err := s.lockCheckpoint(ctx, tx, ref, pipeline.StageLoad)
+		cp, err := s.lockCheckpoint(ctx, tx, ref, runinfo.StageLoad)
 		if err != nil {
 			return err
 		}
 		cp.Done = true
-		if err := s.saveCheckpoint(ctx, tx, ref, pipeline.StageLoad, cp); err != nil {
+		if err := s.saveCheckpoint(ctx, tx, ref, runinfo.StageLoad, cp); err != nil {
 			return err
 		}
 		return deleteStaging(ctx, tx, ref)
@@ -173,7 +173,7 @@ func (s *Store) CompleteRun(ctx context.Context, ref pipeline.RunRef, r RunRecor
 
 // deleteStaging drops the staged chunks and kept ids of a run;
 // checkpoints and rejected records stay.
-func deleteStaging(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef) error {
+func deleteStaging(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM stage_chunks WHERE run_key = $1`, ref.Key()); err != nil {
 		return fmt.Errorf("delete staged chunks: %w", err)
 	}
@@ -189,7 +189,7 @@ const runColumns = `workflow_id, run_id, deployment, source, params, status,
 
 // GetRun reads one run. A run that is not recorded gives an error wrapping
 // sql.ErrNoRows.
-func (s *Store) GetRun(ctx context.Context, ref pipeline.RunRef) (RunRecord, error) {
+func (s *Store) GetRun(ctx context.Context, ref runinfo.RunRef) (RunRecord, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM pipeline_runs WHERE workflow_id = $1 AND run_id = $2`,
 		ref.WorkflowID, ref.RunID)
 	r, err := scanRun(row)

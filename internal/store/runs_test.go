@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 )
 
@@ -31,7 +31,7 @@ func TestRunLifecycle(t *testing.T) {
 
 		run, err := s.GetRun(ctx, ref)
 		require.NoError(t, err)
-		assert.Equal(t, pipeline.RunRunning, run.Status)
+		assert.Equal(t, runinfo.RunRunning, run.Status)
 		assert.Equal(t, "demo://orders", run.Source)
 		assert.Equal(t, "nightly", run.Deployment)
 		assert.JSONEq(t, string(begin.Params), string(run.Params))
@@ -64,22 +64,22 @@ func TestRunLifecycle(t *testing.T) {
 		run.FinishedAt = nil
 		assert.Equal(t, store.RunRecord{
 			WorkflowID: ref.WorkflowID, RunID: ref.RunID, Deployment: "nightly", Source: "demo://orders",
-			Params: run.Params, Status: pipeline.RunCompleted, Extracted: 3, Valid: 2, Rejected: 1,
+			Params: run.Params, Status: runinfo.RunCompleted, Extracted: 3, Valid: 2, Rejected: 1,
 			Reasons: map[string]int64{record.ReasonInvalidAmount: 1}, Inserted: 2,
 			StartedAt: run.StartedAt, ExtractMS: 10, TransformMS: 20, LoadMS: 30,
 		}, run)
 
 		assert.Equal(t, 0, countRows(t, s, "stage_chunks", ref.Key()), "staging is dropped")
 		assert.Equal(t, 1, countRows(t, s, "rejected_records", ref.Key()), "rejected records stay")
-		cp, err := s.Checkpoint(ctx, ref, pipeline.StageLoad)
+		cp, err := s.Checkpoint(ctx, ref, runinfo.StageLoad)
 		require.NoError(t, err)
 		assert.True(t, cp.Done)
 
 		// A late failure report does not overwrite the completed run.
-		require.NoError(t, s.FinishRun(ctx, ref, pipeline.RunFailed, "too late"))
+		require.NoError(t, s.FinishRun(ctx, ref, runinfo.RunFailed, "too late"))
 		run, err = s.GetRun(ctx, ref)
 		require.NoError(t, err)
-		assert.Equal(t, pipeline.RunCompleted, run.Status)
+		assert.Equal(t, runinfo.RunCompleted, run.Status)
 		assert.Empty(t, run.Error)
 
 		// And a late attempt cannot add a chunk, while a replay stays a no-op.
@@ -99,10 +99,10 @@ func TestFinishRun(t *testing.T) {
 			status  string
 			wantErr bool
 		}{
-			{name: "failed", begin: true, status: pipeline.RunFailed},
-			{name: "cancelled", begin: true, status: pipeline.RunCancelled},
-			{name: "never begun", status: pipeline.RunFailed},
-			{name: "not a final status", begin: true, status: pipeline.RunCompleted, wantErr: true},
+			{name: "failed", begin: true, status: runinfo.RunFailed},
+			{name: "cancelled", begin: true, status: runinfo.RunCancelled},
+			{name: "never begun", status: runinfo.RunFailed},
+			{name: "not a final status", begin: true, status: runinfo.RunCompleted, wantErr: true},
 		}
 		for _, tt := range tests {
 			ref := runRef(tt.name)
@@ -118,7 +118,7 @@ func TestFinishRun(t *testing.T) {
 				continue
 			}
 			require.NoError(t, err, tt.name)
-			require.NoError(t, s.FinishRun(ctx, ref, pipeline.RunCancelled, "second report"), tt.name)
+			require.NoError(t, s.FinishRun(ctx, ref, runinfo.RunCancelled, "second report"), tt.name)
 
 			run, err := s.GetRun(ctx, ref)
 			require.NoError(t, err, tt.name)

@@ -12,8 +12,8 @@ import (
 
 	"github.com/klauspost/compress/s2"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/transform"
 )
 
@@ -70,13 +70,13 @@ func checkStage(stage string, allowed ...string) error {
 }
 
 var (
-	checkpointStages = []string{pipeline.StageExtract, pipeline.StageTransform, pipeline.StageLoad}
-	chunkStages      = []string{pipeline.StageExtract, pipeline.StageTransform}
+	checkpointStages = []string{runinfo.StageExtract, runinfo.StageTransform, runinfo.StageLoad}
+	chunkStages      = []string{runinfo.StageExtract, runinfo.StageTransform}
 )
 
 // Checkpoint reads the checkpoint of a stage of a run; the zero value when
 // the stage has not committed anything yet.
-func (s *Store) Checkpoint(ctx context.Context, ref pipeline.RunRef, stage string) (Checkpoint, error) {
+func (s *Store) Checkpoint(ctx context.Context, ref runinfo.RunRef, stage string) (Checkpoint, error) {
 	if err := checkStage(stage, checkpointStages...); err != nil {
 		return Checkpoint{}, fmt.Errorf("store: checkpoint of %s: %w", ref.Key(), err)
 	}
@@ -93,7 +93,7 @@ type querier interface {
 
 const checkpointQuery = `SELECT next_seq, records, cursor, done, counts FROM stage_checkpoints WHERE run_key = $1 AND stage = $2`
 
-func readCheckpoint(ctx context.Context, q querier, ref pipeline.RunRef, stage, lock string) (Checkpoint, error) {
+func readCheckpoint(ctx context.Context, q querier, ref runinfo.RunRef, stage, lock string) (Checkpoint, error) {
 	var (
 		cp     Checkpoint
 		counts []byte
@@ -119,7 +119,7 @@ func readCheckpoint(ctx context.Context, q querier, ref pipeline.RunRef, stage, 
 // a late one the server gave up on) cannot both commit the same chunk. The
 // row is created first, as there is nothing to lock otherwise. SQLite
 // serializes write transactions as a whole.
-func (s *Store) lockCheckpoint(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, stage string) (Checkpoint, error) {
+func (s *Store) lockCheckpoint(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, stage string) (Checkpoint, error) {
 	if s.driver == DriverPostgres {
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO stage_checkpoints (run_key, stage, updated_at) VALUES ($1, $2, $3)
@@ -134,7 +134,7 @@ func (s *Store) lockCheckpoint(ctx context.Context, tx *sql.Tx, ref pipeline.Run
 	return cp, nil
 }
 
-func (s *Store) saveCheckpoint(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, stage string, cp Checkpoint) error {
+func (s *Store) saveCheckpoint(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, stage string, cp Checkpoint) error {
 	counts, err := json.Marshal(checkpointCounts{
 		Valid: cp.Valid, Rejected: cp.Rejected, Reasons: cp.Reasons,
 		Inserted: cp.Inserted, Updated: cp.Updated, Unchanged: cp.Unchanged,
@@ -163,7 +163,7 @@ func (s *Store) saveCheckpoint(ctx context.Context, tx *sql.Tx, ref pipeline.Run
 //
 // Locks are always taken run first, then checkpoint, as CompleteRun and
 // FinishRun do, so that concurrent transactions cannot deadlock.
-func (s *Store) beginChunk(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, stage string, seq int) (cp Checkpoint, skip bool, err error) {
+func (s *Store) beginChunk(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, stage string, seq int) (cp Checkpoint, skip bool, err error) {
 	if seq < 0 {
 		return Checkpoint{}, false, fmt.Errorf("chunk %d: sequence numbers start at 0", seq)
 	}
@@ -180,7 +180,7 @@ func (s *Store) beginChunk(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef,
 	switch {
 	case seq < cp.NextSeq:
 		return cp, true, nil
-	case status != "" && status != pipeline.RunRunning:
+	case status != "" && status != runinfo.RunRunning:
 		return Checkpoint{}, false, fmt.Errorf("%s chunk %d: the run is %s: %w", stage, seq, status, ErrRunFinished)
 	case cp.Done:
 		return Checkpoint{}, false, fmt.Errorf("%s chunk %d: the stage is already done with %d chunks", stage, seq, cp.NextSeq)
@@ -212,7 +212,7 @@ func NewStagedChunk(raw []byte, records int) StagedChunk {
 // Records is how many records the chunk holds.
 func (c StagedChunk) Records() int { return c.records }
 
-func insertChunk(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, stage string, seq int, c StagedChunk) error {
+func insertChunk(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, stage string, seq int, c StagedChunk) error {
 	data := c.data
 	if data == nil {
 		data = []byte{} // an empty chunk, not NULL
@@ -231,17 +231,17 @@ func insertChunk(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, stage str
 // transaction; done also marks the stage done (the last chunk: it spares
 // a one-chunk run a transaction). Writing a committed chunk again is a
 // no-op, so Records stays exact when a retried attempt repeats it.
-func (s *Store) PutExtractChunk(ctx context.Context, ref pipeline.RunRef, seq int, c StagedChunk, cursor string, done bool) error {
+func (s *Store) PutExtractChunk(ctx context.Context, ref runinfo.RunRef, seq int, c StagedChunk, cursor string, done bool) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		cp, skip, err := s.beginChunk(ctx, tx, ref, pipeline.StageExtract, seq)
+		cp, skip, err := s.beginChunk(ctx, tx, ref, runinfo.StageExtract, seq)
 		if err != nil || skip {
 			return err
 		}
-		if err := insertChunk(ctx, tx, ref, pipeline.StageExtract, seq, c); err != nil {
+		if err := insertChunk(ctx, tx, ref, runinfo.StageExtract, seq, c); err != nil {
 			return err
 		}
 		cp.NextSeq, cp.Records, cp.Cursor, cp.Done = seq+1, cp.Records+int64(c.records), cursor, done
-		return s.saveCheckpoint(ctx, tx, ref, pipeline.StageExtract, cp)
+		return s.saveCheckpoint(ctx, tx, ref, runinfo.StageExtract, cp)
 	})
 	if err != nil {
 		return fmt.Errorf("store: run %s: %w", ref.Key(), err)
@@ -251,7 +251,7 @@ func (s *Store) PutExtractChunk(ctx context.Context, ref pipeline.RunRef, seq in
 
 // FinishStage marks a stage of a run done: a retried activity that finds
 // it done has nothing left to do.
-func (s *Store) FinishStage(ctx context.Context, ref pipeline.RunRef, stage string) error {
+func (s *Store) FinishStage(ctx context.Context, ref runinfo.RunRef, stage string) error {
 	if err := checkStage(stage, checkpointStages...); err != nil {
 		return fmt.Errorf("store: finish stage of %s: %w", ref.Key(), err)
 	}
@@ -272,7 +272,7 @@ func (s *Store) FinishStage(ctx context.Context, ref pipeline.RunRef, stage stri
 // ReadChunk returns a staged chunk, decompressed. A chunk that does not exist (never
 // written, or dropped when the run ended) gives an error wrapping
 // sql.ErrNoRows.
-func (s *Store) ReadChunk(ctx context.Context, ref pipeline.RunRef, stage string, seq int) ([]byte, error) {
+func (s *Store) ReadChunk(ctx context.Context, ref runinfo.RunRef, stage string, seq int) ([]byte, error) {
 	if err := checkStage(stage, chunkStages...); err != nil {
 		return nil, fmt.Errorf("store: read chunk of %s: %w", ref.Key(), err)
 	}
@@ -310,10 +310,10 @@ func (s *Store) ReadChunk(ctx context.Context, ref pipeline.RunRef, stage string
 //
 // It returns the checkpoint after the chunk. Writing a committed chunk
 // again is a no-op that returns the checkpoint as it is.
-func (s *Store) PutTransformChunk(ctx context.Context, ref pipeline.RunRef, seq int, valid []transform.Valid, rejects []record.Rejected, done bool) (Checkpoint, error) {
+func (s *Store) PutTransformChunk(ctx context.Context, ref runinfo.RunRef, seq int, valid []transform.Valid, rejects []record.Rejected, done bool) (Checkpoint, error) {
 	var out Checkpoint
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		cp, skip, err := s.beginChunk(ctx, tx, ref, pipeline.StageTransform, seq)
+		cp, skip, err := s.beginChunk(ctx, tx, ref, runinfo.StageTransform, seq)
 		if err != nil || skip {
 			out = cp
 			return err
@@ -345,7 +345,7 @@ func (s *Store) PutTransformChunk(ctx context.Context, ref pipeline.RunRef, seq 
 		}
 		cp.Done = done
 		out = cp
-		return s.saveCheckpoint(ctx, tx, ref, pipeline.StageTransform, cp)
+		return s.saveCheckpoint(ctx, tx, ref, runinfo.StageTransform, cp)
 	})
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("store: run %s: %w", ref.Key(), err)
@@ -362,7 +362,7 @@ const idsPerStatement = 4096
 // and keeps the others for the chunks to come: the first chunk has no
 // earlier ones to check, the last (done) none to come. A one-chunk run
 // touches stage_ids not at all.
-func (s *Store) seenIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, valid []transform.Valid, seq int, done bool) (map[string]struct{}, error) {
+func (s *Store) seenIDs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, valid []transform.Valid, seq int, done bool) (map[string]struct{}, error) {
 	switch {
 	case len(valid) == 0 || (seq == 0 && done):
 		return nil, nil
@@ -396,7 +396,7 @@ func collectIDs(rows *sql.Rows, set map[string]struct{}) error {
 }
 
 // lookupIDs returns the ids of valid that the run's stage_ids holds.
-func (s *Store) lookupIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, valid []transform.Valid) (map[string]struct{}, error) {
+func (s *Store) lookupIDs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, valid []transform.Valid) (map[string]struct{}, error) {
 	found := map[string]struct{}{}
 	err := s.eachIDBatch(ctx, tx, ref, valid, stmtLookupIDs,
 		`SELECT record_id FROM stage_ids WHERE run = $1 AND record_id = ANY($2::text[])`, found)
@@ -408,7 +408,7 @@ func (s *Store) lookupIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, 
 
 // keepIDs adds the ids of valid to the run's stage_ids and returns those
 // that were new: an id it does not return was kept by an earlier chunk.
-func (s *Store) keepIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, valid []transform.Valid) (map[string]struct{}, error) {
+func (s *Store) keepIDs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, valid []transform.Valid) (map[string]struct{}, error) {
 	kept := make(map[string]struct{}, len(valid))
 	err := s.eachIDBatch(ctx, tx, ref, valid, stmtKeepIDs,
 		`INSERT INTO stage_ids (run, record_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING record_id`, kept)
@@ -422,7 +422,7 @@ func (s *Store) keepIDs(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, va
 // collects the ids it returns into set: on PostgreSQL pgQuery, with the
 // run number and an array of ids; on SQLite the prepared statement of
 // kind for each power-of-two batch size.
-func (s *Store) eachIDBatch(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, valid []transform.Valid, kind int, pgQuery string, set map[string]struct{}) error {
+func (s *Store) eachIDBatch(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, valid []transform.Valid, kind int, pgQuery string, set map[string]struct{}) error {
 	run := RunNumber(ref)
 	if s.driver == DriverPostgres {
 		for len(valid) > 0 {
@@ -469,7 +469,7 @@ func (s *Store) eachIDBatch(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef
 // RunNumber names a run in stage_ids: a 64-bit hash of its key. Two runs
 // share a number with a probability of 2^-64 per pair, and it would only
 // matter while both are staging.
-func RunNumber(ref pipeline.RunRef) int64 {
+func RunNumber(ref runinfo.RunRef) int64 {
 	h := fnv.New64a()
 	h.Write([]byte(ref.Key()))
 	return int64(h.Sum64())
@@ -478,7 +478,7 @@ func RunNumber(ref pipeline.RunRef) int64 {
 // RejectedIndexes returns the indexes of the records of chunk seq that
 // Transform rejected, in order: Load skips them when it reads the raw
 // chunk again.
-func (s *Store) RejectedIndexes(ctx context.Context, ref pipeline.RunRef, seq int) ([]int, error) {
+func (s *Store) RejectedIndexes(ctx context.Context, ref runinfo.RunRef, seq int) ([]int, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT idx FROM rejected_records WHERE run_key = $1 AND chunk_seq = $2 ORDER BY idx`, ref.Key(), seq)
 	if err != nil {
 		return nil, fmt.Errorf("store: rejected indexes of chunk %d of %s: %w", seq, ref.Key(), err)
@@ -502,7 +502,7 @@ func (s *Store) RejectedIndexes(ctx context.Context, ref pipeline.RunRef, seq in
 // parameters a row, well below both databases' limits.
 const rejectsPerStatement = 1000
 
-func (s *Store) insertRejects(ctx context.Context, tx *sql.Tx, ref pipeline.RunRef, seq int, rejects []record.Rejected) error {
+func (s *Store) insertRejects(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, seq int, rejects []record.Rejected) error {
 	at := s.timeArg(now())
 	for len(rejects) > 0 {
 		batch := rejects[:min(len(rejects), rejectsPerStatement)]
@@ -531,10 +531,10 @@ func (s *Store) insertRejects(ctx context.Context, tx *sql.Tx, ref pipeline.RunR
 // advances the load checkpoint (cumulative counts), in one transaction. It
 // returns this chunk's counts; a chunk that is already committed is not
 // written again, and gives zero counts.
-func (s *Store) LoadChunk(ctx context.Context, ref pipeline.RunRef, source string, seq int, orders []record.Order) (pipeline.LoadResult, error) {
-	var res pipeline.LoadResult
+func (s *Store) LoadChunk(ctx context.Context, ref runinfo.RunRef, source string, seq int, orders []record.Order) (Loaded, error) {
+	var res Loaded
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		cp, skip, err := s.beginChunk(ctx, tx, ref, pipeline.StageLoad, seq)
+		cp, skip, err := s.beginChunk(ctx, tx, ref, runinfo.StageLoad, seq)
 		if err != nil || skip {
 			return err
 		}
@@ -550,17 +550,17 @@ func (s *Store) LoadChunk(ctx context.Context, ref pipeline.RunRef, source strin
 		cp.Inserted += res.Inserted
 		cp.Updated += res.Updated
 		cp.Unchanged += res.Unchanged
-		return s.saveCheckpoint(ctx, tx, ref, pipeline.StageLoad, cp)
+		return s.saveCheckpoint(ctx, tx, ref, runinfo.StageLoad, cp)
 	})
 	if err != nil {
-		return pipeline.LoadResult{}, fmt.Errorf("store: run %s: %w", ref.Key(), err)
+		return Loaded{}, fmt.Errorf("store: run %s: %w", ref.Key(), err)
 	}
 	return res, nil
 }
 
 // Rejected returns the rejected records of a run in the order they were
 // met; limit <= 0 means all of them.
-func (s *Store) Rejected(ctx context.Context, ref pipeline.RunRef, limit int) ([]record.Rejected, error) {
+func (s *Store) Rejected(ctx context.Context, ref runinfo.RunRef, limit int) ([]record.Rejected, error) {
 	q := `SELECT idx, record_id, reason, detail, raw FROM rejected_records WHERE run_key = $1 ORDER BY chunk_seq, idx`
 	args := []any{ref.Key()}
 	if limit > 0 {
@@ -614,7 +614,7 @@ func (s *Store) PruneStaging(ctx context.Context, before time.Time) (int64, erro
 				return err
 			}
 			wf, run, _ := strings.Cut(key, "/")
-			runs = append(runs, RunNumber(pipeline.RunRef{WorkflowID: wf, RunID: run}))
+			runs = append(runs, RunNumber(runinfo.RunRef{WorkflowID: wf, RunID: run}))
 		}
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
 	"github.com/blueprint-etl/blueprint/internal/transform"
@@ -26,7 +26,7 @@ func TestPutExtractChunk(t *testing.T) {
 		ref := runRef("extract")
 		require.NoError(t, s.BeginRun(ctx, store.RunRecord{WorkflowID: ref.WorkflowID, RunID: ref.RunID, Source: "demo://orders"}))
 
-		cp, err := s.Checkpoint(ctx, ref, pipeline.StageExtract)
+		cp, err := s.Checkpoint(ctx, ref, runinfo.StageExtract)
 		require.NoError(t, err)
 		assert.Equal(t, store.Checkpoint{}, cp, "nothing committed yet")
 
@@ -36,10 +36,10 @@ func TestPutExtractChunk(t *testing.T) {
 		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, store.NewStagedChunk([]byte("{\"id\":3}\n"), 1), "page=3", false))
 		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, store.NewStagedChunk([]byte("other"), 7), "page=x", false))
 
-		cp, err = s.Checkpoint(ctx, ref, pipeline.StageExtract)
+		cp, err = s.Checkpoint(ctx, ref, runinfo.StageExtract)
 		require.NoError(t, err)
 		assert.Equal(t, store.Checkpoint{NextSeq: 2, Records: 3, Cursor: "page=3"}, cp)
-		data, err := s.ReadChunk(ctx, ref, pipeline.StageExtract, 0)
+		data, err := s.ReadChunk(ctx, ref, runinfo.StageExtract, 0)
 		require.NoError(t, err)
 		assert.Equal(t, "{\"id\":1}\n{\"id\":2}\n", string(data), "the first commit wins")
 		assert.Equal(t, 2, countRows(t, s, "stage_chunks", ref.Key()))
@@ -50,14 +50,14 @@ func TestPutExtractChunk(t *testing.T) {
 		err = s.PutExtractChunk(ctx, ref, -1, store.NewStagedChunk([]byte("x"), 1), "", false)
 		assert.Error(t, err)
 
-		_, err = s.ReadChunk(ctx, ref, pipeline.StageExtract, 2)
+		_, err = s.ReadChunk(ctx, ref, runinfo.StageExtract, 2)
 		assert.ErrorIs(t, err, sql.ErrNoRows)
-		_, err = s.ReadChunk(ctx, ref, pipeline.StageLoad, 0)
+		_, err = s.ReadChunk(ctx, ref, runinfo.StageLoad, 0)
 		assert.ErrorContains(t, err, "unknown stage")
 
-		require.NoError(t, s.FinishStage(ctx, ref, pipeline.StageExtract))
-		require.NoError(t, s.FinishStage(ctx, ref, pipeline.StageExtract), "finishing twice is harmless")
-		cp, err = s.Checkpoint(ctx, ref, pipeline.StageExtract)
+		require.NoError(t, s.FinishStage(ctx, ref, runinfo.StageExtract))
+		require.NoError(t, s.FinishStage(ctx, ref, runinfo.StageExtract), "finishing twice is harmless")
+		cp, err = s.Checkpoint(ctx, ref, runinfo.StageExtract)
 		require.NoError(t, err)
 		assert.Equal(t, store.Checkpoint{NextSeq: 2, Records: 3, Cursor: "page=3", Done: true}, cp)
 		err = s.PutExtractChunk(ctx, ref, 2, store.NewStagedChunk([]byte("x"), 1), "", false)
@@ -71,20 +71,20 @@ func TestPutExtractChunk(t *testing.T) {
 		var stored int
 		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT length(data) FROM stage_chunks WHERE run_key = $1 AND seq = 0`, other.Key()).Scan(&stored))
 		assert.Less(t, stored, len(big)/4, "compressed")
-		data, err = s.ReadChunk(ctx, other, pipeline.StageExtract, 0)
+		data, err = s.ReadChunk(ctx, other, runinfo.StageExtract, 0)
 		require.NoError(t, err)
 		assert.Equal(t, string(big), string(data))
 		_, err = s.DB().ExecContext(ctx, `INSERT INTO stage_chunks (run_key, stage, seq, records, data) VALUES ($1, 'extract', 1, 1, $2)`,
 			other.Key(), []byte("{\"id\":9}\n"))
 		require.NoError(t, err)
-		data, err = s.ReadChunk(ctx, other, pipeline.StageExtract, 1)
+		data, err = s.ReadChunk(ctx, other, runinfo.StageExtract, 1)
 		require.NoError(t, err)
 		assert.Equal(t, "{\"id\":9}\n", string(data))
 
 		// The last chunk can mark the stage done in its own transaction.
 		last := runRef("extract-last")
 		require.NoError(t, s.PutExtractChunk(ctx, last, 0, store.NewStagedChunk([]byte("{}\n"), 1), "", true))
-		cp, err = s.Checkpoint(ctx, last, pipeline.StageExtract)
+		cp, err = s.Checkpoint(ctx, last, runinfo.StageExtract)
 		require.NoError(t, err)
 		assert.Equal(t, store.Checkpoint{NextSeq: 1, Records: 1, Done: true}, cp)
 		require.NoError(t, s.PutExtractChunk(ctx, ref, 1, store.NewStagedChunk([]byte("x"), 1), "", false), "a committed chunk is still a no-op")
@@ -120,7 +120,7 @@ func TestPutTransformChunk(t *testing.T) {
 			Reasons: map[string]int64{record.ReasonInvalidEmail: 5, record.ReasonMissingID: 2, record.ReasonDuplicateID: 2},
 		}
 		assert.Equal(t, want, cp)
-		cp, err = s.Checkpoint(ctx, ref, pipeline.StageTransform)
+		cp, err = s.Checkpoint(ctx, ref, runinfo.StageTransform)
 		require.NoError(t, err)
 		assert.Equal(t, want, cp)
 		assert.Equal(t, 5, keptIDs(t, s, ref), "the ids kept, once each")
@@ -184,7 +184,7 @@ func TestLoadChunk(t *testing.T) {
 		ref := runRef("load")
 		const source = "demo://orders"
 		chunks := [][]record.Order{makeOrders(0, 300), makeOrders(300, 300), withAmount(makeOrders(0, 10), "9")}
-		want := []pipeline.LoadResult{{Inserted: 300}, {Inserted: 300}, {Updated: 10}}
+		want := []store.Loaded{{Inserted: 300}, {Inserted: 300}, {Updated: 10}}
 		for seq, orders := range chunks {
 			res, err := s.LoadChunk(ctx, ref, source, seq, orders)
 			require.NoError(t, err)
@@ -192,9 +192,9 @@ func TestLoadChunk(t *testing.T) {
 			// The retried chunk writes nothing and counts nothing.
 			res, err = s.LoadChunk(ctx, ref, source, seq, orders)
 			require.NoError(t, err)
-			assert.Equal(t, pipeline.LoadResult{}, res, "chunk %d again", seq)
+			assert.Equal(t, store.Loaded{}, res, "chunk %d again", seq)
 		}
-		cp, err := s.Checkpoint(ctx, ref, pipeline.StageLoad)
+		cp, err := s.Checkpoint(ctx, ref, runinfo.StageLoad)
 		require.NoError(t, err)
 		assert.Equal(t, store.Checkpoint{NextSeq: 3, Records: 610, Inserted: 600, Updated: 10}, cp)
 
@@ -249,7 +249,7 @@ func TestFailedChunkLeavesNothing(t *testing.T) {
 			_, err := s.LoadChunk(tt.ctx(), ref, source, 1, tt.orders())
 			require.Error(t, err, tt.name)
 
-			cp, err := s.Checkpoint(ctx, ref, pipeline.StageLoad)
+			cp, err := s.Checkpoint(ctx, ref, runinfo.StageLoad)
 			require.NoError(t, err)
 			assert.Equal(t, store.Checkpoint{NextSeq: 1, Records: 10, Inserted: 10}, cp, tt.name)
 			n, err := s.CountOrders(ctx, source)
@@ -259,7 +259,7 @@ func TestFailedChunkLeavesNothing(t *testing.T) {
 
 		res, err := s.LoadChunk(ctx, ref, source, 1, makeOrders(10, 600))
 		require.NoError(t, err)
-		assert.Equal(t, pipeline.LoadResult{Inserted: 600}, res)
+		assert.Equal(t, store.Loaded{Inserted: 600}, res)
 	})
 }
 
@@ -303,7 +303,7 @@ func TestConcurrentLoads(t *testing.T) {
 			ref := runRef(fmt.Sprint(r))
 			run, err := s.GetRun(ctx, ref)
 			require.NoError(t, err)
-			assert.Equal(t, pipeline.RunCompleted, run.Status)
+			assert.Equal(t, runinfo.RunCompleted, run.Status)
 			assert.EqualValues(t, chunks*chunkSize, run.Inserted)
 			assert.EqualValues(t, chunks*chunkSize, run.Extracted)
 			assert.Equal(t, 0, countRows(t, s, "stage_chunks", ref.Key()))
@@ -335,7 +335,7 @@ func loadRun(ctx context.Context, s *store.Store, r, chunks, chunkSize int) erro
 		if _, err := s.PutTransformChunk(ctx, ref, seq, valid, nil, seq+1 == chunks); err != nil {
 			return err
 		}
-		data, err := s.ReadChunk(ctx, ref, pipeline.StageExtract, seq)
+		data, err := s.ReadChunk(ctx, ref, runinfo.StageExtract, seq)
 		if err != nil {
 			return err
 		}
@@ -347,11 +347,11 @@ func loadRun(ctx context.Context, s *store.Store, r, chunks, chunkSize int) erro
 			return err
 		}
 	}
-	ex, err := s.Checkpoint(ctx, ref, pipeline.StageExtract)
+	ex, err := s.Checkpoint(ctx, ref, runinfo.StageExtract)
 	if err != nil {
 		return err
 	}
-	cp, err := s.Checkpoint(ctx, ref, pipeline.StageLoad)
+	cp, err := s.Checkpoint(ctx, ref, runinfo.StageLoad)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/fleet"
 	"github.com/blueprint-etl/blueprint/internal/flow"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
@@ -66,7 +66,7 @@ func ConfigFromEnv() (Config, error) {
 	}
 	c := Config{
 		RunLog:      rl,
-		TaskQueue:   envOr("BLUEPRINT_TASK_QUEUE", pipeline.TaskQueue),
+		TaskQueue:   envOr("BLUEPRINT_TASK_QUEUE", runinfo.TaskQueue),
 		DatabaseURL: os.Getenv("BLUEPRINT_DATABASE_URL"),
 		Sources:     source.Config{FileRoot: os.Getenv("BLUEPRINT_FILE_ROOT")},
 	}
@@ -108,7 +108,7 @@ func envOr(key, def string) string {
 // registered on it; the caller starts and stops it.
 func New(c client.Client, st *store.Store, cfg Config, reg *flow.Registry) sdkworker.Worker {
 	if cfg.TaskQueue == "" {
-		cfg.TaskQueue = pipeline.TaskQueue
+		cfg.TaskQueue = runinfo.TaskQueue
 	}
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{
 		WorkerStopTimeout: StopTimeout,

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 )
 
 func TestDeployLifecycle(t *testing.T) {
@@ -44,7 +44,7 @@ func TestDeployLifecycle(t *testing.T) {
 	assert.Equal(t, "America/Chicago", d.Schedule.Spec.TimeZoneName)
 	require.Len(t, d.Schedule.Spec.Calendars, 1)
 	assert.Equal(t, []client.ScheduleRange{{Start: 9, End: 9, Step: 1}}, d.Schedule.Spec.Calendars[0].Hour)
-	assert.Equal(t, pipeline.WorkflowType, d.Schedule.Action.(*client.ScheduleWorkflowAction).Workflow)
+	assert.Equal(t, datapipeline.WorkflowType, d.Schedule.Action.(*client.ScheduleWorkflowAction).Workflow)
 
 	// A pause survives a deploy.
 	r = ok(t, "-f", path, "deployment", "pause", name, "--note", "upstream outage")
@@ -111,7 +111,7 @@ func TestDeployPrune(t *testing.T) {
 	_, err := srv.Client().ScheduleClient().Create(ctx(t), client.ScheduleOptions{
 		ID:     "cli-prune-by-hand",
 		Spec:   client.ScheduleSpec{CronExpressions: []string{"0 12 * * *"}},
-		Action: &client.ScheduleWorkflowAction{ID: "cli-prune-by-hand", Workflow: pipeline.WorkflowType, TaskQueue: "tq-cli-prune"},
+		Action: &client.ScheduleWorkflowAction{ID: "cli-prune-by-hand", Workflow: datapipeline.WorkflowType, TaskQueue: "tq-cli-prune"},
 	})
 	require.NoError(t, err)
 

@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/deployments"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/redact"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/schedules"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -105,7 +105,7 @@ type deploymentView struct {
 	TaskQueue   string         `json:"task_queue"`
 	Parameters  map[string]any `json:"parameters"`
 	// Notify are the webhooks told when a run ends (variable names only).
-	Notify []pipeline.Webhook `json:"notify"`
+	Notify []runinfo.Webhook `json:"notify"`
 	// Schedule is the first of Schedules (the one whose ID is the
 	// deployment name), null without one: what scripts written for one
 	// schedule per deployment read.

@@ -33,8 +33,9 @@ import (
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/codec"
 	"github.com/blueprint-etl/blueprint/internal/conn"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
@@ -187,8 +188,8 @@ func TestEncryptedRuns(t *testing.T) {
 	require.Equal(t, 0, r.code, "%s", r)
 	// An unencrypted run on the same server: the control that shows the
 	// database check can see a parameter when it is there.
-	crun, err := plain.ExecuteWorkflow(ctx(t), client.StartWorkflowOptions{ID: "enc-control", TaskQueue: queue}, pipeline.WorkflowType,
-		pipeline.Params{BatchSize: 100, SourceURL: "file:orders-" + control + ".ndjson"})
+	crun, err := plain.ExecuteWorkflow(ctx(t), client.StartWorkflowOptions{ID: "enc-control", TaskQueue: queue}, datapipeline.WorkflowType,
+		datapipeline.Params{BatchSize: 100, SourceURL: "file:orders-" + control + ".ndjson"})
 	require.NoError(t, err)
 	require.NoError(t, crun.Get(ctx(t), nil))
 
@@ -257,7 +258,7 @@ func TestEncryptedRuns(t *testing.T) {
 			}
 			r, err := sdkworker.NewWorkflowReplayerWithOptions(opts)
 			require.NoError(t, err)
-			r.RegisterWorkflowWithOptions(workflows.DataPipeline, workflow.RegisterOptions{Name: pipeline.WorkflowType})
+			r.RegisterWorkflowWithOptions(workflows.DataPipeline, workflow.RegisterOptions{Name: datapipeline.WorkflowType})
 			return r
 		}
 		quiet := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -314,7 +315,7 @@ func TestEncryptedRuns(t *testing.T) {
 			ID: "enc-metadata", TaskQueue: queue + "-idle",
 			Memo:          map[string]any{"note": marker},
 			StaticSummary: "summary " + marker, StaticDetails: "details " + marker,
-		}, pipeline.WorkflowType, pipeline.Params{BatchSize: 1, SourceURL: "demo://orders"})
+		}, datapipeline.WorkflowType, datapipeline.Params{BatchSize: 1, SourceURL: "demo://orders"})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = plain.TerminateWorkflow(context.Background(), "enc-metadata", "", "test over") })
 		a := firstEvent(t, plain, "enc-metadata")
@@ -338,7 +339,7 @@ func TestEncryptedRuns(t *testing.T) {
 		input := started.GetInput().GetPayloads()[0]
 		assert.Equal(t, codec.EncodingEncrypted, string(input.GetMetadata()["encoding"]))
 		assert.NotContains(t, string(input.GetData()), marker)
-		link := started.GetMemo().GetFields()[pipeline.MemoRetryOf]
+		link := started.GetMemo().GetFields()[runinfo.MemoRetryOf]
 		require.NotNil(t, link)
 		assert.Equal(t, codec.EncodingEncrypted, string(link.GetMetadata()["encoding"]), "the memo, like every payload")
 
@@ -385,8 +386,8 @@ func TestEncryptedRuns(t *testing.T) {
 		// Started with k1; the only worker of the queue holds k2.
 		startWorker(queue+"-k2-only", keyK2)
 		c := encryptedClient(t, addr, keyK1)
-		wr, err := c.ExecuteWorkflow(ctx(t), client.StartWorkflowOptions{ID: "enc-missing-key", TaskQueue: queue + "-k2-only"}, pipeline.WorkflowType,
-			pipeline.Params{BatchSize: 10, SourceURL: "file:orders-" + marker + ".ndjson"})
+		wr, err := c.ExecuteWorkflow(ctx(t), client.StartWorkflowOptions{ID: "enc-missing-key", TaskQueue: queue + "-k2-only"}, datapipeline.WorkflowType,
+			datapipeline.Params{BatchSize: 10, SourceURL: "file:orders-" + marker + ".ndjson"})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = plain.TerminateWorkflow(context.Background(), "enc-missing-key", "", "test over") })
 		var failure string

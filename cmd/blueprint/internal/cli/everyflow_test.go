@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -19,7 +19,7 @@ import (
 // is printed generically, and runs cancel on NightlyETL, whose children
 // are cancelled with it.
 func TestEveryCommandWorksForEveryFlow(t *testing.T) {
-	flowstest.Start(t, srv.Client(), pipeline.TaskQueue)
+	flowstest.Start(t, srv.Client(), runinfo.TaskQueue)
 
 	id := testutil.UniqueID("cli-report")
 	r := ok(t, "run", "daily-report", "--id", id, "--param", "from=2025-01-01", "--param", "to=2025-01-02", "--watch", "--timeout", "1m")
@@ -31,7 +31,7 @@ func TestEveryCommandWorksForEveryFlow(t *testing.T) {
 	assert.NotContains(t, r.stdout, "Extracted:", "no blank DataPipeline summary")
 
 	show := ok(t, "runs", "show", id)
-	assert.Regexp(t, `(?m)^\s+Workflow:\s+OrdersReport on task queue `+pipeline.TaskQueue+`$`, show.stdout)
+	assert.Regexp(t, `(?m)^\s+Workflow:\s+OrdersReport on task queue `+runinfo.TaskQueue+`$`, show.stdout)
 	assert.Regexp(t, `(?m)^\s+Status:\s+completed$`, show.stdout)
 	assert.Regexp(t, `(?m)^\s+ReportDailyRevenue\s+completed\s+1/3\s`, show.stdout)
 	assert.Regexp(t, `(?m)^Result:\n(\s+\S+:.*\n)*\s+to:\s+2025-01-02$`, show.stdout)

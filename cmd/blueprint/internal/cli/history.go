@@ -18,9 +18,10 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/blueprint-etl/blueprint/internal/conn"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/failures"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/redact"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // Run statuses as the CLI spells them (flag values and output).
@@ -28,7 +29,7 @@ const (
 	statusRunning    = "running"
 	statusCompleted  = "completed"
 	statusFailed     = "failed"
-	statusCanceled   = pipeline.RunCancelled // the warehouse's spelling; Temporal's is "Canceled"
+	statusCanceled   = runinfo.RunCancelled // the warehouse's spelling; Temporal's is "Canceled"
 	statusTerminated = "terminated"
 	statusTimedOut   = "timed_out"
 	// statusScheduled is a run created with a start delay (run --start-in
@@ -107,8 +108,8 @@ type activityView struct {
 	ScheduledAt time.Time        `json:"scheduled_at"`
 	ClosedAt    *time.Time       `json:"closed_at"`
 	// Checkpoint is the last heartbeat of an activity in progress.
-	Checkpoint *pipeline.Checkpoint `json:"checkpoint,omitempty"`
-	Worker     string               `json:"worker,omitempty"`
+	Checkpoint *datapipeline.Checkpoint `json:"checkpoint,omitempty"`
+	Worker     string                   `json:"worker,omitempty"`
 
 	// cancelRequested: the workflow gave up on the activity because the
 	// run was cancelled.
@@ -149,10 +150,10 @@ type runDetail struct {
 	Children []childView `json:"children,omitempty"`
 	// Summary is a completed DataPipeline run's result; Result is any
 	// other flow's, as its JSON.
-	Summary *pipeline.Summary `json:"summary"`
-	Result  any               `json:"result,omitempty"`
-	Failure string            `json:"failure,omitempty"`
-	UIURL   string            `json:"ui_url"`
+	Summary *datapipeline.Summary `json:"summary"`
+	Result  any                   `json:"result,omitempty"`
+	Failure string                `json:"failure,omitempty"`
+	UIURL   string                `json:"ui_url"`
 	// WaitingForWorker, for a running run with a task no worker has
 	// picked up, says that no live worker polls its task queue.
 	WaitingForWorker string `json:"waiting_for_worker,omitempty"`
@@ -259,7 +260,7 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 			a := ev.GetActivityTaskFailedEventAttributes()
 			status := statusFailed
 			if i, ok := byEvent[a.GetScheduledEventId()]; ok && r.Activities[i].cancelRequested &&
-				a.GetFailure().GetApplicationFailureInfo().GetType() == pipeline.ErrRunFinished {
+				a.GetFailure().GetApplicationFailureInfo().GetType() == runinfo.ErrRunFinished {
 				// The attempt learned of the cancel from the warehouse
 				// (the run was already recorded as cancelled) before a
 				// heartbeat told it: the cancel interrupted it all the same.
@@ -349,12 +350,12 @@ func applyPending(av *activityView, pa *workflowpb.PendingActivityInfo) {
 	av.Checkpoint = checkpointOf(pa.GetHeartbeatDetails())
 }
 
-// checkpointOf decodes an activity's heartbeat, a pipeline.Checkpoint.
-func checkpointOf(p *commonpb.Payloads) *pipeline.Checkpoint {
+// checkpointOf decodes an activity's heartbeat, a datapipeline.Checkpoint.
+func checkpointOf(p *commonpb.Payloads) *datapipeline.Checkpoint {
 	if len(p.GetPayloads()) == 0 {
 		return nil
 	}
-	var cp pipeline.Checkpoint
+	var cp datapipeline.Checkpoint
 	if conn.PayloadConverter().FromPayload(p.GetPayloads()[0], &cp) != nil {
 		return nil
 	}
@@ -364,7 +365,7 @@ func checkpointOf(p *commonpb.Payloads) *pipeline.Checkpoint {
 // outcome is a completed run's result: a DataPipeline Summary, or any
 // other flow's result as decoded JSON.
 type outcome struct {
-	summary *pipeline.Summary
+	summary *datapipeline.Summary
 	result  any
 }
 
@@ -403,8 +404,8 @@ func closeOutcome(ev *historypb.HistoryEvent, workflowType string) (status strin
 // other flow's generically.
 func decodeResult(workflowType string, p *commonpb.Payload) outcome {
 	dc := conn.PayloadConverter()
-	if workflowType == pipeline.WorkflowType {
-		var s pipeline.Summary
+	if workflowType == datapipeline.WorkflowType {
+		var s datapipeline.Summary
 		if dc.FromPayload(p, &s) == nil {
 			return outcome{summary: &s}
 		}
@@ -479,7 +480,7 @@ type runRef struct {
 // retryOfRef reads the BlueprintRetryOf search attribute: the run a retry
 // retries, nil on any other run.
 func retryOfRef(ns string, sa *commonpb.SearchAttributes) *runRef {
-	wf, run, ok := pipeline.ParseRetryOf(keywordOf(sa, pipeline.RetryOfSearchAttribute))
+	wf, run, ok := runinfo.ParseRetryOf(keywordOf(sa, runinfo.RetryOfSearchAttribute))
 	if !ok {
 		return nil
 	}
@@ -488,7 +489,7 @@ func retryOfRef(ns string, sa *commonpb.SearchAttributes) *runRef {
 
 // deploymentOf reads the BlueprintDeployment search attribute.
 func deploymentOf(sa *commonpb.SearchAttributes) string {
-	return keywordOf(sa, pipeline.DeploymentSearchAttribute)
+	return keywordOf(sa, runinfo.DeploymentSearchAttribute)
 }
 
 // keywordOf reads a Keyword search attribute ("" when absent). Search

@@ -13,7 +13,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 )
 
@@ -92,7 +92,7 @@ JSON array, or with --follow one JSON object per line.`, envDatabaseURL, store.D
 				return notFoundRun(err, a.settings.Namespace, args[0])
 			}
 			info := desc.GetWorkflowExecutionInfo()
-			ref := pipeline.RunRef{WorkflowID: info.GetExecution().GetWorkflowId(), RunID: info.GetExecution().GetRunId()}
+			ref := runinfo.RunRef{WorkflowID: info.GetExecution().GetWorkflowId(), RunID: info.GetExecution().GetRunId()}
 			q := store.LogQuery{MinLevel: level}
 			if !follow {
 				lines, err := st.RunLogs(rctx, ref, q)
@@ -144,7 +144,7 @@ func (a *app) printLogLines(lines []store.LogLine, header bool) error {
 
 // followLogs prints the run's lines as they are written until it ends,
 // then exits with its outcome.
-func (a *app) followLogs(ctx context.Context, c client.Client, st *store.Store, ref pipeline.RunRef, q store.LogQuery) error {
+func (a *app) followLogs(ctx context.Context, c client.Client, st *store.Store, ref runinfo.RunRef, q store.LogQuery) error {
 	header := true
 	tick := time.NewTicker(followInterval)
 	defer tick.Stop()
@@ -184,7 +184,7 @@ func (a *app) followLogs(ctx context.Context, c client.Client, st *store.Store, 
 
 // logsOutcome ends `runs logs --follow` as `run --watch` ends: exit 0 for a
 // completed run, 1 with the failure otherwise.
-func (a *app) logsOutcome(ctx context.Context, c client.Client, ref pipeline.RunRef) error {
+func (a *app) logsOutcome(ctx context.Context, c client.Client, ref runinfo.RunRef) error {
 	ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
 	defer cancel()
 	it := c.GetWorkflowHistory(ctx, ref.WorkflowID, ref.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
@@ -224,7 +224,7 @@ func (a *app) addLoggedFailures(ctx context.Context, r *runDetail) {
 	st, err := a.warehouse(ctx)
 	var fails []store.AttemptFailure
 	if err == nil {
-		fails, err = st.AttemptFailures(ctx, pipeline.RunRef{WorkflowID: r.WorkflowID, RunID: r.RunID})
+		fails, err = st.AttemptFailures(ctx, runinfo.RunRef{WorkflowID: r.WorkflowID, RunID: r.RunID})
 		_ = st.Close()
 	}
 	if err != nil {

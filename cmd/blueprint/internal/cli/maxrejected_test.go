@@ -11,8 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
@@ -49,7 +50,7 @@ func TestMaxRejected(t *testing.T) {
 		t.Helper()
 		d, err := srv.Client().DescribeWorkflow(ctx(t), id, "")
 		require.NoError(t, err)
-		ref := pipeline.RunRef{WorkflowID: id, RunID: d.WorkflowExecution.RunID}
+		ref := runinfo.RunRef{WorkflowID: id, RunID: d.WorkflowExecution.RunID}
 		rec, err := st.GetRun(ctx(t), ref)
 		require.NoError(t, err)
 		assert.Equal(t, status, rec.Status)
@@ -68,7 +69,7 @@ func TestMaxRejected(t *testing.T) {
 		msg := "rejected all 4 extracted records (invalid_amount: 2, invalid_email: 1, missing_id: 1); without max_rejected a run fails when it rejects every record" + kept
 		assert.Contains(t, r.stdout, "Run "+id+" failed in ")
 		assert.Equal(t, "blueprint: run "+id+" failed: "+msg+" (TooManyRejected)\n", r.stderr)
-		rejected(t, id, pipeline.RunFailed, 4, 0)
+		rejected(t, id, runinfo.RunFailed, 4, 0)
 		show := ok(t, "runs", "show", id)
 		assert.Contains(t, show.stdout, msg)
 	})
@@ -98,17 +99,17 @@ func TestMaxRejected(t *testing.T) {
 			if tt.fail == "" {
 				require.Equal(t, 0, r.code, "%s", r)
 				assert.Regexp(t, `(?m)^\s+Rejected:\s+3 \(invalid_amount: 2, missing_id: 1\)$`, r.stdout)
-				rejected(t, id, pipeline.RunCompleted, 3, 7)
+				rejected(t, id, runinfo.RunCompleted, 3, 7)
 				return
 			}
 			require.Equal(t, 1, r.code, "%s", r)
 			assert.Equal(t, "blueprint: run "+id+" failed: "+tt.fail+" (invalid_amount: 2, missing_id: 1)"+kept+" (TooManyRejected)\n", r.stderr)
-			rejected(t, id, pipeline.RunFailed, 3, 0)
+			rejected(t, id, runinfo.RunFailed, 3, 0)
 		})
 	}
 
 	t.Run("bad values exit 2 and start nothing", func(t *testing.T) {
-		rule := pipeline.MaxRejectedRule
+		rule := datapipeline.MaxRejectedRule
 		for _, tt := range []struct{ value, want string }{
 			{"5x", `blueprint: --param "max_rejected=5x": max_rejected must be ` + rule + "\n"},
 			{"150%", `blueprint: --param "max_rejected=150%": max_rejected must be ` + rule + "\n"},
@@ -144,9 +145,9 @@ func TestMaxRejected(t *testing.T) {
 	})
 
 	t.Run("flows inspect", func(t *testing.T) {
-		for _, f := range []string{pipeline.WorkflowType, "NightlyETL"} {
+		for _, f := range []string{datapipeline.WorkflowType, "NightlyETL"} {
 			r := ok(t, "flows", "inspect", f)
-			assert.Regexp(t, `(?m)^\s+max_rejected\s+count or percentage\s+-\s+`+regexp.QuoteMeta(pipeline.MaxRejectedRule)+`\s+\S`, r.stdout)
+			assert.Regexp(t, `(?m)^\s+max_rejected\s+count or percentage\s+-\s+`+regexp.QuoteMeta(datapipeline.MaxRejectedRule)+`\s+\S`, r.stdout)
 			r = ok(t, "flows", "inspect", f, "-o", "json")
 			assert.Contains(t, r.stdout, `"max_rejected": {`)
 		}
@@ -161,7 +162,7 @@ func TestMaxRejected(t *testing.T) {
 		require.Equal(t, 1, r.code, "%s", r)
 		assert.Contains(t, r.stderr, "1 of 1 sources failed: "+own)
 		assert.Equal(t, "2", startedInput(t, id+"-source-1")["max_rejected"])
-		rejected(t, id+"-source-1", pipeline.RunFailed, 3, 0)
+		rejected(t, id+"-source-1", runinfo.RunFailed, 3, 0)
 
 		id = testutil.UniqueID("rejects-nightly")
 		ok(t, "-f", nightly, "run", "rejects-nightly", "--id", id, "--watch")

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -21,7 +21,7 @@ import (
 func TestNightlyETLWithAFailedSource(t *testing.T) {
 	// The shipped manifest (embedded: no deployments/ here) runs
 	// nightly-etl on the default task queue.
-	st := flowstest.Start(t, srv.Client(), pipeline.TaskQueue)
+	st := flowstest.Start(t, srv.Client(), runinfo.TaskQueue)
 	id := testutil.UniqueID("cli-nightly")
 	const failing = "demo://orders?fail=always"
 	r := blueprint(t, "run", "nightly-etl", "--id", id, "--watch", "--timeout", "3m",
@@ -71,10 +71,10 @@ func TestNightlyETLWithAFailedSource(t *testing.T) {
 	for _, child := range []string{id + "-source-1", id + "-source-2"} {
 		d, err := srv.Client().DescribeWorkflow(c, child, "")
 		require.NoError(t, err)
-		ref := pipeline.RunRef{WorkflowID: child, RunID: d.WorkflowExecution.RunID}
+		ref := runinfo.RunRef{WorkflowID: child, RunID: d.WorkflowExecution.RunID}
 		rec, err := st.GetRun(c, ref)
 		require.NoError(t, err)
-		require.Equal(t, pipeline.RunCompleted, rec.Status)
+		require.Equal(t, runinfo.RunCompleted, rec.Status)
 		a, b, ok, err := st.LoadedRange(c, ref)
 		require.NoError(t, err)
 		require.True(t, ok, "%s loaded orders", child)

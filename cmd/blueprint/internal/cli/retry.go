@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/blueprint-etl/blueprint/deployments"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/redact"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
@@ -76,7 +76,7 @@ func startedViewOf(ns string, s starter.Started) startedView {
 		TaskQueue: s.TaskQueue, Namespace: ns, Parameters: redact.Object(s.Params),
 		UIURL: starter.UILink(ns, s.WorkflowID, s.RunID),
 	}
-	if wf, run, ok := pipeline.ParseRetryOf(s.RetryOf); ok {
+	if wf, run, ok := runinfo.ParseRetryOf(s.RetryOf); ok {
 		v.RetryOf = &runRef{WorkflowID: wf, RunID: run, UIURL: uiLink(ns, wf, run)}
 	}
 	return v

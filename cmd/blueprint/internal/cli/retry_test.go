@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -119,7 +119,7 @@ func TestRunsRetry(t *testing.T) {
 
 		// A run started by hand carries no deployment.
 		byHand := testutil.UniqueID("cli-retry-by-hand")
-		run, err := srv.Client().ExecuteWorkflow(ctx(t), client.StartWorkflowOptions{ID: byHand, TaskQueue: queue}, pipeline.WorkflowType,
+		run, err := srv.Client().ExecuteWorkflow(ctx(t), client.StartWorkflowOptions{ID: byHand, TaskQueue: queue}, datapipeline.WorkflowType,
 			map[string]any{"batch_size": 5, "source_url": "demo://orders"})
 		require.NoError(t, err)
 		require.NoError(t, run.Get(ctx(t), nil))

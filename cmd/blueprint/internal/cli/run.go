@@ -15,7 +15,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/deployments"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
@@ -186,8 +187,8 @@ type watchResult struct {
 	startedView
 	// Status is the run's status, or "running" (or "scheduled") when
 	// --timeout stopped the watch first.
-	Status  string            `json:"status"`
-	Summary *pipeline.Summary `json:"summary"`
+	Status  string                `json:"status"`
+	Summary *datapipeline.Summary `json:"summary"`
 	// Result is the result of a flow other than DataPipeline.
 	Result  any    `json:"result,omitempty"`
 	Failure string `json:"failure,omitempty"`
@@ -313,7 +314,7 @@ func progressOf(desc *workflowservice.DescribeWorkflowExecutionResponse, prev pr
 	}
 	pa := pending[0]
 	stage := strings.ToLower(pa.GetActivityType().GetName())
-	if pa.GetActivityType().GetName() == pipeline.FinishRunActivity {
+	if pa.GetActivityType().GetName() == datapipeline.FinishRunActivity {
 		stage = "finish" // recording a failed or cancelled run
 	}
 	p := progress{
@@ -416,13 +417,13 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 				waiting, checked = a.noWorker(wctx, c, v.TaskQueue), time.Now()
 			}
 			p.waiting = waiting
-			if p.stage == pipeline.StageExtract {
+			if p.stage == runinfo.StageExtract {
 				extracted = max(extracted, p.rows)
 			}
 			if p != last || (tty && !drawn) {
 				if tty {
 					expected := extracted
-					if p.stage == pipeline.StageExtract {
+					if p.stage == runinfo.StageExtract {
 						expected, _ = params["batch_size"].(int64)
 					}
 					fmt.Fprintf(out, "\r\033[K%s", p.bar(expected))

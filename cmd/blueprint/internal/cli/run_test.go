@@ -14,7 +14,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -38,7 +39,7 @@ func deploymentAttribute(t *testing.T, workflowID string) string {
 	d, err := describeRaw(t, workflowID)
 	require.NoError(t, err)
 	var v string
-	require.NoError(t, json.Unmarshal(d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[pipeline.DeploymentSearchAttribute].GetData(), &v))
+	require.NoError(t, json.Unmarshal(d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[runinfo.DeploymentSearchAttribute].GetData(), &v))
 	return v
 }
 
@@ -125,10 +126,10 @@ func TestRunWatch(t *testing.T) {
 		r := blueprint(t, "-f", path, "run", "cli-watch", "--id", "cli-watch-json", "--watch", "-o", "json", "--param", "batch_size=20")
 		require.Equal(t, 0, r.code, "%s", r)
 		var v struct {
-			WorkflowID string            `json:"workflow_id"`
-			Status     string            `json:"status"`
-			Summary    *pipeline.Summary `json:"summary"`
-			TimedOut   bool              `json:"watch_timed_out"`
+			WorkflowID string                `json:"workflow_id"`
+			Status     string                `json:"status"`
+			Summary    *datapipeline.Summary `json:"summary"`
+			TimedOut   bool                  `json:"watch_timed_out"`
 		}
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &v), "stdout must hold only the JSON document: %s", r.stdout)
 		assert.Equal(t, "cli-watch-json", v.WorkflowID)

@@ -19,9 +19,10 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/names"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/redact"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -75,7 +76,7 @@ func (r runRow) start() time.Time {
 type runFilter struct {
 	deployment string
 	status     string // one of statusOrder
-	// retryOf lists the retries of a run: a pipeline.RetryOf value.
+	// retryOf lists the retries of a run: a runinfo.RetryOf value.
 	retryOf string
 }
 
@@ -88,10 +89,10 @@ func (f runFilter) query(now time.Time) string {
 	}
 	q := []string{fmt.Sprintf("WorkflowType IN (%s)", strings.Join(types, ", "))}
 	if f.deployment != "" {
-		q = append(q, fmt.Sprintf("%s = '%s'", pipeline.DeploymentSearchAttribute, f.deployment))
+		q = append(q, fmt.Sprintf("%s = '%s'", runinfo.DeploymentSearchAttribute, f.deployment))
 	}
 	if f.retryOf != "" {
-		q = append(q, fmt.Sprintf("%s = %s", pipeline.RetryOfSearchAttribute, queryString(f.retryOf)))
+		q = append(q, fmt.Sprintf("%s = %s", runinfo.RetryOfSearchAttribute, queryString(f.retryOf)))
 	}
 	if f.status != "" {
 		q = append(q, fmt.Sprintf("ExecutionStatus = '%s'", statusQueries[f.status]))
@@ -172,8 +173,8 @@ func countRuns(ctx context.Context, c client.Client, ns string, f runFilter) (in
 // one of blueprint's search attributes that it does not know.
 func unknownBlueprintAttribute(err error) bool {
 	var invalid *serviceerror.InvalidArgument
-	return errors.As(err, &invalid) && (strings.Contains(invalid.Error(), pipeline.DeploymentSearchAttribute) ||
-		strings.Contains(invalid.Error(), pipeline.RetryOfSearchAttribute))
+	return errors.As(err, &invalid) && (strings.Contains(invalid.Error(), runinfo.DeploymentSearchAttribute) ||
+		strings.Contains(invalid.Error(), runinfo.RetryOfSearchAttribute))
 }
 
 // printRunRows writes runs as a table. STARTED is when the run started
@@ -327,7 +328,7 @@ from the run log in the warehouse (see 'blueprint runs logs' and its
 			if err != nil {
 				return err
 			}
-			if r.Retries, err = listRuns(ctx, c, a.settings.Namespace, runFilter{retryOf: pipeline.RetryOf(r.WorkflowID, r.RunID)}, maxRetriesShown); err != nil {
+			if r.Retries, err = listRuns(ctx, c, a.settings.Namespace, runFilter{retryOf: runinfo.RetryOf(r.WorkflowID, r.RunID)}, maxRetriesShown); err != nil {
 				return fmt.Errorf("list the retries of run %s: %w", r.WorkflowID, err)
 			}
 			a.addLoggedFailures(ctx, &r)
@@ -488,14 +489,14 @@ func orDash(s string) string {
 }
 
 // printSummary writes a completed run's Summary.
-func printSummary(w io.Writer, s pipeline.Summary, indent string) error {
+func printSummary(w io.Writer, s datapipeline.Summary, indent string) error {
 	f := newFields(w, indent)
 	f.add("Source", "%s", redact.URL(s.Source))
 	f.add("Extracted", "%d", s.Extracted)
 	f.add("Valid", "%d", s.Valid)
 	rejected := fmt.Sprint(s.Rejected)
 	if len(s.Reasons) > 0 {
-		rejected += " (" + pipeline.FormatReasons(s.Reasons) + ")"
+		rejected += " (" + datapipeline.FormatReasons(s.Reasons) + ")"
 	}
 	f.add("Rejected", "%s", rejected)
 	f.add("Loaded", "%d inserted, %d updated, %d unchanged", s.Loaded.Inserted, s.Loaded.Updated, s.Loaded.Unchanged)

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
@@ -36,10 +36,10 @@ func TestOneFileOneSource(t *testing.T) {
 	flowstest.StartWith(t, srv.Client(), st, worker.Config{TaskQueue: queue, Sources: source.Config{FileRoot: root}})
 	path := writeManifest(t, manifestOf(deployment("cli-source", queue, `{batch_size: 10}`, "")))
 
-	run := func(url string) pipeline.Summary {
+	run := func(url string) datapipeline.Summary {
 		r := ok(t, "-f", path, "run", "cli-source", "--id", testutil.UniqueID("cli-source"), "--param", "source_url="+url, "--watch", "-o", "json")
 		var v struct {
-			Summary *pipeline.Summary `json:"summary"`
+			Summary *datapipeline.Summary `json:"summary"`
 		}
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &v), r.stdout)
 		require.NotNil(t, v.Summary, r.stdout)

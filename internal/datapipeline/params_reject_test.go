@@ -1,4 +1,4 @@
-package pipeline_test
+package datapipeline_test
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 )
 
 func TestParseRejectLimit(t *testing.T) {
@@ -31,10 +31,10 @@ func TestParseRejectLimit(t *testing.T) {
 	}
 	for _, c := range good {
 		t.Run(c.in, func(t *testing.T) {
-			l, err := pipeline.ParseRejectLimit(c.in)
+			l, err := datapipeline.ParseRejectLimit(c.in)
 			require.NoError(t, err)
 			assert.Equal(t, c.canonical, l.String())
-			again, err := pipeline.ParseRejectLimit(l.String())
+			again, err := datapipeline.ParseRejectLimit(l.String())
 			require.NoError(t, err)
 			assert.Equal(t, l, again, "the canonical form reads back as the same limit")
 			assert.False(t, l.IsZero())
@@ -63,16 +63,16 @@ func TestParseRejectLimit(t *testing.T) {
 	}
 	for _, c := range bad {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := pipeline.ParseRejectLimit(c.in)
+			_, err := datapipeline.ParseRejectLimit(c.in)
 			require.Error(t, err)
-			assert.Equal(t, "must be "+pipeline.MaxRejectedRule, err.Error(), "the message is the rule")
+			assert.Equal(t, "must be "+datapipeline.MaxRejectedRule, err.Error(), "the message is the rule")
 		})
 	}
 }
 
 // The JSON Schema's pattern says what the parser accepts, no more, no less.
 func TestMaxRejectedPatternAgreesWithTheParser(t *testing.T) {
-	re := regexp.MustCompile(pipeline.MaxRejectedPattern)
+	re := regexp.MustCompile(datapipeline.MaxRejectedPattern)
 	var values []string
 	for _, s := range []string{"", "0", "00", "1", "10", "99999999", "100000000", "100000001", "0100000000", "999999999", "-1", "1.5", "ten", " 1"} {
 		values = append(values, s, s+"%")
@@ -83,18 +83,18 @@ func TestMaxRejectedPatternAgreesWithTheParser(t *testing.T) {
 		}
 	}
 	for _, v := range values {
-		_, err := pipeline.ParseRejectLimit(v)
+		_, err := datapipeline.ParseRejectLimit(v)
 		assert.Equal(t, err == nil, re.MatchString(v), "%q: parser accepts = %v", v, err == nil)
 	}
 }
 
 func TestRejectLimitExceeded(t *testing.T) {
-	limit := func(s string) pipeline.RejectLimit {
+	limit := func(s string) datapipeline.RejectLimit {
 		t.Helper()
 		if s == "" {
-			return pipeline.RejectLimit{}
+			return datapipeline.RejectLimit{}
 		}
-		l, err := pipeline.ParseRejectLimit(s)
+		l, err := datapipeline.ParseRejectLimit(s)
 		require.NoError(t, err)
 		return l
 	}
@@ -142,10 +142,10 @@ func TestRejectLimitExceeded(t *testing.T) {
 func TestRejectLimitFailureSaysCountsByReason(t *testing.T) {
 	reasons := map[string]int64{"missing_id": 50, "invalid_amount": 200}
 	assert.Equal(t, "rejected all 250 extracted records (invalid_amount: 200, missing_id: 50); without max_rejected a run fails when it rejects every record; nothing was loaded, the rejected records are kept in rejected_records",
-		pipeline.RejectLimit{}.Failure(250, 250, reasons))
+		datapipeline.RejectLimit{}.Failure(250, 250, reasons))
 	assert.Equal(t, "rejected 11 of 250 extracted records, more than max_rejected=10 (invalid_amount: 11); nothing was loaded, the rejected records are kept in rejected_records",
-		pipeline.MaxRejectedCount(10).Failure(11, 250, map[string]int64{"invalid_amount": 11}))
-	pct, err := pipeline.ParseRejectLimit("5%")
+		datapipeline.MaxRejectedCount(10).Failure(11, 250, map[string]int64{"invalid_amount": 11}))
+	pct, err := datapipeline.ParseRejectLimit("5%")
 	require.NoError(t, err)
 	assert.Equal(t, "rejected 13 of 250 extracted records (5.2%), more than max_rejected=5% (duplicate_id: 13); nothing was loaded, the rejected records are kept in rejected_records",
 		pct.Failure(13, 250, map[string]int64{"duplicate_id": 13}))
@@ -155,23 +155,23 @@ func TestRejectLimitFailureSaysCountsByReason(t *testing.T) {
 // max_rejected travels as its text; the default is left out, so a run
 // started without it has the input it had before the parameter existed.
 func TestRejectLimitJSON(t *testing.T) {
-	b, err := json.Marshal(pipeline.Params{BatchSize: 10, SourceURL: "demo://orders"})
+	b, err := json.Marshal(datapipeline.Params{BatchSize: 10, SourceURL: "demo://orders"})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"batch_size":10,"source_url":"demo://orders"}`, string(b))
 
-	pct, err := pipeline.ParseRejectLimit("2.5%")
+	pct, err := datapipeline.ParseRejectLimit("2.5%")
 	require.NoError(t, err)
-	for _, l := range []pipeline.RejectLimit{pct, pipeline.MaxRejectedCount(0), pipeline.MaxRejectedCount(7)} {
-		p := pipeline.Params{BatchSize: 10, SourceURL: "demo://orders", MaxRejected: l}
+	for _, l := range []datapipeline.RejectLimit{pct, datapipeline.MaxRejectedCount(0), datapipeline.MaxRejectedCount(7)} {
+		p := datapipeline.Params{BatchSize: 10, SourceURL: "demo://orders", MaxRejected: l}
 		b, err := json.Marshal(p)
 		require.NoError(t, err)
 		assert.Contains(t, string(b), fmt.Sprintf(`"max_rejected":%q`, l.String()))
-		var back pipeline.Params
+		var back datapipeline.Params
 		require.NoError(t, json.Unmarshal(b, &back))
 		assert.Equal(t, p, back)
 		assert.Equal(t, l.String(), p.Object()["max_rejected"])
 	}
-	var p pipeline.Params
+	var p datapipeline.Params
 	err = json.Unmarshal([]byte(`{"max_rejected":"lots"}`), &p)
-	require.ErrorContains(t, err, "must be "+pipeline.MaxRejectedRule)
+	require.ErrorContains(t, err, "must be "+datapipeline.MaxRejectedRule)
 }

@@ -1,15 +1,10 @@
-package pipeline
+package datapipeline
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
 )
-
-// ErrTooManyRejected is the type of a run's failure when it rejected more
-// records than its max_rejected allows: the one way a record's content can
-// fail a run.
-const ErrTooManyRejected = "TooManyRejected"
 
 // The bounds of max_rejected: a count up to the largest batch, or a
 // percentage with up to percentDecimals decimals (0.0001% is the finest).

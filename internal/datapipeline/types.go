@@ -1,4 +1,4 @@
-package pipeline
+package datapipeline
 
 import (
 	"encoding/json"
@@ -7,23 +7,14 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
-
-// RunRef names the run whose data an activity works on. Staged data,
-// checkpoints and the pipeline_runs row are all keyed by it, which is what
-// makes every stage safe to retry.
-type RunRef struct {
-	WorkflowID string `json:"workflow_id"`
-	RunID      string `json:"run_id"`
-}
-
-// Key is the staging key of the run.
-func (r RunRef) Key() string { return r.WorkflowID + "/" + r.RunID }
 
 // ExtractInput is the Extract activity's input.
 type ExtractInput struct {
-	Run    RunRef `json:"run"`
-	Params Params `json:"params"`
+	Run    runinfo.RunRef `json:"run"`
+	Params Params         `json:"params"`
 	// Deployment is the deployment that started the run, if any.
 	Deployment string    `json:"deployment,omitempty"`
 	StartedAt  time.Time `json:"started_at"`
@@ -32,21 +23,21 @@ type ExtractInput struct {
 // ExtractResult says what Extract staged: counts and a reference, never
 // the records themselves.
 type ExtractResult struct {
-	Run     RunRef `json:"run"`
-	Source  string `json:"source"` // redacted source_url, the records' namespace
-	Records int64  `json:"records"`
-	Chunks  int    `json:"chunks"`
+	Run     runinfo.RunRef `json:"run"`
+	Source  string         `json:"source"` // redacted source_url, the records' namespace
+	Records int64          `json:"records"`
+	Chunks  int            `json:"chunks"`
 }
 
 // TransformInput is the Transform activity's input.
 type TransformInput struct {
-	Run    RunRef `json:"run"`
-	Chunks int    `json:"chunks"`
+	Run    runinfo.RunRef `json:"run"`
+	Chunks int            `json:"chunks"`
 }
 
 // TransformResult counts what Transform kept and rejected.
 type TransformResult struct {
-	Run      RunRef           `json:"run"`
+	Run      runinfo.RunRef   `json:"run"`
 	Valid    int64            `json:"valid"`
 	Rejected int64            `json:"rejected"`
 	Reasons  map[string]int64 `json:"rejected_by_reason,omitempty"`
@@ -55,9 +46,9 @@ type TransformResult struct {
 
 // LoadInput is the Load activity's input.
 type LoadInput struct {
-	Run    RunRef `json:"run"`
-	Source string `json:"source"`
-	Chunks int    `json:"chunks"`
+	Run    runinfo.RunRef `json:"run"`
+	Source string         `json:"source"`
+	Chunks int            `json:"chunks"`
 	// Summary so far, stored with the run when the load commits.
 	Summary Summary `json:"summary"`
 }
@@ -76,18 +67,10 @@ type LoadResult struct {
 
 // FinishRunInput records the end of a run that did not complete.
 type FinishRunInput struct {
-	Run    RunRef `json:"run"`
-	Status string `json:"status"` // RunFailed or RunCancelled
-	Error  string `json:"error"`
+	Run    runinfo.RunRef `json:"run"`
+	Status string         `json:"status"` // runinfo.RunFailed or runinfo.RunCancelled
+	Error  string         `json:"error"`
 }
-
-// Run statuses in pipeline_runs.
-const (
-	RunRunning   = "running"
-	RunCompleted = "completed"
-	RunFailed    = "failed"
-	RunCancelled = "cancelled"
-)
 
 // Summary is the workflow's result.
 type Summary struct {
@@ -136,16 +119,6 @@ func (d *StageDurations) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Stages in the order they run.
-const (
-	StageValidate  = "validate"
-	StageExtract   = "extract"
-	StageTransform = "transform"
-	StageLoad      = "load"
-	StageDone      = "done"
-	StageFailed    = "failed"
-)
-
 // Progress is the answer to the "progress" query. Live row counts of the
 // running stage are in the pending activity's heartbeat (a Checkpoint).
 type Progress struct {
@@ -175,43 +148,6 @@ type Checkpoint struct {
 	Stage   string `json:"stage"`
 	Chunks  int    `json:"chunks"`
 	Records int64  `json:"records"`
-}
-
-// EndRunInput is what the end-of-run step records: the run's outcome, for
-// its log and its notifications. Every flow ends with it.
-type EndRunInput struct {
-	Run RunRef `json:"run"`
-	// Status is RunCompleted, RunFailed or RunCancelled.
-	Status string `json:"status"`
-	// Stage is the stage that failed, if one did.
-	Stage string `json:"stage,omitempty"`
-	// Summary says in one line what a completed run did.
-	Summary string `json:"summary,omitempty"`
-	// Error is why a run failed or was cancelled.
-	Error string `json:"error,omitempty"`
-}
-
-// Webhook is a notification target of a deployment. The URL itself is
-// never in a workflow's history: URLEnv names the worker's environment
-// variable that holds it.
-type Webhook struct {
-	URLEnv string   `json:"url_env"`
-	Events []string `json:"events"`
-}
-
-// String names the webhook by its variable, with its events: "$OPS_HOOK
-// (failed, cancelled)". It never holds the URL.
-func (h Webhook) String() string {
-	return "$" + h.URLEnv + " (" + strings.Join(h.Events, ", ") + ")"
-}
-
-// NotifyInput is one notification: a webhook and the run's outcome.
-type NotifyInput struct {
-	Webhook    Webhook     `json:"webhook"`
-	Deployment string      `json:"deployment,omitempty"`
-	Workflow   string      `json:"workflow"`
-	Namespace  string      `json:"namespace"`
-	End        EndRunInput `json:"end"`
 }
 
 // OneLine says what a completed run did, in one line: "1000 extracted,

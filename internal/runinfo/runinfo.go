@@ -1,0 +1,167 @@
+// Package runinfo is the platform's vocabulary of a run, shared by every
+// flow, the CLI, the workers and the warehouse: the default task queue, the
+// search attributes and memo keys a start carries, the error types and the
+// retry policy, a run's reference, statuses and stages, and what the end of
+// a run records and notifies. It does no I/O and imports nothing of
+// blueprint, so workflow code and the warehouse may both import it; a
+// flow's own contract (its parameters and results) lives with the flow.
+package runinfo
+
+import (
+	"strings"
+	"time"
+)
+
+// Names that appear on the Temporal server. They are part of the public
+// contract: schedules, the Temporal CLI and the Web UI refer to them.
+const (
+	// TaskQueue is the default task queue: the Prefect "work pool".
+	TaskQueue = "local-process-pool"
+
+	// EndRunActivity records a run's outcome in its log; every flow ends
+	// with it.
+	EndRunActivity = "EndRun"
+	// NotifyActivity POSTs a run's outcome to one webhook.
+	NotifyActivity = "Notify"
+
+	// DeploymentSearchAttribute tags every run started for a deployment, by a
+	// schedule or by hand, so `blueprint runs ls --deployment` finds both.
+	DeploymentSearchAttribute = "BlueprintDeployment"
+	// RetryOfSearchAttribute (Keyword) holds, on a run started by
+	// `blueprint runs retry`, the run it retries as RetryOf writes it: `runs
+	// show` of the original finds its retries by it.
+	RetryOfSearchAttribute = "BlueprintRetryOf"
+
+	// Memo keys of a run. MemoNotify holds the deployment's webhooks
+	// ([]Webhook; URLs are worker environment variable names, never the
+	// URLs); MemoRetryOf the "workflow ID/run ID" a retry retries.
+	MemoNotify  = "blueprint.notify"
+	MemoRetryOf = "blueprint.retry-of"
+)
+
+// Notification events: a webhook is called when the run ends in one of its
+// events.
+const (
+	EventCompleted = "completed"
+	EventFailed    = "failed"
+	EventCancelled = "cancelled"
+)
+
+// Events lists the notification events.
+var Events = []string{EventFailed, EventCompleted, EventCancelled}
+
+// Error types carried by ApplicationErrors. Errors of these types are never
+// retried: repeating the same request cannot make it succeed.
+const (
+	ErrInvalidParameters = "InvalidParameters" // the workflow input broke a rule
+	ErrBadSource         = "BadSource"         // URL, 4xx, forbidden path, too large
+	ErrBadData           = "BadData"           // the source's bytes are not in the declared format, or the warehouse refuses a record
+	ErrTransient         = "Transient"         // retryable: 5xx, 408, 429, timeouts, synthetic outages
+	ErrRunFinished       = "RunFinished"       // a late attempt on a run that already ended
+	// ErrWrongWarehouse is retryable: the run's earlier stage ran on a
+	// worker with another warehouse, and a retry may land on one that
+	// shares it.
+	ErrWrongWarehouse = "WrongWarehouse"
+	// ErrSourcesFailed is the type of NightlyETL's failure when some of
+	// its sources did not load; its message names them.
+	ErrSourcesFailed = "SourcesFailed"
+	// ErrTooManyRejected is the type of a run's failure when it rejected
+	// more records than its max_rejected allows: the one way a record's
+	// content can fail a run.
+	ErrTooManyRejected = "TooManyRejected"
+)
+
+// NonRetryableErrorTypes lists the ApplicationError types the retry policy
+// gives up on at once.
+var NonRetryableErrorTypes = []string{ErrInvalidParameters, ErrBadSource, ErrBadData, ErrRunFinished}
+
+// The seed's retry policy of every activity: 3 attempts, 2 s apart; a
+// worker that stops heartbeating is given up on after HeartbeatWindow.
+const (
+	MaxAttempts     = 3
+	RetryInterval   = 2 * time.Second
+	RetryBackoff    = 1.0
+	HeartbeatWindow = 10 * time.Second
+)
+
+// RunRef names the run whose data an activity works on. Staged data,
+// checkpoints and the pipeline_runs row are all keyed by it, which is what
+// makes every stage safe to retry.
+type RunRef struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+}
+
+// Key is the staging key of the run.
+func (r RunRef) Key() string { return r.WorkflowID + "/" + r.RunID }
+
+// Run statuses in pipeline_runs.
+const (
+	RunRunning   = "running"
+	RunCompleted = "completed"
+	RunFailed    = "failed"
+	RunCancelled = "cancelled"
+)
+
+// Stages in the order they run.
+const (
+	StageValidate  = "validate"
+	StageExtract   = "extract"
+	StageTransform = "transform"
+	StageLoad      = "load"
+	StageDone      = "done"
+	StageFailed    = "failed"
+)
+
+// EndRunInput is what the end-of-run step records: the run's outcome, for
+// its log and its notifications. Every flow ends with it.
+type EndRunInput struct {
+	Run RunRef `json:"run"`
+	// Status is RunCompleted, RunFailed or RunCancelled.
+	Status string `json:"status"`
+	// Stage is the stage that failed, if one did.
+	Stage string `json:"stage,omitempty"`
+	// Summary says in one line what a completed run did.
+	Summary string `json:"summary,omitempty"`
+	// Error is why a run failed or was cancelled.
+	Error string `json:"error,omitempty"`
+}
+
+// Webhook is a notification target of a deployment. The URL itself is
+// never in a workflow's history: URLEnv names the worker's environment
+// variable that holds it.
+type Webhook struct {
+	URLEnv string   `json:"url_env"`
+	Events []string `json:"events"`
+}
+
+// String names the webhook by its variable, with its events: "$OPS_HOOK
+// (failed, cancelled)". It never holds the URL.
+func (h Webhook) String() string {
+	return "$" + h.URLEnv + " (" + strings.Join(h.Events, ", ") + ")"
+}
+
+// NotifyInput is one notification: a webhook and the run's outcome.
+type NotifyInput struct {
+	Webhook    Webhook     `json:"webhook"`
+	Deployment string      `json:"deployment,omitempty"`
+	Workflow   string      `json:"workflow"`
+	Namespace  string      `json:"namespace"`
+	End        EndRunInput `json:"end"`
+}
+
+// RetryOf is the value of RetryOfSearchAttribute and MemoRetryOf on a
+// retry: "<workflow ID>/<run ID>" of the run it retries. Both parts are
+// needed: a workflow ID may have been used by several runs.
+func RetryOf(workflowID, runID string) string { return workflowID + "/" + runID }
+
+// ParseRetryOf splits a RetryOf value. A workflow ID may itself hold '/',
+// a run ID (a UUID) never does, so the split is at the last one. ok is false
+// for a value RetryOf cannot have written.
+func ParseRetryOf(v string) (workflowID, runID string, ok bool) {
+	i := strings.LastIndexByte(v, '/')
+	if i <= 0 || i == len(v)-1 {
+		return "", "", false
+	}
+	return v[:i], v[i+1:], true
+}

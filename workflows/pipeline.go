@@ -114,6 +114,14 @@ func stageContext(ctx workflow.Context, batchSize int, summary string) workflow.
 	return workflow.WithActivityOptions(ctx, opts)
 }
 
+// The versions of FinishRun's options, as marked in a failed run's
+// history: histories recorded before (DefaultVersion) gave it 3 attempts of
+// 30 s; new runs wait out a warehouse outage (flowrun.FinishOptions).
+const (
+	finishChange = "blueprint-finish-run-wait"
+	finishWaits  = 1
+)
+
 // fail records the failed or cancelled run in pipeline_runs and returns the
 // stage's error under a one-line summary that names the stage, attempts
 // and cause (the Web UI shows it first), with the real error as its cause.
@@ -128,10 +136,14 @@ func fail(ctx workflow.Context, run pipeline.RunRef, progress *pipeline.Progress
 	// workflow itself was cancelled.
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
-	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: pipeline.RetryInterval, BackoffCoefficient: 1, MaximumAttempts: pipeline.MaxAttempts},
-	})
+	opts := flowrun.FinishOptions()
+	if workflow.GetVersion(dctx, finishChange, workflow.DefaultVersion, finishWaits) == workflow.DefaultVersion {
+		opts = workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Second,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: pipeline.RetryInterval, BackoffCoefficient: 1, MaximumAttempts: pipeline.MaxAttempts},
+		}
+	}
+	dctx = workflow.WithActivityOptions(dctx, opts)
 	err := workflow.ExecuteActivity(dctx, pipeline.FinishRunActivity, pipeline.FinishRunInput{
 		Run: run, Status: status, Error: failures.Message(cause),
 	}).Get(dctx, nil)

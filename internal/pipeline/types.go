@@ -175,6 +175,9 @@ type Checkpoint struct {
 	Stage   string `json:"stage"`
 	Chunks  int    `json:"chunks"`
 	Records int64  `json:"records"`
+	// Waiting is set while the activity waits for the warehouse (the
+	// worker adds it to any activity's heartbeat; see internal/worker).
+	Waiting *WarehouseWait `json:"waiting,omitempty"`
 }
 
 // EndRunInput is what the end-of-run step records: the run's outcome, for

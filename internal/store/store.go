@@ -75,6 +75,10 @@ type Store struct {
 	// (BEGIN IMMEDIATE + busy_timeout). Nil on PostgreSQL.
 	writeSem chan struct{}
 
+	// wait bounds how long a call waits for an unreachable warehouse
+	// (see retry and SetWait).
+	wait time.Duration
+
 	mu    sync.Mutex
 	stmts map[stmtKey]*sql.Stmt // SQLite statements prepared once (sqliteStmt)
 }
@@ -272,7 +276,14 @@ func RedactDSN(dsn string) string {
 
 // write runs fn in a transaction and commits it if fn returns nil. On
 // SQLite it first waits for this process's write turn (see writeSem).
+// When the warehouse cannot be reached, or drops the connection, the
+// whole transaction runs again (see retry): fn must start from scratch
+// each time it is called.
 func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.retry(ctx, func() error { return s.writeOnce(ctx, fn) })
+}
+
+func (s *Store) writeOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	if s.writeSem != nil {
 		select {
 		case s.writeSem <- struct{}{}:
@@ -293,6 +304,13 @@ func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// read runs fn, a read that needs no transaction, and runs it again while
+// the warehouse cannot be reached (see retry): fn must start from scratch
+// each time it is called.
+func (s *Store) read(ctx context.Context, fn func() error) error {
+	return s.retry(ctx, fn)
 }
 
 // forUpdate and forShare are the row-lock clauses of a locking SELECT.

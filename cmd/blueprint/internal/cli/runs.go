@@ -335,6 +335,12 @@ from the run log in the warehouse (see 'blueprint runs logs' and its
 	return cmd
 }
 
+// warehouseWaitLine says that an activity waits for the warehouse, as its
+// heartbeat does (see internal/worker): the cause never holds a secret.
+func warehouseWaitLine(w pipeline.WarehouseWait) string {
+	return fmt.Sprintf("%s is waiting for the warehouse (%s) since %s", w.Activity, w.Cause, formatTime(w.Since))
+}
+
 // maxRetriesShown bounds the retries `runs show` lists.
 const maxRetriesShown = 20
 
@@ -381,6 +387,11 @@ func printRunDetail(w io.Writer, r runDetail) error {
 	if r.WaitingForWorker != "" {
 		f.add("Waiting", "for a worker: %s", r.WaitingForWorker)
 	}
+	for _, av := range r.Activities {
+		if w := av.waiting(); w != nil {
+			f.add("Waiting", "%s", warehouseWaitLine(*w))
+		}
+	}
 	if err := f.flush(); err != nil {
 		return err
 	}
@@ -402,7 +413,7 @@ func printRunDetail(w io.Writer, r runDetail) error {
 				dur = formatDuration(av.ClosedAt.Sub(av.ScheduledAt))
 			}
 			progress := ""
-			if cp := av.Checkpoint; cp != nil {
+			if cp := av.Checkpoint; cp != nil && cp.Stage != "" {
 				progress = fmt.Sprintf("%d rows, %d chunks", cp.Records, cp.Chunks)
 			}
 			t.row("  "+av.Activity, av.Status, attempts, dur, progress)

@@ -174,7 +174,10 @@ func parseDSN(dsn string) (target, error) {
 }
 
 // sqlitePragmas are applied to every SQLite connection, busy_timeout first
-// so that switching to WAL already waits for a lock held by another process.
+// (openSQLite relies on it) so that switching to WAL already waits for a
+// lock held by another process. A DSN's own busy_timeout replaces it:
+// past it, a call waits for the lock as for an unreachable warehouse (see
+// SetWait).
 var sqlitePragmas = []string{
 	fmt.Sprintf("_pragma=busy_timeout(%d)", SQLiteBusyTimeout.Milliseconds()),
 	"_pragma=journal_mode(WAL)",
@@ -196,7 +199,13 @@ func openSQLite(path, query string) (*Store, error) {
 			return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
 		}
 	}
-	params := strings.Join(sqlitePragmas, "&")
+	pragmas := sqlitePragmas
+	if strings.Contains(strings.ToLower(query), "busy_timeout") {
+		// The driver runs every busy_timeout before the other pragmas, in
+		// no set order: the user's must be the only one.
+		pragmas = pragmas[1:]
+	}
+	params := strings.Join(pragmas, "&")
 	if query != "" {
 		params += "&" + query // later _pragma values win
 	}

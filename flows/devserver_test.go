@@ -193,6 +193,40 @@ func TestRecordHistories(t *testing.T) {
 		saveHistory(ctx, t, c, dir, name, run)
 	}
 
+	// Since warehouse outages are waited out: EndRun's local activity and
+	// FinishRun wait for the warehouse (blueprint-run-end 3,
+	// blueprint-finish-run-wait 1).
+	for name, p := range map[string]pipeline.Params{
+		"completed-end-wait": {BatchSize: 1200, SourceURL: "demo://orders"},
+		"failed-finish-wait": {BatchSize: 100, SourceURL: "demo://orders?fail=always"},
+	} {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: pipeline.TaskQueue}, pipeline.WorkflowType, p)
+		require.NoError(t, err)
+		_ = run.Get(ctx, nil)
+		saveHistory(ctx, t, c, dir, name, run)
+	}
+	// A DataPipeline and an OrdersReport run whose activity waited for a
+	// locked warehouse: their histories hold the wait's signals.
+	wh := newLockedWarehouse(t)
+	flowstest.StartWith(t, c, wh.Store, worker.Config{TaskQueue: "history-waits", ChunkRecords: 500})
+	for _, name := range []string{"waited-warehouse", "report-waited-warehouse"} {
+		wh.hold(t)
+		var run client.WorkflowRun
+		var err error
+		if name == "waited-warehouse" {
+			run, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: "history-waits"}, pipeline.WorkflowType,
+				pipeline.Params{BatchSize: 1200, SourceURL: "demo://orders"})
+		} else {
+			run, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: "history-waits"}, report.OrdersReportWorkflow,
+				report.Params{Timezone: "UTC"})
+		}
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return len(waitSignals(ctx, t, c, run.GetID(), run.GetRunID())) > 0 }, time.Minute, 50*time.Millisecond)
+		wh.release(t)
+		require.NoError(t, run.Get(ctx, nil))
+		saveHistory(ctx, t, c, dir, name, run)
+	}
+
 	// NightlyETL cancelled while its child reads a slow source: the child
 	// and the parent end cancelled.
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-nightly-cancelled", TaskQueue: pipeline.TaskQueue}, report.NightlyETLWorkflow,

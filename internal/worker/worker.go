@@ -140,6 +140,10 @@ func New(c client.Client, st *store.Store, cfg Config, reg *flow.Registry) sdkwo
 		// workers of one task queue that write to different warehouses.
 		Identity:     fleet.Identity(st.Fingerprint()),
 		Interceptors: []interceptor.WorkerInterceptor{&waits{client: c, log: log}},
+		// An activity without a heartbeat timeout heartbeats only while it
+		// waits for the warehouse (see waits): the wait's start and end
+		// reach the server within this, not the SDK's default 30 s.
+		DefaultHeartbeatThrottleInterval: pipeline.HeartbeatWindow * 4 / 5,
 	})
 	reg.Register(w, flow.Deps{Store: st, Sources: cfg.Sources, ChunkRecords: cfg.ChunkRecords,
 		Log: log, Env: cfg.Env, Client: c})

@@ -145,16 +145,21 @@ func (c *Cluster) URL() string {
 }
 
 // TerminateAll drops every client connection to the server but the one
-// it uses (pg_terminate_backend, as an administrator would: SQLSTATE
-// 57P01) and returns how many it dropped.
-func (c *Cluster) TerminateAll(ctx context.Context) (int, error) {
+// it uses and those of the process IDs in keep (pg_terminate_backend, as
+// an administrator would: SQLSTATE 57P01), and returns how many it
+// dropped.
+func (c *Cluster) TerminateAll(ctx context.Context, keep ...uint32) (int, error) {
 	conn, err := pgx.Connect(ctx, c.URL())
 	if err != nil {
 		return 0, err
 	}
 	defer func() { _ = conn.Close(context.Background()) }()
+	pids := make([]int64, len(keep))
+	for i, p := range keep {
+		pids[i] = int64(p)
+	}
 	var n int
 	err = conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'`).Scan(&n)
+		WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND NOT (pid = ANY($1::int8[]))`, pids).Scan(&n)
 	return n, err
 }

@@ -202,9 +202,9 @@ const warehouseTimeout = 5 * time.Second
 // DSN's password, nor the driver's message, which may quote the user.
 func warehouseCheck(ctx context.Context) check {
 	dsn := os.Getenv(envDatabaseURL)
-	where := store.RedactDSN(dsn)
-	if dsn == "" {
-		where = "sqlite:" + store.DefaultSQLitePath
+	where, err := store.Locate(dsn)
+	if err != nil {
+		return check{Check: "warehouse", Detail: fmt.Sprintf("%s: %s", envDatabaseURL, oneLine(redactWarehouseError(err, dsn)))}
 	}
 	ctx, cancel := context.WithTimeout(ctx, warehouseTimeout)
 	defer cancel()

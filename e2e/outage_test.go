@@ -1,0 +1,460 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/blueprint-etl/blueprint/internal/flow"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
+	"github.com/blueprint-etl/blueprint/internal/report"
+	"github.com/blueprint-etl/blueprint/internal/source"
+	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/store/storetest"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
+)
+
+// outageFor is how long each warehouse outage lasts: a routine database
+// restart or failover takes 10-60 s. It is the scenario, not a guard:
+// nothing is asserted about time.
+const outageFor = 30 * time.Second
+
+// Sizes of the outage scenarios: several chunks per stage.
+const (
+	outageRows     = 20_000
+	outageChunk    = 2000
+	outagePageSize = 1000
+)
+
+// gatedFeed serves records valid orders as JSON pages of outagePageSize,
+// linked by a Link header (?page=N). A gated page blocks, the first time
+// it is asked for, until the test releases it: the test then knows that
+// Extract is reading, past the pages before it. A missing page answers 404.
+type gatedFeed struct {
+	t       *testing.T
+	prefix  string
+	records int
+	missing int
+	srv     *httptest.Server
+	gates   map[int]*gate
+}
+
+type gate struct {
+	reached, release chan struct{}
+	hit, released    sync.Once
+}
+
+func newGatedFeed(t *testing.T, prefix string, records int, gated ...int) *gatedFeed {
+	f := &gatedFeed{t: t, prefix: prefix, records: records, gates: map[int]*gate{}}
+	for _, p := range gated {
+		f.gates[p] = &gate{reached: make(chan struct{}), release: make(chan struct{})}
+	}
+	f.srv = httptest.NewServer(f)
+	t.Cleanup(func() {
+		for p := range f.gates {
+			f.open(p)
+		}
+		f.srv.Close()
+	})
+	return f
+}
+
+func (f *gatedFeed) url() string { return f.srv.URL + "/orders?page=1" }
+
+func (f *gatedFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || page < 1 {
+		http.Error(w, "bad page", http.StatusBadRequest)
+		return
+	}
+	if g := f.gates[page]; g != nil {
+		first := false
+		g.hit.Do(func() { first = true; close(g.reached) })
+		if first {
+			select {
+			case <-g.release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}
+	if page == f.missing {
+		http.NotFound(w, r)
+		return
+	}
+	first, last := (page-1)*outagePageSize, min(page*outagePageSize, f.records)
+	if last < f.records {
+		w.Header().Set("Link", fmt.Sprintf(`<%s/orders?page=%d>; rel="next"`, f.srv.URL, page+1))
+	}
+	recs := make([]string, 0, last-first)
+	for i := first; i < last; i++ {
+		recs = append(recs, order(fmt.Sprintf("%s-%d", f.prefix, i)))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte("[" + strings.Join(recs, ",") + "]"))
+}
+
+// reached waits until Extract asks for the gated page.
+func (f *gatedFeed) reached(page int) {
+	f.t.Helper()
+	select {
+	case <-f.gates[page].reached:
+	case <-time.After(hangGuard):
+		f.t.Fatalf("Extract never asked for page %d", page)
+	}
+}
+
+// open releases a gated page.
+func (f *gatedFeed) open(page int) {
+	g := f.gates[page]
+	g.released.Do(func() { close(g.release) })
+}
+
+// outage is one scenario: a worker of its own, on a task queue of its
+// own, writing to a warehouse of its own.
+type outage struct {
+	t     *testing.T
+	c     client.Client
+	addr  string
+	queue string
+	pg    *storetest.Cluster // nil on SQLite
+	wh    *warehouse
+	w     *workerProc
+}
+
+// newOutage prepares a scenario on a private PostgreSQL cluster (dsn "")
+// or on the SQLite warehouse dsn; the worker is created, not started.
+func newOutage(t *testing.T, srv *server, c client.Client, name, dsn string) *outage {
+	o := &outage{t: t, c: c, addr: srv.addr, queue: testutil.UniqueID("e2e-outage-" + name)}
+	if dsn == "" {
+		o.pg = storetest.NewCluster(t)
+		dsn = o.pg.URL()
+	}
+	o.wh = openWarehouse(t, dsn)
+	o.wh.SetWait(hangGuard) // the test's own reads wait out the outages too
+	if o.pg != nil {
+		// No pooled connection of the test's outlives an outage or a drop.
+		o.wh.DB().SetMaxIdleConns(0)
+	}
+	o.w = newWorker(t, name, srv.addr, "BLUEPRINT_DATABASE_URL="+dsn, "BLUEPRINT_TASK_QUEUE="+o.queue,
+		fmt.Sprint("BLUEPRINT_CHUNK_RECORDS=", outageChunk))
+	return o
+}
+
+func (o *outage) run(id string, p pipeline.Params) client.WorkflowRun {
+	o.t.Helper()
+	return startRun(o.t, o.c, testutil.UniqueID(id), o.queue, p)
+}
+
+// cli runs blueprint against the test's server and warehouse.
+func (o *outage) cli(args ...string) cliResult {
+	o.t.Helper()
+	return blueprint(o.t, childEnv(o.t, "TEMPORAL_ADDRESS="+o.addr, "BLUEPRINT_DATABASE_URL="+o.wh.DSN), args...)
+}
+
+// waitShown waits until `blueprint runs show` says that activity waits for
+// the warehouse, read from the activity's heartbeat: it does for as long
+// as the warehouse is down, which the test ends. It returns the line.
+func (o *outage) waitShown(run client.WorkflowRun, activity string) string {
+	o.t.Helper()
+	want := activity + " is waiting for the warehouse ("
+	var out cliResult
+	require.Eventually(o.t, func() bool {
+		out = o.cli("runs", "show", run.GetID(), "--run-id", run.GetRunID())
+		return strings.Contains(out.stdout, want)
+	}, hangGuard, 500*time.Millisecond, "runs show never said %q", want)
+	for _, l := range strings.Split(out.stdout, "\n") {
+		if strings.Contains(l, want) {
+			assert.Regexp(o.t, `^\s*Waiting\s+`+activity+` is waiting for the warehouse \(.+\) since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d`, l)
+			return l
+		}
+	}
+	return ""
+}
+
+// down stops the PostgreSQL server and returns when.
+func (o *outage) down() time.Time {
+	o.t.Helper()
+	o.pg.Stop()
+	return time.Now()
+}
+
+// upAfter starts the server again once it has been down for outageFor.
+func (o *outage) upAfter(stopped time.Time) {
+	o.t.Helper()
+	time.Sleep(time.Until(stopped.Add(outageFor)))
+	o.pg.Start()
+}
+
+// lockTable takes an exclusive lock on table from a connection of its own,
+// held until the connection ends (the server stops, or it is dropped).
+func (o *outage) lockTable(table string) *pgx.Conn {
+	o.t.Helper()
+	ctx := testContext(o.t)
+	conn, err := pgx.Connect(ctx, o.wh.DSN)
+	require.NoError(o.t, err)
+	o.t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	_, err = conn.Exec(ctx, `BEGIN`)
+	require.NoError(o.t, err)
+	_, err = conn.Exec(ctx, `LOCK TABLE `+table+` IN ACCESS EXCLUSIVE MODE`)
+	require.NoError(o.t, err)
+	return conn
+}
+
+// waitLocked waits until a session of the worker waits for the lock on
+// table: the run is in the stage that writes it, and stays there while
+// the lock is held.
+func (o *outage) waitLocked(table string) {
+	o.t.Helper()
+	ctx := testContext(o.t)
+	conn, err := pgx.Connect(ctx, o.wh.DSN)
+	require.NoError(o.t, err)
+	defer conn.Close(context.Background())
+	require.Eventually(o.t, func() bool {
+		var n int
+		require.NoError(o.t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE relation = $1::regclass AND NOT granted`, table).Scan(&n))
+		return n > 0
+	}, hangGuard, 50*time.Millisecond, "no session waits for the lock on %s", table)
+}
+
+// finish waits for the run, which must complete, and checks that it
+// loaded exactly the rows a clean run of sourceURL loads, in one attempt
+// of the activity that met the outage, and that its log records the wait
+// at stage and the outcome.
+func (o *outage) finish(run client.WorkflowRun, sourceURL string, activity, stage string) pipeline.Summary {
+	o.t.Helper()
+	var sum pipeline.Summary
+	require.NoError(o.t, run.Get(testContext(o.t), &sum), "run %s must complete", run.GetID())
+	o.wh.checkRun(o.t, expect(o.t, sourceURL, outageRows, source.Config{}), sum)
+	a := activityOf(o.t, activityRuns(events(o.t, o.c, run.GetID(), run.GetRunID())), activity)
+	assert.Equal(o.t, int32(1), a.Attempt, "the outage cost %s no attempt", activity)
+	o.logged(run, stage, "run completed: ")
+	return sum
+}
+
+// logged checks that the run's log has a line about a wait for the
+// warehouse at stage, written once it was back, and ends with the outcome.
+func (o *outage) logged(run client.WorkflowRun, stage, outcome string) {
+	o.t.Helper()
+	lines, err := o.wh.RunLogs(testContext(o.t), pipeline.RunRef{WorkflowID: run.GetID(), RunID: run.GetRunID()}, store.LogQuery{})
+	require.NoError(o.t, err)
+	require.NotEmpty(o.t, lines)
+	found := false
+	for _, l := range lines {
+		found = found || (l.Stage == stage && strings.HasPrefix(l.Message, "waited ") && strings.Contains(l.Message, " for the warehouse ("))
+	}
+	assert.True(o.t, found, "a run log line about the wait at stage %s", stage)
+	if outcome != "" {
+		assert.Contains(o.t, lines[len(lines)-1].Message, outcome)
+	}
+}
+
+// TestWarehouseOutages stops the warehouse (a private PostgreSQL server)
+// for outageFor in the middle of each stage, and of an OrdersReport run
+// and of the recording of a failed run, drops every connection five times
+// during one run, and locks a SQLite warehouse for outageFor. Each
+// scenario runs in parallel with its own server or file and worker. The
+// outage is met at a point the test knows (a gated page of an HTTP
+// source, a table lock a session of the worker waits for) and shows in
+// `blueprint runs show` for as long as it lasts. Every run ends as it
+// would have without the outage: the same rows, its outcome in the
+// warehouse, and no attempt spent on the outage.
+func TestWarehouseOutages(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, false)
+	c := srv.client()
+
+	t.Run("postgres stopped during extract", func(t *testing.T) {
+		t.Parallel()
+		o := newOutage(t, srv, c, "extract", "")
+		o.w.start()
+		feed := newGatedFeed(t, "stop-extract", outageRows, 8)
+		run := o.run("outage-extract", pipeline.Params{BatchSize: outageRows, SourceURL: feed.url()})
+		feed.reached(8)
+		stopped := o.down()
+		feed.open(8)
+		line := o.waitShown(run, pipeline.ExtractActivity)
+		assert.NotContains(t, line, "postgres@", "no user or DSN in the cause")
+		o.upAfter(stopped)
+		o.finish(run, feed.url(), pipeline.ExtractActivity, pipeline.StageExtract)
+	})
+
+	t.Run("postgres stopped during transform", func(t *testing.T) {
+		t.Parallel()
+		o := newOutage(t, srv, c, "transform", "")
+		o.w.start()
+		o.lockTable("stage_ids") // Transform's first chunk waits for it
+		url := "demo://orders?seed=4101"
+		run := o.run("outage-transform", pipeline.Params{BatchSize: outageRows, SourceURL: url})
+		o.waitLocked("stage_ids")
+		stopped := o.down()
+		o.waitShown(run, pipeline.TransformActivity)
+		o.upAfter(stopped)
+		o.finish(run, url, pipeline.TransformActivity, pipeline.StageTransform)
+	})
+
+	t.Run("worker started while postgres is down, then stopped during load", func(t *testing.T) {
+		t.Parallel()
+		o := newOutage(t, srv, c, "load", "")
+		o.pg.Stop()
+		o.w.launch()
+		// The worker says that it waits, and does not exit.
+		require.Eventually(t, func() bool { return strings.Contains(o.w.logs.String(), "the warehouse is unreachable: waiting for it") }, hangGuard, 50*time.Millisecond)
+		require.True(t, o.w.running())
+		status := o.cli("status")
+		assert.Regexp(t, `(?m)^✗ warehouse postgres://127\.0\.0\.1:\d+/postgres is unreachable from here: connection refused \(workers wait up to \$BLUEPRINT_WAREHOUSE_WAIT`, status.stdout)
+		o.pg.Start()
+		o.w.waitStarted()
+		assert.Contains(t, o.w.logs.String(), "the warehouse is reachable")
+		status = o.cli("status")
+		assert.Regexp(t, `(?m)^✓ warehouse postgres://127\.0\.0\.1:\d+/postgres is reachable from here$`, status.stdout)
+
+		o.lockTable("orders") // Load's first chunk waits for it
+		url := "demo://orders?seed=4102"
+		run := o.run("outage-load", pipeline.Params{BatchSize: outageRows, SourceURL: url})
+		o.waitLocked("orders")
+		stopped := o.down()
+		o.waitShown(run, pipeline.LoadActivity)
+		o.upAfter(stopped)
+		o.finish(run, url, pipeline.LoadActivity, pipeline.StageLoad)
+	})
+
+	t.Run("postgres stopped during an OrdersReport run", func(t *testing.T) {
+		t.Parallel()
+		o := newOutage(t, srv, c, "report", "")
+		o.w.start()
+		url := "demo://orders?seed=4103"
+		load := o.run("outage-report-load", pipeline.Params{BatchSize: outageRows, SourceURL: url})
+		var sum pipeline.Summary
+		require.NoError(t, load.Get(testContext(t), &sum))
+		o.wh.checkRun(t, expect(t, url, outageRows, source.Config{}), sum)
+		p := report.Params{From: flow.DateOf(sum.Loaded.FirstOrderedAt.UTC()), To: flow.DateOf(sum.Loaded.LastOrderedAt.UTC()), Timezone: "UTC"}
+
+		o.lockTable("daily_revenue") // the report reads it, then writes it
+		rep, err := c.ExecuteWorkflow(testContext(t), client.StartWorkflowOptions{ID: testutil.UniqueID("outage-report"), TaskQueue: o.queue}, report.OrdersReportWorkflow, p)
+		require.NoError(t, err)
+		o.waitLocked("daily_revenue")
+		stopped := o.down()
+		o.waitShown(rep, report.DailyRevenueActivity)
+		o.upAfter(stopped)
+		var res report.Result
+		require.NoError(t, rep.Get(testContext(t), &res))
+		assert.Equal(t, sum.Valid, res.Orders)
+		assert.Equal(t, res.Totals, res.Inserted, "a first report inserts every total")
+		a := activityOf(t, activityRuns(events(t, c, rep.GetID(), rep.GetRunID())), report.DailyRevenueActivity)
+		assert.Equal(t, int32(1), a.Attempt, "the outage cost the report no attempt")
+		o.logged(rep, strings.ToLower(report.DailyRevenueActivity), "")
+		rows, err := o.wh.DailyRevenue(testContext(t), "UTC", p.From.String(), p.To.String())
+		require.NoError(t, err)
+		require.Len(t, rows, res.Totals)
+
+		// A clean run of the same report finds every total as it is.
+		again, err := c.ExecuteWorkflow(testContext(t), client.StartWorkflowOptions{ID: testutil.UniqueID("outage-report-clean"), TaskQueue: o.queue}, report.OrdersReportWorkflow, p)
+		require.NoError(t, err)
+		var clean report.Result
+		require.NoError(t, again.Get(testContext(t), &clean))
+		assert.Equal(t, report.Result{From: res.From, To: res.To, Timezone: "UTC", Orders: res.Orders, Totals: res.Totals, Unchanged: res.Totals}, clean)
+		after, err := o.wh.DailyRevenue(testContext(t), "UTC", p.From.String(), p.To.String())
+		require.NoError(t, err)
+		assert.Equal(t, rows, after)
+	})
+
+	t.Run("postgres stopped while a failed run is recorded", func(t *testing.T) {
+		t.Parallel()
+		o := newOutage(t, srv, c, "finish", "")
+		o.w.start()
+		feed := newGatedFeed(t, "stop-finish", outageRows, 2)
+		feed.missing = 3 // a 404: the run fails, and FinishRun records it
+		run := o.run("outage-finish", pipeline.Params{BatchSize: outageRows, SourceURL: feed.url()})
+		feed.reached(2) // Extract recorded the run; FinishRun will wait for this lock
+		o.lockTable("pipeline_runs")
+		feed.open(2)
+		o.waitLocked("pipeline_runs")
+		stopped := o.down()
+		o.waitShown(run, pipeline.FinishRunActivity)
+		o.upAfter(stopped)
+		appErr, acts := mustFail(t, c, run)
+		assert.Contains(t, appErr.Error(), "404")
+		assert.Equal(t, int32(1), activityOf(t, acts, pipeline.FinishRunActivity).Attempt, "the outage cost FinishRun no attempt")
+		requireFailedRun(t, o.wh, run, "404")
+		o.logged(run, "finishrun", "run failed in extract: ")
+	})
+
+	t.Run("every connection dropped five times", func(t *testing.T) {
+		t.Parallel()
+		o := newOutage(t, srv, c, "drops", "")
+		o.w.start()
+		feed := newGatedFeed(t, "drops", outageRows, 4, 9, 14)
+		ids, orders := o.lockTable("stage_ids"), o.lockTable("orders")
+		run := o.run("outage-drops", pipeline.Params{BatchSize: outageRows, SourceURL: feed.url()})
+		drop := func(keep ...*pgx.Conn) {
+			var pids []uint32
+			for _, k := range keep {
+				pids = append(pids, k.PgConn().PID())
+			}
+			n, err := o.pg.TerminateAll(testContext(t), pids...)
+			require.NoError(t, err)
+			require.Positive(t, n, "the worker had connections to drop")
+		}
+		for _, page := range []int{4, 9, 14} { // three times while Extract reads
+			feed.reached(page)
+			drop(ids, orders)
+			feed.open(page)
+		}
+		o.waitLocked("stage_ids") // inside Transform's transaction, and its lock
+		drop(orders)
+		o.waitLocked("orders") // inside Load's transaction, and the last lock
+		drop()
+		var sum pipeline.Summary
+		require.NoError(t, run.Get(testContext(t), &sum))
+		o.wh.checkRun(t, expect(t, feed.url(), outageRows, source.Config{}), sum)
+		for _, a := range []string{pipeline.ExtractActivity, pipeline.TransformActivity, pipeline.LoadActivity} {
+			assert.Equal(t, int32(1), activityOf(t, activityRuns(events(t, c, run.GetID(), run.GetRunID())), a).Attempt, "dropped connections cost %s no attempt", a)
+		}
+		o.logged(run, pipeline.StageTransform, "run completed: ")
+		o.logged(run, pipeline.StageLoad, "")
+	})
+
+	t.Run("sqlite locked by another process during extract", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "warehouse.db")
+		// SQLite's own wait for the lock is short here, so that the
+		// store's wait (heartbeating, shown, logged) takes over.
+		o := newOutage(t, srv, c, "sqlite", "sqlite:"+path+"?_pragma=busy_timeout(1000)")
+		o.w.start()
+		feed := newGatedFeed(t, "sqlite-lock", outageRows, 8)
+		run := o.run("outage-sqlite", pipeline.Params{BatchSize: outageRows, SourceURL: feed.url()})
+		feed.reached(8)
+		db, err := sql.Open("sqlite", path)
+		require.NoError(t, err)
+		defer db.Close()
+		lock, err := db.Conn(testContext(t))
+		require.NoError(t, err)
+		_, err = lock.ExecContext(testContext(t), `BEGIN EXCLUSIVE`)
+		require.NoError(t, err)
+		locked := time.Now()
+		feed.open(8)
+		line := o.waitShown(run, pipeline.ExtractActivity)
+		assert.Contains(t, line, "(the SQLite database is locked by another connection (SQLITE_BUSY))")
+		time.Sleep(time.Until(locked.Add(outageFor)))
+		_, err = lock.ExecContext(testContext(t), `COMMIT`)
+		require.NoError(t, err)
+		require.NoError(t, lock.Close())
+		o.finish(run, feed.url(), pipeline.ExtractActivity, pipeline.StageExtract)
+	})
+}

@@ -314,7 +314,9 @@ func TestWarehouseOutages(t *testing.T) {
 		o.pg.Stop()
 		o.w.launch()
 		// The worker says that it waits, and does not exit.
-		require.Eventually(t, func() bool { return strings.Contains(o.w.logs.String(), "the warehouse is unreachable: waiting for it") }, hangGuard, 50*time.Millisecond)
+		require.Eventually(t, func() bool {
+			return strings.Contains(o.w.logs.String(), "the warehouse is unreachable: waiting for it")
+		}, hangGuard, 50*time.Millisecond)
 		require.True(t, o.w.running())
 		status := o.cli("status")
 		assert.Regexp(t, `(?m)^✗ warehouse postgres://127\.0\.0\.1:\d+/postgres is unreachable from here: connection refused \(workers wait up to \$BLUEPRINT_WAREHOUSE_WAIT`, status.stdout)

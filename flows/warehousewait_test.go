@@ -92,9 +92,9 @@ func currentDetails(ctx context.Context, t *testing.T, c client.Client, run clie
 // of type activity, nil when there is none.
 func pendingWait(ctx context.Context, t *testing.T, c client.Client, run client.WorkflowRun, activity string) *pipeline.WarehouseWait {
 	t.Helper()
-	d, err := c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+	d, err := c.DescribeWorkflow(ctx, run.GetID(), run.GetRunID())
 	require.NoError(t, err)
-	for _, pa := range d.GetPendingActivities() {
+	for _, pa := range d.RawResponse.GetPendingActivities() {
 		if pa.GetActivityType().GetName() != activity || pa.GetState() != enumspb.PENDING_ACTIVITY_STATE_STARTED || len(pa.GetHeartbeatDetails().GetPayloads()) == 0 {
 			continue
 		}

@@ -54,4 +54,3 @@ func OrdersReport(ctx workflow.Context, p report.Params) (report.Result, error) 
 
 // reportStage is OrdersReport's one stage, as its current details name it.
 const reportStage = "report"
-

@@ -72,7 +72,9 @@ func sqliteErrors(t *testing.T) (busy, constraint error) {
 func TestIsConnectionError(t *testing.T) {
 	busy, constraint := sqliteErrors(t)
 	refused := refusedError(t)
-	pg := func(code string) error { return &pgconn.PgError{Severity: "FATAL", Code: code, Message: "server says " + code} }
+	pg := func(code string) error {
+		return &pgconn.PgError{Severity: "FATAL", Code: code, Message: "server says " + code}
+	}
 	tests := []struct {
 		name string
 		err  error
@@ -236,7 +238,9 @@ func TestWaitForSQLiteLock(t *testing.T) {
 	ref := pipeline.RunRef{WorkflowID: "wf", RunID: "r1"}
 
 	release := lockSQLite(t, path)
-	done := run(func() error { return st.BeginRun(ctx, store.RunRecord{WorkflowID: ref.WorkflowID, RunID: ref.RunID, Source: "demo"}) })
+	done := run(func() error {
+		return st.BeginRun(ctx, store.RunRecord{WorkflowID: ref.WorkflowID, RunID: ref.RunID, Source: "demo"})
+	})
 	w := <-o.waiting // the write met the lock and waits
 	assert.Equal(t, "the SQLite database is locked by another connection (SQLITE_BUSY)", w.Cause)
 	assert.Zero(t, w.Tries)

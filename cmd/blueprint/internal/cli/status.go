@@ -204,7 +204,7 @@ func warehouseCheck(ctx context.Context) check {
 	dsn := os.Getenv(envDatabaseURL)
 	where, err := store.Locate(dsn)
 	if err != nil {
-		return check{Check: "warehouse", Detail: fmt.Sprintf("%s: %s", envDatabaseURL, oneLine(redactWarehouseError(err, dsn)))}
+		return check{Check: "warehouse", Detail: fmt.Sprintf("warehouse: $%s: %s", envDatabaseURL, oneLine(redactWarehouseError(err, dsn)))}
 	}
 	ctx, cancel := context.WithTimeout(ctx, warehouseTimeout)
 	defer cancel()

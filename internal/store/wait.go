@@ -109,13 +109,25 @@ func observerOf(ctx context.Context) Observer {
 type WaitError struct {
 	Waited time.Duration
 	Err    error // the last try's error
+	// Ctx is the context's error when it ended the wait (errors.Is sees
+	// it: a cancelled activity is cancelled, not failed).
+	Ctx error
 }
 
 func (e *WaitError) Error() string {
-	return fmt.Sprintf("the warehouse was unreachable for %s (%s): %v", e.Waited.Round(time.Second), WaitCause(e.Err), e.Err)
+	msg := fmt.Sprintf("the warehouse was unreachable for %s (%s): %v", e.Waited.Round(time.Second), WaitCause(e.Err), e.Err)
+	if e.Ctx != nil {
+		msg += "; gave up: " + e.Ctx.Error()
+	}
+	return msg
 }
 
-func (e *WaitError) Unwrap() error { return e.Err }
+func (e *WaitError) Unwrap() []error {
+	if e.Ctx != nil {
+		return []error{e.Err, e.Ctx}
+	}
+	return []error{e.Err}
+}
 
 // retry runs fn, one whole read or transaction, and runs it again while
 // it fails with a connection-class error (IsConnectionError), for up to
@@ -166,7 +178,7 @@ func waitFor(ctx context.Context, bound time.Duration, o Observer, fn func() err
 			if o != nil {
 				o.Waited(w, false)
 			}
-			return &WaitError{Waited: time.Since(w.Since), Err: err}
+			return &WaitError{Waited: time.Since(w.Since), Err: err, Ctx: ctx.Err()}
 		case <-t.C:
 		}
 		pause = min(2*pause, waitMaxPause)
@@ -192,9 +204,11 @@ func waitFor(ctx context.Context, bound time.Duration, o Observer, fn func() err
 // server is shutting down, crashed, or not accepting connections yet), a
 // connection that could not be opened, was refused, reset or closed, and
 // SQLite's busy or locked (another process held the file past the busy
-// timeout). A context's end is not one: the caller gave up.
+// timeout). A context's end is not one, but for a connection attempt's
+// own timeout: the caller gave up.
 func IsConnectionError(err error) bool {
-	if err == nil {
+	var gaveUp *WaitError
+	if err == nil || (errors.As(err, &gaveUp) && gaveUp.Ctx != nil) {
 		return false
 	}
 	var pg *pgconn.PgError
@@ -209,12 +223,12 @@ func IsConnectionError(err error) bool {
 		}
 		return false
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
 	var connect *pgconn.ConnectError
 	if errors.As(err, &connect) {
 		return true // no server answered: refused, unreachable, timed out
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
 	}
 	for _, target := range []error{
 		syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE,

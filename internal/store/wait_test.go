@@ -38,6 +38,27 @@ func refusedError(t *testing.T) error {
 	return err
 }
 
+// silentError is the error of a real connection attempt to a server that
+// accepts the connection and never answers: the attempt's own timeout.
+func silentError(t *testing.T) error {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}()
+	_, err = pgx.Connect(ctxT(t), "postgres://etl@"+ln.Addr().String()+"/db?sslmode=disable&connect_timeout=1")
+	require.Error(t, err)
+	return err
+}
+
 // sqliteErrors returns a real SQLITE_BUSY (another connection holds the
 // write lock, and the busy timeout is 0) and a real constraint violation.
 func sqliteErrors(t *testing.T) (busy, constraint error) {
@@ -83,6 +104,7 @@ func TestIsConnectionError(t *testing.T) {
 		{"nil", nil, false},
 		{"connection refused (real)", refused, true},
 		{"connection refused, wrapped", fmt.Errorf("store: connect to x: %w", refused), true},
+		{"no answer within connect_timeout (real)", silentError(t), true},
 		{"08000 connection_exception", pg("08000"), true},
 		{"08003 connection_does_not_exist", pg("08003"), true},
 		{"08006 connection_failure", pg("08006"), true},
@@ -105,6 +127,7 @@ func TestIsConnectionError(t *testing.T) {
 		{"bad connection", driver.ErrBadConn, true},
 		{"pgx conn closed", pgconn.ErrConnClosed, true},
 		{"gave up waiting", &store.WaitError{Waited: time.Minute, Err: refused}, true},
+		{"gave up waiting: cancelled", &store.WaitError{Waited: time.Minute, Err: refused, Ctx: context.Canceled}, false},
 		{"context cancelled", context.Canceled, false},
 		{"deadline exceeded", fmt.Errorf("query: %w", context.DeadlineExceeded), false},
 		{"no rows", sql.ErrNoRows, false},
@@ -288,6 +311,19 @@ func TestWaitGivesUpAfterTheBound(t *testing.T) {
 	_, waited := o.result()
 	assert.Equal(t, []bool{false}, waited, "the wait ended without the warehouse")
 	assert.NotEmpty(t, o.waiting)
+
+	// A context that ends (a cancelled activity) ends the wait: the
+	// error says so.
+	st.SetWait(time.Minute)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	o = newObserver()
+	done := run(func() error { return st.FinishRun(store.WithObserver(ctx, o), ref, pipeline.RunFailed, "boom") })
+	<-o.waiting
+	cancel()
+	err = <-done
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorAs(t, err, &we)
+	assert.False(t, store.IsConnectionError(err))
 }
 
 // TestWaitDoesNotRetryDataErrors: an error about the work fails the call

@@ -232,6 +232,21 @@ func (o *outage) waitLocked(table string) {
 	}, hangGuard, 50*time.Millisecond, "no session waits for the lock on %s", table)
 }
 
+// stopWhileLocked runs a demo source whose activity, in stage, waits for
+// a lock on table: the server stops then, for outageFor, and the run must
+// end as a clean one.
+func (o *outage) stopWhileLocked(table, activity, stage string) {
+	o.t.Helper()
+	o.lockTable(table)
+	url := "demo://orders?seed=4101"
+	run := o.run("outage-"+stage, pipeline.Params{BatchSize: outageRows, SourceURL: url})
+	o.waitLocked(table)
+	stopped := o.down()
+	o.waitShown(run, activity)
+	o.upAfter(stopped)
+	o.finish(run, url, activity, stage)
+}
+
 // finish waits for the run, which must complete, and checks that it
 // loaded exactly the rows a clean run of sourceURL loads, in one attempt
 // of the activity that met the outage, and that its log records the wait
@@ -298,14 +313,7 @@ func TestWarehouseOutages(t *testing.T) {
 		t.Parallel()
 		o := newOutage(t, srv, c, "transform", "")
 		o.w.start()
-		o.lockTable("stage_ids") // Transform's first chunk waits for it
-		url := "demo://orders?seed=4101"
-		run := o.run("outage-transform", pipeline.Params{BatchSize: outageRows, SourceURL: url})
-		o.waitLocked("stage_ids")
-		stopped := o.down()
-		o.waitShown(run, pipeline.TransformActivity)
-		o.upAfter(stopped)
-		o.finish(run, url, pipeline.TransformActivity, pipeline.StageTransform)
+		o.stopWhileLocked("stage_ids", pipeline.TransformActivity, pipeline.StageTransform) // Transform's first chunk waits for it
 	})
 
 	t.Run("worker started while postgres is down, then stopped during load", func(t *testing.T) {
@@ -326,14 +334,7 @@ func TestWarehouseOutages(t *testing.T) {
 		status = o.cli("status")
 		assert.Regexp(t, `(?m)^✓ warehouse postgres://127\.0\.0\.1:\d+/postgres is reachable from here$`, status.stdout)
 
-		o.lockTable("orders") // Load's first chunk waits for it
-		url := "demo://orders?seed=4102"
-		run := o.run("outage-load", pipeline.Params{BatchSize: outageRows, SourceURL: url})
-		o.waitLocked("orders")
-		stopped := o.down()
-		o.waitShown(run, pipeline.LoadActivity)
-		o.upAfter(stopped)
-		o.finish(run, url, pipeline.LoadActivity, pipeline.StageLoad)
+		o.stopWhileLocked("orders", pipeline.LoadActivity, pipeline.StageLoad) // Load's first chunk waits for it
 	})
 
 	t.Run("postgres stopped during an OrdersReport run", func(t *testing.T) {

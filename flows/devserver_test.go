@@ -157,6 +157,11 @@ func TestRecordHistories(t *testing.T) {
 		"retried":   {BatchSize: 12000, SourceURL: "demo://orders?failure_rate=1"},
 		"failed":    {BatchSize: 100, SourceURL: "demo://orders?fail=always"},
 		"invalid":   {BatchSize: 0, SourceURL: "ftp://example.com"},
+		// Since warehouse outages are waited out: EndRun's local activity
+		// and FinishRun wait for the warehouse (blueprint-run-end 3,
+		// blueprint-finish-run-wait 1).
+		"completed-end-wait": {BatchSize: 1200, SourceURL: "demo://orders"},
+		"failed-finish-wait": {BatchSize: 100, SourceURL: "demo://orders?fail=always"},
 	} {
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: pipeline.TaskQueue}, pipeline.WorkflowType, p)
 		require.NoError(t, err)
@@ -193,18 +198,6 @@ func TestRecordHistories(t *testing.T) {
 		saveHistory(ctx, t, c, dir, name, run)
 	}
 
-	// Since warehouse outages are waited out: EndRun's local activity and
-	// FinishRun wait for the warehouse (blueprint-run-end 3,
-	// blueprint-finish-run-wait 1).
-	for name, p := range map[string]pipeline.Params{
-		"completed-end-wait": {BatchSize: 1200, SourceURL: "demo://orders"},
-		"failed-finish-wait": {BatchSize: 100, SourceURL: "demo://orders?fail=always"},
-	} {
-		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: pipeline.TaskQueue}, pipeline.WorkflowType, p)
-		require.NoError(t, err)
-		_ = run.Get(ctx, nil)
-		saveHistory(ctx, t, c, dir, name, run)
-	}
 	// A DataPipeline and an OrdersReport run whose activity waited for a
 	// locked warehouse: their histories hold the wait's signals.
 	wh := newLockedWarehouse(t)

@@ -93,6 +93,16 @@ type Observer interface {
 
 type observerKey struct{}
 
+type waitKey struct{}
+
+// WithWait returns a context whose store calls wait at most d for an
+// unreachable warehouse (0: not at all), when that is less than the
+// store's bound: for a write not worth holding its caller up, such as
+// the log line of a notification already sent.
+func WithWait(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, waitKey{}, d)
+}
+
 // WithObserver returns a context whose store calls report to o; a nil o
 // reports nowhere (for calls the observer itself makes).
 func WithObserver(ctx context.Context, o Observer) context.Context {
@@ -141,7 +151,11 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 	if o != nil {
 		defer o.Call()()
 	}
-	return waitFor(ctx, s.wait, o, fn)
+	bound := s.wait
+	if d, ok := ctx.Value(waitKey{}).(time.Duration); ok && d < bound {
+		bound = d
+	}
+	return waitFor(ctx, bound, o, fn)
 }
 
 // waitFor is retry's loop; a bound < 0 waits until ctx ends.

@@ -312,9 +312,14 @@ func TestWaitGivesUpAfterTheBound(t *testing.T) {
 	assert.Equal(t, []bool{false}, waited, "the wait ended without the warehouse")
 	assert.NotEmpty(t, o.waiting)
 
+	// A context may ask for a shorter wait.
+	st.SetWait(time.Minute)
+	err = st.FinishRun(store.WithWait(ctxT(t), 200*time.Millisecond), ref, pipeline.RunFailed, "boom")
+	require.ErrorAs(t, err, &we)
+	assert.Less(t, we.Waited, time.Minute)
+
 	// A context that ends (a cancelled activity) ends the wait: the
 	// error says so.
-	st.SetWait(time.Minute)
 	ctx, cancel := context.WithCancel(ctxT(t))
 	o = newObserver()
 	done := run(func() error { return st.FinishRun(store.WithObserver(ctx, o), ref, pipeline.RunFailed, "boom") })

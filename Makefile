@@ -37,6 +37,10 @@ build: ## build the worker and the blueprint CLI into ./bin
 # Where make install puts the binaries: go install's directory.
 GOBIN_DIR = $(or $(shell go env GOBIN),$(shell go env GOPATH)/bin)
 
+.PHONY: docs
+docs: ## regenerate docs/cli.md, the CLI reference, from the commands' help
+	go run ./cmd/blueprint/internal/clidoc docs/cli.md
+
 .PHONY: install
 install: ## install blueprint and blueprint-worker into $(go env GOPATH)/bin (or $GOBIN), to type a bare `blueprint`
 	go install ./cmd/blueprint

@@ -179,7 +179,7 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run pipelin
 		cursor := cp.Cursor
 		for {
 			page, err := r.Next(ctx)
-			if errors.Is(err, io.EOF) {
+			if err == io.EOF { // the source's own end of the feed: never an error that wraps io.EOF (see source.Reader)
 				break
 			}
 			if err != nil {

@@ -341,7 +341,7 @@ func prepareOrders(ctx context.Context, params pipeline.Params, chunk int) (stri
 	orders := make([]record.Order, 0, chunk)
 	for {
 		page, err := r.Next(ctx)
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF { // source.Reader's end of the feed
 			break
 		}
 		if err != nil {

@@ -3,8 +3,8 @@
 // CLI, the starter, the manifest loader and the schedule reconciler learn
 // each flow's name, parameters, defaults and rules from it.
 //
-// Adding a flow is one line in Registry (see "Write your own flow" in the
-// README): nothing in cmd/, starter/, schedules/ or deployments/ changes.
+// Adding a flow is one line in Registry (see "Write your own flow" in
+// docs/flows.md): nothing in cmd/, starter/, schedules/ or deployments/ changes.
 package flows
 
 import (

@@ -23,7 +23,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 )
 
-// TestWriteYourOwnFlow follows the README's "Write your own flow" to the
+// TestWriteYourOwnFlow follows docs/flows.md's "Write your own flow" to the
 // letter, in a copy of the module: the section's Go blocks become the
 // files it names, its registry line and import go into flows/flows.go,
 // its manifest entry at the end of deployments/deployments.yaml; nothing
@@ -38,7 +38,7 @@ func TestWriteYourOwnFlow(t *testing.T) {
 	}
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..")
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	readme, err := os.ReadFile(filepath.Join(root, "docs", "flows.md"))
 	require.NoError(t, err)
 	steps := readmeSection(t, string(readme), "## Write your own flow")
 

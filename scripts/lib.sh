@@ -251,21 +251,7 @@ bp_start_server() {
       "${BP_TUNED_ARGS[@]}")
     bp_say "Started the Temporal dev server (pid $pid; log $log; state $BP_SERVER_DB)."
   fi
-  local deadline=$((SECONDS + BP_SERVER_START_TIMEOUT))
-  until bp_server_healthy; do
-    if ! bp_is_ours server "$pid"; then
-      bp_err "The Temporal dev server (pid $pid) exited during start-up."
-      bp_tail "$log"
-      rm -f "$(bp_pidfile server)"
-      return 1
-    fi
-    if ((SECONDS >= deadline)); then
-      bp_err "The Temporal dev server (pid $pid) is not healthy after ${BP_SERVER_START_TIMEOUT}s."
-      bp_tail "$log"
-      return 1
-    fi
-    sleep 0.5
-  done
+  bp_await server "$pid" "$log" "$BP_SERVER_START_TIMEOUT" "The Temporal dev server" "is not healthy" bp_server_healthy || return 1
   bp_set_retention
 }
 
@@ -328,16 +314,26 @@ bp_start_worker() {
     printf '%s\n' "$dbsum" >"$dbfile"
     bp_say "Started the worker (pid $pid; log $log)."
   fi
-  local deadline=$((SECONDS + BP_WORKER_START_TIMEOUT))
-  until bp_worker_polling "$pid"; do
-    if ! bp_is_ours worker "$pid"; then
-      bp_err "The worker (pid $pid) exited during start-up."
+  bp_await worker "$pid" "$log" "$BP_WORKER_START_TIMEOUT" "The worker" "does not poll task queue $BP_TASK_QUEUE" bp_worker_polling "$pid"
+}
+
+# bp_await KIND PID LOG TIMEOUT NAME NOT_READY CHECK...: waits until the
+# command CHECK... succeeds. When our KIND process PID exits first, or
+# TIMEOUT seconds pass, it says so ("NAME (pid PID) NOT_READY after ..."),
+# shows the tail of LOG and fails.
+bp_await() {
+  local kind=$1 pid=$2 log=$3 timeout=$4 name=$5 not_ready=$6
+  shift 6
+  local deadline=$((SECONDS + timeout))
+  until "$@"; do
+    if ! bp_is_ours "$kind" "$pid"; then
+      bp_err "$name (pid $pid) exited during start-up."
       bp_tail "$log"
-      rm -f "$(bp_pidfile worker)"
+      rm -f "$(bp_pidfile "$kind")"
       return 1
     fi
     if ((SECONDS >= deadline)); then
-      bp_err "The worker (pid $pid) does not poll task queue $BP_TASK_QUEUE after ${BP_WORKER_START_TIMEOUT}s."
+      bp_err "$name (pid $pid) $not_ready after ${timeout}s."
       bp_tail "$log"
       return 1
     fi

@@ -40,7 +40,7 @@ func ParseParams(d deployments.Deployment, paramsJSON []byte, kv []string) (map[
 		return nil, pipeline.Inputf("deployment %q: %s", d.Name, joinProblems(problems))
 	}
 	if len(bytes.TrimSpace(paramsJSON)) > 0 && bytes.TrimSpace(paramsJSON)[0] != '{' {
-		return nil, pipeline.Inputf(`--params: must be a JSON object such as {"%s": ...}, got %s`, schema.Names()[0], flow.JSONKind(bytes.TrimSpace(paramsJSON)[0]))
+		return nil, pipeline.Inputf(`--params: must be a JSON object such as {"%s": ...}, got %s`, schema.Names()[0], flow.JSONKind(bytes.TrimSpace(paramsJSON)))
 	}
 	doc, problems := schema.ParseJSON(paramsJSON)
 	if len(problems) > 0 {

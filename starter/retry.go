@@ -43,11 +43,9 @@ type RetryRequest struct {
 // longer in m) is a *pipeline.InputError and starts nothing. A nil m means
 // the embedded default manifest.
 func Retry(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, req RetryRequest) (Started, error) {
-	if m == nil {
-		var err error
-		if m, err = deployments.Default(); err != nil {
-			return Started{}, err
-		}
+	m, err := orDefault(m)
+	if err != nil {
+		return Started{}, err
 	}
 	if err := checkWorkflowID(req.NewWorkflowID); err != nil {
 		return Started{}, err

@@ -142,6 +142,14 @@ func checkWorkflowID(id string) error {
 	return nil
 }
 
+// orDefault is m, or the manifest built into the binary when m is nil.
+func orDefault(m *deployments.Manifest) (*deployments.Manifest, error) {
+	if m != nil {
+		return m, nil
+	}
+	return deployments.Default()
+}
+
 // Start validates the request and starts the deployment's workflow. Nothing
 // is started when the request has an input error (*pipeline.InputError).
 //
@@ -151,11 +159,9 @@ func checkWorkflowID(id string) error {
 // the common path costs a single round trip. A nil m means the embedded
 // default manifest.
 func Start(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, req Request) (Started, error) {
-	if m == nil {
-		var err error
-		if m, err = deployments.Default(); err != nil {
-			return Started{}, err
-		}
+	m, err := orDefault(m)
+	if err != nil {
+		return Started{}, err
 	}
 	d, err := m.Get(req.Deployment)
 	if err != nil {

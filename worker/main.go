@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -45,13 +46,13 @@ import (
 // them further with BLUEPRINT_METRICS_ADDR=:9090.
 const defaultMetricsAddr = "127.0.0.1:9090"
 
-// usage is what --help prints: the worker has no flags, only the
-// environment variables below.
+// usage is what --help prints, with the registered flows for %s: the
+// worker has no flags, only the environment variables below.
 const usage = `Usage: blueprint-worker
 
-Polls a Temporal task queue and runs the DataPipeline workflow and its
-Extract, Transform and Load activities. It takes no flags or arguments: it is
-configured by the environment, and runs until Ctrl-C or SIGTERM.
+Polls a Temporal task queue and runs every registered flow (%s)
+with its activities. It takes no flags or arguments: it is configured by the
+environment, and runs until Ctrl-C or SIGTERM.
 
 Temporal connection (as every Temporal tool):
   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*,
@@ -101,7 +102,7 @@ func parseArgs(args []string) int {
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(os.Stdout, usage)
+		fmt.Fprintf(os.Stdout, usage, strings.Join(flows.Registry.Names(), ", "))
 		return 0
 	case err != nil:
 		fmt.Fprintf(os.Stderr, "blueprint-worker: %v; it takes no flags (configure it with environment variables): blueprint-worker --help\n", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
@@ -149,6 +150,7 @@ func TestCommandLine(t *testing.T) {
 	}{
 		{[]string{"--help"}, 0, "Usage: blueprint-worker"},
 		{[]string{"-h"}, 0, "BLUEPRINT_DATABASE_URL"},
+		{[]string{"-help"}, 0, "runs every registered flow (" + strings.Join(flows.Registry.Names(), ", ") + ")"},
 		{[]string{"--queue", "x"}, 2, "blueprint-worker: flag provided but not defined: -queue; it takes no flags"},
 		{[]string{"start"}, 2, `blueprint-worker: unexpected argument "start"`},
 	} {

@@ -16,6 +16,7 @@ import (
 	"github.com/go-playground/validator/v10"
 	commonpb "go.temporal.io/api/common/v1"
 
+	"github.com/blueprint-etl/blueprint/internal/jsonkind"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
@@ -32,7 +33,7 @@ func (s *Schema) ParseJSON(doc []byte) (map[string]any, []Problem) {
 		return nil, []Problem{{Msg: fmt.Sprintf(format, args...)}}
 	}
 	if doc[0] != '{' {
-		return whole("parameters must be a JSON object, got %s", JSONKind(doc[0]))
+		return whole("parameters must be a JSON object, got %s", JSONKind(doc))
 	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
@@ -431,25 +432,13 @@ func describeFieldError(fe validator.FieldError) Problem {
 	return pr
 }
 
-// JSONKind names the JSON type of a document that starts with c, for
-// messages such as "must be a JSON object, got an array".
-func JSONKind(c byte) string {
-	switch {
-	case c == '[':
-		return "an array"
-	case c == '{':
-		return "an object"
-	case c == '"':
-		return "a string"
-	case c == 't' || c == 'f':
-		return "a boolean"
-	case c == 'n':
-		return "null"
-	case c == '-' || (c >= '0' && c <= '9'):
-		return "a number"
-	default:
-		return "something that is not JSON"
+// JSONKind names the JSON type of a document, for messages such as "must
+// be a JSON object, got an array".
+func JSONKind(doc []byte) string {
+	if k := jsonkind.A(doc); k != "" {
+		return k
 	}
+	return "something that is not JSON"
 }
 
 // jsonErr shortens encoding/json's messages.

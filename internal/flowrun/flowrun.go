@@ -24,9 +24,9 @@ import (
 // recorded before EndRun replay without it (DefaultVersion), those of
 // endActivity record the outcome with a regular activity, later ones with
 // a local activity (endLocal): the outcome is one row, and a server round
-// trip for it cost every run about a fifth of its latency (see the
-// Benchmarks section of the README). New runs give that local activity
-// long enough to wait out a warehouse outage (endLocalWait).
+// trip for it cost every run about a fifth of its latency (see
+// docs/benchmarks.md). New runs give that local activity long enough to
+// wait out a warehouse outage (endLocalWait).
 const (
 	endChange    = "blueprint-run-end"
 	endActivity  = 1

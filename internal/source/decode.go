@@ -33,8 +33,10 @@ var errBadCursor = errors.New("cursor is not a position in this source")
 
 // decoder yields the records of one input, one at a time.
 type decoder interface {
-	// next returns the next record (compact, newline-free), io.EOF at the
-	// end, a *formatError for malformed input, or the reader's error.
+	// next returns the next record (compact, newline-free), io.EOF itself
+	// at the end, a *formatError for malformed input, or the reader's error.
+	// Callers compare err == io.EOF: an error that merely wraps io.EOF is a
+	// failure, never the end of the input.
 	next() ([]byte, error)
 	// cursor is the position right after the last record returned.
 	cursor() string
@@ -45,7 +47,7 @@ type decoder interface {
 func collect(d decoder, max int) (records [][]byte, done bool, err error) {
 	for max < 0 || len(records) < max {
 		rec, err := d.next()
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF {
 			return records, true, nil
 		}
 		if err != nil {
@@ -89,7 +91,7 @@ func (a *arrayDecoder) next() ([]byte, error) {
 		if _, err := a.dec.Token(); err != nil { // the closing ']'
 			return nil, a.syntax(err, "unterminated JSON array")
 		}
-		if tok, err := a.dec.Token(); !errors.Is(err, io.EOF) {
+		if tok, err := a.dec.Token(); err != io.EOF {
 			if err != nil {
 				return nil, a.syntax(err, "")
 			}
@@ -161,7 +163,7 @@ func (l *lineDecoder) next() ([]byte, error) {
 	for {
 		start := l.offset
 		line, err := l.readLine()
-		if err != nil && !errors.Is(err, io.EOF) {
+		if err != nil && err != io.EOF {
 			return nil, err
 		}
 		if len(line) > maxLineBytes {
@@ -227,7 +229,7 @@ type csvDecoder struct {
 func newCSVDecoder(rs io.ReadSeeker, offset int64) (*csvDecoder, error) {
 	r := newCSVReader(rs)
 	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
+	if err == io.EOF {
 		return &csvDecoder{r: r}, nil // empty file: no records
 	}
 	if err != nil {

@@ -151,7 +151,7 @@ func (r *fileReader) Next(ctx context.Context) (Page, error) {
 		return Page{}, err
 	}
 	for ; r.skip > 0; r.skip-- {
-		if _, err := r.dec.next(); errors.Is(err, io.EOF) {
+		if _, err := r.dec.next(); err == io.EOF {
 			r.done = true
 			return Page{}, io.EOF
 		} else if err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -151,11 +152,11 @@ func (r *httpReader) Next(ctx context.Context) (Page, error) {
 	shown := pipeline.RedactURL(requested.String())
 	records, err := resp.records(r.pager.def.Records)
 	if err != nil {
-		return Page{}, pageError(shown, err)
+		return Page{}, pageError(shown, resp, err)
 	}
 	next, err := r.pager.next(requested, resp, records)
 	if err != nil {
-		return Page{}, pageError(shown, err)
+		return Page{}, pageError(shown, resp, err)
 	}
 	var warnings []string
 	if r.fields != nil {
@@ -183,12 +184,15 @@ func (r *httpReader) Next(ctx context.Context) (Page, error) {
 }
 
 // pageError turns what is wrong with a page into the activity's error:
-// a loop is BadSource (the API is misbehaving or misconfigured), anything
-// else BadData.
-func pageError(shown string, err error) error {
+// a JSON document that ends early is a truncated response, Transient (the
+// next attempt asks for the page again); a loop is BadSource (the API is
+// misbehaving or misconfigured); anything else BadData.
+func pageError(shown string, resp *response, err error) error {
 	var fe *formatError
 	var le *loopError
 	switch {
+	case errors.As(err, &fe) && errors.Is(fe.Err, io.ErrUnexpectedEOF):
+		return transient(0, nil, "GET %s: the response is truncated: %s (%d bytes arrived)", shown, fe.Msg, len(resp.body))
 	case errors.As(err, &le):
 		return badSource(nil, "GET %s: %v", shown, err)
 	case errors.As(err, &fe) && fe.Offset > 0:
@@ -213,6 +217,12 @@ type response struct {
 	header    http.Header
 	body      []byte
 	mediaType string
+	// delimited: the body's end was marked (a Content-Length, a chunked
+	// body's last chunk, an HTTP/2 stream's end), so Go's transport has
+	// checked that all of it arrived. Otherwise the server closing the
+	// connection was the only end: a body cut short then reads as complete
+	// unless its JSON is unterminated.
+	delimited bool
 	parsed    bool                       // obj is computed
 	obj       map[string]json.RawMessage // the body's top-level object, if it is one
 }
@@ -252,18 +262,21 @@ func (r *httpReader) fetch(ctx context.Context, u *url.URL) (*response, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, r.requestError(ctx, shown, err)
+		return nil, r.bodyError(ctx, shown, resp, len(body), err)
 	}
 	if int64(len(body)) > limit {
 		return nil, badSource(nil, "GET %s: response larger than %d bytes", shown, limit)
 	}
 	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	return &response{url: resp.Request.URL, header: resp.Header, body: body, mediaType: mediaType}, nil
+	delimited := resp.ContentLength >= 0 || len(resp.TransferEncoding) > 0 || resp.ProtoMajor >= 2 || resp.Uncompressed
+	return &response{url: resp.Request.URL, header: resp.Header, body: body, mediaType: mediaType, delimited: delimited}, nil
 }
 
-// requestError classifies a failed request or body read. The cause is the
-// transport's error without the *url.Error wrapper, which would repeat the
-// URL unredacted.
+// requestError classifies a request that got no response. The cause is
+// the transport's error without the *url.Error wrapper, which would repeat
+// the URL unredacted. A connection the server closed before answering
+// (the transport's io.EOF) is Transient like any other network failure:
+// it is never the end of the feed.
 func (r *httpReader) requestError(ctx context.Context, shown string, err error) error {
 	if ctx.Err() != nil { // the activity is cancelled or timed out: not a source problem
 		return fmt.Errorf("GET %s: %w", shown, ctx.Err())
@@ -272,10 +285,34 @@ func (r *httpReader) requestError(ctx context.Context, shown string, err error) 
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
 		return transient(0, nil, "GET %s: no complete response within %s", shown, r.cfg.HTTPTimeout)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return transient(0, err, "GET %s: the server closed the connection without answering", shown)
 	}
 	return transient(0, err, "GET %s: request failed", shown)
+}
+
+// bodyError classifies a response whose body could not be read in full
+// after n bytes: shorter than its Content-Length, a chunked body without
+// its last chunk, a connection reset, a timeout. All are Transient: the
+// next attempt asks for the page again.
+func (r *httpReader) bodyError(ctx context.Context, shown string, resp *http.Response, n int, err error) error {
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+		return r.requestError(ctx, shown, err)
+	}
+	if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return transient(0, err, "GET %s: the response broke off after %d bytes", shown, n)
+	}
+	switch {
+	case resp.ContentLength >= 0:
+		return transient(0, err, "GET %s: the response is truncated: %d of its %d bytes (Content-Length) arrived", shown, n, resp.ContentLength)
+	case slices.Contains(resp.TransferEncoding, "chunked"):
+		return transient(0, err, "GET %s: the response is truncated: its chunked body ends after %d bytes without its last chunk", shown, n)
+	default:
+		return transient(0, err, "GET %s: the response is truncated after %d bytes", shown, n)
+	}
 }
 
 // statusError maps a non-2xx status to an error: 408, 429 and 5xx may pass,

@@ -127,8 +127,7 @@ func TestJSONServer1(t *testing.T) {
 		name string
 		def  restapi.Definition
 	}{
-		{"next page number, auto-detected, page parameter named", restapi.Definition{URL: base + "/orders?_page=1&_per_page=5",
-			Paginate: restapi.Paginate{PageParam: "_page"}}},
+		{"next page number, auto-detected, the page parameter found in the URL", restapi.Definition{URL: base + "/orders?_page=1&_per_page=5"}},
 		{"page style with total_pages at pages", restapi.Definition{URL: base + "/orders?_page=1&_per_page=5",
 			Paginate: restapi.Paginate{Style: restapi.StylePage, PageParam: "_page", TotalPages: "pages"}}},
 	}
@@ -138,4 +137,13 @@ func TestJSONServer1(t *testing.T) {
 			jsonServerCheck(t, namedSpec(t, tt.def))
 		})
 	}
+	t.Run("a plain URL, no manifest entry", func(t *testing.T) {
+		got, cursors, err := readAll(t, open(t, mustSpec(t, base+"/orders?_page=1&_per_page=5"), "", 1000, Attempt{}, Config{}))
+		require.NoError(t, err)
+		require.Len(t, got, jsonServerOrders)
+		for i, rec := range got {
+			require.Contains(t, rec, fmt.Sprintf(`"id":"js-%02d"`, i+1))
+		}
+		require.Len(t, cursors, 5, "5 pages of 5")
+	})
 }

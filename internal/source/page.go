@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/blueprint-etl/blueprint/internal/jsonkind"
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source/restapi"
 )
@@ -28,7 +29,18 @@ var envelopeKeys = []string{"data", "items", "records", "results"}
 
 // records splits the body into records: those at the dotted path when one
 // is declared, else a JSON array, NDJSON, or an object envelope.
+//
+// A body is truncated when it is shorter than its Content-Length or a
+// chunked body lacks its last chunk (fetch fails then), or when its JSON
+// document is unterminated: an error wrapping io.ErrUnexpectedEOF. An
+// empty body that only the connection's close ended is truncated too,
+// unless it is NDJSON: NDJSON has no terminator, so an NDJSON body without
+// a length that closes cleanly is complete.
 func (r *response) records(path string) ([][]byte, error) {
+	if !r.delimited && !ndjsonTypes[r.mediaType] && len(bytes.TrimSpace(r.body)) == 0 {
+		return nil, &formatError{Msg: "input ends early: the body is empty, and the server closed the connection without saying its length",
+			Err: io.ErrUnexpectedEOF}
+	}
 	if path == "" {
 		return decodeBody(r.body, r.mediaType)
 	}
@@ -70,8 +82,12 @@ func (r *response) object() (map[string]json.RawMessage, error) {
 	if err := json.Unmarshal(trimmed, &obj); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			if _, err := decodeObject(r.body); err == nil {
+			_, derr := decodeObject(r.body)
+			switch {
+			case derr == nil:
 				return nil, nil // NDJSON objects sent as application/json
+			case errors.Is(derr, io.ErrUnexpectedEOF):
+				return nil, derr // an unterminated object: the body is truncated
 			}
 			return nil, &formatError{Offset: se.Offset, Msg: "malformed JSON: " + se.Error(), Err: err}
 		}
@@ -185,11 +201,66 @@ func decodeObject(body []byte) ([][]byte, error) {
 	return records, err
 }
 
-// loopError says the API's next page is one this read has already read.
-type loopError struct{ url string }
+// loopError says the API's next page is one this read has already read:
+// how the paginator made that URL, and how to declare the style.
+type loopError struct{ url, how, hint string }
 
 func (e *loopError) Error() string {
-	return fmt.Sprintf("pagination loops: the next page %s was already read by this run", e.url)
+	return fmt.Sprintf("pagination loops: the next page %s was already read by this run: %s; %s", e.url, e.how, e.hint)
+}
+
+// loop describes the loop at next: which query parameter the paginator
+// changed (or where the next link came from), and how the style is
+// declared in a named source, the keys of the deployments manifest named.
+func (p *paginator) loop(next *url.URL) *loopError {
+	e := &loopError{url: pipeline.RedactURL(next.String())}
+	param, key, example := "", "", ""
+	switch p.style {
+	case restapi.StyleLink:
+		e.how = `the next page is the response's Link header rel="next", which points back`
+		example = "style: page, page_param: PARAM"
+	case restapi.StyleNextURL:
+		e.how = fmt.Sprintf("the next page is the body's next page URL (%s), which points back", p.p.Next)
+		example = "style: page, page_param: PARAM"
+	case restapi.StylePage:
+		from := "the current page + 1"
+		example = "style: page"
+		switch {
+		case p.p.Next != "":
+			from = "the body's " + p.p.Next
+			example += ", next: " + p.p.Next
+		case p.p.TotalPages != "":
+			example += ", total_pages: " + p.p.TotalPages
+		}
+		param, key = p.p.PageParam, "page_param"
+		e.how = fmt.Sprintf("the page number (%s) was sent in the query parameter %s, and the server answered with the same page again", from, param)
+		example += ", page_param: PARAM"
+	case restapi.StyleOffset:
+		param, key = p.p.OffsetParam, "offset_param"
+		e.how = fmt.Sprintf("the offset was sent in the query parameter %s, and the server answered with the same page again", param)
+		example = "style: offset, offset_param: PARAM, total: total"
+	case restapi.StyleCursor:
+		from := "the body's " + p.p.Next
+		if p.p.CursorField != "" {
+			from = "the last record's " + p.p.CursorField
+		}
+		param, key = p.p.CursorParam, "cursor_param"
+		e.how = fmt.Sprintf("the cursor (%s) was sent in the query parameter %s, and the server answered with the same cursor again", from, param)
+		example = "style: cursor, cursor_param: PARAM, next: PATH"
+	}
+	where := fmt.Sprintf("a named source of the deployments manifest (sources: {NAME: {url: URL, paginate: {%s}}}) and run it with source_url=source:NAME", example)
+	if p.def.Name != "" {
+		where = fmt.Sprintf("paginate of source %q in the deployments manifest (paginate: {%s})", p.def.Name, example)
+	}
+	switch declared := p.def.Paginate.StyleOrAuto() != restapi.StyleAuto; {
+	case declared && key != "":
+		e.hint = fmt.Sprintf("check paginate.%s of source %q in the deployments manifest: it must name the parameter the API reads", key, p.def.Name)
+	case declared:
+		e.hint = "if the API pages by a query parameter, declare its style in " + where
+	default:
+		e.hint = fmt.Sprintf("the %s style was detected from the first response; if the API reads another parameter, declare its style in %s", p.style, where)
+	}
+	return e
 }
 
 // paginator finds the next page's URL by the source's pagination style. It is
@@ -232,7 +303,7 @@ func (p *paginator) start(u *url.URL) *url.URL {
 func (p *paginator) next(requested *url.URL, resp *response, records [][]byte) (*url.URL, error) {
 	p.seen[maphash.String(p.seed, requested.String())] = struct{}{}
 	if p.style == restapi.StyleAuto {
-		style, err := p.detect(resp)
+		style, err := p.detect(requested, resp)
 		if err != nil {
 			return nil, err
 		}
@@ -244,7 +315,7 @@ func (p *paginator) next(requested *url.URL, resp *response, records [][]byte) (
 	}
 	next = withoutUser(next)
 	if _, dup := p.seen[maphash.String(p.seed, next.String())]; dup {
-		return nil, &loopError{url: pipeline.RedactURL(next.String())}
+		return nil, p.loop(next)
 	}
 	return next, nil
 }
@@ -253,7 +324,7 @@ func (p *paginator) next(requested *url.URL, resp *response, records [][]byte) (
 // URL in the body, a next page number, page/total_pages, offset/total.
 // Anything else is one page. Page and offset markers together are
 // ambiguous: the style must be declared then.
-func (p *paginator) detect(resp *response) (string, error) {
+func (p *paginator) detect(requested *url.URL, resp *response) (string, error) {
 	if linkNext(resp.header.Values("Link")) != "" {
 		return restapi.StyleLink, nil
 	}
@@ -280,6 +351,16 @@ func (p *paginator) detect(resp *response) (string, error) {
 		return "", &formatError{Msg: "pagination is ambiguous: the response has both page (next or total_pages) and offset/total markers; declare paginate.style in a named source"}
 	case isNum("next"):
 		p.p.Next = "next"
+		if p.def.Paginate.PageParam == "" {
+			n, _ := number(obj["next"])
+			param, err := pageParamOf(requested, n-1)
+			if err != nil {
+				return "", err
+			}
+			if param != "" {
+				p.p.PageParam = param
+			}
+		}
 		return restapi.StylePage, nil
 	case isNum("total_pages"):
 		p.p.TotalPages = "total_pages"
@@ -289,6 +370,47 @@ func (p *paginator) detect(resp *response) (string, error) {
 		return restapi.StyleOffset, nil
 	}
 	return restapi.StyleSingle, nil
+}
+
+// sizeWords mark a query parameter that holds a page size, not a page
+// number (limit, per_page, _per_page, page_size, count...).
+var sizeWords = []string{"limit", "size", "per", "count"}
+
+// pageParamOf returns the query parameter of u, of any name, whose value
+// is the current page number cur (json-server 1.0's _page=1 when the body
+// says "next": 2): the parameter the next page number goes in. A parameter
+// named like a page size is not one, whatever its value. "" means none
+// has it (the default page parameter is used). When several have it, the
+// one named page (or _page, PAGE...) wins; any other tie is ambiguous, an
+// error that says how to declare the parameter.
+func pageParamOf(u *url.URL, cur int64) (string, error) {
+	want := strconv.FormatInt(cur, 10)
+	var found []string
+	for name, values := range u.Query() {
+		lower := strings.ToLower(name)
+		if len(values) == 1 && values[0] == want && !slices.ContainsFunc(sizeWords, func(w string) bool { return strings.Contains(lower, w) }) {
+			found = append(found, name)
+		}
+	}
+	slices.Sort(found)
+	switch len(found) {
+	case 0:
+		return "", nil
+	case 1:
+		return found[0], nil
+	}
+	var named []string
+	for _, name := range found {
+		if strings.EqualFold(strings.Trim(name, "_"), restapi.DefaultPageParam) {
+			named = append(named, name)
+		}
+	}
+	if len(named) == 1 {
+		return named[0], nil
+	}
+	return "", &formatError{Msg: fmt.Sprintf("pagination is ambiguous: the body's next page is %d and the URL's parameters %s all hold the current page %s; "+
+		"declare which one carries the page number in a named source (paginate: {style: page, next: next, page_param: NAME})",
+		cur+1, strings.Join(found, ", "), want)}
 }
 
 // follow computes the next URL by the style.
@@ -496,19 +618,7 @@ func describeRaw(v json.RawMessage) string {
 	if len(v) == 0 {
 		return "missing"
 	}
-	switch v[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
+	return jsonkind.A(v)
 }
 
 // resolve resolves a next link against the URL that answered.

@@ -13,7 +13,9 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -94,9 +96,12 @@ type Page struct {
 
 // Reader yields the pages of one source.
 type Reader interface {
-	// Next returns the next page, or io.EOF when the limit is reached or the
-	// source has nothing more. A cancelled ctx ends it promptly with the
-	// context's error.
+	// Next returns the next page, or io.EOF itself (never wrapped) when the
+	// limit is reached or the source has nothing more: only the source says
+	// that a feed has ended, so a caller compares err == io.EOF. Every other
+	// failure, a connection closed before or during a response included, is
+	// an error that does not satisfy errors.Is(err, io.EOF). A cancelled ctx
+	// ends it promptly with the context's error.
 	Next(ctx context.Context) (Page, error)
 	// Close releases the reader's file or connections.
 	Close() error
@@ -131,13 +136,33 @@ func Open(ctx context.Context, spec pipeline.SourceSpec, cursor string, limit in
 }
 
 // newError builds the ApplicationError every failure of this package is.
+// Its cause never is or wraps io.EOF (see notTheEnd).
 func newError(errType string, retryable bool, delay time.Duration, cause error, format string, args ...any) error {
 	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf(format, args...), errType, temporal.ApplicationErrorOptions{
 		NonRetryable:   !retryable,
 		NextRetryDelay: delay,
-		Cause:          cause,
+		Cause:          notTheEnd(cause),
 	})
 }
+
+// notTheEnd returns cause, or, when cause is or wraps io.EOF, an error
+// with the same message that wraps io.ErrUnexpectedEOF instead. io.EOF
+// from a Reader means the feed is exhausted; the io.EOF of a transport or
+// a file read (a server that closed the connection before answering) is
+// a failure, and must never read as the end of the feed to a caller that
+// looks down the error's chain.
+func notTheEnd(cause error) error {
+	if cause == nil || !errors.Is(cause, io.EOF) {
+		return cause
+	}
+	return &cutShort{msg: cause.Error()}
+}
+
+// cutShort is an input that ended before it was complete.
+type cutShort struct{ msg string }
+
+func (e *cutShort) Error() string { return e.msg }
+func (e *cutShort) Unwrap() error { return io.ErrUnexpectedEOF }
 
 // badSource: the source cannot be read as configured; retrying cannot help.
 func badSource(cause error, format string, args ...any) error {

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 	"github.com/blueprint-etl/blueprint/internal/source/restapi"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 // apiRecords is the feed every style test serves: 10 records, in pages of 3.
@@ -226,12 +228,17 @@ func TestHTTPSinglePage(t *testing.T) {
 }
 
 // TestHTTPPaginationLoop: an API whose next page is one already read
-// fails the read with a non-retryable BadSource, instead of running forever.
+// fails the read with a non-retryable BadSource, instead of running
+// forever. The message says what the paginator changed (the query
+// parameter, or where the next link came from) and how to declare the
+// style in a named source, naming the manifest's keys.
 func TestHTTPPaginationLoop(t *testing.T) {
 	tests := []struct {
 		name    string
 		handler http.HandlerFunc
 		def     *restapi.Definition
+		path    string // "" means /orders
+		msg     string // after "pagination loops: the next page <URL> was already read by this run: "
 	}{
 		{"link back to the first page", func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Query().Get("page") == "2" {
@@ -240,11 +247,37 @@ func TestHTTPPaginationLoop(t *testing.T) {
 				w.Header().Set("Link", `</orders?page=2>; rel="next"`)
 			}
 			fmt.Fprint(w, `[{"id":"a"}]`)
-		}, nil},
-		{"next URL to itself", respond("application/json", `{"data":[{"id":"a"}],"next":"/orders"}`), nil},
-		{"page number that never moves", respond("application/json", `{"data":[{"id":"a"}],"next":2}`), nil},
+		}, nil, "", `the next page is the response's Link header rel="next", which points back; the link style was detected from the first response; ` +
+			"if the API reads another parameter, declare its style in a named source of the deployments manifest " +
+			"(sources: {NAME: {url: URL, paginate: {style: page, page_param: PARAM}}}) and run it with source_url=source:NAME"},
+		{"next URL to itself", respond("application/json", `{"data":[{"id":"a"}],"next":"/orders"}`), nil, "",
+			"the next page is the body's next page URL (next), which points back; the next_url style was detected"},
+		{"page number that never moves", respond("application/json", `{"data":[{"id":"a"}],"next":2}`), nil, "",
+			"the page number (the body's next) was sent in the query parameter page, and the server answered with the same page again; " +
+				"the page style was detected from the first response; if the API reads another parameter, declare its style in a named source " +
+				"of the deployments manifest (sources: {NAME: {url: URL, paginate: {style: page, next: next, page_param: PARAM}}}) and run it with source_url=source:NAME"},
+		{"json-server 1.0 without _page in the URL", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `{"first":1,"prev":null,"next":2,"last":3,"pages":3,"items":3,"data":[{"id":"a"}]}`)
+		}, nil, "/orders?_per_page=1", "the page number (the body's next) was sent in the query parameter page, and the server answered with the same page again; " +
+			"the page style was detected"},
+		{"page number in a named source with the style detected", respond("application/json", `{"data":[{"id":"a"}],"next":2}`),
+			&restapi.Definition{Name: "shop"}, "", "the page number (the body's next) was sent in the query parameter page, and the server answered with the same page again; " +
+				`the page style was detected from the first response; if the API reads another parameter, declare its style in paginate of source "shop" ` +
+				"in the deployments manifest (paginate: {style: page, next: next, page_param: PARAM})"},
+		{"declared page parameter the server ignores", respond("application/json", `{"data":[{"id":"a"}],"next":2}`),
+			&restapi.Definition{Name: "shop", Paginate: restapi.Paginate{Style: restapi.StylePage, Next: "next", PageParam: "pg"}}, "",
+			"the page number (the body's next) was sent in the query parameter pg, and the server answered with the same page again; " +
+				`check paginate.page_param of source "shop" in the deployments manifest: it must name the parameter the API reads`},
 		{"cursor that never moves", respond("application/json", `{"data":[{"id":"a"}],"cursor":"same"}`),
-			&restapi.Definition{Paginate: restapi.Paginate{Style: restapi.StyleCursor, CursorParam: "after", Next: "cursor"}}},
+			&restapi.Definition{Paginate: restapi.Paginate{Style: restapi.StyleCursor, CursorParam: "after", Next: "cursor"}}, "",
+			"the cursor (the body's cursor) was sent in the query parameter after, and the server answered with the same cursor again; " +
+				`check paginate.cursor_param of source "test-source" in the deployments manifest: it must name the parameter the API reads`},
+		{"declared link style", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Link", `</orders>; rel="next"`)
+			fmt.Fprint(w, `[{"id":"a"}]`)
+		}, &restapi.Definition{Name: "shop", Paginate: restapi.Paginate{Style: restapi.StyleLink}}, "",
+			`the next page is the response's Link header rel="next", which points back; if the API pages by a query parameter, ` +
+				`declare its style in paginate of source "shop" in the deployments manifest (paginate: {style: page, page_param: PARAM})`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,18 +286,70 @@ func TestHTTPPaginationLoop(t *testing.T) {
 				requests.Add(1)
 				tt.handler(w, r)
 			})
-			spec := mustSpec(t, srv.URL+"/orders")
+			path := cmp.Or(tt.path, "/orders")
+			spec := mustSpec(t, srv.URL+path)
 			if tt.def != nil {
 				def := *tt.def
-				def.URL = srv.URL + "/orders"
+				def.URL = srv.URL + path
 				spec = namedSpec(t, def)
 			}
 			_, _, err := readAll(t, open(t, spec, "", 1000, Attempt{}, Config{}))
 			appErr := requireAppError(t, err, pipeline.ErrBadSource, false)
-			require.Contains(t, appErr.Error(), "pagination loops")
+			require.Contains(t, appErr.Error(), "pagination loops: the next page "+srv.URL)
+			require.Contains(t, appErr.Error(), " was already read by this run: "+tt.msg)
 			require.LessOrEqual(t, requests.Load(), int32(3))
 		})
 	}
+}
+
+// TestJSONServer1Shape reads json-server 1.0's pages ({"first":1,"prev":
+// null,"next":2,"last":N,"pages":N,"items":M,"data":[...]}) from a plain
+// URL with ?_page=1&_per_page=P: the URL's parameter that holds the
+// current page number carries the next one, so no manifest entry is
+// needed. make test-realapi checks the same against json-server itself.
+func TestJSONServer1Shape(t *testing.T) {
+	for _, perPage := range []int{1, 2, 5, 200} {
+		t.Run(fmt.Sprintf("_per_page=%d", perPage), func(t *testing.T) {
+			f := &testutil.Feed{Style: testutil.FeedJSONServer, Records: testutil.OrderRecords("js", 23), PageSize: perPage}
+			f.Start(t)
+			raw, def := f.Source()
+			require.Nil(t, def, "a plain URL")
+			require.Equal(t, fmt.Sprintf("%s/orders?_page=1&_per_page=%d", f.URL(), perPage), raw)
+			got, cursors, err := readAll(t, open(t, mustSpec(t, raw), "", 1000, Attempt{}, Config{}))
+			require.NoError(t, err)
+			require.Equal(t, f.Records, got)
+			pages := (23 + perPage - 1) / perPage
+			require.Len(t, cursors, pages)
+			for p := range pages {
+				require.Equal(t, 1, f.Requests(p), "page %d is read once", p+1)
+			}
+			if pages > 2 {
+				require.Equal(t, fmt.Sprintf("%s/orders?_page=3&_per_page=%d", f.URL(), perPage), cursors[1])
+				rest, _, err := readAll(t, open(t, mustSpec(t, raw), cursors[1], 1000, Attempt{}, Config{}))
+				require.NoError(t, err)
+				require.Equal(t, f.Records[2*perPage:], rest, "resuming after the second page")
+			}
+		})
+	}
+	t.Run("two parameters hold the page number", func(t *testing.T) {
+		srv := serve(t, respond("application/json", `{"next":2,"data":[{"id":"a"}]}`))
+		_, _, err := readAll(t, open(t, mustSpec(t, srv.URL+"/orders?pg=1&sheet=1"), "", 1000, Attempt{}, Config{}))
+		appErr := requireAppError(t, err, pipeline.ErrBadData, false)
+		require.Contains(t, appErr.Error(), "pagination is ambiguous: the body's next page is 2 and the URL's parameters pg, sheet all hold the current page 1; "+
+			"declare which one carries the page number in a named source (paginate: {style: page, next: next, page_param: NAME})")
+	})
+	t.Run("a parameter named page wins a tie", func(t *testing.T) {
+		srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("_page") == "2" {
+				fmt.Fprint(w, `{"next":null,"data":[{"id":"b"}]}`)
+				return
+			}
+			fmt.Fprint(w, `{"next":2,"data":[{"id":"a"}]}`)
+		})
+		got, _, err := readAll(t, open(t, mustSpec(t, srv.URL+"/orders?sheet=1&_page=1"), "", 1000, Attempt{}, Config{}))
+		require.NoError(t, err)
+		require.Equal(t, []string{`{"id":"a"}`, `{"id":"b"}`}, got)
+	})
 }
 
 func TestHTTPRecordsPath(t *testing.T) {

@@ -1,8 +1,9 @@
 // Package testutil holds what the tests of several packages share: free
 // ports, a buffer a process writes while the test reads it, a scan for
-// processes a test left behind, unique names for server-side objects, and
-// the TestMain of packages whose tests share one Temporal dev server. Only
-// _test.go files import it.
+// processes a test left behind, unique names for server-side objects, the
+// TestMain of packages whose tests share one Temporal dev server, and
+// HTTP order feeds that fail the way real servers do (Feed). Only _test.go
+// files import it.
 package testutil
 
 import (
@@ -13,15 +14,14 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/internal/devserver"
+	"github.com/blueprint-etl/blueprint/internal/procs"
 )
 
 // FreePort returns a TCP port of 127.0.0.1 that nobody listens on right
@@ -64,26 +64,8 @@ func (s *SyncBuffer) String() string {
 // finds any after m.Run has a test that leaked a process.
 func Children() map[int]string {
 	left := map[int]string{}
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		s := string(stat)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open {
-			continue
-		}
-		fields := strings.Fields(s[end+1:])
-		if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
-			left[pid] = s[open+1 : end]
-		}
+	for _, p := range procs.Children() {
+		left[p.PID] = p.Comm
 	}
 	return left
 }

@@ -17,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/blueprint-etl/blueprint/internal/jsonkind"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/text"
 )
@@ -114,7 +115,7 @@ func decodeObject(raw []byte, r *rawOrder) (reason, detail string) {
 		return record.ReasonMalformed, "invalid JSON: " + strings.TrimPrefix(fmt.Sprint(err), "json: ")
 	}
 	if raw[0] != '{' {
-		return record.ReasonMalformed, "not a JSON object but a JSON " + kindOf(raw)
+		return record.ReasonMalformed, "not a JSON object but a JSON " + jsonkind.Of(raw)
 	}
 	i := skipSpace(raw, 1)
 	for raw[i] != '}' {
@@ -186,27 +187,6 @@ func skipValue(b []byte, i int) int {
 			i++
 		}
 		return i
-	}
-}
-
-// kindOf names the kind of a valid JSON value for messages.
-func kindOf(v []byte) string {
-	if len(v) == 0 {
-		return "nothing"
-	}
-	switch v[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	default:
-		return "number"
 	}
 }
 

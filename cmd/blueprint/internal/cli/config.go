@@ -63,7 +63,9 @@ keys). It does not connect to anything.`,
 			if err != nil {
 				return err
 			}
-			v := configView{Settings: s, Manifest: a.file, UIURL: strings.TrimRight(os.Getenv("BLUEPRINT_UI_URL"), "/")}
+			// The manifest every other command would read: -f, then
+			// $BLUEPRINT_MANIFEST, then ./deployments/deployments.yaml.
+			v := configView{Settings: s, Manifest: deployments.Find(a.file), UIURL: strings.TrimRight(os.Getenv("BLUEPRINT_UI_URL"), "/")}
 			if v.Manifest == "" {
 				v.Manifest = deployments.DefaultPath
 			}

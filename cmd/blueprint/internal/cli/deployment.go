@@ -414,11 +414,30 @@ func printScheduleView(w io.Writer, f *fields, s scheduleView, of int) error {
 		from += "; paused: these will not start until resumed"
 	}
 	fmt.Fprintf(w, "\nNext runs (%s):\n", from)
+	if inUTC(s.NextRuns) {
+		// A second column would repeat the first.
+		t := newTable(w, "  UTC")
+		for _, r := range s.NextRuns {
+			t.row("  " + r.UTC.Format("2006-01-02 15:04:05Z07:00"))
+		}
+		return t.flush()
+	}
 	t := newTable(w, "  "+strings.ToUpper(s.Timezone), "UTC")
 	for _, r := range s.NextRuns {
 		t.row("  "+r.Local.Format("2006-01-02 15:04:05 MST"), r.UTC.Format("2006-01-02 15:04:05Z07:00"))
 	}
 	return t.flush()
+}
+
+// inUTC tells whether every run time is the same in the schedule's time
+// zone as in UTC (a UTC, Etc/UTC or empty time zone).
+func inUTC(runs []runTime) bool {
+	for _, r := range runs {
+		if _, offset := r.Local.Zone(); offset != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // scheduledDeployment gets a deployment that must have a schedule.

@@ -18,7 +18,7 @@ func (a *app) flowsCommand() *cobra.Command {
 		Aliases: []string{"flow"},
 		Short:   "List the flows this blueprint runs and show their parameters",
 		Long: `A flow is a workflow with typed parameters: DataPipeline, OrdersReport,
-NightlyETL and any you add (see "Write your own flow" in the README). A
+NightlyETL and any you add (see "Write your own flow" in docs/flows.md). A
 deployment names the flow it runs with 'workflow:'. 'flows inspect' shows each
 parameter's type, default, rule and description; with -o json it prints them
 as a JSON Schema (draft 2020-12).`,

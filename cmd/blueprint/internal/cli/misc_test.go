@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/cmd/blueprint/internal/cli"
+	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
@@ -246,6 +247,24 @@ func TestConfigViewHidesSecrets(t *testing.T) {
 	assert.Equal(t, 2, r.code, "a bad key list is bad input")
 	assert.Contains(t, r.stderr, `blueprint: BLUEPRINT_ENCRYPTION_KEYS: entry 2: key ID "k1" is listed twice`)
 	assert.NotContains(t, r.stderr, key)
+}
+
+// config view names the manifest the other commands read, not the embedded
+// copy, when a file is in use.
+func TestConfigViewNamesTheManifestInUse(t *testing.T) {
+	dir := t.TempDir()
+	embedded := deployments.DefaultYAML()
+	env := filepath.Join(dir, "env.yaml")
+	require.NoError(t, os.WriteFile(env, embedded, 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "deployments"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "deployments", "deployments.yaml"), embedded, 0o644))
+
+	t.Setenv(deployments.ManifestEnv, env)
+	assert.Regexp(t, `(?m)^Manifest:\s+`+regexp.QuoteMeta(env)+`$`, ok(t, "config", "view").stdout)
+	assert.Regexp(t, `(?m)^Manifest:\s+flag\.yaml$`, ok(t, "config", "view", "-f", "flag.yaml").stdout)
+	t.Setenv(deployments.ManifestEnv, "")
+	t.Chdir(dir)
+	assert.Regexp(t, `(?m)^Manifest:\s+deployments/deployments\.yaml$`, ok(t, "config", "view").stdout)
 }
 
 // Every command explains itself: Short, Long and Example.

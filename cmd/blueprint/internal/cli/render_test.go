@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
@@ -55,4 +58,26 @@ func TestFailureChain(t *testing.T) {
 
 func TestOneLine(t *testing.T) {
 	assert.Equal(t, "a; b; c", oneLine("a\nb\r\nc\n"))
+}
+
+func TestNextRunsColumns(t *testing.T) {
+	at := time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
+	chicago, err := time.LoadLocation("America/Chicago")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, timezone string
+		loc            *time.Location
+		want           string
+	}{
+		{"utc", "UTC", time.UTC, "\nNext runs (from the server):\n  UTC\n  2026-12-07 15:00:00Z\n"},
+		{"chicago", "America/Chicago", chicago,
+			"\nNext runs (from the server):\n  AMERICA/CHICAGO          UTC\n  2026-12-07 09:00:00 CST  2026-12-07 15:00:00Z\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			s := scheduleView{Timezone: tc.timezone, NextRuns: []runTime{{Local: at.In(tc.loc), UTC: at}}}
+			require.NoError(t, printScheduleView(&b, newFields(&b, ""), s, 1))
+			assert.Contains(t, b.String(), tc.want)
+		})
+	}
 }

@@ -26,7 +26,10 @@ task queue and exactly the parameters that run received (read from its
 history; encrypted parameters are decrypted and encrypted again with
 BLUEPRINT_ENCRYPTION_KEYS). The new run gets a new workflow ID and is linked
 to the original both ways: 'runs show' of the retry says "Retry of", 'runs
-show' of the original lists its retries.
+show' of the original lists its retries (retry_of and retries in -o json).
+The link is the BlueprintRetryOf search attribute (and the blueprint.retry-of
+memo), so 'temporal workflow list --query "BlueprintRetryOf = 'ID/RUN_ID'"'
+finds the retries too.
 
 Only a run that has ended (completed, failed, cancelled, terminated or timed
 out) can be retried; a running or scheduled run is refused with exit code 2

@@ -64,8 +64,10 @@ func (a *app) runCommand(use string) *cobra.Command {
 		Short: "Start a run of a deployment now, optionally watching it to the end",
 		Long: `Start a run of the deployment NAME with its parameters from the manifest,
 overridden by --params (a JSON object) and then by each --param key=value, in
-order. Everything is checked before anything is started: a bad parameter exits
-with code 2 and starts nothing.
+order. A key whose value is null in --params overrides nothing: the parameter
+keeps the manifest's value, or else the flow's default ({"batch_size": null}
+is the same as {}). Everything is checked before anything is started: a bad
+parameter exits with code 2 and starts nothing.
 
 The parameters are those of the deployment's flow: 'blueprint flows inspect
 FLOW' lists them with their types, defaults and rules. --param values are

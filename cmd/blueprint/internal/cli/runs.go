@@ -207,8 +207,16 @@ func (a *app) runsLsCommand() *cobra.Command {
 		Long: fmt.Sprintf(`List recent runs of the pipeline, newest first, optionally only those of one
 deployment or in one status (%s).
 Runs started by a schedule, a backfill, a trigger and 'blueprint run' are all
-listed. The listing comes from Temporal's visibility store, which may lag a
-second behind a run that just started or ended.`, strings.Join(statusOrder, ", ")),
+listed, of every flow. The listing comes from Temporal's visibility store,
+which may lag a second behind a run that just started or ended.
+
+--deployment refuses a name that is neither in the manifest nor on any run,
+with the nearest name suggested. A listing cut short by --limit ends with
+"Showing 20 of 67 runs; see more with --limit". A run created with a start
+delay whose time has not come is scheduled (Temporal counts it as running):
+its start time is under STARTED and "starts in 59m" under DURATION, and in
+-o json it has scheduled_for. Durations in -o json are Go duration strings
+("1h0m0s") or carry their unit in the key (extract_ms).`, strings.Join(statusOrder, ", ")),
 		Example: `  blueprint runs ls
   blueprint runs ls --deployment production-etl --status failed
   blueprint runs ls --limit 100 -o json`,

@@ -313,7 +313,11 @@ workflow ID is shown.
 
 Temporal keeps only the last two errors of an activity; the earlier ones come
 from the run log in the warehouse (see 'blueprint runs logs' and its
---database-url).`,
+--database-url).
+
+While an activity waits for an unreachable warehouse (a restart, a failover,
+a locked SQLite file), a Waiting line says so, from the activity's heartbeat:
+"Load is waiting for the warehouse (connection refused) since ...".`,
 		Example: `  blueprint runs show production-etl-20250131T090000Z-1a2b3c
   blueprint runs show production-etl-2025-01-31T15:00:00Z --run-id 0194b7a2-... -o json`,
 		Args: cobra.ExactArgs(1),

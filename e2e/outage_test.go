@@ -6,10 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,72 +38,47 @@ const (
 	outagePageSize = 1000
 )
 
-// gatedFeed serves records valid orders as JSON pages of outagePageSize,
-// linked by a Link header (?page=N). A gated page blocks, the first time
-// it is asked for, until the test releases it: the test then knows that
-// Extract is reading, past the pages before it. A missing page answers 404.
+// gatedFeed is a local HTTP feed (testutil.Feed: JSON pages of
+// outagePageSize linked by a Link header) whose gated pages block, the
+// first time they are asked for, until the test opens them: the test
+// then knows that Extract is reading, past the pages before.
 type gatedFeed struct {
-	t       *testing.T
-	prefix  string
-	records int
-	missing int
-	srv     *httptest.Server
-	gates   map[int]*gate
+	t     *testing.T
+	feed  *testutil.Feed
+	gates map[int]*gate // by 0-based page
 }
 
 type gate struct {
 	reached, release chan struct{}
-	hit, released    sync.Once
+	opened           sync.Once
 }
 
 func newGatedFeed(t *testing.T, prefix string, records int, gated ...int) *gatedFeed {
-	f := &gatedFeed{t: t, prefix: prefix, records: records, gates: map[int]*gate{}}
+	f := &gatedFeed{t: t, gates: map[int]*gate{}}
 	for _, p := range gated {
 		f.gates[p] = &gate{reached: make(chan struct{}), release: make(chan struct{})}
 	}
-	f.srv = httptest.NewServer(f)
+	f.feed = &testutil.Feed{Style: testutil.FeedLinkArray, Records: testutil.OrderRecords(prefix, records), PageSize: outagePageSize,
+		Gate: func(page int) {
+			if g := f.gates[page]; g != nil {
+				close(g.reached)
+				<-g.release
+			}
+		}}
+	// Cleanups run last-in first-out: the gates open before the server
+	// closes (it waits for the requests they hold).
+	f.feed.Start(t)
 	t.Cleanup(func() {
 		for p := range f.gates {
 			f.open(p)
 		}
-		f.srv.Close()
 	})
 	return f
 }
 
-func (f *gatedFeed) url() string { return f.srv.URL + "/orders?page=1" }
-
-func (f *gatedFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	page, err := strconv.Atoi(r.URL.Query().Get("page"))
-	if err != nil || page < 1 {
-		http.Error(w, "bad page", http.StatusBadRequest)
-		return
-	}
-	if g := f.gates[page]; g != nil {
-		first := false
-		g.hit.Do(func() { first = true; close(g.reached) })
-		if first {
-			select {
-			case <-g.release:
-			case <-r.Context().Done():
-				return
-			}
-		}
-	}
-	if page == f.missing {
-		http.NotFound(w, r)
-		return
-	}
-	first, last := (page-1)*outagePageSize, min(page*outagePageSize, f.records)
-	if last < f.records {
-		w.Header().Set("Link", fmt.Sprintf(`<%s/orders?page=%d>; rel="next"`, f.srv.URL, page+1))
-	}
-	recs := make([]string, 0, last-first)
-	for i := first; i < last; i++ {
-		recs = append(recs, order(fmt.Sprintf("%s-%d", f.prefix, i)))
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte("[" + strings.Join(recs, ",") + "]"))
+func (f *gatedFeed) url() string {
+	u, _ := f.feed.Source()
+	return u
 }
 
 // reached waits until Extract asks for the gated page.
@@ -122,7 +94,7 @@ func (f *gatedFeed) reached(page int) {
 // open releases a gated page.
 func (f *gatedFeed) open(page int) {
 	g := f.gates[page]
-	g.released.Do(func() { close(g.release) })
+	g.opened.Do(func() { close(g.release) })
 }
 
 // outage is one scenario: a worker of its own, on a task queue of its
@@ -298,11 +270,11 @@ func TestWarehouseOutages(t *testing.T) {
 		t.Parallel()
 		o := newOutage(t, srv, c, "extract", "")
 		o.w.start()
-		feed := newGatedFeed(t, "stop-extract", outageRows, 8)
+		feed := newGatedFeed(t, "stop-extract", outageRows, 7)
 		run := o.run("outage-extract", pipeline.Params{BatchSize: outageRows, SourceURL: feed.url()})
-		feed.reached(8)
+		feed.reached(7)
 		stopped := o.down()
-		feed.open(8)
+		feed.open(7)
 		line := o.waitShown(run, pipeline.ExtractActivity)
 		assert.NotContains(t, line, "postgres@", "no user or DSN in the cause")
 		o.upAfter(stopped)
@@ -384,12 +356,12 @@ func TestWarehouseOutages(t *testing.T) {
 		// The first page answers 404: Extract fails before it stages a
 		// chunk (a chunk's commit reads pipeline_runs), and FinishRun
 		// records the failure.
-		feed := newGatedFeed(t, "stop-finish", outageRows, 1)
-		feed.missing = 1
+		feed := newGatedFeed(t, "stop-finish", outageRows, 0)
+		feed.feed.Fault, feed.feed.FaultPage = testutil.FaultNotFound, 0
 		run := o.run("outage-finish", pipeline.Params{BatchSize: outageRows, SourceURL: feed.url()})
-		feed.reached(1) // Extract recorded the run; FinishRun will wait for this lock
+		feed.reached(0) // Extract recorded the run; FinishRun will wait for this lock
 		o.lockTable("pipeline_runs")
-		feed.open(1)
+		feed.open(0)
 		o.waitLocked("pipeline_runs")
 		stopped := o.down()
 		o.waitShown(run, pipeline.FinishRunActivity)
@@ -405,7 +377,7 @@ func TestWarehouseOutages(t *testing.T) {
 		t.Parallel()
 		o := newOutage(t, srv, c, "drops", "")
 		o.w.start()
-		feed := newGatedFeed(t, "drops", outageRows, 4, 9, 14)
+		feed := newGatedFeed(t, "drops", outageRows, 3, 8, 13)
 		ids, orders := o.lockTable("stage_ids"), o.lockTable("orders")
 		run := o.run("outage-drops", pipeline.Params{BatchSize: outageRows, SourceURL: feed.url()})
 		drop := func(keep ...*pgx.Conn) {
@@ -417,7 +389,7 @@ func TestWarehouseOutages(t *testing.T) {
 			require.NoError(t, err)
 			require.Positive(t, n, "the worker had connections to drop")
 		}
-		for _, page := range []int{4, 9, 14} { // three times while Extract reads
+		for _, page := range []int{3, 8, 13} { // three times while Extract reads
 			feed.reached(page)
 			drop(ids, orders)
 			feed.open(page)
@@ -443,9 +415,9 @@ func TestWarehouseOutages(t *testing.T) {
 		// store's wait (heartbeating, shown, logged) takes over.
 		o := newOutage(t, srv, c, "sqlite", "sqlite:"+path+"?_pragma=busy_timeout(1000)")
 		o.w.start()
-		feed := newGatedFeed(t, "sqlite-lock", outageRows, 8)
+		feed := newGatedFeed(t, "sqlite-lock", outageRows, 7)
 		run := o.run("outage-sqlite", pipeline.Params{BatchSize: outageRows, SourceURL: feed.url()})
-		feed.reached(8)
+		feed.reached(7)
 		db, err := sql.Open("sqlite", path)
 		require.NoError(t, err)
 		defer db.Close()
@@ -454,7 +426,7 @@ func TestWarehouseOutages(t *testing.T) {
 		_, err = lock.ExecContext(testContext(t), `BEGIN EXCLUSIVE`)
 		require.NoError(t, err)
 		locked := time.Now()
-		feed.open(8)
+		feed.open(7)
 		line := o.waitShown(run, pipeline.ExtractActivity)
 		assert.Contains(t, line, "(the SQLite database is locked by another connection (SQLITE_BUSY))")
 		time.Sleep(time.Until(locked.Add(outageFor)))

@@ -82,9 +82,12 @@ const (
 	// connection inside its JSON document (possibly before its first
 	// byte). Not for NDJSON styles: their cut cannot be told from an end.
 	FaultCutDocument FeedFault = "cut-document"
+	// FaultNotFound answers 404 Not Found: a BadSource, which no retry
+	// cures (not in FeedFaults, whose faults a retry gets past).
+	FaultNotFound FeedFault = "404"
 )
 
-// FeedFaults lists every fault.
+// FeedFaults lists every fault a retry gets past.
 var FeedFaults = []FeedFault{FaultDrop, FaultServerError, FaultShortBody, FaultOpenChunked, FaultCutDocument}
 
 // Feed serves Records in pages of PageSize by Style. Every response
@@ -93,7 +96,10 @@ var FeedFaults = []FeedFault{FaultDrop, FaultServerError, FaultShortBody, FaultO
 // first request of page FaultPage (0-based, in the order a full read asks
 // for them) fails with Fault, cut after CutAt bytes of the body for the
 // faults that cut it (CutAt is reduced below the body's length); later
-// requests of that page are answered.
+// requests of that page are answered. Gate, when set, is called with
+// each page's number before its first request is answered, and holds the
+// request until it returns: a test learns that a reader got that far, and
+// holds it there.
 type Feed struct {
 	Style     FeedStyle
 	Records   []string
@@ -101,6 +107,7 @@ type Feed struct {
 	Fault     FeedFault
 	FaultPage int
 	CutAt     int
+	Gate      func(page int)
 
 	srv *httptest.Server
 	mu  sync.Mutex
@@ -307,16 +314,25 @@ func (f *Feed) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.requests[page]++
+	first := f.requests[page] == 1
 	fault := NoFault
-	if f.requests[page] == 1 && page == f.FaultPage {
+	if first && page == f.FaultPage {
 		fault, f.faulted = f.Fault, f.Fault != NoFault
 	}
 	f.mu.Unlock()
+	if first && f.Gate != nil {
+		f.Gate(page)
+	}
 
 	contentType, header, body := f.body(page)
-	if fault == FaultServerError {
+	switch fault {
+	case FaultServerError:
 		w.Header().Set("Connection", "close")
 		http.Error(w, "busy", http.StatusServiceUnavailable)
+		return
+	case FaultNotFound:
+		w.Header().Set("Connection", "close")
+		http.NotFound(w, r)
 		return
 	}
 	if fault == NoFault {

@@ -26,8 +26,20 @@ $(STATICCHECK):
 $(WORKFLOWCHECK):
 	GOBIN=$(BIN) go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
+# Headless Chromium (Debian's package), which the Web UI checks of make test
+# run; they fail, never skip, without it. internal/testutil names the same
+# path and command.
+CHROMIUM := /usr/bin/chromium
+
 .PHONY: tools
-tools: $(TEMPORAL) $(STATICCHECK) $(WORKFLOWCHECK) ## install the Temporal CLI and the linters into ./bin when missing
+tools: $(TEMPORAL) $(STATICCHECK) $(WORKFLOWCHECK) ## install the Temporal CLI and the linters into ./bin, and headless Chromium (as root), when missing
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing headless Chromium for the Web UI checks"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+		echo "headless Chromium is missing at $(CHROMIUM): the Web UI checks of make test will fail; install it with: sudo apt-get update && sudo apt-get install -y chromium"; \
+	fi
 
 .PHONY: build
 build: ## build the worker and the blueprint CLI into ./bin

@@ -225,6 +225,7 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run pipelin
 			cp.Cursor, cp.Done = c.cursor, done
 			rl.Info("chunk %d committed: %d rows so far", cp.NextSeq, cp.Records)
 			hb.committed(pipeline.Checkpoint{Stage: pipeline.StageExtract, Chunks: cp.NextSeq, Records: cp.Records}, done)
+			return chunkGate(ctx, run, pipeline.StageExtract, cp.NextSeq)
 		}
 		return nil
 	})
@@ -340,7 +341,7 @@ func (a *Activities) transform(ctx context.Context, in pipeline.TransformInput, 
 		cp = next
 		rejectedRows.Inc(cp.Rejected - before)
 		hb.committed(pipeline.Checkpoint{Stage: pipeline.StageTransform, Chunks: cp.NextSeq, Records: cp.Records}, cp.Done)
-		return nil
+		return chunkGate(ctx, in.Run, pipeline.StageTransform, cp.NextSeq)
 	})
 	if err != nil {
 		return cp, err
@@ -418,7 +419,7 @@ func (a *Activities) doLoad(ctx context.Context, in pipeline.LoadInput) (pipelin
 		loadedRows.Inc(int64(len(c.orders)))
 		rl.Info("chunk %d of %d committed: %d rows so far", c.seq+1, in.Chunks, total.Inserted+total.Updated+total.Unchanged)
 		hb.committed(pipeline.Checkpoint{Stage: pipeline.StageLoad, Chunks: c.seq + 1, Records: total.Inserted + total.Updated + total.Unchanged}, c.seq+1 == in.Chunks)
-		return nil
+		return chunkGate(ctx, in.Run, pipeline.StageLoad, c.seq+1)
 	})
 	if err != nil {
 		return pipeline.LoadResult{}, err

@@ -3,17 +3,14 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
@@ -30,125 +27,64 @@ func e2eSeed(t *testing.T) uint64 {
 	return uint64(time.Now().UnixNano())
 }
 
-// killer kills a test's worker at random moments of chosen activities,
-// and only when no activity can lose its last attempt to the kill.
-type killer struct {
-	t   *testing.T
-	c   client.Client
-	w   *workerProc
-	wh  *warehouse
-	rng *rand.Rand
-	// maxDelay bounds the random wait between seeing an activity make
-	// progress and killing.
-	maxDelay time.Duration
-
-	kills int
-	// hits counts, per activity type, the running attempts killed.
-	hits map[string]int
-	// seen is, per activity type and run, the chunks its stage had
-	// committed at the last kill: the next kill waits for more.
-	seen map[string]map[string]int
+// killAt holds every run's stage after chunk number chunks of attempt,
+// waits until all of them are there, kills the worker with SIGKILL and
+// starts a new one. Every run loses that attempt of the stage, and
+// nothing else: no other activity of theirs is running.
+func killAt(t *testing.T, g *gates, w *workerProc, runs []*pipelineRun, stage string, attempt int32, chunks int) {
+	t.Helper()
+	points := g.hold(runs, stage, attempt, chunks)
+	g.wait(points)
+	w.kill()
+	figures.kills.Add(1)
+	t.Logf("killed the worker with every run's %s attempt %d held after chunk %d", stage, attempt, chunks)
+	w.restart()
 }
 
-func newKiller(t *testing.T, c client.Client, w *workerProc, wh *warehouse, seed uint64) *killer {
-	return &killer{t: t, c: c, w: w, wh: wh, rng: rand.New(rand.NewPCG(seed, 0x6b696c6c)), maxDelay: time.Second,
-		hits: map[string]int{}, seen: map[string]map[string]int{}}
-}
-
-// safe reports whether a kill now costs no activity its last attempt: every
-// pending activity has an attempt to spare, and none is still held by a
-// dead worker (whose timeout would start the next attempt any moment).
-func safe(list []pending) bool {
-	for _, p := range list {
-		if p.attempt >= pipeline.MaxAttempts || (p.started && !p.current) {
-			return false
-		}
-	}
-	return true
-}
-
-// killDuring waits until some run's activity runs on the current worker
-// and has committed a chunk since the last kill of that activity, waits a
-// random moment more, and kills the worker (then starts a new one) if that
-// is safe. It gives up when every run is past the activity.
-func (k *killer) killDuring(runs []*pipelineRun, activity string) {
-	k.t.Helper()
-	for {
-		if !waitProgress(k.t, k.c, k.wh, runs, activity, k.w.pid(), k.seen[activity]) {
-			k.t.Logf("every run is past %s: no kill", activity)
-			return
-		}
-		time.Sleep(time.Duration(k.rng.Int64N(int64(k.maxDelay))))
-		list, _ := look(k.t, k.c, runs, k.w.pid())
-		if !safe(list) {
-			continue
-		}
-		var hit []string
-		for _, p := range list {
-			if p.current && stageOf[p.activity] != "" {
-				ref := pipeline.RunRef{WorkflowID: p.run.GetID(), RunID: p.run.GetRunID()}
-				cp, err := k.wh.Checkpoint(context.Background(), ref, stageOf[p.activity])
-				require.NoError(k.t, err)
-				if k.seen[p.activity] == nil {
-					k.seen[p.activity] = map[string]int{}
-				}
-				k.seen[p.activity][p.run.GetID()] = cp.NextSeq
-				k.hits[p.activity]++
-				hit = append(hit, fmt.Sprintf("%s %s attempt %d after %d chunks", p.run.GetID(), p.activity, p.attempt, cp.NextSeq))
-			}
-		}
-		k.w.kill()
-		k.kills++
-		figures.kills.Add(1)
-		k.t.Logf("kill %d (aiming at %s): %s", k.kills, activity, strings.Join(hit, "; "))
-		k.w.restart()
-		return
-	}
-}
-
-// TestWorkerCrashes kills the worker with SIGKILL at random moments of
-// every stage, twice per stage (the retry policy allows three attempts and
-// a killed one counts), and restarts it each time. Every run completes
-// with exactly the rows a run without crashes loads.
+// TestWorkerCrashes kills the worker with SIGKILL in the middle of every
+// stage, twice per stage (the retry policy allows three attempts and a
+// killed one counts), at chunks chosen at random, and restarts it each
+// time. Every run completes with exactly the rows a run without crashes
+// loads, each killed stage resuming after its last committed chunk.
 func TestWorkerCrashes(t *testing.T) {
 	t.Parallel()
 	seed := e2eSeed(t)
 	t.Logf("random kill moments from seed %d (replay with BLUEPRINT_E2E_SEED=%d)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 0x6b696c6c))
 	srv := startServer(t, false)
 	wh := sqliteWarehouse(t)
-	w := startWorker(t, "crash", srv.addr, "BLUEPRINT_DATABASE_URL="+wh.DSN)
+	g := newGates(t)
+	w := startWorker(t, "crash", srv.addr, "BLUEPRINT_DATABASE_URL="+wh.DSN, g.env())
 	c := srv.client()
-	k := newKiller(t, c, w, wh, seed)
 
-	const waves, perWave, batch = 2, 3, 120_000
+	// 24 chunks of 5000 records in every stage.
+	const waves, perWave, batch, chunks = 2, 3, 120_000, 24
 	var all []*pipelineRun
+	kills := 0
 	for wave := range waves {
 		var urls []string
 		for i := range perWave {
-			// 24 pages of 5000 records, 150 ms apart: extract lasts a few
-			// seconds, long enough to be killed twice.
-			urls = append(urls, fmt.Sprintf("demo://orders?seed=%d&latency=150ms", 1000+10*wave+i))
+			urls = append(urls, fmt.Sprintf("demo://orders?seed=%d", 1000+10*wave+i))
 		}
 		runs := startRuns(t, c, fmt.Sprintf("crash-%d", wave), batch, urls...)
 		all = append(all, runs...)
-		for _, a := range []string{pipeline.ExtractActivity, pipeline.ExtractActivity, pipeline.TransformActivity,
-			pipeline.TransformActivity, pipeline.LoadActivity, pipeline.LoadActivity} {
-			k.killDuring(runs, a)
+		for _, stage := range []string{pipeline.StageExtract, pipeline.StageTransform, pipeline.StageLoad} {
+			// The second attempt resumes after the first one's chunk and
+			// is killed after a later one; the third completes.
+			first := 1 + rng.IntN(chunks/2)
+			killAt(t, g, w, runs, stage, 1, first)
+			killAt(t, g, w, runs, stage, 2, first+1+rng.IntN(chunks-1-first))
+			kills += 2
 		}
 		finish(t, wh, runs)
 	}
-	t.Logf("%d kills; running attempts killed per activity: %v", k.kills, k.hits)
-	require.GreaterOrEqual(t, k.kills, 10)
+	require.Equal(t, 2*3*waves, kills)
 	logs := w.logs.String()
 	for _, a := range []string{pipeline.ExtractActivity, pipeline.TransformActivity, pipeline.LoadActivity} {
-		require.GreaterOrEqual(t, k.hits[a], 2, "kills during %s", a)
-		retried := 0
 		for _, r := range all {
-			if activityOf(t, activityRuns(events(t, c, r.GetID(), r.GetRunID())), a).Attempt > 1 {
-				retried++
-			}
+			require.EqualValues(t, pipeline.MaxAttempts, activityOf(t, activityRuns(events(t, c, r.GetID(), r.GetRunID())), a).Attempt,
+				"%s of %s was killed twice and completed on its last attempt", a, r.GetID())
 		}
-		require.Positive(t, retried, "some %s was killed and retried", a)
 		require.Contains(t, logs, "resuming "+stageOf[a], "a retried %s resumes after its last committed chunk", a)
 	}
 }

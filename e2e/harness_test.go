@@ -297,15 +297,20 @@ func (w *workerProc) restart() {
 	figures.workerRestarts.Add(1)
 }
 
-// signal sends sig and returns the exit code once the process has exited.
-func (w *workerProc) signal(sig syscall.Signal) int {
+// send sends sig to the running process.
+func (w *workerProc) send(sig syscall.Signal) {
 	w.t.Helper()
 	require.True(w.t, w.running())
 	require.NoError(w.t, w.cmd.Process.Signal(sig))
+}
+
+// exitCode waits until the process has exited and returns its exit code.
+func (w *workerProc) exitCode() int {
+	w.t.Helper()
 	select {
 	case <-w.done:
 	case <-time.After(hangGuard):
-		w.t.Fatalf("worker %s did not exit after %v", w.name, sig)
+		w.t.Fatalf("worker %s did not exit", w.name)
 	}
 	var ee *exec.ExitError
 	if errors.As(w.err, &ee) {

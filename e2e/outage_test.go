@@ -5,10 +5,10 @@ package e2e
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,68 +33,29 @@ const outageFor = 30 * time.Second
 
 // Sizes of the outage scenarios: several chunks per stage.
 const (
-	outageRows     = 20_000
-	outageChunk    = 2000
-	outagePageSize = 1000
+	outageRows  = 20_000
+	outageChunk = 2000
+	// outageHold is the page (of 100 records) of a held feed that Extract
+	// is held at: several chunks are committed before it.
+	outageHold = 70
 )
 
-// gatedFeed is a local HTTP feed (testutil.Feed: JSON pages of
-// outagePageSize linked by a Link header) whose gated pages block, the
-// first time they are asked for, until the test opens them: the test
-// then knows that Extract is reading, past the pages before.
-type gatedFeed struct {
-	t     *testing.T
-	feed  *testutil.Feed
-	gates map[int]*gate // by 0-based page
+// heldFeed serves outageRows valid orders over local HTTP, holding the
+// first request of page hold until the test releases it (see
+// testutil.HeldFeed): the test then knows that Extract is reading, past
+// the pages before.
+func heldFeed(t *testing.T, hold int, faults ...testutil.RequestFault) (*testutil.Feed, string) {
+	return testutil.HeldFeed(t, outageRows, testutil.RequestAt{Page: hold, Request: 1}, faults...)
 }
 
-type gate struct {
-	reached, release chan struct{}
-	opened           sync.Once
-}
-
-func newGatedFeed(t *testing.T, prefix string, records int, gated ...int) *gatedFeed {
-	f := &gatedFeed{t: t, gates: map[int]*gate{}}
-	for _, p := range gated {
-		f.gates[p] = &gate{reached: make(chan struct{}), release: make(chan struct{})}
-	}
-	f.feed = &testutil.Feed{Style: testutil.FeedLinkArray, Records: testutil.OrderRecords(prefix, records), PageSize: outagePageSize,
-		Gate: func(page int) {
-			if g := f.gates[page]; g != nil {
-				close(g.reached)
-				<-g.release
-			}
-		}}
-	// Cleanups run last-in first-out: the gates open before the server
-	// closes (it waits for the requests they hold).
-	f.feed.Start(t)
-	t.Cleanup(func() {
-		for p := range f.gates {
-			f.open(p)
-		}
-	})
-	return f
-}
-
-func (f *gatedFeed) url() string {
-	u, _ := f.feed.Source()
-	return u
-}
-
-// reached waits until Extract asks for the gated page.
-func (f *gatedFeed) reached(page int) {
-	f.t.Helper()
+// arrived waits until Extract asks for a held feed's held page.
+func arrived(t *testing.T, feed *testutil.Feed) {
+	t.Helper()
 	select {
-	case <-f.gates[page].reached:
+	case <-feed.Arrived():
 	case <-time.After(hangGuard):
-		f.t.Fatalf("Extract never asked for page %d", page)
+		t.Fatal("Extract never asked for the held page")
 	}
-}
-
-// open releases a gated page.
-func (f *gatedFeed) open(page int) {
-	g := f.gates[page]
-	g.opened.Do(func() { close(g.release) })
 }
 
 // outage is one scenario: a worker of its own, on a task queue of its
@@ -188,20 +149,26 @@ func (o *outage) lockTable(table string) *pgx.Conn {
 	return conn
 }
 
-// waitLocked waits until a session of the worker waits for the lock on
-// table: the run is in the stage that writes it, and stays there while
-// the lock is held.
-func (o *outage) waitLocked(table string) {
+// waitLocked waits until a session of the worker, other than the one of
+// process ID not, waits for the lock on table, and returns its process
+// ID: the run is in the stage that writes it, and stays there while the
+// lock is held.
+func (o *outage) waitLocked(table string, not int32) int32 {
 	o.t.Helper()
 	ctx := testContext(o.t)
 	conn, err := pgx.Connect(ctx, o.wh.DSN)
 	require.NoError(o.t, err)
 	defer conn.Close(context.Background())
+	var pid int32
 	require.Eventually(o.t, func() bool {
-		var n int
-		require.NoError(o.t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE relation = $1::regclass AND NOT granted`, table).Scan(&n))
-		return n > 0
+		err := conn.QueryRow(ctx, `SELECT pid FROM pg_locks WHERE relation = $1::regclass AND NOT granted AND pid <> $2 LIMIT 1`, table, not).Scan(&pid)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return false
+		}
+		require.NoError(o.t, err)
+		return true
 	}, hangGuard, 50*time.Millisecond, "no session waits for the lock on %s", table)
+	return pid
 }
 
 // stopWhileLocked runs a demo source whose activity, in stage, waits for
@@ -212,7 +179,7 @@ func (o *outage) stopWhileLocked(table, activity, stage string) {
 	o.lockTable(table)
 	url := "demo://orders?seed=4101"
 	run := o.run("outage-"+stage, pipeline.Params{BatchSize: outageRows, SourceURL: url})
-	o.waitLocked(table)
+	o.waitLocked(table, 0)
 	stopped := o.down()
 	o.waitShown(run, activity)
 	o.upAfter(stopped)
@@ -270,15 +237,15 @@ func TestWarehouseOutages(t *testing.T) {
 		t.Parallel()
 		o := newOutage(t, srv, c, "extract", "")
 		o.w.start()
-		feed := newGatedFeed(t, "stop-extract", outageRows, 7)
-		run := o.run("outage-extract", pipeline.Params{BatchSize: outageRows, SourceURL: feed.url()})
-		feed.reached(7)
+		feed, url := heldFeed(t, outageHold)
+		run := o.run("outage-extract", pipeline.Params{BatchSize: outageRows, SourceURL: url})
+		arrived(t, feed)
 		stopped := o.down()
-		feed.open(7)
+		feed.Release()
 		line := o.waitShown(run, pipeline.ExtractActivity)
 		assert.NotContains(t, line, "postgres@", "no user or DSN in the cause")
 		o.upAfter(stopped)
-		o.finish(run, feed.url(), pipeline.ExtractActivity, pipeline.StageExtract)
+		o.finish(run, url, pipeline.ExtractActivity, pipeline.StageExtract)
 	})
 
 	t.Run("postgres stopped during transform", func(t *testing.T) {
@@ -323,7 +290,7 @@ func TestWarehouseOutages(t *testing.T) {
 		o.lockTable("daily_revenue") // the report reads it, then writes it
 		rep, err := c.ExecuteWorkflow(testContext(t), client.StartWorkflowOptions{ID: testutil.UniqueID("outage-report"), TaskQueue: o.queue}, report.OrdersReportWorkflow, p)
 		require.NoError(t, err)
-		o.waitLocked("daily_revenue")
+		o.waitLocked("daily_revenue", 0)
 		stopped := o.down()
 		o.waitShown(rep, report.DailyRevenueActivity)
 		o.upAfter(stopped)
@@ -356,13 +323,12 @@ func TestWarehouseOutages(t *testing.T) {
 		// The first page answers 404: Extract fails before it stages a
 		// chunk (a chunk's commit reads pipeline_runs), and FinishRun
 		// records the failure.
-		feed := newGatedFeed(t, "stop-finish", outageRows, 0)
-		feed.feed.Fault, feed.feed.FaultPage = testutil.FaultNotFound, 0
-		run := o.run("outage-finish", pipeline.Params{BatchSize: outageRows, SourceURL: feed.url()})
-		feed.reached(0) // Extract recorded the run; FinishRun will wait for this lock
+		feed, url := heldFeed(t, 0, testutil.RequestFault{RequestAt: testutil.RequestAt{Page: 0, Request: 1}, Fault: testutil.FaultNotFound})
+		run := o.run("outage-finish", pipeline.Params{BatchSize: outageRows, SourceURL: url})
+		arrived(t, feed) // Extract recorded the run; FinishRun will wait for this lock
 		o.lockTable("pipeline_runs")
-		feed.open(0)
-		o.waitLocked("pipeline_runs")
+		feed.Release()
+		o.waitLocked("pipeline_runs", 0)
 		stopped := o.down()
 		o.waitShown(run, pipeline.FinishRunActivity)
 		o.upAfter(stopped)
@@ -377,9 +343,9 @@ func TestWarehouseOutages(t *testing.T) {
 		t.Parallel()
 		o := newOutage(t, srv, c, "drops", "")
 		o.w.start()
-		feed := newGatedFeed(t, "drops", outageRows, 3, 8, 13)
+		feed, url := heldFeed(t, outageHold)
 		ids, orders := o.lockTable("stage_ids"), o.lockTable("orders")
-		run := o.run("outage-drops", pipeline.Params{BatchSize: outageRows, SourceURL: feed.url()})
+		run := o.run("outage-drops", pipeline.Params{BatchSize: outageRows, SourceURL: url})
 		drop := func(keep ...*pgx.Conn) {
 			var pids []uint32
 			for _, k := range keep {
@@ -389,18 +355,26 @@ func TestWarehouseOutages(t *testing.T) {
 			require.NoError(t, err)
 			require.Positive(t, n, "the worker had connections to drop")
 		}
-		for _, page := range []int{3, 8, 13} { // three times while Extract reads
-			feed.reached(page)
-			drop(ids, orders)
-			feed.open(page)
-		}
-		o.waitLocked("stage_ids") // inside Transform's transaction, and its lock
+		// 1: while Extract reads (its pooled connections are dropped).
+		arrived(t, feed)
+		drop(ids, orders)
+		feed.Release()
+		// 2 and 3: inside Transform's transaction, which waits for the
+		// lock on stage_ids and runs again each time; the second drop
+		// ends the lock too.
+		first := o.waitLocked("stage_ids", 0)
+		drop(ids, orders)
+		o.waitLocked("stage_ids", first)
 		drop(orders)
-		o.waitLocked("orders") // inside Load's transaction, and the last lock
+		// 4 and 5: the same inside Load's transaction, with the lock on
+		// orders.
+		first = o.waitLocked("orders", 0)
+		drop(orders)
+		o.waitLocked("orders", first)
 		drop()
 		var sum pipeline.Summary
 		require.NoError(t, run.Get(testContext(t), &sum))
-		o.wh.checkRun(t, expect(t, feed.url(), outageRows, source.Config{}), sum)
+		o.wh.checkRun(t, expect(t, url, outageRows, source.Config{}), sum)
 		for _, a := range []string{pipeline.ExtractActivity, pipeline.TransformActivity, pipeline.LoadActivity} {
 			assert.Equal(t, int32(1), activityOf(t, activityRuns(events(t, c, run.GetID(), run.GetRunID())), a).Attempt, "dropped connections cost %s no attempt", a)
 		}
@@ -415,9 +389,9 @@ func TestWarehouseOutages(t *testing.T) {
 		// store's wait (heartbeating, shown, logged) takes over.
 		o := newOutage(t, srv, c, "sqlite", "sqlite:"+path+"?_pragma=busy_timeout(1000)")
 		o.w.start()
-		feed := newGatedFeed(t, "sqlite-lock", outageRows, 7)
-		run := o.run("outage-sqlite", pipeline.Params{BatchSize: outageRows, SourceURL: feed.url()})
-		feed.reached(7)
+		feed, url := heldFeed(t, outageHold)
+		run := o.run("outage-sqlite", pipeline.Params{BatchSize: outageRows, SourceURL: url})
+		arrived(t, feed)
 		db, err := sql.Open("sqlite", path)
 		require.NoError(t, err)
 		defer db.Close()
@@ -426,13 +400,13 @@ func TestWarehouseOutages(t *testing.T) {
 		_, err = lock.ExecContext(testContext(t), `BEGIN EXCLUSIVE`)
 		require.NoError(t, err)
 		locked := time.Now()
-		feed.open(7)
+		feed.Release()
 		line := o.waitShown(run, pipeline.ExtractActivity)
 		assert.Contains(t, line, "(the SQLite database is locked by another connection (SQLITE_BUSY))")
 		time.Sleep(time.Until(locked.Add(outageFor)))
 		_, err = lock.ExecContext(testContext(t), `COMMIT`)
 		require.NoError(t, err)
 		require.NoError(t, lock.Close())
-		o.finish(run, feed.url(), pipeline.ExtractActivity, pipeline.StageExtract)
+		o.finish(run, url, pipeline.ExtractActivity, pipeline.StageExtract)
 	})
 }

@@ -4,10 +4,10 @@ package e2e
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -30,16 +30,16 @@ func TestRunLogsSurviveAKilledWorker(t *testing.T) {
 				}
 			}
 			srv := startServer(t, false)
-			// 60,000 rows load in 12 chunks of a page each: long enough to
-			// be killed in the middle.
-			w := startWorker(t, "runlogs-"+db, srv.addr, "BLUEPRINT_DATABASE_URL="+wh.DSN)
+			// 60,000 rows load in 12 chunks of a page each; the worker is
+			// killed with Load held after one of them.
+			g := newGates(t)
+			w := startWorker(t, "runlogs-"+db, srv.addr, "BLUEPRINT_DATABASE_URL="+wh.DSN, g.env())
 			c := srv.client()
 			seed := e2eSeed(t)
-			k := newKiller(t, c, w, wh, seed)
-			k.maxDelay = 50 * time.Millisecond // kill soon after a committed chunk
+			chunk := 1 + rand.New(rand.NewPCG(seed, 0x6c6f6773)).IntN(10)
+			t.Logf("killed after Load chunk %d (from seed %d; replay with BLUEPRINT_E2E_SEED=%d)", chunk, seed, seed)
 			runs := startRuns(t, c, "runlogs-"+db, 60_000, "demo://orders?seed=77")
-			k.killDuring(runs, pipeline.LoadActivity)
-			require.Equal(t, 1, k.hits[pipeline.LoadActivity], "the worker was killed during Load (seed %d)", seed)
+			killAt(t, g, w, runs, pipeline.StageLoad, 1, chunk)
 			finish(t, wh, runs)
 
 			env := childEnv(t, "TEMPORAL_ADDRESS="+srv.addr, "BLUEPRINT_DATABASE_URL="+wh.DSN)
@@ -53,9 +53,10 @@ func TestRunLogsSurviveAKilledWorker(t *testing.T) {
 				require.Regexp(t, regexp.MustCompile(`(?m)^\S+ \S+\s+`+re+`$`), out)
 			}
 			line(`info\s+load\s+1\s+load started \(attempt 1 of 3\)`)
-			// The chunk lines of attempt 1 written before the kill (the kill
-			// may fall between a chunk's commit and its line) stay.
-			t.Logf("lines of the killed attempt: %d", len(regexp.MustCompile(`(?m)^\S+ \S+\s+info\s+load\s+1\s+chunk \d+ of 12 committed`).FindAllString(out, -1)))
+			// The chunk lines attempt 1 wrote before the kill stay.
+			require.Len(t, regexp.MustCompile(`(?m)^\S+ \S+\s+info\s+load\s+1\s+chunk \d+ of 12 committed`).FindAllString(out, -1), chunk,
+				"the lines of the killed attempt")
+			line(fmt.Sprintf(`info\s+load\s+2\s+resuming after %d committed chunks \(\d+ rows\)`, chunk))
 			line(`warn\s+load\s+2\s+attempt 1 failed: activity Load failed.*heartbeat timeout.*|warn\s+load\s+2\s+attempt 1 failed: heartbeat timeout`)
 			line(`info\s+load\s+2\s+load started \(attempt 2 of 3\)`)
 			line(`info\s+load\s+2\s+resuming after \d+ committed chunks \(\d+ rows\)`)

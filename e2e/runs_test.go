@@ -6,12 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -54,77 +51,6 @@ func finish(t *testing.T, wh *warehouse, runs []*pipelineRun) {
 		require.NoError(t, r.Get(testContext(t), &sum), "run %s must complete", r.GetID())
 		wh.checkRun(t, expect(t, r.url, r.batch, source.Config{}), sum)
 	}
-}
-
-// pending is the state of a run's current activity.
-type pending struct {
-	run      *pipelineRun
-	activity string
-	attempt  int32
-	started  bool
-	// current: started by the worker process the caller asked about (not
-	// by a dead one whose attempt the server has not timed out yet).
-	current bool
-}
-
-// look describes the runs: their pending activities, and how many are
-// still running. pid names the current worker process (0: any).
-func look(t *testing.T, c client.Client, runs []*pipelineRun, pid int) (list []pending, open int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	me := fmt.Sprintf("%d@", pid)
-	for _, r := range runs {
-		desc, err := c.DescribeWorkflow(ctx, r.GetID(), r.GetRunID())
-		require.NoError(t, err)
-		d := desc.RawResponse
-		if d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			continue
-		}
-		open++
-		for _, pa := range d.GetPendingActivities() {
-			started := pa.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED
-			list = append(list, pending{run: r, activity: pa.GetActivityType().GetName(), attempt: pa.GetAttempt(),
-				started: started, current: started && (pid == 0 || strings.HasPrefix(pa.GetLastWorkerIdentity(), me))})
-		}
-	}
-	return list, open
-}
-
-// activityOrder ranks the activities of a run.
-var activityOrder = map[string]int{pipeline.ExtractActivity: 0, pipeline.TransformActivity: 1, pipeline.LoadActivity: 2, pipeline.FinishRunActivity: 3}
-
-// waitProgress waits until some run's activity runs on worker pid (0: any)
-// and has committed more chunks of its stage than seen records for the
-// run. It returns false, without waiting more, once every run has moved
-// past the activity.
-func waitProgress(t *testing.T, c client.Client, wh *warehouse, runs []*pipelineRun, activity string, pid int, seen map[string]int) bool {
-	t.Helper()
-	deadline := time.Now().Add(hangGuard)
-	for time.Now().Before(deadline) {
-		list, open := look(t, c, runs, pid)
-		// A run between two activities has none pending, and is not
-		// known to be past this one.
-		later := 0
-		for _, p := range list {
-			if activityOrder[p.activity] > activityOrder[activity] {
-				later++
-			}
-			if p.activity == activity && p.current && p.attempt < pipeline.MaxAttempts {
-				cp, err := wh.Checkpoint(context.Background(), pipeline.RunRef{WorkflowID: p.run.GetID(), RunID: p.run.GetRunID()}, stageOf[activity])
-				require.NoError(t, err)
-				if !cp.Done && cp.NextSeq > seen[p.run.GetID()] {
-					return true
-				}
-			}
-		}
-		if open == 0 || (later == open && len(list) == open) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("no run made progress in %s", activity)
-	return false
 }
 
 // startRun starts one run on queue.

@@ -162,6 +162,10 @@ func TestRecordHistories(t *testing.T) {
 		// blueprint-finish-run-wait 1).
 		"completed-end-wait": {BatchSize: 1200, SourceURL: "demo://orders"},
 		"failed-finish-wait": {BatchSize: 100, SourceURL: "demo://orders?fail=always"},
+		// The rejection threshold's version marker, in a run under it and
+		// one over it (the demo source rejects a few of every 100).
+		"completed-max-rejected": {BatchSize: 200, SourceURL: "demo://orders", MaxRejected: pipeline.MaxRejectedCount(200)},
+		"failed-max-rejected":    {BatchSize: 200, SourceURL: "demo://orders", MaxRejected: pipeline.MaxRejectedCount(0)},
 	} {
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: pipeline.TaskQueue}, pipeline.WorkflowType, p)
 		require.NoError(t, err)
@@ -220,15 +224,18 @@ func TestRecordHistories(t *testing.T) {
 		saveHistory(ctx, t, c, dir, name, run)
 	}
 
-	// NightlyETL cancelled while its child reads a slow source: the child
-	// and the parent end cancelled.
+	// NightlyETL cancelled while its child reads a source that holds its
+	// first page until the end of the test: the child and the parent end
+	// cancelled.
+	feed, feedURL := testutil.HeldFeed(t, 100, testutil.RequestAt{Page: 0, Request: 1})
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-nightly-cancelled", TaskQueue: pipeline.TaskQueue}, report.NightlyETLWorkflow,
-		report.NightlyParams{Sources: []string{"demo://orders?latency=2s"}, BatchSize: 5000, MaxParallel: 1, Timezone: "UTC"})
+		report.NightlyParams{Sources: []string{feedURL}, BatchSize: 5000, MaxParallel: 1, Timezone: "UTC"})
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		_, err := c.DescribeWorkflow(ctx, "history-nightly-cancelled-source-1", "")
-		return err == nil
-	}, 30*time.Second, 50*time.Millisecond)
+	select {
+	case <-feed.Arrived():
+	case <-ctx.Done():
+		t.Fatal("the child never read its source")
+	}
 	require.NoError(t, c.CancelWorkflow(ctx, run.GetID(), run.GetRunID()))
 	var canceled *temporal.CanceledError
 	require.ErrorAs(t, run.Get(ctx, nil), &canceled)
@@ -300,9 +307,12 @@ func history(ctx context.Context, t *testing.T, c client.Client, id, runID strin
 
 // TestRetryShowsInCurrentDetailsOnDevServer checks, on a real server, that
 // a stage's retries reach the run's current details: each retried attempt
-// of Extract signals its workflow (attempts 1 and 2 of failure_rate=1 fail
-// after some pages), the Web UI's metadata query shows the attempt while
-// it runs, and a run without retries has no signal in its history.
+// of Extract signals its workflow, the Web UI's metadata query shows the
+// attempt while it runs, and a run without retries has no signal in its
+// history. The source scripts the run: attempt 1 fails at page 3 (503)
+// after committing pages 1 and 2; attempt 2 resumes at page 3 and is held
+// there until the test has looked at the run's current details, then fails
+// at page 4; attempt 3 resumes at page 4 and completes.
 func TestRetryShowsInCurrentDetailsOnDevServer(t *testing.T) {
 	srv := devserver.ForTest(t)
 	c := srv.Client()
@@ -310,33 +320,42 @@ func TestRetryShowsInCurrentDetailsOnDevServer(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	queue := testutil.UniqueID("attempts")
-	flowstest.StartWith(t, c, st, worker.Config{TaskQueue: queue, ChunkRecords: 100, Sources: source.Config{PageSize: 100}})
+	flowstest.StartWith(t, c, st, worker.Config{TaskQueue: queue, ChunkRecords: 100})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
 	start := func(sourceURL string) client.WorkflowRun {
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: testutil.UniqueID("attempts"), TaskQueue: queue},
-			pipeline.WorkflowType, pipeline.Params{BatchSize: 2000, SourceURL: sourceURL})
+			pipeline.WorkflowType, pipeline.Params{BatchSize: 600, SourceURL: sourceURL})
 		require.NoError(t, err)
 		return run
 	}
-	run := start("demo://orders?failure_rate=1")
+	outage := func(page int) testutil.RequestFault {
+		return testutil.RequestFault{RequestAt: testutil.RequestAt{Page: page, Request: 1}, Fault: testutil.FaultServerError}
+	}
+	// Pages 0-based: the third and fourth pages' first requests fail;
+	// the third's second request is held.
+	feed, sourceURL := testutil.HeldFeed(t, 600, testutil.RequestAt{Page: 2, Request: 2}, outage(2), outage(3))
+	run := start(sourceURL)
 	done := make(chan error, 1)
 	go func() { done <- run.Get(ctx, nil) }()
-	seen := map[string]bool{}
-	for polling := true; polling; {
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-			polling = false
-		case <-time.After(100 * time.Millisecond):
-			v, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), flowrun.MetadataQuery)
-			require.NoError(t, err)
-			var md sdkpb.WorkflowMetadata
-			require.NoError(t, v.Get(&md))
-			seen[md.GetCurrentDetails()] = true
-		}
+
+	// Attempt 2 is at the gate: it signalled the workflow before it
+	// opened the source, and a query sees every event the history holds.
+	select {
+	case <-feed.Arrived():
+	case err := <-done:
+		t.Fatalf("the run ended before attempt 2 reached the gate: %v", err)
+	case <-ctx.Done():
+		t.Fatal("attempt 2 never reached the gate")
 	}
+	v, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), flowrun.MetadataQuery)
+	require.NoError(t, err)
+	var md sdkpb.WorkflowMetadata
+	require.NoError(t, v.Get(&md))
+	during := md.GetCurrentDetails()
+	feed.Release()
+	require.NoError(t, <-done)
 
 	var signals []pipeline.Attempt
 	for _, e := range history(ctx, t, c, run.GetID(), run.GetRunID()) {
@@ -352,14 +371,13 @@ func TestRetryShowsInCurrentDetailsOnDevServer(t *testing.T) {
 		require.Equal(t, pipeline.StageExtract, at.Stage)
 		require.Equal(t, int32(i+2), at.Attempt)
 		require.Equal(t, int32(pipeline.MaxAttempts), at.MaxAttempts)
-		require.Positive(t, at.Rows, "the failed attempts committed some chunks")
-		require.Contains(t, at.PreviousError, "synthetic source unavailable", "the earlier attempt's error, read from the server")
+		require.EqualValues(t, 200+100*i, at.Rows, "the failed attempts committed the pages before their fault")
+		require.Contains(t, at.PreviousError, fmt.Sprintf("page=%d: 503 Service Unavailable", 3+i), "the earlier attempt's error, read from the server")
 	}
-	require.Greater(t, signals[1].Rows, signals[0].Rows)
-	want := "**Stage:** extract\n\n**Reading:** up to 2000 records from demo://orders?failure_rate=1\n\n" +
+	want := "**Stage:** extract\n\n**Reading:** up to 600 records from " + sourceURL + "\n\n" +
 		strings.Join(flowrun.AttemptFacts(signals[0]), "\n\n")
-	require.True(t, seen[want], "the Web UI showed attempt 2 while it ran:\n%s\nsaw:\n%v", want, seen)
-	require.Contains(t, want, fmt.Sprintf("**Attempt:** 2 of 3 (resuming after %d rows)", signals[0].Rows))
+	require.Equal(t, want, during, "the Web UI shows attempt 2 while it runs")
+	require.Contains(t, want, "**Attempt:** 2 of 3 (resuming after 200 rows)")
 
 	plain := start("demo://orders")
 	require.NoError(t, plain.Get(ctx, nil))

@@ -7,7 +7,6 @@ import (
 	"html"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -30,9 +29,7 @@ import (
 // workflow ID and flow: the dev server's list API (Server 1.29) returns no
 // user metadata, so no Web UI version can show the summary there yet.
 func TestWebUIShowsWhatARunIs(t *testing.T) {
-	if _, err := os.Stat(testutil.Chromium); err != nil {
-		t.Skipf("the Web UI check needs headless Chromium at %s (apt-get install chromium): %v", testutil.Chromium, err)
-	}
+	testutil.RequireChromium(t)
 	port := testutil.FreePort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -51,7 +51,7 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 	start := func(i int) {
 		id := fmt.Sprintf("%s-source-%d", info.WorkflowExecution.ID, i+1)
 		res.Sources[i] = report.SourceOutcome{Source: pipeline.RedactURL(p.Sources[i]), WorkflowID: id}
-		f := workflow.ExecuteChildWorkflow(child(id), pipeline.WorkflowType, pipeline.Params{BatchSize: p.BatchSize, SourceURL: p.Sources[i]})
+		f := workflow.ExecuteChildWorkflow(child(id), pipeline.WorkflowType, pipeline.Params{BatchSize: p.BatchSize, SourceURL: p.Sources[i], MaxRejected: p.MaxRejected})
 		running++
 		sel.AddFuture(f, func(f workflow.Future) {
 			running--

@@ -84,7 +84,11 @@ func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summar
 	}
 	summary.Valid, summary.Rejected, summary.Reasons = transformed.Valid, transformed.Rejected, transformed.Reasons
 	summary.Durations.Transform = workflow.Now(ctx).Sub(mark)
-	progress.Stage, progress.Valid, progress.Rejected = pipeline.StageLoad, transformed.Valid, transformed.Rejected
+	progress.Valid, progress.Rejected = transformed.Valid, transformed.Rejected
+	if err := checkRejected(ctx, params.MaxRejected, summary); err != nil {
+		return failed(pipeline.StageTransform, err)
+	}
+	progress.Stage = pipeline.StageLoad
 
 	mark = workflow.Now(ctx)
 	details.Stage(ctx, pipeline.StageLoad, fmt.Sprintf("**Rows so far:** %d extracted, %d valid, %d rejected", extracted.Records, transformed.Valid, transformed.Rejected))
@@ -103,6 +107,29 @@ func DataPipeline(ctx workflow.Context, params pipeline.Params) (pipeline.Summar
 	details.Stage(ctx, pipeline.StageDone, "**Result:** "+outcome)
 	flowrun.End(ctx, deployment, pipeline.EndRunInput{Status: pipeline.RunCompleted, Summary: outcome})
 	return summary, nil
+}
+
+// The versions of the rejection threshold, as marked in a run's history:
+// runs recorded before it replay without the check (DefaultVersion) and
+// go on to Load whatever they rejected.
+const (
+	rejectedChange  = "blueprint-max-rejected"
+	rejectedChecked = 1
+)
+
+// checkRejected fails a run that rejected more records than max_rejected
+// allows (by default: all of them, when there was at least one), before
+// anything is loaded. It is the only way a record's content fails a run;
+// the failure says the counts by reason and carries the summary so far
+// as its details. The rejected records stay in the warehouse.
+func checkRejected(ctx workflow.Context, limit pipeline.RejectLimit, s pipeline.Summary) error {
+	if workflow.GetVersion(ctx, rejectedChange, workflow.DefaultVersion, rejectedChecked) == workflow.DefaultVersion {
+		return nil
+	}
+	if !limit.Exceeded(s.Rejected, s.Extracted) {
+		return nil
+	}
+	return temporal.NewNonRetryableApplicationError(limit.Failure(s.Rejected, s.Extracted, s.Reasons), pipeline.ErrTooManyRejected, nil, s)
 }
 
 // stageContext gives a stage's activity its options, with a timeout for a

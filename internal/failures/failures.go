@@ -19,7 +19,7 @@ import (
 
 // errorTypes are the failure types worth naming: blueprint's own. Other
 // types are Go type names ("wrapError") that say nothing to a user.
-var errorTypes = []string{pipeline.ErrInvalidParameters, pipeline.ErrBadSource, pipeline.ErrBadData, pipeline.ErrTransient, pipeline.ErrSourcesFailed}
+var errorTypes = []string{pipeline.ErrInvalidParameters, pipeline.ErrBadSource, pipeline.ErrBadData, pipeline.ErrTransient, pipeline.ErrSourcesFailed, pipeline.ErrTooManyRejected}
 
 // Chain writes a failure and its causes on one line, outermost
 // first: "activity Extract failed (maximum attempts reached): source

@@ -25,10 +25,15 @@ import (
 const TypeStageFailed = "StageFailed"
 
 // Message is the one-line summary of a stage's error; an error that is not
-// an activity's is returned as its own message.
+// an activity's is returned as its own message (an application error's
+// without the SDK's "(type: ..., retryable: ...)").
 func Message(err error) string {
 	var act *temporal.ActivityError
 	if !errors.As(err, &act) {
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			return OneLine(app.Message())
+		}
 		return err.Error()
 	}
 	stage := act.ActivityType().GetName()

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -268,6 +269,15 @@ func set(v reflect.Value, params []*Param, values map[string]any, problems *[]Pr
 			continue
 		}
 		bad := func(msg string) { *problems = append(*problems, Problem{Path: p.Path, Value: Show(val), Msg: msg}) }
+		if p.text {
+			tv := p.textValue()
+			if err := tv.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(val.(string))); err != nil {
+				bad(err.Error())
+				continue
+			}
+			f.Set(tv.Elem())
+			continue
+		}
 		switch p.Kind {
 		case String, Enum:
 			f.SetString(val.(string))

@@ -168,7 +168,7 @@ func TestDecodeDataPipelineParams(t *testing.T) {
 		{`{"batch_size":99999999999999999999}`, "batch_size=99999999999999999999: is out of range for an integer"},
 		{`{"batch_size":0}`, "batch_size=0: must be at least 1"},
 		{`{"source_url":""}`, "source_url: is required"},
-		{`{"sourceurl":"demo://orders"}`, `unknown parameter "sourceurl" (valid: batch_size, source_url); did you mean "source_url"?`},
+		{`{"sourceurl":"demo://orders"}`, `unknown parameter "sourceurl" (valid: batch_size, source_url, max_rejected); did you mean "source_url"?`},
 		{`{"source":"demo://orders"}`, `source: is not valid (it is not a parameter: the blueprint CLI fills it in)`},
 		{`[1]`, "parameters must be a JSON object, got an array"},
 		{`null`, "parameters must be a JSON object, got null"},
@@ -192,7 +192,7 @@ func TestDecodeDataPipelineParams(t *testing.T) {
 func TestDecodeNamedSource(t *testing.T) {
 	s, err := flow.NewSchema(reflect.TypeFor[pipeline.Params]())
 	require.NoError(t, err)
-	assert.Equal(t, []string{"batch_size", "source_url"}, s.Names(), "source is not a parameter")
+	assert.Equal(t, []string{"batch_size", "source_url", "max_rejected"}, s.Names(), "source is not a parameter")
 	assert.False(t, s.IsParam("source"))
 	def := &restapi.Definition{Name: "shop", URL: "https://api.example.com/orders", Paginate: restapi.Paginate{Style: restapi.StylePage}}
 	doc, err := json.Marshal(pipeline.Params{BatchSize: 1, SourceURL: "source:shop", Source: def})

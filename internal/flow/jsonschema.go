@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -42,18 +43,20 @@ func objectSchema(params []*Param) map[string]any {
 
 func paramSchema(p *Param) map[string]any {
 	var s map[string]any
-	switch p.Kind {
-	case Object:
+	switch {
+	case p.text:
+		s = reflect.Zero(p.typ).Interface().(TextValue).ParamJSONSchema()
+	case p.Kind == Object:
 		s = objectSchema(p.Fields)
-	case StringList:
+	case p.Kind == StringList:
 		s = map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
-	case Enum:
+	case p.Kind == Enum:
 		s = map[string]any{"type": "string", "enum": p.Enum}
-	case Duration:
+	case p.Kind == Duration:
 		s = map[string]any{"type": "string", "pattern": goDurationPattern}
-	case DateKind:
+	case p.Kind == DateKind:
 		s = map[string]any{"type": "string", "format": "date"}
-	case DateTime:
+	case p.Kind == DateTime:
 		s = map[string]any{"type": "string", "format": "date-time"}
 	default:
 		s = map[string]any{"type": string(p.Kind)}
@@ -63,6 +66,9 @@ func paramSchema(p *Param) map[string]any {
 	}
 	if p.Default != nil {
 		s["default"] = p.Default
+	}
+	if p.text {
+		return s // its rule is in its own schema
 	}
 	rules, items, _ := strings.Cut(p.Rule, "dive")
 	applyBounds(s, p.Kind, rules)

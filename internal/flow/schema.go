@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -25,7 +26,25 @@ const (
 	Enum       Kind = "enum"            // string with a validate:"oneof=a b c" rule
 	StringList Kind = "list of strings" // []string
 	Object     Kind = "object"          // a nested struct with parameters of its own
+	// A TextValue type's kind is the name it gives itself.
 )
+
+// TextValue is a parameter type that reads and checks a text form of its
+// own, for a value no kind above can say: pipeline.RejectLimit is "10" or
+// "5%". Its pointer type also implements encoding.TextUnmarshaler, whose
+// error message is the rule a bad value broke ("must be ..."). Its
+// canonical value is the text MarshalText writes; an integer, in JSON or
+// YAML, is read as its decimal text.
+type TextValue interface {
+	encoding.TextMarshaler
+	// ParamKind names the type in `blueprint flows inspect` and messages
+	// ("count or percentage").
+	ParamKind() string
+	// ParamRule says in words what the text may be, for `flows inspect`.
+	ParamRule() string
+	// ParamJSONSchema describes the accepted values in JSON Schema.
+	ParamJSONSchema() map[string]any
+}
 
 // Param is one parameter of a flow, derived from a field of its parameter
 // struct:
@@ -56,6 +75,8 @@ type Param struct {
 
 	index int
 	typ   reflect.Type
+	// text is set for a TextValue type.
+	text bool
 }
 
 // Required reports whether the parameter must be given.
@@ -73,10 +94,21 @@ type Schema struct {
 }
 
 var (
-	durationType = reflect.TypeFor[time.Duration]()
-	timeType     = reflect.TypeFor[time.Time]()
-	dateType     = reflect.TypeFor[Date]()
+	durationType      = reflect.TypeFor[time.Duration]()
+	timeType          = reflect.TypeFor[time.Time]()
+	dateType          = reflect.TypeFor[Date]()
+	textValueType     = reflect.TypeFor[TextValue]()
+	textUnmarshalType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
+
+// isTextValue reports whether t is a TextValue a parameter can be
+// decoded into.
+func isTextValue(t reflect.Type) bool {
+	return t.Implements(textValueType) && reflect.PointerTo(t).Implements(textUnmarshalType)
+}
+
+// textValue returns a new zero value of the parameter's TextValue type.
+func (p *Param) textValue() reflect.Value { return reflect.New(p.typ) }
 
 // NewSchema derives the schema of a parameter struct type. It fails on a
 // field type it cannot offer as a parameter or a default that does not
@@ -124,6 +156,13 @@ func fields(t reflect.Type, prefix string) ([]*Param, error) {
 			return nil, fmt.Errorf("field %s: %w", f.Name, err)
 		}
 		p.Kind = kind
+		if isTextValue(f.Type) {
+			tv := reflect.Zero(f.Type).Interface().(TextValue)
+			p.Kind, p.text = Kind(tv.ParamKind()), true
+			if p.Rule == "" {
+				p.Rule = tv.ParamRule()
+			}
+		}
 		switch kind {
 		case Enum:
 			p.Enum = enumValues(p.Rule)
@@ -145,6 +184,9 @@ func fields(t reflect.Type, prefix string) ([]*Param, error) {
 }
 
 func kindOf(t reflect.Type, rule string) (Kind, error) {
+	if isTextValue(t) {
+		return "", nil // named by the type itself
+	}
 	switch t {
 	case durationType:
 		return Duration, nil
@@ -172,7 +214,7 @@ func kindOf(t reflect.Type, rule string) (Kind, error) {
 	case reflect.Struct:
 		return Object, nil
 	}
-	return "", fmt.Errorf("type %s cannot be a parameter (use string, int, float64, bool, time.Duration, time.Time, flow.Date, []string or a struct)", t)
+	return "", fmt.Errorf("type %s cannot be a parameter (use string, int, float64, bool, time.Duration, time.Time, flow.Date, []string, a struct or a flow.TextValue)", t)
 }
 
 // enumValues reads the values of a oneof rule.

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,6 +84,9 @@ func (p *Param) Coerce(v any) (any, []Problem) {
 	}
 	if v == nil {
 		return bad("must be %s, got %s", p.Kind.article(), Describe(v))
+	}
+	if p.text {
+		return p.coerceText(v)
 	}
 	switch p.Kind {
 	case String, Enum:
@@ -196,6 +200,27 @@ func (p *Param) Coerce(v any) (any, []Problem) {
 	return bad("must be %s, got %s", p.Kind.article(), Describe(v))
 }
 
+// coerceText converts the value of a TextValue parameter: its text, or an
+// integer read as its decimal text.
+func (p *Param) coerceText(v any) (any, []Problem) {
+	var text string
+	switch n := v.(type) {
+	case string:
+		return p.fromString(n)
+	case json.Number:
+		text = string(n)
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		text = fmt.Sprint(n)
+	default:
+		return nil, []Problem{{Path: p.Path, Msg: fmt.Sprintf("must be %s, got %s", p.Kind.article(), Describe(v))}}
+	}
+	out, problems := p.fromString(text)
+	for i := range problems {
+		problems[i].Value = shorten(text) // a number, shown as written
+	}
+	return out, problems
+}
+
 // coerceObject converts every value of m, reporting every problem.
 func coerceObject(params []*Param, m map[string]any) (map[string]any, []Problem) {
 	out := make(map[string]any, len(m))
@@ -268,6 +293,21 @@ func (p *Param) parseString(s string) (any, error) {
 func (p *Param) fromString(s string) (any, []Problem) {
 	bad := func(format string, args ...any) (any, []Problem) {
 		return nil, []Problem{{Path: p.Path, Msg: fmt.Sprintf(format, args...)}}
+	}
+	if p.text {
+		v := p.textValue()
+		if err := v.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil || s == "" {
+			msg := "must not be empty; leave the parameter out to use its default"
+			if err != nil {
+				msg = err.Error()
+			}
+			return nil, []Problem{{Path: p.Path, Value: strconv.Quote(shorten(s)), Msg: msg}}
+		}
+		b, err := v.Elem().Interface().(TextValue).MarshalText()
+		if err != nil {
+			return bad("cannot be written back as text: %v", err)
+		}
+		return string(b), nil
 	}
 	switch p.Kind {
 	case Integer:

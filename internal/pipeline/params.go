@@ -39,6 +39,10 @@ type Params struct {
 	// SourceURL says where to extract from: http(s)://, file://, demo://
 	// or source:NAME, a source declared in the manifest's sources: section.
 	SourceURL string `json:"source_url" validate:"required,source_url_length,source_url" default:"demo://orders" help:"http(s):// JSON API, file:// JSON/NDJSON/CSV file, demo://orders, or source:NAME from the manifest's sources:"`
+	// MaxRejected is how many rejected records fail the run: a count or a
+	// percentage of the extracted records; by default, all of them (see
+	// RejectLimit). It is the only way a record's content fails a run.
+	MaxRejected RejectLimit `json:"max_rejected,omitzero" help:"rejected records a run may have and still load the rest: a count (10) or a percentage of the extracted records (5%); more fails the run, nothing loaded (default: fail only when every record is rejected)"`
 	// Source is the definition of the source:NAME that SourceURL names.
 	// The blueprint CLI fills it from the manifest, so the worker needs no
 	// copy of the manifest; it holds environment variable names, never

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/blueprint-etl/blueprint/internal/flow"
+	"github.com/blueprint-etl/blueprint/internal/pipeline"
 )
 
 // Names on the Temporal server.
@@ -60,6 +61,9 @@ type NightlyParams struct {
 	BatchSize   int      `json:"batch_size" validate:"batch_size" default:"100" help:"records to extract from each source"`
 	MaxParallel int      `json:"max_parallel" validate:"min=1,max=50" default:"4" help:"child runs loading at the same time"`
 	Timezone    string   `json:"timezone" validate:"required,timezone" default:"UTC" help:"time zone of the report's days"`
+	// MaxRejected is passed on to every DataPipeline child; the default
+	// is left out of the child's input, as before the parameter existed.
+	MaxRejected pipeline.RejectLimit `json:"max_rejected,omitzero" help:"each source's max_rejected: rejected records a child run may have and still load the rest, a count (10) or a percentage (5%) (default: a child fails only when it rejects every record)"`
 }
 
 // SourceOutcome is what happened to one source of a NightlyETL run.

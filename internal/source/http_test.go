@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -274,10 +275,14 @@ func TestHTTPTimeout(t *testing.T) {
 }
 
 func TestHTTPCancelled(t *testing.T) {
-	srv := serve(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
-	r := open(t, mustSpec(t, srv.URL), "", 10, Attempt{}, Config{})
+	// The context is cancelled once the request is at the server.
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
+	var once sync.Once
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		once.Do(cancel)
+		<-r.Context().Done()
+	})
+	r := open(t, mustSpec(t, srv.URL), "", 10, Attempt{}, Config{})
 	_, err := r.Next(ctx)
 	require.ErrorIs(t, err, context.Canceled, "a cancelled activity is not a source failure")
 }

@@ -90,16 +90,29 @@ const (
 // FeedFaults lists every fault a retry gets past.
 var FeedFaults = []FeedFault{FaultDrop, FaultServerError, FaultShortBody, FaultOpenChunked, FaultCutDocument}
 
+// RequestAt names one request of a feed: the Request-th (counted from 1)
+// of page Page (0-based).
+type RequestAt struct{ Page, Request int }
+
+// RequestFault is the fault of one request.
+type RequestFault struct {
+	RequestAt
+	Fault FeedFault
+}
+
 // Feed serves Records in pages of PageSize by Style. Every response
 // closes its connection (Connection: close), so that each request is a
 // fresh connection, which Go's transport never retries by itself. The
 // first request of page FaultPage (0-based, in the order a full read asks
 // for them) fails with Fault, cut after CutAt bytes of the body for the
 // faults that cut it (CutAt is reduced below the body's length); later
-// requests of that page are answered. Gate, when set, is called with
-// each page's number before its first request is answered, and holds the
-// request until it returns: a test learns that a reader got that far, and
-// holds it there.
+// requests of that page are answered, but for those Faults names.
+//
+// Hold, when its Request is not 0, holds that request at a gate: a test
+// waits on Arrived, looks at the run in that state, then calls Release,
+// and the request gets its answer (or its fault). Polling from outside
+// for such a passing state may miss it on a fast machine, or see it too
+// late on a loaded one.
 type Feed struct {
 	Style     FeedStyle
 	Records   []string
@@ -107,13 +120,18 @@ type Feed struct {
 	Fault     FeedFault
 	FaultPage int
 	CutAt     int
-	Gate      func(page int)
+	Faults    []RequestFault
+	Hold      RequestAt
 
 	srv *httptest.Server
 	mu  sync.Mutex
 	// requests counts the requests of each page.
 	requests map[int]int
 	faulted  bool
+	// arrived is closed when the held request arrives; open when it is
+	// released.
+	arrived, open chan struct{}
+	opened        sync.Once
 }
 
 // OrderRecords returns n valid order records with ids prefix-0, prefix-1, ...
@@ -130,9 +148,19 @@ func OrderRecords(prefix string, n int) []string {
 func (f *Feed) Start(t testing.TB) {
 	t.Helper()
 	f.requests = map[int]int{}
+	f.arrived, f.open = make(chan struct{}), make(chan struct{})
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	// Cleanups run last in, first out: the gate opens before the server
+	// closes, which waits for its handlers.
 	t.Cleanup(f.srv.Close)
+	t.Cleanup(f.Release)
 }
+
+// Arrived is closed when the held request has arrived.
+func (f *Feed) Arrived() <-chan struct{} { return f.arrived }
+
+// Release lets the held request go on, and any later one pass.
+func (f *Feed) Release() { f.opened.Do(func() { close(f.open) }) }
 
 // Pages is the number of pages a full read requests (with the empty
 // page that ends FeedPageUntilEmpty).
@@ -314,14 +342,24 @@ func (f *Feed) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.requests[page]++
-	first := f.requests[page] == 1
+	at := RequestAt{Page: page, Request: f.requests[page]}
 	fault := NoFault
-	if first && page == f.FaultPage {
+	if at.Request == 1 && page == f.FaultPage {
 		fault, f.faulted = f.Fault, f.Fault != NoFault
 	}
+	for _, rf := range f.Faults {
+		if rf.RequestAt == at {
+			fault, f.faulted = rf.Fault, rf.Fault != NoFault
+		}
+	}
 	f.mu.Unlock()
-	if first && f.Gate != nil {
-		f.Gate(page)
+	if f.Hold.Request > 0 && f.Hold == at {
+		close(f.arrived)
+		select {
+		case <-f.open:
+		case <-r.Context().Done():
+			return
+		}
 	}
 
 	contentType, header, body := f.body(page)
@@ -386,4 +424,15 @@ func writeRaw(conn net.Conn, buf *bufio.ReadWriter, fault FeedFault, contentType
 	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite() // the bytes sent arrive before the end
 	}
+}
+
+// HeldFeed starts a feed of n valid orders in pages of 100 linked by Link
+// headers, that holds the request hold and fails the requests of faults,
+// and returns it with the source_url that reads it.
+func HeldFeed(t testing.TB, n int, hold RequestAt, faults ...RequestFault) (*Feed, string) {
+	t.Helper()
+	f := &Feed{Style: FeedLinkArray, Records: OrderRecords("held", n), PageSize: 100, Hold: hold, Faults: faults}
+	f.Start(t)
+	url, _ := f.Source()
+	return f, url
 }

@@ -41,13 +41,17 @@ func TestEveryCommandWorksForEveryFlow(t *testing.T) {
 	assert.Regexp(t, `(?m)^Workflow:\s+NightlyETL$`, inspect.stdout)
 	assert.Regexp(t, `(?m)^Parameters:\s+\{.*"sources":\[`, inspect.stdout)
 
-	// A NightlyETL run whose only child reads a slow source, cancelled
-	// while the child runs: both end cancelled.
+	// A NightlyETL run whose only child reads a source that holds its
+	// first page until the test ends, cancelled while the child waits for
+	// it: both end cancelled.
+	feed, url := testutil.HeldFeed(t, 100, testutil.RequestAt{Page: 0, Request: 1})
 	nid := testutil.UniqueID("cli-nightly-cancel")
-	ok(t, "run", "nightly-etl", "--id", nid, "--params", `{"sources":["demo://orders?latency=2s"],"batch_size":5000}`)
-	require.Eventually(t, func() bool {
-		return blueprint(t, "runs", "show", nid+"-source-1").code == 0
-	}, 30*time.Second, 100*time.Millisecond, "the child run starts")
+	ok(t, "run", "nightly-etl", "--id", nid, "--params", `{"sources":["`+url+`"],"batch_size":5000}`)
+	select {
+	case <-feed.Arrived():
+	case <-ctx(t).Done():
+		t.Fatal("the child run never read its source")
+	}
 	r = ok(t, "runs", "cancel", nid)
 	assert.Contains(t, r.stdout, "Cancellation of "+nid)
 	status := func(id string) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/internal/worker"
 )
 
@@ -65,9 +66,15 @@ func TestRunsLogs(t *testing.T) {
 			}
 			assert.Equal(t, "run", lines[len(lines)-1].Stage)
 
-			// --follow streams a running run's lines and exits with its outcome.
-			r = ok(t, "-f", path, "run", "cli-logs", "--id", id("follow"), "--param", "source_url=demo://orders?latency=1s")
-			r = blueprint(t, "runs", "logs", id("follow"), db, "--follow")
+			// --follow streams a running run's lines and exits with its
+			// outcome: the source holds the run's second page until the
+			// first line has been shown.
+			feed, url := testutil.HeldFeed(t, 200, testutil.RequestAt{Page: 1, Request: 1})
+			r = ok(t, "-f", path, "run", "cli-logs", "--id", id("follow"), "--param", "source_url="+url)
+			follow := start(t, "runs", "logs", id("follow"), db, "--follow")
+			follow.waitFor(t, `\s+info\s+extract\s+1\s+extract started \(attempt 1 of 3\)$`)
+			feed.Release()
+			r = follow.wait(t)
 			require.Equal(t, 0, r.code, "%s", r)
 			assert.Regexp(t, `(?m)\s+info\s+extract\s+1\s+chunk 1 committed: \d+ rows so far$`, r.stdout)
 			assert.Regexp(t, `(?m)\s+info\s+run\s+-\s+run completed: 200 extracted, \d+ valid, .*\n$`, r.stdout)

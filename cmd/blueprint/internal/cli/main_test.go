@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +140,57 @@ func describeRaw(t *testing.T, workflowID string) (*workflowservice.DescribeWork
 		return nil, err
 	}
 	return d.RawResponse, nil
+}
+
+// background is a command running in process while the test looks at
+// its output.
+type background struct {
+	stdout, stderr *testutil.SyncBuffer
+	done           chan int
+	code           int
+}
+
+// start runs the CLI in the background against the test server.
+func start(t *testing.T, args ...string) *background {
+	t.Helper()
+	b := &background{stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}, done: make(chan int, 1)}
+	all := append([]string{"--address", srv.FrontendHostPort(), "--namespace", "default"}, args...)
+	c, cancel := context.WithCancel(context.Background())
+	go func() { b.done <- cli.ExecuteContext(c, all, strings.NewReader(""), b.stdout, b.stderr) }()
+	// A test that ends first interrupts it, as Ctrl-C would.
+	t.Cleanup(func() { cancel(); b.wait(t) })
+	return b
+}
+
+// waitFor waits until the command's output has a line matching re (what
+// it printed stays printed), and fails the test if it ends without one.
+func (b *background) waitFor(t *testing.T, re string) {
+	t.Helper()
+	line := regexp.MustCompile(`(?m)` + re)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := ctx(t)
+	for !line.MatchString(b.stdout.String()) {
+		select {
+		case code := <-b.done:
+			b.done <- code
+			if line.MatchString(b.stdout.String()) {
+				return
+			}
+			t.Fatalf("the command ended (exit %d) without printing a line matching %s\nstdout:\n%s\nstderr:\n%s", code, re, b.stdout, b.stderr)
+		case <-deadline.Done():
+			t.Fatalf("no line matching %s\nstdout:\n%s", re, b.stdout)
+		case <-tick.C:
+		}
+	}
+}
+
+// wait waits for the command to end and returns its result.
+func (b *background) wait(t *testing.T) result {
+	t.Helper()
+	if b.done != nil {
+		b.code = <-b.done
+		b.done = nil
+	}
+	return result{code: b.code, stdout: b.stdout.String(), stderr: b.stderr.String()}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -104,13 +105,18 @@ func TestRunWatch(t *testing.T) {
 	path := writeManifest(t, manifestOf(deployment("cli-watch", queue, `{batch_size: 200, source_url: "demo://orders"}`, "")))
 
 	t.Run("completed", func(t *testing.T) {
-		// The latency keeps Extract going for a few polls.
-		r := blueprint(t, "-f", path, "run", "cli-watch", "--id", "cli-watch-ok", "--watch", "--param", "source_url=demo://orders?latency=1s")
+		// The source holds Extract's second page until --watch has shown
+		// the stage.
+		feed, url := testutil.HeldFeed(t, 200, testutil.RequestAt{Page: 1, Request: 1})
+		id := testutil.UniqueID("cli-watch-ok")
+		b := start(t, "-f", path, "run", "cli-watch", "--id", id, "--watch", "--param", "source_url="+url)
+		b.waitFor(t, `^stage=extract rows=\d+ attempt=1$`)
+		feed.Release()
+		r := b.wait(t)
 		require.Equal(t, 0, r.code, "%s", r)
 		assert.Contains(t, r.stdout, "Started a run of cli-watch.")
-		assert.Regexp(t, `(?m)^stage=extract rows=\d+ attempt=1$`, r.stdout, "progress lines when not on a terminal")
 		assert.NotContains(t, r.stdout, "\r", "no redrawing when not on a terminal")
-		assert.Contains(t, r.stdout, "Run cli-watch-ok completed in ")
+		assert.Contains(t, r.stdout, "Run "+id+" completed in ")
 		assert.Regexp(t, `(?m)^\s+Extracted:\s+200$`, r.stdout)
 		assert.Regexp(t, `(?m)^\s+Loaded:\s+\d+ inserted, \d+ updated, \d+ unchanged$`, r.stdout)
 	})
@@ -133,27 +139,40 @@ func TestRunWatch(t *testing.T) {
 	})
 
 	t.Run("failed", func(t *testing.T) {
-		r := blueprint(t, "-f", path, "run", "cli-watch", "--id", "cli-watch-fail", "--watch", "--param", "source_url=demo://orders?fail=always")
+		// Every request of the source fails; the second attempt's is held
+		// until --watch has shown the retry.
+		var outages []testutil.RequestFault
+		for n := 1; n <= 3; n++ {
+			outages = append(outages, testutil.RequestFault{RequestAt: testutil.RequestAt{Page: 0, Request: n}, Fault: testutil.FaultServerError})
+		}
+		feed, url := testutil.HeldFeed(t, 100, testutil.RequestAt{Page: 0, Request: 2}, outages...)
+		id := testutil.UniqueID("cli-watch-fail")
+		b := start(t, "-f", path, "run", "cli-watch", "--id", id, "--watch", "--param", "source_url="+url)
+		b.waitFor(t, `^stage=extract rows=\d+ attempt=2 retries=1 last_error=".+503 Service Unavailable.*"$`)
+		feed.Release()
+		r := b.wait(t)
 		require.Equal(t, 1, r.code, "%s", r)
-		assert.Regexp(t, `(?m)^stage=extract rows=\d+ attempt=2 retries=1 last_error=".+"$`, r.stdout, "retries are shown")
-		assert.Contains(t, r.stdout, "Run cli-watch-fail failed in ")
+		assert.Contains(t, r.stdout, "Run "+id+" failed in ")
 		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 		last := lines[len(lines)-1]
 		// The run's failure names the stage, the attempts and the cause.
-		assert.Equal(t, "blueprint: run cli-watch-fail failed: Extract failed after 3 attempts: synthetic source unavailable (fail=always)", last)
+		cause := "GET " + url + ": 503 Service Unavailable"
+		assert.Equal(t, "blueprint: run "+id+" failed: Extract failed after 3 attempts: "+cause, last)
 
 		// runs show has every attempt the history keeps.
-		r = ok(t, "runs", "show", "cli-watch-fail")
+		r = ok(t, "runs", "show", id)
 		assert.Regexp(t, `(?m)^\s+Status:\s+failed$`, r.stdout)
 		assert.Regexp(t, `(?m)^\s+Extract\s+failed\s+3/3\s`, r.stdout)
 		assert.Regexp(t, `(?m)^  Extract attempt 2 failed: .+`, r.stdout)
 		assert.Regexp(t, `(?m)^  Extract attempt 3 failed: .+`, r.stdout)
-		assert.Regexp(t, `(?m)^Failure: Extract failed after 3 attempts: synthetic source unavailable \(fail=always\)$`, r.stdout)
+		assert.Regexp(t, `(?m)^Failure: Extract failed after 3 attempts: `+regexp.QuoteMeta(cause)+`$`, r.stdout)
 	})
 
 	t.Run("watch timeout leaves the run going, then cancel", func(t *testing.T) {
+		// The source holds the run's first request until the test ends.
+		_, url := testutil.HeldFeed(t, 100, testutil.RequestAt{Page: 0, Request: 1})
 		r := blueprint(t, "-f", path, "run", "cli-watch", "--id", "cli-watch-slow", "--watch", "--timeout", "1s",
-			"--param", "source_url=demo://orders?latency=500ms", "--param", "batch_size=100000")
+			"--param", "source_url="+url)
 		require.Equal(t, 1, r.code, "%s", r)
 		assert.Contains(t, r.stderr, "blueprint: stopped watching after --timeout 1s; run cli-watch-slow is still running and keeps going")
 		d, err := describeRaw(t, "cli-watch-slow")

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -98,7 +99,10 @@ func TestRunsLsFindsEveryKindOfRun(t *testing.T) {
 	// else is a typo, refused with a suggestion.
 	r = blueprint(t, "flow-run", "ls", "--deployment", "no-such-deployment")
 	require.Equal(t, 2, r.code, "%s", r)
-	assert.Equal(t, "blueprint: unknown deployment \"no-such-deployment\" in deployments/deployments.yaml (embedded) (valid: production-etl, adhoc-etl, daily-report, nightly-etl)\n", r.stderr)
+	shipped, err := deployments.Default()
+	require.NoError(t, err)
+	assert.Equal(t, "blueprint: unknown deployment \"no-such-deployment\" in deployments/deployments.yaml (embedded) (valid: "+strings.Join(shipped.Names(), ", ")+")\n", r.stderr)
+	assert.Contains(t, r.stderr, "(valid: production-etl, adhoc-etl, daily-report, nightly-etl", "the shipped deployments first")
 	r = blueprint(t, "-f", path, "runs", "ls", "--deployment", name+"x")
 	require.Equal(t, 2, r.code, "%s", r)
 	assert.Contains(t, r.stderr, `did you mean "`+name+`"?`)

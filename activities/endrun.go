@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -62,6 +63,10 @@ func (a *Activities) EndRun(ctx context.Context, in runinfo.EndRunInput) error {
 	return nil
 }
 
+// notifyLogWait bounds the wait of a notification's log line for an
+// unreachable warehouse (see store.WithWait).
+const notifyLogWait = 5 * time.Second
+
 // Notify POSTs a run's outcome to one webhook. The URL is read from the
 // worker's environment variable the webhook names, and never appears in a
 // message: an unset variable or a refused POST says which variable.
@@ -69,8 +74,12 @@ func (a *Activities) EndRun(ctx context.Context, in runinfo.EndRunInput) error {
 // gives up without changing the run's outcome.
 func (a *Activities) Notify(ctx context.Context, in runinfo.NotifyInput) error {
 	info := activity.GetInfo(ctx)
+	// A log line is not worth the attempt's budget: waiting out a
+	// warehouse outage for it could time the attempt out after the POST
+	// and send the notification twice.
+	lctx := store.WithWait(ctx, notifyLogWait)
 	logf := func(level, format string, args ...any) {
-		_ = a.Log.Append(ctx, in.End.Run, store.LogLine{Level: level, Stage: "notify", Attempt: int(info.Attempt), Message: fmt.Sprintf(format, args...)})
+		_ = a.Log.Append(lctx, in.End.Run, store.LogLine{Level: level, Stage: "notify", Attempt: int(info.Attempt), Message: fmt.Sprintf(format, args...)})
 	}
 	// The manifest's rule, checked again: a memo can be written by any
 	// client, and the worker's own BLUEPRINT_* settings are not webhooks.

@@ -17,7 +17,7 @@ import (
 // Sources are the manifest's named HTTP sources (its `sources:` section),
 // by name. A deployment or a --param refers to one with
 // source_url: source:NAME; the CLI then puts the definition in the
-// workflow input (pipeline.Params.Source), so the worker needs no copy of
+// workflow input (datapipeline.Params.Source), so the worker needs no copy of
 // the manifest. A definition holds environment variable names, never
 // secrets.
 type Sources map[string]restapi.Definition

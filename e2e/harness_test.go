@@ -211,6 +211,14 @@ type workerProc struct {
 // extra environment, waits until it polls, and kills it when the test ends.
 func startWorker(t *testing.T, name, addr string, env ...string) *workerProc {
 	t.Helper()
+	w := newWorker(t, name, addr, env...)
+	w.start()
+	return w
+}
+
+// newWorker is startWorker without the start.
+func newWorker(t *testing.T, name, addr string, env ...string) *workerProc {
+	t.Helper()
 	w := &workerProc{t: t, name: name, logs: &testutil.SyncBuffer{},
 		env: childEnv(t, append([]string{"TEMPORAL_ADDRESS=" + addr, "BLUEPRINT_LOG_FORMAT=text"}, env...)...)}
 	t.Cleanup(func() {
@@ -220,12 +228,18 @@ func startWorker(t *testing.T, name, addr string, env ...string) *workerProc {
 			keepLog(t, "worker-"+w.name, w.logs.String())
 		}
 	})
-	w.start()
 	return w
 }
 
 // start starts a new process and waits until it logs that it polls.
 func (w *workerProc) start() {
+	w.t.Helper()
+	w.launch()
+	w.waitStarted()
+}
+
+// launch starts a new process.
+func (w *workerProc) launch() {
 	w.t.Helper()
 	require.False(w.t, w.running(), "worker %s is already running", w.name)
 	cmd := exec.Command(workerBin)
@@ -239,6 +253,11 @@ func (w *workerProc) start() {
 		w.err = cmd.Wait()
 		close(done)
 	}(w.done)
+}
+
+// waitStarted waits until the process launched last logs that it polls.
+func (w *workerProc) waitStarted() {
+	w.t.Helper()
 	want := w.starts
 	// The guard only catches a hang.
 	require.Eventually(w.t, func() bool {

@@ -158,6 +158,11 @@ func TestRecordHistories(t *testing.T) {
 		"retried":   {BatchSize: 12000, SourceURL: "demo://orders?failure_rate=1"},
 		"failed":    {BatchSize: 100, SourceURL: "demo://orders?fail=always"},
 		"invalid":   {BatchSize: 0, SourceURL: "ftp://example.com"},
+		// Since warehouse outages are waited out: EndRun's local activity
+		// and FinishRun wait for the warehouse (blueprint-run-end 3,
+		// blueprint-finish-run-wait 1).
+		"completed-end-wait": {BatchSize: 1200, SourceURL: "demo://orders"},
+		"failed-finish-wait": {BatchSize: 100, SourceURL: "demo://orders?fail=always"},
 		// The rejection threshold's version marker, in a run under it and
 		// one over it (the demo source rejects a few of every 100).
 		"completed-max-rejected": {BatchSize: 200, SourceURL: "demo://orders", MaxRejected: datapipeline.MaxRejectedCount(200)},
@@ -195,6 +200,28 @@ func TestRecordHistories(t *testing.T) {
 		} else {
 			require.NoError(t, err)
 		}
+		saveHistory(ctx, t, c, dir, name, run)
+	}
+
+	// A DataPipeline and an OrdersReport run whose activity waited for a
+	// locked warehouse: their histories hold the wait's signals.
+	wh := newLockedWarehouse(t)
+	flowstest.StartWith(t, c, wh.Store, worker.Config{TaskQueue: "history-waits", ChunkRecords: 500})
+	for _, name := range []string{"waited-warehouse", "report-waited-warehouse"} {
+		wh.hold(t)
+		var run client.WorkflowRun
+		var err error
+		if name == "waited-warehouse" {
+			run, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: "history-waits"}, datapipeline.WorkflowType,
+				datapipeline.Params{BatchSize: 1200, SourceURL: "demo://orders"})
+		} else {
+			run, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: "history-waits"}, report.OrdersReportWorkflow,
+				report.Params{Timezone: "UTC"})
+		}
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return len(waitSignals(ctx, t, c, run.GetID(), run.GetRunID())) > 0 }, time.Minute, 50*time.Millisecond)
+		wh.release(t)
+		require.NoError(t, run.Get(ctx, nil))
 		saveHistory(ctx, t, c, dir, name, run)
 	}
 

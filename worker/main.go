@@ -5,7 +5,8 @@
 //
 // Connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 // TEMPORAL_TLS*, TEMPORAL_PROFILE and temporal.toml, as every Temporal tool.
-// Warehouse: BLUEPRINT_DATABASE_URL (default SQLite ./data/warehouse.db).
+// Warehouse: BLUEPRINT_DATABASE_URL (default SQLite ./data/warehouse.db);
+// BLUEPRINT_WAREHOUSE_WAIT bounds the wait for an unreachable one (default 5m).
 // Logs: BLUEPRINT_LOG_FORMAT=text|json, BLUEPRINT_LOG_LEVEL=debug|info|warn|error.
 // Run logs (in the warehouse): BLUEPRINT_RUN_LOG_MAX_LINES (default 5000 per
 // run), BLUEPRINT_RUN_LOG_RETENTION (default 720h).
@@ -61,6 +62,10 @@ Worker:
   BLUEPRINT_DATABASE_URL        warehouse (default SQLite data/warehouse.db, relative
                                 to the working directory); every worker of a task
                                 queue must use the same one
+  BLUEPRINT_WAREHOUSE_WAIT      how long a warehouse call waits for an unreachable
+                                warehouse (restart, failover, dropped connections,
+                                a locked SQLite file) before the attempt fails
+                                (default 5m, 0s to 1h; 0s: do not wait)
   BLUEPRINT_TASK_QUEUE          task queue to poll (default local-process-pool)
   BLUEPRINT_FILE_ROOT           directory file:// sources are confined to (default: working directory)
   BLUEPRINT_HTTP_TIMEOUT        one HTTP request to a source (default 30s)
@@ -73,7 +78,8 @@ Worker:
   GOMEMLIMIT                    soft heap limit (default 128MiB)
 
 The start-up line "worker started" shows the resolved server, namespace, task
-queue and warehouse (credentials hidden).
+queue and warehouse (credentials hidden). A worker started while the
+warehouse is unreachable says so and waits for it.
 `
 
 func main() {
@@ -147,7 +153,7 @@ func run() error {
 		}
 	}
 
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := store.OpenWaiting(ctx, cfg.DatabaseURL, &startWait{logger: logger, warehouse: store.RedactDSN(cfg.DatabaseURL)})
 	if err != nil {
 		return fmt.Errorf("open warehouse %s: %w", store.RedactDSN(cfg.DatabaseURL), err)
 	}
@@ -228,4 +234,37 @@ func serveMetrics(addr string, logger *slog.Logger) (client.MetricsHandler, func
 		_ = scopeCloser.Close()
 	}
 	return sdktally.NewMetricsHandler(sdktally.NewPrometheusNamingScope(scope)), closer, nil
+}
+
+// startWaitReport is how often a worker waiting for its warehouse at
+// start-up says that it still waits.
+const startWaitReport = time.Minute
+
+// startWait logs the worker's wait for an unreachable warehouse at
+// start-up: at once, then every startWaitReport, and when it is back.
+type startWait struct {
+	logger    *slog.Logger
+	warehouse string
+	reported  time.Time
+}
+
+func (s *startWait) Call() func() { return func() {} }
+
+func (s *startWait) Waiting(w store.Wait) {
+	switch {
+	case w.Tries == 0:
+		s.logger.Warn("the warehouse is unreachable: waiting for it (Ctrl-C to stop)", "warehouse", s.warehouse, "cause", w.Cause)
+	case time.Since(s.reported) >= startWaitReport:
+		s.logger.Warn("still waiting for the warehouse", "warehouse", s.warehouse, "cause", w.Cause,
+			"waiting_for", time.Since(w.Since).Round(time.Second))
+	default:
+		return
+	}
+	s.reported = time.Now()
+}
+
+func (s *startWait) Waited(w store.Wait, back bool) {
+	if back {
+		s.logger.Info("the warehouse is reachable", "warehouse", s.warehouse, "waited", time.Since(w.Since).Round(time.Second))
+	}
 }

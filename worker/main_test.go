@@ -67,6 +67,8 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		{"BLUEPRINT_LOG_LEVEL=loud", `BLUEPRINT_LOG_LEVEL="loud"`},
 		{"BLUEPRINT_HTTP_TIMEOUT=soon", `BLUEPRINT_HTTP_TIMEOUT="soon"`},
 		{"BLUEPRINT_MAX_RESPONSE_BYTES=-1", `BLUEPRINT_MAX_RESPONSE_BYTES="-1"`},
+		{"BLUEPRINT_WAREHOUSE_WAIT=forever", `BLUEPRINT_WAREHOUSE_WAIT="forever": must be a duration from 0s (do not wait) to 1h0m0s, such as 5m`},
+		{"BLUEPRINT_WAREHOUSE_WAIT=2h", `BLUEPRINT_WAREHOUSE_WAIT="2h": must be a duration from 0s`},
 	} {
 		t.Run(tc.env, func(t *testing.T) {
 			cmd := exec.Command(workerBin)

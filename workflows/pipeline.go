@@ -143,6 +143,14 @@ func stageContext(ctx workflow.Context, batchSize int, summary string) workflow.
 	return workflow.WithActivityOptions(ctx, opts)
 }
 
+// The versions of FinishRun's options, as marked in a failed run's
+// history: histories recorded before (DefaultVersion) gave it 3 attempts of
+// 30 s; new runs wait out a warehouse outage (flowrun.FinishOptions).
+const (
+	finishChange = "blueprint-finish-run-wait"
+	finishWaits  = 1
+)
+
 // fail records the failed or cancelled run in pipeline_runs and returns the
 // stage's error under a one-line summary that names the stage, attempts
 // and cause (the Web UI shows it first), with the real error as its cause.
@@ -157,10 +165,14 @@ func fail(ctx workflow.Context, run runinfo.RunRef, progress *datapipeline.Progr
 	// workflow itself was cancelled.
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
-	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: runinfo.RetryInterval, BackoffCoefficient: 1, MaximumAttempts: runinfo.MaxAttempts},
-	})
+	opts := flowrun.FinishOptions()
+	if workflow.GetVersion(dctx, finishChange, workflow.DefaultVersion, finishWaits) == workflow.DefaultVersion {
+		opts = workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Second,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: runinfo.RetryInterval, BackoffCoefficient: 1, MaximumAttempts: runinfo.MaxAttempts},
+		}
+	}
+	dctx = workflow.WithActivityOptions(dctx, opts)
 	err := workflow.ExecuteActivity(dctx, datapipeline.FinishRunActivity, datapipeline.FinishRunInput{
 		Run: run, Status: status, Error: failures.Message(cause),
 	}).Get(dctx, nil)

@@ -1,11 +1,13 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/report"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
@@ -21,6 +23,14 @@ func OrdersReport(ctx workflow.Context, p report.Params) (report.Result, error) 
 		return report.Result{}, temporal.NewNonRetryableApplicationError(
 			"invalid parameters: from="+p.From.String()+" is after to="+p.To.String(), runinfo.ErrInvalidParameters, nil)
 	}
+	// The run's current details show a wait for the warehouse (see
+	// flowrun.FollowAttempts); setting them issues no command.
+	details := flowrun.FollowAttempts(ctx)
+	days := "yesterday"
+	if !p.From.IsZero() || !p.To.IsZero() {
+		days = p.From.String() + ".." + p.To.String()
+	}
+	details.Stage(ctx, reportStage, fmt.Sprintf("**Days:** %s (%s)", days, p.Timezone))
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -34,5 +44,13 @@ func OrdersReport(ctx workflow.Context, p report.Params) (report.Result, error) 
 	err := workflow.ExecuteActivity(actx, report.DailyRevenueActivity, report.Input{
 		From: p.From, To: p.To, Timezone: p.Timezone, Now: workflow.Now(ctx),
 	}).Get(ctx, &res)
-	return res, err
+	if err != nil {
+		details.Stage(ctx, runinfo.StageFailed, "**Error:** "+flowrun.Cause(err))
+		return res, err
+	}
+	details.Stage(ctx, runinfo.StageDone, fmt.Sprintf("**Result:** %s..%s (%s): %d orders, %d totals", res.From, res.To, res.Timezone, res.Orders, res.Totals))
+	return res, nil
 }
+
+// reportStage is OrdersReport's one stage, as its current details name it.
+const reportStage = "report"

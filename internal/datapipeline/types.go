@@ -148,6 +148,9 @@ type Checkpoint struct {
 	Stage   string `json:"stage"`
 	Chunks  int    `json:"chunks"`
 	Records int64  `json:"records"`
+	// Waiting is set while the activity waits for the warehouse (the
+	// worker adds it to any activity's heartbeat; see internal/worker).
+	Waiting *runinfo.WarehouseWait `json:"waiting,omitempty"`
 }
 
 // OneLine says what a completed run did, in one line: "1000 extracted,

@@ -30,7 +30,7 @@ const (
 )
 
 // TextValue is a parameter type that reads and checks a text form of its
-// own, for a value no kind above can say: pipeline.RejectLimit is "10" or
+// own, for a value no kind above can say: datapipeline.RejectLimit is "10" or
 // "5%". Its pointer type also implements encoding.TextUnmarshaler, whose
 // error message is the rule a bad value broke ("must be ..."). Its
 // canonical value is the text MarshalText writes; an integer, in JSON or

@@ -23,14 +23,16 @@ import (
 
 // The versions of a run's ending, as marked in its history: histories
 // recorded before EndRun replay without it (DefaultVersion), those of
-// endActivity record the outcome with a regular activity, and new runs with
+// endActivity record the outcome with a regular activity, later ones with
 // a local activity (endLocal): the outcome is one row, and a server round
-// trip for it cost every run about a fifth of its latency (see the
-// docs/benchmarks.md).
+// trip for it cost every run about a fifth of its latency (see
+// docs/benchmarks.md). New runs give that local activity long enough to
+// wait out a warehouse outage (endLocalWait).
 const (
-	endChange   = "blueprint-run-end"
-	endActivity = 1
-	endLocal    = 2
+	endChange    = "blueprint-run-end"
+	endActivity  = 1
+	endLocal     = 2
+	endLocalWait = 3
 )
 
 // MetadataQuery is the SDK's built-in query that answers with a run's
@@ -44,37 +46,68 @@ func Stage(ctx workflow.Context, stage string, facts ...string) {
 	workflow.SetCurrentDetails(ctx, strings.Join(append([]string{"**Stage:** " + stage}, facts...), "\n\n"))
 }
 
-// Details are a DataPipeline-like run's current details: Stage's, plus the
-// stage's attempt while the server retries the stage's activity.
+// Details are a run's current details: Stage's, plus the stage's attempt
+// while the server retries the stage's activity, and the wait while an
+// activity waits for the warehouse.
 type Details struct {
-	stage string
-	facts []string
+	stage    string
+	facts    []string
+	attempts []string // AttemptFacts of the stage's retry, if any
+	wait     []string // WaitFacts of the wait in progress, if any
 }
 
 // FollowAttempts returns the run's Details and keeps them showing the
-// retries its stages' activities announce with datapipeline.AttemptSignal.
-// Receiving a signal issues no command, so histories recorded without it
-// still replay.
+// retries its stages' activities announce with datapipeline.AttemptSignal,
+// and the waits for the warehouse its activities announce with
+// runinfo.WarehouseWaitSignal. Receiving a signal issues no command, so
+// histories recorded without them still replay.
 func FollowAttempts(ctx workflow.Context) *Details {
 	d := &Details{}
-	ch := workflow.GetSignalChannel(ctx, datapipeline.AttemptSignal)
+	attempts := workflow.GetSignalChannel(ctx, datapipeline.AttemptSignal)
+	waits := workflow.GetSignalChannel(ctx, runinfo.WarehouseWaitSignal)
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(attempts, func(c workflow.ReceiveChannel, _ bool) {
 			var at datapipeline.Attempt
-			ch.Receive(ctx, &at)
+			c.Receive(ctx, &at)
 			if at.Stage == d.stage { // a late retry of a stage that ended changes nothing
-				Stage(ctx, d.stage, append(slices.Clone(d.facts), AttemptFacts(at)...)...)
+				d.attempts = AttemptFacts(at)
+				d.show(ctx)
 			}
+		})
+		sel.AddReceive(waits, func(c workflow.ReceiveChannel, _ bool) {
+			var w runinfo.WarehouseWait
+			c.Receive(ctx, &w)
+			d.wait = nil
+			if !w.Over {
+				d.wait = WaitFacts(w)
+			}
+			d.show(ctx)
+		})
+		for {
+			sel.Select(ctx)
 		}
 	})
 	return d
 }
 
 // Stage sets the run's current details to stage and its facts (see Stage);
-// a new stage starts without an attempt line.
+// a new stage starts without an attempt or wait line (the activity that
+// waited has ended).
 func (d *Details) Stage(ctx workflow.Context, stage string, facts ...string) {
-	d.stage, d.facts = stage, facts
+	d.stage, d.facts, d.attempts, d.wait = stage, facts, nil, nil
 	Stage(ctx, stage, facts...)
+}
+
+func (d *Details) show(ctx workflow.Context) {
+	facts := append(slices.Clone(d.facts), d.attempts...)
+	Stage(ctx, d.stage, append(facts, d.wait...)...)
+}
+
+// WaitFacts are the current details' lines about a wait for the warehouse.
+func WaitFacts(w runinfo.WarehouseWait) []string {
+	return []string{fmt.Sprintf("**Waiting for the warehouse:** %s since %s (%s; it is retried until it is back, up to $BLUEPRINT_WAREHOUSE_WAIT)",
+		w.Activity, w.Since.UTC().Format("2006-01-02 15:04:05 UTC"), w.Cause)}
 }
 
 // AttemptFacts are the current details' lines about a retry.
@@ -111,8 +144,43 @@ func Failed(ctx workflow.Context, stage string, err error) runinfo.EndRunInput {
 // notifications (see failures.Cause).
 func Cause(err error) string { return failures.Cause(err) }
 
-// endRetry is EndRun's retry policy: a few quick attempts.
+// endRetry is EndRun's retry policy in the histories of endActivity and
+// endLocal: a few quick attempts.
 var endRetry = temporal.RetryPolicy{InitialInterval: runinfo.RetryInterval, BackoffCoefficient: 1, MaximumAttempts: runinfo.MaxAttempts}
+
+// bookkeepingRetry is the retry policy of the activities that record a
+// run's outcome (FinishRun, EndRun): every attempt waits for an
+// unreachable warehouse (see internal/store), and the attempts go on, with
+// backoff, until the activity's schedule-to-close timeout.
+var bookkeepingRetry = temporal.RetryPolicy{InitialInterval: runinfo.RetryInterval, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second}
+
+// BookkeepingTimeout bounds the recording of a failed run (FinishRun),
+// retries included: a day, far beyond any warehouse outage a worker waits
+// out (runinfo.MaxWarehouseWait). A regular activity's retries cost the
+// history nothing, and the run's outcome must not be lost.
+const BookkeepingTimeout = 24 * time.Hour
+
+// EndLocalWaitTimeout bounds the EndRun local activity, retries included:
+// longer than the longest wait for the warehouse a worker may be told
+// (runinfo.MaxWarehouseWait). A local activity holds its workflow task,
+// which the worker extends every few seconds with events in the history,
+// so it is not given a day.
+const EndLocalWaitTimeout = runinfo.MaxWarehouseWait + 10*time.Minute
+
+// FinishOptions are the options of the FinishRun activity, which records
+// a failed or cancelled run: each attempt waits out a warehouse outage
+// (heartbeating meanwhile, so a dead worker is still noticed within
+// runinfo.HeartbeatWindow), and attempts go on for BookkeepingTimeout.
+func FinishOptions() workflow.ActivityOptions {
+	retry := bookkeepingRetry
+	return workflow.ActivityOptions{
+		ScheduleToCloseTimeout: BookkeepingTimeout,
+		StartToCloseTimeout:    runinfo.MaxWarehouseWait + time.Minute,
+		HeartbeatTimeout:       runinfo.HeartbeatWindow,
+		RetryPolicy:            &retry,
+		Summary:                "Record the failed or cancelled run in pipeline_runs",
+	}
+}
 
 // EndOptions are the options of the EndRun activity in the histories of
 // endActivity.
@@ -125,14 +193,29 @@ func EndOptions() workflow.ActivityOptions {
 	}
 }
 
-// EndLocalOptions are the options of the EndRun local activity: it runs in
-// the workflow task, so its whole budget, retries included, stays well under
+// EndLocalOptions are the options of the EndRun local activity in the
+// histories of endLocal: its whole budget, retries included, stays under
 // the workflow task timeout.
 func EndLocalOptions() workflow.LocalActivityOptions {
 	retry := endRetry
 	return workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: 8 * time.Second,
 		StartToCloseTimeout:    2 * time.Second,
+		RetryPolicy:            &retry,
+		Summary:                "Record the run's outcome in its log",
+	}
+}
+
+// EndLocalWaitOptions are the options of the EndRun local activity of new
+// runs (endLocalWait): as fast as EndLocalOptions when the warehouse
+// answers, and when it does not, each attempt waits for it and attempts
+// go on for EndLocalWaitTimeout, so the outcome is written once it is
+// back. The SDK extends the workflow task while the local activity runs.
+func EndLocalWaitOptions() workflow.LocalActivityOptions {
+	retry := bookkeepingRetry
+	return workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: EndLocalWaitTimeout,
+		StartToCloseTimeout:    EndLocalWaitTimeout,
 		RetryPolicy:            &retry,
 		Summary:                "Record the run's outcome in its log",
 	}
@@ -160,7 +243,7 @@ func NotifyOptions(hook runinfo.Webhook) workflow.ActivityOptions {
 // (Notify), even when the run was cancelled. Neither can change the run's
 // outcome: their failures are only logged. deployment may be "".
 func End(ctx workflow.Context, deployment string, out runinfo.EndRunInput) {
-	version := workflow.GetVersion(ctx, endChange, workflow.DefaultVersion, endLocal)
+	version := workflow.GetVersion(ctx, endChange, workflow.DefaultVersion, endLocalWait)
 	if version == workflow.DefaultVersion {
 		return
 	}
@@ -170,10 +253,13 @@ func End(ctx workflow.Context, deployment string, out runinfo.EndRunInput) {
 	defer cancel()
 	log := workflow.GetLogger(ctx)
 	var recorded workflow.Future
-	if version == endActivity {
+	switch version {
+	case endActivity:
 		recorded = workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, EndOptions()), runinfo.EndRunActivity, out)
-	} else {
+	case endLocal:
 		recorded = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(dctx, EndLocalOptions()), runinfo.EndRunActivity, out)
+	default:
+		recorded = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(dctx, EndLocalWaitOptions()), runinfo.EndRunActivity, out)
 	}
 	if err := recorded.Get(dctx, nil); err != nil {
 		log.Error("could not record the run's outcome in its log", "error", err)

@@ -366,7 +366,7 @@ var ErrCredentialsInURL = errors.New("must not carry credentials (user info befo
 	"give them to the worker instead (BLUEPRINT_HTTP_BEARER_TOKEN, or a named source's auth read from the worker's environment)")
 
 // MaxURLLength bounds every source URL a run is given: a page's URL here,
-// and a run's source_url (see pipeline.SourceURLLengthRule).
+// and a run's source_url (see datapipeline.SourceURLLengthRule).
 const MaxURLLength = 4096
 
 // CheckURL accepts an absolute http(s) URL without user info: credentials

@@ -46,3 +46,13 @@ func (t target) location() string {
 	}
 	return u.String()
 }
+
+// Locate is the Location a store opened on dsn would have, without
+// opening it (for messages about a warehouse that cannot be reached).
+func Locate(dsn string) (string, error) {
+	t, err := parseDSN(dsn)
+	if err != nil {
+		return "", err
+	}
+	return t.location(), nil
+}

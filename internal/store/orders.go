@@ -337,12 +337,12 @@ func cleanText(s string) string {
 // is "".
 func (s *Store) CountOrders(ctx context.Context, source string) (int64, error) {
 	var n int64
-	var err error
-	if source == "" {
-		err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM orders`).Scan(&n)
-	} else {
-		err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM orders WHERE source = $1`, source).Scan(&n)
-	}
+	err := s.read(ctx, func() error {
+		if source == "" {
+			return s.db.QueryRowContext(ctx, `SELECT count(*) FROM orders`).Scan(&n)
+		}
+		return s.db.QueryRowContext(ctx, `SELECT count(*) FROM orders WHERE source = $1`, source).Scan(&n)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("store: count orders: %w", err)
 	}
@@ -371,12 +371,14 @@ func (s *Store) Order(ctx context.Context, source, id string) (StoredOrder, erro
 		first, last       sql.NullString
 		orderedAt, loaded scanTime
 	)
-	err := s.db.QueryRowContext(ctx, `
-		SELECT source, record_id, customer_email, category, CAST(amount AS TEXT), currency, ordered_at,
-			version, first_run, last_run, loaded_at
-		FROM orders WHERE source = $1 AND record_id = $2`, source, id).
-		Scan(&o.Source, &o.ID, &o.CustomerEmail, &o.Category, &o.Amount, &o.Currency, &orderedAt,
-			&o.Version, &first, &last, &loaded)
+	err := s.read(ctx, func() error {
+		return s.db.QueryRowContext(ctx, `
+			SELECT source, record_id, customer_email, category, CAST(amount AS TEXT), currency, ordered_at,
+				version, first_run, last_run, loaded_at
+			FROM orders WHERE source = $1 AND record_id = $2`, source, id).
+			Scan(&o.Source, &o.ID, &o.CustomerEmail, &o.Category, &o.Amount, &o.Currency, &orderedAt,
+				&o.Version, &first, &last, &loaded)
+	})
 	if err != nil {
 		return StoredOrder{}, fmt.Errorf("store: order %q of %s: %w", id, source, err)
 	}

@@ -51,7 +51,9 @@ func (s *Store) widenLoadedRange(ctx context.Context, tx *sql.Tx, ref runinfo.Ru
 // loaded; ok is false when it loaded none.
 func (s *Store) LoadedRange(ctx context.Context, ref runinfo.RunRef) (first, last time.Time, ok bool, err error) {
 	var f, l scanTime
-	err = s.db.QueryRowContext(ctx, `SELECT first_ordered_at, last_ordered_at FROM run_loaded_range WHERE run_key = $1`, ref.Key()).Scan(&f, &l)
+	err = s.read(ctx, func() error {
+		return s.db.QueryRowContext(ctx, `SELECT first_ordered_at, last_ordered_at FROM run_loaded_range WHERE run_key = $1`, ref.Key()).Scan(&f, &l)
+	})
 	if isNoRows(err) {
 		return time.Time{}, time.Time{}, false, nil
 	}
@@ -99,6 +101,7 @@ func (s *Store) ReportDailyRevenue(ctx context.Context, loc *time.Location, from
 	end := time.Date(to.Year(), to.Month(), to.Day()+1, 0, 0, 0, 0, loc)
 	var res RevenueResult
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		res = RevenueResult{} // a retried transaction counts from scratch
 		rows, orders, err := s.totals(ctx, tx, loc, start, end)
 		if err != nil {
 			return err
@@ -203,7 +206,11 @@ func (s *Store) totals(ctx context.Context, q rowsQuerier, loc *time.Location, s
 // DailyRevenue reads daily_revenue for the days from..to (YYYY-MM-DD,
 // inclusive) of time zone tz, ordered by day, category and currency.
 func (s *Store) DailyRevenue(ctx context.Context, tz, from, to string) ([]RevenueRow, error) {
-	rows, err := s.revenueRows(ctx, s.db, tz, from, to)
+	var rows []RevenueRow
+	err := s.read(ctx, func() (err error) {
+		rows, err = s.revenueRows(ctx, s.db, tz, from, to)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: daily revenue: %w", err)
 	}

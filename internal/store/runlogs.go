@@ -148,22 +148,26 @@ func (s *Store) RunLogs(ctx context.Context, ref runinfo.RunRef, q LogQuery) ([]
 	if q.Limit > 0 {
 		query += fmt.Sprintf(` LIMIT %d`, q.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: run logs of %s: %w", ref.Key(), err)
-	}
-	defer rows.Close()
-	out := []LogLine{}
-	for rows.Next() {
-		var l LogLine
-		var at scanTime
-		if err := rows.Scan(&l.ID, &l.WorkflowID, &l.RunID, &at, &l.Level, &l.Stage, &l.Attempt, &l.Message); err != nil {
-			return nil, fmt.Errorf("store: run logs of %s: %w", ref.Key(), err)
+	var out []LogLine
+	err := s.read(ctx, func() error {
+		rows, err := s.db.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
 		}
-		l.Time = at.Time
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		out = []LogLine{}
+		for rows.Next() {
+			var l LogLine
+			var at scanTime
+			if err := rows.Scan(&l.ID, &l.WorkflowID, &l.RunID, &at, &l.Level, &l.Stage, &l.Attempt, &l.Message); err != nil {
+				return err
+			}
+			l.Time = at.Time
+			out = append(out, l)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: run logs of %s: %w", ref.Key(), err)
 	}
 	return out, nil
@@ -200,8 +204,10 @@ func (s *Store) DeleteLogsBefore(ctx context.Context, cutoff time.Time) (int64, 
 // ref's log was written by, 0 if none.
 func (s *Store) LastLoggedAttempt(ctx context.Context, ref runinfo.RunRef, stage string) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(attempt), 0) FROM run_logs WHERE workflow_id = $1 AND run_id = $2 AND stage = $3`,
-		ref.WorkflowID, ref.RunID, stage).Scan(&n); err != nil {
+	if err := s.read(ctx, func() error {
+		return s.db.QueryRowContext(ctx, `SELECT coalesce(max(attempt), 0) FROM run_logs WHERE workflow_id = $1 AND run_id = $2 AND stage = $3`,
+			ref.WorkflowID, ref.RunID, stage).Scan(&n)
+	}); err != nil {
 		return 0, fmt.Errorf("store: last attempt of %s in %s: %w", stage, ref.Key(), err)
 	}
 	return n, nil
@@ -249,28 +255,32 @@ func AttemptFailedMessage(attempt int, cause string) string {
 // AttemptFailures lists the failed attempts recorded in run ref's log, in
 // the order they were written.
 func (s *Store) AttemptFailures(ctx context.Context, ref runinfo.RunRef) ([]AttemptFailure, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT stage, once_key, message FROM run_logs
-		WHERE workflow_id = $1 AND run_id = $2 AND once_key LIKE 'failed/%' ORDER BY id`, ref.WorkflowID, ref.RunID)
-	if err != nil {
-		return nil, fmt.Errorf("store: attempt failures of %s: %w", ref.Key(), err)
-	}
-	defer rows.Close()
 	var out []AttemptFailure
-	for rows.Next() {
-		var f AttemptFailure
-		var key string
-		if err := rows.Scan(&f.Stage, &key, &f.Message); err != nil {
-			return nil, fmt.Errorf("store: attempt failures of %s: %w", ref.Key(), err)
-		}
-		n, err := strconv.Atoi(key[strings.LastIndexByte(key, '/')+1:])
+	err := s.read(ctx, func() error {
+		rows, err := s.db.QueryContext(ctx, `SELECT stage, once_key, message FROM run_logs
+			WHERE workflow_id = $1 AND run_id = $2 AND once_key LIKE 'failed/%' ORDER BY id`, ref.WorkflowID, ref.RunID)
 		if err != nil {
-			continue
+			return err
 		}
-		f.Attempt = n
-		f.Message = strings.TrimPrefix(f.Message, AttemptFailedMessage(n, ""))
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		out = nil
+		for rows.Next() {
+			var f AttemptFailure
+			var key string
+			if err := rows.Scan(&f.Stage, &key, &f.Message); err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(key[strings.LastIndexByte(key, '/')+1:])
+			if err != nil {
+				continue
+			}
+			f.Attempt = n
+			f.Message = strings.TrimPrefix(f.Message, AttemptFailedMessage(n, ""))
+			out = append(out, f)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: attempt failures of %s: %w", ref.Key(), err)
 	}
 	return out, nil

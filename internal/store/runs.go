@@ -190,9 +190,12 @@ const runColumns = `workflow_id, run_id, deployment, source, params, status,
 // GetRun reads one run. A run that is not recorded gives an error wrapping
 // sql.ErrNoRows.
 func (s *Store) GetRun(ctx context.Context, ref runinfo.RunRef) (RunRecord, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM pipeline_runs WHERE workflow_id = $1 AND run_id = $2`,
-		ref.WorkflowID, ref.RunID)
-	r, err := scanRun(row)
+	var r RunRecord
+	err := s.read(ctx, func() (err error) {
+		r, err = scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM pipeline_runs WHERE workflow_id = $1 AND run_id = $2`,
+			ref.WorkflowID, ref.RunID))
+		return err
+	})
 	if err != nil {
 		return RunRecord{}, fmt.Errorf("store: get run %s: %w", ref.Key(), err)
 	}
@@ -208,20 +211,24 @@ func (s *Store) ListRuns(ctx context.Context, limit int) ([]RunRecord, error) {
 		q += ` LIMIT $1`
 		args = append(args, limit)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list runs: %w", err)
-	}
-	defer rows.Close()
 	var runs []RunRecord
-	for rows.Next() {
-		r, err := scanRun(rows)
+	err := s.read(ctx, func() error {
+		rows, err := s.db.QueryContext(ctx, q, args...)
 		if err != nil {
-			return nil, fmt.Errorf("store: list runs: %w", err)
+			return err
 		}
-		runs = append(runs, r)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		runs = nil
+		for rows.Next() {
+			r, err := scanRun(rows)
+			if err != nil {
+				return err
+			}
+			runs = append(runs, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: list runs: %w", err)
 	}
 	return runs, nil

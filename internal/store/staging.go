@@ -80,7 +80,11 @@ func (s *Store) Checkpoint(ctx context.Context, ref runinfo.RunRef, stage string
 	if err := checkStage(stage, checkpointStages...); err != nil {
 		return Checkpoint{}, fmt.Errorf("store: checkpoint of %s: %w", ref.Key(), err)
 	}
-	cp, err := readCheckpoint(ctx, s.db, ref, stage, "")
+	var cp Checkpoint
+	err := s.read(ctx, func() (err error) {
+		cp, err = readCheckpoint(ctx, s.db, ref, stage, "")
+		return err
+	})
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("store: %s checkpoint of %s: %w", stage, ref.Key(), err)
 	}
@@ -280,8 +284,10 @@ func (s *Store) ReadChunk(ctx context.Context, ref runinfo.RunRef, stage string,
 		data  []byte
 		codec string
 	)
-	err := s.db.QueryRowContext(ctx, `SELECT data, codec FROM stage_chunks WHERE run_key = $1 AND stage = $2 AND seq = $3`,
-		ref.Key(), stage, seq).Scan(&data, &codec)
+	err := s.read(ctx, func() error {
+		return s.db.QueryRowContext(ctx, `SELECT data, codec FROM stage_chunks WHERE run_key = $1 AND stage = $2 AND seq = $3`,
+			ref.Key(), stage, seq).Scan(&data, &codec)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: read %s chunk %d of %s: %w", stage, seq, ref.Key(), err)
 	}
@@ -479,20 +485,24 @@ func RunNumber(ref runinfo.RunRef) int64 {
 // Transform rejected, in order: Load skips them when it reads the raw
 // chunk again.
 func (s *Store) RejectedIndexes(ctx context.Context, ref runinfo.RunRef, seq int) ([]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT idx FROM rejected_records WHERE run_key = $1 AND chunk_seq = $2 ORDER BY idx`, ref.Key(), seq)
-	if err != nil {
-		return nil, fmt.Errorf("store: rejected indexes of chunk %d of %s: %w", seq, ref.Key(), err)
-	}
-	defer rows.Close()
 	var out []int
-	for rows.Next() {
-		var i int
-		if err := rows.Scan(&i); err != nil {
-			return nil, fmt.Errorf("store: rejected indexes of chunk %d of %s: %w", seq, ref.Key(), err)
+	err := s.read(ctx, func() error {
+		rows, err := s.db.QueryContext(ctx, `SELECT idx FROM rejected_records WHERE run_key = $1 AND chunk_seq = $2 ORDER BY idx`, ref.Key(), seq)
+		if err != nil {
+			return err
 		}
-		out = append(out, i)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		out = nil
+		for rows.Next() {
+			var i int
+			if err := rows.Scan(&i); err != nil {
+				return err
+			}
+			out = append(out, i)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: rejected indexes of chunk %d of %s: %w", seq, ref.Key(), err)
 	}
 	return out, nil
@@ -534,6 +544,9 @@ func (s *Store) insertRejects(ctx context.Context, tx *sql.Tx, ref runinfo.RunRe
 func (s *Store) LoadChunk(ctx context.Context, ref runinfo.RunRef, source string, seq int, orders []record.Order) (Loaded, error) {
 	var res Loaded
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		// A try that finds the chunk committed keeps the counts of the
+		// try before it, whose commit went through although its answer
+		// was lost with the connection (see retry).
 		cp, skip, err := s.beginChunk(ctx, tx, ref, runinfo.StageLoad, seq)
 		if err != nil || skip {
 			return err
@@ -567,20 +580,24 @@ func (s *Store) Rejected(ctx context.Context, ref runinfo.RunRef, limit int) ([]
 		q += ` LIMIT $2`
 		args = append(args, limit)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: rejected records of %s: %w", ref.Key(), err)
-	}
-	defer rows.Close()
 	var out []record.Rejected
-	for rows.Next() {
-		var r record.Rejected
-		if err := rows.Scan(&r.Index, &r.RecordID, &r.Reason, &r.Detail, &r.Raw); err != nil {
-			return nil, fmt.Errorf("store: rejected records of %s: %w", ref.Key(), err)
+	err := s.read(ctx, func() error {
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
 		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		out = nil
+		for rows.Next() {
+			var r record.Rejected
+			if err := rows.Scan(&r.Index, &r.RecordID, &r.Reason, &r.Detail, &r.Raw); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: rejected records of %s: %w", ref.Key(), err)
 	}
 	return out, nil

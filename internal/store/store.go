@@ -75,6 +75,10 @@ type Store struct {
 	// (BEGIN IMMEDIATE + busy_timeout). Nil on PostgreSQL.
 	writeSem chan struct{}
 
+	// wait bounds how long a call waits for an unreachable warehouse
+	// (see retry and SetWait).
+	wait time.Duration
+
 	mu    sync.Mutex
 	stmts map[stmtKey]*sql.Stmt // SQLite statements prepared once (sqliteStmt)
 }
@@ -170,7 +174,10 @@ func parseDSN(dsn string) (target, error) {
 }
 
 // sqlitePragmas are applied to every SQLite connection, busy_timeout first
-// so that switching to WAL already waits for a lock held by another process.
+// (openSQLite relies on it) so that switching to WAL already waits for a
+// lock held by another process. A DSN's own busy_timeout replaces it:
+// past it, a call waits for the lock as for an unreachable warehouse (see
+// SetWait).
 var sqlitePragmas = []string{
 	fmt.Sprintf("_pragma=busy_timeout(%d)", SQLiteBusyTimeout.Milliseconds()),
 	"_pragma=journal_mode(WAL)",
@@ -192,7 +199,13 @@ func openSQLite(path, query string) (*Store, error) {
 			return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
 		}
 	}
-	params := strings.Join(sqlitePragmas, "&")
+	pragmas := sqlitePragmas
+	if strings.Contains(strings.ToLower(query), "busy_timeout") {
+		// The driver runs every busy_timeout before the other pragmas, in
+		// no set order: the user's must be the only one.
+		pragmas = pragmas[1:]
+	}
+	params := strings.Join(pragmas, "&")
 	if query != "" {
 		params += "&" + query // later _pragma values win
 	}
@@ -272,7 +285,14 @@ func RedactDSN(dsn string) string {
 
 // write runs fn in a transaction and commits it if fn returns nil. On
 // SQLite it first waits for this process's write turn (see writeSem).
+// When the warehouse cannot be reached, or drops the connection, the
+// whole transaction runs again (see retry): fn must start from scratch
+// each time it is called.
 func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.retry(ctx, func() error { return s.writeOnce(ctx, fn) })
+}
+
+func (s *Store) writeOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	if s.writeSem != nil {
 		select {
 		case s.writeSem <- struct{}{}:
@@ -293,6 +313,13 @@ func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// read runs fn, a read that needs no transaction, and runs it again while
+// the warehouse cannot be reached (see retry): fn must start from scratch
+// each time it is called.
+func (s *Store) read(ctx context.Context, fn func() error) error {
+	return s.retry(ctx, fn)
 }
 
 // forUpdate and forShare are the row-lock clauses of a locking SELECT.

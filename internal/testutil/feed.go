@@ -82,9 +82,12 @@ const (
 	// connection inside its JSON document (possibly before its first
 	// byte). Not for NDJSON styles: their cut cannot be told from an end.
 	FaultCutDocument FeedFault = "cut-document"
+	// FaultNotFound answers 404 Not Found: a BadSource, which no retry
+	// cures (not in FeedFaults, whose faults a retry gets past).
+	FaultNotFound FeedFault = "404"
 )
 
-// FeedFaults lists every fault.
+// FeedFaults lists every fault a retry gets past.
 var FeedFaults = []FeedFault{FaultDrop, FaultServerError, FaultShortBody, FaultOpenChunked, FaultCutDocument}
 
 // RequestAt names one request of a feed: the Request-th (counted from 1)
@@ -360,9 +363,14 @@ func (f *Feed) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	contentType, header, body := f.body(page)
-	if fault == FaultServerError {
+	switch fault {
+	case FaultServerError:
 		w.Header().Set("Connection", "close")
 		http.Error(w, "busy", http.StatusServiceUnavailable)
+		return
+	case FaultNotFound:
+		w.Header().Set("Connection", "close")
+		http.NotFound(w, r)
 		return
 	}
 	if fault == NoFault {

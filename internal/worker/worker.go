@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/blueprint-etl/blueprint/internal/fleet"
@@ -52,6 +53,10 @@ type Config struct {
 	ChunkRecords int
 	// RunLog bounds the run logs.
 	RunLog runlog.Config
+	// WarehouseWait bounds how long a warehouse call waits for an
+	// unreachable warehouse (store.EnvWait): 0 means
+	// runinfo.DefaultWarehouseWait, a negative value no waiting.
+	WarehouseWait time.Duration
 	// Env looks up the variables holding webhook URLs (os.LookupEnv when
 	// nil; tests give their own).
 	Env func(string) (string, bool)
@@ -64,11 +69,19 @@ func ConfigFromEnv() (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	wait, err := store.WaitFromEnv(nil)
+	if err != nil {
+		return Config{}, err
+	}
+	if wait == 0 {
+		wait = -1 // no waiting, as the variable says
+	}
 	c := Config{
-		RunLog:      rl,
-		TaskQueue:   envOr("BLUEPRINT_TASK_QUEUE", runinfo.TaskQueue),
-		DatabaseURL: os.Getenv("BLUEPRINT_DATABASE_URL"),
-		Sources:     source.Config{FileRoot: os.Getenv("BLUEPRINT_FILE_ROOT")},
+		RunLog:        rl,
+		WarehouseWait: wait,
+		TaskQueue:     envOr("BLUEPRINT_TASK_QUEUE", runinfo.TaskQueue),
+		DatabaseURL:   os.Getenv("BLUEPRINT_DATABASE_URL"),
+		Sources:       source.Config{FileRoot: os.Getenv("BLUEPRINT_FILE_ROOT")},
 	}
 	if v := os.Getenv("BLUEPRINT_HTTP_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -105,19 +118,35 @@ func envOr(key, def string) string {
 }
 
 // New returns a worker for cfg.TaskQueue with every flow of reg
-// registered on it; the caller starts and stops it.
+// registered on it; the caller starts and stops it. It sets st's wait for
+// an unreachable warehouse (cfg.WarehouseWait), and its activities
+// heartbeat, show and log such a wait (see waits).
 func New(c client.Client, st *store.Store, cfg Config, reg *flow.Registry) sdkworker.Worker {
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = runinfo.TaskQueue
 	}
+	switch {
+	case cfg.WarehouseWait == 0:
+		st.SetWait(runinfo.DefaultWarehouseWait)
+	case cfg.WarehouseWait > 0:
+		st.SetWait(cfg.WarehouseWait)
+	default:
+		st.SetWait(0)
+	}
+	log := &runlog.Writer{Store: st, Config: cfg.RunLog, Client: c}
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{
 		WorkerStopTimeout: StopTimeout,
 		// The warehouse's fingerprint in the identity lets the CLI see
 		// workers of one task queue that write to different warehouses.
-		Identity: fleet.Identity(st.Fingerprint()),
+		Identity:     fleet.Identity(st.Fingerprint()),
+		Interceptors: []interceptor.WorkerInterceptor{&waits{client: c, log: log}},
+		// An activity without a heartbeat timeout heartbeats only while it
+		// waits for the warehouse (see waits): the wait's start and end
+		// reach the server within this, not the SDK's default 30 s.
+		DefaultHeartbeatThrottleInterval: runinfo.HeartbeatWindow * 4 / 5,
 	})
 	reg.Register(w, flow.Deps{Store: st, Sources: cfg.Sources, ChunkRecords: cfg.ChunkRecords,
-		Log: &runlog.Writer{Store: st, Config: cfg.RunLog, Client: c}, Env: cfg.Env, Client: c})
+		Log: log, Env: cfg.Env, Client: c})
 	return w
 }
 

@@ -116,6 +116,15 @@ type activityView struct {
 	cancelRequested bool
 }
 
+// waiting is the activity's wait for the warehouse, from its last
+// heartbeat, while it runs; nil when it does not wait.
+func (av activityView) waiting() *runinfo.WarehouseWait {
+	if av.Checkpoint == nil || av.Checkpoint.Waiting == nil || av.ClosedAt != nil {
+		return nil
+	}
+	return av.Checkpoint.Waiting
+}
+
 // attemptFailure is why one attempt failed. Temporal's history keeps the
 // last attempt's failure and the one before it; `runs show` adds the
 // earlier ones from the run log (see addLoggedFailures).

@@ -2,7 +2,9 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +21,8 @@ import (
 	"github.com/blueprint-etl/blueprint/cmd/blueprint/internal/cli"
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
+	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/store/storetest"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -45,7 +49,8 @@ func TestStatus(t *testing.T) {
 	assert.Contains(t, r.stdout, "✗ no worker polls task queue "+queue+" (deployments cli-status): start one with go run ./worker\n")
 	assert.Contains(t, r.stdout, "✗ no worker polls task queue "+adhocQueue+" (deployments cli-status-adhoc)")
 	assert.Contains(t, r.stdout, "✗ schedule cli-status is not deployed: run blueprint deploy\n")
-	assert.Equal(t, "blueprint: 3 checks of 6 failed\n", r.stderr)
+	assert.Contains(t, r.stdout, "✓ no warehouse at data/warehouse.db here: the workers' was not checked (set BLUEPRINT_DATABASE_URL to check it)\n")
+	assert.Equal(t, "blueprint: 3 checks of 7 failed\n", r.stderr)
 
 	flowstest.Start(t, srv.Client(), queue)
 	flowstest.Start(t, srv.Client(), adhocQueue)
@@ -70,7 +75,7 @@ func TestStatus(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &report), r.stdout)
 	assert.True(t, report.OK)
-	assert.Len(t, report.Checks, 6)
+	assert.Len(t, report.Checks, 7)
 
 	// A paused schedule is fine; one that differs from the manifest is not.
 	ok(t, "-f", path, "deployment", "pause", name, "--note", "holiday")
@@ -152,13 +157,47 @@ func TestUnreachableServer(t *testing.T) {
 			assert.Len(t, lines, 1, "one line: %q", errb.String())
 			if args[0] == "status" {
 				assert.Regexp(t, `(?m)^✗ .*(cannot reach|connect to) the Temporal server at 127\.0\.0\.1:1`, out.String())
-				assert.Equal(t, "blueprint: 2 checks of 2 failed", lines[0], "the server and the Web UI")
+				assert.Equal(t, "blueprint: 2 checks of 3 failed", lines[0], "the server and the Web UI; no warehouse here to check")
 				return
 			}
 			assert.Regexp(t, `^blueprint: .*(cannot reach|connect to) the Temporal server at 127\.0\.0\.1:1`, lines[0])
 		})
 	}
 	notStarted(t, "cli-unreachable")
+}
+
+// TestStatusWarehouse checks status's warehouse line: whether the
+// warehouse of $BLUEPRINT_DATABASE_URL is reachable from where the CLI
+// runs, never with its password.
+func TestStatusWarehouse(t *testing.T) {
+	t.Setenv("BLUEPRINT_UI_URL", "http://127.0.0.1:1")
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "warehouse.db")
+	st, err := store.Open(context.Background(), "sqlite:"+existing)
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	refused := fmt.Sprintf("postgres://etl:db-password-123@127.0.0.1:%d/warehouse?sslmode=disable", testutil.FreePort(t))
+	tests := []struct {
+		name, dsn, want string
+	}{
+		{"SQLite file", "sqlite:" + existing, `✓ warehouse sqlite:` + regexp.QuoteMeta(existing) + ` is reachable from here`},
+		{"no SQLite file", "sqlite:" + filepath.Join(dir, "missing.db"), `✗ warehouse sqlite:` + regexp.QuoteMeta(filepath.Join(dir, "missing.db")) + ` does not exist here \(check BLUEPRINT_DATABASE_URL\)`},
+		{"PostgreSQL refuses", refused, `✗ warehouse postgres://127\.0\.0\.1:\d+/warehouse is unreachable from here: connection refused \(workers wait up to \$BLUEPRINT_WAREHOUSE_WAIT, default 5m0s, for it to come back\)`},
+		{"not a warehouse URL", "mysql://etl:db-password-123@db/x", `✗ warehouse: \$BLUEPRINT_DATABASE_URL: store: database URL mysql://etl:xxxxx@db/x: scheme not supported; use postgres://, postgresql://, sqlite: or a path ending in \.db`},
+	}
+	if pg := os.Getenv(storetest.PostgresEnv); pg != "" {
+		tests = append(tests, struct{ name, dsn, want string }{"PostgreSQL", pg, `✓ warehouse postgres://\S+ is reachable from here`})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("BLUEPRINT_DATABASE_URL", tt.dsn)
+			var out, errb bytes.Buffer
+			code := cli.Execute([]string{"--address", "127.0.0.1:1", "status"}, strings.NewReader(""), &out, &errb)
+			assert.Equal(t, 1, code)
+			assert.Regexp(t, `(?m)^`+tt.want+`$`, out.String())
+			assert.NotContains(t, out.String()+errb.String(), "db-password-123")
+		})
+	}
 }
 
 func TestConfigViewHidesSecrets(t *testing.T) {

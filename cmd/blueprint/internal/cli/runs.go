@@ -315,7 +315,11 @@ workflow ID is shown.
 
 Temporal keeps only the last two errors of an activity; the earlier ones come
 from the run log in the warehouse (see 'blueprint runs logs' and its
---database-url).`,
+--database-url).
+
+While an activity waits for an unreachable warehouse (a restart, a failover,
+a locked SQLite file), a Waiting line says so, from the activity's heartbeat:
+"Load is waiting for the warehouse (connection refused) since ...".`,
 		Example: `  blueprint runs show production-etl-20250131T090000Z-1a2b3c
   blueprint runs show production-etl-2025-01-31T15:00:00Z --run-id 0194b7a2-... -o json`,
 		Args: cobra.ExactArgs(1),
@@ -343,6 +347,12 @@ from the run log in the warehouse (see 'blueprint runs logs' and its
 	}
 	cmd.Flags().StringVar(&runID, "run-id", "", "a particular run of the workflow ID (default: the latest)")
 	return cmd
+}
+
+// warehouseWaitLine says that an activity waits for the warehouse, as its
+// heartbeat does (see internal/worker): the cause never holds a secret.
+func warehouseWaitLine(w runinfo.WarehouseWait) string {
+	return fmt.Sprintf("%s is waiting for the warehouse (%s) since %s", w.Activity, w.Cause, formatTime(w.Since))
 }
 
 // maxRetriesShown bounds the retries `runs show` lists.
@@ -391,6 +401,11 @@ func printRunDetail(w io.Writer, r runDetail) error {
 	if r.WaitingForWorker != "" {
 		f.add("Waiting", "for a worker: %s", r.WaitingForWorker)
 	}
+	for _, av := range r.Activities {
+		if w := av.waiting(); w != nil {
+			f.add("Waiting", "%s", warehouseWaitLine(*w))
+		}
+	}
 	if err := f.flush(); err != nil {
 		return err
 	}
@@ -412,7 +427,7 @@ func printRunDetail(w io.Writer, r runDetail) error {
 				dur = formatDuration(av.ClosedAt.Sub(av.ScheduledAt))
 			}
 			progress := ""
-			if cp := av.Checkpoint; cp != nil {
+			if cp := av.Checkpoint; cp != nil && cp.Stage != "" {
 				progress = fmt.Sprintf("%d rows, %d chunks", cp.Records, cp.Chunks)
 			}
 			t.row("  "+av.Activity, av.Status, attempts, dur, progress)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
+	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/schedules"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -35,12 +38,15 @@ type statusReport struct {
 func (a *app) statusCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "Check the server, namespace, Web UI, workers and schedules; exit 0 only if all are fine",
+		Short: "Check the server, namespace, Web UI, warehouse, workers and schedules; exit 0 only if all are fine",
 		Long: `Check, one line each (✓ or ✗):
 
   - the Temporal server is reachable and healthy;
   - the namespace exists;
   - the Web UI answers ($BLUEPRINT_UI_URL, default ` + starter.DefaultUIURL + `);
+  - the warehouse is reachable from here ($BLUEPRINT_DATABASE_URL, else the
+    SQLite file ` + store.DefaultSQLitePath + ` when it exists here: the workers' may be
+    elsewhere);
   - a live worker polls each task queue of the manifest's deployments (one
     whose last poll is older than 75 s, $BLUEPRINT_WORKER_OFFLINE_AFTER, is
     offline), and the live workers of a queue share one warehouse;
@@ -97,22 +103,22 @@ func (a *app) runChecks(ctx context.Context, m *deployments.Manifest) []check {
 	c, err := a.connect(ctx)
 	if err != nil {
 		add("server", false, "%s", oneLine(err.Error()))
-		return append(checks, uiCheck(ctx))
+		return append(checks, localChecks(ctx)...)
 	}
 	settings := a.settings
 	if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 		add("server", false, "Temporal server at %s is reachable but not healthy: %v", settings.Address, err)
-		return append(checks, uiCheck(ctx))
+		return append(checks, localChecks(ctx)...)
 	}
 	add("server", true, "Temporal server at %s is reachable and healthy", settings.Address)
 
 	ns := settings.Namespace
 	if _, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns}); err != nil {
 		add("namespace", false, "namespace %s: %v", ns, oneLine(err.Error()))
-		return append(checks, uiCheck(ctx))
+		return append(checks, localChecks(ctx)...)
 	}
 	add("namespace", true, "namespace %s exists", ns)
-	checks = append(checks, uiCheck(ctx))
+	checks = append(checks, localChecks(ctx)...)
 
 	queues, byQueue := deploymentQueues(m)
 	for _, q := range queues {
@@ -180,6 +186,56 @@ func (a *app) runChecks(ctx context.Context, m *deployments.Manifest) []check {
 		}
 	}
 	return checks
+}
+
+// localChecks are the checks of what this machine reaches besides the
+// Temporal server: the Web UI and the warehouse.
+func localChecks(ctx context.Context) []check {
+	return []check{uiCheck(ctx), warehouseCheck(ctx)}
+}
+
+// warehouseTimeout bounds the warehouse check.
+const warehouseTimeout = 5 * time.Second
+
+// warehouseCheck connects to the warehouse of $BLUEPRINT_DATABASE_URL, or
+// to the default SQLite file when it exists here. It never prints the
+// DSN's password, nor the driver's message, which may quote the user.
+func warehouseCheck(ctx context.Context) check {
+	dsn := os.Getenv(envDatabaseURL)
+	where, err := store.Locate(dsn)
+	if err != nil {
+		return check{Check: "warehouse", Detail: fmt.Sprintf("warehouse: $%s: %s", envDatabaseURL, oneLine(redactWarehouseError(err, dsn)))}
+	}
+	ctx, cancel := context.WithTimeout(ctx, warehouseTimeout)
+	defer cancel()
+	st, err := store.OpenExisting(ctx, dsn)
+	switch {
+	case err == nil:
+		defer st.Close()
+		return check{Check: "warehouse", OK: true, Detail: fmt.Sprintf("warehouse %s is reachable from here", st.Location())}
+	case errors.Is(err, store.ErrNoWarehouse) && dsn == "":
+		return check{Check: "warehouse", OK: true, Detail: fmt.Sprintf("no warehouse at %s here: the workers' was not checked (set %s to check it)", store.DefaultSQLitePath, envDatabaseURL)}
+	case errors.Is(err, store.ErrNoWarehouse):
+		return check{Check: "warehouse", Detail: fmt.Sprintf("warehouse %s does not exist here (check %s)", where, envDatabaseURL)}
+	case store.IsConnectionError(err) || errors.Is(err, context.DeadlineExceeded):
+		cause := store.WaitCause(err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			cause = fmt.Sprintf("no answer within %s", warehouseTimeout)
+		}
+		return check{Check: "warehouse", Detail: fmt.Sprintf("warehouse %s is unreachable from here: %s (workers wait up to $%s, default %s, for it to come back)",
+			where, cause, store.EnvWait, runinfo.DefaultWarehouseWait)}
+	default:
+		return check{Check: "warehouse", Detail: fmt.Sprintf("warehouse %s: %s", where, oneLine(redactWarehouseError(err, dsn)))}
+	}
+}
+
+// redactWarehouseError is err's message without the DSN's password.
+func redactWarehouseError(err error, dsn string) string {
+	msg := err.Error()
+	if dsn != "" {
+		msg = strings.ReplaceAll(msg, dsn, store.RedactDSN(dsn))
+	}
+	return msg
 }
 
 // uiCheck asks the Web UI for its front page.

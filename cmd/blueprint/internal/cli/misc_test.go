@@ -18,6 +18,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/cmd/blueprint/internal/cli"
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
@@ -47,8 +48,8 @@ func TestStatus(t *testing.T) {
 	assert.Contains(t, r.stdout, "✗ schedule cli-status is not deployed: run blueprint deploy\n")
 	assert.Equal(t, "blueprint: 3 checks of 6 failed\n", r.stderr)
 
-	flowstest.Start(t, srv.Client(), queue)
-	flowstest.Start(t, srv.Client(), adhocQueue)
+	flowstest.Start(t, srv.Client(), queue, flows.Registry)
+	flowstest.Start(t, srv.Client(), adhocQueue, flows.Registry)
 	ok(t, "-f", path, "deploy")
 	// A worker is listed once its first poll reaches the server.
 	require.Eventually(t, func() bool {
@@ -100,7 +101,7 @@ func TestWorkPoolLs(t *testing.T) {
 		deployment("cli-pool-b", queue, `{batch_size: 10}`, ""),
 		deployment("cli-pool-idle", idle, `{batch_size: 10}`, ""),
 	))
-	flowstest.Start(t, srv.Client(), queue)
+	flowstest.Start(t, srv.Client(), queue, flows.Registry)
 	var r result
 	require.Eventually(t, func() bool {
 		r = ok(t, "-f", path, "work-pool", "ls")

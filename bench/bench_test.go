@@ -17,6 +17,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
 
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
@@ -25,7 +26,7 @@ import (
 // the bench binary does.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == workerFlag {
-		os.Exit(workerMain(os.Args[2:]))
+		os.Exit(workerMain(flows.Registry, os.Args[2:]))
 	}
 	os.Exit(testutil.RequireTemporal(m))
 }
@@ -38,7 +39,7 @@ func TestQuickRun(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 	out := filepath.Join(t.TempDir(), "results", "quick.json")
 	var stdout, stderr bytes.Buffer
-	code := benchMain(context.Background(), []string{"-quick", "-out", out}, &stdout, &stderr)
+	code := benchMain(context.Background(), flows.Registry.Flows(), []string{"-quick", "-out", out}, &stdout, &stderr)
 	require.Equal(t, 0, code, "stderr:\n%s", stderr.String())
 
 	assertNoLeftovers(t, tmp)
@@ -126,7 +127,7 @@ func TestQuickRun(t *testing.T) {
 	// A second run compares itself with the first.
 	assert.Contains(t, stdout.String(), "no previous results")
 	stdout.Reset()
-	code = benchMain(context.Background(), []string{"-quick", "-out", out, "-phases", "latency"}, &stdout, &stderr)
+	code = benchMain(context.Background(), flows.Registry.Flows(), []string{"-quick", "-out", out, "-phases", "latency"}, &stdout, &stderr)
 	require.Equal(t, 0, code, "stderr:\n%s", stderr.String())
 	assert.Contains(t, stdout.String(), "changes since the previous results")
 	assert.Regexp(t, `latency p50, DataPipeline batch_size=1000\|.*%\|`, stdout.String())
@@ -151,7 +152,7 @@ func TestInterrupt(t *testing.T) {
 	stderr := &cancelOn{marker: "[latency]", cancel: cancel}
 	var stdout bytes.Buffer
 	out := filepath.Join(t.TempDir(), "never.json")
-	code := benchMain(ctx, []string{"-quick", "-out", out}, &stdout, stderr)
+	code := benchMain(ctx, flows.Registry.Flows(), []string{"-quick", "-out", out}, &stdout, stderr)
 	assert.Equal(t, 1, code, "stderr:\n%s", stderr.String())
 	assert.Contains(t, stderr.String(), errInterrupted.Error())
 	assert.NoFileExists(t, out)
@@ -169,7 +170,7 @@ func TestUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
-		assert.Equal(t, 2, benchMain(context.Background(), tt.args, &stdout, &stderr), tt.args)
+		assert.Equal(t, 2, benchMain(context.Background(), flows.Registry.Flows(), tt.args, &stdout, &stderr), tt.args)
 		assert.Contains(t, stderr.String(), tt.want, tt.args)
 	}
 }

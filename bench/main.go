@@ -44,14 +44,16 @@ import (
 	"syscall"
 
 	"github.com/blueprint-etl/blueprint/activities"
+	"github.com/blueprint-etl/blueprint/flows"
+	"github.com/blueprint-etl/blueprint/internal/flow"
 )
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == workerFlag {
-		os.Exit(workerMain(os.Args[2:]))
+		os.Exit(workerMain(flows.Registry, os.Args[2:]))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := benchMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := benchMain(ctx, flows.Registry.Flows(), os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -117,8 +119,9 @@ func quickConfig() config {
 
 // benchMain runs the harness with command-line args and returns the exit
 // code: 0 when every figure was measured (targets missed or not), 1 when
-// the harness failed, 2 on a usage error.
-func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// the harness failed, 2 on a usage error. reg holds the flow of the
+// deployment it measures.
+func benchMain(ctx context.Context, reg *flow.Registry, args []string, stdout, stderr io.Writer) int {
 	root := moduleRoot()
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -166,7 +169,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	cfg.PostgresURL = os.Getenv(postgresEnv)
 	cfg.Postgres = cfg.PostgresURL != ""
 
-	rep, err := run(ctx, cfg, stderr)
+	rep, err := run(ctx, cfg, reg, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 1

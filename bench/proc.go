@@ -22,7 +22,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/procs"
 	"github.com/blueprint-etl/blueprint/internal/store"
@@ -58,12 +57,12 @@ const (
 	profileTimeout = time.Minute
 )
 
-// workerMain is the worker mode: the blueprint worker (worker.New, as
-// worker/main.go builds it) with the floor workflow registered next to the
-// pipeline.
-func workerMain(args []string) int {
+// workerMain is the worker mode: the blueprint worker of the flows of reg
+// (worker.New, as worker/main.go builds it) with the floor workflow
+// registered next to the pipeline.
+func workerMain(reg *worker.Registry, args []string) int {
 	fs := flag.NewFlagSet("bench "+workerFlag, flag.ContinueOnError)
-	var o workerOptions
+	o := workerOptions{flows: reg}
 	fs.StringVar(&o.address, "address", "", "Temporal frontend host:port")
 	fs.StringVar(&o.namespace, "namespace", conn.DefaultNamespace, "namespace")
 	fs.StringVar(&o.taskQueue, "task-queue", "", "task queue")
@@ -80,6 +79,7 @@ func workerMain(args []string) int {
 
 type workerOptions struct {
 	address, namespace, taskQueue, dsn string
+	flows                              *worker.Registry
 }
 
 func serveWorker(o workerOptions) (err error) {
@@ -135,7 +135,7 @@ func serveWorker(o workerOptions) (err error) {
 	defer c.Close()
 
 	worker.LimitMemory() // as worker/main.go does
-	w := worker.New(c, st, cfg, flows.Registry)
+	w := worker.New(c, st, cfg, o.flows)
 	registerFloor(w)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on %s: %w", cfg.TaskQueue, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
+	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
@@ -45,6 +46,8 @@ type bench struct {
 	clean cleanups
 	rep   *Report
 
+	// flows hold the flow of the measured deployment.
+	flows                 *flow.Registry
 	exe, tmp, temporalBin string
 	deployment            deployments.Deployment
 	params                datapipeline.Params // the deployment's, validated
@@ -65,10 +68,10 @@ func (s *server) addr() string { return s.srv.FrontendHostPort() }
 // run measures everything cfg asks for. Every process it starts is
 // stopped and every file it creates is removed before it returns, whether
 // it succeeds, fails or ctx is cancelled (SIGINT).
-func run(ctx context.Context, cfg config, log io.Writer) (rep *Report, err error) {
+func run(ctx context.Context, cfg config, reg *flow.Registry, log io.Writer) (rep *Report, err error) {
 	started := time.Now()
 	cpuStart := sampleCPU()
-	b := &bench{ctx: ctx, cfg: cfg, log: log, rep: &Report{Timestamp: started.UTC(), Config: cfg, PhaseCPU: map[string]cpuShares{}}}
+	b := &bench{ctx: ctx, cfg: cfg, flows: reg, log: log, rep: &Report{Timestamp: started.UTC(), Config: cfg, PhaseCPU: map[string]cpuShares{}}}
 	defer func() {
 		b.clean.run()
 		// Safety net: nothing this process started may outlive it.
@@ -172,7 +175,7 @@ func (b *bench) setup() error {
 			}
 		}
 	}
-	m, err := deployments.Default()
+	m, err := deployments.Default(b.flows)
 	if err != nil {
 		return fmt.Errorf("deployments manifest: %w", err)
 	}

@@ -23,7 +23,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flow"
@@ -44,6 +43,9 @@ type Manifest struct {
 	Deployments []Deployment
 	// Sources are the named HTTP sources of the `sources:` section.
 	Sources Sources
+	// Flows are the flows the deployments may start: the registry the
+	// manifest was loaded with.
+	Flows *flow.Registry
 }
 
 // Deployment is one named way of running a workflow.
@@ -51,7 +53,7 @@ type Deployment struct {
 	Name        string
 	Description string
 	Tags        []string
-	// Workflow is the flow to start, a name in flows.Registry; default
+	// Workflow is the flow to start, a name in Flows; default
 	// DefaultWorkflow.
 	Workflow string
 	// TaskQueue defaults to the flow's task queue.
@@ -76,12 +78,15 @@ type Deployment struct {
 	// Sources are the manifest's named sources, which source_url:
 	// source:NAME (in the manifest or a --param) refers to.
 	Sources Sources
+	// Flows are the flows Workflow is looked up in: the manifest's. A
+	// Deployment made by hand must set it.
+	Flows *flow.Registry
 }
 
-// Default returns the manifest embedded in the binary, so that the CLI works
-// from any directory without a file.
-func Default() (*Manifest, error) {
-	return Parse(DefaultPath, defaultManifest)
+// Default returns the manifest embedded in the binary, of the flows of
+// reg, so that the CLI works from any directory without a file.
+func Default(reg *flow.Registry) (*Manifest, error) {
+	return Parse(reg, DefaultPath, defaultManifest)
 }
 
 // DefaultYAML returns the embedded manifest's text, for `blueprint` to show
@@ -92,12 +97,13 @@ func DefaultYAML() []byte { return slices.Clone(defaultManifest) }
 // kilobytes, anything near this size is a wrong path.
 const MaxManifestSize = 4 << 20
 
-// Load reads and parses the manifest at path; "" means the embedded
-// default. A missing or unreadable file is an *badinput.Error.
-func Load(path string) (*Manifest, error) {
+// Load reads and parses the manifest at path, of the flows of reg; ""
+// means the embedded default. A missing or unreadable file is an
+// *badinput.Error.
+func Load(reg *flow.Registry, path string) (*Manifest, error) {
 	switch path {
 	case "":
-		return Default()
+		return Default(reg)
 	case "-":
 		return nil, badinput.Errorf("manifest: reading it from standard input is not supported; pass a file path")
 	}
@@ -115,7 +121,7 @@ func Load(path string) (*Manifest, error) {
 	if err != nil {
 		return nil, badinput.Errorf("manifest: %w", err)
 	}
-	return Parse(path, data)
+	return Parse(reg, path, data)
 }
 
 // Names lists the deployment names in manifest order.
@@ -153,7 +159,10 @@ func (d Deployment) Flow() (*flow.Flow, error) {
 	if name == "" {
 		name = DefaultWorkflow
 	}
-	f, err := flows.Registry.Get(name)
+	if d.Flows == nil {
+		return nil, fmt.Errorf("deployment %q: no flows to find its workflow %s in (a Deployment made by hand must set Flows)", d.Name, name)
+	}
+	f, err := d.Flows.Get(name)
 	if err != nil {
 		return nil, badinput.Errorf("deployment %q: %w", d.Name, err)
 	}

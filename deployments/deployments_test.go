@@ -25,7 +25,7 @@ import (
 var shipped = []string{"production-etl", "adhoc-etl", "daily-report", "nightly-etl"}
 
 func TestDefaultManifest(t *testing.T) {
-	m, err := deployments.Default()
+	m, err := deployments.Default(flows.Registry.Flows())
 	require.NoError(t, err)
 	assert.Equal(t, deployments.DefaultPath, m.Path)
 	// The shipped deployments, and any a user adds (see "Write your own
@@ -66,7 +66,7 @@ func TestDefaultManifest(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 100, p["batch_size"])
 
-	assert.Equal(t, m, must(deployments.Load("")), `Load("") is the embedded manifest`)
+	assert.Equal(t, m, must(deployments.Load(flows.Registry.Flows(), "")), `Load("") is the embedded manifest`)
 	assert.Contains(t, string(deployments.DefaultYAML()), "production-etl")
 }
 
@@ -78,7 +78,7 @@ func must[T any](v T, err error) T {
 }
 
 func TestParseDefaultsAndOptionalFields(t *testing.T) {
-	m, err := deployments.Parse("d.yaml", []byte(`
+	m, err := deployments.Parse(flows.Registry.Flows(), "d.yaml", []byte(`
 deployments:
   - name: minimal
   - name: full
@@ -140,7 +140,7 @@ deployments:
 }
 
 func TestParseFollowsAliases(t *testing.T) {
-	m, err := deployments.Parse("a.yaml", []byte(`
+	m, err := deployments.Parse(flows.Registry.Flows(), "a.yaml", []byte(`
 deployments:
   - name: one
     parameters: &p {batch_size: 5}
@@ -194,7 +194,7 @@ func TestParseRejects(t *testing.T) {
 		{"merge key", "deployments:\n  - name: x\n    <<: {tags: [a]}\n", 3, "deployments[0]", "merge keys (<<) are not supported"},
 		{"tags not a list", "deployments:\n  - name: x\n    tags: etl\n", 3, "deployments[0].tags", `must be a list of strings such as [etl, orders], got the string "etl"`},
 		{"duplicate tag", "deployments:\n  - name: x\n    tags: [a, a]\n", 3, "deployments[0].tags[1]", `duplicate tag "a"`},
-		{"unknown workflow", "deployments:\n  - name: x\n    workflow: DataPipelin\n", 3, "deployments[0].workflow", `unknown workflow "DataPipelin" (valid: ` + strings.Join(flows.Registry.Names(), ", ") + `); did you mean "DataPipeline"?`},
+		{"unknown workflow", "deployments:\n  - name: x\n    workflow: DataPipelin\n", 3, "deployments[0].workflow", `unknown workflow "DataPipelin" (valid: ` + strings.Join(flows.Registry.Flows().Names(), ", ") + `); did you mean "DataPipeline"?`},
 		{"empty task queue", "deployments:\n  - name: x\n    task_queue: \"\"\n", 3, "deployments[0].task_queue", "is empty (leave the key out to use the flow's task queue)"},
 		{"parameters a list", "deployments:\n  - name: x\n    parameters: [batch_size]\n", 3, "deployments[0].parameters", "must be a mapping of parameter names to values"},
 		{"unknown parameter", "deployments:\n  - name: x\n    parameters:\n      batchsize: 10\n", 4, "deployments[0].parameters.batchsize", `unknown parameter "batchsize" (valid: batch_size, source_url, max_rejected); did you mean "batch_size"?`},
@@ -233,7 +233,7 @@ func TestParseRejects(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := deployments.Parse("deploy.yaml", []byte(tc.yaml))
+			m, err := deployments.Parse(flows.Registry.Flows(), "deploy.yaml", []byte(tc.yaml))
 			require.Error(t, err)
 			assert.Nil(t, m)
 			assert.True(t, badinput.Is(err), "error is an InputError: %v", err)
@@ -267,7 +267,7 @@ func TestParseRejects(t *testing.T) {
 }
 
 func TestParseReportsEveryProblemInLineOrder(t *testing.T) {
-	_, err := deployments.Parse("d.yaml", []byte(`deployments:
+	_, err := deployments.Parse(flows.Registry.Flows(), "d.yaml", []byte(`deployments:
   - name: a
     parameters: {batch_size: 0}
   - name: B
@@ -288,7 +288,7 @@ func TestParseCapsTheReport(t *testing.T) {
 	for range 30 {
 		b.WriteString("  - name: X\n")
 	}
-	_, err := deployments.Parse("d.yaml", []byte(b.String()))
+	_, err := deployments.Parse(flows.Registry.Flows(), "d.yaml", []byte(b.String()))
 	require.Error(t, err)
 	assert.Len(t, deployments.Problems(err), 30)
 	lines := strings.Split(err.Error(), "\n")
@@ -299,7 +299,7 @@ func TestParseCapsTheReport(t *testing.T) {
 func TestParseStopsAtAHundredProblems(t *testing.T) {
 	// Aliases make a small file repeat one mistake many times.
 	yaml := "x: &t [" + strings.Repeat("a, ", 500) + "a]\ndeployments:\n" + strings.Repeat("  - {name: d, tags: *t}\n", 500)
-	_, err := deployments.Parse("d.yaml", []byte(yaml))
+	_, err := deployments.Parse(flows.Registry.Flows(), "d.yaml", []byte(yaml))
 	require.Error(t, err)
 	assert.Len(t, deployments.Problems(err), 100)
 	lines := strings.Split(err.Error(), "\n")
@@ -308,7 +308,7 @@ func TestParseStopsAtAHundredProblems(t *testing.T) {
 }
 
 func TestGet(t *testing.T) {
-	m, err := deployments.Default()
+	m, err := deployments.Default(flows.Registry.Flows())
 	require.NoError(t, err)
 
 	_, err = m.Get("production-etI")
@@ -338,7 +338,7 @@ func TestDeploymentParamsRejectsHandMadeValues(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := deployments.Deployment{Name: "x", Parameters: tc.params}.Params()
+			_, err := deployments.Deployment{Flows: flows.Registry.Flows(), Name: "x", Parameters: tc.params}.Params()
 			require.Error(t, err)
 			assert.True(t, badinput.Is(err))
 			assert.Contains(t, err.Error(), `deployment "x": `)
@@ -351,29 +351,29 @@ func TestLoad(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "deployments.yaml")
 	require.NoError(t, os.WriteFile(good, []byte(prod), 0o600))
-	m, err := deployments.Load(good)
+	m, err := deployments.Load(flows.Registry.Flows(), good)
 	require.NoError(t, err)
 	assert.Equal(t, good, m.Path)
 	assert.Equal(t, []string{"production-etl"}, m.Names())
 
 	bad := filepath.Join(dir, "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("deployments: []\n"), 0o600))
-	_, err = deployments.Load(bad)
+	_, err = deployments.Load(flows.Registry.Flows(), bad)
 	require.Error(t, err)
 	assert.True(t, badinput.Is(err))
 	assert.Equal(t, bad+":1: deployments: no deployments; add at least one (see deployments/deployments.yaml (embedded))", err.Error())
 
 	for _, path := range []string{"-", filepath.Join(dir, "missing.yaml"), dir} {
-		_, err = deployments.Load(path)
+		_, err = deployments.Load(flows.Registry.Flows(), path)
 		require.Error(t, err, path)
 		assert.True(t, badinput.Is(err), "%s: %v", path, err)
 	}
-	_, err = deployments.Load(filepath.Join(dir, "missing.yaml"))
+	_, err = deployments.Load(flows.Registry.Flows(), filepath.Join(dir, "missing.yaml"))
 	assert.True(t, errors.Is(err, fs.ErrNotExist), "wraps the cause: %v", err)
 }
 
 func TestScheduleNext(t *testing.T) {
-	m, err := deployments.Default()
+	m, err := deployments.Default(flows.Registry.Flows())
 	require.NoError(t, err)
 	prod, err := m.Get("production-etl")
 	require.NoError(t, err)
@@ -433,7 +433,7 @@ func TestOverlapPolicies(t *testing.T) {
 		want, err := deployments.ParseOverlap(name)
 		require.NoError(t, err)
 		assert.Equal(t, name, deployments.OverlapName(want), "the table reads both ways")
-		m, err := deployments.Parse("d.yaml", []byte(prod+"      overlap: "+name+"\n"))
+		m, err := deployments.Parse(flows.Registry.Flows(), "d.yaml", []byte(prod+"      overlap: "+name+"\n"))
 		require.NoError(t, err, name)
 		assert.Equal(t, name, m.Deployments[0].Schedules[0].Overlap)
 		assert.Equal(t, want, m.Deployments[0].Schedules[0].OverlapPolicy(), name)

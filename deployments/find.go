@@ -3,6 +3,8 @@ package deployments
 import (
 	"os"
 	"path/filepath"
+
+	"github.com/blueprint-etl/blueprint/internal/flow"
 )
 
 // ManifestEnv names a manifest file for every command, below -f.
@@ -30,5 +32,5 @@ func Find(flag string) string {
 	return ""
 }
 
-// LoadFound loads the manifest Find picks.
-func LoadFound(flag string) (*Manifest, error) { return Load(Find(flag)) }
+// LoadFound loads the manifest Find picks, of the flows of reg.
+func LoadFound(reg *flow.Registry, flag string) (*Manifest, error) { return Load(reg, Find(flag)) }

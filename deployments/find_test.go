@@ -9,11 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 )
 
 func TestGetAcceptsFlowSlashDeployment(t *testing.T) {
-	m, err := deployments.Default()
+	m, err := deployments.Default(flows.Registry.Flows())
 	require.NoError(t, err)
 	for _, name := range []string{"production-etl", "DataPipeline/production-etl", "data-pipeline/production-etl", "data_pipeline/production-etl"} {
 		d, err := m.Get(name)
@@ -38,7 +39,7 @@ func TestFindPrefersTheFileOnDisk(t *testing.T) {
 	t.Setenv(deployments.ManifestEnv, "")
 
 	assert.Equal(t, "", deployments.Find(""), "no file: the built-in copy")
-	m, err := deployments.LoadFound("")
+	m, err := deployments.LoadFound(flows.Registry.Flows(), "")
 	require.NoError(t, err)
 	assert.Equal(t, deployments.DefaultPath, m.Path)
 
@@ -46,7 +47,7 @@ func TestFindPrefersTheFileOnDisk(t *testing.T) {
 	edited := []byte("deployments:\n  - name: edited-etl\n    workflow: DataPipeline\n    parameters:\n      batch_size: 7\n")
 	require.NoError(t, os.WriteFile(deployments.LocalPath, edited, 0o600))
 	assert.Equal(t, deployments.LocalPath, deployments.Find(""), "the file on disk wins")
-	m, err = deployments.LoadFound("")
+	m, err = deployments.LoadFound(flows.Registry.Flows(), "")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"edited-etl"}, m.Names())
 	assert.Equal(t, filepath.Join("deployments", "deployments.yaml"), m.Path, "messages name the file read")

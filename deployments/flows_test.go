@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
@@ -16,7 +17,7 @@ import (
 // TestParametersAreTheFlows: each deployment's parameters are checked
 // against its own flow's schema, wherever the workflow key is.
 func TestParametersAreTheFlows(t *testing.T) {
-	m, err := deployments.Parse("f.yaml", []byte(`
+	m, err := deployments.Parse(flows.Registry.Flows(), "f.yaml", []byte(`
 deployments:
   - name: load
     parameters: {batch_size: 10}
@@ -75,7 +76,7 @@ func TestParameterValidForOneFlowInvalidForAnother(t *testing.T) {
 			4, "deployments[0].parameters.batch_size", "has no value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := deployments.Parse("f.yaml", []byte(tc.yaml))
+			_, err := deployments.Parse(flows.Registry.Flows(), "f.yaml", []byte(tc.yaml))
 			require.Error(t, err)
 			assert.True(t, badinput.Is(err))
 			problems := deployments.Problems(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 )
 
@@ -21,7 +22,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("deployments:\n  - &d {name: a}\n  - *d\n"))
 	f.Add([]byte("deployments:\n  - name: x\n    schedule: {cron: 'TZ=UTC'}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := deployments.Parse("f.yaml", data)
+		m, err := deployments.Parse(flows.Registry.Flows(), "f.yaml", data)
 		if err != nil {
 			if m != nil {
 				t.Fatalf("manifest and error: %v", err)

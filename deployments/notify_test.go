@@ -9,12 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 func TestNotifyParse(t *testing.T) {
-	m, err := deployments.Parse("m.yaml", []byte(`deployments:
+	m, err := deployments.Parse(flows.Registry.Flows(), "m.yaml", []byte(`deployments:
   - name: watched
     notify:
       - url_env: SLACK_WEBHOOK_URL
@@ -74,7 +75,7 @@ func TestNotifyRejects(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := deployments.Parse("m.yaml", []byte(tc.yaml))
+			_, err := deployments.Parse(flows.Registry.Flows(), "m.yaml", []byte(tc.yaml))
 			require.Error(t, err)
 			require.True(t, badinput.Is(err))
 			assert.NotContains(t, err.Error(), "hunter2", "a webhook URL is never shown")

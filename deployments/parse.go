@@ -16,7 +16,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/names"
@@ -24,18 +23,19 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
-// Parse parses and validates a manifest. path is used in messages only.
-// Every problem is reported, one per line, as FILE:LINE: FIELD: PROBLEM in a
-// *ManifestError wrapped in a *badinput.Error.
+// Parse parses and validates a manifest whose deployments start the flows
+// of reg. path is used in messages only. Every problem is reported, one per
+// line, as FILE:LINE: FIELD: PROBLEM in a *ManifestError wrapped in a
+// *badinput.Error.
 //
 // The YAML is walked as a yaml.Node tree rather than decoded into structs:
 // that keeps the line of every value for messages, rejects unknown keys with
 // a suggestion and keeps parameter values in their declared types.
-func Parse(path string, data []byte) (*Manifest, error) {
+func Parse(reg *flow.Registry, path string, data []byte) (*Manifest, error) {
 	if path == "" {
 		path = "manifest"
 	}
-	p := &parser{file: path}
+	p := &parser{file: path, flows: reg}
 	m := p.parse(data)
 	if len(p.problems) > 0 {
 		slices.SortStableFunc(p.problems, func(a, b Problem) int { return a.Line - b.Line })
@@ -47,6 +47,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 
 type parser struct {
 	file     string
+	flows    *flow.Registry
 	srcs     Sources
 	broken   []string // sources with problems, already reported
 	problems []Problem
@@ -155,9 +156,9 @@ func (p *parser) parse(data []byte) *Manifest {
 	default:
 		p.deployments(m, list)
 	}
-	m.Sources = p.srcs
+	m.Sources, m.Flows = p.srcs, p.flows
 	for i := range m.Deployments {
-		m.Deployments[i].Sources = p.srcs
+		m.Deployments[i].Sources, m.Deployments[i].Flows = p.srcs, p.flows
 	}
 	return m
 }
@@ -244,7 +245,7 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 			d.Tags = p.tags(field, e.val)
 		case "workflow":
 			v, good := p.scalar(field, e.val)
-			names := flows.Registry.Names()
+			names := p.flows.Names()
 			switch {
 			case !good:
 				knownFlow = false
@@ -290,7 +291,7 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 	// key (wherever it is in the mapping) names; a schedule's over the
 	// deployment's.
 	paramsOK := true
-	if f := flows.Registry.Lookup(d.Workflow); f != nil {
+	if f := p.flows.Lookup(d.Workflow); f != nil {
 		if d.TaskQueue == "" {
 			d.TaskQueue = f.TaskQueue
 		}

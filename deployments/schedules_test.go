@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 )
 
@@ -36,7 +37,7 @@ const twoSchedules = `deployments:
 `
 
 func TestParseSchedulesList(t *testing.T) {
-	m, err := deployments.Parse("s.yaml", []byte(twoSchedules))
+	m, err := deployments.Parse(flows.Registry.Flows(), "s.yaml", []byte(twoSchedules))
 	require.NoError(t, err)
 	d := m.Deployments[0]
 	require.Len(t, d.Schedules, 2)
@@ -87,7 +88,7 @@ func TestParseSchedulesList(t *testing.T) {
 }
 
 func TestParseScheduleDefaultSlugs(t *testing.T) {
-	m, err := deployments.Parse("s.yaml", []byte(`deployments:
+	m, err := deployments.Parse(flows.Registry.Flows(), "s.yaml", []byte(`deployments:
   - name: a
     schedules:
       - {cron: "@daily"}
@@ -186,7 +187,7 @@ func TestParseSchedulesRejects(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := deployments.Parse("deploy.yaml", []byte(tc.yaml))
+			m, err := deployments.Parse(flows.Registry.Flows(), "deploy.yaml", []byte(tc.yaml))
 			require.Error(t, err)
 			assert.Nil(t, m)
 			assert.True(t, badinput.Is(err), "error is an InputError: %v", err)

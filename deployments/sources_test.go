@@ -45,7 +45,7 @@ deployments:
 `
 
 func TestSourcesParse(t *testing.T) {
-	m, err := deployments.Parse("m.yaml", []byte(sourcesManifest))
+	m, err := deployments.Parse(flows.Registry.Flows(), "m.yaml", []byte(sourcesManifest))
 	require.NoError(t, err)
 	require.Equal(t, []string{"crm", "shop-orders"}, m.Sources.Names())
 	shop := restapi.Definition{
@@ -129,7 +129,7 @@ func TestSourcesReject(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := deployments.Parse("m.yaml", []byte(tc.yaml))
+			_, err := deployments.Parse(flows.Registry.Flows(), "m.yaml", []byte(tc.yaml))
 			require.Error(t, err)
 			require.True(t, badinput.Is(err))
 			var got *deployments.Problem
@@ -150,7 +150,7 @@ func TestSourcesReject(t *testing.T) {
 // TestSourcesBrokenNotRepeated: a deployment that refers to a source with
 // problems does not add an "unknown source" line of its own.
 func TestSourcesBrokenNotRepeated(t *testing.T) {
-	_, err := deployments.Parse("m.yaml", []byte("sources:\n  s:\n    url: https://a.example.com/\n    records: a..b\ndeployments:\n  - name: d\n    parameters:\n      source_url: source:s\n"))
+	_, err := deployments.Parse(flows.Registry.Flows(), "m.yaml", []byte("sources:\n  s:\n    url: https://a.example.com/\n    records: a..b\ndeployments:\n  - name: d\n    parameters:\n      source_url: source:s\n"))
 	require.Error(t, err)
 	require.Len(t, deployments.Problems(err), 1, "%v", err)
 	assert.False(t, strings.Contains(err.Error(), "unknown source"))

@@ -106,3 +106,14 @@ func TestSiblings(t *testing.T) {
 		assert.Equal(t, [2]string{tc.a, tc.b}, [2]string{a, b}, "%s -> %s", tc.from, tc.to)
 	}
 }
+
+// TestManifestLoaderNeedsNoDatabase: reading a manifest pulls in no
+// database driver, and nothing a worker runs.
+func TestManifestLoaderNeedsNoDatabase(t *testing.T) {
+	pkgs := goList(t, "-deps", "./deployments")
+	for _, p := range pkgs {
+		for _, banned := range []string{"github.com/jackc/pgx", "modernc.org/sqlite", module + "/internal/store", module + "/activities", module + "/workflows"} {
+			assert.False(t, strings.HasPrefix(p.ImportPath, banned), "deployments depends on %s", p.ImportPath)
+		}
+	}
+}

@@ -228,7 +228,7 @@ func TestPaginationStylesSurviveKill(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "deployments.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(manifest), 0o600))
-	m, err := deployments.Load(path)
+	m, err := deployments.Load(flows.Registry.Flows(), path)
 	require.NoError(t, err)
 
 	env := childEnv(t, "TEMPORAL_ADDRESS="+srv.addr)

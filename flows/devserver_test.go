@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/codec"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
@@ -43,7 +44,7 @@ func TestMain(m *testing.M) { os.Exit(testutil.RequireTemporal(m)) }
 func TestPipelineOnDevServer(t *testing.T) {
 	srv := devserver.ForTest(t)
 	c := srv.Client()
-	st := flowstest.Start(t, c, runinfo.TaskQueue)
+	st := flowstest.Start(t, c, runinfo.TaskQueue, flows.Registry)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -88,7 +89,7 @@ func TestTooWideAmountIsRejectedAndRunCompletes(t *testing.T) {
 		t.Run(driver, func(t *testing.T) {
 			st := storetest.Open(t, driver)
 			queue := testutil.UniqueID("wide-amount-" + driver)
-			flowstest.StartWith(t, c, st, worker.Config{TaskQueue: queue, Sources: source.Config{FileRoot: dir}})
+			flowstest.StartWith(t, c, st, worker.Config{TaskQueue: queue, Sources: source.Config{FileRoot: dir}}, flows.Registry)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			id := testutil.UniqueID("wide-amount")
@@ -124,7 +125,7 @@ func TestTooWideAmountIsRejectedAndRunCompletes(t *testing.T) {
 func TestHistoryStaysSmall(t *testing.T) {
 	srv := devserver.ForTest(t)
 	c := srv.Client()
-	flowstest.Start(t, c, runinfo.TaskQueue)
+	flowstest.Start(t, c, runinfo.TaskQueue, flows.Registry)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -146,7 +147,7 @@ func TestRecordHistories(t *testing.T) {
 	}
 	srv := devserver.ForTest(t)
 	c := srv.Client()
-	flowstest.Start(t, c, runinfo.TaskQueue)
+	flowstest.Start(t, c, runinfo.TaskQueue, flows.Registry)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_, file, _, _ := runtime.Caller(0)
@@ -206,7 +207,7 @@ func TestRecordHistories(t *testing.T) {
 	// A DataPipeline and an OrdersReport run whose activity waited for a
 	// locked warehouse: their histories hold the wait's signals.
 	wh := newLockedWarehouse(t)
-	flowstest.StartWith(t, c, wh.Store, worker.Config{TaskQueue: "history-waits", ChunkRecords: 500})
+	flowstest.StartWith(t, c, wh.Store, worker.Config{TaskQueue: "history-waits", ChunkRecords: 500}, flows.Registry)
 	for _, name := range []string{"waited-warehouse", "report-waited-warehouse"} {
 		wh.hold(t)
 		var run client.WorkflowRun
@@ -276,7 +277,7 @@ func TestRecordEncryptedHistory(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Client().Close(); _ = srv.Stop() })
 	c := srv.Client()
-	flowstest.Start(t, c, runinfo.TaskQueue)
+	flowstest.Start(t, c, runinfo.TaskQueue, flows.Registry)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_, runID := execute(ctx, t, c, "history-encrypted", datapipeline.Params{BatchSize: 500, SourceURL: "demo://orders?seed=7"})
@@ -321,7 +322,7 @@ func TestRetryShowsInCurrentDetailsOnDevServer(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	queue := testutil.UniqueID("attempts")
-	flowstest.StartWith(t, c, st, worker.Config{TaskQueue: queue, ChunkRecords: 100})
+	flowstest.StartWith(t, c, st, worker.Config{TaskQueue: queue, ChunkRecords: 100}, flows.Registry)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
@@ -84,7 +85,7 @@ func notifyWorker(t *testing.T, c client.Client, queue string, h *hookServer) *s
 	flowstest.StartWith(t, c, st, worker.Config{TaskQueue: queue, Env: func(k string) (string, bool) {
 		v, ok := env[k]
 		return v, ok
-	}})
+	}}, flows.Registry)
 	return st
 }
 
@@ -202,7 +203,7 @@ func TestNotificationsFromTheManifest(t *testing.T) {
 	notifyWorker(t, c, queue, h)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	m, err := deployments.Parse("notify.yaml", []byte(fmt.Sprintf(`deployments:
+	m, err := deployments.Parse(flows.Registry.Flows(), "notify.yaml", []byte(fmt.Sprintf(`deployments:
   - name: notified
     task_queue: %s
     parameters: {batch_size: 50, source_url: "demo://orders"}

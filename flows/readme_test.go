@@ -71,7 +71,7 @@ func TestWriteYourOwnFlow(t *testing.T) {
 	// Step 3: the lines the registry snippet adds to the list, and the import.
 	src, err := os.ReadFile(filepath.Join(root, "flows", "flows.go"))
 	require.NoError(t, err)
-	list := regexp.MustCompile(`(?s)var Registry = flow\.MustRegistry\(\n(.*?)\n\)`)
+	list := regexp.MustCompile(`(?s)var Registry = worker\.MustRegistry\(\n(.*?)\n\)`)
 	have := list.FindStringSubmatch(string(src))
 	want := list.FindStringSubmatch(registry.body)
 	require.NotNil(t, have, "flows/flows.go has the Registry list")

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
@@ -118,7 +119,7 @@ func TestWarehouseWaitOnDevServer(t *testing.T) {
 	c := srv.Client()
 	wh := newLockedWarehouse(t)
 	queue := testutil.UniqueID("waits")
-	flowstest.StartWith(t, c, wh.Store, worker.Config{TaskQueue: queue, ChunkRecords: 500})
+	flowstest.StartWith(t, c, wh.Store, worker.Config{TaskQueue: queue, ChunkRecords: 500}, flows.Registry)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 )
 
 // The spec hash of a cron schedule is what it was before deployments had
@@ -15,7 +16,7 @@ import (
 // schedule "updated" once after an upgrade. The value was computed by
 // blueprint at b422960 for this manifest; change it only on purpose.
 func TestSpecHashOfACronScheduleIsStable(t *testing.T) {
-	m, err := deployments.Parse("pin.yaml", []byte(`deployments:
+	m, err := deployments.Parse(flows.Registry.Flows(), "pin.yaml", []byte(`deployments:
   - name: pinned
     task_queue: tq-pinned
     parameters: {batch_size: 1000, source_url: "demo://orders"}

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
@@ -41,7 +42,7 @@ func ctx(t *testing.T) context.Context {
 // manifest parses a manifest written as YAML.
 func manifest(t *testing.T, yaml string) *deployments.Manifest {
 	t.Helper()
-	m, err := deployments.Parse("test.yaml", []byte(yaml))
+	m, err := deployments.Parse(flows.Registry.Flows(), "test.yaml", []byte(yaml))
 	require.NoError(t, err)
 	return m
 }
@@ -337,7 +338,7 @@ func TestInvalidScheduleChangesNothing(t *testing.T) {
 	deleteSchedule(t, "valid-one")
 	// The manifest loader refuses the "?" wildcard; a Manifest built in
 	// code is checked again by the same parser.
-	_, err := deployments.Parse("test.yaml", []byte(scheduled("question", "0 9 ? * *", "UTC", "")))
+	_, err := deployments.Parse(flows.Registry.Flows(), "test.yaml", []byte(scheduled("question", "0 9 ? * *", "UTC", "")))
 	require.Error(t, err)
 	m := manifest(t, scheduled("valid-one", "0 9 * * *", "UTC", ""))
 	bad := m.Deployments[0]

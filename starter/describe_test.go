@@ -9,11 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
 func TestDescribe(t *testing.T) {
-	m, err := deployments.Default()
+	m, err := deployments.Default(flows.Registry.Flows())
 	require.NoError(t, err)
 	get := func(name string) deployments.Deployment {
 		d, err := m.Get(name)
@@ -66,13 +67,13 @@ func TestDescribe(t *testing.T) {
 		got := starter.Describe(prod, map[string]any{"batch_size": int64(5), "source_url": "demo://a\nb`c``d"})
 		assert.NotContains(t, got.Summary, "\n")
 		assert.Contains(t, got.Details, "- source_url: ``` demo://a%0Ab`c``d ```", "a control character is escaped, the backticks fenced")
-		got = starter.Describe(deployments.Deployment{Name: "h", Workflow: "OrdersReport"}, map[string]any{"timezone": "Europe/Berlin\n"})
+		got = starter.Describe(deployments.Deployment{Flows: flows.Registry.Flows(), Name: "h", Workflow: "OrdersReport"}, map[string]any{"timezone": "Europe/Berlin\n"})
 		assert.Equal(t, `h · timezone="Europe/Berlin\n"`, got.Summary)
 	})
 
 	t.Run("long summaries are cut on a rune boundary", func(t *testing.T) {
 		for pad := range 4 { // every alignment of the 3-byte runes against the limit
-			d := deployments.Deployment{Name: "x", Description: strings.Repeat("é", 20000)}
+			d := deployments.Deployment{Flows: flows.Registry.Flows(), Name: "x", Description: strings.Repeat("é", 20000)}
 			url := "demo://orders?seed=" + strings.Repeat("a", pad) + strings.Repeat("日", 100)
 			got := starter.Describe(d, map[string]any{"batch_size": int64(1), "source_url": url})
 			assert.LessOrEqual(t, len(got.Summary), starter.MaxSummaryBytes)
@@ -86,7 +87,7 @@ func TestDescribe(t *testing.T) {
 	})
 
 	t.Run("a hand-made deployment", func(t *testing.T) {
-		got := starter.Describe(deployments.Deployment{Name: "bare"}, nil)
+		got := starter.Describe(deployments.Deployment{Flows: flows.Registry.Flows(), Name: "bare"}, nil)
 		assert.Equal(t, "bare", got.Summary)
 		assert.Contains(t, got.Details, "**Flow:** DataPipeline on task queue local-process-pool")
 		assert.Contains(t, got.Details, "**Parameters:**\n\n(none)")

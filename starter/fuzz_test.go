@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -37,7 +38,7 @@ func FuzzParseParams(f *testing.F) {
 	} {
 		f.Add([]byte(seed.doc), seed.kv1, seed.kv2)
 	}
-	m, err := deployments.Default()
+	m, err := deployments.Default(flows.Registry.Flows())
 	require.NoError(f, err)
 	d, err := m.Get("production-etl")
 	require.NoError(f, err)

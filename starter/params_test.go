@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/starter"
@@ -20,7 +21,7 @@ import (
 // production is the shipped production-etl deployment (batch_size 1000).
 func production(t *testing.T) deployments.Deployment {
 	t.Helper()
-	m, err := deployments.Default()
+	m, err := deployments.Default(flows.Registry.Flows())
 	require.NoError(t, err)
 	d, err := m.Get("production-etl")
 	require.NoError(t, err)
@@ -29,7 +30,7 @@ func production(t *testing.T) deployments.Deployment {
 
 func TestParseParamsPrecedence(t *testing.T) {
 	prod := production(t)
-	bare := deployments.Deployment{Name: "bare"}
+	bare := deployments.Deployment{Flows: flows.Registry.Flows(), Name: "bare"}
 	cases := []struct {
 		name   string
 		d      deployments.Deployment
@@ -48,7 +49,7 @@ func TestParseParamsPrecedence(t *testing.T) {
 		{"later key=value wins", prod, "", []string{"batch_size=1", "batch_size=2"}, 2, "demo://orders"},
 		{"value may hold '='", prod, "", []string{"source_url=demo://orders?seed=3&latency=0s"}, 1000, "demo://orders?seed=3&latency=0s"},
 		{"null leaves the value as it was", prod, `{"batch_size": null}`, nil, 1000, "demo://orders"},
-		{"hand-made int value", deployments.Deployment{Name: "h", Parameters: map[string]any{"batch_size": 7}}, "", nil, 7, datapipeline.DefaultSourceURL},
+		{"hand-made int value", deployments.Deployment{Flows: flows.Registry.Flows(), Name: "h", Parameters: map[string]any{"batch_size": 7}}, "", nil, 7, datapipeline.DefaultSourceURL},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,8 +100,8 @@ func TestParseParamsRejects(t *testing.T) {
 		{"text after the object", prod, `{} {}`, nil, []string{"--params: unexpected text after the JSON object"}},
 		{"JSON value fails validation", prod, `{"batch_size": 200000000}`, nil, []string{"invalid parameters: batch_size=200000000: must be at most 100000000"}},
 		{"key=value checked even when JSON is fine", prod, `{"batch_size": 5}`, []string{"nope"}, []string{`--param "nope": must be key=value`}},
-		{"bad hand-made deployment", deployments.Deployment{Name: "h", Parameters: map[string]any{"batch_size": "ten"}}, "", nil, []string{`deployment "h": batch_size: must be an integer, got the string "ten"`}},
-		{"unknown hand-made parameter", deployments.Deployment{Name: "h", Parameters: map[string]any{"size": 1}}, "", nil, []string{`deployment "h": unknown parameter "size"`}},
+		{"bad hand-made deployment", deployments.Deployment{Flows: flows.Registry.Flows(), Name: "h", Parameters: map[string]any{"batch_size": "ten"}}, "", nil, []string{`deployment "h": batch_size: must be an integer, got the string "ten"`}},
+		{"unknown hand-made parameter", deployments.Deployment{Flows: flows.Registry.Flows(), Name: "h", Parameters: map[string]any{"size": 1}}, "", nil, []string{`deployment "h": unknown parameter "size"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/deployments"
-	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
@@ -41,13 +40,9 @@ type RetryRequest struct {
 // one, not started yet) is refused, since two runs of the same parameters at
 // once is rarely what anyone wants; cancel it first. Bad input (an unknown
 // run, a running one, a run that no deployment started, a deployment no
-// longer in m) is a *badinput.Error and starts nothing. A nil m means
-// the embedded default manifest.
+// longer in m, a flow m's registry does not know) is a *badinput.Error and
+// starts nothing. m is the loaded manifest (deployments.Load).
 func Retry(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, req RetryRequest) (Started, error) {
-	m, err := orDefault(m)
-	if err != nil {
-		return Started{}, err
-	}
 	if err := checkWorkflowID(req.NewWorkflowID); err != nil {
 		return Started{}, err
 	}
@@ -81,7 +76,7 @@ func Retry(ctx context.Context, c client.Client, namespace string, m *deployment
 		return Started{}, badinput.Errorf("run %s is a run of deployment %q: %w", req.WorkflowID, deployment, err)
 	}
 	workflow := info.GetType().GetName()
-	f, err := flows.Registry.Get(workflow)
+	f, err := m.Flows.Get(workflow)
 	if err != nil {
 		return Started{}, badinput.Errorf("run %s: %w", req.WorkflowID, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
@@ -86,7 +87,7 @@ func ended(t *testing.T, c client.Client, m *deployments.Manifest, req starter.R
 func TestRetry(t *testing.T) {
 	srv := devserver.ForTest(t)
 	c := srv.Client()
-	m, err := deployments.Parse("retry.yaml", []byte(retryManifest))
+	m, err := deployments.Parse(flows.Registry.Flows(), "retry.yaml", []byte(retryManifest))
 	require.NoError(t, err)
 	retry := func(req starter.RetryRequest) (starter.Started, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -164,7 +165,7 @@ func TestRetry(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, c.TerminateWorkflow(ctx, byHand, run.GetRunID(), "test"))
 
-		other, err := deployments.Parse("other.yaml", []byte("deployments:\n  - name: somewhere-else\n"))
+		other, err := deployments.Parse(flows.Registry.Flows(), "other.yaml", []byte("deployments:\n  - name: somewhere-else\n"))
 		require.NoError(t, err)
 		gone := ended(t, c, m, starter.Request{Deployment: "retry-shop", WorkflowID: testutil.UniqueID("retry-gone")})
 

@@ -143,27 +143,15 @@ func checkWorkflowID(id string) error {
 	return nil
 }
 
-// orDefault is m, or the manifest built into the binary when m is nil.
-func orDefault(m *deployments.Manifest) (*deployments.Manifest, error) {
-	if m != nil {
-		return m, nil
-	}
-	return deployments.Default()
-}
-
 // Start validates the request and starts the deployment's workflow. Nothing
 // is started when the request has an input error (*badinput.Error).
 //
 // When the server does not know the BlueprintDeployment search attribute
 // (a fresh server, never deployed to), Start registers it and tries once
 // more, so that `blueprint run` works without a prior `blueprint deploy` and
-// the common path costs a single round trip. A nil m means the embedded
-// default manifest.
+// the common path costs a single round trip. m is the loaded manifest
+// (deployments.Load), which knows the flows its deployments start.
 func Start(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, req Request) (Started, error) {
-	m, err := orDefault(m)
-	if err != nil {
-		return Started{}, err
-	}
 	d, err := m.Get(req.Deployment)
 	if err != nil {
 		return Started{}, err

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
@@ -54,7 +55,7 @@ func TestOptions(t *testing.T) {
 	assert.Regexp(t, `^production-etl-\d{8}T\d{6}Z-[0-9a-f]{6}$`, generated.ID)
 	assert.NotEqual(t, generated.ID, starter.Options(d, "", params).ID)
 
-	assert.Equal(t, runinfo.TaskQueue, starter.Options(deployments.Deployment{Name: "x"}, "", nil).TaskQueue)
+	assert.Equal(t, runinfo.TaskQueue, starter.Options(deployments.Deployment{Flows: flows.Registry.Flows(), Name: "x"}, "", nil).TaskQueue)
 	assert.Equal(t, "x-20260301T150405Z-", starter.NewWorkflowID("x", time.Date(2026, 3, 1, 9, 4, 5, 0, time.FixedZone("CST", -6*3600)))[:len("x-20260301T150405Z-")])
 }
 
@@ -91,7 +92,7 @@ func requireStarted(t *testing.T, c client.Client, s starter.Started, wantInput 
 	deployment, ok := desc.TypedSearchAttributes.GetKeyword(starter.DeploymentKey)
 	require.True(t, ok, "search attribute %s is set", runinfo.DeploymentSearchAttribute)
 	assert.Equal(t, s.Deployment, deployment)
-	m, err := deployments.Default()
+	m, err := deployments.Default(flows.Registry.Flows())
 	require.NoError(t, err)
 	d, err := m.Get(s.Deployment)
 	require.NoError(t, err)
@@ -125,7 +126,7 @@ func requireNotStarted(t *testing.T, c client.Client, workflowID string) {
 func TestStart(t *testing.T) {
 	srv := devserver.ForTest(t)
 	c := srv.Client()
-	m, err := deployments.Default()
+	m, err := deployments.Default(flows.Registry.Flows())
 	require.NoError(t, err)
 
 	t.Run("manifest values and overrides", func(t *testing.T) {
@@ -165,7 +166,7 @@ func TestStart(t *testing.T) {
 	t.Run("generated ID and defaults", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		s, err := starter.Start(ctx, c, namespace, nil, starter.Request{Deployment: "adhoc-etl"})
+		s, err := starter.Start(ctx, c, namespace, m, starter.Request{Deployment: "adhoc-etl"})
 		require.NoError(t, err)
 		terminateOnCleanup(t, c, s)
 		assert.Regexp(t, `^adhoc-etl-\d{8}T\d{6}Z-[0-9a-f]{6}$`, s.WorkflowID)
@@ -266,7 +267,9 @@ func TestStartRegistersSearchAttribute(t *testing.T) {
 	}
 	require.False(t, registered(), "the server starts without the attributes")
 
-	s, err := starter.Start(ctx, c, namespace, nil, starter.Request{Deployment: "production-etl", WorkflowID: "sa-fallback"})
+	m, err := deployments.Default(flows.Registry.Flows())
+	require.NoError(t, err)
+	s, err := starter.Start(ctx, c, namespace, m, starter.Request{Deployment: "production-etl", WorkflowID: "sa-fallback"})
 	require.NoError(t, err)
 	terminateOnCleanup(t, c, s)
 	assert.True(t, registered())

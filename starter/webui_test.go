@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/internal/webui"
@@ -43,7 +44,7 @@ func TestWebUIShowsWhatARunIs(t *testing.T) {
 		}
 	})
 
-	m, err := deployments.Parse("ui.yaml", []byte(`deployments:
+	m, err := deployments.Parse(flows.Registry.Flows(), "ui.yaml", []byte(`deployments:
   - name: ui-check
     description: Nightly copy of the shop's orders, checked in a browser.
     tags: [ui]

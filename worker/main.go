@@ -102,7 +102,7 @@ func parseArgs(args []string) int {
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprintf(os.Stdout, usage, strings.Join(flows.Registry.Names(), ", "))
+		fmt.Fprintf(os.Stdout, usage, strings.Join(flows.Registry.Flows().Names(), ", "))
 		return 0
 	case err != nil:
 		fmt.Fprintf(os.Stderr, "blueprint-worker: %v; it takes no flags (configure it with environment variables): blueprint-worker --help\n", err)

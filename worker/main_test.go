@@ -151,7 +151,7 @@ func TestCommandLine(t *testing.T) {
 	}{
 		{[]string{"--help"}, 0, "Usage: blueprint-worker"},
 		{[]string{"-h"}, 0, "BLUEPRINT_DATABASE_URL"},
-		{[]string{"-help"}, 0, "runs every registered flow (" + strings.Join(flows.Registry.Names(), ", ") + ")"},
+		{[]string{"-help"}, 0, "runs every registered flow (" + strings.Join(flows.Registry.Flows().Names(), ", ") + ")"},
 		{[]string{"--queue", "x"}, 2, "blueprint-worker: flag provided but not defined: -queue; it takes no flags"},
 		{[]string{"start"}, 2, `blueprint-worker: unexpected argument "start"`},
 	} {

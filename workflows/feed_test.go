@@ -21,11 +21,11 @@ import (
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
-	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
+	"github.com/blueprint-etl/blueprint/internal/worker"
 )
 
 // feedRun runs DataPipeline on p in the SDK's test environment, with the
@@ -39,7 +39,7 @@ func feedRun(t *testing.T, st *store.Store, id string, sources source.Config, ch
 	ts.SetLogger(conn.QuietLogger())
 	env := ts.NewTestWorkflowEnvironment()
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
-	flows.Registry.Register(env, flow.Deps{Store: st, ChunkRecords: chunk, Sources: sources})
+	flows.Registry.Register(env, worker.Deps{Store: st, ChunkRecords: chunk, Sources: sources})
 	attempts := map[string]int{}
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		attempts[info.ActivityType.Name]++

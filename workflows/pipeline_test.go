@@ -21,12 +21,12 @@ import (
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
-	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/worker"
 	"github.com/blueprint-etl/blueprint/workflows"
 )
 
@@ -38,7 +38,7 @@ type PipelineSuite struct {
 	testsuite.WorkflowTestSuite
 	env      *testsuite.TestWorkflowEnvironment
 	store    *store.Store
-	deps     flow.Deps
+	deps     worker.Deps
 	attempts map[string]int
 }
 
@@ -54,7 +54,7 @@ func (s *PipelineSuite) SetupTest() {
 	s.store = st
 	s.env = s.NewTestWorkflowEnvironment()
 	// Small pages and chunks, so every run commits several checkpoints.
-	s.deps = flow.Deps{Store: st, ChunkRecords: 100, Sources: source.Config{PageSize: 100},
+	s.deps = worker.Deps{Store: st, ChunkRecords: 100, Sources: source.Config{PageSize: 100},
 		Log: &runlog.Writer{Store: st}}
 	flows.Registry.Register(s.env, s.deps)
 	s.attempts = map[string]int{}

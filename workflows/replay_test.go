@@ -29,7 +29,7 @@ func TestReplay(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			flows.Registry.RegisterWorkflows(r)
+			flows.Registry.Flows().RegisterWorkflows(r)
 			require.NoError(t, replayFile(t, r, nil, f))
 		})
 	}
@@ -74,7 +74,7 @@ func TestReplayEncrypted(t *testing.T) {
 	replay := func(opts worker.WorkflowReplayerOptions) error {
 		r, err := worker.NewWorkflowReplayerWithOptions(opts)
 		require.NoError(t, err)
-		flows.Registry.RegisterWorkflows(r)
+		flows.Registry.Flows().RegisterWorkflows(r)
 		return replayFile(t, r, log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), history)
 	}
 	require.NoError(t, replay(worker.WorkflowReplayerOptions{DataConverter: codec.DataConverter(keys)}))

@@ -17,12 +17,12 @@ import (
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
-	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/report"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/worker"
 )
 
 // newEnv returns a test environment with every flow registered on real
@@ -35,7 +35,7 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *store.Store) {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(conn.QuietLogger())
 	env := s.NewTestWorkflowEnvironment()
-	flows.Registry.Register(env, flow.Deps{Store: st, ChunkRecords: 100, Sources: source.Config{PageSize: 100}})
+	flows.Registry.Register(env, worker.Deps{Store: st, ChunkRecords: 100, Sources: source.Config{PageSize: 100}})
 	return env, st
 }
 
@@ -76,7 +76,7 @@ func newEnvOn(t *testing.T, st *store.Store) (*testsuite.TestWorkflowEnvironment
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(conn.QuietLogger())
 	env := s.NewTestWorkflowEnvironment()
-	flows.Registry.Register(env, flow.Deps{Store: st, ChunkRecords: 100})
+	flows.Registry.Register(env, worker.Deps{Store: st, ChunkRecords: 100})
 	return env, st
 }
 

@@ -1,5 +1,6 @@
 // Package flowstest starts a real in-process blueprint worker, with every
-// flow of the flows package registered, for tests.
+// flow of the registry it is given (flows.Registry in the module's tests),
+// for tests; and holds Kinds, a test flow with a parameter of each kind.
 package flowstest
 
 import (
@@ -11,15 +12,15 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/worker"
 )
 
-// Start runs a worker on taskQueue backed by a fresh SQLite warehouse in a
-// temporary directory, and stops it when the test ends.
-func Start(t testing.TB, c client.Client, taskQueue string) *store.Store {
+// Start runs a worker of the flows of reg on taskQueue, backed by a fresh
+// SQLite warehouse in a temporary directory, and stops it when the test
+// ends.
+func Start(t testing.TB, c client.Client, taskQueue string, reg *worker.Registry) *store.Store {
 	t.Helper()
 	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "warehouse.db"))
 	if err != nil {
@@ -27,14 +28,15 @@ func Start(t testing.TB, c client.Client, taskQueue string) *store.Store {
 	}
 	// Cleanups run last-in first-out: the worker stops before the store closes.
 	t.Cleanup(func() { _ = st.Close() })
-	StartWith(t, c, st, worker.Config{TaskQueue: taskQueue})
+	StartWith(t, c, st, worker.Config{TaskQueue: taskQueue}, reg)
 	return st
 }
 
-// StartWith runs a worker with the given store and configuration.
-func StartWith(t testing.TB, c client.Client, st *store.Store, cfg worker.Config) {
+// StartWith runs a worker of the flows of reg with the given store and
+// configuration.
+func StartWith(t testing.TB, c client.Client, st *store.Store, cfg worker.Config, reg *worker.Registry) {
 	t.Helper()
-	w := worker.New(c, st, cfg, flows.Registry)
+	w := worker.New(c, st, cfg, reg)
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}
@@ -67,12 +69,11 @@ type KindsWindow struct {
 // defaulted and checked.
 func KindsWorkflow(_ workflow.Context, p KindsParams) (KindsParams, error) { return p, nil }
 
-// Kinds is the flow of KindsParams. It is not in flows.Registry; a test
-// binary adds it with AddKinds.
+// Kinds is the flow of KindsParams. It is in no shipped registry: a test
+// gives the code it tests WithKinds's.
 var Kinds = flow.New("FlowstestKinds", KindsWorkflow, flow.Options{Description: "Echo one parameter of each kind (tests only)"})
 
-// AddKinds adds Kinds to flows.Registry for the rest of the test binary.
-// Call it from TestMain, before anything reads the registry.
-func AddKinds() {
-	flows.Registry = flow.MustRegistry(append(flows.Registry.Flows(), Kinds)...)
+// WithKinds returns a new registry of reg's flows and Kinds, last.
+func WithKinds(reg *flow.Registry) *flow.Registry {
+	return flow.MustRegistry(append(reg.Flows(), Kinds)...)
 }

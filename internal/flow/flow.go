@@ -1,12 +1,14 @@
 // Package flow is the contract every blueprint flow meets: a workflow
 // function, its registered name (the workflow type), a parameter struct
 // (JSON names, validator rules, defaults and a one-line description per
-// field), the activities it needs and its default task queue.
+// field), its default task queue and a description.
 //
-// The one list of flows is the top-level package flows; the worker
-// registers every flow's workflow and activities from it, and the CLI, the
-// starter, the manifest loader and the schedule reconciler learn each
-// flow's parameters from it. Nothing else knows a flow by name.
+// The contract is what the CLI, the starter, the manifest loader and the
+// schedule reconciler read, so it must not import the warehouse, a source,
+// the run logs or anything else a worker runs: reading a manifest needs no
+// database. The worker's half of a flow (the activities its workflow
+// calls and what they are built on) is internal/worker's. The one list of
+// flows is the top-level package flows; nothing else knows a flow by name.
 //
 // A flow's workflow receives its parameters already decoded and checked:
 // New wraps it in a workflow that takes the raw input payload, so that a
@@ -22,44 +24,14 @@ import (
 	"slices"
 	"strings"
 
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
-	"github.com/blueprint-etl/blueprint/internal/runlog"
-	"github.com/blueprint-etl/blueprint/internal/source"
-	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
-
-// Deps are what a worker gives the activities of every flow.
-type Deps struct {
-	Store   *store.Store
-	Sources source.Config
-	// ChunkRecords overrides the pipeline's default chunk size (tests).
-	ChunkRecords int
-	// Log writes the run logs (nil: none are written).
-	Log *runlog.Writer
-	// Env looks up the worker's environment variables that hold webhook
-	// URLs (os.LookupEnv when nil).
-	Env func(string) (string, bool)
-	// Client is the worker's connection to the server, for activities
-	// that signal their workflow (nil: they do not).
-	Client client.Client
-}
-
-// Activity is one activity a flow's workflow calls, by name.
-type Activity struct {
-	Name string
-	// Func is the activity function, typically a method of a struct that
-	// holds its dependencies.
-	Func any
-}
 
 // Options describe a flow beyond its workflow function.
 type Options struct {
@@ -68,10 +40,6 @@ type Options struct {
 	// TaskQueue is where the flow's deployments run unless the manifest
 	// says otherwise; default runinfo.TaskQueue.
 	TaskQueue string
-	// Activities returns the activities the workflow calls, built on the
-	// worker's dependencies. A flow that only starts child workflows has
-	// none.
-	Activities func(Deps) []Activity
 }
 
 // Flow is a registered flow.
@@ -83,8 +51,7 @@ type Flow struct {
 	// Params is the schema derived from the parameter struct.
 	Params *Schema
 
-	workflow   any
-	activities func(Deps) []Activity
+	workflow any
 }
 
 // New defines a flow from its workflow function. P is the parameter
@@ -99,7 +66,7 @@ func New[P, R any](name string, fn func(workflow.Context, P) (R, error), o Optio
 	if o.TaskQueue == "" {
 		o.TaskQueue = runinfo.TaskQueue
 	}
-	f := &Flow{Name: name, Description: o.Description, TaskQueue: o.TaskQueue, Params: schema, activities: o.Activities}
+	f := &Flow{Name: name, Description: o.Description, TaskQueue: o.TaskQueue, Params: schema}
 	f.workflow = func(ctx workflow.Context, input converter.RawValue) (R, error) {
 		var zero R
 		// Decoding is a pure function of the payload: the validator's
@@ -118,22 +85,12 @@ func New[P, R any](name string, fn func(workflow.Context, P) (R, error), o Optio
 // Workflow is the function registered under Name: it takes the raw input.
 func (f *Flow) Workflow() any { return f.workflow }
 
-// Activities returns the flow's activities built on deps.
-func (f *Flow) Activities(deps Deps) []Activity {
-	if f.activities == nil {
-		return nil
-	}
-	return f.activities(deps)
-}
-
 // Registry is the set of flows a program knows.
 type Registry struct {
 	flows []*Flow
 }
 
-// NewRegistry checks that names are unique: flow names, and activity
-// names across flows (two flows may share an activity only by sharing the
-// function that declares it, e.g. a flow and the same flow's helpers).
+// NewRegistry checks that every flow has a name and no two the same.
 func NewRegistry(flows ...*Flow) (*Registry, error) {
 	seen := map[string]bool{}
 	for _, f := range flows {
@@ -188,24 +145,8 @@ func (r *Registry) Lookup(name string) *Flow {
 	return nil
 }
 
-// Register registers every flow's workflow and activities on a worker (or
-// a test environment or replayer). An activity two flows both declare is
-// registered once.
-func (r *Registry) Register(w worker.Registry, deps Deps) {
-	done := map[string]bool{}
-	for _, f := range r.flows {
-		w.RegisterWorkflowWithOptions(f.workflow, workflow.RegisterOptions{Name: f.Name})
-		for _, a := range f.Activities(deps) {
-			if done[a.Name] {
-				continue
-			}
-			done[a.Name] = true
-			w.RegisterActivityWithOptions(a.Func, activity.RegisterOptions{Name: a.Name})
-		}
-	}
-}
-
-// RegisterWorkflows registers the workflows only, for a replayer.
+// RegisterWorkflows registers every flow's workflow under its name, on a
+// replayer or, with the flows' activities, a worker (internal/worker).
 func (r *Registry) RegisterWorkflows(w interface {
 	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
 }) {

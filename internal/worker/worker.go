@@ -1,8 +1,11 @@
-// Package worker builds the blueprint worker: every flow of a registry
-// (its workflow and activities) registered on a task queue, configured
+// Package worker is the worker's side of blueprint: the worker's half of
+// a flow (the activities its workflow calls and the dependencies they are
+// built on: the warehouse, the sources, the run logs) and the worker
+// itself, every flow of a registry registered on a task queue, configured
 // from the environment. worker/main.go runs it with the flows of the
 // top-level flows package; tests, benchmarks and the demo start the same
-// worker in-process.
+// worker in-process. Nothing that only reads a flow's contract (the CLI,
+// the manifest loader) may import it: it brings the database drivers.
 package worker
 
 import (
@@ -18,7 +21,6 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/blueprint-etl/blueprint/internal/fleet"
-	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
@@ -121,7 +123,7 @@ func envOr(key, def string) string {
 // registered on it; the caller starts and stops it. It sets st's wait for
 // an unreachable warehouse (cfg.WarehouseWait), and its activities
 // heartbeat, show and log such a wait (see waits).
-func New(c client.Client, st *store.Store, cfg Config, reg *flow.Registry) sdkworker.Worker {
+func New(c client.Client, st *store.Store, cfg Config, reg *Registry) sdkworker.Worker {
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = runinfo.TaskQueue
 	}
@@ -145,7 +147,7 @@ func New(c client.Client, st *store.Store, cfg Config, reg *flow.Registry) sdkwo
 		// reach the server within this, not the SDK's default 30 s.
 		DefaultHeartbeatThrottleInterval: runinfo.HeartbeatWindow * 4 / 5,
 	})
-	reg.Register(w, flow.Deps{Store: st, Sources: cfg.Sources, ChunkRecords: cfg.ChunkRecords,
+	reg.Register(w, Deps{Store: st, Sources: cfg.Sources, ChunkRecords: cfg.ChunkRecords,
 		Log: log, Env: cfg.Env, Client: c})
 	return w
 }

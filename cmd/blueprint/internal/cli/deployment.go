@@ -299,14 +299,14 @@ by a schedule, a backfill, a trigger or by hand.`,
 			if err != nil {
 				return err
 			}
-			one := &deployments.Manifest{Path: m.Path, Deployments: []deployments.Deployment{d}}
+			one := &deployments.Manifest{Path: m.Path, Deployments: []deployments.Deployment{d}, Flows: m.Flows}
 			states, changes, err := scheduleStates(ctx, c, a.settings.Namespace, one)
 			if err != nil {
 				return err
 			}
 			v := viewDeployment(d, states, changes, 5)
 			v.Manifest = m.Path
-			v.RecentRuns, err = listRuns(ctx, c, a.settings.Namespace, runFilter{deployment: d.Name}, 10)
+			v.RecentRuns, err = listRuns(ctx, c, a.settings.Namespace, runFilter{flows: a.flows, deployment: d.Name}, 10)
 			if err != nil {
 				return err
 			}

@@ -30,6 +30,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/blueprint-etl/blueprint/cmd/blueprint/internal/cli"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/codec"
 	"github.com/blueprint-etl/blueprint/internal/conn"
@@ -73,7 +74,7 @@ func startCodecServer(t *testing.T, args ...string) string {
 	done := make(chan int, 1)
 	var out, errb bytes.Buffer
 	go func() {
-		done <- cli.ExecuteContext(ctx, append([]string{"codec-server", "--listen", addr}, args...), strings.NewReader(""), &out, &errb)
+		done <- cli.ExecuteContext(ctx, testFlows, append([]string{"codec-server", "--listen", addr}, args...), strings.NewReader(""), &out, &errb)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -171,7 +172,7 @@ func TestEncryptedRuns(t *testing.T) {
 		st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "warehouse.db"))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = st.Close() })
-		flowstest.StartWith(t, encryptedClient(t, addr, keys), st, worker.Config{TaskQueue: queue, Sources: source.Config{FileRoot: files}})
+		flowstest.StartWith(t, encryptedClient(t, addr, keys), st, worker.Config{TaskQueue: queue, Sources: source.Config{FileRoot: files}}, flows.Registry)
 	}
 	startWorker(queue, keyK1)
 

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
@@ -19,7 +20,7 @@ import (
 // is printed generically, and runs cancel on NightlyETL, whose children
 // are cancelled with it.
 func TestEveryCommandWorksForEveryFlow(t *testing.T) {
-	flowstest.Start(t, srv.Client(), runinfo.TaskQueue)
+	flowstest.Start(t, srv.Client(), runinfo.TaskQueue, flows.Registry)
 
 	id := testutil.UniqueID("cli-report")
 	r := ok(t, "run", "daily-report", "--id", id, "--param", "from=2025-01-01", "--param", "to=2025-01-02", "--watch", "--timeout", "1m")

@@ -14,8 +14,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
-// kindsManifest deploys flowstest.Kinds (added to the registry by
-// TestMain), a flow other than DataPipeline with a parameter of each kind.
+// kindsManifest deploys flowstest.Kinds (in testFlows), a flow other than DataPipeline with a parameter of each kind.
 // No worker polls its task queue: runs are started and wait.
 func kindsManifest(t *testing.T, queue string) string {
 	t.Helper()

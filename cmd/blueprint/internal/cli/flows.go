@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/blueprint-etl/blueprint/deployments"
-	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 )
 
@@ -53,7 +52,7 @@ parameters and description. This needs no server: the list is compiled in.`,
 		Args: cobra.NoArgs,
 		RunE: a.run(func(context.Context, []string) error {
 			var views []flowView
-			for _, f := range flows.Registry.Flows() {
+			for _, f := range a.flows.Flows() {
 				views = append(views, flowView{Name: f.Name, Description: f.Description, TaskQueue: f.TaskQueue, Parameters: f.Params.Names()})
 			}
 			if a.json() {
@@ -79,7 +78,7 @@ as a JSON Schema (draft 2020-12), for editors and form builders.`,
   blueprint flows inspect NightlyETL -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.run(func(_ context.Context, args []string) error {
-			f, err := flows.Registry.Get(args[0])
+			f, err := a.flows.Get(args[0])
 			if err != nil {
 				return err
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/cmd/blueprint/internal/cli"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/fleet"
@@ -139,8 +140,8 @@ func TestStatusFlagsMixedWarehouses(t *testing.T) {
 	t.Setenv("BLUEPRINT_UI_URL", ui.URL)
 	queue := testutil.UniqueID("tq-mixed")
 	path := writeManifest(t, manifestOf(deployment("mixed-etl", queue, `{batch_size: 10}`, "")))
-	flowstest.Start(t, srv.Client(), queue)
-	flowstest.Start(t, srv.Client(), queue)
+	flowstest.Start(t, srv.Client(), queue, flows.Registry)
+	flowstest.Start(t, srv.Client(), queue, flows.Registry)
 	var r result
 	require.Eventually(t, func() bool {
 		r = blueprint(t, "-f", path, "status")

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
@@ -29,7 +30,7 @@ func TestRunsLogs(t *testing.T) {
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = st.Close() })
 			queue := "tq-cli-logs-" + driver
-			flowstest.StartWith(t, srv.Client(), st, worker.Config{TaskQueue: queue})
+			flowstest.StartWith(t, srv.Client(), st, worker.Config{TaskQueue: queue}, flows.Registry)
 			path := writeManifest(t, manifestOf(deployment("cli-logs", queue, `{batch_size: 200, source_url: "demo://orders"}`, "")))
 			id := func(s string) string { return fmt.Sprintf("cli-logs-%s-%s", driver, s) }
 			db := "--database-url=" + dsn

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/cmd/blueprint/internal/cli"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
@@ -38,11 +39,13 @@ func TestMain(m *testing.M) {
 			os.Unsetenv(k)
 		}
 	}
-	// The CLI learns flows from flows.Registry; flowstest.Kinds is a flow
-	// other than DataPipeline with a parameter of each kind.
-	flowstest.AddKinds()
 	os.Exit(testutil.RunWithDevServer(m, &srv))
 }
+
+// testFlows are the flows the CLI of the tests knows: the shipped ones and
+// flowstest.Kinds, a flow other than DataPipeline with a parameter of each
+// kind.
+var testFlows = flowstest.WithKinds(flows.Registry.Flows())
 
 // result is the outcome of one command.
 type result struct {
@@ -67,7 +70,7 @@ func blueprintIn(t *testing.T, stdin io.Reader, args ...string) result {
 	}
 	var out, errb bytes.Buffer
 	all := append([]string{"--address", srv.FrontendHostPort(), "--namespace", "default"}, args...)
-	code := cli.Execute(all, stdin, &out, &errb)
+	code := cli.ExecuteContext(context.Background(), testFlows, all, stdin, &out, &errb)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }
 
@@ -156,7 +159,7 @@ func start(t *testing.T, args ...string) *background {
 	b := &background{stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}, done: make(chan int, 1)}
 	all := append([]string{"--address", srv.FrontendHostPort(), "--namespace", "default"}, args...)
 	c, cancel := context.WithCancel(context.Background())
-	go func() { b.done <- cli.ExecuteContext(c, all, strings.NewReader(""), b.stdout, b.stderr) }()
+	go func() { b.done <- cli.ExecuteContext(c, testFlows, all, strings.NewReader(""), b.stdout, b.stderr) }()
 	// A test that ends first interrupts it, as Ctrl-C would.
 	t.Cleanup(func() { cancel(); b.wait(t) })
 	return b

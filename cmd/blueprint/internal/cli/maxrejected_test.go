@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
@@ -32,7 +33,7 @@ func TestMaxRejected(t *testing.T) {
 	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "warehouse.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	flowstest.StartWith(t, srv.Client(), st, worker.Config{TaskQueue: queue, Sources: source.Config{FileRoot: dir}})
+	flowstest.StartWith(t, srv.Client(), st, worker.Config{TaskQueue: queue, Sources: source.Config{FileRoot: dir}}, flows.Registry)
 
 	allBad := testutil.OrdersFile(t, dir, "all-bad", 0, record.ReasonInvalidAmount, record.ReasonInvalidAmount, record.ReasonMissingID, record.ReasonInvalidEmail)
 	// 10 orders, 3 rejected: 30%.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/cmd/blueprint/internal/cli"
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
@@ -52,8 +53,8 @@ func TestStatus(t *testing.T) {
 	assert.Contains(t, r.stdout, "✓ no warehouse at data/warehouse.db here: the workers' was not checked (set BLUEPRINT_DATABASE_URL to check it)\n")
 	assert.Equal(t, "blueprint: 3 checks of 7 failed\n", r.stderr)
 
-	flowstest.Start(t, srv.Client(), queue)
-	flowstest.Start(t, srv.Client(), adhocQueue)
+	flowstest.Start(t, srv.Client(), queue, flows.Registry)
+	flowstest.Start(t, srv.Client(), adhocQueue, flows.Registry)
 	ok(t, "-f", path, "deploy")
 	// A worker is listed once its first poll reaches the server.
 	require.Eventually(t, func() bool {
@@ -105,7 +106,7 @@ func TestWorkPoolLs(t *testing.T) {
 		deployment("cli-pool-b", queue, `{batch_size: 10}`, ""),
 		deployment("cli-pool-idle", idle, `{batch_size: 10}`, ""),
 	))
-	flowstest.Start(t, srv.Client(), queue)
+	flowstest.Start(t, srv.Client(), queue, flows.Registry)
 	var r result
 	require.Eventually(t, func() bool {
 		r = ok(t, "-f", path, "work-pool", "ls")

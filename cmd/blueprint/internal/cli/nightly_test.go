@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
@@ -21,7 +22,7 @@ import (
 func TestNightlyETLWithAFailedSource(t *testing.T) {
 	// The shipped manifest (embedded: no deployments/ here) runs
 	// nightly-etl on the default task queue.
-	st := flowstest.Start(t, srv.Client(), runinfo.TaskQueue)
+	st := flowstest.Start(t, srv.Client(), runinfo.TaskQueue, flows.Registry)
 	id := testutil.UniqueID("cli-nightly")
 	const failing = "demo://orders?fail=always"
 	r := blueprint(t, "run", "nightly-etl", "--id", id, "--watch", "--timeout", "3m",

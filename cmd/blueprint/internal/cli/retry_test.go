@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
@@ -53,7 +54,7 @@ func terminate(t *testing.T, workflowID string) {
 // the other.
 func TestRunsRetry(t *testing.T) {
 	queue := testutil.UniqueID("tq-cli-retry")
-	flowstest.Start(t, srv.Client(), queue)
+	flowstest.Start(t, srv.Client(), queue, flows.Registry)
 	name := testutil.UniqueID("cli-retry")
 	path := writeManifest(t, manifestOf(deployment(name, queue, `{batch_size: 30, source_url: "demo://orders"}`, "")))
 
@@ -204,7 +205,7 @@ func TestRunScheduled(t *testing.T) {
 
 	// Cancelled before its time: the cancel gives a worker a workflow
 	// task at once, and the run ends without having started.
-	flowstest.Start(t, srv.Client(), queue)
+	flowstest.Start(t, srv.Client(), queue, flows.Registry)
 	ok(t, "runs", "cancel", in)
 	require.Eventually(t, func() bool { return showRun(t, in).Status == "cancelled" }, 30*time.Second, 200*time.Millisecond)
 	r = ok(t, "runs", "show", in)
@@ -214,7 +215,7 @@ func TestRunScheduled(t *testing.T) {
 // --watch waits for a delayed run's start, says so, then follows it.
 func TestRunWatchWaitsForTheStart(t *testing.T) {
 	queue := testutil.UniqueID("tq-cli-sched-watch")
-	flowstest.Start(t, srv.Client(), queue)
+	flowstest.Start(t, srv.Client(), queue, flows.Registry)
 	name := testutil.UniqueID("cli-sched-watch")
 	path := writeManifest(t, manifestOf(deployment(name, queue, `{batch_size: 20, source_url: "demo://orders"}`, "")))
 	id := name + "-run"

@@ -25,8 +25,10 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/conn"
+	"github.com/blueprint-etl/blueprint/internal/flow"
 )
 
 // Exit codes.
@@ -47,9 +49,12 @@ const (
 	outputJSON  = "json"
 )
 
-// app is what every command shares: the global flags, the streams, and the
-// connection once made.
+// app is what every command shares: the flows it knows, the global flags,
+// the streams, and the connection once made.
 type app struct {
+	// flows are the flows the commands know: flows.Registry's, or a
+	// test's (export_test.go).
+	flows          *flow.Registry
 	stdin          io.Reader
 	stdout, stderr io.Writer
 
@@ -66,7 +71,7 @@ type app struct {
 // for tests and documentation tools. Execute is the way to run it: it maps
 // errors to exit codes and messages and closes the server connection.
 func NewRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	a := &app{flows: flows.Registry.Flows(), stdin: stdin, stdout: stdout, stderr: stderr}
 	return a.rootCommand()
 }
 
@@ -75,11 +80,12 @@ func NewRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return execute(ctx, args, stdin, stdout, stderr)
+	return execute(ctx, flows.Registry.Flows(), args, stdin, stdout, stderr)
 }
 
-func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+// execute runs blueprint with args, knowing the flows of reg.
+func execute(ctx context.Context, reg *flow.Registry, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{flows: reg, stdin: stdin, stdout: stdout, stderr: stderr}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)

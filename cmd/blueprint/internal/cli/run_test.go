@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
@@ -102,7 +103,7 @@ func TestRunParameters(t *testing.T) {
 
 func TestRunWatch(t *testing.T) {
 	const queue = "tq-cli-watch"
-	flowstest.Start(t, srv.Client(), queue)
+	flowstest.Start(t, srv.Client(), queue, flows.Registry)
 	path := writeManifest(t, manifestOf(deployment("cli-watch", queue, `{batch_size: 200, source_url: "demo://orders"}`, "")))
 
 	t.Run("completed", func(t *testing.T) {

@@ -18,8 +18,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/blueprint-etl/blueprint/deployments"
-	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/names"
 	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
@@ -74,6 +74,9 @@ func (r runRow) start() time.Time {
 }
 
 type runFilter struct {
+	// flows are the registered flows: runs of other workflow types are
+	// not blueprint's.
+	flows      *flow.Registry
 	deployment string
 	status     string // one of statusOrder
 	// retryOf lists the retries of a run: a runinfo.RetryOf value.
@@ -83,8 +86,8 @@ type runFilter struct {
 // query is the visibility query of the filter; now splits scheduled from
 // running runs, as runStatus does.
 func (f runFilter) query(now time.Time) string {
-	types := make([]string, 0, len(flows.Registry.Names()))
-	for _, n := range flows.Registry.Names() {
+	types := make([]string, 0, len(f.flows.Names()))
+	for _, n := range f.flows.Names() {
 		types = append(types, "'"+n+"'")
 	}
 	q := []string{fmt.Sprintf("WorkflowType IN (%s)", strings.Join(types, ", "))}
@@ -200,7 +203,7 @@ func printRunRows(w io.Writer, rows []runRow, indent string) error {
 const MaxListLimit = 1000
 
 func (a *app) runsLsCommand() *cobra.Command {
-	var f runFilter
+	f := runFilter{flows: a.flows}
 	var limit int
 	cmd := &cobra.Command{
 		Use:     "ls",
@@ -264,7 +267,7 @@ its start time is under STARTED and "starts in 59m" under DURATION, and in
 				return err
 			}
 			if unknown != nil && len(rows) == 0 {
-				if n, err := countRuns(ctx, c, a.settings.Namespace, runFilter{deployment: f.deployment}); err != nil || n == 0 {
+				if n, err := countRuns(ctx, c, a.settings.Namespace, runFilter{flows: a.flows, deployment: f.deployment}); err != nil || n == 0 {
 					return unknown // not in the manifest, and no run ever had it
 				}
 			}
@@ -332,7 +335,7 @@ a locked SQLite file), a Waiting line says so, from the activity's heartbeat:
 			if err != nil {
 				return err
 			}
-			if r.Retries, err = listRuns(ctx, c, a.settings.Namespace, runFilter{retryOf: runinfo.RetryOf(r.WorkflowID, r.RunID)}, maxRetriesShown); err != nil {
+			if r.Retries, err = listRuns(ctx, c, a.settings.Namespace, runFilter{flows: a.flows, retryOf: runinfo.RetryOf(r.WorkflowID, r.RunID)}, maxRetriesShown); err != nil {
 				return fmt.Errorf("list the retries of run %s: %w", r.WorkflowID, err)
 			}
 			a.addLoggedFailures(ctx, &r)

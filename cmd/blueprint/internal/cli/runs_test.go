@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -99,7 +100,7 @@ func TestRunsLsFindsEveryKindOfRun(t *testing.T) {
 	// else is a typo, refused with a suggestion.
 	r = blueprint(t, "flow-run", "ls", "--deployment", "no-such-deployment")
 	require.Equal(t, 2, r.code, "%s", r)
-	shipped, err := deployments.Default()
+	shipped, err := deployments.Default(flows.Registry.Flows())
 	require.NoError(t, err)
 	assert.Equal(t, "blueprint: unknown deployment \"no-such-deployment\" in deployments/deployments.yaml (embedded) (valid: "+strings.Join(shipped.Names(), ", ")+")\n", r.stderr)
 	assert.Contains(t, r.stderr, "(valid: production-etl, adhoc-etl, daily-report, nightly-etl", "the shipped deployments first")

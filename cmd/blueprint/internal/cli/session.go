@@ -51,7 +51,7 @@ func (a *app) withManifest(fn func(ctx context.Context, s *session, m *deploymen
 // $BLUEPRINT_MANIFEST, then ./deployments/deployments.yaml when it exists,
 // then the copy built into blueprint.
 func (a *app) loadManifest() (*deployments.Manifest, error) {
-	return deployments.LoadFound(a.file)
+	return deployments.LoadFound(a.flows, a.file)
 }
 
 // deadline returns ctx ending rpcTimeout from now, so that a server that

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/source"
@@ -33,7 +34,7 @@ func TestOneFileOneSource(t *testing.T) {
 	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "w.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	flowstest.StartWith(t, srv.Client(), st, worker.Config{TaskQueue: queue, Sources: source.Config{FileRoot: root}})
+	flowstest.StartWith(t, srv.Client(), st, worker.Config{TaskQueue: queue, Sources: source.Config{FileRoot: root}}, flows.Registry)
 	path := writeManifest(t, manifestOf(deployment("cli-source", queue, `{batch_size: 10}`, "")))
 
 	run := func(url string) datapipeline.Summary {

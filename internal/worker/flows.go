@@ -1,0 +1,101 @@
+package worker
+
+import (
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/blueprint-etl/blueprint/internal/flow"
+	"github.com/blueprint-etl/blueprint/internal/runlog"
+	"github.com/blueprint-etl/blueprint/internal/source"
+	"github.com/blueprint-etl/blueprint/internal/store"
+)
+
+// Deps are what a worker gives the activities of every flow. They live
+// here, on the worker's side, and not in the flow's contract
+// (internal/flow): the CLI and the manifest loader read the contract and
+// must not need a database driver to do it.
+type Deps struct {
+	Store   *store.Store
+	Sources source.Config
+	// ChunkRecords overrides the pipeline's default chunk size (tests).
+	ChunkRecords int
+	// Log writes the run logs (nil: none are written).
+	Log *runlog.Writer
+	// Env looks up the worker's environment variables that hold webhook
+	// URLs (os.LookupEnv when nil).
+	Env func(string) (string, bool)
+	// Client is the worker's connection to the server, for activities
+	// that signal their workflow (nil: they do not).
+	Client client.Client
+}
+
+// Activity is one activity a flow's workflow calls, by name.
+type Activity struct {
+	Name string
+	// Func is the activity function, typically a method of a struct that
+	// holds its dependencies.
+	Func any
+}
+
+// Flow is a flow as a worker runs it: its contract (name, parameters,
+// workflow, task queue) and the activities its workflow calls.
+type Flow struct {
+	*flow.Flow
+	// Activities returns the activities the workflow calls, built on the
+	// worker's dependencies. A flow that only starts child workflows has
+	// none (nil).
+	Activities func(Deps) []Activity
+}
+
+// Registry is the set of flows a worker runs, with their activities.
+type Registry struct {
+	flows    []Flow
+	contract *flow.Registry
+}
+
+// NewRegistry checks the flows' names as flow.NewRegistry does.
+func NewRegistry(flows ...Flow) (*Registry, error) {
+	contracts := make([]*flow.Flow, len(flows))
+	for i, f := range flows {
+		contracts[i] = f.Flow
+	}
+	reg, err := flow.NewRegistry(contracts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Registry{flows: append([]Flow(nil), flows...), contract: reg}, nil
+}
+
+// MustRegistry is NewRegistry for package-level lists.
+func MustRegistry(flows ...Flow) *Registry {
+	r, err := NewRegistry(flows...)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// Flows returns the flows' contracts, in registration order: what the
+// CLI, the manifest loader, the starter and the schedules read.
+func (r *Registry) Flows() *flow.Registry { return r.contract }
+
+// Register registers every flow's workflow and activities on a worker (or
+// a test environment). An activity two flows both declare (by sharing the
+// function that declares it) is registered once.
+func (r *Registry) Register(w sdkworker.Registry, deps Deps) {
+	r.contract.RegisterWorkflows(w)
+	done := map[string]bool{}
+	for _, f := range r.flows {
+		if f.Activities == nil {
+			continue
+		}
+		for _, a := range f.Activities(deps) {
+			if done[a.Name] {
+				continue
+			}
+			done[a.Name] = true
+			w.RegisterActivityWithOptions(a.Func, activity.RegisterOptions{Name: a.Name})
+		}
+	}
+}

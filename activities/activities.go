@@ -4,6 +4,9 @@
 // checkpoint, so a retried attempt (after a crash, a timeout or a transient
 // source error) resumes after the last committed chunk and never writes a
 // row twice.
+//
+// It must not import `workflows`, `flows`, `deployments` or `cmd`: activities
+// are called by name, and a flow's wiring sits above them.
 package activities
 
 import (

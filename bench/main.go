@@ -27,6 +27,8 @@
 // The workers run in separate processes (this binary re-executed in a
 // hidden worker mode), so that their peak RSS can be read from /proc and
 // each measure profiled on its own.
+//
+// It must not import `cmd`: it measures the pipeline from below the CLI.
 package main
 
 import (

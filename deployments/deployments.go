@@ -9,6 +9,10 @@
 // a value of the wrong type or an invalid cron expression is reported with
 // its file and line before anything reaches the server, because a typo in a
 // schedule would otherwise surface as a silently missing nightly run.
+//
+// It must not import `internal/store`, `internal/source`, `activities`,
+// `workflows` or `flows`: reading a manifest needs no database and nothing a
+// worker runs; the caller gives it the flow registry.
 package deployments
 
 import (

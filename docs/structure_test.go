@@ -2,9 +2,13 @@ package docs
 
 import (
 	"encoding/json"
+	"go/parser"
+	"go/token"
 	"io"
 	"os/exec"
 	"path"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -37,6 +41,8 @@ func goList(t *testing.T, args ...string) []listedPackage {
 
 type listedPackage struct {
 	ImportPath string
+	Dir        string
+	GoFiles    []string
 	Imports    []string
 	Deps       []string
 }
@@ -116,4 +122,60 @@ func TestManifestLoaderNeedsNoDatabase(t *testing.T) {
 			assert.False(t, strings.HasPrefix(p.ImportPath, banned), "deployments depends on %s", p.ImportPath)
 		}
 	}
+}
+
+// TestPackageDocsSayWhatTheyMustNotImport: every package's doc comment says
+// what it must not import, and the code keeps its word. A doc says either
+// that it "imports nothing of blueprint" (no import of the module at all) or
+// "It must not import `a`, `b` or `c`: ..." (nothing it depends on, however
+// indirectly, is one of those folders or below them).
+func TestPackageDocsSayWhatTheyMustNotImport(t *testing.T) {
+	for _, p := range goList(t, "./...") {
+		if len(p.GoFiles) == 0 {
+			continue // only tests: docs, e2e
+		}
+		here := rel(p.ImportPath)
+		doc := packageDoc(t, p.Dir, p.GoFiles)
+		switch {
+		case strings.Contains(doc, "imports nothing of blueprint"):
+			for _, imp := range p.Imports {
+				assert.False(t, strings.HasPrefix(imp, module+"/"), "%s says it imports nothing of blueprint, but imports %s", here, rel(imp))
+			}
+		case strings.Contains(doc, "It must not import "):
+			clause := doc[strings.Index(doc, "It must not import ")+len("It must not import "):]
+			if i := strings.IndexAny(clause, ":."); i >= 0 {
+				clause = clause[:i]
+			}
+			banned := backticked.FindAllStringSubmatch(clause, -1)
+			require.NotEmpty(t, banned, "%s: name the folders in backticks after \"It must not import\"", here)
+			for _, dep := range p.Deps {
+				if !strings.HasPrefix(dep, module+"/") {
+					continue
+				}
+				d := rel(dep)
+				for _, b := range banned {
+					assert.False(t, d == b[1] || strings.HasPrefix(d, b[1]+"/"), "%s must not import %s, but depends on %s", here, b[1], d)
+				}
+			}
+		default:
+			assert.Failf(t, "package doc", "%s: its doc comment says what it holds, but not what it must not import (\"It must not import `...`\" or \"It imports nothing of blueprint.\")", here)
+		}
+	}
+}
+
+var backticked = regexp.MustCompile("`([^`]+)`")
+
+// packageDoc is the package's doc comment, from whichever of its files
+// carries one.
+func packageDoc(t *testing.T, dir string, files []string) string {
+	t.Helper()
+	var doc strings.Builder
+	for _, name := range files {
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, name), nil, parser.PackageClauseOnly|parser.ParseComments)
+		require.NoError(t, err)
+		if f.Doc != nil {
+			doc.WriteString(f.Doc.Text())
+		}
+	}
+	return strings.Join(strings.Fields(doc.String()), " ")
 }

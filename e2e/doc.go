@@ -21,4 +21,6 @@
 //
 // Set BLUEPRINT_E2E_SEED to replay the random kill moments of a previous
 // run (every run logs its seed).
+//
+// It imports nothing of blueprint: it builds and runs the programs.
 package e2e

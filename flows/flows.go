@@ -8,6 +8,9 @@
 //
 // Adding a flow is one line in Registry (see "Write your own flow" in
 // docs/flows.md): nothing in cmd/, starter/, schedules/ or deployments/ changes.
+//
+// It must not import `cmd`, `deployments`, `starter` or `schedules`: they
+// learn the flows from it, not the other way round.
 package flows
 
 import (

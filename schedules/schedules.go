@@ -15,6 +15,8 @@
 //     change.
 //   - --prune deletes only schedules blueprint created (marked with a memo),
 //     never one made by hand or by another tool.
+//
+// It must not import `internal/store`, `activities` or `workflows`.
 package schedules
 
 import (

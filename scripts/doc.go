@@ -3,4 +3,6 @@
 // the Go code: the dev server flags, the names the pipeline registers, and
 // the rule that `make down` stops only the processes `make demo` started.
 // It has no Go API.
+//
+// It imports nothing of blueprint.
 package scripts

@@ -2,6 +2,9 @@
 // workflow: `blueprint run` is a thin shell around Start. Everything the
 // user typed is checked before the server is asked for anything, so an
 // input error never leaves a half-started run behind.
+//
+// It must not import `internal/store`, `activities`, `workflows` or `flows`:
+// it is given the manifest, which holds the flow registry.
 package starter
 
 import (

@@ -12,6 +12,8 @@
 // run), BLUEPRINT_RUN_LOG_RETENTION (default 720h).
 // Metrics: Prometheus on BLUEPRINT_METRICS_ADDR (default 127.0.0.1:9090, "off" to disable).
 // Memory: a soft heap limit of 128 MiB unless GOMEMLIMIT says otherwise.
+//
+// It must not import `cmd`.
 package main
 
 import (

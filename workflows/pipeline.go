@@ -1,6 +1,9 @@
 // Package workflows holds the DataPipeline workflow. It is deterministic
 // workflow code only: every side effect happens in an activity, and record
 // data never passes through here, only references and counts.
+//
+// It must not import `activities`, `internal/store`, `internal/source` or
+// `flows`: workflow code is deterministic and calls activities by name.
 package workflows
 
 import (

@@ -4,6 +4,9 @@
 //
 // The commands live in ./internal/cli, so that tests can run them in
 // process; this file only wires them to the process's streams and exit code.
+//
+// It must not import `worker` or `bench`: the CLI starts and watches runs;
+// workers run them.
 package main
 
 import (

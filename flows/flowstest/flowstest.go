@@ -1,6 +1,8 @@
 // Package flowstest starts a real in-process blueprint worker, with every
 // flow of the registry it is given (flows.Registry in the module's tests),
 // for tests; and holds Kinds, a test flow with a parameter of each kind.
+//
+// It must not import `cmd`.
 package flowstest
 
 import (

@@ -6,6 +6,8 @@
 //
 // Without the variable nothing is encrypted and nothing changes: FromEnv
 // returns no key ring and callers keep the SDK's default data converter.
+//
+// It imports nothing of blueprint.
 package codec
 
 import (

@@ -2,6 +2,8 @@
 // environment variables and temporal.toml profiles, read by the SDK's
 // envconfig) plus command-line overrides into a connected client, and fails
 // fast with a clear message when the server cannot be reached.
+//
+// It must not import `internal/store`, `internal/source` or a flow.
 package conn
 
 import (

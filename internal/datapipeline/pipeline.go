@@ -2,8 +2,13 @@
 // its workflow, its activities and the tools that start it: its names, its
 // parameters (and their rules), its stages' inputs and results, its live
 // progress and its summary. It does no I/O, so deterministic workflow code
-// may import it. It must not import the warehouse, a source or anything
-// that runs: the platform's vocabulary of a run is internal/runinfo.
+// may import it. It must not import `internal/store`, `internal/source`,
+// `internal/flow`, `activities` or `workflows`: the platform's vocabulary
+// of a run is internal/runinfo.
+//
+// It must not import `internal/store`, `internal/source`, `internal/flow`,
+// `activities` or `workflows`: a contract does no I/O, so workflow code may
+// import it.
 package datapipeline
 
 import "time"

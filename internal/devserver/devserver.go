@@ -2,6 +2,9 @@
 // the demo, with the low-latency settings DEVELOPERS.md measured. It never
 // downloads anything: the binary is ./bin/temporal (make tools) or
 // $BLUEPRINT_TEMPORAL_BIN.
+//
+// It must not import `internal/store`, `internal/source`, `activities` or
+// `workflows`.
 package devserver
 
 import (

@@ -2,6 +2,9 @@
 // outermost failure first, blueprint's error types named. The CLI (`runs
 // show`, `run --watch`) and the run log (each attempt's error) use it, so a
 // failure reads the same everywhere.
+//
+// It must not import `internal/store`, `internal/source`, `activities` or
+// `workflows`.
 package failures
 
 import (

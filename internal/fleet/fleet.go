@@ -16,6 +16,8 @@
 // identity ("4242@host wh=1a2b3c4d"); workers of one task queue with
 // different fingerprints write to different warehouses, and a run's
 // stages would not find each other's staged data.
+//
+// It imports nothing of blueprint.
 package fleet
 
 import (

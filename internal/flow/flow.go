@@ -4,9 +4,9 @@
 // field), its default task queue and a description.
 //
 // The contract is what the CLI, the starter, the manifest loader and the
-// schedule reconciler read, so it must not import the warehouse, a source,
-// the run logs or anything else a worker runs: reading a manifest needs no
-// database. The worker's half of a flow (the activities its workflow
+// schedule reconciler read. It must not import `internal/store`,
+// `internal/source`, `internal/runlog`, `activities`, `workflows` or
+// `flows`: reading a manifest needs no database. The worker's half of a flow (the activities its workflow
 // calls and what they are built on) is internal/worker's. The one list of
 // flows is the top-level package flows; nothing else knows a flow by name.
 //

@@ -3,6 +3,9 @@
 // recording its outcome in the run log and notifying the deployment's
 // webhooks. It is deterministic workflow code only; the side effects are
 // the EndRun and Notify activities.
+//
+// It must not import `internal/store`, `internal/source`, `activities` or
+// `flows`: it runs inside workflow code.
 package flowrun
 
 import (

@@ -10,6 +10,8 @@
 // nothing. A point is held while the file POINT.hold exists: an activity
 // that reaches it writes POINT.reached, then waits until the hold is
 // removed or its context ends.
+//
+// It imports nothing of blueprint.
 package gate
 
 import (

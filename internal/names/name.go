@@ -3,6 +3,8 @@
 // A name is a DNS label, because it becomes a Temporal Schedule ID, a part
 // of workflow IDs and of source:NAME URLs, and may end up in URLs and
 // metric labels.
+//
+// It imports nothing of blueprint.
 package names
 
 import "regexp"

@@ -1,6 +1,9 @@
 // Package notify POSTs a run's outcome to a webhook as JSON that Slack's
 // incoming webhooks (and most chat tools) understand through its `text`
 // field, and that any other receiver can read field by field.
+//
+// It must not import `internal/store`, `internal/source`, `activities` or
+// `workflows`.
 package notify
 
 import (

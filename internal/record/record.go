@@ -1,5 +1,7 @@
 // Package record holds the normalized order record that Transform produces
 // and Load writes, and the reasons a raw record can be rejected.
+//
+// It imports nothing of blueprint.
 package record
 
 import (

@@ -1,6 +1,9 @@
 // Package report holds the contract of the OrdersReport and NightlyETL
 // flows: names, parameters, activity inputs and results. It does no I/O,
 // so deterministic workflow code may import it.
+//
+// It must not import `internal/store`, `internal/source`, `activities` or
+// `workflows`: a contract does no I/O, so workflow code may import it.
 package report
 
 import (

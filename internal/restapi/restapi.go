@@ -5,6 +5,9 @@
 // it holds no secret: auth names the worker's environment variables that
 // hold them. The package does no I/O, so workflow code may validate a
 // Definition; internal/source reads the API it describes.
+//
+// It must not import `internal/source`, `internal/store` or a flow's
+// contract.
 package restapi
 
 import (

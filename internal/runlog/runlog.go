@@ -8,6 +8,9 @@
 // here directly: its lines (the run's outcome) go through an activity with
 // a Once key, so that neither a replay nor a retried activity writes a line
 // twice.
+//
+// It must not import `internal/source`, a flow's contract, `activities` or
+// `workflows`.
 package runlog
 
 import (

@@ -9,6 +9,9 @@
 // Errors that end a read are Temporal ApplicationErrors typed with the
 // pipeline error types, so the activity can return them unchanged and the
 // retry policy knows whether another attempt can help.
+//
+// It must not import `internal/store`, `internal/datapipeline`, `activities`
+// or `workflows`: a source only reads.
 package source
 
 import (

@@ -3,6 +3,9 @@
 // check every entry point goes through (the CLI, the manifest, the
 // workflow), and the one place a source's kind is told from its URL. It
 // does no I/O and imports no source, so workflow code may use it.
+//
+// It must not import `internal/source` or `internal/store`: it does no I/O,
+// so workflow code may use it.
 package sourceurl
 
 import (

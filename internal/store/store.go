@@ -17,6 +17,10 @@
 // SQLite allows one writer at a time. Write transactions start with BEGIN
 // IMMEDIATE and wait up to SQLiteBusyTimeout for another process's lock;
 // within a process they queue on a semaphore. Readers never wait (WAL).
+//
+// It must not import `internal/datapipeline`, `internal/report`,
+// `internal/source`, `activities` or `workflows`: the warehouse returns its
+// own types, so no arrow climbs from it to a flow.
 package store
 
 import (

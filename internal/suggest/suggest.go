@@ -1,5 +1,7 @@
 // Package suggest finds what a user most likely meant by a name that does
 // not exist: the one way every blueprint error says "did you mean".
+//
+// It imports nothing of blueprint.
 package suggest
 
 import (

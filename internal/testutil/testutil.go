@@ -4,6 +4,8 @@
 // TestMain of packages whose tests share one Temporal dev server, and
 // HTTP order feeds that fail the way real servers do (Feed). Only _test.go
 // files import it.
+//
+// It must not import `internal/store`, `activities` or `workflows`.
 package testutil
 
 import (

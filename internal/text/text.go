@@ -1,6 +1,8 @@
 // Package text holds the one way blueprint shortens text to a byte limit
 // (a Web UI summary, a rejected record's detail, a raw record kept for
 // inspection) without splitting a UTF-8 character in two.
+//
+// It imports nothing of blueprint.
 package text
 
 import "unicode/utf8"

@@ -5,6 +5,9 @@
 // Everything here is pure (no I/O, no clock), so the rules can be tested
 // exhaustively and fuzzed, and Load, reading a raw chunk again, gets
 // exactly the orders Transform accepted.
+//
+// It must not import `internal/store`, `internal/source`, `activities` or
+// `workflows`.
 package transform
 
 import (

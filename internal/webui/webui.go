@@ -1,4 +1,6 @@
 // Package webui builds links into the Temporal Web UI.
+//
+// It imports nothing of blueprint.
 package webui
 
 import (

@@ -6,6 +6,9 @@
 // top-level flows package; tests, benchmarks and the demo start the same
 // worker in-process. Nothing that only reads a flow's contract (the CLI,
 // the manifest loader) may import it: it brings the database drivers.
+//
+// It must not import `cmd`, `flows` or `deployments`: it is given the flows
+// to register.
 package worker
 
 import (

@@ -2,6 +2,8 @@
 // temporary directory, or a private schema of the PostgreSQL database named
 // by BLUEPRINT_TEST_POSTGRES_URL. Every database is removed when the test
 // ends.
+//
+// It must not import `activities` or `workflows`.
 package storetest
 
 import (

@@ -8,6 +8,9 @@
 //	130 interrupted (Ctrl-C)
 //
 // Every error is printed as one line, "blueprint: <message>", on stderr.
+//
+// It must not import `worker` or `bench`: the CLI starts and watches runs;
+// workers run them.
 package cli
 
 import (

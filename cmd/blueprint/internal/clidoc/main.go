@@ -1,6 +1,9 @@
 // Command clidoc writes docs/cli.md, the CLI reference, from blueprint's
 // command tree (`make docs`). It takes the output path, relative to the
 // working directory, as its one argument.
+//
+// It must not import `worker` or `bench`: the CLI starts and watches runs;
+// workers run them.
 package main
 
 import (

@@ -240,14 +240,7 @@ func TestParseRejects(t *testing.T) {
 
 			problems := deployments.Problems(err)
 			require.NotEmpty(t, problems, "error carries problems: %v", err)
-			var got *deployments.Problem
-			for i := range problems {
-				if problems[i].Field == tc.field {
-					got = &problems[i]
-					break
-				}
-			}
-			require.NotNil(t, got, "no problem for field %q in:\n%v", tc.field, err)
+			got := problemFor(t, err, tc.field)
 			assert.Equal(t, "deploy.yaml", got.File)
 			assert.Equal(t, tc.line, got.Line, "line of %v", got)
 			assert.Contains(t, got.Msg, tc.want)

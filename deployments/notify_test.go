@@ -80,14 +80,7 @@ func TestNotifyRejects(t *testing.T) {
 			require.True(t, badinput.Is(err))
 			assert.NotContains(t, err.Error(), "hunter2", "a webhook URL is never shown")
 			assert.NotContains(t, err.Error(), "hooks.slack.com")
-			var got *deployments.Problem
-			problems := deployments.Problems(err)
-			for i := range problems {
-				if problems[i].Field == tc.field {
-					got = &problems[i]
-				}
-			}
-			require.NotNil(t, got, "no problem for %s in:\n%v", tc.field, err)
+			got := problemFor(t, err, tc.field)
 			assert.Equal(t, tc.line, got.Line, "%v", err)
 			assert.Contains(t, got.Msg, tc.want)
 		})

@@ -191,14 +191,7 @@ func TestParseSchedulesRejects(t *testing.T) {
 			require.Error(t, err)
 			assert.Nil(t, m)
 			assert.True(t, badinput.Is(err), "error is an InputError: %v", err)
-			var got *deployments.Problem
-			for _, p := range deployments.Problems(err) {
-				if p.Field == tc.field {
-					got = &p
-					break
-				}
-			}
-			require.NotNil(t, got, "no problem for field %q in:\n%v", tc.field, err)
+			got := problemFor(t, err, tc.field)
 			assert.Equal(t, tc.line, got.Line, "line of %v", got)
 			assert.Contains(t, got.Msg, tc.want)
 			assert.NotContains(t, got.String(), "\n")

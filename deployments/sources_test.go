@@ -132,14 +132,7 @@ func TestSourcesReject(t *testing.T) {
 			_, err := deployments.Parse(flows.Registry.Flows(), "m.yaml", []byte(tc.yaml))
 			require.Error(t, err)
 			require.True(t, badinput.Is(err))
-			var got *deployments.Problem
-			problems := deployments.Problems(err)
-			for i := range problems {
-				if problems[i].Field == tc.field {
-					got = &problems[i]
-				}
-			}
-			require.NotNil(t, got, "no problem for %s in:\n%v", tc.field, err)
+			got := problemFor(t, err, tc.field)
 			assert.Equal(t, tc.line, got.Line, "%v", got)
 			assert.Contains(t, got.Msg, tc.want)
 			assert.Contains(t, err.Error(), fmt.Sprintf("m.yaml:%d: %s: ", tc.line, tc.field))

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -64,11 +63,6 @@ type Activities struct {
 	ChunkRecords int
 	// Log writes the run logs (nil: none are written).
 	Log *runlog.Writer
-	// Env looks up the worker's environment variables that hold webhook
-	// URLs (os.LookupEnv when nil).
-	Env func(string) (string, bool)
-	// HTTP posts notifications (http.DefaultClient when nil).
-	HTTP *http.Client
 	// Client signals a stage's retries to its workflow (see retrying; nil:
 	// they are not shown in the run's current details).
 	Client client.Client

@@ -18,7 +18,6 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/report"
-	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/worker"
 	"github.com/blueprint-etl/blueprint/workflows"
 )
@@ -36,14 +35,12 @@ var DataPipeline = worker.Flow{
 		Description: "Extract records from a source, clean them and upsert them into the orders table",
 	}),
 	Activities: func(d worker.Deps) []worker.Activity {
-		a := &activities.Activities{Store: d.Store, Sources: d.Sources, ChunkRecords: d.ChunkRecords, Log: d.Log, Env: d.Env, Client: d.Client}
+		a := &activities.Activities{Store: d.Store, Sources: d.Sources, ChunkRecords: d.ChunkRecords, Log: d.Log, Client: d.Client}
 		return []worker.Activity{
 			{Name: datapipeline.ExtractActivity, Func: a.Extract},
 			{Name: datapipeline.TransformActivity, Func: a.Transform},
 			{Name: datapipeline.LoadActivity, Func: a.Load},
-			{Name: datapipeline.FinishRunActivity, Func: a.FinishRun},
-			{Name: runinfo.EndRunActivity, Func: a.EndRun},
-			{Name: runinfo.NotifyActivity, Func: a.Notify},
+			{Name: datapipeline.FinishRunActivity, Func: a.FinishRun, Bookkeeping: true},
 		}
 	},
 }

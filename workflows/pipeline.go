@@ -29,13 +29,7 @@ func ActivityOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: datapipeline.StageTimeout,
 		HeartbeatTimeout:    runinfo.HeartbeatWindow,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        runinfo.RetryInterval,
-			BackoffCoefficient:     runinfo.RetryBackoff,
-			MaximumInterval:        runinfo.RetryInterval,
-			MaximumAttempts:        runinfo.MaxAttempts,
-			NonRetryableErrorTypes: runinfo.NonRetryableErrorTypes,
-		},
+		RetryPolicy:         runinfo.RetryPolicy(),
 	}
 }
 
@@ -55,14 +49,15 @@ func DataPipeline(ctx workflow.Context, params datapipeline.Params) (datapipelin
 	}
 
 	details := flowrun.FollowAttempts(ctx)
-	deployment, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute))
+	deployment := flowrun.Deployment(ctx)
 	started := workflow.Now(ctx)
 	summary := datapipeline.Summary{WorkflowID: run.WorkflowID, RunID: run.RunID, BatchSize: params.BatchSize}
 	failed := func(stage string, cause error) (datapipeline.Summary, error) {
 		err := fail(ctx, run, &progress, cause)
 		details.Stage(ctx, runinfo.StageFailed, fmt.Sprintf("**Failed in:** %s", stage), "**Error:** "+flowrun.Cause(cause))
-		flowrun.End(ctx, deployment, flowrun.Failed(ctx, stage, cause))
-		return summary, err
+		// The flow wrapper ends the run (flowrun.Finish) with this stage
+		// and cause, and fails it with err.
+		return summary, &flowrun.StageFailure{Stage: stage, Cause: cause, Err: err}
 	}
 
 	source := redact.URL(params.SourceURL)
@@ -108,10 +103,8 @@ func DataPipeline(ctx workflow.Context, params datapipeline.Params) (datapipelin
 	summary.Durations.Load = workflow.Now(ctx).Sub(mark)
 	summary.Durations.Total = workflow.Now(ctx).Sub(started)
 	progress.Stage, progress.Loaded = runinfo.StageDone, loaded.Inserted+loaded.Updated+loaded.Unchanged
-	outcome := summary.OneLine()
-	details.Stage(ctx, runinfo.StageDone, "**Result:** "+outcome)
-	flowrun.End(ctx, deployment, runinfo.EndRunInput{Status: runinfo.RunCompleted, Summary: outcome})
-	return summary, nil
+	details.Stage(ctx, runinfo.StageDone, "**Result:** "+summary.OneLine())
+	return summary, nil // the flow wrapper ends the run (flowrun.Finish)
 }
 
 // The versions of the rejection threshold, as marked in a run's history:

@@ -182,10 +182,19 @@ func (s *PipelineSuite) TestInvalidParametersFailWithoutRetries() {
 	s.True(appErr.NonRetryable())
 	s.Contains(appErr.Error(), "batch_size=0")
 	s.Contains(appErr.Error(), `scheme "ftp"`)
-	s.Empty(s.attempts, "no activity runs on invalid input")
+	s.Equal(map[string]int{runinfo.EndRunActivity: 1}, s.attempts, "no stage runs on invalid input; the run's end is recorded")
 	runs, err := s.store.ListRuns(context.Background(), 10)
 	s.Require().NoError(err)
-	s.Empty(runs, "no row is written on invalid input")
+	s.Empty(runs, "no pipeline_runs row is written on invalid input")
+	logs := s.logs("default-test-workflow-id", "default-test-run-id")
+	s.Require().NotEmpty(logs)
+	s.Contains(logs[len(logs)-1], "error run 0 run failed: invalid parameters")
+	fr, ok, err := s.store.GetFlowRun(context.Background(), runinfo.RunRef{WorkflowID: "default-test-workflow-id", RunID: "default-test-run-id"})
+	s.Require().NoError(err)
+	s.Require().True(ok, "the failure is in the record of runs")
+	s.Equal(runinfo.RunFailed, fr.Status)
+	s.Equal(datapipeline.WorkflowType, fr.Flow)
+	s.Contains(fr.Error, "batch_size=0")
 }
 
 // startRaw starts a run with raw JSON input, the way the Web UI or

@@ -18,37 +18,37 @@ import (
 // workflow's own clock (workflow.Now), so a replay computes the same days.
 // Running it again for the same days changes nothing; a day whose orders
 // changed since is recomputed.
+//
+// Its run log says which days it totals and what it read and wrote, its
+// current details the days and then the result; a failure is made
+// readable, logged and notified by the flow wrapper (flowrun.Finish).
 func OrdersReport(ctx workflow.Context, p report.Params) (report.Result, error) {
 	if !p.From.IsZero() && !p.To.IsZero() && p.To.Before(p.From) {
 		return report.Result{}, temporal.NewNonRetryableApplicationError(
 			"invalid parameters: from="+p.From.String()+" is after to="+p.To.String(), runinfo.ErrInvalidParameters, nil)
 	}
-	// The run's current details show a wait for the warehouse (see
-	// flowrun.FollowAttempts); setting them issues no command.
-	details := flowrun.FollowAttempts(ctx)
+	log := flowrun.Log(ctx)
 	days := "yesterday"
 	if !p.From.IsZero() || !p.To.IsZero() {
 		days = p.From.String() + ".." + p.To.String()
 	}
-	details.Stage(ctx, reportStage, fmt.Sprintf("**Days:** %s (%s)", days, p.Timezone))
+	flowrun.SetStage(ctx, reportStage, fmt.Sprintf("**Days:** %s (%s)", days, p.Timezone))
+	log.Info(ctx, "totalling the orders of %s (%s) per day, category and currency into daily_revenue", days, p.Timezone)
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        runinfo.RetryInterval,
-			BackoffCoefficient:     runinfo.RetryBackoff,
-			MaximumAttempts:        runinfo.MaxAttempts,
-			NonRetryableErrorTypes: runinfo.NonRetryableErrorTypes,
-		},
+		RetryPolicy:         runinfo.RetryPolicy(),
+		Summary:             fmt.Sprintf("Total the orders of %s (%s) into daily_revenue", days, p.Timezone),
 	})
 	var res report.Result
 	err := workflow.ExecuteActivity(actx, report.DailyRevenueActivity, report.Input{
 		From: p.From, To: p.To, Timezone: p.Timezone, Now: workflow.Now(ctx),
 	}).Get(ctx, &res)
 	if err != nil {
-		details.Stage(ctx, runinfo.StageFailed, "**Error:** "+flowrun.Cause(err))
 		return res, err
 	}
-	details.Stage(ctx, runinfo.StageDone, fmt.Sprintf("**Result:** %s..%s (%s): %d orders, %d totals", res.From, res.To, res.Timezone, res.Orders, res.Totals))
+	log.Info(ctx, "%s: read %d orders, wrote %d totals (%d inserted, %d updated, %d unchanged, %d deleted)",
+		res.Days(), res.Orders, res.Totals, res.Inserted, res.Updated, res.Unchanged, res.Deleted)
+	flowrun.SetStage(ctx, runinfo.StageDone, "**Result:** "+res.OneLine())
 	return res, nil
 }
 

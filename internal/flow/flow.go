@@ -14,7 +14,11 @@
 // New wraps it in a workflow that takes the raw input payload, so that a
 // malformed start (from the Web UI or the Temporal CLI) ends with
 // InvalidParameters naming every bad field, instead of a decoding error
-// before any code of the flow could run.
+// before any code of the flow could run. The wrapper also gives every
+// flow what a run of blueprint has whatever its flow (internal/flowrun):
+// current details, a run log for its workflow code, and an end that
+// records the outcome, makes a failure readable and notifies the
+// deployment's webhooks.
 package flow
 
 import (
@@ -29,6 +33,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/blueprint-etl/blueprint/internal/badinput"
+	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
@@ -69,15 +74,19 @@ func New[P, R any](name string, fn func(workflow.Context, P) (R, error), o Optio
 	f := &Flow{Name: name, Description: o.Description, TaskQueue: o.TaskQueue, Params: schema}
 	f.workflow = func(ctx workflow.Context, input converter.RawValue) (R, error) {
 		var zero R
+		ctx = flowrun.Begin(ctx)
 		// Decoding is a pure function of the payload: the validator's
 		// reflection and cache do not change its result, and problems are
 		// sorted. workflowcheck cannot see through reflection.
 		//workflowcheck:ignore
 		p, err := schema.DecodePayload(input.Payload())
 		if err != nil {
-			return zero, temporal.NewNonRetryableApplicationError(err.Error(), runinfo.ErrInvalidParameters, nil)
+			// The one failure a scheduled deployment cannot show any
+			// other way: it is logged and notified like any other.
+			return zero, flowrun.Finish(ctx, nil, temporal.NewNonRetryableApplicationError(err.Error(), runinfo.ErrInvalidParameters, nil))
 		}
-		return fn(ctx, *p.(*P))
+		res, err := fn(ctx, *p.(*P))
+		return res, flowrun.Finish(ctx, res, err)
 	}
 	return f
 }

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -59,12 +58,20 @@ type Details struct {
 	wait     []string // WaitFacts of the wait in progress, if any
 }
 
-// FollowAttempts returns the run's Details and keeps them showing the
+// FollowAttempts returns the run's Details (the flow wrapper's, see
+// Begin, when there is one) and keeps them showing the
 // retries its stages' activities announce with datapipeline.AttemptSignal,
 // and the waits for the warehouse its activities announce with
 // runinfo.WarehouseWaitSignal. Receiving a signal issues no command, so
 // histories recorded without them still replay.
 func FollowAttempts(ctx workflow.Context) *Details {
+	if r := runOf(ctx); r != nil {
+		return r.details
+	}
+	return followAttempts(ctx)
+}
+
+func followAttempts(ctx workflow.Context) *Details {
 	d := &Details{}
 	attempts := workflow.GetSignalChannel(ctx, datapipeline.AttemptSignal)
 	waits := workflow.GetSignalChannel(ctx, runinfo.WarehouseWaitSignal)
@@ -268,7 +275,7 @@ func End(ctx workflow.Context, deployment string, out runinfo.EndRunInput) {
 		log.Error("could not record the run's outcome in its log", "error", err)
 	}
 	var futures []workflow.Future
-	for _, hook := range Webhooks(info) {
+	for _, hook := range Webhooks(ctx) {
 		if !slices.Contains(hook.Events, out.Status) {
 			continue
 		}
@@ -282,9 +289,10 @@ func End(ctx workflow.Context, deployment string, out runinfo.EndRunInput) {
 	}
 }
 
-// Webhooks reads the deployment's webhooks from the run's memo.
-func Webhooks(info *workflow.Info) []runinfo.Webhook {
-	p := info.Memo.GetFields()[runinfo.MemoNotify]
+// Webhooks reads the deployment's webhooks from the run's memo, with the
+// worker client's data converter (see WithConverter).
+func Webhooks(ctx workflow.Context) []runinfo.Webhook {
+	p := workflow.GetInfo(ctx).Memo.GetFields()[runinfo.MemoNotify]
 	if p == nil {
 		return nil
 	}
@@ -292,7 +300,8 @@ func Webhooks(info *workflow.Info) []runinfo.Webhook {
 	// Decoding a memo payload is a pure function of the history;
 	// workflowcheck cannot see through encoding/json's reflection.
 	//workflowcheck:ignore
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &hooks); err != nil {
+	if err := converterOf(ctx).FromPayload(p, &hooks); err != nil {
+		Log(ctx).Error(ctx, "the deployment's webhooks could not be read from the run's memo, so none is notified: %v", err)
 		return nil
 	}
 	return hooks

@@ -7,6 +7,7 @@
 package report
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
@@ -90,4 +91,27 @@ type NightlyResult struct {
 	// loaded any order.
 	Report           *Result `json:"report,omitempty"`
 	ReportWorkflowID string  `json:"report_workflow_id,omitempty"`
+}
+
+// Days names the days a report covered: "2024-05-01..2024-05-03 (UTC)".
+func (r Result) Days() string { return fmt.Sprintf("%s..%s (%s)", r.From, r.To, r.Timezone) }
+
+// OneLine says what a report did, for the run's log, details and
+// notifications.
+func (r Result) OneLine() string {
+	return fmt.Sprintf("%s: %d orders, %d totals", r.Days(), r.Orders, r.Totals)
+}
+
+// OneLine says what a NightlyETL run did.
+func (r NightlyResult) OneLine() string {
+	s := fmt.Sprintf("%d of %d sources loaded", r.Loaded, len(r.Sources))
+	if r.Failed > 0 {
+		s += fmt.Sprintf(", %d failed", r.Failed)
+	}
+	if r.Report != nil {
+		s += "; report " + r.Report.OneLine()
+	} else {
+		s += "; no report (no orders loaded)"
+	}
+	return s
 }

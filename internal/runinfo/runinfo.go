@@ -8,8 +8,11 @@
 package runinfo
 
 import (
+	"slices"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 )
 
 // Names that appear on the Temporal server. They are part of the public
@@ -84,6 +87,20 @@ const (
 	HeartbeatWindow = 10 * time.Second
 )
 
+// RetryPolicy is that policy as one value, for any flow's activities:
+// MaxAttempts attempts, RetryInterval apart, and the error types no retry
+// can fix (NonRetryableErrorTypes) fail at once. Each call returns a new
+// value, so a flow may change its copy.
+func RetryPolicy() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        RetryInterval,
+		BackoffCoefficient:     RetryBackoff,
+		MaximumInterval:        RetryInterval,
+		MaximumAttempts:        MaxAttempts,
+		NonRetryableErrorTypes: slices.Clone(NonRetryableErrorTypes),
+	}
+}
+
 // RunRef names the run whose data an activity works on. Staged data,
 // checkpoints and the pipeline_runs row are all keyed by it, which is what
 // makes every stage safe to retry.
@@ -125,6 +142,11 @@ type EndRunInput struct {
 	Summary string `json:"summary,omitempty"`
 	// Error is why a run failed or was cancelled.
 	Error string `json:"error,omitempty"`
+	// Flow and Deployment name the run's flow (its workflow type) and
+	// deployment ("" when started without one), for the record of runs.
+	// Inputs recorded before they existed have no Flow.
+	Flow       string `json:"flow,omitempty"`
+	Deployment string `json:"deployment,omitempty"`
 }
 
 // Webhook is a notification target of a deployment. The URL itself is

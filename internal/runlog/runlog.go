@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -98,7 +99,14 @@ type Logger struct {
 // stage, and writes its first lines: when it is a retry, the error of the
 // attempt before (read from the server, which keeps it even when the
 // worker running that attempt was killed), then "<stage> started".
+//
+// The worker does it for every activity of every flow (see FromContext);
+// an activity that asks again for its own stage gets that Logger, and no
+// line is written twice.
 func (w *Writer) Attempt(ctx context.Context, run runinfo.RunRef, stage string) *Logger {
+	if l := FromContext(ctx); l != nil && l.w == w && l.run == run && strings.EqualFold(l.stage, stage) {
+		return l
+	}
 	info := activity.GetInfo(ctx)
 	l := &Logger{w: w, ctx: ctx, run: run, stage: stage, attempt: int(info.Attempt)}
 	max := 0
@@ -180,4 +188,19 @@ func (l *Logger) write(line store.LogLine) {
 	if err := l.w.Append(l.ctx, l.run, line); err != nil && l.ctx.Err() == nil {
 		activity.GetLogger(l.ctx).Warn("could not write the run log", "error", err, "line", line.Message)
 	}
+}
+
+type loggerKey struct{}
+
+// WithLogger returns ctx carrying l, the Logger of the activity attempt
+// ctx runs (the worker's interceptor sets it for every activity).
+func WithLogger(ctx context.Context, l *Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
+// FromContext returns the Logger of the activity attempt ctx runs, or nil
+// (a nil *Logger writes nothing, so it can be used as it is).
+func FromContext(ctx context.Context) *Logger {
+	l, _ := ctx.Value(loggerKey{}).(*Logger)
+	return l
 }

@@ -292,6 +292,44 @@ var migrations = []migration{
 			)`,
 		},
 	},
+	{
+		version: 6,
+		name:    "the record of every flow's runs",
+		// One row per run of any flow, written when the run ends (by the
+		// EndRun step every flow ends with), so that a run's outcome and
+		// its readable failure are in the warehouse for every flow, and not
+		// only DataPipeline's in pipeline_runs.
+		sqlite: []string{
+			`CREATE TABLE flow_runs (
+				workflow_id TEXT NOT NULL,
+				run_id      TEXT NOT NULL,
+				flow        TEXT NOT NULL,
+				deployment  TEXT NOT NULL DEFAULT '',
+				status      TEXT NOT NULL CHECK (status IN ('completed', 'failed', 'cancelled')),
+				stage       TEXT NOT NULL DEFAULT '',
+				summary     TEXT NOT NULL DEFAULT '',
+				error       TEXT NOT NULL DEFAULT '',
+				ended_at    TEXT NOT NULL,
+				PRIMARY KEY (workflow_id, run_id)
+			) WITHOUT ROWID, STRICT`,
+			`CREATE INDEX flow_runs_ended_at ON flow_runs (ended_at)`,
+		},
+		postgres: []string{
+			`CREATE TABLE flow_runs (
+				workflow_id TEXT        NOT NULL,
+				run_id      TEXT        NOT NULL,
+				flow        TEXT        NOT NULL,
+				deployment  TEXT        NOT NULL DEFAULT '',
+				status      TEXT        NOT NULL CHECK (status IN ('completed', 'failed', 'cancelled')),
+				stage       TEXT        NOT NULL DEFAULT '',
+				summary     TEXT        NOT NULL DEFAULT '',
+				error       TEXT        NOT NULL DEFAULT '',
+				ended_at    TIMESTAMPTZ NOT NULL,
+				PRIMARY KEY (workflow_id, run_id)
+			)`,
+			`CREATE INDEX flow_runs_ended_at ON flow_runs (ended_at)`,
+		},
+	},
 }
 
 // SchemaVersion is the version the code expects, the last migration's.

@@ -6,6 +6,8 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/blueprint-etl/blueprint/internal/flow"
+	"github.com/blueprint-etl/blueprint/internal/runend"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
@@ -36,6 +38,10 @@ type Activity struct {
 	// Func is the activity function, typically a method of a struct that
 	// holds its dependencies.
 	Func any
+	// Bookkeeping marks an activity that records the run rather than
+	// doing its work (DataPipeline's FinishRun): the worker does not open
+	// its run log attempt ("<activity> started") for it.
+	Bookkeeping bool
 }
 
 // Flow is a flow as a worker runs it: its contract (name, parameters,
@@ -81,11 +87,19 @@ func MustRegistry(flows ...Flow) *Registry {
 func (r *Registry) Flows() *flow.Registry { return r.contract }
 
 // Register registers every flow's workflow and activities on a worker (or
-// a test environment). An activity two flows both declare (by sharing the
-// function that declares it) is registered once.
-func (r *Registry) Register(w sdkworker.Registry, deps Deps) {
+// a test environment), and the activities every run ends with (EndRun and
+// Notify, internal/runend), once for all flows. An activity two flows both
+// declare (by sharing the function that declares it) is registered once.
+//
+// It returns the names of the bookkeeping activities (EndRun, Notify and
+// those marked Bookkeeping).
+func (r *Registry) Register(w sdkworker.Registry, deps Deps) (bookkeeping map[string]bool) {
 	r.contract.RegisterWorkflows(w)
-	done := map[string]bool{}
+	end := &runend.Activities{Store: deps.Store, Log: deps.Log, Env: deps.Env}
+	w.RegisterActivityWithOptions(end.EndRun, activity.RegisterOptions{Name: runinfo.EndRunActivity})
+	w.RegisterActivityWithOptions(end.Notify, activity.RegisterOptions{Name: runinfo.NotifyActivity})
+	done := map[string]bool{runinfo.EndRunActivity: true, runinfo.NotifyActivity: true}
+	bookkeeping = map[string]bool{runinfo.EndRunActivity: true, runinfo.NotifyActivity: true}
 	for _, f := range r.flows {
 		if f.Activities == nil {
 			continue
@@ -95,7 +109,9 @@ func (r *Registry) Register(w sdkworker.Registry, deps Deps) {
 				continue
 			}
 			done[a.Name] = true
+			bookkeeping[a.Name] = a.Bookkeeping
 			w.RegisterActivityWithOptions(a.Func, activity.RegisterOptions{Name: a.Name})
 		}
 	}
+	return bookkeeping
 }

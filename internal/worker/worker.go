@@ -14,15 +14,19 @@ package worker
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
+	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/fleet"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
@@ -65,6 +69,11 @@ type Config struct {
 	// Env looks up the variables holding webhook URLs (os.LookupEnv when
 	// nil; tests give their own).
 	Env func(string) (string, bool)
+	// DataConverter is the one the worker's client encodes payloads with;
+	// workflow code decodes the run's memo (its webhooks) with it. nil
+	// means the one BLUEPRINT_ENCRYPTION_KEYS gives (conn.DataConverter),
+	// as for every client of this program.
+	DataConverter converter.DataConverter
 }
 
 // ConfigFromEnv reads the BLUEPRINT_* variables. Temporal's own TEMPORAL_*
@@ -139,18 +148,25 @@ func New(c client.Client, st *store.Store, cfg Config, reg *Registry) sdkworker.
 		st.SetWait(0)
 	}
 	log := &runlog.Writer{Store: st, Config: cfg.RunLog, Client: c}
+	dc := cfg.DataConverter
+	if dc == nil {
+		dc = conn.PayloadConverter()
+	}
+	rt := &runs{dc: dc, log: log, lines: &workflowLines{w: log, logger: sdklog.NewStructuredLogger(slog.Default())}}
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{
 		WorkerStopTimeout: StopTimeout,
 		// The warehouse's fingerprint in the identity lets the CLI see
 		// workers of one task queue that write to different warehouses.
-		Identity:     fleet.Identity(st.Fingerprint()),
-		Interceptors: []interceptor.WorkerInterceptor{&waits{client: c, log: log}},
+		Identity: fleet.Identity(st.Fingerprint()),
+		// waits is outermost: the run log attempt that rt opens already
+		// waits for an unreachable warehouse visibly.
+		Interceptors: []interceptor.WorkerInterceptor{&waits{client: c, log: log}, rt},
 		// An activity without a heartbeat timeout heartbeats only while it
 		// waits for the warehouse (see waits): the wait's start and end
 		// reach the server within this, not the SDK's default 30 s.
 		DefaultHeartbeatThrottleInterval: runinfo.HeartbeatWindow * 4 / 5,
 	})
-	reg.Register(w, Deps{Store: st, Sources: cfg.Sources, ChunkRecords: cfg.ChunkRecords,
+	rt.quiet = reg.Register(w, Deps{Store: st, Sources: cfg.Sources, ChunkRecords: cfg.ChunkRecords,
 		Log: log, Env: cfg.Env, Client: c})
 	return w
 }

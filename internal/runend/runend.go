@@ -1,4 +1,13 @@
-package activities
+// Package runend holds the two activities every flow's run ends with,
+// whatever the flow: EndRun records the outcome (the run log's last line
+// and the run's row in flow_runs, its readable failure included) and
+// Notify POSTs it to each of the deployment's webhooks that asked for it.
+// The worker registers them once for all flows (internal/worker); the
+// workflow side that calls them is internal/flowrun.
+//
+// It must not import `internal/flow`, `internal/source`, `activities` or
+// `workflows`: it ends runs of any flow, and knows none of them.
+package runend
 
 import (
 	"context"
@@ -14,6 +23,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/notify"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
+	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/webui"
 )
@@ -22,9 +32,22 @@ import (
 // is retried, the log says how the run ended once.
 const onceFinal = "final"
 
-// EndRun records a run's outcome in its log: the error of the stage's
+// Activities are EndRun and Notify, on the worker's dependencies.
+type Activities struct {
+	Store *store.Store
+	// Log writes the run logs (nil: none are written).
+	Log *runlog.Writer
+	// Env looks up the worker's environment variables that hold webhook
+	// URLs (os.LookupEnv when nil).
+	Env func(string) (string, bool)
+	// HTTP posts notifications (http.DefaultClient when nil).
+	HTTP *http.Client
+}
+
+// EndRun records a run's outcome: in its log, the error of the stage's
 // last attempt when it failed, then the final status with the summary or
-// error. Every flow ends with it (see internal/flowrun).
+// error; and, for a run of a known flow, its row in flow_runs. Every flow
+// ends with it (see internal/flowrun).
 func (a *Activities) EndRun(ctx context.Context, in runinfo.EndRunInput) error {
 	var lines []store.LogLine
 	level := map[string]string{runinfo.RunCompleted: store.LogInfo, runinfo.RunCancelled: store.LogWarn}[in.Status]
@@ -60,7 +83,13 @@ func (a *Activities) EndRun(ctx context.Context, in runinfo.EndRunInput) error {
 	if err := a.Log.Append(ctx, in.Run, lines...); err != nil {
 		return fmt.Errorf("record the outcome of %s: %w", in.Run.Key(), err)
 	}
-	return nil
+	// Histories recorded before flow_runs carry no flow name: their
+	// retried EndRun writes the log only, as it did then.
+	if a.Store == nil || in.Flow == "" {
+		return nil
+	}
+	return a.Store.RecordFlowRun(ctx, store.FlowRun{Run: in.Run, Flow: in.Flow, Deployment: in.Deployment,
+		Status: in.Status, Stage: in.Stage, Summary: in.Summary, Error: in.Error})
 }
 
 // notifyLogWait bounds the wait of a notification's log line for an

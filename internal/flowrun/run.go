@@ -1,0 +1,153 @@
+package flowrun
+
+import (
+	"errors"
+	"strings"
+
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/blueprint-etl/blueprint/internal/failures"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
+)
+
+// run is what the flow wrapper keeps for one execution of a flow's
+// workflow: its current details and its run log from workflow code. It
+// lives in the workflow's context (Begin), so every part of the flow's
+// code reaches the same one.
+type run struct {
+	details *Details
+	log     *Logger
+}
+
+type runKey struct{}
+
+// Begin starts what every run of every flow has: current details that
+// follow the retries and warehouse waits its activities announce
+// (FollowAttempts), and a run log for workflow code (Log). internal/flow's
+// wrapper calls it before the flow's own code; it issues no command, so
+// histories recorded before it replay unchanged.
+func Begin(ctx workflow.Context) workflow.Context {
+	if _, ok := ctx.Value(runKey{}).(*run); ok {
+		return ctx
+	}
+	r := &run{log: newLogger(ctx)}
+	r.log.r = r
+	ctx = workflow.WithValue(ctx, runKey{}, r)
+	r.details = followAttempts(ctx)
+	return ctx
+}
+
+func runOf(ctx workflow.Context) *run {
+	if r, ok := ctx.Value(runKey{}).(*run); ok {
+		return r
+	}
+	return nil
+}
+
+// StageFailure is how a flow that records its own failure says which of
+// its stages failed: the run's log and notifications name Stage and
+// Cause, and the run fails with Err (already made readable by the flow).
+// Any other error a flow returns is made readable by Finish.
+type StageFailure struct {
+	Stage string
+	Cause error
+	Err   error
+}
+
+func (e *StageFailure) Error() string { return e.Err.Error() }
+func (e *StageFailure) Unwrap() error { return e.Err }
+
+// Summarizer is a flow result that says in one line what the run did;
+// a completed run's log line and notifications carry it.
+type Summarizer interface{ OneLine() string }
+
+// Finish ends a run of any flow, after its code returned result and err:
+// its current details show the outcome, EndRun records it (run log and
+// flow_runs) and the deployment's webhooks hear of it (see End). It
+// returns the error the run ends with: a failed activity's error is
+// summarized as "<Activity> failed after N attempts: <cause>" (the
+// first line the Web UI and `runs show` give), a cancellation is kept.
+func Finish(ctx workflow.Context, result any, err error) error {
+	info := workflow.GetInfo(ctx)
+	deployment := Deployment(ctx)
+	var out runinfo.EndRunInput
+	ret := err
+	var sf *StageFailure
+	switch {
+	case err == nil:
+		out = runinfo.EndRunInput{Status: runinfo.RunCompleted}
+		if s, ok := result.(Summarizer); ok {
+			out.Summary = s.OneLine()
+		}
+	case errors.As(err, &sf):
+		out, ret = Failed(ctx, sf.Stage, sf.Cause), sf.Err
+	default:
+		out = Failed(ctx, StageOf(err), err)
+		if out.Status != runinfo.RunCancelled {
+			ret = failures.Summarize(err)
+		}
+	}
+	if r := runOf(ctx); r != nil && r.details.stage != runinfo.StageDone && r.details.stage != runinfo.StageFailed {
+		switch {
+		case out.Status == runinfo.RunCompleted && out.Summary != "":
+			r.details.Stage(ctx, runinfo.StageDone, "**Result:** "+out.Summary)
+		case out.Status == runinfo.RunCompleted:
+			r.details.Stage(ctx, runinfo.StageDone)
+		case out.Stage != "":
+			r.details.Stage(ctx, runinfo.StageFailed, "**Failed in:** "+out.Stage, "**Error:** "+out.Error)
+		default:
+			r.details.Stage(ctx, runinfo.StageFailed, "**Error:** "+out.Error)
+		}
+	}
+	out.Flow, out.Deployment = info.WorkflowType.Name, deployment
+	End(ctx, deployment, out)
+	return ret
+}
+
+// StageOf names the stage an error of a flow's code failed in: the
+// activity whose failure it carries (lower-cased, as the run log names
+// an activity's stage), or "" when it carries none.
+func StageOf(err error) string {
+	var act *temporal.ActivityError
+	if errors.As(err, &act) && act.ActivityType() != nil {
+		return strings.ToLower(act.ActivityType().Name)
+	}
+	return ""
+}
+
+// Deployment is the run's deployment, from its search attribute ("" when
+// it was started without one).
+func Deployment(ctx workflow.Context) string {
+	d, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute))
+	return d
+}
+
+// Stage sets the run's current details (Details.Stage) from any flow code
+// that has the workflow's context.
+func SetStage(ctx workflow.Context, stage string, facts ...string) {
+	if r := runOf(ctx); r != nil {
+		r.details.Stage(ctx, stage, facts...)
+		return
+	}
+	Stage(ctx, stage, facts...)
+}
+
+type converterKey struct{}
+
+// WithConverter gives the workflow code of ctx the data converter of the
+// worker's client (the worker's interceptor does it), with which the
+// run's memo was encoded: with BLUEPRINT_ENCRYPTION_KEYS set, the default
+// converter could not read the webhooks in it. Search attributes are
+// always plaintext and need none.
+func WithConverter(ctx workflow.Context, dc converter.DataConverter) workflow.Context {
+	return workflow.WithValue(ctx, converterKey{}, dc)
+}
+
+func converterOf(ctx workflow.Context) converter.DataConverter {
+	if dc, ok := ctx.Value(converterKey{}).(converter.DataConverter); ok && dc != nil {
+		return dc
+	}
+	return converter.GetDefaultDataConverter()
+}

@@ -1,0 +1,45 @@
+package store_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
+	"github.com/blueprint-etl/blueprint/internal/store"
+)
+
+func TestFlowRuns(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		ref := runRef("flow-run")
+		_, ok, err := s.GetFlowRun(ctx, ref)
+		require.NoError(t, err)
+		assert.False(t, ok, "a run that has not ended has no row")
+
+		ended := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+		failed := store.FlowRun{Run: ref, Flow: "OrdersReport", Deployment: "daily-report", Status: runinfo.RunFailed,
+			Stage: "reportdailyrevenue", Error: "ReportDailyRevenue failed after 3 attempts: warehouse is down", EndedAt: ended}
+		require.NoError(t, s.RecordFlowRun(ctx, failed))
+		got, ok, err := s.GetFlowRun(ctx, ref)
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.True(t, ended.Equal(got.EndedAt))
+		got.EndedAt = failed.EndedAt
+		assert.Equal(t, failed, got)
+
+		again := failed
+		again.Error = strings.Repeat("é", 5000)
+		require.NoError(t, s.RecordFlowRun(ctx, again), "a retried EndRun replaces the row")
+		got, _, err = s.GetFlowRun(ctx, ref)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, len(got.Error), 4003, "an error is clipped")
+		assert.True(t, strings.HasSuffix(got.Error, "..."))
+
+		require.Error(t, s.RecordFlowRun(ctx, store.FlowRun{Run: ref, Flow: "X", Status: "running"}), "only an end is recorded")
+		require.Error(t, s.RecordFlowRun(ctx, store.FlowRun{Run: ref, Status: runinfo.RunFailed}), "the flow is required")
+	})
+}

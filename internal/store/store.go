@@ -293,6 +293,9 @@ func RedactDSN(dsn string) string {
 // whole transaction runs again (see retry): fn must start from scratch
 // each time it is called.
 func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	if err := s.nestedWrite(ctx); err != nil {
+		return err
+	}
 	return s.retry(ctx, func() error { return s.writeOnce(ctx, fn) })
 }
 

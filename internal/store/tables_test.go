@@ -353,7 +353,7 @@ func TestBuiltinTables(t *testing.T) {
 }
 
 // TestWrite: concurrent Writes all commit, on SQLite one at a time (the
-// store's single writer), and the upsert form and $n placeholders are the
+// store's single writer), and the upsert form (with RETURNING) is the
 // same on both databases.
 func TestWrite(t *testing.T) {
 	eachDriver(t, func(t *testing.T, s *store.Store) {
@@ -373,9 +373,10 @@ func TestWrite(t *testing.T) {
 					defer active.Add(-1)
 					for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
 					}
-					_, err := tx.Exec(ctx, `INSERT INTO counts (k, n, label) VALUES ($1, 1, $2)
-						ON CONFLICT (k) DO UPDATE SET n = counts.n + excluded.n, label = excluded.label`, "total", fmt.Sprint("writer ", i))
-					return err
+					var n int64
+					return tx.QueryRow(ctx, `INSERT INTO counts (k, n, label) VALUES ($1, 1, $2)
+						ON CONFLICT (k) DO UPDATE SET n = counts.n + excluded.n, label = excluded.label
+						RETURNING n`, "total", fmt.Sprint("writer ", i)).Scan(&n)
 				})
 			})
 		}

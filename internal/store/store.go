@@ -14,6 +14,11 @@
 // both understand. Where they differ (DDL, the bulk upsert, row locks,
 // timestamps) the dialect is chosen explicitly.
 //
+// A flow can own tables too: it declares them as versioned migrations
+// (Migration), the worker applies them as it starts (MigrateTables), and
+// its activities write them with Write (see tables.go for the SQL that
+// is the same on both databases).
+//
 // SQLite allows one writer at a time. Write transactions start with BEGIN
 // IMMEDIATE and wait up to SQLiteBusyTimeout for another process's lock;
 // within a process they queue on a semaphore. Readers never wait (WAL).

@@ -124,6 +124,9 @@ func serveWorker(o workerOptions) (err error) {
 		return fmt.Errorf("open warehouse %s: %w", store.RedactDSN(cfg.DatabaseURL), err)
 	}
 	defer st.Close()
+	if err := o.flows.MigrateTables(ctx, st); err != nil {
+		return fmt.Errorf("migrate the flows' tables in %s: %w", st.Location(), err)
+	}
 	dc, err := conn.DataConverter(nil)
 	if err != nil {
 		return err

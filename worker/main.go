@@ -160,6 +160,11 @@ func run() error {
 		return fmt.Errorf("open warehouse %s: %w", store.RedactDSN(cfg.DatabaseURL), err)
 	}
 	defer st.Close()
+	// Before the worker polls: its activities expect their flows' tables
+	// as the code declares them.
+	if err := flows.Registry.MigrateTables(ctx, st); err != nil {
+		return fmt.Errorf("migrate the flows' tables in %s: %w", st.Location(), err)
+	}
 
 	c, err := conn.Dial(ctx, opts)
 	if err != nil {

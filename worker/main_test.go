@@ -23,6 +23,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
+	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -78,6 +79,30 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 			require.Contains(t, string(out), tc.want)
 		})
 	}
+}
+
+// TestFlowTablesNewerThanTheCode: a worker whose warehouse has a version
+// of a flow's tables that the flow does not declare (its code went back)
+// stops before it polls, naming the flow and the version.
+func TestFlowTablesNewerThanTheCode(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "w.db")
+	st, err := store.Open(ctx, dsn)
+	require.NoError(t, err)
+	name := flows.Registry.Flows().Names()[0]
+	_, err = st.DB().ExecContext(ctx, `INSERT INTO flow_migrations (owner, version, applied_at) VALUES ($1, 1000, $2)`, name, st.TimeArg(time.Now()))
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+
+	// An unreachable server: the worker stops before it would dial it.
+	cmd := exec.CommandContext(ctx, workerBin)
+	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+testutil.FreeAddr(t), "BLUEPRINT_METRICS_ADDR=off", "BLUEPRINT_DATABASE_URL="+dsn)
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	require.ErrorAs(t, err, &exitErr, "output: %s", out)
+	require.Contains(t, string(out), fmt.Sprintf(`worker: migrate the flows' tables in sqlite:%s: flow %q: migration version 1000 was applied to the warehouse but is no longer declared`, strings.TrimPrefix(dsn, "sqlite:"), name))
+	require.NotContains(t, string(out), "cannot reach the Temporal server")
 }
 
 // TestWorkerProcess runs the worker binary against a dev server: it runs a

@@ -35,9 +35,15 @@ func Start(t testing.TB, c client.Client, taskQueue string, reg *worker.Registry
 }
 
 // StartWith runs a worker of the flows of reg with the given store and
-// configuration.
+// configuration, after bringing the flows' own tables up to date in the
+// store, as the worker program does.
 func StartWith(t testing.TB, c client.Client, st *store.Store, cfg worker.Config, reg *worker.Registry) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := reg.MigrateTables(ctx, st); err != nil {
+		t.Fatalf("migrate the flows' tables: %v", err)
+	}
 	w := worker.New(c, st, cfg, reg)
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)

@@ -294,6 +294,29 @@ var migrations = []migration{
 	},
 	{
 		version: 6,
+		name:    "the flows' own tables: the versions each flow applied",
+		// One row per version of a flow's Tables that MigrateTables
+		// applied, written in the transaction that applied it: owner is
+		// the flow's name.
+		sqlite: []string{
+			`CREATE TABLE flow_migrations (
+				owner      TEXT    NOT NULL,
+				version    INTEGER NOT NULL CHECK (version >= 1),
+				applied_at TEXT    NOT NULL,
+				PRIMARY KEY (owner, version)
+			) WITHOUT ROWID, STRICT`,
+		},
+		postgres: []string{
+			`CREATE TABLE flow_migrations (
+				owner      TEXT        NOT NULL,
+				version    INTEGER     NOT NULL CHECK (version >= 1),
+				applied_at TIMESTAMPTZ NOT NULL,
+				PRIMARY KEY (owner, version)
+			)`,
+		},
+	},
+	{
+		version: 7,
 		name:    "the record of every flow's runs",
 		// One row per run of any flow, written when the run ends (by the
 		// EndRun step every flow ends with), so that a run's outcome and
@@ -340,6 +363,22 @@ func SchemaVersion() int { return migrations[len(migrations)-1].version }
 // databases in different schemas migrate independently.
 const migrateLockClass = 0x62707274
 
+// lockMigrations takes the migration lock for the rest of tx: PostgreSQL's
+// advisory lock; on SQLite the write lock tx already holds (BEGIN
+// IMMEDIATE) is the lock. The built-in tables (Migrate) and the flows'
+// own tables (MigrateTables) share it, so that of the workers that start
+// at once exactly one applies each migration, and no flow's migration
+// runs beside a built-in one.
+func (s *Store) lockMigrations(ctx context.Context, tx *sql.Tx) error {
+	if s.driver != DriverPostgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))`, migrateLockClass); err != nil {
+		return fmt.Errorf("take the migration lock: %w", err)
+	}
+	return nil
+}
+
 // Migrate brings the schema up to date. It is idempotent, and safe when
 // several processes run it at once: everything happens in one transaction
 // that holds PostgreSQL's advisory lock, or SQLite's write lock (BEGIN
@@ -355,10 +394,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return nil
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if s.driver == DriverPostgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))`, migrateLockClass); err != nil {
-				return fmt.Errorf("migrate: lock: %w", err)
-			}
+		if err := s.lockMigrations(ctx, tx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
 		}
 		ddl := `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,

@@ -14,6 +14,11 @@
 // both understand. Where they differ (DDL, the bulk upsert, row locks,
 // timestamps) the dialect is chosen explicitly.
 //
+// A flow can own tables too: it declares them as versioned migrations
+// (Migration), the worker applies them as it starts (MigrateTables), and
+// its activities write them with Write (see tables.go for the SQL that
+// is the same on both databases).
+//
 // SQLite allows one writer at a time. Write transactions start with BEGIN
 // IMMEDIATE and wait up to SQLiteBusyTimeout for another process's lock;
 // within a process they queue on a semaphore. Readers never wait (WAL).
@@ -293,6 +298,9 @@ func RedactDSN(dsn string) string {
 // whole transaction runs again (see retry): fn must start from scratch
 // each time it is called.
 func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	if err := s.nestedWrite(ctx); err != nil {
+		return err
+	}
 	return s.retry(ctx, func() error { return s.writeOnce(ctx, fn) })
 }
 

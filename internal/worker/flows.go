@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"context"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -52,6 +54,12 @@ type Flow struct {
 	// worker's dependencies. A flow that only starts child workflows has
 	// none (nil).
 	Activities func(Deps) []Activity
+	// Tables are the flow's own tables in the warehouse, as versioned
+	// migrations (see store.Migration): the worker applies those not yet
+	// applied when it starts (Registry.MigrateTables), and the
+	// activities write them with Deps.Store.Write. A flow's table may
+	// not take the name of a built-in table or of a dataset.
+	Tables []store.Migration
 }
 
 // Registry is the set of flows a worker runs, with their activities.
@@ -60,7 +68,8 @@ type Registry struct {
 	contract *flow.Registry
 }
 
-// NewRegistry checks the flows' names as flow.NewRegistry does.
+// NewRegistry checks the flows' names as flow.NewRegistry does, and their
+// tables as far as that needs no database (store.CheckMigrations).
 func NewRegistry(flows ...Flow) (*Registry, error) {
 	contracts := make([]*flow.Flow, len(flows))
 	for i, f := range flows {
@@ -69,6 +78,11 @@ func NewRegistry(flows ...Flow) (*Registry, error) {
 	reg, err := flow.NewRegistry(contracts...)
 	if err != nil {
 		return nil, err
+	}
+	for _, f := range flows {
+		if err := store.CheckMigrations(f.Name, f.Tables); err != nil {
+			return nil, err
+		}
 	}
 	return &Registry{flows: append([]Flow(nil), flows...), contract: reg}, nil
 }
@@ -114,4 +128,19 @@ func (r *Registry) Register(w sdkworker.Registry, deps Deps) (bookkeeping map[st
 		}
 	}
 	return bookkeeping
+}
+
+// MigrateTables brings every flow's own tables up to date in st, flow by
+// flow in registration order (see store.MigrateTables), and stops at the
+// first error, which names the flow. A worker calls it once it has its
+// warehouse and before it polls: an activity must find its flow's tables
+// as the code that declares them expects.
+func (r *Registry) MigrateTables(ctx context.Context, st *store.Store) error {
+	for _, f := range r.flows {
+		// The error names the flow already.
+		if err := st.MigrateTables(ctx, f.Name, f.Tables); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flow"
+	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/report"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
@@ -30,11 +31,14 @@ import (
 // references pass through the history, never records.
 func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyResult, error) {
 	info := workflow.GetInfo(ctx)
-	deployment, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute))
-	child := func(id string) workflow.Context {
+	deployment := flowrun.Deployment(ctx)
+	log := flowrun.Log(ctx)
+	child := func(id, summary string) workflow.Context {
 		o := workflow.ChildWorkflowOptions{
 			WorkflowID: id,
 			TaskQueue:  info.TaskQueueName,
+			// The child's Web UI page names the run it belongs to.
+			StaticSummary: summary + " (child of NightlyETL run " + info.WorkflowExecution.ID + ")",
 			// Cancelling the parent cancels the children, which record
 			// themselves as cancelled.
 			ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
@@ -50,27 +54,52 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 	var first, last *time.Time
 	sel := workflow.NewSelector(ctx)
 	running, next := 0, 0
+	// The current details list every child with its status.
+	show := func() {
+		facts := make([]string, 0, len(res.Sources))
+		for i, s := range res.Sources {
+			status := s.Status
+			if status == "" {
+				status = "waiting"
+			}
+			line := fmt.Sprintf("**Source %d:** %s: %s", i+1, redact.URL(p.Sources[i]), status)
+			if s.WorkflowID != "" {
+				line += " (" + s.WorkflowID + ")"
+			}
+			if s.Status == runinfo.RunCompleted {
+				line += fmt.Sprintf(", %d extracted, %d loaded", s.Extracted, s.Loaded)
+			}
+			facts = append(facts, line)
+		}
+		flowrun.SetStage(ctx, nightlyStage, facts...)
+	}
+	log.Info(ctx, "loading %d sources, at most %d at a time", len(p.Sources), p.MaxParallel)
 	start := func(i int) {
 		id := fmt.Sprintf("%s-source-%d", info.WorkflowExecution.ID, i+1)
-		res.Sources[i] = report.SourceOutcome{Source: redact.URL(p.Sources[i]), WorkflowID: id}
-		f := workflow.ExecuteChildWorkflow(child(id), datapipeline.WorkflowType, datapipeline.Params{BatchSize: p.BatchSize, SourceURL: p.Sources[i], MaxRejected: p.MaxRejected})
+		res.Sources[i] = report.SourceOutcome{Source: redact.URL(p.Sources[i]), WorkflowID: id, Status: runinfo.RunRunning}
+		f := workflow.ExecuteChildWorkflow(child(id, fmt.Sprintf("Load source %d of %d: %s", i+1, len(p.Sources), redact.URL(p.Sources[i]))), datapipeline.WorkflowType, datapipeline.Params{BatchSize: p.BatchSize, SourceURL: p.Sources[i], MaxRejected: p.MaxRejected})
 		running++
+		show()
 		sel.AddFuture(f, func(f workflow.Future) {
 			running--
 			var s datapipeline.Summary
 			out := &res.Sources[i]
+			defer show()
 			if err := f.Get(ctx, &s); err != nil {
 				if temporal.IsCanceledError(err) {
 					out.Status = runinfo.RunCancelled
+					log.Warn(ctx, "source %d (%s): cancelled", i+1, out.WorkflowID)
 					return
 				}
 				out.Status, out.Error = runinfo.RunFailed, err.Error()
 				res.Failed++
+				log.Error(ctx, "source %d (%s) failed: %s", i+1, out.WorkflowID, flowrun.Cause(err))
 				return
 			}
 			out.Status, out.Extracted = runinfo.RunCompleted, s.Extracted
 			out.Loaded = s.Loaded.Inserted + s.Loaded.Updated + s.Loaded.Unchanged
 			res.Loaded++
+			log.Info(ctx, "source %d (%s) completed: %s", i+1, out.WorkflowID, s.OneLine())
 			if a := s.Loaded.FirstOrderedAt; a != nil && (first == nil || a.Before(*first)) {
 				first = a
 			}
@@ -101,12 +130,18 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 			Timezone: p.Timezone,
 		}
 		res.ReportWorkflowID = info.WorkflowExecution.ID + "-report"
+		flowrun.SetStage(ctx, "report", fmt.Sprintf("**Report:** %s..%s (%s), %s", params.From, params.To, params.Timezone, res.ReportWorkflowID))
 		var rr report.Result
-		if err := workflow.ExecuteChildWorkflow(child(res.ReportWorkflowID), report.OrdersReportWorkflow, params).Get(ctx, &rr); err != nil {
+		if err := workflow.ExecuteChildWorkflow(child(res.ReportWorkflowID, fmt.Sprintf("Report on %s..%s (%s)", params.From, params.To, params.Timezone)),
+			report.OrdersReportWorkflow, params).Get(ctx, &rr); err != nil {
 			failure = fmt.Errorf("report on the loaded days failed: %w", err)
+			log.Error(ctx, "the report (%s) failed: %s", res.ReportWorkflowID, flowrun.Cause(err))
 		} else {
 			res.Report = &rr
+			log.Info(ctx, "the report (%s) completed: %s", res.ReportWorkflowID, rr.OneLine())
 		}
+	} else {
+		log.Info(ctx, "no source loaded any order: no report")
 	}
 	if res.Failed > 0 {
 		var failed []string
@@ -126,3 +161,7 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 	}
 	return res, nil
 }
+
+// nightlyStage is NightlyETL's stage while its sources load, as its
+// current details name it.
+const nightlyStage = "load sources"

@@ -85,7 +85,7 @@ func Finish(ctx workflow.Context, result any, err error) error {
 		out, ret = Failed(ctx, sf.Stage, sf.Cause), sf.Err
 	default:
 		out = Failed(ctx, StageOf(err), err)
-		if out.Status != runinfo.RunCancelled {
+		if out.Status != runinfo.RunCancelled && ownActivityError(err) != nil {
 			ret = failures.Summarize(err)
 		}
 	}
@@ -110,11 +110,26 @@ func Finish(ctx workflow.Context, result any, err error) error {
 // activity whose failure it carries (lower-cased, as the run log names
 // an activity's stage), or "" when it carries none.
 func StageOf(err error) string {
-	var act *temporal.ActivityError
-	if errors.As(err, &act) && act.ActivityType() != nil {
+	if act := ownActivityError(err); act != nil && act.ActivityType() != nil {
 		return strings.ToLower(act.ActivityType().Name)
 	}
 	return ""
+}
+
+// ownActivityError is the failure of one of the run's own activities that
+// err carries, not looking into a child run's failure (whose activity is
+// the child's stage, not the parent's), or nil.
+func ownActivityError(err error) *temporal.ActivityError {
+	for err != nil {
+		switch e := err.(type) {
+		case *temporal.ChildWorkflowExecutionError:
+			return nil
+		case *temporal.ActivityError:
+			return e
+		}
+		err = errors.Unwrap(err)
+	}
+	return nil
 }
 
 // Deployment is the run's deployment, from its search attribute ("" when

@@ -1,0 +1,129 @@
+// Package flowkit is everything a flow needs, in one place: what a flow
+// author imports to write a flow that gets every guarantee the shipped
+// flows have (docs/flows.md, "Write your own flow"). It is a thin front:
+// each part is owned by a package of its own, and flowkit only names it
+// for flow authors.
+//
+//   - Defining a flow: New (the workflow, its typed parameters) and Flow
+//     (with its activities and its own tables).
+//   - Run log: Log in workflow code (replay-safe), ActivityLog in
+//     activities. `blueprint runs logs` shows the lines with their stage
+//     and attempt.
+//   - Live details: Stage sets the run's current details (the Web UI and
+//     `blueprint run --watch` show them); WithActivity gives an activity
+//     call its summary.
+//   - Warehouse: Tables on a Flow (versioned migrations, per dialect where
+//     they differ) and Deps.Store.Write / Query in activities.
+//   - Reading sources: OpenSource reads any source URL or named source
+//     page by page, with a cursor to resume from.
+//   - Heartbeat and resume: Heartbeat records a cursor, Resume returns it
+//     on the next attempt.
+//   - Retry policy: RetryPolicy, the seed's 3 attempts 2 s apart.
+//
+// Every run of a flow made with New also ends the same way, with nothing
+// to call: its outcome goes to the run log and the record of runs
+// (flow_runs), a failure is made readable ("<Activity> failed after N
+// attempts: <cause>"), and the deployment's webhooks are notified.
+//
+// It must not import `flows`, `workflows`, `activities`, `deployments` or
+// `cmd`: flows are written with it, not the other way round.
+package flowkit
+
+import (
+	"context"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/blueprint-etl/blueprint/internal/flow"
+	"github.com/blueprint-etl/blueprint/internal/flowrun"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
+	"github.com/blueprint-etl/blueprint/internal/runlog"
+	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/worker"
+)
+
+// Defining a flow.
+type (
+	// Flow is a flow as the worker runs it: its contract (New), the
+	// activities its workflow calls, and its own tables. Add it to the
+	// list in the top-level flows package.
+	Flow = worker.Flow
+	// Activity is one activity of a flow, by name.
+	Activity = worker.Activity
+	// Deps are what the worker gives a flow's activities: the warehouse
+	// (Store), the sources' configuration (Sources), the run logs.
+	Deps = worker.Deps
+	// Options describe a flow beyond its workflow function.
+	Options = flow.Options
+	// Migration is one version of a flow's own tables.
+	Migration = store.Migration
+	// Tx is a warehouse transaction of Store.Write.
+	Tx = store.Tx
+	// Time reads an instant the warehouse stored, on either database.
+	Time = store.Time
+)
+
+// New defines a flow: its name (the workflow type), its workflow function
+// and its parameter struct P, whose tags give each parameter its JSON
+// name, rules (validate:), default (default:) and description (help:).
+// The function receives P decoded, defaulted and checked.
+func New[P, R any](name string, fn func(workflow.Context, P) (R, error), o Options) *flow.Flow {
+	return flow.New(name, fn, o)
+}
+
+// Log is the run log of workflow code: Info, Warn and Error take the
+// workflow's context and a format. It is replay-safe: a replay writes
+// nothing twice.
+func Log(ctx workflow.Context) *flowrun.Logger { return flowrun.Log(ctx) }
+
+// Stage sets the run's current details: the stage it is in and facts
+// about it, one per line (Markdown). The Web UI shows them on the run's
+// page, and `blueprint run --watch` as the run's progress.
+func Stage(ctx workflow.Context, stage string, facts ...string) { flowrun.SetStage(ctx, stage, facts...) }
+
+// ActivityLog is the run log of the running activity attempt: its lines
+// carry the activity's stage (its lower-cased name) and attempt. A nil
+// *runlog.Logger (no run log configured) writes nothing.
+func ActivityLog(ctx context.Context) *runlog.Logger { return runlog.FromContext(ctx) }
+
+// RetryPolicy is the seed's retry policy: 3 attempts, 2 s apart; the
+// error types no retry can fix (bad parameters, a bad source, bad data)
+// fail at once.
+func RetryPolicy() *temporal.RetryPolicy { return runinfo.RetryPolicy() }
+
+// HeartbeatTimeout is how soon a dead worker's activity is retried
+// elsewhere when it heartbeats (Heartbeat).
+const HeartbeatTimeout = runinfo.HeartbeatWindow
+
+// WithActivity gives the activities called with the returned context the
+// seed's retry policy, a heartbeat timeout (so that a worker killed in
+// the middle is noticed within HeartbeatTimeout and the next attempt
+// resumes from the last Heartbeat), timeout as their start-to-close
+// timeout, and summary as the one line the Web UI shows for the call.
+func WithActivity(ctx workflow.Context, summary string, timeout time.Duration) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: timeout,
+		HeartbeatTimeout:    HeartbeatTimeout,
+		RetryPolicy:         RetryPolicy(),
+		Summary:             summary,
+	})
+}
+
+// Heartbeat records the activity's progress: cursor (any JSON value) is
+// what Resume returns to the next attempt if this one dies. Call it after
+// each unit of work is committed, never before.
+func Heartbeat(ctx context.Context, cursor any) { activity.RecordHeartbeat(ctx, cursor) }
+
+// Resume reads the cursor the previous attempt last recorded with
+// Heartbeat into cursor (a pointer), and reports whether there was one.
+// A first attempt, or one whose predecessor died before its first
+// Heartbeat, starts from the beginning.
+func Resume(ctx context.Context, cursor any) bool {
+	if !activity.HasHeartbeatDetails(ctx) {
+		return false
+	}
+	return activity.GetHeartbeatDetails(ctx, cursor) == nil
+}

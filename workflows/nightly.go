@@ -53,7 +53,7 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 	start := func(i int) {
 		id := fmt.Sprintf("%s-source-%d", info.WorkflowExecution.ID, i+1)
 		res.Sources[i] = report.SourceOutcome{Source: redact.URL(p.Sources[i]), WorkflowID: id}
-		f := workflow.ExecuteChildWorkflow(child(id), datapipeline.WorkflowType, datapipeline.Params{BatchSize: p.BatchSize, SourceURL: p.Sources[i], MaxRejected: p.MaxRejected})
+		f := workflow.ExecuteChildWorkflow(child(id), datapipeline.WorkflowType, datapipeline.Params{BatchSize: p.BatchSize, SourceURL: p.Sources[i], MaxRejected: p.MaxRejected, Source: p.SourceDefinition(p.Sources[i])})
 		running++
 		sel.AddFuture(f, func(f workflow.Future) {
 			running--

@@ -193,10 +193,16 @@ func (d Deployment) Params() (map[string]any, error) {
 }
 
 // Input completes a run's parameter values for the workflow, before they
-// are checked: a source_url of source:NAME gets the definition of that
-// source from the manifest's sources:. Errors are a *flow.ValidationError.
+// are checked: every source:NAME in a parameter with the source_url rule
+// gets the definition of that source from the manifest's sources:, in the
+// member of the input that carries definitions (see Sources). Errors are
+// a *flow.ValidationError, or the *badinput.Error of an unknown flow.
 func (d Deployment) Input(params map[string]any) (map[string]any, error) {
-	return resolveSource(params, d.Sources)
+	f, err := d.Flow()
+	if err != nil {
+		return nil, err
+	}
+	return resolveSources(f.Params, params, d.Sources)
 }
 
 // ScheduleID is the Temporal Schedule ID of the deployment's i-th schedule:

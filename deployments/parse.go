@@ -19,7 +19,6 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/names"
-	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
@@ -443,10 +442,10 @@ func (p *parser) parameters(field string, e entry, f *flow.Flow, base map[string
 		merged = map[string]any{}
 	}
 	maps.Copy(merged, values)
-	if ref, ok := merged["source_url"].(string); ok && slices.Contains(p.broken, strings.TrimPrefix(ref, restapi.RefPrefix)) {
-		return values, false // the source's own problems are reported at its lines
+	if usesBroken(f.Params, merged, p.broken) {
+		return values, false // the source's own problems are reported at their lines
 	}
-	in, err := resolveSource(merged, p.srcs)
+	in, err := resolveSources(f.Params, merged, p.srcs)
 	if err == nil {
 		_, err = f.Params.Check(in)
 	}
@@ -457,6 +456,7 @@ func (p *parser) parameters(field string, e entry, f *flow.Flow, base map[string
 			return values, false
 		}
 		for _, pr := range ve.Problems {
+			pr = blameSource(f.Params, merged, pr)
 			p.add(lineOf(nodes, pr.Path, e.key.Line), paramField(field, pr), "invalid value: %s", pr)
 		}
 		return values, false

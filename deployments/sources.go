@@ -11,15 +11,18 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
 // Sources are the manifest's named HTTP sources (its `sources:` section),
-// by name. A deployment or a --param refers to one with
-// source_url: source:NAME; the CLI then puts the definition in the
-// workflow input (datapipeline.Params.Source), so the worker needs no copy of
-// the manifest. A definition holds environment variable names, never
-// secrets.
+// by name. A parameter with the source_url rule (flow.SourceURLRule: a
+// string, or each item of a list) refers to one with source:NAME, in the
+// manifest or a --param; the loader and the CLI then put its definition in
+// the workflow input, in the member the flow's input carries definitions
+// in (flow.Schema.SourceInput: DataPipeline's source, NightlyETL's
+// source_definitions), so the worker needs no copy of the manifest. A
+// definition holds environment variable names, never secrets.
 type Sources map[string]restapi.Definition
 
 // Names lists the source names, sorted.
@@ -33,29 +36,138 @@ var (
 	authKeys = []string{"bearer_env", "basic_user", "basic_user_env", "basic_password_env", "header", "header_env"}
 )
 
-// resolveSource adds the definition of a source_url: source:NAME to the
-// parameter values, as "source". An unknown name is reported as a broken
-// source_url rule, so the loader points at its line.
-func resolveSource(values map[string]any, sources Sources) (map[string]any, error) {
-	ref, ok := values["source_url"].(string)
-	if !ok || !strings.HasPrefix(ref, restapi.RefPrefix) {
+// sourceRef is a source:NAME in a parameter with the source_url rule.
+type sourceRef struct {
+	path string // the problem path of the value: source_url, sources[1]
+	ref  string // as written
+	name string
+}
+
+// sourceRefs lists the source:NAME that values name in the parameters
+// with the source_url rule, in parameter order. A value that breaks the
+// rule is left to the rule, which says what is wrong with it.
+func sourceRefs(schema *flow.Schema, values map[string]any) []sourceRef {
+	var refs []sourceRef
+	add := func(path string, v any) {
+		s, _ := v.(string)
+		if spec, err := sourceurl.Parse(s); err == nil && spec.Kind == sourceurl.Named {
+			refs = append(refs, sourceRef{path: path, ref: s, name: spec.Name})
+		}
+	}
+	for _, p := range schema.All() {
+		if !p.IsSourceURL() {
+			continue
+		}
+		v, ok := valueAt(values, p.Path)
+		if !ok {
+			continue
+		}
+		switch v := v.(type) {
+		case []string:
+			for i, item := range v {
+				add(fmt.Sprintf("%s[%d]", p.Path, i), item)
+			}
+		case []any:
+			for i, item := range v {
+				add(fmt.Sprintf("%s[%d]", p.Path, i), item)
+			}
+		default:
+			add(p.Path, v)
+		}
+	}
+	return refs
+}
+
+// valueAt returns the value at a parameter's dotted path.
+func valueAt(values map[string]any, path string) (any, bool) {
+	parts := strings.Split(path, ".")
+	for _, part := range parts[:len(parts)-1] {
+		sub, ok := values[part].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		values = sub
+	}
+	v, ok := values[parts[len(parts)-1]]
+	return v, ok
+}
+
+// usesBroken reports whether values name one of the broken sources, whose
+// problems are reported at their own lines.
+func usesBroken(schema *flow.Schema, values map[string]any, broken []string) bool {
+	return slices.ContainsFunc(sourceRefs(schema, values), func(r sourceRef) bool { return slices.Contains(broken, r.name) })
+}
+
+// resolveSources completes a flow's input with the definitions of the
+// source:NAME its parameters name (sourceRefs), in the member the flow's
+// input carries them in (flow.Schema.SourceInput). An unknown name, or a
+// source:NAME in a flow whose input cannot carry its definition, is a
+// problem of the parameter that names it, so the loader points at its
+// line; errors are a *flow.ValidationError.
+func resolveSources(schema *flow.Schema, values map[string]any, sources Sources) (map[string]any, error) {
+	refs := sourceRefs(schema, values)
+	if len(refs) == 0 {
 		return values, nil
 	}
-	name := strings.TrimPrefix(ref, restapi.RefPrefix)
-	def, ok := sources[name]
-	if !ok {
-		if restapi.CheckName(name) != nil {
-			return values, nil // the source_url rule says what is wrong with it
+	in, carries := schema.SourceInput()
+	defs := map[string]restapi.Definition{}
+	var problems []flow.Problem
+	for _, r := range refs {
+		def, known := sources[r.name]
+		_, seen := defs[r.name]
+		switch {
+		case !known:
+			names := "the manifest has no sources: section"
+			if len(sources) > 0 {
+				names = "sources: " + strings.Join(sources.Names(), ", ") + suggest.DidYouMean(r.name, sources.Names())
+			}
+			problems = append(problems, flow.Problem{Path: r.path, Value: r.ref, Msg: fmt.Sprintf("unknown source %q (%s)", r.name, names)})
+		case !carries:
+			problems = append(problems, flow.Problem{Path: r.path, Value: r.ref, Msg: "names a source of the manifest, but the flow's input has no member to carry its definition " +
+				"(a field tagged param:\"-\" of type map[string]restapi.Definition); use its http(s):// URL"})
+		case in.One && len(defs) > 0 && !seen:
+			problems = append(problems, flow.Problem{Path: r.path, Value: r.ref, Msg: fmt.Sprintf("is a second named source, but the flow's input carries one definition (%s)", in.Name)})
+		default:
+			defs[r.name] = def
 		}
-		known := "the manifest has no sources: section"
-		if len(sources) > 0 {
-			known = "sources: " + strings.Join(sources.Names(), ", ") + suggest.DidYouMean(name, sources.Names())
-		}
-		return nil, &flow.ValidationError{Problems: []flow.Problem{{Path: "source_url", Value: ref, Msg: fmt.Sprintf("unknown source %q (%s)", name, known)}}}
+	}
+	if len(problems) > 0 {
+		return nil, &flow.ValidationError{Problems: problems}
 	}
 	out := maps.Clone(values)
-	out["source"] = def
+	if in.One {
+		out[in.Name] = defs[refs[0].name]
+	} else {
+		out[in.Name] = defs
+	}
 	return out, nil
+}
+
+// blameSource points a problem of a definition in the input (a flow's
+// own rule about the sources it reads, such as DataPipeline's fields: rule:
+// "source.fields.x: ..." or "source_definitions.NAME.fields.x: ...") at
+// the parameter that names the source, so that the loader reports it at
+// that line: source_url=source:NAME: source "NAME": fields.x: .... Any
+// other problem is returned as it is.
+func blameSource(schema *flow.Schema, values map[string]any, pr flow.Problem) flow.Problem {
+	in, carries := schema.SourceInput()
+	rest, ok := strings.CutPrefix(pr.Msg, in.Name+".")
+	if pr.Path != "" || !carries || !ok {
+		return pr
+	}
+	refs := sourceRefs(schema, values)
+	name := ""
+	if in.One && len(refs) > 0 {
+		name = refs[0].name
+	} else if !in.One {
+		name, rest, _ = strings.Cut(rest, ".")
+	}
+	for _, r := range refs {
+		if r.name == name {
+			return flow.Problem{Path: r.path, Value: r.ref, Msg: fmt.Sprintf("source %q: %s", name, rest)}
+		}
+	}
+	return pr
 }
 
 // sources parses the `sources:` section.

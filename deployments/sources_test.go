@@ -11,8 +11,10 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows"
+	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/report"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/starter"
@@ -106,7 +108,12 @@ func TestSourcesReject(t *testing.T) {
 		{"bad records path", src("    records: data..orders\n"), 4, "sources.s.records", `"data..orders" is not a dotted path`},
 		{"bad next path", src("    paginate:\n      style: cursor\n      cursor_param: after\n      next: .meta\n"), 7, "sources.s.paginate.next", `".meta" is not a dotted path`},
 		{"bad field path", src("    fields: {id: \"order id\"}\n"), 4, "sources.s.fields.id", `"order id" is not a dotted path`},
-		{"unknown record field", src("    fields:\n      order_id: id\n"), 5, "sources.s.fields.order_id", `"order_id" is not a record field`},
+		{"not a field name", src("    fields:\n      order.id: id\n"), 5, "sources.s.fields.order.id", `"order.id" is not a field name (letters, digits, '_' and '-', starting with a letter or '_', at most 64 characters)`},
+		// DataPipeline's rule (datapipeline.CheckSource), at the line that gives it the source.
+		{"DataPipeline reads no such field", src("    fields:\n      order_id: id\n") + "    parameters:\n      source_url: source:s\n", 9,
+			"deployments[0].parameters.source_url", `source_url=source:s: source "s": fields.order_id: "order_id" is not a record field (valid: id, customer_email, category, amount, currency, timestamp)`},
+		{"NightlyETL's child reads no such field", src("    fields:\n      order_id: id\n") + "    workflow: NightlyETL\n    parameters:\n      sources:\n        - demo://orders\n        - source:s\n", 12,
+			"deployments[0].parameters.sources[1]", `sources[1]=source:s: source "s": fields.order_id: "order_id" is not a record field`},
 		{"unknown key", src("    pagination: {style: page}\n"), 4, "sources.s.pagination", `unknown key (valid: url, records, paginate, fields, headers, auth); did you mean "paginate"?`},
 		{"unknown paginate key", src("    paginate: {style: page, pages: total}\n"), 4, "sources.s.paginate.pages", "unknown key (valid: style, next,"},
 		{"key the style does not use", src("    paginate:\n      style: link\n      cursor_param: after\n"), 6, "sources.s.paginate.cursor_param", "is not used by style link"},
@@ -126,10 +133,14 @@ func TestSourcesReject(t *testing.T) {
 		{"not a mapping", "sources: [a]\n" + deps, 1, "sources", "must be a mapping of source names"},
 		{"unknown source", deps + "    parameters:\n      source_url: source:nope\n", 4, "deployments[0].parameters.source_url", `unknown source "nope" (the manifest has no sources: section)`},
 		{"bad source reference", deps + "    parameters:\n      source_url: source:Nope\n", 4, "deployments[0].parameters.source_url", "NAME is lower-case letters"},
+		{"unknown source in a list", src("") + "    workflow: NightlyETL\n    parameters:\n      sources: [demo://orders]\n    schedule:\n      cron: \"0 3 * * *\"\n      parameters:\n        sources:\n          - source:s\n          - source:shop\n",
+			14, "deployments[0].schedule.parameters.sources[1]", `sources[1]=source:shop: unknown source "shop" (sources: s)`},
+		{"a flow that cannot carry a definition", src("") + "    workflow: FlowstestKinds\n    parameters:\n      sources: [source:s]\n", 8,
+			"deployments[0].parameters.sources[0]", "names a source of the manifest, but the flow's input has no member to carry its definition"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := deployments.Parse(flows.Registry.Flows(), "m.yaml", []byte(tc.yaml))
+			_, err := deployments.Parse(flowstest.WithKinds(flows.Registry.Flows()), "m.yaml", []byte(tc.yaml))
 			require.Error(t, err)
 			require.True(t, badinput.Is(err))
 			got := problemFor(t, err, tc.field)
@@ -158,4 +169,68 @@ func asParams(t *testing.T, doc map[string]any) datapipeline.Params {
 	v, err := flows.DataPipeline.Params.Decode(b)
 	require.NoError(t, err)
 	return *v.(*datapipeline.Params)
+}
+
+// TestSourcesOfAList: the source_url rule, not a parameter's name, marks a
+// parameter that names sources. Every source:NAME item of NightlyETL's
+// sources (from the manifest or a --param) brings its definition into
+// the input's source_definitions, which the decoded parameters carry.
+// A source a DataPipeline run does not read may map any field name.
+func TestSourcesOfAList(t *testing.T) {
+	const manifest = sourcesManifest + `  - name: nightly
+    workflow: NightlyETL
+    parameters:
+      sources: [source:shop-orders, demo://orders, source:crm]
+`
+	const products = `  products:
+    url: https://api.example.com/products
+    fields: {sku: attributes.sku, title: attributes.title, unit-price: attributes.price.amount}
+`
+	m, err := deployments.Parse(flows.Registry.Flows(), "m.yaml", []byte(strings.Replace(manifest, "sources:\n", "sources:\n"+products, 1)))
+	require.NoError(t, err, "a mapping's target is any field name")
+	assert.Equal(t, map[string]string{"sku": "attributes.sku", "title": "attributes.title", "unit-price": "attributes.price.amount"}, m.Sources["products"].Fields)
+
+	d, err := m.Get("nightly")
+	require.NoError(t, err)
+	doc, err := d.Params()
+	require.NoError(t, err)
+	p := asNightly(t, doc)
+	assert.Equal(t, []string{"source:shop-orders", "demo://orders", "source:crm"}, p.Sources)
+	assert.Equal(t, map[string]restapi.Definition{"shop-orders": m.Sources["shop-orders"], "crm": m.Sources["crm"]}, p.SourceDefinitions)
+	assert.Equal(t, m.Sources["crm"], *p.SourceDefinition("source:crm"))
+	assert.Nil(t, p.SourceDefinition("demo://orders"))
+
+	// --param: the first replaces the manifest's list, the next append;
+	// each source:NAME gets its definition, and only those.
+	doc, err = starter.ParseParams(d, nil, []string{"sources=source:crm", "sources=https://api.example.com/orders"})
+	require.NoError(t, err)
+	p = asNightly(t, doc)
+	assert.Equal(t, map[string]restapi.Definition{"crm": m.Sources["crm"]}, p.SourceDefinitions)
+	doc, err = starter.ParseParams(d, nil, []string{"sources=demo://orders"})
+	require.NoError(t, err)
+	assert.Empty(t, asNightly(t, doc).SourceDefinitions)
+
+	for _, tc := range []struct{ param, want string }{
+		{"sources=source:shop", `sources[0]=source:shop: unknown source "shop" (sources: crm, products, shop-orders; did you mean "shop-orders"?)`},
+		// DataPipeline's rule holds for each child's source: a source it cannot read is refused before the run starts.
+		{"sources=source:products", `source_definitions.products.fields.sku: "sku" is not a record field`},
+	} {
+		_, err = starter.ParseParams(d, nil, []string{tc.param})
+		require.Error(t, err, tc.param)
+		assert.True(t, badinput.Is(err))
+		assert.Contains(t, err.Error(), tc.want)
+	}
+	_, err = starter.ParseParams(d, []byte(`{"source_definitions": {}}`), nil)
+	require.Error(t, err, "the definitions are not a parameter one sets by hand")
+}
+
+// asNightly decodes a parameter document as the NightlyETL workflow
+// receives it.
+func asNightly(t *testing.T, doc map[string]any) report.NightlyParams {
+	t.Helper()
+	b, err := json.Marshal(doc)
+	require.NoError(t, err)
+	v, err := flows.NightlyETL.Params.Decode(b)
+	require.NoError(t, err)
+	return *v.(*report.NightlyParams)
 }

@@ -77,7 +77,8 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 	start := func(i int) {
 		id := fmt.Sprintf("%s-source-%d", info.WorkflowExecution.ID, i+1)
 		res.Sources[i] = report.SourceOutcome{Source: redact.URL(p.Sources[i]), WorkflowID: id, Status: runinfo.RunRunning}
-		f := workflow.ExecuteChildWorkflow(child(id, fmt.Sprintf("Load source %d of %d: %s", i+1, len(p.Sources), redact.URL(p.Sources[i]))), datapipeline.WorkflowType, datapipeline.Params{BatchSize: p.BatchSize, SourceURL: p.Sources[i], MaxRejected: p.MaxRejected})
+		f := workflow.ExecuteChildWorkflow(child(id, fmt.Sprintf("Load source %d of %d: %s", i+1, len(p.Sources), redact.URL(p.Sources[i]))), datapipeline.WorkflowType,
+			datapipeline.Params{BatchSize: p.BatchSize, SourceURL: p.Sources[i], MaxRejected: p.MaxRejected, Source: p.SourceDefinition(p.Sources[i])})
 		running++
 		show()
 		sel.AddFuture(f, func(f workflow.Future) {

@@ -2,11 +2,13 @@ package datapipeline
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
-	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
+	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
 // Defaults applied to fields the input does not mention. The `default:`
@@ -58,8 +60,9 @@ type Params struct {
 // internal/flow calls it after the tag rules.
 func (p Params) CheckParams() []string { return p.checkSource() }
 
-// checkSource checks that a source:NAME comes with its definition, and
-// that a definition comes only with the source:NAME it defines.
+// checkSource checks that a source:NAME comes with its definition, that a
+// definition comes only with the source:NAME it defines, and that
+// DataPipeline can read the source it defines (CheckSource).
 func (p Params) checkSource() []string {
 	spec, err := sourceurl.Parse(p.SourceURL)
 	if err != nil { // reported by the source_url rule
@@ -76,8 +79,26 @@ func (p Params) checkSource() []string {
 		return []string{fmt.Sprintf("source: the definition is of source %q, but source_url names %q", p.Source.Name, spec.Name)}
 	}
 	var problems []string
-	for _, pr := range p.Source.Validate() {
+	for _, pr := range CheckSource(*p.Source) {
 		problems = append(problems, "source."+pr.String())
+	}
+	return problems
+}
+
+// CheckSource checks a named source's definition as DataPipeline reads
+// it: the definition's own rules (restapi.Definition.Validate), and
+// DataPipeline's: its fields: mapping may name only the fields DataPipeline
+// reads (restapi.RecordFields). A definition is any flow's to use, so the
+// second rule is DataPipeline's, checked wherever a definition is given to
+// a DataPipeline run: its own source (checkSource) and each source:NAME
+// NightlyETL hands to a child.
+func CheckSource(def restapi.Definition) []restapi.Problem {
+	problems := def.Validate()
+	for _, target := range slices.Sorted(maps.Keys(def.Fields)) {
+		if !slices.Contains(restapi.RecordFields, target) && restapi.CheckFieldName(target) == nil {
+			problems = append(problems, restapi.Problem{Field: "fields." + target, Msg: fmt.Sprintf("%q is not a record field (valid: %s)%s",
+				target, strings.Join(restapi.RecordFields, ", "), suggest.DidYouMean(target, restapi.RecordFields))})
+		}
 	}
 	return problems
 }
@@ -85,17 +106,8 @@ func (p Params) checkSource() []string {
 // Spec returns the parsed source of p: its SourceURL, or for a
 // source:NAME the http(s) source its definition describes.
 func (p Params) Spec() (sourceurl.Spec, error) {
-	spec, err := sourceurl.Parse(p.SourceURL)
-	if err != nil || spec.Kind != sourceurl.Named {
-		return spec, err
-	}
 	if problems := p.checkSource(); len(problems) > 0 {
 		return sourceurl.Spec{}, fmt.Errorf("%s", strings.Join(problems, "; "))
 	}
-	u, err := sourceurl.Parse(p.Source.URL)
-	if err != nil || u.Kind != sourceurl.HTTP {
-		return sourceurl.Spec{}, fmt.Errorf("source.url=%q: is not an http(s) URL", redact.URL(p.Source.URL))
-	}
-	u.Name, u.API = spec.Name, p.Source
-	return u, nil
+	return sourceurl.Resolve(p.SourceURL, p.Source)
 }

@@ -8,10 +8,14 @@ package report
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flow"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
+	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
 // Names on the Temporal server.
@@ -61,13 +65,67 @@ type Result struct {
 
 // NightlyParams are NightlyETL's parameters.
 type NightlyParams struct {
-	Sources     []string `json:"sources" validate:"min=1,max=100,unique,dive,source_url_length,source_url" help:"source URLs to load, one DataPipeline child run each"`
+	Sources     []string `json:"sources" validate:"min=1,max=100,unique,dive,source_url_length,source_url" help:"source URLs to load (http(s)://, file://, demo:// or source:NAME from the manifest's sources:), one DataPipeline child run each"`
 	BatchSize   int      `json:"batch_size" validate:"batch_size" default:"100" help:"records to extract from each source"`
 	MaxParallel int      `json:"max_parallel" validate:"min=1,max=50" default:"4" help:"child runs loading at the same time"`
 	Timezone    string   `json:"timezone" validate:"required,timezone" default:"UTC" help:"time zone of the report's days"`
 	// MaxRejected is passed on to every DataPipeline child; the default
 	// is left out of the child's input, as before the parameter existed.
 	MaxRejected datapipeline.RejectLimit `json:"max_rejected,omitzero" help:"each source's max_rejected: rejected records a child run may have and still load the rest, a count (10) or a percentage (5%) (default: a child fails only when it rejects every record)"`
+	// SourceDefinitions are the definitions of the source:NAME items of
+	// Sources, by NAME. The blueprint CLI fills them from the manifest's
+	// sources: (it fills the definitions of every source:NAME in a
+	// parameter with the source_url rule), so the worker needs no copy of
+	// the manifest; each child run gets the one of its source
+	// (SourceDefinition). They hold environment variable names, never
+	// secrets. Not a parameter one sets by hand (param:"-").
+	SourceDefinitions map[string]restapi.Definition `json:"source_definitions,omitempty" validate:"-" param:"-"`
+}
+
+// CheckParams is the rule no struct tag can say: a definition comes only
+// with a source:NAME item of sources, under its own name, and DataPipeline
+// (every child) can read the source it defines. A source:NAME item
+// without a definition is not refused here: its child run fails saying
+// so, as it did before the definitions existed, so that the history of a
+// run started before then replays the same.
+func (p NightlyParams) CheckParams() []string {
+	named := map[string]bool{}
+	for _, ref := range p.Sources {
+		if spec, err := sourceurl.Parse(ref); err == nil && spec.Kind == sourceurl.Named {
+			named[spec.Name] = true
+		}
+	}
+	var problems []string
+	for _, name := range slices.Sorted(maps.Keys(p.SourceDefinitions)) {
+		def, field := p.SourceDefinitions[name], "source_definitions."+name
+		switch {
+		case !named[name]:
+			problems = append(problems, fmt.Sprintf("%s: a source definition goes with a sources item %s%s only", field, restapi.RefPrefix, name))
+		case def.Name != name:
+			problems = append(problems, fmt.Sprintf("%s: the definition is of source %q", field, def.Name))
+		default:
+			for _, pr := range datapipeline.CheckSource(def) {
+				problems = append(problems, field+"."+pr.String())
+			}
+		}
+	}
+	return problems
+}
+
+// SourceDefinition is the definition the child run that reads ref gets
+// (datapipeline.Params.Source): that of source NAME for source:NAME, nil
+// for any other URL. It is nil too for a source:NAME the input has no
+// definition of: the child then fails, saying so.
+func (p NightlyParams) SourceDefinition(ref string) *restapi.Definition {
+	spec, err := sourceurl.Parse(ref)
+	if err != nil || spec.Kind != sourceurl.Named {
+		return nil
+	}
+	def, ok := p.SourceDefinitions[spec.Name]
+	if !ok {
+		return nil
+	}
+	return &def
 }
 
 // SourceOutcome is what happened to one source of a NightlyETL run.

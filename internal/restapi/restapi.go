@@ -1,5 +1,5 @@
 // Package restapi declares how a REST API is read: where its records are
-// in a page, how it pages, how its fields map onto the pipeline's record
+// in a page, how it pages, where the fields a flow reads are in a record
 // and how the worker authenticates to it. A Definition comes from a named
 // source of the deployments manifest and travels in the workflow input, so
 // it holds no secret: auth names the worker's environment variables that
@@ -80,9 +80,12 @@ type Definition struct {
 	// data, items, records or results.
 	Records  string   `json:"records,omitempty"`
 	Paginate Paginate `json:"paginate"`
-	// Fields maps a record field of the pipeline (id, customer_email, ...)
-	// to the dotted path of its value in a source record. A field left out
-	// is read from the member of the same name.
+	// Fields maps a field the flow reads (DataPipeline's id,
+	// customer_email, ...; a flow of one's own, any name that follows
+	// CheckFieldName) to the dotted path of its value in a source record.
+	// A field left out is read from the member of the same name. Which
+	// names a flow reads is the flow's rule, not the definition's: see
+	// datapipeline.CheckSource for DataPipeline's.
 	Fields map[string]string `json:"fields,omitempty"`
 	// Headers are sent with every request to the URL's origin. They are
 	// stored in workflow history, so credentials go in Auth.
@@ -156,8 +159,10 @@ func (p Paginate) StyleOrAuto() string {
 	return p.Style
 }
 
-// RecordFields are the pipeline record's fields a mapping may name: the
-// JSON names of record.Order, the record Transform reads.
+// RecordFields are the fields DataPipeline reads from a source, in the
+// order its records hold them: the JSON names of record.Order, the record
+// Transform reads. A mapping of a source DataPipeline reads may name only
+// these (datapipeline.CheckSource).
 var RecordFields = func() []string {
 	t := reflect.TypeOf(record.Order{})
 	names := make([]string, 0, t.NumField())
@@ -196,8 +201,8 @@ func (d Definition) Validate() []Problem {
 	ps = append(ps, d.Paginate.validate()...)
 	for _, target := range sortedKeys(d.Fields) {
 		field := "fields." + target
-		if !slices.Contains(RecordFields, target) {
-			add(field, fmt.Errorf("%q is not a record field (valid: %s)%s", target, strings.Join(RecordFields, ", "), suggest.DidYouMean(target, RecordFields)))
+		if err := CheckFieldName(target); err != nil {
+			add(field, err)
 			continue
 		}
 		add(field, CheckPath(d.Fields[target]))
@@ -404,6 +409,25 @@ func CheckPath(p string) error {
 	}
 	if !pathRE.MatchString(p) {
 		return fmt.Errorf("%q is not a dotted path (names separated by single dots, e.g. data.orders)", p)
+	}
+	return nil
+}
+
+// MaxFieldNameLen bounds the name of a field a flow reads.
+const MaxFieldNameLen = 64
+
+// FieldNameRule says in words what CheckFieldName accepts.
+var FieldNameRule = fmt.Sprintf("letters, digits, '_' and '-', starting with a letter or '_', at most %d characters", MaxFieldNameLen)
+
+var fieldNameRE = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z_][A-Za-z0-9_-]{0,%d}$`, MaxFieldNameLen-1))
+
+// CheckFieldName accepts the name of a field a flow reads from a source:
+// a target of a definition's fields: mapping, and each name a flow asks a
+// reader for (source.ReadOptions.Fields). It is one member name, never a
+// path, so it has no dot; it becomes a member of the records the flow gets.
+func CheckFieldName(n string) error {
+	if !fieldNameRE.MatchString(n) {
+		return fmt.Errorf("%q is not a field name (%s)", n, FieldNameRule)
 	}
 	return nil
 }

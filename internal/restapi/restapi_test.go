@@ -1,6 +1,7 @@
 package restapi_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -33,6 +34,11 @@ func TestValidate(t *testing.T) {
 			d.Headers = map[string]string{"Accept-Version": "2"}
 			d.Auth = restapi.Auth{Header: "X-Api-Key", HeaderEnv: "SHOP_KEY"}
 		}), nil},
+		{"a mapping names any field a flow reads", with(func(d *restapi.Definition) {
+			d.Fields = map[string]string{"sku": "attributes.sku", "unit-price": "attributes.price.amount", "_raw": "raw"}
+		}), nil},
+		{"a mapping's target is one name, not a path", with(func(d *restapi.Definition) { d.Fields = map[string]string{"price.amount": "price"} }),
+			[]string{`fields.price.amount: "price.amount" is not a field name (letters, digits, '_' and '-', starting with a letter or '_', at most 64 characters)`}},
 		{"legacy bearer variable allowed", with(func(d *restapi.Definition) { d.Auth.BearerEnv = "BLUEPRINT_HTTP_BEARER_TOKEN" }), nil},
 		{"no URL", with(func(d *restapi.Definition) { d.URL = "" }), []string{"url: is missing; give the first page's http(s) URL"}},
 		{"relative URL", with(func(d *restapi.Definition) { d.URL = "/orders" }), []string{`url: "/orders" is not an absolute http(s) URL`}},
@@ -74,5 +80,14 @@ func TestCheckName(t *testing.T) {
 	}
 	for _, bad := range []string{"", "Shop", "-a", "a-", "a_b", "a.b"} {
 		assert.Error(t, restapi.CheckName(bad), bad)
+	}
+}
+
+func TestCheckFieldName(t *testing.T) {
+	for _, good := range append([]string{"sku", "unit-price", "_id", "A1", strings.Repeat("a", restapi.MaxFieldNameLen)}, restapi.RecordFields...) {
+		assert.NoError(t, restapi.CheckFieldName(good), good)
+	}
+	for _, bad := range []string{"", "a.b", "a b", "1st", "-a", "é", strings.Repeat("a", restapi.MaxFieldNameLen+1)} {
+		assert.Error(t, restapi.CheckFieldName(bad), bad)
 	}
 }

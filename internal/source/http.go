@@ -42,7 +42,7 @@ type httpReader struct {
 	first bool
 }
 
-func openHTTP(spec sourceurl.Spec, cursor string, limit int64, cfg Config) (Reader, error) {
+func openHTTP(spec sourceurl.Spec, cursor string, limit int64, fields []string, cfg Config) (Reader, error) {
 	if spec.URL == nil {
 		return nil, badSource(nil, "http source has no URL")
 	}
@@ -62,7 +62,7 @@ func openHTTP(spec sourceurl.Spec, cursor string, limit int64, cfg Config) (Read
 		return nil, err
 	}
 	r := &httpReader{client: cfg.HTTPClient, cfg: cfg, origin: spec.URL, next: pg.start(withoutUser(spec.URL)),
-		remaining: max(limit, 0), pager: pg, headers: headers, fields: newFieldMap(def.Fields), first: cursor == ""}
+		remaining: max(limit, 0), pager: pg, headers: headers, fields: newFieldMap(def.Fields, fields), first: cursor == ""}
 	if cursor != "" {
 		u, err := url.Parse(cursor)
 		if err != nil || !isHTTP(u) {

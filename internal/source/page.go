@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -642,21 +643,29 @@ func withParam(u *url.URL, name, value string) *url.URL {
 	return &c
 }
 
-// fieldMap maps source records onto the pipeline's record fields.
+// fieldMap takes the fields a reader's caller reads from a source's
+// records: each from its mapped path, or from the member of its name.
 type fieldMap struct {
-	targets  []string   // restapi.RecordFields
+	targets  []string   // the fields the caller reads, in its order
 	paths    [][]string // where each target's value is
 	declared []string   // the declared path, "" when the target is read as is
 	buf      bytes.Buffer
 }
 
-func newFieldMap(fields map[string]string) *fieldMap {
-	if len(fields) == 0 {
+// newFieldMap maps the fields wanted (all the targets of mapping, sorted,
+// when none are named) by a definition's mapping. Without a mapping there
+// is nothing to map: nil, and records pass as they are, every field under
+// its own name. A target of the mapping that is not wanted is not read.
+func newFieldMap(mapping map[string]string, wanted []string) *fieldMap {
+	if len(mapping) == 0 {
 		return nil
 	}
+	if len(wanted) == 0 {
+		wanted = slices.Sorted(maps.Keys(mapping))
+	}
 	m := &fieldMap{}
-	for _, f := range restapi.RecordFields {
-		path := fields[f]
+	for _, f := range wanted {
+		path := mapping[f]
 		m.declared = append(m.declared, path)
 		if path == "" {
 			path = f
@@ -667,10 +676,11 @@ func newFieldMap(fields map[string]string) *fieldMap {
 	return m
 }
 
-// apply returns the record with the pipeline's fields taken from their
-// mapped paths. A field whose path is missing is left out, so Transform
-// rejects the record for it; a record that is not a JSON object passes
-// as it is, for Transform to reject.
+// apply returns the record with the wanted fields, in their order, taken
+// from their mapped paths; nothing else. A field whose path is missing is
+// left out, so the caller finds it missing (Transform rejects the record
+// for it); a record that is not a JSON object passes as it is, for the
+// caller to reject.
 func (m *fieldMap) apply(rec []byte) []byte {
 	var obj map[string]json.RawMessage
 	if len(rec) == 0 || rec[0] != '{' || json.Unmarshal(rec, &obj) != nil {

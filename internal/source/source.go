@@ -4,7 +4,9 @@
 // Every source is read page by page through a Reader. After each page the
 // caller gets an opaque cursor; handing it back to Open resumes right after
 // that page, which is how a retried Extract attempt continues from its last
-// checkpoint instead of starting over.
+// checkpoint instead of starting over. Open is DataPipeline's Extract's
+// way in; OpenRef is a flow of one's own's: any source URL or source:NAME,
+// the fields it reads, a cursor and a limit.
 //
 // Errors that end a read are Temporal ApplicationErrors typed with the
 // pipeline error types, so the activity can return them unchanged and the
@@ -19,11 +21,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/blueprint-etl/blueprint/internal/redact"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
@@ -111,8 +117,10 @@ type Reader interface {
 	Close() error
 }
 
-// Open starts reading spec from cursor ("" = the beginning), yielding at
-// most limit records in total from this call (limit <= 0 yields none).
+// Open starts reading spec for DataPipeline's Extract from cursor ("" =
+// the beginning), yielding at most limit records in total from this call
+// (limit <= 0 yields none). The fields it reads are DataPipeline's
+// (restapi.RecordFields): a named source's fields: mapping maps onto them.
 //
 // For a demo source, attempt drives failure injection: with fail=always
 // every page fails with a retryable error, on every attempt. With
@@ -123,6 +131,81 @@ type Reader interface {
 // (Number >= Max) never meets one, and when Max is unknown (<= 0) only the
 // first attempt can.
 func Open(ctx context.Context, spec sourceurl.Spec, cursor string, limit int64, attempt Attempt, cfg Config) (Reader, error) {
+	return openSpec(ctx, spec, cursor, limit, restapi.RecordFields, attempt, cfg)
+}
+
+// ReadOptions say what a read of OpenRef yields.
+type ReadOptions struct {
+	// Cursor is where the read resumes: a Page.Cursor of an earlier read
+	// of the same source, "" for the beginning.
+	Cursor string
+	// Fields are the fields the caller reads from each record (names
+	// that follow restapi.CheckFieldName). A named source's fields:
+	// mapping says where each is in a source record; one it does not map
+	// is read from the member of the same name, and the record holds the
+	// fields asked for, in this order, and nothing else. Nil asks for
+	// every field the mapping names. Without a mapping, records pass as
+	// they are: every field is under its own name already. A record that
+	// is not a JSON object always passes as it is, for the caller to
+	// reject.
+	Fields []string
+	// Limit bounds the records of this read; 0 means no limit (a demo://
+	// source never ends by itself: give it one).
+	Limit int64
+}
+
+// OpenRef opens a source for a flow of one's own, as DataPipeline's
+// Extract opens its source_url: ref is any source URL (http(s)://,
+// file://, demo://) or source:NAME, checked by the rules of every
+// source_url parameter (sourceurl.Resolve: its length, scheme and form).
+// A source:NAME is read by def, its definition from the run's input (the
+// blueprint CLI puts it there from the manifest's sources:); def must be
+// that source's (its Name is NAME), and nil for any other URL.
+//
+// In an activity, the activity's attempt drives a demo source's failure
+// injection (see Open); anywhere else there is no attempt. Every error,
+// of OpenRef and of the Reader's Next, is an ApplicationError the
+// activity can return unchanged: Transient (retryable, with a server's
+// Retry-After as the next retry's delay), BadSource or BadData (not
+// retryable). A bad ref, def or opts is BadSource.
+func OpenRef(ctx context.Context, ref string, def *restapi.Definition, opts ReadOptions, cfg Config) (Reader, error) {
+	shown := redact.URL(ref)
+	spec, err := sourceurl.Resolve(ref, def)
+	if err != nil {
+		return nil, badSource(nil, "source %s: %v", shown, err)
+	}
+	for i, f := range opts.Fields {
+		if err := restapi.CheckFieldName(f); err != nil {
+			return nil, badSource(nil, "source %s: fields[%d]: %v", shown, i, err)
+		}
+	}
+	limit := opts.Limit
+	switch {
+	case limit < 0:
+		return nil, badSource(nil, "source %s: limit %d: must be 0 (no limit) or more", shown, limit)
+	case limit == 0:
+		limit = math.MaxInt64
+	}
+	var attempt Attempt
+	if activity.IsActivity(ctx) {
+		attempt = attemptOf(activity.GetInfo(ctx))
+	}
+	return openSpec(ctx, spec, opts.Cursor, limit, opts.Fields, attempt, cfg)
+}
+
+// attemptOf is the attempt of an activity: its number, and the maximum
+// of its retry policy when the server sent it (0, unknown, otherwise).
+func attemptOf(info activity.Info) Attempt {
+	a := Attempt{WorkflowID: info.WorkflowExecution.ID, Number: info.Attempt}
+	if info.RetryPolicy != nil {
+		a.Max = info.RetryPolicy.MaximumAttempts
+	}
+	return a
+}
+
+// openSpec starts a read of spec that yields the fields wanted (see
+// ReadOptions.Fields).
+func openSpec(ctx context.Context, spec sourceurl.Spec, cursor string, limit int64, fields []string, attempt Attempt, cfg Config) (Reader, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -133,7 +216,7 @@ func Open(ctx context.Context, spec sourceurl.Spec, cursor string, limit int64, 
 	case sourceurl.File:
 		return openFile(spec, cursor, limit, cfg)
 	case sourceurl.HTTP:
-		return openHTTP(spec, cursor, limit, cfg)
+		return openHTTP(spec, cursor, limit, fields, cfg)
 	default:
 		return nil, badSource(nil, "source kind %q is not supported", spec.Kind)
 	}

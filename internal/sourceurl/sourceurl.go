@@ -156,6 +156,8 @@ func parseDemo(u *url.URL, spec *Spec) error {
 	}
 	spec.Seed = 1
 	keys := make([]string, 0, len(q))
+	// Sorted below: the result is deterministic (workflow code calls it).
+	//workflowcheck:ignore
 	for k := range q {
 		keys = append(keys, k)
 	}
@@ -191,4 +193,43 @@ func parseDemo(u *url.URL, spec *Spec) error {
 		}
 	}
 	return nil
+}
+
+// Resolve is the one way from a source reference to the source it reads:
+// raw is any source URL (http(s)://, file://, demo://) or source:NAME,
+// bounded like every source_url parameter (restapi.MaxURLLength) and
+// checked by Parse. A source:NAME needs def, the definition of the
+// manifest's source NAME (from the run's input), and resolves to the
+// http(s) source it describes, with Name and API set; any other URL takes
+// no definition. DataPipeline's Extract and the reader a flow of one's own
+// opens (source.OpenRef) both go through it, so a reference means the same
+// wherever it is read. The error is the rule raw or def breaks, one line,
+// without the URL (the caller names it, with credentials hidden).
+func Resolve(raw string, def *restapi.Definition) (Spec, error) {
+	if len(raw) > restapi.MaxURLLength {
+		return Spec{}, fmt.Errorf("must be at most %d characters", restapi.MaxURLLength)
+	}
+	spec, err := Parse(raw)
+	if err != nil {
+		return Spec{}, err
+	}
+	switch {
+	case spec.Kind != Named && def != nil:
+		return Spec{}, fmt.Errorf("a source definition (of %q) goes with source:%s only", def.Name, def.Name)
+	case spec.Kind != Named:
+		return spec, nil
+	case def == nil:
+		return Spec{}, fmt.Errorf("names source %q of the manifest's sources:, but its definition is not given (the blueprint CLI puts it in the run's input)", spec.Name)
+	case def.Name != spec.Name:
+		return Spec{}, fmt.Errorf("the definition given is of source %q, not %q", def.Name, spec.Name)
+	}
+	if problems := def.Validate(); len(problems) > 0 {
+		return Spec{}, fmt.Errorf("source %q: %s", def.Name, problems[0])
+	}
+	u, err := Parse(def.URL)
+	if err != nil || u.Kind != HTTP {
+		return Spec{}, fmt.Errorf("source %q: url is not an http(s) URL", def.Name)
+	}
+	u.Name, u.API = spec.Name, def
+	return u, nil
 }

@@ -1,11 +1,14 @@
 package sourceurl
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 )
 
 func TestParse(t *testing.T) {
@@ -104,5 +107,40 @@ func TestParseErrors(t *testing.T) {
 			assert.Equal(t, tt.want, err.Error())
 			assert.NotContains(t, err.Error(), "parse ", "url.Parse's prefix, which repeats the URL, is cut")
 		})
+	}
+}
+
+// TestResolve: a reference resolves to the source it reads; a
+// source:NAME only with its own definition, to the http(s) source it
+// describes.
+func TestResolve(t *testing.T) {
+	def := &restapi.Definition{Name: "shop", URL: "https://api.example.com/orders", Records: "data"}
+	spec, err := Resolve("source:shop", def)
+	require.NoError(t, err)
+	assert.Equal(t, HTTP, spec.Kind)
+	assert.Equal(t, "shop", spec.Name)
+	assert.Same(t, def, spec.API)
+	assert.Equal(t, "https://api.example.com/orders", spec.URL.String())
+
+	spec, err = Resolve("demo://orders?seed=2", nil)
+	require.NoError(t, err)
+	assert.Equal(t, Demo, spec.Kind)
+	assert.Equal(t, uint64(2), spec.Seed)
+
+	for _, tc := range []struct {
+		raw  string
+		def  *restapi.Definition
+		want string
+	}{
+		{"https://a.example.com/" + strings.Repeat("x", restapi.MaxURLLength), nil, "must be at most 4096 characters"},
+		{"ftp://a.example.com/", nil, `scheme "ftp" is not supported; use http, https, file, demo or source`},
+		{"source:shop", nil, `names source "shop" of the manifest's sources:, but its definition is not given (the blueprint CLI puts it in the run's input)`},
+		{"source:crm", def, `the definition given is of source "shop", not "crm"`},
+		{"https://api.example.com/orders", def, `a source definition (of "shop") goes with source:shop only`},
+		{"source:shop", &restapi.Definition{Name: "shop", URL: "file:///etc/passwd"}, `source "shop": url: "file:///etc/passwd" is not an absolute http(s) URL`},
+	} {
+		_, err := Resolve(tc.raw, tc.def)
+		require.Error(t, err, tc.raw)
+		assert.Equal(t, tc.want, err.Error(), tc.raw)
 	}
 }

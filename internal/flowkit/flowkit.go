@@ -39,8 +39,10 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
+	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/worker"
 )
@@ -82,7 +84,9 @@ func Log(ctx workflow.Context) *flowrun.Logger { return flowrun.Log(ctx) }
 // Stage sets the run's current details: the stage it is in and facts
 // about it, one per line (Markdown). The Web UI shows them on the run's
 // page, and `blueprint run --watch` as the run's progress.
-func Stage(ctx workflow.Context, stage string, facts ...string) { flowrun.SetStage(ctx, stage, facts...) }
+func Stage(ctx workflow.Context, stage string, facts ...string) {
+	flowrun.SetStage(ctx, stage, facts...)
+}
 
 // ActivityLog is the run log of the running activity attempt: its lines
 // carry the activity's stage (its lower-cased name) and attempt. A nil
@@ -126,4 +130,35 @@ func Resume(ctx context.Context, cursor any) bool {
 		return false
 	}
 	return activity.GetHeartbeatDetails(ctx, cursor) == nil
+}
+
+// Reading sources.
+type (
+	// SourceDefinition is a named source of the manifest (its sources:).
+	// A flow whose parameter has the source_url rule gets the definition
+	// of a source:NAME in a member of this type tagged param:"-" (json
+	// "source"): the CLI fills it from the manifest, so the worker needs
+	// no copy of it.
+	SourceDefinition = restapi.Definition
+	// ReadOptions say where a read resumes (Cursor), which fields each
+	// record carries (Fields, mapped by a named source's fields:) and how
+	// many records at most (Limit, 0: all).
+	ReadOptions = source.ReadOptions
+	// Reader yields a source's pages: Next returns io.EOF itself when the
+	// source is done, and each Page has its records (raw JSON objects) and
+	// the Cursor to resume after it.
+	Reader = source.Reader
+	// Page is one page of records.
+	Page = source.Page
+)
+
+// OpenSource opens ref, any source URL (http(s)://, file://, demo://) or
+// source:NAME with its definition def (nil for a URL), for reading page
+// by page with the worker's settings (deps.Sources): every pagination
+// style, the records path, auth from the worker's environment,
+// Retry-After. Its errors are typed for the retry policy (a bad source
+// or bad data fails at once, a dropped connection is retried): an
+// activity returns them as they are.
+func OpenSource(ctx context.Context, deps Deps, ref string, def *SourceDefinition, opts ReadOptions) (Reader, error) {
+	return source.OpenRef(ctx, ref, def, opts, deps.Sources)
 }

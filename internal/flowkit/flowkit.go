@@ -39,6 +39,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
+	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
@@ -161,4 +162,15 @@ type (
 // activity returns them as they are.
 func OpenSource(ctx context.Context, deps Deps, ref string, def *SourceDefinition, opts ReadOptions) (Reader, error) {
 	return source.OpenRef(ctx, ref, def, opts, deps.Sources)
+}
+
+// RedactURL is a source URL as a log line or the Web UI may show it: its
+// credentials (user info, secret-looking query values) hidden.
+func RedactURL(u string) string { return redact.URL(u) }
+
+// RunID names the run of the running activity: "<workflow ID>/<run ID>",
+// the same in every attempt, for a row that records which run wrote it.
+func RunID(ctx context.Context) string {
+	wf := activity.GetInfo(ctx).WorkflowExecution
+	return runinfo.RunRef{WorkflowID: wf.ID, RunID: wf.RunID}.Key()
 }

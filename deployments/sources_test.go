@@ -8,12 +8,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/report"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
@@ -233,4 +235,37 @@ func asNightly(t *testing.T, doc map[string]any) report.NightlyParams {
 	v, err := flows.NightlyETL.Params.Decode(b)
 	require.NoError(t, err)
 	return *v.(*report.NightlyParams)
+}
+
+// ownParams are the parameters of a flow of one's own that reads sources:
+// the source_url rule marks them, whatever their names, and the input's
+// map of definitions receives those they name.
+type ownParams struct {
+	From    string                        `json:"from" validate:"required,source_url_length,source_url" help:"where to read"`
+	Also    []string                      `json:"also" validate:"dive,source_url_length,source_url" help:"more sources"`
+	Sources map[string]restapi.Definition `json:"sources" param:"-"`
+}
+
+func TestSourcesOfAFlowOfOnesOwn(t *testing.T) {
+	own := flow.New("OwnFlow", func(workflow.Context, ownParams) (string, error) { return "", nil }, flow.Options{})
+	manifest := strings.Replace(sourcesManifest, "deployments:\n", `deployments:
+  - name: own
+    workflow: OwnFlow
+    parameters:
+      from: source:crm
+      also: [https://api.example.com/more, source:shop-orders, source:crm]
+`, 1)
+	m, err := deployments.Parse(flow.MustRegistry(append(flows.Registry.Flows().Flows(), own)...), "m.yaml", []byte(manifest))
+	require.NoError(t, err)
+	d, err := m.Get("own")
+	require.NoError(t, err)
+	doc, err := d.Params()
+	require.NoError(t, err)
+	b, err := json.Marshal(doc)
+	require.NoError(t, err)
+	v, err := own.Params.Decode(b)
+	require.NoError(t, err)
+	p := v.(*ownParams)
+	assert.Equal(t, map[string]restapi.Definition{"crm": m.Sources["crm"], "shop-orders": m.Sources["shop-orders"]}, p.Sources)
+	assert.Equal(t, m.Sources["crm"], *sourceurl.DefinitionOf(p.From, p.Sources))
 }

@@ -117,15 +117,7 @@ func (p NightlyParams) CheckParams() []string {
 // for any other URL. It is nil too for a source:NAME the input has no
 // definition of: the child then fails, saying so.
 func (p NightlyParams) SourceDefinition(ref string) *restapi.Definition {
-	spec, err := sourceurl.Parse(ref)
-	if err != nil || spec.Kind != sourceurl.Named {
-		return nil
-	}
-	def, ok := p.SourceDefinitions[spec.Name]
-	if !ok {
-		return nil
-	}
-	return &def
+	return sourceurl.DefinitionOf(ref, p.SourceDefinitions)
 }
 
 // SourceOutcome is what happened to one source of a NightlyETL run.

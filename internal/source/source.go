@@ -160,7 +160,9 @@ type ReadOptions struct {
 // source_url parameter (sourceurl.Resolve: its length, scheme and form).
 // A source:NAME is read by def, its definition from the run's input (the
 // blueprint CLI puts it there from the manifest's sources:); def must be
-// that source's (its Name is NAME), and nil for any other URL.
+// that source's (its Name is NAME), and nil for any other URL:
+// sourceurl.DefinitionOf(ref, defs) picks it from the definitions by name
+// that the flow's input carries.
 //
 // In an activity, the activity's attempt drives a demo source's failure
 // injection (see Open); anywhere else there is no attempt. Every error,

@@ -233,3 +233,21 @@ func Resolve(raw string, def *restapi.Definition) (Spec, error) {
 	u.Name, u.API = spec.Name, def
 	return u, nil
 }
+
+// DefinitionOf picks the definition that goes with ref from a flow's
+// input's definitions by name (a map[string]restapi.Definition member
+// tagged param:"-", which the blueprint CLI fills): that of source NAME
+// for source:NAME, nil for any other URL, and nil for a source:NAME the
+// input has no definition of (Resolve then says so). It is what a flow
+// hands Resolve or source.OpenRef with ref.
+func DefinitionOf(ref string, defs map[string]restapi.Definition) *restapi.Definition {
+	spec, err := Parse(ref)
+	if err != nil || spec.Kind != Named {
+		return nil
+	}
+	def, ok := defs[spec.Name]
+	if !ok {
+		return nil
+	}
+	return &def
+}

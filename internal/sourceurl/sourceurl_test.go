@@ -144,3 +144,12 @@ func TestResolve(t *testing.T) {
 		assert.Equal(t, tc.want, err.Error(), tc.raw)
 	}
 }
+
+func TestDefinitionOf(t *testing.T) {
+	defs := map[string]restapi.Definition{"shop": {Name: "shop", URL: "https://api.example.com/orders"}}
+	assert.Equal(t, defs["shop"], *DefinitionOf("source:shop", defs))
+	for _, ref := range []string{"source:crm", "https://api.example.com/orders", "demo://orders", "not a URL", ""} {
+		assert.Nil(t, DefinitionOf(ref, defs), ref)
+	}
+	assert.Nil(t, DefinitionOf("source:shop", nil))
+}

@@ -168,6 +168,9 @@ func TestRecordHistories(t *testing.T) {
 		// one over it (the demo source rejects a few of every 100).
 		"completed-max-rejected": {BatchSize: 200, SourceURL: "demo://orders", MaxRejected: datapipeline.MaxRejectedCount(200)},
 		"failed-max-rejected":    {BatchSize: 200, SourceURL: "demo://orders", MaxRejected: datapipeline.MaxRejectedCount(0)},
+		// Since the flow wrapper ends every run (flowrun.Finish): a run
+		// whose parameters fail their check is recorded and notified.
+		"invalid-ended": {BatchSize: 0, SourceURL: "ftp://example.com"},
 	} {
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: runinfo.TaskQueue}, datapipeline.WorkflowType, p)
 		require.NoError(t, err)
@@ -180,10 +183,16 @@ func TestRecordHistories(t *testing.T) {
 	for name, p := range map[string]report.Params{
 		"report-range":   {From: flow.DateOf(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)), To: flow.DateOf(time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC)), Timezone: "America/Chicago"},
 		"report-default": {Timezone: "UTC"},
+		// Since the flow wrapper ends every run: the outcome recorded by
+		// EndRun, a readable failure.
+		"report-ended":        {From: flow.DateOf(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)), To: flow.DateOf(time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)), Timezone: "UTC"},
+		"report-failed-ended": {From: flow.DateOf(time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)), To: flow.DateOf(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)), Timezone: "UTC"},
 	} {
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: runinfo.TaskQueue}, report.OrdersReportWorkflow, p)
 		require.NoError(t, err)
-		require.NoError(t, run.Get(ctx, nil))
+		if err := run.Get(ctx, nil); name != "report-failed-ended" {
+			require.NoError(t, err)
+		}
 		saveHistory(ctx, t, c, dir, name, run)
 	}
 
@@ -192,11 +201,15 @@ func TestRecordHistories(t *testing.T) {
 	for name, p := range map[string]report.NightlyParams{
 		"nightly-completed":    {Sources: []string{"demo://orders?seed=1", "demo://orders?seed=2"}, BatchSize: 200, MaxParallel: 2, Timezone: "UTC"},
 		"nightly-failed-child": {Sources: []string{"demo://orders?seed=1", "demo://orders?seed=2", "demo://orders?fail=always"}, BatchSize: 200, MaxParallel: 2, Timezone: "America/Chicago"},
+		// Since the flow wrapper ends every run, and NightlyETL logs and
+		// shows each child.
+		"nightly-ended":              {Sources: []string{"demo://orders?seed=3", "demo://orders?seed=4"}, BatchSize: 200, MaxParallel: 1, Timezone: "UTC"},
+		"nightly-failed-child-ended": {Sources: []string{"demo://orders?seed=3", "demo://orders?fail=always"}, BatchSize: 200, MaxParallel: 2, Timezone: "UTC"},
 	} {
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-" + name, TaskQueue: runinfo.TaskQueue}, report.NightlyETLWorkflow, p)
 		require.NoError(t, err)
 		err = run.Get(ctx, nil)
-		if name == "nightly-failed-child" {
+		if strings.HasPrefix(name, "nightly-failed-child") {
 			require.ErrorContains(t, err, "demo://orders?fail=always")
 		} else {
 			require.NoError(t, err)

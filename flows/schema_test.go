@@ -220,91 +220,183 @@ func TestSchemaSaysTheRules(t *testing.T) {
 	assert.Contains(t, hook, "pattern")
 }
 
-// FuzzSchemaAgreesWithDecoder: for every flow and any parameter document,
-// the JSON Schema (compiled with santhosh-tekuri/jsonschema, formats
-// asserted) and the flow's decoder agree. What the schema refuses, the
-// decoder refuses; what the decoder refuses and the schema accepts is a
-// rule listed under flow.RulesKeyword, on the parameter a problem names
-// (or at the top, for a problem of the whole document).
+// agreement is every flow's compiled schema with a document it accepts:
+// what TestSchemaAgreesWithDecoder and FuzzSchemaAgreesWithDecoder check.
+type agreement struct {
+	schemas []compiled
+	index   map[string]int
+	// bases are a valid document of each flow, by name.
+	bases map[string]map[string]any
+	// shipped are every shipped deployment's parameters: as in the
+	// manifest, and complete (defaults filled in, as the workflow gets
+	// them).
+	shipped []shippedDoc
+}
+
+type shippedDoc struct {
+	flow string
+	doc  []byte
+}
+
+func newAgreement(t testing.TB) agreement {
+	a := agreement{index: map[string]int{}, bases: map[string]map[string]any{}}
+	for i, f := range schemaFlows() {
+		a.index[f.Name] = i
+		a.schemas = append(a.schemas, compile(t, f))
+	}
+	docs := maps.Clone(validDocs)
+	m, err := deployments.Load(flows.Registry.Flows(), "../deployments/deployments.yaml")
+	require.NoError(t, err)
+	for _, d := range m.Deployments {
+		f, err := d.Flow()
+		require.NoError(t, err)
+		full, err := d.Params()
+		require.NoError(t, err)
+		for _, v := range []any{d.Parameters, full} {
+			b, err := json.Marshal(v)
+			require.NoError(t, err)
+			a.shipped = append(a.shipped, shippedDoc{f.Name, b})
+			if _, ok := docs[f.Name]; !ok {
+				docs[f.Name] = string(b)
+			}
+		}
+	}
+	for _, f := range schemaFlows() {
+		base := map[string]any{}
+		if doc, ok := docs[f.Name]; ok {
+			require.NoError(t, json.Unmarshal([]byte(doc), &base))
+		}
+		a.bases[f.Name] = base
+	}
+	return a
+}
+
+// check fails the test where the schema and the decoder disagree on doc:
+// what the schema refuses, the decoder must refuse; what the decoder
+// refuses and the schema accepts must be for a rule the schema lists under
+// flow.RulesKeyword, on the parameter a problem names (or at the top, for
+// a problem of the whole document).
 //
 // The document is first written the way JSON Schema sees it (the
 // json_text rule): decoded, a key once, a number where the schema takes
 // an integer written as one if it is integral, one where it takes a number
-// rounded to a float64. A document with a part of the input that is not a
+// rounded to a float64. Input that is not JSON is one parameter's value
+// (see oneValue). A document with a part of the input that is not a
 // parameter (param:"-", filled in by the blueprint CLI) is outside the
-// schema. Seeds: every shipped deployment's parameters, each flow's
-// defaults, and bad values for each parameter.
+// schema.
+func (a agreement) check(t *testing.T, which int, doc []byte) {
+	cs := a.schemas[which%len(a.schemas)]
+	canon, ok := canonical(doc, cs.doc)
+	if !ok {
+		canon, ok = oneValue(cs, a.bases[cs.flow.Name], doc)
+	}
+	if !ok || hasHidden(cs.flow, canon) {
+		return
+	}
+	b, err := json.Marshal(canon)
+	require.NoError(t, err)
+	schemaErr := cs.schema.Validate(parseJSON(t, b))
+	_, decodeErr := cs.flow.Params.Decode(b)
+	switch {
+	case schemaErr != nil && decodeErr == nil:
+		t.Fatalf("%s: the schema refuses what the decoder accepts: %s\n%v", cs.flow.Name, b, schemaErr)
+	case schemaErr == nil && decodeErr != nil:
+		var ve *flow.ValidationError
+		require.True(t, errors.As(decodeErr, &ve), "%v", decodeErr)
+		for _, p := range ve.Problems {
+			if !ruleListed(cs.doc, p.Path) {
+				t.Fatalf("%s: the schema accepts what the decoder refuses, for no rule it lists: %s\n%v", cs.flow.Name, b, decodeErr)
+			}
+		}
+	}
+}
+
+// badValues are tried on every parameter of every flow.
+var badValues = []any{nil, "", "x", -1, 1.5, json.Number("1.0"), json.Number("1e400"), json.Number("-0"), true, []any{"a", "a"}, map[string]any{},
+	"0s", "9999999999h", 100000001, "2025-02-30", "2025-01-01T9:00:00Z", "source:nope", "http://u:p@h/x", "Local", "101%"}
+
+// wholeDocs are documents that are wrong as a whole.
+var wholeDocs = []string{`{"nope": 1}`, `{"nope": null}`, `[]`, `null`, `"x"`, `{"a": 1, "a": 2}`}
+
+// TestSchemaAgreesWithDecoder: the schema and the decoder agree on every
+// shipped deployment's parameters, each flow's defaults and a valid
+// document, every bad value on every parameter and documents wrong as a
+// whole (FuzzSchemaAgreesWithDecoder then tries more).
+func TestSchemaAgreesWithDecoder(t *testing.T) {
+	a := newAgreement(t)
+	run := func(name string, f *flow.Flow, doc []byte) {
+		t.Run(name, func(t *testing.T) { a.check(t, a.index[f.Name], doc) })
+	}
+	for _, d := range a.shipped {
+		run("shipped "+d.flow, a.schemas[a.index[d.flow]].flow, d.doc)
+	}
+	for _, f := range schemaFlows() {
+		run(f.Name+" defaults", f, marshal(t, f.Params.Complete(map[string]any{})))
+		run(f.Name+" valid", f, marshal(t, a.bases[f.Name]))
+		for _, p := range f.Params.All() {
+			for _, v := range badValues {
+				run(fmt.Sprintf("%s %s=%v", f.Name, p.Path, v), f, marshal(t, with(a.bases[f.Name], p.Path, v)))
+			}
+		}
+		for _, doc := range wholeDocs {
+			run(f.Name+" "+doc, f, []byte(doc))
+		}
+	}
+}
+
+// FuzzSchemaAgreesWithDecoder: for every flow and any parameter document,
+// the JSON Schema (compiled with santhosh-tekuri/jsonschema, formats
+// asserted) and the flow's decoder agree (agreement.check says how).
+// Seeds: every shipped deployment's parameters, each flow's defaults, a
+// valid document, and some bad values (TestSchemaAgreesWithDecoder tries
+// them all on every parameter); a seed that is not JSON is a parameter's
+// index and its value.
 func FuzzSchemaAgreesWithDecoder(f *testing.F) {
-	list := schemaFlows()
-	index := map[string]int{}
-	var cs []compiled
-	for i, fl := range list {
-		index[fl.Name] = i
-		cs = append(cs, compile(f, fl))
+	a := newAgreement(f)
+	for _, d := range a.shipped {
+		f.Add(uint8(a.index[d.flow]), d.doc)
 	}
-	add := func(fl *flow.Flow, v any) {
-		b, err := json.Marshal(v)
-		if err != nil {
-			f.Fatal(err)
+	for i, fl := range schemaFlows() {
+		f.Add(uint8(i), marshal(f, fl.Params.Complete(map[string]any{})))
+		f.Add(uint8(i), marshal(f, a.bases[fl.Name]))
+		for _, doc := range wholeDocs {
+			f.Add(uint8(i), []byte(doc))
 		}
-		f.Add(uint8(index[fl.Name]), b)
-	}
-	m, err := deployments.Load(flows.Registry.Flows(), "../deployments/deployments.yaml")
-	require.NoError(f, err)
-	for _, d := range m.Deployments {
-		fl, err := d.Flow()
-		require.NoError(f, err)
-		add(fl, d.Parameters)
-		full, err := d.Params()
-		require.NoError(f, err)
-		add(fl, full)
-		if _, ok := validDocs[fl.Name]; !ok {
-			b, err := json.Marshal(d.Parameters)
-			require.NoError(f, err)
-			validDocs[fl.Name] = string(b)
-		}
-	}
-	bad := []any{nil, "", "x", -1, 1.5, json.Number("1.0"), json.Number("1e400"), true, []any{"a", "a"}, map[string]any{},
-		"0s", "9999999999h", 100000001, "2025-02-30", "2025-01-01T9:00:00Z", "source:nope", "http://u:p@h/x", "Local", "101%"}
-	for _, fl := range list {
-		add(fl, fl.Params.Complete(map[string]any{}))
-		base := map[string]any{}
-		if doc, ok := validDocs[fl.Name]; ok {
-			require.NoError(f, json.Unmarshal([]byte(doc), &base))
-		}
-		add(fl, base)
-		for _, p := range fl.Params.All() {
-			for _, v := range bad {
-				add(fl, with(base, p.Path, v))
+		for j, v := range badValues {
+			if j%3 == i%3 {
+				f.Add(uint8(i), append([]byte{byte(j)}, marshal(f, v)...))
 			}
 		}
-		for _, doc := range []string{`{"nope": 1}`, `{"nope": null}`, `[]`, `null`, `"x"`, `{"a": 1, "a": 2}`} {
-			f.Add(uint8(index[fl.Name]), []byte(doc))
-		}
 	}
-	f.Fuzz(func(t *testing.T, which uint8, doc []byte) {
-		cs := cs[int(which)%len(cs)]
-		canon, ok := canonical(doc, cs.doc)
-		if !ok || hasHidden(cs.flow, canon) {
-			return
-		}
-		b, err := json.Marshal(canon)
-		require.NoError(t, err)
-		schemaErr := cs.schema.Validate(parseJSON(t, b))
-		_, decodeErr := cs.flow.Params.Decode(b)
-		switch {
-		case schemaErr != nil && decodeErr == nil:
-			t.Fatalf("%s: the schema refuses what the decoder accepts: %s\n%v", cs.flow.Name, b, schemaErr)
-		case schemaErr == nil && decodeErr != nil:
-			var ve *flow.ValidationError
-			require.True(t, errors.As(decodeErr, &ve), "%v", decodeErr)
-			for _, p := range ve.Problems {
-				if !ruleListed(cs.doc, p.Path) {
-					t.Fatalf("%s: the schema accepts what the decoder refuses, for no rule it lists: %s\n%v", cs.flow.Name, b, decodeErr)
-				}
-			}
-		}
-	})
+	f.Fuzz(func(t *testing.T, which uint8, doc []byte) { a.check(t, int(which), doc) })
+}
+
+func marshal(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}
+
+// oneValue reads input that is not a JSON document as one parameter's
+// value in a valid document, so that mutated bytes reach the rules of
+// each kind: its first byte picks the parameter, the rest is the value,
+// JSON or else a string.
+func oneValue(cs compiled, base map[string]any, input []byte) (any, bool) {
+	params := cs.flow.Params.All()
+	if len(input) == 0 {
+		return nil, false
+	}
+	p := params[int(input[0])%len(params)]
+	var v any = string(input[1:])
+	if j, err := jsonschema.UnmarshalJSON(bytes.NewReader(input[1:])); err == nil {
+		v = j
+	}
+	b, err := json.Marshal(with(base, p.Path, v))
+	if err != nil {
+		return nil, false
+	}
+	return canonical(b, cs.doc)
 }
 
 // with returns a copy of doc with the parameter at a dotted path set.

@@ -253,7 +253,7 @@ func (s *Schema) build(values map[string]any, known []Problem) (reflect.Value, [
 		}
 	}
 	// A rule no tag can say, such as one between two fields.
-	if c, ok := ptr.Elem().Interface().(interface{ CheckParams() []string }); ok && len(known) == 0 && len(problems) == 0 {
+	if c, ok := ptr.Elem().Interface().(paramsChecker); ok && len(known) == 0 && len(problems) == 0 {
 		for _, msg := range c.CheckParams() {
 			problems = append(problems, Problem{Msg: msg, order: math.MaxInt - 1})
 		}

@@ -102,7 +102,7 @@ func TestMaxRejectedJSONSchema(t *testing.T) {
 			require.NoError(t, json.Unmarshal(b, &got))
 			mr := got.Properties["max_rejected"]
 			require.NotNil(t, mr)
-			assert.Equal(t, []any{"integer", "string"}, mr["type"])
+			assert.Equal(t, []any{"integer", "string", "null"}, mr["type"], "null: left out")
 			assert.Equal(t, 0.0, mr["minimum"])
 			assert.Equal(t, float64(datapipeline.MaxBatchSize), mr["maximum"])
 			assert.Equal(t, datapipeline.MaxRejectedPattern, mr["pattern"])

@@ -346,7 +346,7 @@ func (p *Param) fromString(s string) (any, []Problem) {
 		}
 		return d.String(), nil
 	case DateTime:
-		t, err := time.Parse(time.RFC3339Nano, s)
+		t, err := parseDateTime(s)
 		if err != nil {
 			return bad("must be a date-time in RFC 3339 such as 2025-01-31T09:00:00Z, got %q", shorten(s))
 		}

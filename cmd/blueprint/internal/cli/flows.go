@@ -73,7 +73,10 @@ func (a *app) flowsInspectCommand() *cobra.Command {
 		Short: "Show a flow's parameters: type, default, rule and description",
 		Long: `Show every parameter of FLOW (a workflow type, as in 'flows ls'): its type,
 default, validation rule and description. With -o json, print the parameters
-as a JSON Schema (draft 2020-12), for editors and form builders.`,
+as a JSON Schema (draft 2020-12), for editors and form builders: validate a
+parameter file with it (formats asserted); a rule JSON Schema cannot say, such
+as source_url or timezone, is listed under ` + flow.RulesKeyword + ` and checked when
+the run starts.`,
 		Example: `  blueprint flows inspect DataPipeline
   blueprint flows inspect NightlyETL -o json`,
 		Args: cobra.ExactArgs(1),

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +24,10 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/internal/devserver"
+	"github.com/blueprint-etl/blueprint/internal/notify"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
+	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/store/storetest"
 )
 
 // TestWriteYourOwnFlow follows docs/flows.md's "Write your own flow" to the
@@ -227,6 +234,154 @@ func TestWriteYourOwnFlow(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return count() >= int64(started) }, 10*time.Second, 100*time.Millisecond)
 	assert.Equal(t, int64(started), count())
+
+	// The example as its users run it: a worker of its own on each
+	// warehouse, killed in the middle of a read.
+	stopWorker()
+	_ = worker.Wait()
+	for _, driver := range storetest.Drivers(t) {
+		t.Run("killed mid-read on "+driver, func(t *testing.T) {
+			exampleResumesAfterAKill(ctx, t, srv.Client(), dir, env, storetest.DSN(t, driver), workflowType[1])
+		})
+	}
+}
+
+// exampleResumesAfterAKill runs the guide's example flow on a worker
+// process of its own over a local paginated API, SIGKILLs the worker
+// while it waits for page 2 (after page 1 was committed and its cursor
+// heartbeated), starts another, and checks that the run completes from
+// the cursor (page 1 is never read again), with every product written
+// once, the outcome in the run log and flow_runs, and a webhook told of a
+// failed run. The example is the one the guide shows: a flow reading
+// source_url and writing product_catalog.
+func exampleResumesAfterAKill(ctx context.Context, t *testing.T, c client.Client, dir string, env []string, dsn, workflowType string) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	var mu sync.Mutex
+	requests := map[string]int{}
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := r.URL.Query().Get("page")
+		mu.Lock()
+		requests[page]++
+		n := requests[page]
+		mu.Unlock()
+		if page == "2" && n == 1 {
+			once.Do(func() { close(arrived) })
+			select { // held: the worker is killed meanwhile
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		switch page {
+		case "":
+			fmt.Fprintf(w, `{"data": [{"sku": "A-1", "name": "Lamp", "price": 19.9}, {"sku": "B-2", "name": "Desk", "price": 120}], "next": "http://%s/p?page=2"}`, r.Host)
+		case "2":
+			fmt.Fprintf(w, `{"data": [{"sku": "C-3", "name": "Chair", "price": 49}, {"name": "no sku"}], "next": "http://%s/p?page=3"}`, r.Host)
+		default:
+			fmt.Fprint(w, `{"data": [{"sku": "D-4", "name": "Shelf", "price": "75.50"}], "next": null}`)
+		}
+	}))
+	defer api.Close()
+	defer close(release)
+	hooks := make(chan notify.Payload, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p notify.Payload
+		if json.NewDecoder(r.Body).Decode(&p) == nil {
+			hooks <- p
+		}
+	}))
+	defer hook.Close()
+
+	queue := "wyof-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	startWorker := func() *exec.Cmd {
+		w := exec.CommandContext(ctx, filepath.Join(dir, "bin", "worker"))
+		w.Dir = dir
+		w.Env = append(env, "BLUEPRINT_METRICS_ADDR=off", "BLUEPRINT_DATABASE_URL="+dsn, "BLUEPRINT_TASK_QUEUE="+queue,
+			"PRODUCTS_WEBHOOK_URL="+hook.URL)
+		var out bytes.Buffer
+		w.Stdout, w.Stderr = &out, &out
+		require.NoError(t, w.Start())
+		t.Cleanup(func() {
+			_ = w.Process.Kill()
+			_ = w.Wait()
+			if t.Failed() {
+				t.Logf("worker:\n%s", out.String())
+			}
+		})
+		return w
+	}
+	first := startWorker()
+	hooksMemo := map[string]any{runinfo.MemoNotify: []runinfo.Webhook{{URLEnv: "PRODUCTS_WEBHOOK_URL", Events: []string{runinfo.EventFailed, runinfo.EventCompleted}}}}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: queue, TaskQueue: queue, Memo: hooksMemo}, workflowType,
+		map[string]any{"source_url": api.URL + "/p"})
+	require.NoError(t, err)
+	select {
+	case <-arrived:
+	case <-ctx.Done():
+		t.Fatal("the worker never asked for page 2")
+	}
+	// Page 1's cursor is on the server (a durable state, not a moment).
+	require.Eventually(t, func() bool {
+		d, err := c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+		return err == nil && len(d.GetPendingActivities()) == 1 && d.GetPendingActivities()[0].GetHeartbeatDetails() != nil
+	}, time.Minute, 50*time.Millisecond, "the first page's cursor is heartbeated")
+	require.NoError(t, first.Process.Kill())
+	_ = first.Wait()
+	startWorker()
+
+	var res struct{ Written, Skipped int64 }
+	require.NoError(t, run.Get(ctx, &res))
+	assert.Equal(t, int64(4), res.Written, "every product is written once, the run resumed after page 1")
+	assert.Equal(t, int64(1), res.Skipped)
+	mu.Lock()
+	assert.Equal(t, 1, requests[""], "page 1 is not read again: the next attempt resumed from its cursor")
+	assert.Equal(t, 2, requests["2"], "page 2 was read by the killed attempt and by the next")
+	mu.Unlock()
+
+	st, err := store.OpenExisting(ctx, dsn)
+	require.NoError(t, err)
+	defer st.Close()
+	var rows int
+	require.NoError(t, st.QueryRow(ctx, `SELECT count(*) FROM product_catalog WHERE run_id <> ''`).Scan(&rows))
+	assert.Equal(t, 4, rows)
+	ref := runinfo.RunRef{WorkflowID: run.GetID(), RunID: run.GetRunID()}
+	fr, ok, err := st.GetFlowRun(ctx, ref)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, runinfo.RunCompleted, fr.Status)
+	assert.Equal(t, "4 products written, 1 skipped", fr.Summary, "the result's OneLine")
+	lines, err := st.RunLogs(ctx, ref, store.LogQuery{})
+	require.NoError(t, err)
+	var text []string
+	for _, l := range lines {
+		text = append(text, l.Stage+" "+strconv.Itoa(l.Attempt)+" "+l.Message)
+	}
+	all := strings.Join(text, "\n")
+	assert.Contains(t, all, "syncproducts 2 syncproducts started (attempt 2 of 3)", "the worker opened each attempt's log")
+	assert.Contains(t, all, "syncproducts 1 page of 2 records committed", "the activity's own lines")
+	assert.Contains(t, all, "run 0 run completed: 4 products written, 1 skipped", "the outcome line")
+	select {
+	case p := <-hooks:
+		assert.Equal(t, runinfo.RunCompleted, p.Status)
+	case <-ctx.Done():
+		t.Fatal("no webhook POST for the completed run")
+	}
+
+	// A failed run: a source that refuses every connection.
+	failed, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: queue + "-failed", TaskQueue: queue, Memo: hooksMemo}, workflowType,
+		map[string]any{"source_url": "http://127.0.0.1:1/nothing"})
+	require.NoError(t, err)
+	err = failed.Get(ctx, nil)
+	require.Error(t, err)
+	assert.Regexp(t, `SyncProducts failed after 3 attempts: `, err.Error(), "a readable failure")
+	select {
+	case p := <-hooks:
+		assert.Equal(t, runinfo.RunFailed, p.Status)
+		assert.Contains(t, p.Error, "127.0.0.1:1")
+	case <-ctx.Done():
+		t.Fatal("no webhook POST for the failed run")
+	}
 }
 
 // section is a README section: its text and code blocks.

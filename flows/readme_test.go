@@ -323,8 +323,8 @@ func exampleResumesAfterAKill(ctx context.Context, t *testing.T, c client.Client
 	}
 	// Page 1's cursor is on the server (a durable state, not a moment).
 	require.Eventually(t, func() bool {
-		d, err := c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
-		return err == nil && len(d.GetPendingActivities()) == 1 && d.GetPendingActivities()[0].GetHeartbeatDetails() != nil
+		d, err := c.DescribeWorkflow(ctx, run.GetID(), run.GetRunID())
+		return err == nil && len(d.RawResponse.GetPendingActivities()) == 1 && d.RawResponse.GetPendingActivities()[0].GetHeartbeatDetails() != nil
 	}, time.Minute, 50*time.Millisecond, "the first page's cursor is heartbeated")
 	require.NoError(t, first.Process.Kill())
 	_ = first.Wait()

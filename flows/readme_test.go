@@ -3,6 +3,7 @@ package flows_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,10 +21,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/blueprint-etl/blueprint/internal/codec"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
+	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/notify"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
@@ -294,11 +298,11 @@ func exampleResumesAfterAKill(ctx context.Context, t *testing.T, c client.Client
 	defer hook.Close()
 
 	queue := "wyof-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	startWorker := func() *exec.Cmd {
+	startWorker := func(extra ...string) *exec.Cmd {
 		w := exec.CommandContext(ctx, filepath.Join(dir, "bin", "worker"))
 		w.Dir = dir
-		w.Env = append(env, "BLUEPRINT_METRICS_ADDR=off", "BLUEPRINT_DATABASE_URL="+dsn, "BLUEPRINT_TASK_QUEUE="+queue,
-			"PRODUCTS_WEBHOOK_URL="+hook.URL)
+		w.Env = append(append(env, "BLUEPRINT_METRICS_ADDR=off", "BLUEPRINT_DATABASE_URL="+dsn, "BLUEPRINT_TASK_QUEUE="+queue,
+			"PRODUCTS_WEBHOOK_URL="+hook.URL), extra...)
 		var out bytes.Buffer
 		w.Stdout, w.Stderr = &out, &out
 		require.NoError(t, w.Start())
@@ -326,9 +330,15 @@ func exampleResumesAfterAKill(ctx context.Context, t *testing.T, c client.Client
 		d, err := c.DescribeWorkflow(ctx, run.GetID(), run.GetRunID())
 		return err == nil && len(d.RawResponse.GetPendingActivities()) == 1 && d.RawResponse.GetPendingActivities()[0].GetHeartbeatDetails() != nil
 	}, time.Minute, 50*time.Millisecond, "the first page's cursor is heartbeated")
+	// While it runs, its current details say what it reads.
+	v, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), flowrun.MetadataQuery)
+	require.NoError(t, err)
+	var meta sdkpb.WorkflowMetadata
+	require.NoError(t, v.Get(&meta))
+	assert.Contains(t, meta.GetCurrentDetails(), "**Reading:** "+api.URL+"/p", "the flow's live details")
 	require.NoError(t, first.Process.Kill())
 	_ = first.Wait()
-	startWorker()
+	second := startWorker()
 
 	var res struct{ Written, Skipped int64 }
 	require.NoError(t, run.Get(ctx, &res))
@@ -368,7 +378,17 @@ func exampleResumesAfterAKill(ctx context.Context, t *testing.T, c client.Client
 		t.Fatal("no webhook POST for the completed run")
 	}
 
-	// A failed run: a source that refuses every connection.
+	// A failed run, with payloads encrypted (BLUEPRINT_ENCRYPTION_KEYS on
+	// the worker and the client): a source that refuses every connection.
+	keys := "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x11}, codec.KeySize))
+	ring, err := codec.ParseKeys(keys)
+	require.NoError(t, err)
+	c, err = client.NewClientFromExisting(c, client.Options{DataConverter: codec.DataConverter(ring)})
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, second.Process.Kill()) // a worker without the key could not read the run
+	_ = second.Wait()
+	startWorker("BLUEPRINT_ENCRYPTION_KEYS=" + keys)
 	failed, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: queue + "-failed", TaskQueue: queue, Memo: hooksMemo}, workflowType,
 		map[string]any{"source_url": "http://127.0.0.1:1/nothing"})
 	require.NoError(t, err)

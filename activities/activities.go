@@ -236,7 +236,7 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run runinfo
 }
 
 // retrying tells the workflow that a retry of stage started, after rows
-// committed rows (datapipeline.AttemptSignal), so that the run's current
+// committed rows (runinfo.AttemptSignal), so that the run's current
 // details show it: the server retries activities without the workflow
 // knowing. A first attempt sends nothing, so a run without retries has no
 // extra history events, and a failed signal is only logged: it must never
@@ -246,14 +246,14 @@ func (a *Activities) retrying(ctx context.Context, rl *runlog.Logger, stage stri
 	if info.Attempt < 2 || a.Client == nil {
 		return
 	}
-	at := datapipeline.Attempt{Stage: stage, Attempt: info.Attempt, Rows: rows, PreviousError: rl.PreviousFailure()}
+	at := runinfo.Attempt{Stage: stage, Attempt: info.Attempt, Rows: rows, PreviousError: rl.PreviousFailure()}
 	if info.RetryPolicy != nil {
 		at.MaxAttempts = info.RetryPolicy.MaximumAttempts
 	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	wf := info.WorkflowExecution
-	if err := a.Client.SignalWorkflow(sctx, wf.ID, wf.RunID, datapipeline.AttemptSignal, at); err != nil {
+	if err := a.Client.SignalWorkflow(sctx, wf.ID, wf.RunID, runinfo.AttemptSignal, at); err != nil {
 		activity.GetLogger(ctx).Warn("could not show the retry in the run's current details", "error", err)
 	}
 }

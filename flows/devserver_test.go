@@ -372,11 +372,11 @@ func TestRetryShowsInCurrentDetailsOnDevServer(t *testing.T) {
 	feed.Release()
 	require.NoError(t, <-done)
 
-	var signals []datapipeline.Attempt
+	var signals []runinfo.Attempt
 	for _, e := range history(ctx, t, c, run.GetID(), run.GetRunID()) {
 		if a := e.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
-			require.Equal(t, datapipeline.AttemptSignal, a.GetSignalName())
-			var at datapipeline.Attempt
+			require.Equal(t, runinfo.AttemptSignal, a.GetSignalName())
+			var at runinfo.Attempt
 			require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &at))
 			signals = append(signals, at)
 		}

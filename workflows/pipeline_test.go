@@ -293,15 +293,15 @@ func (s *PipelineSuite) TestRetryResumesFromCheckpoint() {
 
 // TestRetryShowsInCurrentDetails checks that the run's current details show
 // the attempt a stage's activity announces when the server retries it
-// (datapipeline.AttemptSignal; the activities send it on a real server, see
+// (runinfo.AttemptSignal; the activities send it on a real server, see
 // flows' TestRetryShowsInCurrentDetailsOnDevServer), and that the next
 // stage starts without it. Extract's first attempt fails (failure_rate=1)
 // and its retry waits 2 s: the signals arrive within that wait.
 func (s *PipelineSuite) TestRetryShowsInCurrentDetails() {
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(datapipeline.AttemptSignal, datapipeline.Attempt{Stage: runinfo.StageExtract, Attempt: 2, MaxAttempts: 3, Rows: 300,
+		s.env.SignalWorkflow(runinfo.AttemptSignal, runinfo.Attempt{Stage: runinfo.StageExtract, Attempt: 2, MaxAttempts: 3, Rows: 300,
 			PreviousError: "synthetic source unavailable (Transient)"})
-		s.env.SignalWorkflow(datapipeline.AttemptSignal, datapipeline.Attempt{Stage: runinfo.StageLoad, Attempt: 2, MaxAttempts: 3})
+		s.env.SignalWorkflow(runinfo.AttemptSignal, runinfo.Attempt{Stage: runinfo.StageLoad, Attempt: 2, MaxAttempts: 3})
 	}, runinfo.RetryInterval/4)
 	var during string
 	s.env.RegisterDelayedCallback(func() { during = s.details() }, runinfo.RetryInterval/2)

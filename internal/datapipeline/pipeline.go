@@ -27,11 +27,6 @@ const (
 
 	// ProgressQuery answers with a Progress value.
 	ProgressQuery = "progress"
-	// AttemptSignal carries an Attempt: a stage's activity sends it to its
-	// own workflow when a retry (attempt 2 or later) starts, because the
-	// server retries activities without telling the workflow, and the
-	// run's current details should say so.
-	AttemptSignal = "blueprint-attempt"
 )
 
 // Stage timeouts of DataPipeline.

@@ -129,19 +129,6 @@ type Progress struct {
 	Loaded    int64  `json:"loaded"`
 }
 
-// Attempt is the AttemptSignal's payload: a retry of a stage started.
-type Attempt struct {
-	Stage       string `json:"stage"`
-	Attempt     int32  `json:"attempt"`
-	MaxAttempts int32  `json:"max_attempts"`
-	// Rows the earlier attempts committed, after which this one resumes
-	// (the stage's Checkpoint.Records).
-	Rows int64 `json:"rows"`
-	// PreviousError is the earlier attempt's failure, one line, when the
-	// worker could read it ("" otherwise).
-	PreviousError string `json:"previous_error,omitempty"`
-}
-
 // Checkpoint is what a stage heartbeats after each committed chunk: how far
 // it got. A retried attempt resumes after the last committed chunk.
 type Checkpoint struct {

@@ -27,7 +27,12 @@ const TypeStageFailed = "StageFailed"
 // Message is the one-line summary of a stage's error; an error that is not
 // an activity's is returned as its own message (an application error's
 // without the SDK's "(type: ..., retryable: ...)").
-func Message(err error) string {
+func Message(err error) string { return MessageAttempts(err, runinfo.MaxAttempts) }
+
+// MessageAttempts is Message for an activity whose retry policy allowed
+// maxAttempts attempts (the error does not carry the count; the workflow
+// that scheduled the activity knows it).
+func MessageAttempts(err error, maxAttempts int) string {
 	var act *temporal.ActivityError
 	if !errors.As(err, &act) {
 		var app *temporal.ApplicationError
@@ -40,9 +45,9 @@ func Message(err error) string {
 	cause := causeOf(act.Unwrap())
 	switch act.RetryState() {
 	case enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED:
-		// The error does not carry the attempt count; running out of
-		// attempts means the retry policy's maximum was used.
-		return fmt.Sprintf("%s failed after %d attempts: %s", stage, runinfo.MaxAttempts, cause)
+		// Running out of attempts means the retry policy's maximum was
+		// used.
+		return fmt.Sprintf("%s failed after %d attempts: %s", stage, maxAttempts, cause)
 	case enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE:
 		return fmt.Sprintf("%s failed (not retryable): %s", stage, cause)
 	case enumspb.RETRY_STATE_TIMEOUT:
@@ -93,7 +98,11 @@ func causeOf(err error) string {
 // keeping the cause's application error type (InvalidParameters,
 // BadSource, ...) so that callers matching on it still do. A nil err, or
 // one that is not an activity's, is returned unchanged.
-func Summarize(err error) error {
+func Summarize(err error) error { return SummarizeAttempts(err, runinfo.MaxAttempts) }
+
+// SummarizeAttempts is Summarize for an activity whose retry policy
+// allowed maxAttempts attempts.
+func SummarizeAttempts(err error, maxAttempts int) error {
 	var act *temporal.ActivityError
 	if err == nil || !errors.As(err, &act) {
 		return err
@@ -103,5 +112,5 @@ func Summarize(err error) error {
 	if errors.As(act, &app) && app.Type() != "" {
 		typ = app.Type()
 	}
-	return temporal.NewApplicationErrorWithOptions(Message(err), typ, temporal.ApplicationErrorOptions{NonRetryable: true, Cause: err})
+	return temporal.NewApplicationErrorWithOptions(MessageAttempts(err, maxAttempts), typ, temporal.ApplicationErrorOptions{NonRetryable: true, Cause: err})
 }

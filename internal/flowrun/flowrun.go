@@ -18,7 +18,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/failures"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
@@ -60,7 +59,7 @@ type Details struct {
 
 // FollowAttempts returns the run's Details (the flow wrapper's, see
 // Begin, when there is one) and keeps them showing the
-// retries its stages' activities announce with datapipeline.AttemptSignal,
+// retries its stages' activities announce with runinfo.AttemptSignal,
 // and the waits for the warehouse its activities announce with
 // runinfo.WarehouseWaitSignal. Receiving a signal issues no command, so
 // histories recorded without them still replay.
@@ -73,12 +72,12 @@ func FollowAttempts(ctx workflow.Context) *Details {
 
 func followAttempts(ctx workflow.Context) *Details {
 	d := &Details{}
-	attempts := workflow.GetSignalChannel(ctx, datapipeline.AttemptSignal)
+	attempts := workflow.GetSignalChannel(ctx, runinfo.AttemptSignal)
 	waits := workflow.GetSignalChannel(ctx, runinfo.WarehouseWaitSignal)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(attempts, func(c workflow.ReceiveChannel, _ bool) {
-			var at datapipeline.Attempt
+			var at runinfo.Attempt
 			c.Receive(ctx, &at)
 			if at.Stage == d.stage { // a late retry of a stage that ended changes nothing
 				d.attempts = AttemptFacts(at)
@@ -121,7 +120,7 @@ func WaitFacts(w runinfo.WarehouseWait) []string {
 }
 
 // AttemptFacts are the current details' lines about a retry.
-func AttemptFacts(at datapipeline.Attempt) []string {
+func AttemptFacts(at runinfo.Attempt) []string {
 	line := fmt.Sprintf("**Attempt:** %d", at.Attempt)
 	if at.MaxAttempts > 0 {
 		line += fmt.Sprintf(" of %d", at.MaxAttempts)

@@ -19,6 +19,34 @@ import (
 type run struct {
 	details *Details
 	log     *Logger
+	// attempts is the retry policy's maximum of each activity type the
+	// run scheduled (NoteActivity), for its readable failure.
+	attempts map[string]int
+}
+
+// NoteActivity records that the run scheduled activityType with a retry
+// policy of maxAttempts (0: unlimited), so that its failure reads
+// "<Activity> failed after <maxAttempts> attempts". The worker's
+// interceptor calls it for every activity; without it the seed's
+// runinfo.MaxAttempts is assumed.
+func NoteActivity(ctx workflow.Context, activityType string, maxAttempts int) {
+	if r := runOf(ctx); r != nil {
+		if r.attempts == nil {
+			r.attempts = map[string]int{}
+		}
+		r.attempts[activityType] = maxAttempts
+	}
+}
+
+// maxAttempts is the retry policy's maximum of the activity err failed in.
+func maxAttempts(ctx workflow.Context, err error) int {
+	act := ownActivityError(err)
+	if r := runOf(ctx); r != nil && act != nil && act.ActivityType() != nil {
+		if n, ok := r.attempts[act.ActivityType().Name]; ok && n > 0 {
+			return n
+		}
+	}
+	return runinfo.MaxAttempts
 }
 
 type runKey struct{}
@@ -86,7 +114,7 @@ func Finish(ctx workflow.Context, result any, err error) error {
 	default:
 		out = Failed(ctx, StageOf(err), err)
 		if out.Status != runinfo.RunCancelled && ownActivityError(err) != nil {
-			ret = failures.Summarize(err)
+			ret = failures.SummarizeAttempts(err, maxAttempts(ctx, err))
 		}
 	}
 	if r := runOf(ctx); r != nil && r.details.stage != runinfo.StageDone && r.details.stage != runinfo.StageFailed {

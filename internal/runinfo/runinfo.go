@@ -187,3 +187,22 @@ func ParseRetryOf(v string) (workflowID, runID string, ok bool) {
 	}
 	return v[:i], v[i+1:], true
 }
+
+// AttemptSignal carries an Attempt: an activity sends it to its own
+// workflow when a retry (attempt 2 or later) starts, because the server
+// retries activities without telling the workflow, and the run's current
+// details should say so (internal/flowrun follows it for every flow).
+const AttemptSignal = "blueprint-attempt"
+
+// Attempt is the AttemptSignal's payload: a retry of a stage started.
+type Attempt struct {
+	Stage       string `json:"stage"`
+	Attempt     int32  `json:"attempt"`
+	MaxAttempts int32  `json:"max_attempts"`
+	// Rows the earlier attempts committed, after which this one resumes
+	// (for DataPipeline, the stage's Checkpoint.Records).
+	Rows int64 `json:"rows"`
+	// PreviousError is the earlier attempt's failure, one line, when the
+	// worker could read it ("" otherwise).
+	PreviousError string `json:"previous_error,omitempty"`
+}

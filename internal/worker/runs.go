@@ -47,6 +47,25 @@ type runsWorkflow struct {
 	root *runs
 }
 
+func (i *runsWorkflow) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
+	return i.Next.Init(&runsOutbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: outbound}})
+}
+
+// runsOutbound tells the run the retry policy of every activity it
+// schedules, for its readable failure (flowrun.NoteActivity).
+type runsOutbound struct {
+	interceptor.WorkflowOutboundInterceptorBase
+}
+
+func (o *runsOutbound) ExecuteActivity(ctx workflow.Context, activityType string, args ...any) workflow.Future {
+	max := 0
+	if p := workflow.GetActivityOptions(ctx).RetryPolicy; p != nil {
+		max = int(p.MaximumAttempts)
+	}
+	flowrun.NoteActivity(ctx, activityType, max)
+	return o.Next.ExecuteActivity(ctx, activityType, args...)
+}
+
 func (i *runsWorkflow) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {
 	ctx = flowrun.WithConverter(ctx, i.root.dc)
 	if i.root.lines != nil {

@@ -182,10 +182,10 @@ func everyRunCases() []everyRunCase {
 		bad:  greetParams{Name: "ada", Fail: true},
 		hold: func(id string) string { return gate.Activity(id, greetActivity) },
 		details: func(string) string {
-			return "**Stage:** greet\n\n**Name:** bob"
+			return "**Stage:** greet\n\n**Name:** ada"
 		},
 		outcome:  "run failed in greet: the greeter is hoarse",
-		failure:  "Greet failed after 2 attempts: the greeter is hoarse",
+		failure:  "Greet failed after 3 attempts: the greeter is hoarse",
 		logLines: []string{"greeting ada", "greet started (attempt 1 of 3)", "saying hello to ada", "greeted ada"},
 	}}
 }

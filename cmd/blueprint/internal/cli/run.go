@@ -495,7 +495,9 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 			if p.checkpointed {
 				byDetails = false
 			}
-			if byDetails && p.scheduled == "" && !needsWorker(desc) {
+			// A live worker answers the query (its activity may not have
+			// started yet); without one, it would wait for detailsWait.
+			if byDetails && p.scheduled == "" && p.waiting == "" {
 				p.details = last.details
 				if d, err := currentDetails(wctx, c, v.WorkflowID, runID); err == nil && d != "" {
 					p.details = d

@@ -26,7 +26,6 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/blueprint-etl/blueprint/cmd/blueprint/internal/cli"
@@ -41,7 +40,6 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/internal/worker"
-	"github.com/blueprint-etl/blueprint/workflows"
 )
 
 // Test keys: fixed, so that a failure is reproducible; never used anywhere
@@ -259,7 +257,9 @@ func TestEncryptedRuns(t *testing.T) {
 			}
 			r, err := sdkworker.NewWorkflowReplayerWithOptions(opts)
 			require.NoError(t, err)
-			r.RegisterWorkflowWithOptions(workflows.DataPipeline, workflow.RegisterOptions{Name: datapipeline.WorkflowType})
+			// The flows as the worker registers them: wrapped, so that
+			// every run ends as the flow wrapper ends it.
+			flows.Registry.Flows().RegisterWorkflows(r)
 			return r
 		}
 		quiet := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -87,10 +87,11 @@ it as scheduled, and 'runs cancel' cancels it. The duration must be more than
 zero and the time in the future (else exit code 2, nothing started).
 
 Without --watch, prints the workflow ID, run ID and Web UI link and exits 0 once
-the run is started (or scheduled). With --watch, shows live progress (stage, rows, attempt)
-until the run ends, prints its summary, and exits 0 if it completed, 1 if it
-failed, was cancelled, terminated or timed out. --timeout stops watching (exit 1)
-but not the run, which keeps going. With a start delay, --watch waits for the
+the run is started (or scheduled). With --watch, shows live progress (DataPipeline:
+stage, rows, attempt; other flows: the run's current details on one line) until
+the run ends, prints its summary, and exits 0 if it completed, 1 if it failed,
+was cancelled, terminated or timed out. --timeout stops watching (exit 1) but
+not the run, which keeps going. With a start delay, --watch waits for the
 start (say so, "scheduled: starts at ...") and then follows the run; --timeout
 counts from the start of the watch, wait included.`,
 		Example: `  blueprint run production-etl

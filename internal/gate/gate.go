@@ -41,13 +41,25 @@ func FromEnv() Dir { return Dir(os.Getenv(EnvDir)) }
 // Chunk names the point right after attempt's commit of a stage's chunk
 // number chunks (counted from 1) of the run workflowID.
 func Chunk(workflowID, stage string, attempt int32, chunks int) string {
-	id := strings.Map(func(r rune) rune {
+	return fmt.Sprintf("%s.%s.attempt-%d.chunk-%d", fileSafe(workflowID), stage, attempt, chunks)
+}
+
+// Activity names the point at the start of every attempt of the activity
+// of type activityType in the run workflowID, before the activity's own
+// code runs (the worker holds it, whatever the flow): a test that holds it
+// looks at the run while that activity is in progress.
+func Activity(workflowID, activityType string) string {
+	return fmt.Sprintf("%s.activity-%s", fileSafe(workflowID), fileSafe(activityType))
+}
+
+// fileSafe makes a workflow ID or a name usable in a gate's file name.
+func fileSafe(s string) string {
+	return strings.Map(func(r rune) rune {
 		if r == '/' || r == os.PathSeparator || r == 0 {
 			return '_'
 		}
 		return r
-	}, workflowID)
-	return fmt.Sprintf("%s.%s.attempt-%d.chunk-%d", id, stage, attempt, chunks)
+	}, s)
 }
 
 func (d Dir) file(point, ext string) string { return filepath.Join(string(d), point+"."+ext) }

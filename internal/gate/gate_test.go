@@ -17,6 +17,7 @@ func TestGate(t *testing.T) {
 	defer cancel()
 	p := gate.Chunk("run/1", "extract", 2, 3)
 	assert.Equal(t, "run_1.extract.attempt-2.chunk-3", p)
+	assert.Equal(t, "run_1.activity-ReportDailyRevenue", gate.Activity("run/1", "ReportDailyRevenue"))
 
 	// An open point lets the caller pass and says nothing.
 	require.NoError(t, d.At(ctx, p))

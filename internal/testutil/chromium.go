@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
+	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -66,4 +69,57 @@ func DumpDOM(ctx context.Context, t testing.TB, url string, budget time.Duration
 		t.Fatalf("chromium %s: %v: %s", url, err, strings.Join(lines[max(0, len(lines)-5):], " | "))
 	}
 	return out.String()
+}
+
+// PageText loads url in headless Chromium until its visible text contains
+// want (the Web UI fetches its data after the first paint, so a slow
+// machine gets a second try with a longer virtual time budget), and
+// returns that text on one line: tags, scripts and styles removed, white
+// space collapsed. The text is returned as it is when want never shows.
+func PageText(ctx context.Context, t testing.TB, url, want string) string {
+	t.Helper()
+	var txt string
+	for _, budget := range []time.Duration{15 * time.Second, 30 * time.Second} {
+		if txt = VisibleText(DumpDOM(ctx, t, url, budget)); strings.Contains(txt, want) {
+			return txt
+		}
+	}
+	return txt
+}
+
+var (
+	scriptsAndStyles = regexp.MustCompile(`(?s)<(script|style)[^>]*>.*?</(script|style)>`)
+	tags             = regexp.MustCompile(`<[^>]*>`)
+)
+
+// VisibleText is a DOM's visible text on one line.
+func VisibleText(dom string) string {
+	dom = scriptsAndStyles.ReplaceAllString(dom, " ")
+	return strings.Join(strings.Fields(html.UnescapeString(tags.ReplaceAllString(dom, " "))), " ")
+}
+
+// WaitHTTP waits until url answers with a status below 500 (a Web UI that
+// has started), or ctx ends.
+func WaitHTTP(ctx context.Context, t testing.TB, url string) {
+	t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatalf("wait for %s: %v", url, err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode < 500 {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s never answered: %v (last: %v)", url, ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
+	"github.com/blueprint-etl/blueprint/internal/gate"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/store"
@@ -26,7 +27,10 @@ import (
 //     log (flowrun.WithSink, written in the background by workflowLines);
 //   - every activity attempt gets its run log Logger (runlog.WithLogger),
 //     which has written "<activity> started (attempt n of m)" and, on a
-//     retry, the previous attempt's error, whatever the activity's name.
+//     retry, the previous attempt's error, whatever the activity's name;
+//   - in tests that configure gates, every activity (local ones aside: they
+//     hold their workflow task) first waits at gate.Activity while a test
+//     holds it there.
 //
 // Activities marked Bookkeeping (they record the run, and write their own
 // lines) and local activities get no Logger.
@@ -36,6 +40,7 @@ type runs struct {
 	log   *runlog.Writer
 	lines *workflowLines
 	quiet map[string]bool // Bookkeeping activities, by name
+	gates gate.Dir        // "" outside tests
 }
 
 func (r *runs) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
@@ -85,6 +90,11 @@ type runsActivity struct {
 
 func (i *runsActivity) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
 	info := activity.GetInfo(ctx)
+	if i.root.gates != "" && !info.IsLocalActivity {
+		if err := i.root.gates.At(ctx, gate.Activity(info.WorkflowExecution.ID, info.ActivityType.Name)); err != nil {
+			return nil, err
+		}
+	}
 	if i.root.log != nil && !info.IsLocalActivity && !i.root.quiet[info.ActivityType.Name] {
 		run := runinfo.RunRef{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}
 		ctx = runlog.WithLogger(ctx, i.root.log.Attempt(ctx, run, strings.ToLower(info.ActivityType.Name)))

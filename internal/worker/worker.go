@@ -28,6 +28,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/fleet"
+	"github.com/blueprint-etl/blueprint/internal/gate"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
@@ -74,6 +75,9 @@ type Config struct {
 	// means the one BLUEPRINT_ENCRYPTION_KEYS gives (conn.DataConverter),
 	// as for every client of this program.
 	DataConverter converter.DataConverter
+	// Gates is where tests hold an activity at its start (gate.Activity);
+	// "" (always, outside tests) holds nothing and costs nothing.
+	Gates gate.Dir
 }
 
 // ConfigFromEnv reads the BLUEPRINT_* variables. Temporal's own TEMPORAL_*
@@ -96,6 +100,7 @@ func ConfigFromEnv() (Config, error) {
 		TaskQueue:     envOr("BLUEPRINT_TASK_QUEUE", runinfo.TaskQueue),
 		DatabaseURL:   os.Getenv("BLUEPRINT_DATABASE_URL"),
 		Sources:       source.Config{FileRoot: os.Getenv("BLUEPRINT_FILE_ROOT")},
+		Gates:         gate.FromEnv(),
 	}
 	if v := os.Getenv("BLUEPRINT_HTTP_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -152,7 +157,7 @@ func New(c client.Client, st *store.Store, cfg Config, reg *Registry) sdkworker.
 	if dc == nil {
 		dc = conn.PayloadConverter()
 	}
-	rt := &runs{dc: dc, log: log, lines: &workflowLines{w: log, logger: sdklog.NewStructuredLogger(slog.Default())}}
+	rt := &runs{dc: dc, log: log, gates: cfg.Gates, lines: &workflowLines{w: log, logger: sdklog.NewStructuredLogger(slog.Default())}}
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{
 		WorkerStopTimeout: StopTimeout,
 		// The warehouse's fingerprint in the identity lets the CLI see

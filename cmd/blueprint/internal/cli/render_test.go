@@ -35,6 +35,39 @@ func TestProgressBar(t *testing.T) {
 	assert.Equal(t, "starting  ░░░░░░░░░░░░░░░░░░░░░░░░ 0 rows", p.bar(0), "no expectation: empty bar")
 }
 
+// TestProgressOfAFlowWithoutCheckpoints: a flow whose activities
+// heartbeat no checkpoint is shown by its current details on one line,
+// with the attempt of a retried activity; DataPipeline's bar is unchanged.
+func TestProgressOfAFlowWithoutCheckpoints(t *testing.T) {
+	details := condenseDetails("**Stage:** report\n\n**Days:** 2025-01-01 to 2025-01-02 (America/Chicago)\n\n**Attempt:**  2 of 3\n(from the start)")
+	assert.Equal(t, "Stage: report · Days: 2025-01-01 to 2025-01-02 (America/Chicago) · Attempt: 2 of 3 · (from the start)", details)
+	assert.Empty(t, condenseDetails(""), "no details: nothing")
+	assert.Equal(t, "Stage: done", condenseDetails("**Stage:** done"))
+
+	tests := []struct {
+		name      string
+		p         progress
+		line, bar string
+	}{
+		{"first attempt", progress{stage: "reportdailyrevenue", attempt: 1, maxAttempts: 3, details: "Stage: report · Days: 2025-01-01"},
+			"Stage: report · Days: 2025-01-01", "Stage: report · Days: 2025-01-01"},
+		{"retried", progress{stage: "reportdailyrevenue", attempt: 2, maxAttempts: 3, lastFailure: "warehouse down", details: "Stage: report"},
+			`Stage: report attempt=2 retries=1 last_error="warehouse down"`, "Stage: report  attempt 2/3  (retrying after: warehouse down)"},
+		{"children", progress{stage: "children(2 running)", details: "Stage: load · Sources: 2"},
+			"Stage: load · Sources: 2", "Stage: load · Sources: 2"},
+		{"waiting for a worker wins", progress{details: "Stage: report", waiting: "no live worker"},
+			"waiting for a worker: no live worker", "waiting for a worker: no live worker"},
+		{"no details yet: the stage", progress{stage: "reportdailyrevenue", attempt: 1},
+			"stage=reportdailyrevenue rows=0 attempt=1", "reportdailyrevenue ░░░░░░░░░░░░░░░░░░░░░░░░ 0 rows  attempt 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.line, tt.p.line())
+			assert.Equal(t, tt.bar, tt.p.bar(0))
+		})
+	}
+}
+
 func TestFailureChain(t *testing.T) {
 	f := &failurepb.Failure{
 		Message: "activity error",

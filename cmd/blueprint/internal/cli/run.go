@@ -5,17 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -84,10 +87,11 @@ it as scheduled, and 'runs cancel' cancels it. The duration must be more than
 zero and the time in the future (else exit code 2, nothing started).
 
 Without --watch, prints the workflow ID, run ID and Web UI link and exits 0 once
-the run is started (or scheduled). With --watch, shows live progress (stage, rows, attempt)
-until the run ends, prints its summary, and exits 0 if it completed, 1 if it
-failed, was cancelled, terminated or timed out. --timeout stops watching (exit 1)
-but not the run, which keeps going. With a start delay, --watch waits for the
+the run is started (or scheduled). With --watch, shows live progress (DataPipeline:
+stage, rows, attempt; other flows: the run's current details on one line) until
+the run ends, prints its summary, and exits 0 if it completed, 1 if it failed,
+was cancelled, terminated or timed out. --timeout stops watching (exit 1) but
+not the run, which keeps going. With a start delay, --watch waits for the
 start (say so, "scheduled: starts at ...") and then follows the run; --timeout
 counts from the start of the watch, wait included.`,
 		Example: `  blueprint run production-etl
@@ -247,6 +251,13 @@ type progress struct {
 	waiting string
 	// scheduled is when a run with a start delay starts, while it has not.
 	scheduled string
+	// checkpointed: the pending activity heartbeats a
+	// datapipeline.Checkpoint, whose stage and rows are shown.
+	checkpointed bool
+	// details are the run's current details on one line (condensed), shown
+	// instead of the stage and rows for a flow whose activities
+	// heartbeat no checkpoint.
+	details string
 }
 
 func (p progress) line() string {
@@ -255,6 +266,16 @@ func (p progress) line() string {
 	}
 	if p.waiting != "" {
 		return "waiting for a worker: " + p.waiting
+	}
+	if p.details != "" {
+		s := p.details
+		if p.attempt > 1 {
+			s += fmt.Sprintf(" attempt=%d retries=%d", p.attempt, p.attempt-1)
+			if p.lastFailure != "" {
+				s += fmt.Sprintf(" last_error=%q", p.lastFailure)
+			}
+		}
+		return s
 	}
 	s := fmt.Sprintf("stage=%s rows=%d attempt=%d", p.stage, p.rows, p.attempt)
 	if p.attempt > 1 {
@@ -268,13 +289,27 @@ func (p progress) line() string {
 
 // bar draws the one-line terminal view: the stage, a bar against the
 // expected rows (batch size for extract, the extracted rows after it),
-// rows and attempts.
+// rows and attempts; or, for a flow without checkpoints, its current
+// details and the attempt of a retried activity.
 func (p progress) bar(expected int64) string {
 	if p.scheduled != "" {
 		return "scheduled: starts at " + p.scheduled
 	}
 	if p.waiting != "" {
 		return "waiting for a worker: " + p.waiting
+	}
+	if p.details != "" {
+		s := p.details
+		if p.attempt > 1 {
+			s += "  attempt " + strconv.Itoa(int(p.attempt))
+			if p.maxAttempts > 0 {
+				s += "/" + strconv.Itoa(int(p.maxAttempts))
+			}
+			if p.lastFailure != "" {
+				s += "  (retrying after: " + shorten(p.lastFailure, 60) + ")"
+			}
+		}
+		return s
 	}
 	const width = 24
 	cells := strings.Repeat("░", width)
@@ -291,13 +326,50 @@ func (p progress) bar(expected int64) string {
 		}
 	}
 	if p.attempt > 1 && p.lastFailure != "" {
-		msg := p.lastFailure
-		if r := []rune(msg); len(r) > 60 {
-			msg = string(r[:57]) + "..."
-		}
-		s += "  (retrying after: " + msg + ")"
+		s += "  (retrying after: " + shorten(p.lastFailure, 60) + ")"
 	}
 	return s
+}
+
+// shorten cuts msg to n runes, "..." included.
+func shorten(msg string, n int) string {
+	if r := []rune(msg); len(r) > n {
+		return string(r[:n-3]) + "..."
+	}
+	return msg
+}
+
+// condenseDetails puts a run's current details (Markdown, one fact per
+// paragraph, as flowrun.Stage writes them) on one line: the facts joined
+// by " · ", without the bold markers.
+func condenseDetails(md string) string {
+	var facts []string
+	for _, line := range strings.Split(md, "\n") {
+		if line = strings.Join(strings.Fields(strings.ReplaceAll(line, "**", "")), " "); line != "" {
+			facts = append(facts, line)
+		}
+	}
+	return strings.Join(facts, " · ")
+}
+
+// detailsWait bounds the metadata query of one --watch poll: a worker
+// that does not answer (busy, or gone) leaves the last details shown.
+const detailsWait = 5 * time.Second
+
+// currentDetails asks the run's worker for its current details
+// (flowrun.MetadataQuery, the Web UI's query), condensed to one line.
+func currentDetails(ctx context.Context, c client.Client, workflowID, runID string) (string, error) {
+	qctx, cancel := context.WithTimeout(ctx, detailsWait)
+	defer cancel()
+	v, err := c.QueryWorkflow(qctx, workflowID, runID, flowrun.MetadataQuery)
+	if err != nil {
+		return "", fmt.Errorf("query the current details of run %s: %w", workflowID, err)
+	}
+	var md sdkpb.WorkflowMetadata
+	if err := v.Get(&md); err != nil {
+		return "", fmt.Errorf("decode the current details of run %s: %w", workflowID, err)
+	}
+	return condenseDetails(md.GetCurrentDetails()), nil
 }
 
 // progressOf reads the progress from a run's description; prev is kept
@@ -323,6 +395,7 @@ func progressOf(desc *workflowservice.DescribeWorkflowExecutionResponse, prev pr
 		maxAttempts: pa.GetMaximumAttempts(),
 	}
 	if cp := checkpointOf(pa.GetHeartbeatDetails()); cp != nil {
+		p.checkpointed = true
 		p.rows = cp.Records
 		if cp.Stage != "" {
 			p.stage = cp.Stage
@@ -371,6 +444,9 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 
 	last := progress{stage: "starting"}
 	var extracted int64
+	// A flow whose activities heartbeat no checkpoint (any but
+	// DataPipeline, until one does) is shown by its current details.
+	byDetails := v.Workflow != datapipeline.WorkflowType
 	// waiting is refreshed at most every workerCheckInterval while the
 	// run has a task no worker has picked up.
 	var waiting string
@@ -417,6 +493,17 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 				waiting, checked = a.noWorker(wctx, c, v.TaskQueue), time.Now()
 			}
 			p.waiting = waiting
+			if p.checkpointed {
+				byDetails = false
+			}
+			// A live worker answers the query (its activity may not have
+			// started yet); without one, it would wait for detailsWait.
+			if byDetails && p.scheduled == "" && p.waiting == "" {
+				p.details = last.details
+				if d, err := currentDetails(wctx, c, v.WorkflowID, runID); err == nil && d != "" {
+					p.details = d
+				}
+			}
 			if p.stage == runinfo.StageExtract {
 				extracted = max(extracted, p.rows)
 			}

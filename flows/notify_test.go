@@ -25,6 +25,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/notify"
+	"github.com/blueprint-etl/blueprint/internal/report"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/worker"
@@ -282,4 +283,61 @@ func hasLine(t *testing.T, lines []string, prefix string) {
 		}
 	}
 	t.Errorf("no line starts with %q in:\n%s", prefix, strings.Join(lines, "\n"))
+}
+
+// TestNotificationOfInvalidParameters: a run of any flow whose
+// parameters fail their check (as a schedule's may, after the flow's
+// rules changed) is the one failure nothing else shows: it is logged,
+// recorded in flow_runs and notified, with the problem named.
+func TestNotificationOfInvalidParameters(t *testing.T) {
+	srv := devserver.ForTest(t)
+	c := srv.Client()
+	h := newHookServer(t)
+	queue := "notify-" + t.Name()
+	st := notifyWorker(t, c, queue, h)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	bad := map[string]struct {
+		input map[string]any
+		named string
+	}{
+		datapipeline.WorkflowType:   {map[string]any{"batch_size": 0}, "batch_size=0"},
+		report.OrdersReportWorkflow: {map[string]any{"timezone": "Mars/Olympus"}, "Mars/Olympus"},
+		report.NightlyETLWorkflow:   {map[string]any{"sources": []string{}}, "sources"},
+	}
+	require.Len(t, bad, len(flows.Registry.Flows().Names()), "every flow has a case")
+	hooks := []runinfo.Webhook{{URLEnv: "OK_HOOK", Events: []string{runinfo.EventFailed}}}
+	for _, name := range flows.Registry.Flows().Names() {
+		t.Run(name, func(t *testing.T) {
+			tc, ok := bad[name]
+			require.True(t, ok)
+			id := fmt.Sprintf("invalid-%s-%d", name, time.Now().UnixNano())
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue, Memo: map[string]any{runinfo.MemoNotify: hooks}},
+				name, tc.input)
+			require.NoError(t, err)
+			err = run.Get(ctx, nil)
+			var app *temporal.ApplicationError
+			require.ErrorAs(t, err, &app)
+			assert.Equal(t, runinfo.ErrInvalidParameters, app.Type())
+
+			_, got := h.snapshot()
+			var mine []notify.Payload
+			for _, p := range got["/ok"] {
+				if p.WorkflowID == id {
+					mine = append(mine, p)
+				}
+			}
+			require.Len(t, mine, 1, "one POST for the failed run")
+			assert.Equal(t, runinfo.RunFailed, mine[0].Status)
+			assert.Contains(t, mine[0].Error, tc.named)
+
+			fr, ok, err := st.GetFlowRun(ctx, runinfo.RunRef{WorkflowID: id, RunID: run.GetRunID()})
+			require.NoError(t, err)
+			require.True(t, ok, "the run is in flow_runs")
+			assert.Equal(t, name, fr.Flow)
+			assert.Equal(t, runinfo.RunFailed, fr.Status)
+			hasLine(t, logLines(t, st, id, run.GetRunID()), "error run 0 run failed: invalid parameters")
+		})
+	}
 }

@@ -359,7 +359,7 @@ var validate = func() *validator.Validate {
 	for name, rule := range namedRules {
 		v.RegisterAlias(name, rule)
 	}
-	if err := v.RegisterValidation("source_url", func(fl validator.FieldLevel) bool {
+	if err := v.RegisterValidation(SourceURLRule, func(fl validator.FieldLevel) bool {
 		_, err := sourceurl.Parse(fl.Field().String())
 		return err == nil
 	}); err != nil {
@@ -426,7 +426,7 @@ func describeFieldError(fe validator.FieldError) Problem {
 		if sv, ok := value.(string); ok {
 			pr.Msg += suggest.DidYouMean(sv, values)
 		}
-	case "source_url":
+	case SourceURLRule:
 		sv, _ := value.(string)
 		_, err := sourceurl.Parse(sv)
 		pr.Value = Show(sv)

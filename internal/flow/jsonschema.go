@@ -465,7 +465,7 @@ var ruleSchemas = map[string]ruleSchema{
 		return nil
 	},
 	"timezone":   vendorOnly(timezoneMeans),
-	"source_url": vendorOnly(sourceURLMeans),
+	SourceURLRule: vendorOnly(sourceURLMeans),
 	"http_url": func(t *target, name, _ string) error {
 		if t.kind != String {
 			return errNotForKind

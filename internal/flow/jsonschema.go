@@ -464,7 +464,7 @@ var ruleSchemas = map[string]ruleSchema{
 		t.s["uniqueItems"] = true
 		return nil
 	},
-	"timezone":   vendorOnly(timezoneMeans),
+	"timezone":    vendorOnly(timezoneMeans),
 	SourceURLRule: vendorOnly(sourceURLMeans),
 	"http_url": func(t *target, name, _ string) error {
 		if t.kind != String {

@@ -40,6 +40,11 @@ const (
 	// URLs); MemoRetryOf the "workflow ID/run ID" a retry retries.
 	MemoNotify  = "blueprint.notify"
 	MemoRetryOf = "blueprint.retry-of"
+	// MemoTriggers holds the runs a run's end may start ([]Trigger): the
+	// deployments whose triggers: name the run's deployment. MemoTriggeredBy
+	// holds, on a run a trigger started, the upstream run (TriggeredBy).
+	MemoTriggers    = "blueprint.triggers"
+	MemoTriggeredBy = "blueprint.triggered-by"
 )
 
 // Notification events: a webhook is called when the run ends in one of its
@@ -205,4 +210,51 @@ type Attempt struct {
 	// PreviousError is the earlier attempt's failure, one line, when the
 	// worker could read it ("" otherwise).
 	PreviousError string `json:"previous_error,omitempty"`
+}
+
+// Trigger is one downstream run a run's end may start (a deployment's
+// `triggers:` entry, seen from the upstream deployment it names). It is
+// a start request prepared by the CLI from the manifest, carried in the
+// upstream run's memo (MemoTriggers), so the worker needs no manifest and
+// a schedule keeps the triggers it was deployed with. Only the workflow ID
+// (derived from the upstream run) and the templated parameters are
+// completed when the upstream run ends.
+type Trigger struct {
+	// Deployment is the downstream deployment; Index its triggers: entry
+	// (the derived workflow ID names both, so one upstream end starts each
+	// entry once).
+	Deployment string `json:"deployment"`
+	Index      int    `json:"index"`
+	// On are the upstream statuses that start it: RunCompleted, RunFailed,
+	// RunCancelled.
+	On []string `json:"on"`
+	// Delay postpones the downstream start (the server holds it).
+	Delay time.Duration `json:"delay,omitempty"`
+	// Workflow and TaskQueue are the downstream flow's.
+	Workflow  string `json:"workflow"`
+	TaskQueue string `json:"task_queue"`
+	// Parameters are the downstream run's parameters as the manifest gives
+	// them; Templates the ones to render from the upstream run
+	// ("{{ upstream.params.from }}"), by parameter name.
+	Parameters map[string]any    `json:"parameters,omitempty"`
+	Templates  map[string]string `json:"templates,omitempty"`
+	// Notify and Triggers are the downstream run's own memo: its
+	// deployment's webhooks and the triggers that name it.
+	Notify   []Webhook `json:"notify,omitempty"`
+	Triggers []Trigger `json:"triggers,omitempty"`
+	// Summary and Details are the downstream run's Web UI summary and
+	// details (starter.Describe), without the upstream run, which the
+	// worker adds.
+	Summary string `json:"summary,omitempty"`
+	Details string `json:"details,omitempty"`
+}
+
+// TriggeredBy is the upstream run a triggered run was started by
+// (MemoTriggeredBy).
+type TriggeredBy struct {
+	Deployment string `json:"deployment,omitempty"`
+	Run        RunRef `json:"run"`
+	Status     string `json:"status"`
+	// Trigger is the downstream deployment's triggers: entry that matched.
+	Trigger int `json:"trigger"`
 }

@@ -83,10 +83,11 @@ func New[P, R any](name string, fn func(workflow.Context, P) (R, error), o Optio
 		if err != nil {
 			// The one failure a scheduled deployment cannot show any
 			// other way: it is logged and notified like any other.
-			return zero, flowrun.Finish(ctx, nil, temporal.NewNonRetryableApplicationError(err.Error(), runinfo.ErrInvalidParameters, nil))
+			return zero, flowrun.Finish(ctx, nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), runinfo.ErrInvalidParameters, nil))
 		}
-		res, err := fn(ctx, *p.(*P))
-		return res, flowrun.Finish(ctx, res, err)
+		params := *p.(*P)
+		res, err := fn(ctx, params)
+		return res, flowrun.Finish(ctx, params, res, err)
 	}
 	return f
 }

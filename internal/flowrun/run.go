@@ -1,8 +1,12 @@
 package flowrun
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -97,7 +101,7 @@ type Summarizer interface{ OneLine() string }
 // returns the error the run ends with: a failed activity's error is
 // summarized as "<Activity> failed after N attempts: <cause>" (the
 // first line the Web UI and `runs show` give), a cancellation is kept.
-func Finish(ctx workflow.Context, result any, err error) error {
+func Finish(ctx workflow.Context, params, result any, err error) error {
 	info := workflow.GetInfo(ctx)
 	deployment := Deployment(ctx)
 	var out runinfo.EndRunInput
@@ -130,8 +134,85 @@ func Finish(ctx workflow.Context, result any, err error) error {
 		}
 	}
 	out.Flow, out.Deployment = info.WorkflowType.Name, deployment
+	out.Run = runinfo.RunRef{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}
 	End(ctx, deployment, out)
+	startTriggers(ctx, out, params, result)
 	return ret
+}
+
+// The versions of a run's triggers, as marked in the history of a run
+// that had some: runs recorded before triggers had none in their memo,
+// and never get here.
+const (
+	triggersChange  = "blueprint-triggers"
+	triggersStarted = 1
+)
+
+// StartTriggeredOptions are the options of the StartTriggered activity:
+// a start is one request to the server, retried with backoff while the
+// server is unreachable, for up to an hour; a template that cannot be
+// rendered fails at once.
+func StartTriggeredOptions(t runinfo.Trigger) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		ScheduleToCloseTimeout: time.Hour,
+		StartToCloseTimeout:    10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
+			NonRetryableErrorTypes: []string{runinfo.ErrInvalidParameters, runinfo.ErrBadSource}},
+		Summary: fmt.Sprintf("Start %s (trigger %d)", t.Deployment, t.Index+1),
+	}
+}
+
+// startTriggers starts, through StartTriggered, one run of each trigger
+// in the run's memo whose `on` has the run's status. A trigger that
+// cannot start is logged; it never changes the run's outcome.
+func startTriggers(ctx workflow.Context, out runinfo.EndRunInput, params, result any) {
+	var matching []runinfo.Trigger
+	for _, t := range Triggers(ctx) {
+		if slices.Contains(t.On, out.Status) {
+			matching = append(matching, t)
+		}
+	}
+	if len(matching) == 0 || workflow.GetVersion(ctx, triggersChange, workflow.DefaultVersion, triggersStarted) == workflow.DefaultVersion {
+		return
+	}
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	in := runinfo.StartTriggeredInput{Upstream: runinfo.TriggeredBy{Deployment: out.Deployment, Run: out.Run, Status: out.Status}}
+	// Encoding the parameters and the result is a pure function of them;
+	// workflowcheck cannot see through encoding/json's reflection.
+	//workflowcheck:ignore
+	in.Params, _ = json.Marshal(params)
+	if out.Status == runinfo.RunCompleted {
+		//workflowcheck:ignore
+		in.Result, _ = json.Marshal(result)
+	}
+	var futures []workflow.Future
+	for _, t := range matching {
+		in.Trigger = t
+		futures = append(futures, workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, StartTriggeredOptions(t)), runinfo.StartTriggeredActivity, in))
+	}
+	for i, f := range futures {
+		if err := f.Get(dctx, nil); err != nil {
+			Log(ctx).Error(ctx, "the trigger of %s did not start it: %s", matching[i].Deployment, Cause(err))
+		}
+	}
+}
+
+// Triggers reads the run's triggers from its memo, with the worker
+// client's data converter (see WithConverter).
+func Triggers(ctx workflow.Context) []runinfo.Trigger {
+	p := workflow.GetInfo(ctx).Memo.GetFields()[runinfo.MemoTriggers]
+	if p == nil {
+		return nil
+	}
+	var ts []runinfo.Trigger
+	// Decoding a memo payload is a pure function of the history.
+	//workflowcheck:ignore
+	if err := converterOf(ctx).FromPayload(p, &ts); err != nil {
+		Log(ctx).Error(ctx, "the deployment's triggers could not be read from the run's memo, so none is started: %v", err)
+		return nil
+	}
+	return ts
 }
 
 // StageOf names the stage an error of a flow's code failed in: the

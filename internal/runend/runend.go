@@ -1,7 +1,9 @@
-// Package runend holds the two activities every flow's run ends with,
+// Package runend holds the activities every flow's run ends with,
 // whatever the flow: EndRun records the outcome (the run log's last line
-// and the run's row in flow_runs, its readable failure included) and
-// Notify POSTs it to each of the deployment's webhooks that asked for it.
+// and the run's row in flow_runs, its readable failure included), Notify
+// POSTs it to each of the deployment's webhooks that asked for it, and
+// StartTriggered starts the runs of the triggers that name the run's
+// deployment.
 // The worker registers them once for all flows (internal/worker); the
 // workflow side that calls them is internal/flowrun.
 //
@@ -26,6 +28,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/webui"
+	"go.temporal.io/sdk/client"
 )
 
 // onceFinal is the Once key of a run's outcome line: however often EndRun
@@ -42,6 +45,8 @@ type Activities struct {
 	Env func(string) (string, bool)
 	// HTTP posts notifications (http.DefaultClient when nil).
 	HTTP *http.Client
+	// Client starts the runs of triggers (StartTriggered).
+	Client client.Client
 }
 
 // EndRun records a run's outcome: in its log, the error of the stage's

@@ -8,6 +8,7 @@
 package runinfo
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +27,9 @@ const (
 	EndRunActivity = "EndRun"
 	// NotifyActivity POSTs a run's outcome to one webhook.
 	NotifyActivity = "Notify"
+	// StartTriggeredActivity starts one downstream run of a trigger when
+	// the upstream run ends.
+	StartTriggeredActivity = "StartTriggered"
 
 	// DeploymentSearchAttribute tags every run started for a deployment, by a
 	// schedule or by hand, so `blueprint runs ls --deployment` finds both.
@@ -257,4 +261,15 @@ type TriggeredBy struct {
 	Status     string `json:"status"`
 	// Trigger is the downstream deployment's triggers: entry that matched.
 	Trigger int `json:"trigger"`
+}
+
+// StartTriggeredInput is the StartTriggeredActivity's input: the trigger,
+// and what its templates may use of the upstream run that ended.
+type StartTriggeredInput struct {
+	Trigger  Trigger     `json:"trigger"`
+	Upstream TriggeredBy `json:"upstream"`
+	// Params and Result are the upstream run's parameters and, when it
+	// completed, its result, as JSON.
+	Params json.RawMessage `json:"params,omitempty"`
+	Result json.RawMessage `json:"result,omitempty"`
 }

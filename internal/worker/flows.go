@@ -109,11 +109,12 @@ func (r *Registry) Flows() *flow.Registry { return r.contract }
 // those marked Bookkeeping).
 func (r *Registry) Register(w sdkworker.Registry, deps Deps) (bookkeeping map[string]bool) {
 	r.contract.RegisterWorkflows(w)
-	end := &runend.Activities{Store: deps.Store, Log: deps.Log, Env: deps.Env}
+	end := &runend.Activities{Store: deps.Store, Log: deps.Log, Env: deps.Env, Client: deps.Client}
 	w.RegisterActivityWithOptions(end.EndRun, activity.RegisterOptions{Name: runinfo.EndRunActivity})
 	w.RegisterActivityWithOptions(end.Notify, activity.RegisterOptions{Name: runinfo.NotifyActivity})
-	done := map[string]bool{runinfo.EndRunActivity: true, runinfo.NotifyActivity: true}
-	bookkeeping = map[string]bool{runinfo.EndRunActivity: true, runinfo.NotifyActivity: true}
+	w.RegisterActivityWithOptions(end.StartTriggered, activity.RegisterOptions{Name: runinfo.StartTriggeredActivity})
+	done := map[string]bool{runinfo.EndRunActivity: true, runinfo.NotifyActivity: true, runinfo.StartTriggeredActivity: true}
+	bookkeeping = map[string]bool{runinfo.EndRunActivity: true, runinfo.NotifyActivity: true, runinfo.StartTriggeredActivity: true}
 	for _, f := range r.flows {
 		if f.Activities == nil {
 			continue

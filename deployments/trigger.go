@@ -121,9 +121,9 @@ func (d Deployment) Downstream() []Downstream {
 	return d.manifest.TriggersAfter(d.Name)
 }
 
-// String renders a trigger on one line, for the CLI: "after
-// production-etl on completed, failed, 10m later, parameters: from={{
-// upstream.params.from }}".
+// String renders a trigger on one line, for the CLI: `after
+// production-etl on completed, failed, 10m0s later, parameters:
+// {"from":"{{ upstream.params.from }}"}`.
 func (t TriggerSpec) String() string {
 	s := "after " + t.After + " on " + strings.Join(t.On, ", ")
 	if t.Delay > 0 {
@@ -136,7 +136,7 @@ func (t TriggerSpec) String() string {
 }
 
 // FormatParams renders the trigger's parameters, static and templated,
-// as "name=value ..." sorted by name ("" for none).
+// as FormatParams does ("" for none).
 func (t TriggerSpec) FormatParams() string {
 	all := map[string]any{}
 	maps.Copy(all, t.Parameters)

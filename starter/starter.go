@@ -154,6 +154,10 @@ func Triggers(d deployments.Deployment) []runinfo.Trigger {
 		}
 		desc := Describe(b, shown)
 		queue := cmp.Or(b.TaskQueue, f.TaskQueue)
+		var templates map[string]string
+		if len(t.Templates) > 0 {
+			templates = maps.Clone(t.Templates)
+		}
 		out = append(out, runinfo.Trigger{
 			Deployment: b.Name,
 			Index:      ds.Index,
@@ -162,7 +166,7 @@ func Triggers(d deployments.Deployment) []runinfo.Trigger {
 			Workflow:   f.Name,
 			TaskQueue:  queue,
 			Parameters: params,
-			Templates:  maps.Clone(t.Templates),
+			Templates:  templates,
 			Notify:     b.Notify,
 			Triggers:   Triggers(b),
 			Summary:    desc.Summary,

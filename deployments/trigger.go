@@ -124,8 +124,12 @@ func (d Deployment) Downstream() []Downstream {
 // String renders a trigger on one line, for the CLI: `after
 // production-etl on completed, failed, 10m0s later, parameters:
 // {"from":"{{ upstream.params.from }}"}`.
-func (t TriggerSpec) String() string {
-	s := "after " + t.After + " on " + strings.Join(t.On, ", ")
+func (t TriggerSpec) String() string { return "after " + t.After + " " + t.When() }
+
+// When is String without the upstream deployment: "on completed, 10m0s
+// later, parameters: {...}", what the CLI shows after either deployment.
+func (t TriggerSpec) When() string {
+	s := "on " + strings.Join(t.On, ", ")
 	if t.Delay > 0 {
 		s += ", " + t.Delay.String() + " later"
 	}

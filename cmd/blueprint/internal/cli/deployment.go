@@ -325,8 +325,10 @@ queue and schedules; for each schedule, whether it is deployed, up to date,
 paused (and why), its own parameters if it has any, and its next 5 run times in
 the schedule's time zone and in UTC (from the server when deployed, else
 computed from the manifest, intervals counted from the Unix epoch plus the
-offset as the server does); and the deployment's recent runs, whether started
-by a schedule, a backfill, a trigger or by hand.`,
+offset as the server does); its triggers: the deployments whose runs it starts
+after ("Triggered after") and those that start after its runs ("Triggers"); and
+the deployment's recent runs, whether started by a schedule, a backfill, a
+trigger or by hand.`,
 		Example: `  blueprint deployment inspect production-etl
   blueprint deployment inspect production-etl -o json`,
 		Args: cobra.ExactArgs(1),

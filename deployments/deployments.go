@@ -85,6 +85,12 @@ type Deployment struct {
 	// Flows are the flows Workflow is looked up in: the manifest's. A
 	// Deployment made by hand must set it.
 	Flows *flow.Registry
+	// Triggers are the entries of its triggers: (start a run after a run
+	// of another deployment ends), in manifest order.
+	Triggers []TriggerSpec
+	// manifest is the loaded manifest it belongs to, which Downstream
+	// searches for the triggers that name it; nil for one made by hand.
+	manifest *Manifest
 }
 
 // Default returns the manifest embedded in the binary, of the flows of
@@ -323,7 +329,7 @@ func Problems(err error) []Problem {
 // documented.
 var (
 	manifestKeys   = []string{"deployments", "sources"}
-	deploymentKeys = []string{"name", "description", "tags", "workflow", "task_queue", "parameters", "schedule", "schedules", "notify"}
+	deploymentKeys = []string{"name", "description", "tags", "workflow", "task_queue", "parameters", "schedule", "schedules", "notify", "triggers"}
 	scheduleKeys   = []string{"slug", "cron", "interval", "offset", "timezone", "active", "paused", "note", "overlap", "catchup_window", "jitter", "parameters"}
 )
 

@@ -157,7 +157,7 @@ func (p *parser) parse(data []byte) *Manifest {
 	}
 	m.Sources, m.Flows = p.srcs, p.flows
 	for i := range m.Deployments {
-		m.Deployments[i].Sources, m.Deployments[i].Flows = p.srcs, p.flows
+		m.Deployments[i].Sources, m.Deployments[i].Flows, m.Deployments[i].manifest = p.srcs, p.flows, m
 	}
 	return m
 }
@@ -172,13 +172,15 @@ func (p *parser) deployments(m *Manifest, list *yaml.Node) {
 		line  int
 	}
 	ids := map[string]owner{}
+	var pending []pendingTriggers // by position in m.Deployments
+	defer func() { p.checkTriggers(m, pending) }()
 	for i, item := range list.Content {
 		if p.full() {
 			p.omitted++ // at least this one
 			return
 		}
 		item = resolve(item)
-		d, nameLine, ok := p.deployment(i, item)
+		d, nameLine, pt, ok := p.deployment(i, item)
 		if !ok {
 			continue
 		}
@@ -208,16 +210,18 @@ func (p *parser) deployments(m *Manifest, list *yaml.Node) {
 			continue
 		}
 		m.Deployments = append(m.Deployments, d)
+		pending = append(pending, pt)
 	}
 }
 
 // deployment parses one list item; ok is false when it has no usable name.
-func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok bool) {
+// Its triggers are returned to be checked once every deployment is known.
+func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, pt pendingTriggers, ok bool) {
 	prefix := fmt.Sprintf("deployments[%d]", i)
 	d = Deployment{Line: n.Line, Workflow: DefaultWorkflow, Parameters: map[string]any{}}
 	if n.Kind != yaml.MappingNode {
 		p.add(n.Line, prefix, "must be a mapping with at least a `name:`, got %s", describe(n))
-		return d, 0, false
+		return d, 0, pt, false
 	}
 	hasName, nameKey, knownFlow := false, false, true
 	var params *entry
@@ -282,6 +286,8 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 			}
 		case "notify":
 			d.Notify = p.notify(field, e)
+		case "triggers":
+			pt.triggers = p.triggers(field, e)
 		default:
 			p.unknownKey(e, prefix, deploymentKeys)
 		}
@@ -322,7 +328,8 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, ok
 	if !nameKey {
 		p.add(n.Line, prefix+".name", "missing; every deployment needs a name (%s), e.g. production-etl", names.Rule)
 	}
-	return d, nameLine, hasName
+	pt.paramsOK, pt.knownFlow = paramsOK, knownFlow && p.flows.Lookup(d.Workflow) != nil
+	return d, nameLine, pt, hasName
 }
 
 // parsedSchedule is a schedule with what the rest of the deployment is
@@ -407,6 +414,12 @@ func (p *parser) tags(field string, n *yaml.Node) []string {
 // alone. It returns the values in canonical form, and whether they are
 // free of problems.
 func (p *parser) parameters(field string, e entry, f *flow.Flow, base map[string]any) (map[string]any, bool) {
+	return p.parametersExcept(field, e, f, base, nil)
+}
+
+// parametersExcept is parameters, leaving out the problems of the
+// parameters in later (a trigger's templates, known when a run ends).
+func (p *parser) parametersExcept(field string, e entry, f *flow.Flow, base map[string]any, later map[string]bool) (map[string]any, bool) {
 	n := e.val
 	if n.Kind != yaml.MappingNode {
 		p.add(n.Line, field, "must be a mapping of parameter names to values (e.g. batch_size: 1000), got %s", describe(n))
@@ -455,11 +468,16 @@ func (p *parser) parameters(field string, e entry, f *flow.Flow, base map[string
 			p.add(e.key.Line, field, "%v", err)
 			return values, false
 		}
+		reported := false
 		for _, pr := range ve.Problems {
+			if pr.Path != "" && later[pr.Top()] {
+				continue
+			}
+			reported = true
 			pr = blameSource(f.Params, merged, pr)
 			p.add(lineOf(nodes, pr.Path, e.key.Line), paramField(field, pr), "invalid value: %s", pr)
 		}
-		return values, false
+		return values, !reported
 	}
 	return values, true
 }

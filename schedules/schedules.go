@@ -355,6 +355,9 @@ func (w desired) summary() []string {
 	if len(w.dep.Notify) > 0 {
 		lines = append(lines, "notify: "+formatWebhooks(w.dep.Notify))
 	}
+	if t := starter.Triggers(w.dep); len(t) > 0 {
+		lines = append(lines, "triggers: "+formatTriggers(t))
+	}
 	if s.Paused != nil && *s.Paused {
 		lines = append(lines, "paused: true")
 	}
@@ -710,6 +713,9 @@ func compareAction(a *client.ScheduleWorkflowAction, w desired) []string {
 	if got, want := actionWebhooks(a), formatWebhooks(w.dep.Notify); got != want {
 		add("notify", got, want)
 	}
+	if d := diffTriggers(a, starter.Triggers(w.dep)); d != "" {
+		diff = append(diff, d)
+	}
 	if got, _ := a.TypedSearchAttributes.GetKeyword(starter.DeploymentKey); got != w.dep.Name {
 		add("search_attribute "+runinfo.DeploymentSearchAttribute, orNone(got), w.dep.Name)
 	}
@@ -771,6 +777,67 @@ func actionWebhooks(a *client.ScheduleWorkflowAction) string {
 		return "(undecodable)"
 	}
 	return formatWebhooks(hooks)
+}
+
+// diffTriggers compares the runs a described action's memo would start
+// after each of its runs (runinfo.MemoTriggers) with want, what the
+// manifest says now: "" when they are the same, else the diff line. The
+// memo holds whole start requests (the downstream deployments' parameters,
+// webhooks and own triggers), so any change of those updates the
+// schedule; the line names what changed when the list itself did.
+func diffTriggers(a *client.ScheduleWorkflowAction, want []runinfo.Trigger) string {
+	var got []runinfo.Trigger
+	var gotJSON json.RawMessage
+	if p, ok := a.Memo[runinfo.MemoTriggers].(*commonpb.Payload); ok {
+		if err := conn.PayloadConverter().FromPayload(p, &gotJSON); err != nil {
+			return "triggers: (undecodable) -> " + formatTriggers(want)
+		}
+		if err := json.Unmarshal(gotJSON, &got); err != nil {
+			return "triggers: (undecodable) -> " + formatTriggers(want)
+		}
+	}
+	wantJSON, err := json.Marshal(want)
+	if err != nil {
+		return "triggers: (unencodable) -> " + formatTriggers(want)
+	}
+	if (len(got) == 0 && len(want) == 0) || canonicalJSON(gotJSON) == canonicalJSON(wantJSON) {
+		return ""
+	}
+	if g, w := formatTriggers(got), formatTriggers(want); g != w {
+		return fmt.Sprintf("triggers: %s -> %s", g, w)
+	}
+	return "triggers: changed (the parameters, webhooks or own triggers of a deployment started after this one)"
+}
+
+// canonicalJSON re-encodes a JSON document with sorted keys and numbers
+// as written, so that two encodings of one value compare equal.
+func canonicalJSON(b []byte) string {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return string(b)
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return string(b)
+	}
+	return string(out)
+}
+
+// formatTriggers renders the runs a run may start for a plan line:
+// "daily-report (on completed, 10m later), audit (on failed)", or
+// "(none)".
+func formatTriggers(ts []runinfo.Trigger) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = t.Deployment + " (on " + strings.Join(t.On, ", ")
+		if t.Delay > 0 {
+			parts[i] += ", " + t.Delay.String() + " later"
+		}
+		parts[i] += ")"
+	}
+	return orNone(strings.Join(parts, ", "))
 }
 
 // formatWebhooks renders webhooks for a diff line: "$OPS_HOOK (failed,

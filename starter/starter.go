@@ -8,11 +8,14 @@
 package starter
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -111,15 +114,66 @@ func Options(d deployments.Deployment, workflowID string, params map[string]any)
 	}
 }
 
-// Memo returns the memo every run of d starts with, by hand or by a
-// schedule: the deployment's webhooks (runinfo.MemoNotify), which the
-// run's end reads to notify them. Never nil.
+// Memo returns the memo every run of d starts with, by hand, by a
+// schedule or as a retry: the deployment's webhooks (runinfo.MemoNotify),
+// which the run's end reads to notify them, and the runs its end may start
+// (runinfo.MemoTriggers, see Triggers). Never nil.
 func Memo(d deployments.Deployment) map[string]any {
 	memo := map[string]any{}
 	if len(d.Notify) > 0 {
 		memo[runinfo.MemoNotify] = d.Notify
 	}
+	if t := Triggers(d); len(t) > 0 {
+		memo[runinfo.MemoTriggers] = t
+	}
 	return memo
+}
+
+// Triggers returns the start requests of the runs a run of d may start
+// when it ends: one for each triggers: entry of the manifest that names d
+// (deployments.Deployment.Downstream), each carrying its own deployment's
+// webhooks and, recursively, its own triggers, so that the worker needs no
+// manifest and a schedule keeps what it was deployed with. The loader
+// refuses cycles, so the recursion ends. The summary and details are
+// Describe's, with each templated parameter shown as its template.
+func Triggers(d deployments.Deployment) []runinfo.Trigger {
+	var out []runinfo.Trigger
+	for _, ds := range d.Downstream() {
+		t, b := ds.Trigger(), ds.Deployment
+		f, err := b.Flow()
+		if err != nil {
+			continue // a loaded manifest knows every flow
+		}
+		params, err := ds.Params()
+		if err != nil {
+			continue // checked by the loader
+		}
+		shown := maps.Clone(params)
+		for name, text := range t.Templates {
+			shown[name] = text
+		}
+		desc := Describe(b, shown)
+		queue := cmp.Or(b.TaskQueue, f.TaskQueue)
+		var templates map[string]string
+		if len(t.Templates) > 0 {
+			templates = maps.Clone(t.Templates)
+		}
+		out = append(out, runinfo.Trigger{
+			Deployment: b.Name,
+			Index:      ds.Index,
+			On:         slices.Clone(t.On),
+			Delay:      t.Delay,
+			Workflow:   f.Name,
+			TaskQueue:  queue,
+			Parameters: params,
+			Templates:  templates,
+			Notify:     b.Notify,
+			Triggers:   Triggers(b),
+			Summary:    desc.Summary,
+			Details:    desc.Details,
+		})
+	}
+	return out
 }
 
 // NewWorkflowID returns "<deployment>-<UTC yyyymmddThhmmssZ>-<6 hex>": it

@@ -106,6 +106,11 @@ type deploymentView struct {
 	Parameters  map[string]any `json:"parameters"`
 	// Notify are the webhooks told when a run ends (variable names only).
 	Notify []runinfo.Webhook `json:"notify"`
+	// TriggeredAfter are the deployment's own triggers: its runs start
+	// after runs of these deployments end. Triggers are the other way:
+	// the deployments whose triggers: start runs after a run of this one.
+	TriggeredAfter []triggerView `json:"triggered_after"`
+	Triggers       []triggerView `json:"triggers"`
 	// Schedule is the first of Schedules (the one whose ID is the
 	// deployment name), null without one: what scripts written for one
 	// schedule per deployment read.
@@ -116,13 +121,48 @@ type deploymentView struct {
 	Manifest string `json:"manifest,omitempty"`
 }
 
+// triggerView is one triggers: entry as `deployment inspect -o json`
+// prints it: Deployment is the other end (the upstream one in
+// triggered_after, the downstream one in triggers) and Index the entry in
+// the downstream deployment's triggers:.
+type triggerView struct {
+	Deployment string            `json:"deployment"`
+	Index      int               `json:"index"`
+	On         []string          `json:"on"`
+	Delay      string            `json:"delay"`
+	Parameters map[string]any    `json:"parameters"`
+	Templates  map[string]string `json:"templates"`
+	when       string            // deployments.TriggerSpec.When
+}
+
+func viewTrigger(other string, index int, t deployments.TriggerSpec) triggerView {
+	v := triggerView{Deployment: other, Index: index, On: nonNil(t.On), Delay: t.Delay.String(),
+		Parameters: map[string]any{}, Templates: map[string]string{}, when: t.When()}
+	if t.Parameters != nil {
+		v.Parameters = redact.Object(t.Parameters)
+	}
+	if t.Templates != nil {
+		v.Templates = t.Templates
+	}
+	return v
+}
+
+// String is the trigger on one line, after its deployment.
+func (t triggerView) String() string { return t.Deployment + " " + t.when }
+
 // viewDeployment combines a deployment with its server schedules; states
 // and changes are keyed by schedule ID (a missing change: not planned).
 func viewDeployment(d deployments.Deployment, states map[string]schedules.Status, changes map[string]*schedules.Change, nextRuns int) deploymentView {
 	v := deploymentView{
 		Name: d.Name, Description: d.Description, Tags: nonNil(d.Tags),
 		Workflow: d.Workflow, TaskQueue: d.TaskQueue, Parameters: map[string]any{}, Schedules: []scheduleView{},
-		Notify: nonNil(d.Notify),
+		Notify: nonNil(d.Notify), TriggeredAfter: []triggerView{}, Triggers: []triggerView{},
+	}
+	for j, t := range d.Triggers {
+		v.TriggeredAfter = append(v.TriggeredAfter, viewTrigger(t.After, j, t))
+	}
+	for _, ds := range d.Downstream() {
+		v.Triggers = append(v.Triggers, viewTrigger(ds.Deployment.Name, ds.Index, ds.Trigger()))
 	}
 	if p, err := d.Params(); err == nil {
 		v.Parameters = redact.Object(p)
@@ -285,8 +325,10 @@ queue and schedules; for each schedule, whether it is deployed, up to date,
 paused (and why), its own parameters if it has any, and its next 5 run times in
 the schedule's time zone and in UTC (from the server when deployed, else
 computed from the manifest, intervals counted from the Unix epoch plus the
-offset as the server does); and the deployment's recent runs, whether started
-by a schedule, a backfill, a trigger or by hand.`,
+offset as the server does); its triggers: the deployments whose runs it starts
+after ("Triggered after") and those that start after its runs ("Triggers"); and
+the deployment's recent runs, whether started by a schedule, a backfill, a
+trigger or by hand.`,
 		Example: `  blueprint deployment inspect production-etl
   blueprint deployment inspect production-etl -o json`,
 		Args: cobra.ExactArgs(1),
@@ -342,6 +384,12 @@ func (a *app) printInspect(v deploymentView) error {
 		}
 		f.add("Notify", "%s", strings.Join(hooks, ", "))
 	}
+	if len(v.TriggeredAfter) > 0 {
+		f.add("Triggered after", "%s", joinTriggers(v.TriggeredAfter))
+	}
+	if len(v.Triggers) > 0 {
+		f.add("Triggers", "%s", joinTriggers(v.Triggers))
+	}
 	if len(v.Schedules) == 0 {
 		f.add("Schedule", "none (start runs with: blueprint run %s)", v.Name)
 		if err := f.flush(); err != nil {
@@ -363,6 +411,14 @@ func (a *app) printInspect(v deploymentView) error {
 		return nil
 	}
 	return printRunRows(w, v.RecentRuns, "  ")
+}
+
+func joinTriggers(ts []triggerView) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = t.String()
+	}
+	return strings.Join(parts, "; ")
 }
 
 // printScheduleView adds one schedule's fields to f, flushes them and

@@ -178,6 +178,18 @@ func TestRecordHistories(t *testing.T) {
 		saveHistory(ctx, t, c, dir, name, run)
 	}
 
+	// Since triggers: a run whose memo names a downstream deployment
+	// starts it at its end (blueprint-triggers 1).
+	{
+		down := runinfo.Trigger{Deployment: "report-after", On: []string{runinfo.RunCompleted}, Workflow: report.OrdersReportWorkflow, TaskQueue: runinfo.TaskQueue,
+			Parameters: map[string]any{"from": "1999-01-01", "to": "1999-01-01"}, Templates: map[string]string{"timezone": "UTC"}}
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-triggered", TaskQueue: runinfo.TaskQueue,
+			Memo: map[string]any{runinfo.MemoTriggers: []runinfo.Trigger{down}}}, datapipeline.WorkflowType, datapipeline.Params{BatchSize: 50, SourceURL: "demo://orders"})
+		require.NoError(t, err)
+		require.NoError(t, run.Get(ctx, nil))
+		saveHistory(ctx, t, c, dir, "triggered", run)
+	}
+
 	// OrdersReport: a day range given, and the defaults (yesterday, from
 	// the workflow's own clock).
 	for name, p := range map[string]report.Params{

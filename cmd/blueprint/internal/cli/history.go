@@ -153,6 +153,9 @@ type runDetail struct {
 	// are the retries of this one, newest first.
 	RetryOf    *runRef        `json:"retry_of,omitempty"`
 	Retries    []runRow       `json:"retries,omitempty"`
+	// TriggeredBy is the upstream run whose end started this one (a
+	// deployment's triggers:).
+	TriggeredBy *triggeredBy `json:"triggered_by,omitempty"`
 	Activities []activityView `json:"activities"`
 	// Children are the child runs the run started (a flow that composes
 	// others, such as NightlyETL).
@@ -218,6 +221,7 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 		ScheduledFor: delayedStart(info),
 		Parameters:   map[string]any{},
 		RetryOf:      retryOfRef(ns, info.GetSearchAttributes()),
+		TriggeredBy:  triggeredByOf(ns, info.GetMemo()),
 		Activities:   []activityView{},
 	}
 	if info.GetCloseTime() != nil {
@@ -517,4 +521,30 @@ func keywordOf(sa *commonpb.SearchAttributes, name string) string {
 		return list[0]
 	}
 	return ""
+}
+
+// triggeredBy is the upstream run of a triggered run, as `runs show` gives it.
+type triggeredBy struct {
+	runRef
+	Deployment string `json:"deployment,omitempty"`
+	Status     string `json:"status"`
+	// Trigger is the downstream deployment's triggers: entry, from 1.
+	Trigger int `json:"trigger"`
+}
+
+// triggeredByOf reads the blueprint.triggered-by memo a trigger's run
+// starts with; nil for any other run.
+func triggeredByOf(ns string, memo *commonpb.Memo) *triggeredBy {
+	p := memo.GetFields()[runinfo.MemoTriggeredBy]
+	if p == nil {
+		return nil
+	}
+	var by runinfo.TriggeredBy
+	if conn.PayloadConverter().FromPayload(p, &by) != nil {
+		return nil
+	}
+	return &triggeredBy{
+		runRef:     runRef{WorkflowID: by.Run.WorkflowID, RunID: by.Run.RunID, UIURL: uiLink(ns, by.Run.WorkflowID, by.Run.RunID)},
+		Deployment: by.Deployment, Status: by.Status, Trigger: by.Trigger + 1,
+	}
 }

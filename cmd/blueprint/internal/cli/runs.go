@@ -393,6 +393,9 @@ func printRunDetail(w io.Writer, r runDetail) error {
 	if r.RetryOf != nil {
 		f.add("Retry of", "%s (run %s)", r.RetryOf.WorkflowID, r.RetryOf.RunID)
 	}
+	if b := r.TriggeredBy; b != nil {
+		f.add("Triggered by", "%s (run %s) of %s, which %s (trigger %d)", b.WorkflowID, b.RunID, orDash(b.Deployment), b.Status, b.Trigger)
+	}
 	if len(r.Retries) > 0 {
 		list := make([]string, len(r.Retries))
 		for i, rt := range r.Retries {

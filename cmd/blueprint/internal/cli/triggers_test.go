@@ -1,10 +1,18 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/blueprint-etl/blueprint/flows"
+	"github.com/blueprint-etl/blueprint/flows/flowstest"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
+	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
+	"github.com/blueprint-etl/blueprint/internal/trigger"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -87,4 +95,46 @@ func TestTriggersShown(t *testing.T) {
 	require.Len(t, v.Triggers, 1)
 	assert.Equal(t, down, v.Triggers[0]["deployment"])
 	assert.Empty(t, v.TriggeredAfter)
+}
+
+// TestTriggerChainFromTheManifest runs a chain declared in a manifest, as
+// users write it: `blueprint run` of the upstream deployment starts the
+// downstream run once its run completes, with a template value taken from
+// the upstream run, and not the one declared for failures; `runs show` of
+// the downstream run says which run triggered it, and the upstream run's
+// log which run it triggered.
+func TestTriggerChainFromTheManifest(t *testing.T) {
+	queue := testutil.UniqueID("tq-chain")
+	st := flowstest.Start(t, srv.Client(), queue, flows.Registry)
+	up, down, onFail := testutil.UniqueID("chain-load"), testutil.UniqueID("chain-reload"), testutil.UniqueID("chain-alert")
+	path := writeManifest(t, manifestOf(
+		deployment(up, queue, `{batch_size: 12, source_url: "demo://orders?seed=5"}`, ""),
+		deployment(down, queue, `{batch_size: 1}`, "")+"    triggers:\n      - after: "+up+"\n        parameters: {batch_size: \"{{ upstream.params.batch_size }}\", source_url: \"{{ upstream.params.source_url }}\"}\n",
+		deployment(onFail, queue, `{batch_size: 1}`, "")+"    triggers:\n      - after: "+up+"\n        on: [failed]\n",
+	))
+	id := testutil.UniqueID("chain-up")
+	r := ok(t, "-f", path, "run", up, "--id", id, "--watch", "--timeout", "2m")
+	assert.Contains(t, r.stdout, " completed in ")
+
+	desc, err := srv.Client().DescribeWorkflow(context.Background(), id, "")
+	require.NoError(t, err)
+	upRef := runinfo.RunRef{WorkflowID: id, RunID: desc.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId()}
+	downID := trigger.WorkflowID(down, 0, upRef)
+	var sum datapipeline.Summary
+	require.NoError(t, srv.Client().GetWorkflow(context.Background(), downID, "").Get(context.Background(), &sum), "the downstream run started and completed")
+	assert.Equal(t, int64(12), sum.Extracted, "batch_size came from the upstream run")
+	assert.Equal(t, "demo://orders?seed=5", sum.Source)
+
+	show := ok(t, "-f", path, "runs", "show", downID)
+	assert.Regexp(t, `(?m)^\s+Triggered by:\s+`+id+` \(run \S+\) of `+up+`, which completed \(trigger 1\)$`, show.stdout)
+	assert.Regexp(t, `(?m)^\s+Deployment:\s+`+down+`$`, show.stdout)
+	lines, err := st.RunLogs(context.Background(), upRef, store.LogQuery{})
+	require.NoError(t, err)
+	var said []string
+	for _, l := range lines {
+		said = append(said, l.Message)
+	}
+	assert.Contains(t, said, "triggered "+down+": run "+downID, "the upstream run's log names the run it triggered")
+	_, err = srv.Client().DescribeWorkflow(context.Background(), trigger.WorkflowID(onFail, 0, upRef), "")
+	assert.Error(t, err, "the trigger on failure did not start")
 }

@@ -151,12 +151,12 @@ type runDetail struct {
 	Parameters   map[string]any `json:"parameters"`
 	// RetryOf is the run this one retries (blueprint runs retry); Retries
 	// are the retries of this one, newest first.
-	RetryOf    *runRef        `json:"retry_of,omitempty"`
-	Retries    []runRow       `json:"retries,omitempty"`
+	RetryOf *runRef  `json:"retry_of,omitempty"`
+	Retries []runRow `json:"retries,omitempty"`
 	// TriggeredBy is the upstream run whose end started this one (a
 	// deployment's triggers:).
-	TriggeredBy *triggeredBy `json:"triggered_by,omitempty"`
-	Activities []activityView `json:"activities"`
+	TriggeredBy *triggeredBy   `json:"triggered_by,omitempty"`
+	Activities  []activityView `json:"activities"`
 	// Children are the child runs the run started (a flow that composes
 	// others, such as NightlyETL).
 	Children []childView `json:"children,omitempty"`

@@ -49,6 +49,29 @@ const (
 	// holds, on a run a trigger started, the upstream run (TriggeredBy).
 	MemoTriggers    = "blueprint.triggers"
 	MemoTriggeredBy = "blueprint.triggered-by"
+	// MemoConcurrency holds the deployment's concurrency limit
+	// (Concurrency) on each of its runs; MemoWaiting, while a run waits for
+	// a slot, why ("concurrency limit 1 of 1 taken by <workflow ID>"), for
+	// `blueprint runs ls` (a memo is in every list result).
+	MemoConcurrency = "blueprint.concurrency"
+	MemoWaiting     = "blueprint.waiting"
+)
+
+// Collision strategies of a concurrency limit: a run over the limit waits
+// for a slot (enqueue, the default) or ends cancelled at once
+// (cancel_new).
+const (
+	CollisionEnqueue   = "enqueue"
+	CollisionCancelNew = "cancel_new"
+)
+
+// CollisionStrategies lists them, the default first.
+var CollisionStrategies = []string{CollisionEnqueue, CollisionCancelNew}
+
+// Concurrency limits and bounds.
+const (
+	MinConcurrencyLimit = 1
+	MaxConcurrencyLimit = 1000
 )
 
 // Notification events: a webhook is called when the run ends in one of its
@@ -246,6 +269,9 @@ type Trigger struct {
 	// deployment's webhooks and the triggers that name it.
 	Notify   []Webhook `json:"notify,omitempty"`
 	Triggers []Trigger `json:"triggers,omitempty"`
+	// Concurrency is the downstream deployment's concurrency limit, if it
+	// has one.
+	Concurrency *Concurrency `json:"concurrency,omitempty"`
 	// Summary and Details are the downstream run's Web UI summary and
 	// details (starter.Describe), without the upstream run, which the
 	// worker adds.
@@ -273,3 +299,19 @@ type StartTriggeredInput struct {
 	Params json.RawMessage `json:"params,omitempty"`
 	Result json.RawMessage `json:"result,omitempty"`
 }
+
+// Concurrency is a deployment's concurrency limit, carried by each of its
+// runs (MemoConcurrency) whatever started it: a run is admitted through
+// the deployment's semaphore workflow (SemaphoreWorkflowID) on TaskQueue
+// before its flow's code runs.
+type Concurrency struct {
+	Deployment string `json:"deployment"`
+	Limit      int    `json:"limit"`
+	// Strategy is CollisionEnqueue or CollisionCancelNew.
+	Strategy  string `json:"strategy"`
+	TaskQueue string `json:"task_queue"`
+}
+
+// SemaphoreWorkflowID is the workflow ID of deployment's semaphore: one
+// per deployment, in the deployment's namespace.
+func SemaphoreWorkflowID(deployment string) string { return "blueprint-concurrency-" + deployment }

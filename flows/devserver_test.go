@@ -190,6 +190,17 @@ func TestRecordHistories(t *testing.T) {
 		saveHistory(ctx, t, c, dir, "triggered", run)
 	}
 
+	// Since concurrency limits: a run admitted through its deployment's
+	// semaphore (blueprint-concurrency 1).
+	{
+		lim := runinfo.Concurrency{Deployment: "history-limited", Limit: 1, Strategy: runinfo.CollisionEnqueue, TaskQueue: runinfo.TaskQueue}
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-limited", TaskQueue: runinfo.TaskQueue,
+			Memo: map[string]any{runinfo.MemoConcurrency: lim}}, datapipeline.WorkflowType, datapipeline.Params{BatchSize: 50, SourceURL: "demo://orders"})
+		require.NoError(t, err)
+		require.NoError(t, run.Get(ctx, nil))
+		saveHistory(ctx, t, c, dir, "limited", run)
+	}
+
 	// OrdersReport: a day range given, and the defaults (yesterday, from
 	// the workflow's own clock).
 	for name, p := range map[string]report.Params{

@@ -86,6 +86,10 @@ func New[P, R any](name string, fn func(workflow.Context, P) (R, error), o Optio
 			return zero, flowrun.Finish(ctx, nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), runinfo.ErrInvalidParameters, nil))
 		}
 		params := *p.(*P)
+		// A deployment's concurrency limit admits the run first.
+		if err := flowrun.Admit(ctx); err != nil {
+			return zero, flowrun.Finish(ctx, params, nil, err)
+		}
 		res, err := fn(ctx, params)
 		return res, flowrun.Finish(ctx, params, res, err)
 	}

@@ -146,7 +146,14 @@ func Failed(ctx workflow.Context, stage string, err error) runinfo.EndRunInput {
 	if errors.As(err, &canceled) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
 		status = runinfo.RunCancelled
 	}
-	return runinfo.EndRunInput{Status: status, Stage: stage, Error: Cause(err)}
+	cause := Cause(err)
+	// A cancellation that says why (a run refused by its deployment's
+	// concurrency limit) gives its reason.
+	var reason string
+	if canceled != nil && canceled.HasDetails() && canceled.Details(&reason) == nil && reason != "" {
+		cause = reason
+	}
+	return runinfo.EndRunInput{Status: status, Stage: stage, Error: cause}
 }
 
 // Cause is the cause of a stage's failure, for the run log and the

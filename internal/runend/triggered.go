@@ -57,6 +57,9 @@ func (a *Activities) StartTriggered(ctx context.Context, in runinfo.StartTrigger
 	if len(t.Triggers) > 0 {
 		memo[runinfo.MemoTriggers] = t.Triggers
 	}
+	if t.Concurrency != nil {
+		memo[runinfo.MemoConcurrency] = *t.Concurrency
+	}
 	_, err = a.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       id,
 		TaskQueue:                                t.TaskQueue,

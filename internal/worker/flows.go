@@ -6,11 +6,13 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/runend"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
+	"github.com/blueprint-etl/blueprint/internal/semaphore"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 )
@@ -113,8 +115,16 @@ func (r *Registry) Register(w sdkworker.Registry, deps Deps) (bookkeeping map[st
 	w.RegisterActivityWithOptions(end.EndRun, activity.RegisterOptions{Name: runinfo.EndRunActivity})
 	w.RegisterActivityWithOptions(end.Notify, activity.RegisterOptions{Name: runinfo.NotifyActivity})
 	w.RegisterActivityWithOptions(end.StartTriggered, activity.RegisterOptions{Name: runinfo.StartTriggeredActivity})
-	done := map[string]bool{runinfo.EndRunActivity: true, runinfo.NotifyActivity: true, runinfo.StartTriggeredActivity: true}
-	bookkeeping = map[string]bool{runinfo.EndRunActivity: true, runinfo.NotifyActivity: true, runinfo.StartTriggeredActivity: true}
+	// A deployment's concurrency limit: its semaphore and the activities
+	// around it (internal/semaphore).
+	sem := &semaphore.Activities{Client: deps.Client}
+	w.RegisterWorkflowWithOptions(semaphore.Workflow, workflow.RegisterOptions{Name: semaphore.WorkflowType})
+	w.RegisterActivityWithOptions(sem.RequestSlot, activity.RegisterOptions{Name: semaphore.RequestSlotActivity})
+	w.RegisterActivityWithOptions(sem.WatchHolder, activity.RegisterOptions{Name: semaphore.WatchHolderActivity})
+	done := map[string]bool{runinfo.EndRunActivity: true, runinfo.NotifyActivity: true, runinfo.StartTriggeredActivity: true,
+		semaphore.RequestSlotActivity: true, semaphore.WatchHolderActivity: true}
+	bookkeeping = map[string]bool{runinfo.EndRunActivity: true, runinfo.NotifyActivity: true, runinfo.StartTriggeredActivity: true,
+		semaphore.RequestSlotActivity: true, semaphore.WatchHolderActivity: true}
 	for _, f := range r.flows {
 		if f.Activities == nil {
 			continue

@@ -32,7 +32,7 @@ type concurrencyState struct {
 func semaphoreState(ctx context.Context, c client.Client, deployment string) (concurrencyState, error) {
 	id := runinfo.SemaphoreWorkflowID(deployment)
 	state := concurrencyState{Holders: []runinfo.RunRef{}, Queue: []runinfo.RunRef{}}
-	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	desc, err := describeRun(ctx, c, id, "")
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):

@@ -124,7 +124,9 @@ func TestConcurrencyInspectAsksTheSemaphore(t *testing.T) {
 	t.Cleanup(w.Stop)
 	run, err := srv.Client().ExecuteWorkflow(ctx(t), client.StartWorkflowOptions{ID: runinfo.SemaphoreWorkflowID(name), TaskQueue: queue}, "TestSemaphore")
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Client().TerminateWorkflow(context.Background(), run.GetID(), run.GetRunID(), "test cleanup") })
+	t.Cleanup(func() {
+		_ = srv.Client().TerminateWorkflow(context.Background(), run.GetID(), run.GetRunID(), "test cleanup")
+	})
 
 	path := writeManifest(t, manifestOf(deployment(name, queue, `{batch_size: 10}`, "")+"    concurrency_limit: 1\n"))
 	r := ok(t, "-f", path, "deployment", "inspect", name)
@@ -152,7 +154,9 @@ func TestWaitingRunShown(t *testing.T) {
 		TypedSearchAttributes: temporal.NewSearchAttributes(temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute).ValueSet(name)),
 	}, "DataPipeline", map[string]any{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Client().TerminateWorkflow(context.Background(), run.GetID(), run.GetRunID(), "test cleanup") })
+	t.Cleanup(func() {
+		_ = srv.Client().TerminateWorkflow(context.Background(), run.GetID(), run.GetRunID(), "test cleanup")
+	})
 
 	var rows []map[string]any
 	require.Eventually(t, func() bool {

@@ -88,6 +88,14 @@ type Deployment struct {
 	// Triggers are the entries of its triggers: (start a run after a run
 	// of another deployment ends), in manifest order.
 	Triggers []TriggerSpec
+	// ConcurrencyLimit is how many of its runs may run at once
+	// (concurrency_limit:, runinfo.MinConcurrencyLimit to
+	// MaxConcurrencyLimit), 0 for no limit; CollisionStrategy what a run
+	// over it does (collision_strategy:, one of
+	// runinfo.CollisionStrategies, the first when not given; "" without a
+	// limit). Each run carries them (Concurrency).
+	ConcurrencyLimit  int
+	CollisionStrategy string
 	// manifest is the loaded manifest it belongs to, which Downstream
 	// searches for the triggers that name it; nil for one made by hand.
 	manifest *Manifest
@@ -329,7 +337,7 @@ func Problems(err error) []Problem {
 // documented.
 var (
 	manifestKeys   = []string{"deployments", "sources"}
-	deploymentKeys = []string{"name", "description", "tags", "workflow", "task_queue", "parameters", "schedule", "schedules", "notify", "triggers"}
+	deploymentKeys = []string{"name", "description", "tags", "workflow", "task_queue", "parameters", "schedule", "schedules", "notify", "triggers", "concurrency_limit", "collision_strategy"}
 	scheduleKeys   = []string{"slug", "cron", "interval", "offset", "timezone", "active", "paused", "note", "overlap", "catchup_window", "jitter", "parameters"}
 )
 

@@ -189,7 +189,7 @@ func TestParseRejects(t *testing.T) {
 		{"bad name", "deployments:\n  - name: Production_ETL\n", 2, "deployments[0].name", `"Production_ETL" is not a valid name (lower-case letters, digits and '-'`},
 		{"name too long", "deployments:\n  - name: " + strings.Repeat("a", 64) + "\n", 2, "deployments[0].name", "at most 63 characters"},
 		{"duplicate names", prod + "  - name: production-etl\n", 8, "deployments[1].name", `duplicate name "production-etl": deployments[0] at line 2 has it too`},
-		{"unknown deployment key", "deployments:\n  - name: x\n    schedul: {cron: '@daily'}\n", 3, "deployments[0].schedul", `unknown key (valid: name, description, tags, workflow, task_queue, parameters, schedule, schedules, notify, triggers); did you mean "schedule"?`},
+		{"unknown deployment key", "deployments:\n  - name: x\n    schedul: {cron: '@daily'}\n", 3, "deployments[0].schedul", `unknown key (valid: name, description, tags, workflow, task_queue, parameters, schedule, schedules, notify, triggers, concurrency_limit, collision_strategy); did you mean "schedule"?`},
 		{"duplicate key", "deployments:\n  - name: x\n    tags: [a]\n    tags: [b]\n", 4, "deployments[0].tags", "duplicate key (first at line 3)"},
 		{"merge key", "deployments:\n  - name: x\n    <<: {tags: [a]}\n", 3, "deployments[0]", "merge keys (<<) are not supported"},
 		{"tags not a list", "deployments:\n  - name: x\n    tags: etl\n", 3, "deployments[0].tags", `must be a list of strings such as [etl, orders], got the string "etl"`},

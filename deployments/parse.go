@@ -19,6 +19,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/names"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
@@ -227,6 +228,7 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, pt
 	var params *entry
 	var scheds []parsedSchedule
 	var schedKey *entry // the first of schedule: and schedules:
+	var limitKey, strategyKey *entry
 	for _, e := range p.entries(prefix, n) {
 		field := join(prefix, e.name)
 		switch e.name {
@@ -288,9 +290,22 @@ func (p *parser) deployment(i int, n *yaml.Node) (d Deployment, nameLine int, pt
 			d.Notify = p.notify(field, e)
 		case "triggers":
 			pt.triggers = p.triggers(field, e)
+		case "concurrency_limit":
+			limitKey = &e
+			d.ConcurrencyLimit = p.concurrencyLimit(field, e.val)
+		case "collision_strategy":
+			strategyKey = &e
+			d.CollisionStrategy = p.collisionStrategy(field, e.val)
 		default:
 			p.unknownKey(e, prefix, deploymentKeys)
 		}
+	}
+	switch {
+	case strategyKey != nil && limitKey == nil:
+		p.add(strategyKey.key.Line, join(prefix, "collision_strategy"), "has no effect without concurrency_limit: (add concurrency_limit: 1, or leave collision_strategy out)")
+		d.CollisionStrategy = ""
+	case d.ConcurrencyLimit > 0 && d.CollisionStrategy == "" && strategyKey == nil:
+		d.CollisionStrategy = runinfo.CollisionStrategies[0]
 	}
 	// The parameters are checked against the flow's, which the workflow
 	// key (wherever it is in the mapping) names; a schedule's over the

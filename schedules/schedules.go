@@ -358,6 +358,9 @@ func (w desired) summary() []string {
 	if t := starter.Triggers(w.dep); len(t) > 0 {
 		lines = append(lines, "triggers: "+formatTriggers(t))
 	}
+	if c := w.dep.Concurrency(); c != nil {
+		lines = append(lines, "concurrency: "+deployments.FormatConcurrency(c))
+	}
 	if s.Paused != nil && *s.Paused {
 		lines = append(lines, "paused: true")
 	}
@@ -716,6 +719,9 @@ func compareAction(a *client.ScheduleWorkflowAction, w desired) []string {
 	if d := diffTriggers(a, starter.Triggers(w.dep)); d != "" {
 		diff = append(diff, d)
 	}
+	if d := diffConcurrency(a, w.dep.Concurrency()); d != "" {
+		diff = append(diff, d)
+	}
 	if got, _ := a.TypedSearchAttributes.GetKeyword(starter.DeploymentKey); got != w.dep.Name {
 		add("search_attribute "+runinfo.DeploymentSearchAttribute, orNone(got), w.dep.Name)
 	}
@@ -806,7 +812,33 @@ func diffTriggers(a *client.ScheduleWorkflowAction, want []runinfo.Trigger) stri
 	if g, w := formatTriggers(got), formatTriggers(want); g != w {
 		return fmt.Sprintf("triggers: %s -> %s", g, w)
 	}
-	return "triggers: changed (the parameters, webhooks or own triggers of a deployment started after this one)"
+	return "triggers: changed (the parameters, webhooks, own triggers or concurrency limit of a deployment started after this one)"
+}
+
+// diffConcurrency compares the concurrency limit a described action's
+// memo gives its runs (runinfo.MemoConcurrency) with want, the
+// manifest's: "" when they are the same, else the diff line
+// "concurrency: 1 (enqueue) -> 2 (enqueue)". The whole value is compared,
+// so a changed task queue updates the schedule too.
+func diffConcurrency(a *client.ScheduleWorkflowAction, want *runinfo.Concurrency) string {
+	var got *runinfo.Concurrency
+	if p, ok := a.Memo[runinfo.MemoConcurrency].(*commonpb.Payload); ok {
+		if err := conn.PayloadConverter().FromPayload(p, &got); err != nil {
+			return "concurrency: (undecodable) -> " + deployments.FormatConcurrency(want)
+		}
+	}
+	switch {
+	case got == nil && want == nil:
+		return ""
+	case got != nil && want != nil && *got == *want:
+		return ""
+	}
+	from, to := deployments.FormatConcurrency(got), deployments.FormatConcurrency(want)
+	if from == to {
+		to += ", task queue " + want.TaskQueue
+		from += ", task queue " + got.TaskQueue
+	}
+	return "concurrency: " + from + " -> " + to
 }
 
 // canonicalJSON re-encodes a JSON document with sorted keys and numbers

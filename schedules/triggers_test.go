@@ -74,7 +74,7 @@ func TestScheduledRunsCarryTriggers(t *testing.T) {
 	// So does one further down the chain.
 	plan, _ = deploy(t, manifest(t, yaml("20m", "8")), false)
 	assert.Equal(t, schedules.Update, plan.Changes[0].Action)
-	assert.Equal(t, []string{"triggers: changed (the parameters, webhooks or own triggers of a deployment started after this one)"}, plan.Changes[0].Diff)
+	assert.Equal(t, []string{"triggers: changed (the parameters, webhooks, own triggers or concurrency limit of a deployment started after this one)"}, plan.Changes[0].Diff)
 	plan, _ = deploy(t, manifest(t, yaml("20m", "8")), false)
 	assert.Equal(t, schedules.Unchanged, plan.Changes[0].Action, "diff: %v", plan.Changes[0].Diff)
 

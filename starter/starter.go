@@ -8,7 +8,6 @@
 package starter
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -93,14 +92,7 @@ func Options(d deployments.Deployment, workflowID string, params map[string]any)
 	if workflowID == "" {
 		workflowID = NewWorkflowID(d.Name, time.Now())
 	}
-	queue := d.TaskQueue
-	if queue == "" {
-		if f, err := d.Flow(); err == nil {
-			queue = f.TaskQueue
-		} else {
-			queue = runinfo.TaskQueue
-		}
-	}
+	queue := d.Queue()
 	desc := Describe(d, params)
 	return client.StartWorkflowOptions{
 		Memo:                                     Memo(d),
@@ -116,8 +108,11 @@ func Options(d deployments.Deployment, workflowID string, params map[string]any)
 
 // Memo returns the memo every run of d starts with, by hand, by a
 // schedule or as a retry: the deployment's webhooks (runinfo.MemoNotify),
-// which the run's end reads to notify them, and the runs its end may start
-// (runinfo.MemoTriggers, see Triggers). Never nil.
+// which the run's end reads to notify them, the runs its end may start
+// (runinfo.MemoTriggers, see Triggers) and its concurrency limit
+// (runinfo.MemoConcurrency), which the run waits on before its flow's code
+// runs: whatever starts a run goes through here, so none skips the limit.
+// Never nil.
 func Memo(d deployments.Deployment) map[string]any {
 	memo := map[string]any{}
 	if len(d.Notify) > 0 {
@@ -125,6 +120,9 @@ func Memo(d deployments.Deployment) map[string]any {
 	}
 	if t := Triggers(d); len(t) > 0 {
 		memo[runinfo.MemoTriggers] = t
+	}
+	if c := d.Concurrency(); c != nil {
+		memo[runinfo.MemoConcurrency] = c
 	}
 	return memo
 }
@@ -153,24 +151,25 @@ func Triggers(d deployments.Deployment) []runinfo.Trigger {
 			shown[name] = text
 		}
 		desc := Describe(b, shown)
-		queue := cmp.Or(b.TaskQueue, f.TaskQueue)
+		queue := b.Queue()
 		var templates map[string]string
 		if len(t.Templates) > 0 {
 			templates = maps.Clone(t.Templates)
 		}
 		out = append(out, runinfo.Trigger{
-			Deployment: b.Name,
-			Index:      ds.Index,
-			On:         slices.Clone(t.On),
-			Delay:      t.Delay,
-			Workflow:   f.Name,
-			TaskQueue:  queue,
-			Parameters: params,
-			Templates:  templates,
-			Notify:     b.Notify,
-			Triggers:   Triggers(b),
-			Summary:    desc.Summary,
-			Details:    desc.Details,
+			Deployment:  b.Name,
+			Index:       ds.Index,
+			On:          slices.Clone(t.On),
+			Delay:       t.Delay,
+			Workflow:    f.Name,
+			TaskQueue:   queue,
+			Parameters:  params,
+			Templates:   templates,
+			Notify:      b.Notify,
+			Triggers:    Triggers(b),
+			Concurrency: b.Concurrency(),
+			Summary:     desc.Summary,
+			Details:     desc.Details,
 		})
 	}
 	return out

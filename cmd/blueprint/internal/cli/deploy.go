@@ -89,9 +89,13 @@ type deployReport struct {
 
 func (a *app) printDeploy(m *deployments.Manifest, changes []schedules.Change, orphans []string, dryRun bool) error {
 	var unscheduled []string
+	limits := map[string]string{} // of the unscheduled deployments that have one
 	for _, d := range m.Deployments {
 		if len(d.Schedules) == 0 {
 			unscheduled = append(unscheduled, d.Name)
+			if c := d.Concurrency(); c != nil {
+				limits[d.Name] = deployments.FormatConcurrency(c)
+			}
 		}
 	}
 	if a.json() {
@@ -123,6 +127,9 @@ func (a *app) printDeploy(m *deployments.Manifest, changes []schedules.Change, o
 	}
 	for _, n := range unscheduled {
 		fmt.Fprintf(w, "%-*s  no schedule (start it with: blueprint run %s)\n", width, n, n)
+		if l, ok := limits[n]; ok {
+			fmt.Fprintf(w, "%-*s      concurrency: %s\n", width, "", l)
+		}
 	}
 	if len(orphans) > 0 {
 		fmt.Fprintf(w, "\nNot in the manifest but created by blueprint: %s (deploy --prune deletes them)\n", strings.Join(orphans, ", "))

@@ -111,6 +111,16 @@ type deploymentView struct {
 	// the deployments whose triggers: start runs after a run of this one.
 	TriggeredAfter []triggerView `json:"triggered_after"`
 	Triggers       []triggerView `json:"triggers"`
+	// ConcurrencyLimit is how many of its runs may run at once (0: no
+	// limit) and CollisionStrategy what a run over it does ("" without a
+	// limit). Holders and Queue (inspect, with a limit) are the runs
+	// holding a slot and those waiting for one, from the semaphore;
+	// ConcurrencyError says why they are unknown.
+	ConcurrencyLimit  int               `json:"concurrency_limit"`
+	CollisionStrategy string            `json:"collision_strategy"`
+	Holders           *[]runinfo.RunRef `json:"holders,omitempty"`
+	Queue             *[]runinfo.RunRef `json:"queue,omitempty"`
+	ConcurrencyError  string            `json:"concurrency_error,omitempty"`
 	// Schedule is the first of Schedules (the one whose ID is the
 	// deployment name), null without one: what scripts written for one
 	// schedule per deployment read.
@@ -157,6 +167,7 @@ func viewDeployment(d deployments.Deployment, states map[string]schedules.Status
 		Name: d.Name, Description: d.Description, Tags: nonNil(d.Tags),
 		Workflow: d.Workflow, TaskQueue: d.TaskQueue, Parameters: map[string]any{}, Schedules: []scheduleView{},
 		Notify: nonNil(d.Notify), TriggeredAfter: []triggerView{}, Triggers: []triggerView{},
+		ConcurrencyLimit: d.ConcurrencyLimit, CollisionStrategy: d.CollisionStrategy,
 	}
 	for j, t := range d.Triggers {
 		v.TriggeredAfter = append(v.TriggeredAfter, viewTrigger(t.After, j, t))
@@ -326,9 +337,10 @@ paused (and why), its own parameters if it has any, and its next 5 run times in
 the schedule's time zone and in UTC (from the server when deployed, else
 computed from the manifest, intervals counted from the Unix epoch plus the
 offset as the server does); its triggers: the deployments whose runs it starts
-after ("Triggered after") and those that start after its runs ("Triggers"); and
-the deployment's recent runs, whether started by a schedule, a backfill, a
-trigger or by hand.`,
+after ("Triggered after") and those that start after its runs ("Triggers"); its
+concurrency limit, with the runs holding its slots and those waiting for one
+(asked of the deployment's semaphore); and the deployment's recent runs,
+whether started by a schedule, a backfill, a trigger or by hand.`,
 		Example: `  blueprint deployment inspect production-etl
   blueprint deployment inspect production-etl -o json`,
 		Args: cobra.ExactArgs(1),
@@ -353,6 +365,13 @@ trigger or by hand.`,
 				return err
 			}
 			v.RecentRuns = nonNil(v.RecentRuns)
+			if d.ConcurrencyLimit > 0 {
+				state, err := semaphoreState(ctx, c, d.Name)
+				if err != nil {
+					v.ConcurrencyError = err.Error()
+				}
+				v.Holders, v.Queue = &state.Holders, &state.Queue
+			}
 			if a.json() {
 				return a.printJSON(v)
 			}
@@ -389,6 +408,18 @@ func (a *app) printInspect(v deploymentView) error {
 	}
 	if len(v.Triggers) > 0 {
 		f.add("Triggers", "%s", joinTriggers(v.Triggers))
+	}
+	if v.ConcurrencyLimit > 0 {
+		f.add("Concurrency limit", "%d (%s)", v.ConcurrencyLimit, v.CollisionStrategy)
+		switch {
+		case v.ConcurrencyError != "":
+			f.add("Slots", "unknown: %s", v.ConcurrencyError)
+		case v.Holders != nil:
+			f.add("Slots", "%s", formatSlots(v.ConcurrencyLimit, *v.Holders))
+			if len(*v.Queue) > 0 {
+				f.add("Waiting", "%d: %s", len(*v.Queue), formatRefs(*v.Queue))
+			}
+		}
 	}
 	if len(v.Schedules) == 0 {
 		f.add("Schedule", "none (start runs with: blueprint run %s)", v.Name)

@@ -35,6 +35,12 @@ const (
 	// statusScheduled is a run created with a start delay (run --start-in
 	// or --start-at) whose start time has not come: Temporal says Running.
 	statusScheduled = "scheduled"
+	// statusWaiting is a running run waiting for a slot of its
+	// deployment's concurrency limit: its memo holds why
+	// (runinfo.MemoWaiting), which the run upserts while it waits. It is
+	// not a filter of runs ls (a memo cannot be queried): --status running
+	// lists it.
+	statusWaiting = "waiting"
 )
 
 // statusNames maps the server's statuses to the CLI's, and statusQueries
@@ -78,8 +84,34 @@ func runStatus(info *workflowpb.WorkflowExecutionInfo, now time.Time) string {
 		if at := delayedStart(info); at != nil && at.After(now) {
 			return statusScheduled
 		}
+		if waitingOf(info.GetMemo()) != "" {
+			return statusWaiting
+		}
 	}
 	return statusName(info.GetStatus())
+}
+
+// waitingOf reads why a run waits (runinfo.MemoWaiting, "concurrency
+// limit 1 of 1 taken by <workflow ID>"): "" for a run that does not.
+func waitingOf(memo *commonpb.Memo) string {
+	p := memo.GetFields()[runinfo.MemoWaiting]
+	if p == nil {
+		return ""
+	}
+	var why string
+	if conn.PayloadConverter().FromPayload(p, &why) != nil {
+		return ""
+	}
+	return why
+}
+
+// statusText is a status as the tables and runs show print it: a waiting
+// run's says why, "waiting (concurrency limit 1 of 1 taken by X)".
+func statusText(status, waiting string) string {
+	if status == statusWaiting && waiting != "" {
+		return status + " (" + waiting + ")"
+	}
+	return status
 }
 
 // delayedStart is when a run created with a start delay starts or
@@ -140,8 +172,9 @@ type runDetail struct {
 	Deployment string `json:"deployment"`
 	Workflow   string `json:"workflow"`
 	TaskQueue  string `json:"task_queue"`
-	// Status is runStatus's.
+	// Status is runStatus's; Waiting, for a waiting run, why.
 	Status    string     `json:"status"`
+	Waiting   string     `json:"waiting,omitempty"`
 	StartedAt time.Time  `json:"started_at"`
 	ClosedAt  *time.Time `json:"closed_at"`
 	// ScheduledFor, for a run created with a start delay, is when it
@@ -223,6 +256,9 @@ func loadRun(ctx context.Context, c client.Client, ns, workflowID, runID string)
 		RetryOf:      retryOfRef(ns, info.GetSearchAttributes()),
 		TriggeredBy:  triggeredByOf(ns, info.GetMemo()),
 		Activities:   []activityView{},
+	}
+	if r.Status == statusWaiting {
+		r.Waiting = waitingOf(info.GetMemo())
 	}
 	if info.GetCloseTime() != nil {
 		t := info.GetCloseTime().AsTime()

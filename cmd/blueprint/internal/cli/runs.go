@@ -53,13 +53,15 @@ BlueprintDeployment search attribute, so they can be listed by deployment.
 
 // runRow is one run in a listing.
 type runRow struct {
-	WorkflowID string     `json:"workflow_id"`
-	RunID      string     `json:"run_id"`
-	Deployment string     `json:"deployment"`
-	Status     string     `json:"status"`
-	TaskQueue  string     `json:"task_queue"`
-	StartedAt  time.Time  `json:"started_at"`
-	ClosedAt   *time.Time `json:"closed_at"`
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	Deployment string `json:"deployment"`
+	Status     string `json:"status"`
+	// Waiting: see runDetail.
+	Waiting   string     `json:"waiting,omitempty"`
+	TaskQueue string     `json:"task_queue"`
+	StartedAt time.Time  `json:"started_at"`
+	ClosedAt  *time.Time `json:"closed_at"`
 	// ScheduledFor: see runDetail.
 	ScheduledFor *time.Time `json:"scheduled_for,omitempty"`
 }
@@ -145,6 +147,9 @@ func listRuns(ctx context.Context, c client.Client, ns string, f runFilter, limi
 				StartedAt:    e.GetStartTime().AsTime(),
 				ScheduledFor: delayedStart(e),
 			}
+			if r.Status == statusWaiting {
+				r.Waiting = waitingOf(e.GetMemo())
+			}
 			if e.GetCloseTime() != nil {
 				t := e.GetCloseTime().AsTime()
 				r.ClosedAt = &t
@@ -191,10 +196,10 @@ func printRunRows(w io.Writer, rows []runRow, indent string) error {
 			dur = formatDuration(r.ClosedAt.Sub(r.start()))
 		case r.Status == statusScheduled:
 			dur = "starts in " + formatDuration(time.Until(r.start()))
-		case r.Status == statusRunning:
+		case r.Status == statusRunning, r.Status == statusWaiting:
 			dur = formatDuration(time.Since(r.start())) + " so far"
 		}
-		t.row(indent+r.WorkflowID, r.RunID, r.Deployment, r.Status, formatTime(r.start()), dur)
+		t.row(indent+r.WorkflowID, r.RunID, r.Deployment, statusText(r.Status, r.Waiting), formatTime(r.start()), dur)
 	}
 	return t.flush()
 }
@@ -220,8 +225,11 @@ with the nearest name suggested. A listing cut short by --limit ends with
 "Showing 20 of 67 runs; see more with --limit". A run created with a start
 delay whose time has not come is scheduled (Temporal counts it as running):
 its start time is under STARTED and "starts in 59m" under DURATION, and in
--o json it has scheduled_for. Durations in -o json are Go duration strings
-("1h0m0s") or carry their unit in the key (extract_ms).`, strings.Join(statusOrder, ", ")),
+-o json it has scheduled_for. A run waiting for a slot of its deployment's
+concurrency limit is waiting, with the reason: "waiting (concurrency limit 1
+of 1 taken by production-etl-...)" (in -o json, status waiting and the reason
+in waiting); --status running lists it. Durations in -o json are Go duration
+strings ("1h0m0s") or carry their unit in the key (extract_ms).`, strings.Join(statusOrder, ", ")),
 		Example: `  blueprint runs ls
   blueprint runs ls --deployment production-etl --status failed
   blueprint runs ls --limit 100 -o json`,
@@ -322,7 +330,9 @@ from the run log in the warehouse (see 'blueprint runs logs' and its
 
 While an activity waits for an unreachable warehouse (a restart, a failover,
 a locked SQLite file), a Waiting line says so, from the activity's heartbeat:
-"Load is waiting for the warehouse (connection refused) since ...".`,
+"Load is waiting for the warehouse (connection refused) since ...". A run
+waiting for a slot of its deployment's concurrency limit has status "waiting
+(concurrency limit 1 of 1 taken by WORKFLOW_ID)".`,
 		Example: `  blueprint runs show production-etl-20250131T090000Z-1a2b3c
   blueprint runs show production-etl-2025-01-31T15:00:00Z --run-id 0194b7a2-... -o json`,
 		Args: cobra.ExactArgs(1),
@@ -367,7 +377,7 @@ func printRunDetail(w io.Writer, r runDetail) error {
 	f.add("Run ID", "%s", r.RunID)
 	f.add("Deployment", "%s", orDash(r.Deployment))
 	f.add("Workflow", "%s on task queue %s", r.Workflow, r.TaskQueue)
-	f.add("Status", "%s", r.Status)
+	f.add("Status", "%s", statusText(r.Status, r.Waiting))
 	start := r.StartedAt
 	switch at := r.ScheduledFor; {
 	case at == nil:

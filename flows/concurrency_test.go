@@ -119,13 +119,21 @@ func TestConcurrencyLimitEnqueue(t *testing.T) {
 	runs = append(runs, others...)
 	for _, r := range others {
 		require.Eventually(t, func() bool { return waitingReason(ctx, c, r.GetID()) != "" }, time.Minute, 50*time.Millisecond, "%s waits", r.GetID())
-		assert.Equal(t, "waiting (concurrency limit 1 of 1 taken by "+first+")", waitingReason(ctx, c, r.GetID()))
+		assert.Equal(t, "concurrency limit 1 of 1 taken by "+first, waitingReason(ctx, c, r.GetID()))
 		v, err := c.QueryWorkflow(ctx, r.GetID(), r.GetRunID(), flowrun.MetadataQuery)
 		require.NoError(t, err)
 		var meta sdkpb.WorkflowMetadata
 		require.NoError(t, v.Get(&meta))
 		assert.Contains(t, meta.GetCurrentDetails(), "**Waiting:** concurrency limit 1 of 1 taken by "+first)
 	}
+	// The semaphore says who holds the slot and who waits, in order.
+	v, err := c.QueryWorkflow(ctx, runinfo.SemaphoreWorkflowID(lim.Deployment), "", semaphore.StateQuery)
+	require.NoError(t, err)
+	var state semaphore.State
+	require.NoError(t, v.Get(&state))
+	require.Len(t, state.Holders, 1)
+	assert.Equal(t, first, state.Holders[0].WorkflowID)
+	assert.Len(t, state.Queue, 3)
 	require.NoError(t, gates.Release(point))
 	for _, r := range runs {
 		require.NoError(t, r.Get(ctx, nil), r.GetID())

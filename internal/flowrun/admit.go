@@ -71,7 +71,7 @@ func Admit(ctx workflow.Context) error {
 		default:
 			waiting = true
 			SetStage(ctx, waitingStage, "**Waiting:** "+g.Reason(), fmt.Sprintf("**Queue:** position %d", g.Position))
-			if err := workflow.UpsertMemo(ctx, map[string]any{runinfo.MemoWaiting: "waiting (" + g.Reason() + ")"}); err != nil {
+			if err := workflow.UpsertMemo(ctx, map[string]any{runinfo.MemoWaiting: g.Reason()}); err != nil {
 				return err
 			}
 			log.Info(ctx, "waiting: %s (position %d in the queue)", g.Reason(), g.Position)

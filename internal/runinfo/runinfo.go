@@ -52,7 +52,7 @@ const (
 	// MemoConcurrency holds the deployment's concurrency limit
 	// (Concurrency) on each of its runs; MemoWaiting, while a run waits for
 	// a slot, why ("concurrency limit 1 of 1 taken by <workflow ID>"), for
-	// `blueprint runs ls` (a memo is in every list result).
+	// `blueprint runs ls` (a memo is in every list result). It holds the reason alone: "concurrency limit 1 of 1 taken by <workflow ID>".
 	MemoConcurrency = "blueprint.concurrency"
 	MemoWaiting     = "blueprint.waiting"
 )

@@ -11,12 +11,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
+	"github.com/blueprint-etl/blueprint/internal/semaphore"
 )
-
-// concurrencyStateQuery is the query the deployment's semaphore workflow
-// (runinfo.SemaphoreWorkflowID) answers with its concurrencyState.
-// TODO(lead): one owner: move next to the semaphore's handler (runinfo).
-const concurrencyStateQuery = "blueprint-concurrency-state"
 
 // concurrencyState is the semaphore's answer: the runs holding a slot and
 // those waiting for one, in the order they will get it.
@@ -44,7 +40,7 @@ func semaphoreState(ctx context.Context, c client.Client, deployment string) (co
 	}
 	qctx, cancel := context.WithTimeout(ctx, detailsWait)
 	defer cancel()
-	v, err := c.QueryWorkflow(qctx, id, "", concurrencyStateQuery)
+	v, err := c.QueryWorkflow(qctx, id, "", semaphore.StateQuery)
 	if err != nil {
 		return state, fmt.Errorf("query the concurrency semaphore %s (is a worker of task queue %s running?): %w",
 			id, desc.GetWorkflowExecutionInfo().GetTaskQueue(), err)

@@ -3,18 +3,32 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	bpworker "github.com/blueprint-etl/blueprint/internal/worker"
+	enumspb "go.temporal.io/api/enums/v1"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/worker"
+	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/blueprint-etl/blueprint/flows"
+	"github.com/blueprint-etl/blueprint/flows/flowstest"
+	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/gate"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
+	"github.com/blueprint-etl/blueprint/internal/semaphore"
+	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
@@ -112,9 +126,9 @@ func TestConcurrencyInspectAsksTheSemaphore(t *testing.T) {
 		Holders: []runinfo.RunRef{{WorkflowID: "holder-1", RunID: "r1"}},
 		Queue:   []runinfo.RunRef{{WorkflowID: "waiter-1", RunID: "r2"}, {WorkflowID: "waiter-2", RunID: "r3"}},
 	}
-	w := worker.New(srv.Client(), queue, worker.Options{})
+	w := sdkworker.New(srv.Client(), queue, sdkworker.Options{})
 	w.RegisterWorkflowWithOptions(func(ctx workflow.Context) error {
-		if err := workflow.SetQueryHandler(ctx, "blueprint-concurrency-state", func() (fakeSemaphoreState, error) { return state, nil }); err != nil {
+		if err := workflow.SetQueryHandler(ctx, semaphore.StateQuery, func() (fakeSemaphoreState, error) { return state, nil }); err != nil {
 			return err
 		}
 		workflow.GetSignalChannel(ctx, "stop").Receive(ctx, nil)
@@ -176,4 +190,98 @@ func TestWaitingRunShown(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &show))
 	assert.Equal(t, "waiting", show["status"])
 	assert.Equal(t, why, show["waiting"])
+}
+
+// TestConcurrencyLimitFromEveryOrigin: a deployment with
+// concurrency_limit 1 and enqueue, whose slot a manual run holds, gets
+// three more runs at once from `blueprint run`, its schedule (`deployment
+// trigger`) and `runs retry`: they wait, `runs ls` says why, and once the
+// slot frees they run one at a time, each from its admission to its
+// close alone, in the order they asked.
+func TestConcurrencyLimitFromEveryOrigin(t *testing.T) {
+	queue := testutil.UniqueID("tq-limit")
+	name := testutil.UniqueID("cli-limited")
+	cleanupSchedule(t, name)
+	gates := gate.Dir(t.TempDir())
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "warehouse.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	flowstest.StartWith(t, srv.Client(), st, bpworker.Config{TaskQueue: queue, Gates: gates}, flows.Registry)
+	path := writeManifest(t, manifestOf(
+		deployment(name, queue, `{batch_size: 200}`, "      cron: \"0 0 1 1 *\"\n")+"    concurrency_limit: 1\n    collision_strategy: enqueue\n",
+	))
+	ok(t, "-f", path, "deploy")
+	done := name + "-done"
+	ok(t, "-f", path, "run", name, "--id", done, "--watch", "--timeout", "1m")
+
+	first := name + "-first"
+	point := gate.Activity(first, datapipeline.ExtractActivity)
+	require.NoError(t, gates.Hold(point))
+	ok(t, "-f", path, "run", name, "--id", first)
+	require.NoError(t, gates.Wait(ctx(t), point))
+	ids := []string{first}
+	ok(t, "-f", path, "run", name, "--id", name+"-manual")
+	ids = append(ids, name+"-manual")
+	m := regexp.MustCompile(`Workflow ID:\s+(\S+)`).FindStringSubmatch(ok(t, "-f", path, "deployment", "trigger", name).stdout)
+	require.NotNil(t, m)
+	ids = append(ids, m[1])
+	ok(t, "-f", path, "runs", "retry", done, "--id", name+"-retry")
+	ids = append(ids, name+"-retry")
+
+	for _, id := range ids[1:] {
+		require.Eventually(t, func() bool {
+			return strings.Contains(ok(t, "-f", path, "runs", "show", id).stdout, "waiting (concurrency limit 1 of 1 taken by "+first+")")
+		}, time.Minute, 100*time.Millisecond, "%s waits", id)
+	}
+	assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(ids[1])+`\s.*waiting \(concurrency limit 1 of 1 taken by `+regexp.QuoteMeta(first)+`\)`,
+		ok(t, "-f", path, "runs", "ls", "--deployment", name).stdout)
+	require.NoError(t, gates.Release(point))
+
+	type span struct {
+		id             string
+		admitted, done time.Time
+	}
+	var spans []span
+	for _, id := range ids {
+		run := srv.Client().GetWorkflow(ctx(t), id, "")
+		require.NoError(t, run.Get(ctx(t), nil), id)
+		var s span
+		s.id = id
+		for _, e := range historyEvents(t, id) {
+			if a := e.GetWorkflowExecutionSignaledEventAttributes(); a != nil && a.GetSignalName() == semaphore.GrantSignal {
+				var g semaphore.Grant
+				require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &g))
+				if g.Admitted {
+					s.admitted = e.GetEventTime().AsTime()
+				}
+			}
+			if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
+				s.done = e.GetEventTime().AsTime()
+			}
+		}
+		require.False(t, s.admitted.IsZero() || s.done.IsZero(), "%s: admitted and completed", id)
+		spans = append(spans, s)
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.admitted.Compare(b.admitted) })
+	for i := 1; i < len(spans); i++ {
+		assert.False(t, spans[i].admitted.Before(spans[i-1].done), "%s was admitted before %s closed", spans[i].id, spans[i-1].id)
+	}
+	var order []string
+	for _, s := range spans {
+		order = append(order, s.id)
+	}
+	assert.Equal(t, ids, order, "in the order they asked")
+}
+
+// historyEvents is a run's whole history.
+func historyEvents(t *testing.T, id string) []*historypb.HistoryEvent {
+	t.Helper()
+	var out []*historypb.HistoryEvent
+	it := srv.Client().GetWorkflowHistory(ctx(t), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		require.NoError(t, err)
+		out = append(out, e)
+	}
+	return out
 }

@@ -251,6 +251,9 @@ type progress struct {
 	waiting string
 	// scheduled is when a run with a start delay starts, while it has not.
 	scheduled string
+	// limited says why a run waits for its deployment's concurrency limit
+	// ("waiting (concurrency limit 1 of 1 taken by ...)"), from its memo.
+	limited string
 	// checkpointed: the pending activity heartbeats a
 	// datapipeline.Checkpoint, whose stage and rows are shown.
 	checkpointed bool
@@ -263,6 +266,9 @@ type progress struct {
 func (p progress) line() string {
 	if p.scheduled != "" {
 		return "scheduled: starts at " + p.scheduled
+	}
+	if p.limited != "" {
+		return p.limited
 	}
 	if p.waiting != "" {
 		return "waiting for a worker: " + p.waiting
@@ -294,6 +300,9 @@ func (p progress) line() string {
 func (p progress) bar(expected int64) string {
 	if p.scheduled != "" {
 		return "scheduled: starts at " + p.scheduled
+	}
+	if p.limited != "" {
+		return p.limited
 	}
 	if p.waiting != "" {
 		return "waiting for a worker: " + p.waiting
@@ -478,6 +487,11 @@ func (a *app) watch(ctx context.Context, c client.Client, v startedView, params 
 		if err == nil {
 			p := progressOf(desc, last)
 			p.scheduled = ""
+			if why := waitingOf(desc.GetWorkflowExecutionInfo().GetMemo()); why != "" {
+				p.limited = "waiting (" + why + ")"
+			} else {
+				p.limited = ""
+			}
 			wait = watchInterval
 			if info := desc.GetWorkflowExecutionInfo(); runStatus(info, time.Now()) == statusScheduled {
 				at := *delayedStart(info)

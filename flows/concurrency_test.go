@@ -211,3 +211,32 @@ func TestConcurrencyLimitCancelNewAndTermination(t *testing.T) {
 		return err == nil
 	}, time.Minute, 100*time.Millisecond, "a run after the terminated holder gets its slot")
 }
+
+// TestConcurrencyLimitCancelWhileWaiting: a run cancelled while it waits
+// for a slot ends cancelled at once, and the slot it would have got goes
+// on to the next run.
+func TestConcurrencyLimitCancelWhileWaiting(t *testing.T) {
+	srv := devserver.ForTest(t)
+	c := srv.Client()
+	queue := "conc-" + t.Name()
+	gates, _ := concurrencyWorker(t, c, queue)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	lim := runinfo.Concurrency{Deployment: fmt.Sprintf("cancel-waiting-%d", time.Now().UnixNano()), Limit: 1, Strategy: runinfo.CollisionEnqueue, TaskQueue: queue}
+
+	holder := lim.Deployment + "-holder"
+	point := gate.Activity(holder, datapipeline.ExtractActivity)
+	require.NoError(t, gates.Hold(point))
+	held := startLimited(ctx, t, c, holder, lim)
+	require.NoError(t, gates.Wait(ctx, point))
+	waiting := startLimited(ctx, t, c, lim.Deployment+"-waiting", lim)
+	require.Eventually(t, func() bool { return waitingReason(ctx, c, waiting.GetID()) != "" }, time.Minute, 50*time.Millisecond)
+	require.NoError(t, c.CancelWorkflow(ctx, waiting.GetID(), waiting.GetRunID()))
+	var canceled *temporal.CanceledError
+	require.ErrorAs(t, waiting.Get(ctx, nil), &canceled, "cancelled while the slot is still held")
+
+	next := startLimited(ctx, t, c, lim.Deployment+"-next", lim)
+	require.NoError(t, gates.Release(point))
+	require.NoError(t, held.Get(ctx, nil))
+	require.NoError(t, next.Get(ctx, nil), "the next run gets the slot")
+}

@@ -49,9 +49,16 @@ func Admit(ctx workflow.Context) error {
 	log := Log(ctx)
 	waiting := false
 	for {
+		// A run cancelled while it waits ends at once (its request stays
+		// in the queue; once admitted, the watch of the closed run frees
+		// the slot).
 		var g semaphore.Grant
-		grants.Receive(ctx, &g)
-		if err := ctx.Err(); err != nil {
+		cancelled := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(grants, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &g) })
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
+		sel.Select(ctx)
+		if cancelled {
 			return temporal.NewCanceledError("cancelled while waiting for a slot of the concurrency limit")
 		}
 		switch {

@@ -285,3 +285,36 @@ func historyEvents(t *testing.T, id string) []*historypb.HistoryEvent {
 	}
 	return out
 }
+
+// TestConcurrencyLimitCancelNewFromTheCLI: with cancel_new, a run started
+// while the only slot is taken ends cancelled at once: `run --watch`
+// exits 1, and it and `runs show` give the reason.
+func TestConcurrencyLimitCancelNewFromTheCLI(t *testing.T) {
+	queue := testutil.UniqueID("tq-cancel-new")
+	name := testutil.UniqueID("cli-cancel-new")
+	gates := gate.Dir(t.TempDir())
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "warehouse.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	flowstest.StartWith(t, srv.Client(), st, bpworker.Config{TaskQueue: queue, Gates: gates}, flows.Registry)
+	path := writeManifest(t, manifestOf(
+		deployment(name, queue, `{batch_size: 50}`, "")+"    concurrency_limit: 1\n    collision_strategy: cancel_new\n",
+	))
+	first := name + "-first"
+	point := gate.Activity(first, datapipeline.ExtractActivity)
+	require.NoError(t, gates.Hold(point))
+	ok(t, "-f", path, "run", name, "--id", first)
+	require.NoError(t, gates.Wait(ctx(t), point))
+	t.Cleanup(func() { _ = gates.Release(point) })
+
+	second := name + "-second"
+	r := blueprint(t, "-f", path, "run", name, "--id", second, "--watch", "--timeout", "1m")
+	require.Equal(t, 1, r.code, "%s", r)
+	reason := "concurrency limit 1 of 1 taken by " + first + " (collision_strategy: cancel_new)"
+	assert.Contains(t, r.stdout+r.stderr, reason)
+	show := ok(t, "-f", path, "runs", "show", second)
+	assert.Regexp(t, `(?m)^\s+Status:\s+cancelled$`, show.stdout)
+	assert.Contains(t, show.stdout, "the run was cancelled: "+reason)
+	require.NoError(t, gates.Release(point))
+	require.NoError(t, srv.Client().GetWorkflow(ctx(t), first, "").Get(ctx(t), nil), "the holder completes")
+}

@@ -432,7 +432,15 @@ func closeOutcome(ev *historypb.HistoryEvent, workflowType string) (status strin
 	case ev.GetWorkflowExecutionTimedOutEventAttributes() != nil:
 		return statusTimedOut, out, "the run timed out", true
 	case ev.GetWorkflowExecutionCanceledEventAttributes() != nil:
-		return statusCanceled, out, "the run was cancelled", true
+		// A run that says why it ended cancelled (a run refused by its
+		// deployment's concurrency limit) gives its reason.
+		msg := "the run was cancelled"
+		var why string
+		if p := ev.GetWorkflowExecutionCanceledEventAttributes().GetDetails().GetPayloads(); len(p) > 0 &&
+			conn.PayloadConverter().FromPayload(p[0], &why) == nil && why != "" {
+			msg += ": " + oneLine(why)
+		}
+		return statusCanceled, out, msg, true
 	case ev.GetWorkflowExecutionTerminatedEventAttributes() != nil:
 		a := ev.GetWorkflowExecutionTerminatedEventAttributes()
 		msg := "the run was terminated"

@@ -53,6 +53,17 @@ func startLimited(ctx context.Context, t *testing.T, c client.Client, id string,
 	return run
 }
 
+// holdSlot starts a run of lim's deployment, holds it in Extract (so it
+// holds the only slot) and returns it with the gate point to release.
+func holdSlot(ctx context.Context, t *testing.T, c client.Client, gates gate.Dir, id string, lim runinfo.Concurrency) (client.WorkflowRun, string) {
+	t.Helper()
+	point := gate.Activity(id, datapipeline.ExtractActivity)
+	require.NoError(t, gates.Hold(point))
+	run := startLimited(ctx, t, c, id, lim)
+	require.NoError(t, gates.Wait(ctx, point), "%s holds the slot, in Extract", id)
+	return run, point
+}
+
 // waitingReason is a run's MemoWaiting, "" when it has none.
 func waitingReason(ctx context.Context, c client.Client, id string) string {
 	d, err := c.DescribeWorkflow(ctx, id, "")
@@ -102,10 +113,8 @@ func TestConcurrencyLimitEnqueue(t *testing.T) {
 	lim := runinfo.Concurrency{Deployment: fmt.Sprintf("limited-%d", time.Now().UnixNano()), Limit: 1, Strategy: runinfo.CollisionEnqueue, TaskQueue: queue}
 
 	first := fmt.Sprintf("%s-first", lim.Deployment)
-	point := gate.Activity(first, datapipeline.ExtractActivity)
-	require.NoError(t, gates.Hold(point))
-	runs := []client.WorkflowRun{startLimited(ctx, t, c, first, lim)}
-	require.NoError(t, gates.Wait(ctx, point), "the first run holds the slot, in Extract")
+	held, point := holdSlot(ctx, t, c, gates, first, lim)
+	runs := []client.WorkflowRun{held}
 	var wg sync.WaitGroup
 	others := make([]client.WorkflowRun, 3)
 	for i := range others {
@@ -183,10 +192,7 @@ func TestConcurrencyLimitCancelNewAndTermination(t *testing.T) {
 	lim := runinfo.Concurrency{Deployment: fmt.Sprintf("cancel-new-%d", time.Now().UnixNano()), Limit: 1, Strategy: runinfo.CollisionCancelNew, TaskQueue: queue}
 
 	holder := lim.Deployment + "-holder"
-	point := gate.Activity(holder, datapipeline.ExtractActivity)
-	require.NoError(t, gates.Hold(point))
-	held := startLimited(ctx, t, c, holder, lim)
-	require.NoError(t, gates.Wait(ctx, point))
+	held, point := holdSlot(ctx, t, c, gates, holder, lim)
 
 	refused := startLimited(ctx, t, c, lim.Deployment+"-refused", lim)
 	err := refused.Get(ctx, nil)
@@ -225,10 +231,7 @@ func TestConcurrencyLimitCancelWhileWaiting(t *testing.T) {
 	lim := runinfo.Concurrency{Deployment: fmt.Sprintf("cancel-waiting-%d", time.Now().UnixNano()), Limit: 1, Strategy: runinfo.CollisionEnqueue, TaskQueue: queue}
 
 	holder := lim.Deployment + "-holder"
-	point := gate.Activity(holder, datapipeline.ExtractActivity)
-	require.NoError(t, gates.Hold(point))
-	held := startLimited(ctx, t, c, holder, lim)
-	require.NoError(t, gates.Wait(ctx, point))
+	held, point := holdSlot(ctx, t, c, gates, holder, lim)
 	waiting := startLimited(ctx, t, c, lim.Deployment+"-waiting", lim)
 	require.Eventually(t, func() bool { return waitingReason(ctx, c, waiting.GetID()) != "" }, time.Minute, 50*time.Millisecond)
 	require.NoError(t, c.CancelWorkflow(ctx, waiting.GetID(), waiting.GetRunID()))

@@ -202,11 +202,7 @@ func TestConcurrencyLimitFromEveryOrigin(t *testing.T) {
 	queue := testutil.UniqueID("tq-limit")
 	name := testutil.UniqueID("cli-limited")
 	cleanupSchedule(t, name)
-	gates := gate.Dir(t.TempDir())
-	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "warehouse.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	flowstest.StartWith(t, srv.Client(), st, bpworker.Config{TaskQueue: queue, Gates: gates}, flows.Registry)
+	gates := gatedWorker(t, queue)
 	path := writeManifest(t, manifestOf(
 		deployment(name, queue, `{batch_size: 200}`, "      cron: \"0 0 1 1 *\"\n")+"    concurrency_limit: 1\n    collision_strategy: enqueue\n",
 	))
@@ -292,11 +288,7 @@ func historyEvents(t *testing.T, id string) []*historypb.HistoryEvent {
 func TestConcurrencyLimitCancelNewFromTheCLI(t *testing.T) {
 	queue := testutil.UniqueID("tq-cancel-new")
 	name := testutil.UniqueID("cli-cancel-new")
-	gates := gate.Dir(t.TempDir())
-	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "warehouse.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	flowstest.StartWith(t, srv.Client(), st, bpworker.Config{TaskQueue: queue, Gates: gates}, flows.Registry)
+	gates := gatedWorker(t, queue)
 	path := writeManifest(t, manifestOf(
 		deployment(name, queue, `{batch_size: 50}`, "")+"    concurrency_limit: 1\n    collision_strategy: cancel_new\n",
 	))
@@ -317,4 +309,16 @@ func TestConcurrencyLimitCancelNewFromTheCLI(t *testing.T) {
 	assert.Contains(t, show.stdout, "the run was cancelled: "+reason)
 	require.NoError(t, gates.Release(point))
 	require.NoError(t, srv.Client().GetWorkflow(ctx(t), first, "").Get(ctx(t), nil), "the holder completes")
+}
+
+// gatedWorker starts a worker of the shipped flows on queue whose
+// activities a test may hold at their start.
+func gatedWorker(t *testing.T, queue string) gate.Dir {
+	t.Helper()
+	gates := gate.Dir(t.TempDir())
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "warehouse.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	flowstest.StartWith(t, srv.Client(), st, bpworker.Config{TaskQueue: queue, Gates: gates}, flows.Registry)
+	return gates
 }

@@ -24,7 +24,8 @@ import (
 // is open (the next worker resumes it), and the queued run is admitted
 // only once it closed.
 func TestConcurrencySlotSurvivesAKill(t *testing.T) {
-	t.Parallel()
+	// Not in parallel: its server starts while no other test kills
+	// workers.
 	wh := sqliteWarehouse(t)
 	srv := startServer(t, false)
 	g := newGates(t)

@@ -147,7 +147,18 @@ func startServer(t *testing.T, persistent bool) *server {
 		s.opts.DBFile = filepath.Join(t.TempDir(), "temporal.db")
 	}
 	s.addr = fmt.Sprintf("127.0.0.1:%d", s.opts.Port)
-	s.start()
+	// A fresh server that does not come up (its port taken meanwhile by
+	// another process, or a machine busy with another test's kills) gets
+	// one more try on another port; a restart keeps its port.
+	dev, err := devserver.Start(context.Background(), s.opts)
+	if err != nil && !persistent {
+		t.Logf("the dev server did not start on %s (%v); its output:\n%s\ntrying another port", s.addr, err, tail(s.log.String(), 2000))
+		s.opts.Port = testutil.FreePort(t)
+		s.addr = fmt.Sprintf("127.0.0.1:%d", s.opts.Port)
+		dev, err = devserver.Start(context.Background(), s.opts)
+	}
+	require.NoError(t, err)
+	s.dev = dev
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {

@@ -24,7 +24,8 @@ import (
 // held, and restarts it: the upstream run completes on the new worker and
 // exactly one downstream run starts, under the derived workflow ID.
 func TestTriggerStartsOnceThroughAKill(t *testing.T) {
-	t.Parallel()
+	// Not in parallel: its server starts while no other test kills
+	// workers.
 	wh := sqliteWarehouse(t)
 	srv := startServer(t, false)
 	g := newGates(t)

@@ -628,7 +628,7 @@ func TestTemporalSetupScript(t *testing.T) {
 	t.Run("registers the one that is missing", func(t *testing.T) {
 		t.Parallel()
 		srv := startServer(t, temporal.NewSearchAttributes(
-			temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute).ValueSet("")))
+			runinfo.DeploymentKey.ValueSet("")))
 		require.Equal(t, enumspb.INDEXED_VALUE_TYPE_UNSPECIFIED, searchAttributeType(t, srv, runinfo.RetryOfSearchAttribute))
 		out, err := runSetup(t, script, srv.FrontendHostPort())
 		require.NoError(t, err, out)

@@ -36,7 +36,7 @@ func TestConcurrencySlotSurvivesAKill(t *testing.T) {
 	start := func(id string) client.WorkflowRun {
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: lim.TaskQueue,
 			Memo:                  map[string]any{runinfo.MemoConcurrency: lim},
-			TypedSearchAttributes: temporal.NewSearchAttributes(temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute).ValueSet(lim.Deployment))},
+			TypedSearchAttributes: temporal.NewSearchAttributes(runinfo.DeploymentKey.ValueSet(lim.Deployment))},
 			datapipeline.WorkflowType, datapipeline.Params{BatchSize: 200, SourceURL: "demo://orders"})
 		require.NoError(t, err)
 		return run

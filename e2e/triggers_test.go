@@ -41,7 +41,7 @@ func TestTriggerStartsOnceThroughAKill(t *testing.T) {
 		Parameters: map[string]any{"from": "1999-01-01", "to": "1999-01-01", "timezone": "UTC"}}
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue,
 		Memo:                  map[string]any{runinfo.MemoTriggers: []runinfo.Trigger{down}},
-		TypedSearchAttributes: temporal.NewSearchAttributes(temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute).ValueSet("production-etl"))},
+		TypedSearchAttributes: temporal.NewSearchAttributes(runinfo.DeploymentKey.ValueSet("production-etl"))},
 		datapipeline.WorkflowType, datapipeline.Params{BatchSize: 20, SourceURL: "demo://orders"})
 	require.NoError(t, err)
 	require.NoError(t, g.dir.Wait(ctx, point), "the upstream run's trigger is reached")

@@ -107,7 +107,7 @@ func TestTriggers(t *testing.T) {
 				var by runinfo.TriggeredBy
 				require.NoError(t, converterFor(t).FromPayload(desc.RawResponse.GetWorkflowExecutionInfo().GetMemo().GetFields()[runinfo.MemoTriggeredBy], &by))
 				assert.Equal(t, runinfo.TriggeredBy{Deployment: "up", Run: up, Status: tc.status, Trigger: tr.Index}, by)
-				dep, _ := desc.TypedSearchAttributes.GetKeyword(deploymentAttrKey)
+				dep, _ := desc.TypedSearchAttributes.GetKeyword(runinfo.DeploymentKey)
 				assert.Equal(t, tr.Deployment, dep)
 				if tr.Delay > 0 {
 					ei := desc.RawResponse.GetWorkflowExecutionInfo()
@@ -120,12 +120,11 @@ func TestTriggers(t *testing.T) {
 }
 
 var (
-	day1999           = flow.DateOf(time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC))
-	deploymentAttrKey = temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute)
+	day1999 = flow.DateOf(time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC))
 )
 
 func deploymentAttr(name string) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(deploymentAttrKey.ValueSet(name))
+	return temporal.NewSearchAttributes(runinfo.DeploymentKey.ValueSet(name))
 }
 
 func converterFor(testing.TB) converter.DataConverter { return converter.GetDefaultDataConverter() }

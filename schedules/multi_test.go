@@ -9,8 +9,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/blueprint-etl/blueprint/internal/badinput"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/schedules"
-	"github.com/blueprint-etl/blueprint/starter"
 )
 
 // multi is a deployment with three schedules: a cron, a 15m interval with
@@ -67,7 +67,7 @@ func TestDeploySeveralSchedules(t *testing.T) {
 	a := quarter.Schedule.Action.(*client.ScheduleWorkflowAction)
 	assert.Equal(t, "multi-every-15m", a.ID)
 	assert.Equal(t, "tq-multi", a.TaskQueue)
-	dep, _ := a.TypedSearchAttributes.GetKeyword(starter.DeploymentKey)
+	dep, _ := a.TypedSearchAttributes.GetKeyword(runinfo.DeploymentKey)
 	assert.Equal(t, "multi", dep)
 	raw, err := srv.Client().WorkflowService().DescribeSchedule(ctx(t), describeRequest("multi-every-15m"))
 	require.NoError(t, err)

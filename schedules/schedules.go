@@ -314,7 +314,7 @@ func (w desired) action() *client.ScheduleWorkflowAction {
 		Workflow:              w.dep.Workflow,
 		TaskQueue:             w.dep.TaskQueue,
 		Args:                  []any{w.params},
-		TypedSearchAttributes: temporal.NewSearchAttributes(starter.DeploymentKey.ValueSet(w.dep.Name)),
+		TypedSearchAttributes: temporal.NewSearchAttributes(runinfo.DeploymentKey.ValueSet(w.dep.Name)),
 		Memo:                  memo,
 		StaticSummary:         desc.Summary,
 		StaticDetails:         desc.Details,
@@ -722,7 +722,7 @@ func compareAction(a *client.ScheduleWorkflowAction, w desired) []string {
 	if d := diffConcurrency(a, w.dep.Concurrency()); d != "" {
 		diff = append(diff, d)
 	}
-	if got, _ := a.TypedSearchAttributes.GetKeyword(starter.DeploymentKey); got != w.dep.Name {
+	if got, _ := a.TypedSearchAttributes.GetKeyword(runinfo.DeploymentKey); got != w.dep.Name {
 		add("search_attribute "+runinfo.DeploymentSearchAttribute, orNone(got), w.dep.Name)
 	}
 	if a.WorkflowExecutionTimeout != 0 {

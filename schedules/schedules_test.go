@@ -117,7 +117,7 @@ func TestDeployTwiceIsUnchanged(t *testing.T) {
 	assert.Equal(t, "twice", a.ID)
 	assert.Equal(t, datapipeline.WorkflowType, a.Workflow)
 	assert.Equal(t, "tq-twice", a.TaskQueue)
-	dep, ok := a.TypedSearchAttributes.GetKeyword(starter.DeploymentKey)
+	dep, ok := a.TypedSearchAttributes.GetKeyword(runinfo.DeploymentKey)
 	assert.True(t, ok)
 	assert.Equal(t, "twice", dep)
 

@@ -66,7 +66,7 @@ func Retry(ctx context.Context, c client.Client, namespace string, m *deployment
 	case enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
 		return Started{}, badinput.Errorf("run %s (run %s) continued as a new run; retry the workflow's latest run (leave --run-id out)", req.WorkflowID, runID)
 	}
-	deployment, _ := desc.TypedSearchAttributes.GetKeyword(DeploymentKey)
+	deployment, _ := desc.TypedSearchAttributes.GetKeyword(runinfo.DeploymentKey)
 	if deployment == "" {
 		return Started{}, badinput.Errorf("run %s (run %s) has no deployment (search attribute %s): it was not started by blueprint or a schedule, so there is no deployment to start again; start it again the way it was started (e.g. temporal workflow start)",
 			req.WorkflowID, runID, runinfo.DeploymentSearchAttribute)

@@ -122,7 +122,7 @@ func TestRetry(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, orig.Workflow, desc.WorkflowType.Name)
 				assert.Equal(t, orig.TaskQueue, desc.TaskQueueName)
-				dep, _ := desc.TypedSearchAttributes.GetKeyword(starter.DeploymentKey)
+				dep, _ := desc.TypedSearchAttributes.GetKeyword(runinfo.DeploymentKey)
 				assert.Equal(t, tc.deployment, dep)
 				link, _ := desc.TypedSearchAttributes.GetKeyword(starter.RetryOfKey)
 				assert.Equal(t, runinfo.RetryOf(orig.WorkflowID, orig.RunID), link)
@@ -209,5 +209,5 @@ func TestRetry(t *testing.T) {
 
 // starterAttributes are the search attributes of a start of deployment.
 func starterAttributes(deployment string) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(starter.DeploymentKey.ValueSet(deployment))
+	return temporal.NewSearchAttributes(runinfo.DeploymentKey.ValueSet(deployment))
 }

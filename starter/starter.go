@@ -69,10 +69,6 @@ type Started struct {
 // MaxWorkflowIDLength is the Temporal server's default limit.
 const MaxWorkflowIDLength = 1000
 
-// DeploymentKey is the typed search attribute that tags each run with its
-// deployment.
-var DeploymentKey = temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute)
-
 // RetryOfKey is the typed search attribute that links a retry to the run
 // it retries (see Retry).
 var RetryOfKey = temporal.NewSearchAttributeKeyKeyword(runinfo.RetryOfSearchAttribute)
@@ -98,7 +94,7 @@ func Options(d deployments.Deployment, workflowID string, params map[string]any)
 		Memo:                                     Memo(d),
 		ID:                                       workflowID,
 		TaskQueue:                                queue,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(DeploymentKey.ValueSet(d.Name)),
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(runinfo.DeploymentKey.ValueSet(d.Name)),
 		StaticSummary:                            desc.Summary,
 		StaticDetails:                            desc.Details,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,

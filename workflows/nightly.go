@@ -45,7 +45,7 @@ func NightlyETL(ctx workflow.Context, p report.NightlyParams) (report.NightlyRes
 		}
 		if deployment != "" {
 			o.TypedSearchAttributes = temporal.NewSearchAttributes(
-				temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute).ValueSet(deployment))
+				runinfo.DeploymentKey.ValueSet(deployment))
 		}
 		return workflow.WithChildOptions(ctx, o)
 	}

@@ -40,7 +40,7 @@ var TunedArgs = []string{
 // SearchAttributes are the custom search attributes blueprint uses, all
 // Keyword: the dev server registers them at start.
 var SearchAttributes = temporal.NewSearchAttributes(
-	temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute).ValueSet(""),
+	runinfo.DeploymentKey.ValueSet(""),
 	temporal.NewSearchAttributeKeyKeyword(runinfo.RetryOfSearchAttribute).ValueSet(""),
 )
 

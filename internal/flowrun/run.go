@@ -244,7 +244,7 @@ func ownActivityError(err error) *temporal.ActivityError {
 // Deployment is the run's deployment, from its search attribute ("" when
 // it was started without one).
 func Deployment(ctx workflow.Context) string {
-	d, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute))
+	d, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(runinfo.DeploymentKey)
 	return d
 }
 

@@ -18,9 +18,6 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/trigger"
 )
 
-// deploymentKey is the search attribute every run of a deployment has.
-var deploymentKey = temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute)
-
 // StartTriggered starts the downstream run of one trigger after its
 // upstream run ended: its templated parameters rendered from the upstream
 // run, under a workflow ID derived from the upstream run and the trigger
@@ -64,7 +61,7 @@ func (a *Activities) StartTriggered(ctx context.Context, in runinfo.StartTrigger
 		ID:                                       id,
 		TaskQueue:                                t.TaskQueue,
 		Memo:                                     memo,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(deploymentKey.ValueSet(t.Deployment)),
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(runinfo.DeploymentKey.ValueSet(t.Deployment)),
 		StaticSummary:                            t.Summary,
 		StaticDetails:                            details,
 		StartDelay:                               t.Delay,

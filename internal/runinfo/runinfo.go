@@ -119,6 +119,10 @@ const (
 	HeartbeatWindow = 10 * time.Second
 )
 
+// DeploymentKey is DeploymentSearchAttribute as the typed key the SDK
+// reads and writes it with.
+var DeploymentKey = temporal.NewSearchAttributeKeyKeyword(DeploymentSearchAttribute)
+
 // RetryPolicy is that policy as one value, for any flow's activities:
 // MaxAttempts attempts, RetryInterval apart, and the error types no retry
 // can fix (NonRetryableErrorTypes) fail at once. Each call returns a new

@@ -165,7 +165,7 @@ func TestWaitingRunShown(t *testing.T) {
 	run, err := srv.Client().ExecuteWorkflow(ctx(t), client.StartWorkflowOptions{
 		ID: id, TaskQueue: testutil.UniqueID("tq-no-worker"),
 		Memo:                  map[string]any{runinfo.MemoWaiting: why},
-		TypedSearchAttributes: temporal.NewSearchAttributes(temporal.NewSearchAttributeKeyKeyword(runinfo.DeploymentSearchAttribute).ValueSet(name)),
+		TypedSearchAttributes: temporal.NewSearchAttributes(runinfo.DeploymentKey.ValueSet(name)),
 	}, "DataPipeline", map[string]any{})
 	require.NoError(t, err)
 	t.Cleanup(func() {

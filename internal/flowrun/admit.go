@@ -89,15 +89,8 @@ func Admit(ctx workflow.Context) error {
 // concurrencyOf reads the deployment's concurrency limit from the run's
 // memo (nil when it has none).
 func concurrencyOf(ctx workflow.Context) *runinfo.Concurrency {
-	p := workflow.GetInfo(ctx).Memo.GetFields()[runinfo.MemoConcurrency]
-	if p == nil {
-		return nil
-	}
 	var c runinfo.Concurrency
-	// Decoding a memo payload is a pure function of the history.
-	//workflowcheck:ignore
-	if err := converterOf(ctx).FromPayload(p, &c); err != nil {
-		Log(ctx).Error(ctx, "the deployment's concurrency limit could not be read from the run's memo, so it is not applied: %v", err)
+	if !memoValue(ctx, runinfo.MemoConcurrency, &c, "the deployment's concurrency limit", "it is not applied") {
 		return nil
 	}
 	return &c

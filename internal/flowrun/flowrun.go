@@ -295,20 +295,28 @@ func End(ctx workflow.Context, deployment string, out runinfo.EndRunInput) {
 	}
 }
 
-// Webhooks reads the deployment's webhooks from the run's memo, with the
-// worker client's data converter (see WithConverter).
+// Webhooks reads the deployment's webhooks from the run's memo.
 func Webhooks(ctx workflow.Context) []runinfo.Webhook {
-	p := workflow.GetInfo(ctx).Memo.GetFields()[runinfo.MemoNotify]
-	if p == nil {
-		return nil
-	}
 	var hooks []runinfo.Webhook
+	memoValue(ctx, runinfo.MemoNotify, &hooks, "the deployment's webhooks", "none is notified")
+	return hooks
+}
+
+// memoValue decodes the run's memo entry key into v, with the worker
+// client's data converter (see WithConverter), and reports whether it was
+// there. One it cannot read is a line of the run's log that names what
+// (and says so what: the consequence), never a failure of the run.
+func memoValue(ctx workflow.Context, key string, v any, what, soWhat string) bool {
+	p := workflow.GetInfo(ctx).Memo.GetFields()[key]
+	if p == nil {
+		return false
+	}
 	// Decoding a memo payload is a pure function of the history;
 	// workflowcheck cannot see through encoding/json's reflection.
 	//workflowcheck:ignore
-	if err := converterOf(ctx).FromPayload(p, &hooks); err != nil {
-		Log(ctx).Error(ctx, "the deployment's webhooks could not be read from the run's memo, so none is notified: %v", err)
-		return nil
+	if err := converterOf(ctx).FromPayload(p, v); err != nil {
+		Log(ctx).Error(ctx, "%s could not be read from the run's memo, so %s: %v", what, soWhat, err)
+		return false
 	}
-	return hooks
+	return true
 }

@@ -201,17 +201,8 @@ func startTriggers(ctx workflow.Context, out runinfo.EndRunInput, params, result
 // Triggers reads the run's triggers from its memo, with the worker
 // client's data converter (see WithConverter).
 func Triggers(ctx workflow.Context) []runinfo.Trigger {
-	p := workflow.GetInfo(ctx).Memo.GetFields()[runinfo.MemoTriggers]
-	if p == nil {
-		return nil
-	}
 	var ts []runinfo.Trigger
-	// Decoding a memo payload is a pure function of the history.
-	//workflowcheck:ignore
-	if err := converterOf(ctx).FromPayload(p, &ts); err != nil {
-		Log(ctx).Error(ctx, "the deployment's triggers could not be read from the run's memo, so none is started: %v", err)
-		return nil
-	}
+	memoValue(ctx, runinfo.MemoTriggers, &ts, "the deployment's triggers", "none is started")
 	return ts
 }
 

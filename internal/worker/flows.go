@@ -103,39 +103,43 @@ func MustRegistry(flows ...Flow) *Registry {
 func (r *Registry) Flows() *flow.Registry { return r.contract }
 
 // Register registers every flow's workflow and activities on a worker (or
-// a test environment), and the activities every run ends with (EndRun and
-// Notify, internal/runend), once for all flows. An activity two flows both
-// declare (by sharing the function that declares it) is registered once.
+// a test environment), and the platform's, once for all flows: the
+// activities every run ends with (internal/runend) and the semaphore of a
+// deployment's concurrency limit (internal/semaphore). An activity two
+// flows both declare (by sharing the function that declares it) is
+// registered once.
 //
-// It returns the names of the bookkeeping activities (EndRun, Notify and
-// those marked Bookkeeping).
+// It returns, by name, whether each registered activity is bookkeeping
+// (the platform's, and those marked Bookkeeping).
 func (r *Registry) Register(w sdkworker.Registry, deps Deps) (bookkeeping map[string]bool) {
 	r.contract.RegisterWorkflows(w)
+	// The activities every run ends with (internal/runend) and those of a
+	// deployment's concurrency limit (internal/semaphore, with its
+	// workflow): the platform's, for every flow.
 	end := &runend.Activities{Store: deps.Store, Log: deps.Log, Env: deps.Env, Client: deps.Client}
-	w.RegisterActivityWithOptions(end.EndRun, activity.RegisterOptions{Name: runinfo.EndRunActivity})
-	w.RegisterActivityWithOptions(end.Notify, activity.RegisterOptions{Name: runinfo.NotifyActivity})
-	w.RegisterActivityWithOptions(end.StartTriggered, activity.RegisterOptions{Name: runinfo.StartTriggeredActivity})
-	// A deployment's concurrency limit: its semaphore and the activities
-	// around it (internal/semaphore).
 	sem := &semaphore.Activities{Client: deps.Client}
 	w.RegisterWorkflowWithOptions(semaphore.Workflow, workflow.RegisterOptions{Name: semaphore.WorkflowType})
-	w.RegisterActivityWithOptions(sem.RequestSlot, activity.RegisterOptions{Name: semaphore.RequestSlotActivity})
-	w.RegisterActivityWithOptions(sem.WatchHolder, activity.RegisterOptions{Name: semaphore.WatchHolderActivity})
-	done := map[string]bool{runinfo.EndRunActivity: true, runinfo.NotifyActivity: true, runinfo.StartTriggeredActivity: true,
-		semaphore.RequestSlotActivity: true, semaphore.WatchHolderActivity: true}
-	bookkeeping = map[string]bool{runinfo.EndRunActivity: true, runinfo.NotifyActivity: true, runinfo.StartTriggeredActivity: true,
-		semaphore.RequestSlotActivity: true, semaphore.WatchHolderActivity: true}
-	for _, f := range r.flows {
-		if f.Activities == nil {
-			continue
-		}
-		for _, a := range f.Activities(deps) {
-			if done[a.Name] {
+	platform := []Activity{
+		{Name: runinfo.EndRunActivity, Func: end.EndRun, Bookkeeping: true},
+		{Name: runinfo.NotifyActivity, Func: end.Notify, Bookkeeping: true},
+		{Name: runinfo.StartTriggeredActivity, Func: end.StartTriggered, Bookkeeping: true},
+		{Name: semaphore.RequestSlotActivity, Func: sem.RequestSlot, Bookkeeping: true},
+		{Name: semaphore.WatchHolderActivity, Func: sem.WatchHolder, Bookkeeping: true},
+	}
+	bookkeeping = map[string]bool{}
+	register := func(acts []Activity) {
+		for _, a := range acts {
+			if _, done := bookkeeping[a.Name]; done {
 				continue
 			}
-			done[a.Name] = true
 			bookkeeping[a.Name] = a.Bookkeeping
 			w.RegisterActivityWithOptions(a.Func, activity.RegisterOptions{Name: a.Name})
+		}
+	}
+	register(platform)
+	for _, f := range r.flows {
+		if f.Activities != nil {
+			register(f.Activities(deps))
 		}
 	}
 	return bookkeeping

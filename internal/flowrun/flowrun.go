@@ -254,17 +254,17 @@ func NotifyOptions(hook runinfo.Webhook) workflow.ActivityOptions {
 	}
 }
 
-// End finishes a run: it records the outcome in the run log (EndRun) and
-// POSTs it to each of the deployment's webhooks that asked for it
-// (Notify), even when the run was cancelled. Neither can change the run's
-// outcome: their failures are only logged. deployment may be "".
-func End(ctx workflow.Context, deployment string, out runinfo.EndRunInput) {
+// end finishes a run (see Finish, which fills out's run, flow and
+// deployment): it records the outcome in the run log (EndRun) and POSTs
+// it to each of the deployment's webhooks that asked for it (Notify), even
+// when the run was cancelled. Neither can change the run's outcome: their
+// failures are only logged.
+func end(ctx workflow.Context, out runinfo.EndRunInput) {
 	version := workflow.GetVersion(ctx, endChange, workflow.DefaultVersion, endLocalWait)
 	if version == workflow.DefaultVersion {
 		return
 	}
 	info := workflow.GetInfo(ctx)
-	out.Run = runinfo.RunRef{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	log := workflow.GetLogger(ctx)
@@ -285,7 +285,7 @@ func End(ctx workflow.Context, deployment string, out runinfo.EndRunInput) {
 		if !slices.Contains(hook.Events, out.Status) {
 			continue
 		}
-		in := runinfo.NotifyInput{Webhook: hook, Deployment: deployment, Workflow: info.WorkflowType.Name, Namespace: info.Namespace, End: out}
+		in := runinfo.NotifyInput{Webhook: hook, Deployment: out.Deployment, Workflow: info.WorkflowType.Name, Namespace: info.Namespace, End: out}
 		futures = append(futures, workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, NotifyOptions(hook)), runinfo.NotifyActivity, in))
 	}
 	for _, f := range futures {

@@ -97,13 +97,12 @@ type Summarizer interface{ OneLine() string }
 
 // Finish ends a run of any flow, after its code returned result and err:
 // its current details show the outcome, EndRun records it (run log and
-// flow_runs) and the deployment's webhooks hear of it (see End). It
+// flow_runs) and the deployment's webhooks hear of it (see end). It
 // returns the error the run ends with: a failed activity's error is
 // summarized as "<Activity> failed after N attempts: <cause>" (the
 // first line the Web UI and `runs show` give), a cancellation is kept.
 func Finish(ctx workflow.Context, params, result any, err error) error {
 	info := workflow.GetInfo(ctx)
-	deployment := Deployment(ctx)
 	var out runinfo.EndRunInput
 	ret := err
 	var sf *StageFailure
@@ -133,9 +132,9 @@ func Finish(ctx workflow.Context, params, result any, err error) error {
 			r.details.Stage(ctx, runinfo.StageFailed, "**Error:** "+out.Error)
 		}
 	}
-	out.Flow, out.Deployment = info.WorkflowType.Name, deployment
+	out.Flow, out.Deployment = info.WorkflowType.Name, Deployment(ctx)
 	out.Run = runinfo.RunRef{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}
-	End(ctx, deployment, out)
+	end(ctx, out)
 	startTriggers(ctx, out, params, result)
 	return ret
 }

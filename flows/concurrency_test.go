@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,13 +17,16 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
+	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/gate"
+	"github.com/blueprint-etl/blueprint/internal/report"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/semaphore"
 	"github.com/blueprint-etl/blueprint/internal/store"
@@ -239,4 +243,80 @@ func TestConcurrencyLimitCancelWhileWaiting(t *testing.T) {
 	require.NoError(t, gates.Release(point))
 	require.NoError(t, held.Get(ctx, nil))
 	require.NoError(t, next.Get(ctx, nil), "the next run gets the slot")
+}
+
+// napParams are the user-style flow's of TestConcurrencyLimitEveryFlow.
+type napParams struct {
+	Name string `json:"name" default:"nap" help:"a name"`
+}
+
+// napper is a user-style flow with an activity of its own.
+var napper = worker.Flow{
+	Flow: flow.New("LimitNapper", func(ctx workflow.Context, p napParams) (string, error) {
+		var out string
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: runinfo.RetryPolicy()}),
+			"Nap", p).Get(ctx, &out)
+		return out, err
+	}, flow.Options{}),
+	Activities: func(worker.Deps) []worker.Activity {
+		return []worker.Activity{{Name: "Nap", Func: func(_ context.Context, p napParams) (string, error) { return "napped " + p.Name, nil }}}
+	},
+}
+
+// TestConcurrencyLimitEveryFlow: the limit belongs to the flow wrapper,
+// so it holds for every shipped flow and a user's: with cancel_new and a
+// run of the flow holding the only slot (held in its first activity, or
+// NightlyETL's in its first child's), a second run of it ends cancelled
+// with the reason, and the holder then completes.
+func TestConcurrencyLimitEveryFlow(t *testing.T) {
+	srv := devserver.ForTest(t)
+	c := srv.Client()
+	queue := "conc-" + t.Name()
+	reg, err := worker.NewRegistry(flows.DataPipeline, flows.OrdersReport, flows.NightlyETL, napper)
+	require.NoError(t, err)
+	gates := gate.Dir(t.TempDir())
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "warehouse.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	flowstest.StartWith(t, c, st, worker.Config{TaskQueue: queue, Gates: gates}, reg)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	for _, tc := range []struct {
+		workflow string
+		params   any
+		hold     func(id string) string // the gate point the holder waits at
+	}{
+		{datapipeline.WorkflowType, datapipeline.Params{BatchSize: 50, SourceURL: "demo://orders"},
+			func(id string) string { return gate.Activity(id, datapipeline.ExtractActivity) }},
+		{report.OrdersReportWorkflow, report.Params{From: day1999, To: day1999, Timezone: "UTC"},
+			func(id string) string { return gate.Activity(id, report.DailyRevenueActivity) }},
+		{report.NightlyETLWorkflow, report.NightlyParams{Sources: []string{"demo://orders?seed=4"}, BatchSize: 20, MaxParallel: 1, Timezone: "UTC"},
+			func(id string) string { return gate.Activity(id+"-source-1", datapipeline.ExtractActivity) }},
+		{napper.Name, napParams{Name: "ada"}, func(id string) string { return gate.Activity(id, "Nap") }},
+	} {
+		t.Run(tc.workflow, func(t *testing.T) {
+			lim := runinfo.Concurrency{Deployment: fmt.Sprintf("every-%s-%d", strings.ToLower(tc.workflow), time.Now().UnixNano()),
+				Limit: 1, Strategy: runinfo.CollisionCancelNew, TaskQueue: queue}
+			start := func(id string) client.WorkflowRun {
+				run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue,
+					Memo: map[string]any{runinfo.MemoConcurrency: lim}, TypedSearchAttributes: deploymentAttr(lim.Deployment)}, tc.workflow, tc.params)
+				require.NoError(t, err)
+				return run
+			}
+			holder := lim.Deployment + "-holder"
+			point := tc.hold(holder)
+			require.NoError(t, gates.Hold(point))
+			held := start(holder)
+			require.NoError(t, gates.Wait(ctx, point), "the holder is in its work")
+
+			refused := start(lim.Deployment + "-refused")
+			var canceled *temporal.CanceledError
+			require.ErrorAs(t, refused.Get(ctx, nil), &canceled, "a second run ends cancelled")
+			hasLine(t, logLines(t, st, refused.GetID(), refused.GetRunID()),
+				"warn run 0 run cancelled: concurrency limit 1 of 1 taken by "+holder+" (collision_strategy: cancel_new)")
+			require.NoError(t, gates.Release(point))
+			require.NoError(t, held.Get(ctx, nil), "the holder completes")
+		})
+	}
 }

@@ -80,6 +80,9 @@ func TestTriggers(t *testing.T) {
 		{"NightlyETL", report.NightlyETLWorkflow, report.NightlyParams{Sources: []string{"demo://orders?seed=9"}, BatchSize: 20, MaxParallel: 1, Timezone: "UTC"}, runinfo.RunCompleted,
 			[]runinfo.Trigger{after("after-nightly", 2, runinfo.RunCompleted, 0, map[string]string{"count": "{{ upstream.result.loaded }}"})},
 			map[string]echoParams{"after-nightly": {Count: 1}}},
+		{"a user's flow", echo.Name, echoParams{Note: "hi", Count: 3}, runinfo.RunCompleted,
+			[]runinfo.Trigger{after("after-user", 0, runinfo.RunCompleted, 0, map[string]string{"note": "{{ upstream.params.note }}", "count": "{{ upstream.result.count }}"})},
+			map[string]echoParams{"after-user": {Note: "hi", Count: 3}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := fmt.Sprintf("up-%d", time.Now().UnixNano())

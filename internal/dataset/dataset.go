@@ -12,11 +12,6 @@
 // It imports nothing of blueprint but leaf packages (record, text).
 package dataset
 
-import (
-	"fmt"
-	"regexp"
-)
-
 // Type is a field's type.
 type Type string
 
@@ -127,20 +122,3 @@ const (
 // FieldReason is the rejection reason of a record whose field broke rule:
 // "price.min", "sku.required".
 func FieldReason(field, rule string) string { return field + "." + rule }
-
-// namePattern is the syntax of a dataset's and a field's name: a SQL
-// identifier that needs no quoting on either database, and that never
-// starts with '_', which the bookkeeping columns of a dataset's table
-// start with.
-var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
-
-// NameRule says namePattern in words, for error messages.
-const NameRule = "lower-case letters, digits and '_', at most 63 characters, starting with a letter"
-
-// CheckName checks the syntax of a dataset's or a field's name.
-func CheckName(name string) error {
-	if !namePattern.MatchString(name) {
-		return fmt.Errorf("%q is not a valid name (%s)", name, NameRule)
-	}
-	return nil
-}

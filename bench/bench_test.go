@@ -55,7 +55,8 @@ func TestQuickRun(t *testing.T) {
 		drivers = append(drivers, store.DriverPostgres)
 	}
 	for _, d := range drivers {
-		keys = append(keys, "throughput_"+d, "throughput_program_"+d, "scaling_"+d, "worker_rss_"+d, "history_payload_"+d, "history_events_"+d)
+		keys = append(keys, "throughput_"+d, "throughput_program_"+d, "scaling_"+d, "worker_rss_"+d, "history_payload_"+d, "history_events_"+d,
+			"throughput_products_"+d, "worker_rss_products_"+d, "history_events_products_"+d)
 	}
 	byKey := map[string]Measurement{}
 	for _, m := range rep.Measurements {
@@ -109,6 +110,21 @@ func TestQuickRun(t *testing.T) {
 		assert.NotEqual(t, d.Run.SourceURL, d.Big.SourceURL, "the big run reads other records")
 		assert.InDelta(t, d.Big.RowsPerSec/d.Run.RowsPerSec, d.ScalingRatio, 1e-9)
 		assert.Greater(t, d.BaselineRowsPerSec, d.ProgramRowsPerSec, "the program line includes the preparation")
+
+		// The products run loads the ten-field dataset from demo://products:
+		// some rejected, the rest new, the same rows as its baseline.
+		p := d.Products
+		require.NotNil(t, p, d.Database)
+		require.NotNil(t, p.Run, d.Database)
+		assert.Equal(t, "products", p.Dataset)
+		assert.Equal(t, 10, p.Fields)
+		assert.Contains(t, p.Run.SourceURL, "demo://products")
+		assert.Equal(t, int64(cfg.Rows), p.Run.Extracted, d.Database)
+		assert.Positive(t, p.Run.Rejected, d.Database)
+		assert.Equal(t, p.Run.Extracted, p.Run.Rows+p.Run.Rejected, d.Database)
+		assert.Equal(t, p.Run.Rows, p.Run.Loaded.Inserted, "every products row is new (%s)", d.Database)
+		assert.Equal(t, p.BaselineRows, p.Run.Rows, "the same rows as the baseline (%s)", d.Database)
+		assert.Positive(t, p.WorkerPeakRSSBytes, d.Database)
 	}
 
 	// A CPU and an allocation profile of each profiled measure, next to the
@@ -119,7 +135,8 @@ func TestQuickRun(t *testing.T) {
 		assert.Equal(t, filepath.Join(filepath.Dir(out), "profiles"), filepath.Dir(p))
 		names = append(names, filepath.Base(p))
 	}
-	for _, measure := range []string{"latency", "concurrency", "throughput-sqlite-10k", "throughput-sqlite-20k", "throughput-sqlite-baseline"} {
+	for _, measure := range []string{"latency", "concurrency", "throughput-sqlite-10k", "throughput-sqlite-20k", "throughput-sqlite-baseline",
+		"throughput-sqlite-products-10k", "throughput-sqlite-products-baseline"} {
 		assert.Contains(t, names, measure+".cpu.pprof")
 		assert.Contains(t, names, measure+".allocs.pprof")
 	}

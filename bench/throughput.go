@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -85,6 +86,10 @@ type throughputDetail struct {
 	ScalingRatio        float64   `json:"scaling_ratio"`
 	WorkerMemAtPeak     memSample `json:"worker_mem_at_peak"`
 	WorkerPeakRSSBytes  int64     `json:"worker_peak_rss_bytes"`
+
+	// Products is the ten-field declared dataset measured after orders
+	// (see products.go): one Rows run, no scaling run.
+	Products *datasetThroughput `json:"products,omitempty"`
 }
 
 // measureThroughput runs the throughput measurement on SQLite, and on
@@ -183,6 +188,10 @@ func (b *bench) throughput(driver, label string, fresh func(name string) (dsn st
 	b.note("history %s: events %d (%s run) and %d (%s run); payload = largest sum of payload data bytes of one event (%s); largest single payload %d bytes, largest event as protojson %d bytes",
 		label, run.History.Events, rows, bigRun.History.Events, bigRows, bigRun.History.MaxEventPayloadType,
 		max(run.History.MaxPayloadBytes, bigRun.History.MaxPayloadBytes), max(run.History.MaxEventJSONBytes, bigRun.History.MaxEventJSONBytes))
+	if err := b.productsThroughput(driver, label, fresh, d); err != nil {
+		return err
+	}
+	b.note("scaling %s: the %s-row run is of orders only; products are measured at %s rows", label, bigRows, rows)
 	return nil
 }
 
@@ -197,42 +206,79 @@ func (b *bench) storeBaseline(d *throughputDetail, driver string, fresh func(nam
 		return err
 	}
 	d.PrepareSeconds = time.Since(t).Seconds()
-	baseDSN, dropBase, err := fresh("baseline")
-	if err != nil {
-		return err
-	}
-	b.clean.add(dropBase)
-	st, err := store.Open(b.ctx, baseDSN)
-	if err != nil {
-		return err
-	}
 	b.logf("[throughput %s] baseline: the store alone writes %d prepared rows", driver, b.cfg.Rows)
+	base, err := b.timeStoreWrites(driver, "baseline", fresh, nil, func(st *store.Store) (int64, error) {
+		var rows int64
+		for _, orders := range chunks {
+			res, err := st.WriteOrders(b.ctx, key, orders)
+			if err != nil {
+				return rows, err
+			}
+			rows += res.Inserted + res.Updated + res.Unchanged
+		}
+		return rows, nil
+	})
+	if err != nil {
+		return err
+	}
+	d.BaselineSeconds, d.BaselineRows, d.BaselineRowsPerSec = base.Seconds, base.Rows, base.RowsPerSec
+	d.BaselineCPUSeconds, d.BaselinePostgresCPU = base.CPUSeconds, base.PostgresCPU
+	d.ProgramRowsPerSec = float64(base.Rows) / (base.Seconds + d.PrepareSeconds)
+	b.logf("[throughput %s] baseline: %d rows in %.2f s (%.0f rows/s; preparing them took %.2f s)", driver, base.Rows, d.BaselineSeconds, d.BaselineRowsPerSec, d.PrepareSeconds)
+	return nil
+}
+
+// baselineRun is one timed run of the store alone.
+type baselineRun struct {
+	Seconds    float64
+	Rows       int64
+	RowsPerSec float64
+	// CPUSeconds is the harness process's; PostgresCPU the PostgreSQL
+	// server's (all its processes), on PostgreSQL.
+	CPUSeconds  float64
+	PostgresCPU float64
+}
+
+// timeStoreWrites opens a fresh database called name, lets setup prepare
+// it (untimed; nil for nothing), and times write, which writes prepared
+// rows and returns how many, profiled as measure
+// throughput-DRIVER-NAME when the harness writes profiles.
+func (b *bench) timeStoreWrites(driver, name string, fresh func(name string) (string, func(), error),
+	setup func(st *store.Store) error, write func(st *store.Store) (int64, error)) (baselineRun, error) {
+	var out baselineRun
+	dsn, drop, err := fresh(name)
+	if err != nil {
+		return out, err
+	}
+	b.clean.add(drop)
+	st, err := store.Open(b.ctx, dsn)
+	if err != nil {
+		return out, err
+	}
+	if setup != nil {
+		if err := setup(st); err != nil {
+			_ = st.Close()
+			return out, err
+		}
+	}
 	var prof profiler
 	prefix := ""
 	if b.cfg.ProfileDir != "" {
-		prefix = filepath.Join(b.cfg.ProfileDir, "throughput-"+driver+"-baseline")
+		prefix = filepath.Join(b.cfg.ProfileDir, "throughput-"+driver+"-"+strings.ReplaceAll(name, "_", "-"))
 		if err := prof.start(prefix); err != nil {
 			_ = st.Close()
-			return err
+			return out, err
 		}
 	}
 	cpuBefore, sysBefore := procCPU(os.Getpid()), sampleCPU()
 	start := time.Now()
-	var rows int64
-	for _, orders := range chunks {
-		res, werr := st.WriteOrders(b.ctx, key, orders)
-		if werr != nil {
-			err = werr
-			break
-		}
-		rows += res.Inserted + res.Updated + res.Unchanged
-	}
+	rows, err := write(st)
 	elapsed := time.Since(start)
 	// Sampled before Close: PostgreSQL's backends take their CPU time
 	// with them when they exit.
-	d.BaselineCPUSeconds = procCPU(os.Getpid()) - cpuBefore
+	out.CPUSeconds = procCPU(os.Getpid()) - cpuBefore
 	if driver == store.DriverPostgres {
-		d.BaselinePostgresCPU = sharesBetween(sysBefore, sampleCPU(), b.rep.Machine.Cores).PostgresSeconds
+		out.PostgresCPU = sharesBetween(sysBefore, sampleCPU(), b.rep.Machine.Cores).PostgresSeconds
 	}
 	if prefix != "" {
 		if perr := prof.stop(); err == nil && perr != nil {
@@ -244,22 +290,24 @@ func (b *bench) storeBaseline(d *throughputDetail, driver string, fresh func(nam
 		err = cerr
 	}
 	if err != nil {
-		return err
+		return out, err
 	}
-	d.BaselineSeconds, d.BaselineRows = elapsed.Seconds(), rows
-	d.BaselineRowsPerSec = float64(rows) / elapsed.Seconds()
-	d.ProgramRowsPerSec = float64(rows) / (elapsed.Seconds() + d.PrepareSeconds)
-	b.logf("[throughput %s] baseline: %d rows in %.2f s (%.0f rows/s; preparing them took %.2f s)", driver, rows, d.BaselineSeconds, d.BaselineRowsPerSec, d.PrepareSeconds)
-	return nil
+	out.Seconds, out.Rows = elapsed.Seconds(), rows
+	out.RowsPerSec = float64(rows) / elapsed.Seconds()
+	return out, nil
 }
 
 // pipelineRun runs the pipeline once on worker w, profiled.
 func (b *bench) pipelineRun(w *workerProc, driver, queue string, params datapipeline.Params) (*pipelineRun, error) {
 	b.logf("[throughput %s] pipeline: batch_size=%d, %s", driver, params.BatchSize, params.SourceURL)
+	measure := "throughput-" + driver
+	if params.Dataset != "" {
+		measure += "-" + params.Dataset
+	}
 	meter := b.meter(b.tuned, w)
 	before, sysBefore := meter.sample(), sampleCPU()
 	var r runResult
-	err := b.profiled(w, fmt.Sprintf("throughput-%s-%s", driver, countLabel(params.BatchSize)), func() error {
+	err := b.profiled(w, measure+"-"+countLabel(params.BatchSize), func() error {
 		var err error
 		r, err = b.runWorkflow(b.ctx, b.tuned.c, datapipeline.WorkflowType, queue, params, bulkRunTimeout)
 		return err

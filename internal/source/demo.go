@@ -11,9 +11,10 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
-// The demo source generates order records from (seed, index) alone, so any
+// The demo source generates records from (seed, index) alone, so any
 // page can be regenerated on resume and the same seed always gives the same
-// bytes. It appends JSON by hand: a million records take a fraction of a
+// bytes: orders here, products in demoproducts.go (the URL's dataset,
+// demo://orders or demo://products, picks the generator). It appends JSON by hand: a million records take a fraction of a
 // second, which keeps the demo about orchestration, not about the generator.
 
 // dirtyKind is the flaw, if any, of a synthetic record.
@@ -272,8 +273,16 @@ func appendTimestamp(b []byte, r *rng) []byte {
 	return append(b, '"')
 }
 
+// demoGenerators append the JSON of record index of a demo dataset, by
+// the dataset's name (sourceurl.DemoDatasets).
+var demoGenerators = map[string]func(b []byte, seed, index uint64) []byte{
+	"orders":   appendOrder,
+	"products": appendProduct,
+}
+
 type demoReader struct {
 	spec      sourceurl.Spec
+	generate  func(b []byte, seed, index uint64) []byte
 	pageSize  int
 	next      uint64 // index of the next record
 	remaining int64
@@ -282,7 +291,11 @@ type demoReader struct {
 }
 
 func openDemo(spec sourceurl.Spec, cursor string, limit int64, attempt Attempt, cfg Config) (Reader, error) {
-	d := &demoReader{spec: spec, pageSize: cfg.PageSize, remaining: max(limit, 0), failAt: -1}
+	generate, ok := demoGenerators[spec.Dataset]
+	if !ok { // sourceurl.Parse refuses other datasets
+		return nil, badSource(nil, "demo dataset %q does not exist", spec.Dataset)
+	}
+	d := &demoReader{spec: spec, generate: generate, pageSize: cfg.PageSize, remaining: max(limit, 0), failAt: -1}
 	if cursor != "" {
 		n, err := strconv.ParseUint(cursor, 10, 64)
 		if err != nil {
@@ -338,7 +351,7 @@ func (d *demoReader) Next(ctx context.Context) (Page, error) {
 	buf := make([]byte, 0, n*200)
 	ends := make([]int, n)
 	for i := range n {
-		buf = appendOrder(buf, d.spec.Seed, d.next+uint64(i))
+		buf = d.generate(buf, d.spec.Seed, d.next+uint64(i))
 		ends[i] = len(buf)
 	}
 	records := make([][]byte, n)

@@ -31,7 +31,7 @@ const (
 )
 
 // DemoDatasets lists the synthetic datasets demo:// serves.
-var DemoDatasets = []string{"orders"}
+var DemoDatasets = []string{"orders", "products"}
 
 // Bounds of the synthetic source's knobs, so a run cannot be parked forever.
 const (

@@ -33,6 +33,8 @@ func TestParse(t *testing.T) {
 		{"demo://orders?fail=never&seed=0", Spec{Kind: Demo, Dataset: "orders", Seed: 0}},
 		{"demo://orders?latency=1m&failure_rate=1", Spec{Kind: Demo, Dataset: "orders", Seed: 1, Latency: time.Minute, FailureRate: 1}},
 		{"demo://orders?seed=1&seed=7", Spec{Kind: Demo, Dataset: "orders", Seed: 7}}, // the last value counts
+		{"demo://products", Spec{Kind: Demo, Dataset: "products", Seed: 1}},
+		{"demo://products?seed=5&failure_rate=0.5", Spec{Kind: Demo, Dataset: "products", Seed: 5, FailureRate: 0.5}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.raw, func(t *testing.T) {
@@ -73,10 +75,11 @@ func TestParseErrors(t *testing.T) {
 		{"file:", "has no file path"},
 		{"file:///dir/", "has no file path"},
 		{"file:///a%00b", "path contains a NUL byte"},
-		{"demo://nope", `unknown demo dataset "nope"; available: orders`},
-		{"demo://", `unknown demo dataset ""; available: orders`},
-		{"demo://ORDERS", `unknown demo dataset "ORDERS"; available: orders`},
+		{"demo://nope", `unknown demo dataset "nope"; available: orders, products`},
+		{"demo://", `unknown demo dataset ""; available: orders, products`},
+		{"demo://ORDERS", `unknown demo dataset "ORDERS"; available: orders, products`},
 		{"demo://orders/x", `demo URLs take no path (got "/x")`},
+		{"demo://products/x", `demo URLs take no path (got "/x")`},
 		{"demo://orders?bogus=1", `unknown demo option "bogus" (valid: seed, latency, failure_rate, fail)`},
 		{"demo://orders?seed=-1", `seed="-1" must be a non-negative integer`},
 		{"demo://orders?seed=1.5", `seed="1.5" must be a non-negative integer`},

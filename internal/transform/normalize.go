@@ -17,10 +17,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
-	"github.com/blueprint-etl/blueprint/internal/jsonkind"
+	"github.com/blueprint-etl/blueprint/internal/dataset"
+	"github.com/blueprint-etl/blueprint/internal/jsonobj"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/text"
 )
@@ -103,94 +102,23 @@ func Normalize(raw []byte) (o record.Order, reason, detail string) {
 }
 
 // decodeObject points r's fields into raw, or says why raw is not a JSON
-// object. encoding/json's validator checks the syntax; the walk over the
-// members that follows can then be simple, and is about twice as fast as
-// decoding into a struct. A member Normalize reads that appears twice makes
-// the record ambiguous, so it is malformed rather than silently resolved.
+// object (jsonobj.Members walks it). A member Normalize reads that appears
+// twice makes the record ambiguous, so it is malformed rather than
+// silently resolved.
 func decodeObject(raw []byte, r *rawOrder) (reason, detail string) {
-	raw = bytes.Trim(raw, jsonSpace) // not TrimSpace: "\v{}" is not JSON
-	if len(raw) == 0 {
-		return record.ReasonMalformed, "empty record"
-	}
-	if !json.Valid(raw) {
-		var v struct{}
-		err := json.Unmarshal(raw, &v) // only to say what is wrong
-		return record.ReasonMalformed, "invalid JSON: " + strings.TrimPrefix(fmt.Sprint(err), "json: ")
-	}
-	if raw[0] != '{' {
-		return record.ReasonMalformed, "not a JSON object but a JSON " + jsonkind.Of(raw)
-	}
-	i := skipSpace(raw, 1)
-	for raw[i] != '}' {
-		keyEnd := skipString(raw, i)
-		key := raw[i+1 : keyEnd-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
-			key = []byte(unquote(raw[i:keyEnd]))
-		}
-		i = skipSpace(raw, keyEnd)
-		i = skipSpace(raw, i+1) // past ':'
-		valEnd := skipValue(raw, i)
-		if dst := r.field(key); dst != nil {
+	detail = jsonobj.Members(raw, func(name, value []byte) string {
+		if dst := r.field(name); dst != nil {
 			if *dst != nil {
-				return record.ReasonMalformed, fmt.Sprintf("member %q appears more than once", key)
+				return fmt.Sprintf("member %q appears more than once", name)
 			}
-			*dst = raw[i:valEnd]
+			*dst = value
 		}
-		i = skipSpace(raw, valEnd)
-		if raw[i] == ',' {
-			i = skipSpace(raw, i+1)
-		}
+		return ""
+	})
+	if detail != "" {
+		return record.ReasonMalformed, detail
 	}
 	return "", ""
-}
-
-// The skip functions walk JSON that json.Valid accepted, so they need not
-// check what they skip. Each returns the offset just past what it skipped.
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString skips the string starting at b[i] == '"'.
-func skipString(b []byte, i int) int {
-	for i++; ; i++ {
-		switch b[i] {
-		case '\\':
-			i++ // the escaped byte; \uXXXX's hex digits need no care
-		case '"':
-			return i + 1
-		}
-	}
-}
-
-// skipValue skips the value starting at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; ; i++ {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-	default: // number, true, false, null
-		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
-			i++
-		}
-		return i
-	}
 }
 
 // present reports whether a field was sent with a non-null value.
@@ -204,21 +132,8 @@ func isNumber(v json.RawMessage) bool {
 	return len(v) > 0 && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9'))
 }
 
-// unquote returns the text of a valid JSON string. The common case (no
-// escapes, valid UTF-8) costs one copy; otherwise encoding/json decodes it,
-// replacing invalid UTF-8 with U+FFFD as it always does.
-func unquote(v json.RawMessage) string {
-	body := v[1 : len(v)-1]
-	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
-		return string(body)
-	}
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
-		// Unreachable: v was validated by the object decode.
-		return string(body)
-	}
-	return s
-}
+// unquote returns the text of a valid JSON string; see jsonobj.Unquote.
+func unquote(v json.RawMessage) string { return jsonobj.Unquote(v) }
 
 // isJSONInteger reports whether a JSON number has neither fraction nor
 // exponent.
@@ -269,60 +184,9 @@ func normEmail(v json.RawMessage) (email, detail string, ok bool) {
 	return email, "", true
 }
 
-// checkEmail says what makes an address implausible, or "" when it is
-// plausible: local@domain.tld with no spaces, no display name, no comments,
-// no quoting. It is deliberately stricter than RFC 5322 (which
-// net/mail.ParseAddress implements, comments and all) because an order's
-// address has to be one a mail server would accept as is.
-func checkEmail(s string) string {
-	if s == "" {
-		return "is empty"
-	}
-	if len(s) > record.MaxEmailLen {
-		return fmt.Sprintf("is longer than %d bytes", record.MaxEmailLen)
-	}
-	at := strings.IndexByte(s, '@')
-	if at < 0 {
-		return "has no @"
-	}
-	if strings.IndexByte(s[at+1:], '@') >= 0 {
-		return "has more than one @"
-	}
-	local, domain := s[:at], s[at+1:]
-	if local == "" {
-		return "has an empty local part"
-	}
-	if len(local) > record.MaxEmailLocalLen {
-		return fmt.Sprintf("has a local part longer than %d bytes", record.MaxEmailLocalLen)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c == 0x7f {
-			return "contains spaces or control characters"
-		}
-		if strings.IndexByte(`"(),:;<>[\]`, c) >= 0 {
-			return fmt.Sprintf("contains %q", c)
-		}
-	}
-	for _, r := range s {
-		if r == utf8.RuneError {
-			return "is not valid UTF-8"
-		}
-		if r >= utf8.RuneSelf && (unicode.IsSpace(r) || unicode.IsControl(r)) {
-			return "contains spaces or control characters"
-		}
-	}
-	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
-		return "has a misplaced dot in the local part"
-	}
-	if !strings.Contains(domain, ".") {
-		return "has no dot in the domain"
-	}
-	if strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
-		return "has an empty domain label"
-	}
-	return ""
-}
+// checkEmail says what makes an address implausible; see
+// dataset.CheckEmail, its one owner.
+func checkEmail(s string) string { return dataset.CheckEmail(s) }
 
 // normCategory trims and lower-cases a category, which must not be empty.
 func normCategory(v json.RawMessage) (category, detail string, ok bool) {
@@ -366,67 +230,23 @@ func normAmount(v json.RawMessage) (amount, reason, detail string) {
 	return canon, "", ""
 }
 
-// canonicalDecimal parses [+-]digits[.digits] exactly (no exponent, no
-// float64 on the way) and returns it without leading zeros or trailing
-// fractional zeros: "0012.50" -> "12.5", "3.000" -> "3", "-0.0" -> "0".
-// Precision is judged on the value, so "1.5000000" is 1.5 and fine while
-// "1.2345678" has seven decimal places and is not. negative is false for
-// any zero.
+// canonicalDecimal parses [+-]digits[.digits] exactly (dataset.ParseDecimal:
+// no exponent, no float64 on the way) and returns it without leading zeros
+// or trailing fractional zeros: "0012.50" -> "12.5", "3.000" -> "3", "-0.0"
+// -> "0". Precision is judged on the value, so "1.5000000" is 1.5 and fine
+// while "1.2345678" has seven decimal places and is not. negative is false
+// for any zero.
 func canonicalDecimal(s string) (canon string, negative bool, problem string) {
-	rest := s
-	if rest != "" && (rest[0] == '+' || rest[0] == '-') {
-		negative = rest[0] == '-'
-		rest = rest[1:]
-	}
-	intEnd := digitsEnd(rest)
-	intPart, rest := rest[:intEnd], rest[intEnd:]
-	var fracPart string
-	if rest != "" && rest[0] == '.' {
-		fracEnd := digitsEnd(rest[1:])
-		fracPart, rest = rest[1:1+fracEnd], rest[1+fracEnd:]
-		if fracPart == "" {
-			return "", false, "has no digits after the decimal point"
-		}
-	}
+	d, problem := dataset.ParseDecimal(s)
 	switch {
-	case s == "":
-		return "", false, "is empty"
-	case rest != "" && (rest[0] == 'e' || rest[0] == 'E'):
-		return "", false, "uses an exponent; write it as a plain decimal"
-	case rest != "":
-		return "", false, "is not a decimal number"
-	case intPart == "":
-		return "", false, "has no digits before the decimal point"
-	}
-	intPart = strings.TrimLeft(intPart, "0")
-	fracPart = strings.TrimRight(fracPart, "0")
-	if len(intPart) > record.MaxAmountIntDigits {
+	case problem != "":
+		return "", false, problem
+	case len(d.Int) > record.MaxAmountIntDigits:
 		return "", false, fmt.Sprintf("has more than %d integer digits", record.MaxAmountIntDigits)
-	}
-	if len(fracPart) > record.MaxAmountFracDigits {
+	case len(d.Frac) > record.MaxAmountFracDigits:
 		return "", false, fmt.Sprintf("has more than %d decimal places", record.MaxAmountFracDigits)
 	}
-	if intPart == "" {
-		intPart = "0"
-	}
-	if intPart == "0" && fracPart == "" {
-		return "0", false, ""
-	}
-	if fracPart == "" {
-		canon = intPart
-	} else {
-		canon = intPart + "." + fracPart
-	}
-	return canon, negative, ""
-}
-
-// digitsEnd returns the length of the run of ASCII digits s starts with.
-func digitsEnd(s string) int {
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	return i
+	return d.String(), d.Negative, ""
 }
 
 // normCurrency trims and upper-cases a code of exactly three ASCII letters.
@@ -457,13 +277,6 @@ func normCurrency(v json.RawMessage) (currency, detail string, ok bool) {
 	return string(b[:]), "", true
 }
 
-// Timestamp layouts accepted besides RFC 3339; both are read as UTC. When
-// parsing, time.Parse also accepts fractional seconds after the seconds.
-const (
-	layoutNoZoneT     = "2006-01-02T15:04:05"
-	layoutNoZoneSpace = "2006-01-02 15:04:05"
-)
-
 // normTimestamp accepts RFC 3339 with any offset, the zone-less layouts
 // above, or a JSON integer of Unix seconds, and returns the instant in UTC.
 func normTimestamp(v json.RawMessage) (ts time.Time, detail string, ok bool) {
@@ -492,19 +305,9 @@ func normTimestamp(v json.RawMessage) (ts time.Time, detail string, ok bool) {
 	return ts, "", true
 }
 
-func parseTimestamp(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err == nil {
-		return t, nil
-	}
-	if t, err2 := time.Parse(layoutNoZoneT, s); err2 == nil {
-		return t, nil
-	}
-	if t, err2 := time.Parse(layoutNoZoneSpace, s); err2 == nil {
-		return t, nil
-	}
-	return time.Time{}, err
-}
+// parseTimestamp reads RFC 3339 or the zone-less layouts; see
+// dataset.ParseTimestamp, its one owner.
+func parseTimestamp(s string) (time.Time, error) { return dataset.ParseTimestamp(s) }
 
 // hasControl reports whether s holds ASCII control characters, which
 // PostgreSQL (NUL) or the reject file's readers (the rest) choke on.

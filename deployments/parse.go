@@ -50,6 +50,9 @@ type parser struct {
 	flows    *flow.Registry
 	srcs     Sources
 	broken   []string // sources with problems, already reported
+	dsets    Datasets
+	// brokenDatasets are datasets with problems, already reported.
+	brokenDatasets []string
 	problems []Problem
 	omitted  int
 }
@@ -142,6 +145,9 @@ func (p *parser) parse(data []byte) *Manifest {
 		case "sources":
 			// Parsed first, wherever they are, since deployments refer to them.
 			p.srcs = p.sources(e.val)
+		case "datasets":
+			// Parsed first too: deployments name them.
+			p.dsets = p.datasets(e.val)
 		default:
 			p.unknownKey(e, "", manifestKeys)
 		}
@@ -156,9 +162,13 @@ func (p *parser) parse(data []byte) *Manifest {
 	default:
 		p.deployments(m, list)
 	}
-	m.Sources, m.Flows = p.srcs, p.flows
+	if p.dsets == nil {
+		p.dsets = Datasets{}
+	}
+	m.Sources, m.Datasets, m.Flows = p.srcs, p.dsets, p.flows
 	for i := range m.Deployments {
-		m.Deployments[i].Sources, m.Deployments[i].Flows, m.Deployments[i].manifest = p.srcs, p.flows, m
+		d := &m.Deployments[i]
+		d.Sources, d.Datasets, d.Flows, d.manifest = p.srcs, p.dsets, p.flows, m
 	}
 	return m
 }

@@ -1,0 +1,312 @@
+package deployments
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/blueprint-etl/blueprint/internal/dataset"
+)
+
+// Datasets are the manifest's datasets (its `datasets:` section), by name:
+// record types DataPipeline loads into a table of their own. A parameter
+// with the dataset rule names one (or a built-in such as orders); the
+// loader and the CLI then put its definition in the flow's input
+// (flow.Schema.DatasetInput), so the worker needs no copy of the manifest
+// and a schedule keeps the definition it was deployed with.
+type Datasets map[string]dataset.Definition
+
+// Names lists the declared dataset names, sorted.
+func (d Datasets) Names() []string { return slices.Sorted(maps.Keys(d)) }
+
+// Lookup returns the dataset called name: a declared one, or a built-in
+// (whose Builtin is true). ok is false for a name neither has.
+func (d Datasets) Lookup(name string) (def dataset.Definition, ok bool) {
+	if def, ok := dataset.Lookup(name); ok {
+		return def, true
+	}
+	def, ok = d[name]
+	return def, ok
+}
+
+// All lists every dataset a run may name: the built-in ones, then the
+// declared ones, each group by name.
+func (d Datasets) All() []dataset.Definition {
+	out := dataset.Builtins()
+	for _, name := range d.Names() {
+		out = append(out, d[name])
+	}
+	return out
+}
+
+// AllNames lists the names of All.
+func (d Datasets) AllNames() []string {
+	var names []string
+	for _, def := range d.All() {
+		names = append(names, def.Name)
+	}
+	return names
+}
+
+// Keys of a dataset and of its fields, in documented order.
+var (
+	datasetKeys = []string{"description", "key", "fields"}
+	fieldKeys   = []string{"type", "required", "max_length", "precision", "scale", "min", "max", "one_of", "pattern"}
+)
+
+// datasets parses the `datasets:` section.
+func (p *parser) datasets(n *yaml.Node) Datasets {
+	out := Datasets{}
+	if isNull(n) {
+		return out
+	}
+	if n.Kind != yaml.MappingNode {
+		p.add(n.Line, "datasets", "must be a mapping of dataset names to definitions (e.g. products: {key: [sku], fields: {...}}), got %s", describe(n))
+		return out
+	}
+	for _, e := range p.entries("datasets", n) {
+		if p.full() {
+			p.omitted++
+			return out
+		}
+		field := join("datasets", e.name)
+		if _, builtin := dataset.Lookup(e.name); builtin {
+			p.add(e.key.Line, field, "%s is built in; name the dataset otherwise (a run names %s without declaring it)", e.name, e.name)
+			p.brokenDatasets = append(p.brokenDatasets, e.name)
+			continue
+		}
+		if err := dataset.CheckName(e.name); err != nil {
+			p.add(e.key.Line, field, "%v", err)
+			continue
+		}
+		if def, ok := p.dataset(field, e); ok {
+			out[e.name] = def
+		} else {
+			p.brokenDatasets = append(p.brokenDatasets, e.name)
+		}
+	}
+	return out
+}
+
+// where is a node of a dataset: its line, and its field path as messages
+// show it.
+type where struct {
+	line  int
+	field string
+}
+
+// dataset parses one definition; ok is false when it has a problem. Every
+// problem dataset.Definition.Validate finds is reported at the line of
+// the node it names.
+func (p *parser) dataset(field string, e entry) (def dataset.Definition, ok bool) {
+	def.Name = e.name
+	n := e.val
+	if n.Kind != yaml.MappingNode {
+		p.add(n.Line, field, "must be a mapping with `key:` and `fields:`, got %s", describe(n))
+		return def, false
+	}
+	before := len(p.problems) + p.omitted
+	// at maps a problem path of Validate ("key[0]", "fields.price.min")
+	// to its node.
+	at := map[string]where{"": {e.key.Line, field}, "name": {e.key.Line, field}}
+	hasKey, hasFields := false, false
+	for _, de := range p.entries(field, n) {
+		df := join(field, de.name)
+		switch de.name {
+		case "description":
+			if s, good := p.text(df, de.val); good {
+				def.Description = s
+			}
+		case "key":
+			hasKey = true
+			at["key"] = where{de.key.Line, df}
+			def.Key = p.keyList(df, de.val, at)
+		case "fields":
+			hasFields = true
+			at["fields"] = where{de.key.Line, df}
+			def.Fields = p.datasetFields(df, de.val, at)
+		default:
+			p.unknownKey(de, field, datasetKeys)
+		}
+	}
+	if !hasKey {
+		p.add(e.key.Line, field+".key", "missing; a dataset needs a key: the field or fields a load upserts by, e.g. key: [sku]")
+	}
+	if !hasFields {
+		p.add(e.key.Line, field+".fields", "missing; a dataset needs fields, e.g. fields: {sku: {type: string, required: true}}")
+	}
+	if len(p.problems)+p.omitted > before {
+		return def, false
+	}
+	for _, pr := range def.Validate() {
+		w := whereOf(at, pr.Path)
+		p.add(w.line, w.field, "%s", pr.Msg)
+	}
+	return def, len(p.problems)+p.omitted == before
+}
+
+// lastStep matches the last step of a problem path: ".name" or "[i]".
+var lastStep = regexp.MustCompile(`(\.[^.\[\]]*|\[\d+\])$`)
+
+// whereOf finds the node of a problem path, or of the nearest path above
+// it that has one; the field shown is that node's, followed by the rest.
+func whereOf(at map[string]where, path string) where {
+	for p := path; ; {
+		if w, ok := at[p]; ok {
+			rest := strings.TrimPrefix(path, p)
+			if p == "" && rest != "" {
+				rest = "." + rest
+			}
+			return where{w.line, w.field + rest}
+		}
+		loc := lastStep.FindStringIndex(p)
+		if loc == nil {
+			p = ""
+			continue
+		}
+		p = p[:loc[0]]
+	}
+}
+
+// keyList parses a dataset's key: a list of field names.
+func (p *parser) keyList(field string, n *yaml.Node, at map[string]where) []string {
+	if n.Kind != yaml.SequenceNode {
+		p.add(n.Line, field, "must be a list of field names such as [sku], got %s", describe(n))
+		return nil
+	}
+	out := []string{}
+	for i, item := range n.Content {
+		item = resolve(item)
+		f := fmt.Sprintf("%s[%d]", field, i)
+		at[fmt.Sprintf("key[%d]", i)] = where{item.Line, f}
+		if s, good := p.text(f, item); good {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// datasetFields parses a dataset's fields:, in the order the file has
+// them: the table's columns follow it.
+func (p *parser) datasetFields(field string, n *yaml.Node, at map[string]where) []dataset.Field {
+	if n.Kind != yaml.MappingNode {
+		p.add(n.Line, field, "must be a mapping of field names to their type and rules (e.g. sku: {type: string, required: true}), got %s", describe(n))
+		return nil
+	}
+	var out []dataset.Field
+	for _, fe := range p.entries(field, n) {
+		ff := join(field, fe.name)
+		path := "fields." + fe.name
+		at[path] = where{fe.key.Line, ff}
+		f := dataset.Field{Name: fe.name}
+		if fe.val.Kind != yaml.MappingNode {
+			p.add(fe.val.Line, ff, "must be a mapping with at least a type, e.g. {type: string}, got %s", describe(fe.val))
+			continue
+		}
+		for _, re := range p.entries(ff, fe.val) {
+			rf := join(ff, re.name)
+			at[path+"."+re.name] = where{re.val.Line, rf}
+			switch re.name {
+			case "type":
+				if s, good := p.text(rf, re.val); good {
+					f.Type = dataset.Type(s)
+				}
+			case "required":
+				f.Required = p.boolean(rf, re.val)
+			case "max_length":
+				f.MaxLength = p.integer(rf, re.val)
+			case "precision":
+				f.Precision = p.integer(rf, re.val)
+			case "scale":
+				f.Scale = p.integer(rf, re.val)
+			case "min":
+				f.Min = p.number(rf, re.val)
+			case "max":
+				f.Max = p.number(rf, re.val)
+			case "pattern":
+				f.Pattern, _ = p.text(rf, re.val)
+			case "one_of":
+				f.OneOf = p.oneOf(rf, path+".one_of", re.val, at)
+			default:
+				p.unknownKey(re, ff, fieldKeys)
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// text returns a string value; a number, a boolean or null is reported
+// (quote it if you mean the text).
+func (p *parser) text(field string, n *yaml.Node) (string, bool) {
+	s, good := p.scalar(field, n)
+	if good && n.ShortTag() != "!!str" {
+		p.add(n.Line, field, "must be a string, got %s (quote it if you mean the text)", describe(n))
+		return "", false
+	}
+	return s, good
+}
+
+// boolean returns a true or false value.
+func (p *parser) boolean(field string, n *yaml.Node) bool {
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
+		p.add(n.Line, field, "must be true or false, got %s", describe(n))
+	}
+	return b
+}
+
+// integer returns a whole number that fits an int; its range is the
+// model's to check.
+func (p *parser) integer(field string, n *yaml.Node) int {
+	i, err := strconv.Atoi(n.Value)
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || err != nil {
+		p.add(n.Line, field, "must be a whole number, got %s", describe(n))
+		return 0
+	}
+	return i
+}
+
+// number returns a bound as the file writes it: a YAML number's literal
+// text, never read through float64 (min: 0.1 stays 0.1, and a bound
+// beyond float64's precision stays exact), or a quoted one. Whether it is
+// a number is the model's to check, with the field's type.
+func (p *parser) number(field string, n *yaml.Node) string {
+	s, good := p.scalar(field, n)
+	if !good {
+		return ""
+	}
+	switch n.ShortTag() {
+	case "!!int", "!!float", "!!str":
+		if strings.TrimSpace(s) == "" {
+			p.add(n.Line, field, "is empty (give a number, or leave the key out)")
+			return ""
+		}
+		return s
+	}
+	p.add(n.Line, field, "must be a number, got %s", describe(n))
+	return ""
+}
+
+// oneOf parses a field's one_of: a list of the string values it may take.
+func (p *parser) oneOf(field, path string, n *yaml.Node, at map[string]where) []string {
+	if n.Kind != yaml.SequenceNode {
+		p.add(n.Line, field, "must be a list of values such as [free, pro], got %s", describe(n))
+		return nil
+	}
+	out := []string{}
+	for i, item := range n.Content {
+		item = resolve(item)
+		f := fmt.Sprintf("%s[%d]", field, i)
+		at[fmt.Sprintf("%s[%d]", path, i)] = where{item.Line, f}
+		if s, good := p.text(f, item); good {
+			out = append(out, s)
+		}
+	}
+	return out
+}

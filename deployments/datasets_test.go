@@ -85,7 +85,9 @@ func TestDatasetsParse(t *testing.T) {
 // the parser's (a key, a YAML type) or the model's (dataset.Validate).
 func TestDatasetsReject(t *testing.T) {
 	ds := func(body string) string { return "datasets:\n  p:\n" + body + oneDeployment }
-	keyed := func(fields string) string { return ds("    key: [id]\n    fields:\n      id: {type: string, required: true}\n" + fields) }
+	keyed := func(fields string) string {
+		return ds("    key: [id]\n    fields:\n      id: {type: string, required: true}\n" + fields)
+	}
 	cases := []struct {
 		name, yaml string
 		want       []string

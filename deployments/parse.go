@@ -46,15 +46,15 @@ func Parse(reg *flow.Registry, path string, data []byte) (*Manifest, error) {
 }
 
 type parser struct {
-	file     string
-	flows    *flow.Registry
-	srcs     Sources
-	broken   []string // sources with problems, already reported
-	dsets    Datasets
+	file   string
+	flows  *flow.Registry
+	srcs   Sources
+	broken []string // sources with problems, already reported
+	dsets  Datasets
 	// brokenDatasets are datasets with problems, already reported.
 	brokenDatasets []string
-	problems []Problem
-	omitted  int
+	problems       []Problem
+	omitted        int
 }
 
 // maxCollected bounds the problems kept: YAML aliases can make a small

@@ -353,6 +353,33 @@ var migrations = []migration{
 			`CREATE INDEX flow_runs_ended_at ON flow_runs (ended_at)`,
 		},
 	},
+	{
+		version: 8,
+		name:    "the catalog of datasets",
+		// One row per dataset whose table the warehouse holds (see
+		// datasets.go): the definition its table was last made or changed
+		// for, as JSON, which the next deploy is compared with, and the
+		// fields a later definition removed (retired, a JSON array), whose
+		// columns stay. Written in the transaction that changes the table.
+		sqlite: []string{
+			`CREATE TABLE dataset_catalog (
+				name       TEXT NOT NULL PRIMARY KEY,
+				definition TEXT NOT NULL,
+				retired    TEXT NOT NULL DEFAULT '[]',
+				created_at TEXT NOT NULL,
+				updated_at TEXT NOT NULL
+			) WITHOUT ROWID, STRICT`,
+		},
+		postgres: []string{
+			`CREATE TABLE dataset_catalog (
+				name       TEXT        NOT NULL PRIMARY KEY,
+				definition TEXT        NOT NULL,
+				retired    TEXT        NOT NULL DEFAULT '[]',
+				created_at TIMESTAMPTZ NOT NULL,
+				updated_at TIMESTAMPTZ NOT NULL
+			)`,
+		},
+	},
 }
 
 // SchemaVersion is the version the code expects, the last migration's.

@@ -267,7 +267,7 @@ func countReturned(rows *sql.Rows, n int, res *Loaded) error {
 	for rows.Next() {
 		var version int64
 		if err := rows.Scan(&version); err != nil {
-			return fmt.Errorf("upsert orders: %w", err)
+			return fmt.Errorf("upsert: read the versions: %w", err)
 		}
 		returned++
 		if version == 1 {
@@ -277,7 +277,7 @@ func countReturned(rows *sql.Rows, n int, res *Loaded) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("upsert orders: %w", err)
+		return fmt.Errorf("upsert: %w", err)
 	}
 	res.Unchanged += int64(n - returned)
 	return nil
@@ -288,12 +288,21 @@ func countReturned(rows *sql.Rows, n int, res *Loaded) error {
 // Transform rejects, with a reason, every record that would break one of
 // the limits checked here (record's), so a RowError means the two have
 // drifted apart.
+//
+// A dataset's row is one too: Dataset names the dataset, RecordID is the
+// row's key (dataset.Row.Key).
 type RowError struct {
 	RecordID string
+	Dataset  string // "" for an order
 	Err      error
 }
 
-func (e *RowError) Error() string { return fmt.Sprintf("order %q: %v", e.RecordID, e.Err) }
+func (e *RowError) Error() string {
+	if e.Dataset != "" {
+		return fmt.Sprintf("dataset %q: record %q: %v", e.Dataset, e.RecordID, e.Err)
+	}
+	return fmt.Sprintf("order %q: %v", e.RecordID, e.Err)
+}
 
 func (e *RowError) Unwrap() error { return e.Err }
 

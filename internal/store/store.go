@@ -90,6 +90,9 @@ type Store struct {
 
 	mu    sync.Mutex
 	stmts map[stmtKey]*sql.Stmt // SQLite statements prepared once (sqliteStmt)
+	// dstmts are the SQLite upserts of datasets, prepared once per table,
+	// shape and rows (see datasetStmt); a change of a table drops its own.
+	dstmts map[datasetStmtKey]*sql.Stmt
 }
 
 // Open connects to the warehouse named by dsn and brings its schema up to
@@ -227,7 +230,7 @@ func openSQLite(path, query string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0)+2)
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
-	return &Store{db: db, driver: DriverSQLite, writeSem: make(chan struct{}, 1), stmts: map[stmtKey]*sql.Stmt{}}, nil
+	return &Store{db: db, driver: DriverSQLite, writeSem: make(chan struct{}, 1), stmts: map[stmtKey]*sql.Stmt{}, dstmts: map[datasetStmtKey]*sql.Stmt{}}, nil
 }
 
 func openPostgres(dsn string) (*Store, error) {
@@ -263,6 +266,10 @@ func (s *Store) Close() error {
 		_ = st.Close()
 	}
 	s.stmts = nil
+	for _, st := range s.dstmts {
+		_ = st.Close()
+	}
+	s.dstmts = nil
 	s.mu.Unlock()
 	return s.db.Close()
 }

@@ -342,7 +342,7 @@ func TestBuiltinTablesRefused(t *testing.T) {
 // new built-in table joins it by itself.
 func TestBuiltinTables(t *testing.T) {
 	assert.Equal(t, []string{
-		"daily_revenue", "flow_migrations", "flow_runs", "orders", "pipeline_runs", "rejected_records", "run_loaded_range",
+		"daily_revenue", "dataset_catalog", "flow_migrations", "flow_runs", "orders", "pipeline_runs", "rejected_records", "run_loaded_range",
 		"run_logs", "schema_migrations", "stage_checkpoints", "stage_chunks", "stage_ids",
 	}, store.BuiltinTables())
 	eachDriver(t, func(t *testing.T, s *store.Store) {

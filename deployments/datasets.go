@@ -10,7 +10,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/dataset"
+	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
 // Datasets are the manifest's datasets (its `datasets:` section), by name:
@@ -42,6 +44,21 @@ func (d Datasets) All() []dataset.Definition {
 		out = append(out, d[name])
 	}
 	return out
+}
+
+// Get returns the dataset called name, declared or built in. An unknown
+// name is a *badinput.Error that lists every name and the nearest one.
+func (d Datasets) Get(name string) (dataset.Definition, error) {
+	if def, ok := d.Lookup(name); ok {
+		return def, nil
+	}
+	return dataset.Definition{}, badinput.Errorf("%s", d.unknown(name))
+}
+
+// unknown says that no dataset is called name, and which are.
+func (d Datasets) unknown(name string) string {
+	names := d.AllNames()
+	return fmt.Sprintf("unknown dataset %q (datasets: %s)%s", name, strings.Join(names, ", "), suggest.DidYouMean(name, names))
 }
 
 // AllNames lists the names of All.

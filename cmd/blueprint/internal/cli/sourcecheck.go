@@ -223,7 +223,11 @@ func (a *app) checkSource(ctx context.Context, m *deployments.Manifest, ref, dat
 			return checkReport{}, fmt.Errorf("%s (in %s): %w", ref, m.Path, err)
 		}
 		if problems := datapipeline.CheckSource(s, fieldNames(def)); len(problems) > 0 {
-			return checkReport{}, usagef("source %q for dataset %s: %s", s.Name, def.Name, problems[0])
+			msgs := make([]string, len(problems))
+			for i, p := range problems {
+				msgs[i] = p.String()
+			}
+			return checkReport{}, usagef("source %q for dataset %s: %s", s.Name, def.Name, strings.Join(msgs, "; "))
 		}
 		src = &s
 	}
@@ -251,7 +255,8 @@ func (a *app) checkSource(ctx context.Context, m *deployments.Manifest, ref, dat
 	}
 	for rep.Pages < pages {
 		page, err := r.Next(ctx)
-		if err == io.EOF {
+		if err == io.EOF { // the source said so: nothing more, whatever the last cursor
+			rep.More = false
 			break
 		}
 		if err != nil {

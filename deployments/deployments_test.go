@@ -197,7 +197,7 @@ func TestParseRejects(t *testing.T) {
 		{"unknown workflow", "deployments:\n  - name: x\n    workflow: DataPipelin\n", 3, "deployments[0].workflow", `unknown workflow "DataPipelin" (valid: ` + strings.Join(flows.Registry.Flows().Names(), ", ") + `); did you mean "DataPipeline"?`},
 		{"empty task queue", "deployments:\n  - name: x\n    task_queue: \"\"\n", 3, "deployments[0].task_queue", "is empty (leave the key out to use the flow's task queue)"},
 		{"parameters a list", "deployments:\n  - name: x\n    parameters: [batch_size]\n", 3, "deployments[0].parameters", "must be a mapping of parameter names to values"},
-		{"unknown parameter", "deployments:\n  - name: x\n    parameters:\n      batchsize: 10\n", 4, "deployments[0].parameters.batchsize", `unknown parameter "batchsize" (valid: batch_size, source_url, max_rejected); did you mean "batch_size"?`},
+		{"unknown parameter", "deployments:\n  - name: x\n    parameters:\n      batchsize: 10\n", 4, "deployments[0].parameters.batchsize", `unknown parameter "batchsize" (valid: batch_size, source_url, max_rejected, dataset); did you mean "batch_size"?`},
 		{"integer param is a word", strings.Replace(prod, "1000", "ten", 1), 4, "deployments[0].parameters.batch_size", `must be an integer, got the string "ten"`},
 		{"integer param is a fraction", strings.Replace(prod, "1000", "1.5", 1), 4, "deployments[0].parameters.batch_size", "must be an integer, got the number 1.5"},
 		{"integer param is quoted", strings.Replace(prod, "1000", `"1000"`, 1), 4, "deployments[0].parameters.batch_size", `must be an integer, got the string "1000"`},

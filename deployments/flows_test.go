@@ -57,7 +57,7 @@ func TestParameterValidForOneFlowInvalidForAnother(t *testing.T) {
 		{"batch_size is not a report parameter", "deployments:\n  - name: x\n    workflow: OrdersReport\n    parameters:\n      batch_size: 10\n",
 			5, "deployments[0].parameters.batch_size", `unknown parameter "batch_size" (valid: from, to, timezone)`},
 		{"timezone is not a pipeline parameter", "deployments:\n  - name: x\n    workflow: DataPipeline\n    parameters:\n      timezone: UTC\n",
-			5, "deployments[0].parameters.timezone", `unknown parameter "timezone" (valid: batch_size, source_url, max_rejected)`},
+			5, "deployments[0].parameters.timezone", `unknown parameter "timezone" (valid: batch_size, source_url, max_rejected, dataset)`},
 		{"sources must be a list", "deployments:\n  - name: x\n    workflow: NightlyETL\n    parameters:\n      sources: demo://orders\n",
 			5, "deployments[0].parameters.sources", `must be a list of strings, got the string "demo://orders"`},
 		{"a list item of the wrong type", "deployments:\n  - name: x\n    workflow: NightlyETL\n    parameters:\n      sources:\n        - demo://orders\n        - 5\n",

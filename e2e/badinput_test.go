@@ -90,7 +90,7 @@ func TestBadInput(t *testing.T) {
 	param("fraction", "batch_size=1.5", `batch_size must be an integer, got "1.5"`)
 	param("exponent", "batch_size=1e3", `batch_size must be an integer, got "1e3"`)
 	param("empty value", "batch_size=", "the value is empty")
-	param("misspelled", "batchsize=5", `unknown parameter "batchsize" (valid: batch_size, source_url, max_rejected); did you mean "batch_size"?`)
+	param("misspelled", "batchsize=5", `unknown parameter "batchsize" (valid: batch_size, source_url, max_rejected, dataset); did you mean "batch_size"?`)
 	param("shorthand", "source=demo://orders", `did you mean "source_url"?`)
 	param("unknown", "foo=bar", `unknown parameter "foo"`)
 	param("without =", "batch_size", "must be key=value")
@@ -199,7 +199,7 @@ func TestBadInput(t *testing.T) {
 			{"zero", `{"batch_size": 0}`, "batch_size=0: must be at least 1"},
 			{"negative", `{"batch_size": -5}`, "batch_size=-5: must be at least 1"},
 			{"above the maximum", `{"batch_size": 100000001}`, "batch_size=100000001: must be at most 100000000"},
-			{"misspelled", `{"batchSize": 10}`, `unknown parameter "batchSize" (valid: batch_size, source_url, max_rejected); did you mean "batch_size"?`},
+			{"misspelled", `{"batchSize": 10}`, `unknown parameter "batchSize" (valid: batch_size, source_url, max_rejected, dataset); did you mean "batch_size"?`},
 			{"unknown", `{"batch_size": 10, "colour": "red"}`, `unknown parameter "colour"`},
 			{"empty URL", `{"source_url": ""}`, "source_url: is required"},
 			{"unsupported URL", `{"source_url": "ftp://example.com/x"}`, `scheme "ftp" is not supported`},

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/blueprint-etl/blueprint/internal/dataset"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
@@ -14,6 +15,7 @@ import (
 // Defaults applied to fields the input does not mention. The `default:`
 // tags below must say the same (a test checks it).
 const (
+	DefaultDataset   = "orders"
 	DefaultBatchSize = 100
 	DefaultSourceURL = "demo://orders"
 	MaxBatchSize     = 100_000_000
@@ -53,6 +55,18 @@ type Params struct {
 	// secrets. It is not a parameter one sets by hand (param:"-"): it is
 	// part of the input, not of the schema.
 	Source *restapi.Definition `json:"source,omitempty" validate:"-" param:"-"`
+	// Dataset names the dataset the run loads: the built-in orders, or
+	// one of the manifest's datasets:, whose records, rules and table the
+	// manifest declares. Empty means DefaultDataset: the parameter has no
+	// default tag so that the input of a run, a schedule or a trigger that
+	// loads orders is what it was before datasets existed, and upgrading
+	// blueprint changes no deployed schedule (see DatasetName).
+	Dataset string `json:"dataset,omitempty" validate:"omitempty,dataset" help:"the dataset the run loads: orders (built in; the default) or a dataset of the manifest's datasets:"`
+	// DatasetDefinition is the definition of a Dataset the manifest
+	// declares. The blueprint CLI fills it from the manifest, like Source,
+	// so that a worker needs no manifest and a schedule keeps the
+	// definition it was deployed with; a built-in dataset has none.
+	DatasetDefinition *dataset.Definition `json:"dataset_definition,omitempty" validate:"-" param:"-"`
 }
 
 // CheckParams is the rule no struct tag can say: a source:NAME comes with
@@ -78,8 +92,12 @@ func (p Params) checkSource() []string {
 	case p.Source.Name != spec.Name:
 		return []string{fmt.Sprintf("source: the definition is of source %q, but source_url names %q", p.Source.Name, spec.Name)}
 	}
+	check := p.Source.Validate()
+	if fields, known := p.datasetFields(); known {
+		check = CheckSource(*p.Source, fields)
+	} // else the mapping cannot be checked without the dataset, whose own rule says so
 	var problems []string
-	for _, pr := range CheckSource(*p.Source, p.datasetFields()) {
+	for _, pr := range check {
 		problems = append(problems, "source."+pr.String())
 	}
 	return problems
@@ -106,9 +124,31 @@ func CheckSource(def restapi.Definition, fields []string) []restapi.Problem {
 }
 
 // datasetFields are the record fields of the run's dataset, which a named
-// source's fields: mapping may name.
-func (p Params) datasetFields() []string {
-	return restapi.RecordFields
+// source's fields: mapping may name: those of the definition the input
+// carries, else of the built-in dataset. ok is false for a dataset the
+// input has no definition of (its own rule says so).
+func (p Params) datasetFields() (fields []string, ok bool) {
+	def := p.DatasetDefinition
+	if def == nil {
+		builtin, found := dataset.Lookup(p.DatasetName())
+		if !found {
+			return nil, false
+		}
+		def = &builtin
+	}
+	fields = make([]string, len(def.Fields))
+	for i, f := range def.Fields {
+		fields[i] = f.Name
+	}
+	return fields, true
+}
+
+// DatasetName is the dataset the run loads: Dataset, or DefaultDataset.
+func (p Params) DatasetName() string {
+	if p.Dataset == "" {
+		return DefaultDataset
+	}
+	return p.Dataset
 }
 
 // Spec returns the parsed source of p: its SourceURL, or for a

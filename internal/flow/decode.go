@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blueprint-etl/blueprint/internal/dataset"
+
 	"github.com/go-playground/validator/v10"
 	commonpb "go.temporal.io/api/common/v1"
 
@@ -365,6 +367,11 @@ var validate = func() *validator.Validate {
 	}); err != nil {
 		panic(err)
 	}
+	if err := v.RegisterValidation(DatasetRule, func(fl validator.FieldLevel) bool {
+		return dataset.CheckName(fl.Field().String()) == nil
+	}); err != nil {
+		panic(err)
+	}
 	return v
 }()
 
@@ -431,6 +438,10 @@ func describeFieldError(fe validator.FieldError) Problem {
 		_, err := sourceurl.Parse(sv)
 		pr.Value = Show(sv)
 		pr.Msg = fmt.Sprint(err)
+	case DatasetRule:
+		sv, _ := value.(string)
+		pr.Value = Show(sv)
+		pr.Msg = fmt.Sprint(dataset.CheckName(sv))
 	case "unique":
 		pr.Msg = "must not list the same value twice"
 	case "timezone":

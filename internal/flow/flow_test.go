@@ -171,7 +171,7 @@ func TestDecodeDataPipelineParams(t *testing.T) {
 		{`{"batch_size":99999999999999999999}`, "batch_size=99999999999999999999: is out of range for an integer"},
 		{`{"batch_size":0}`, "batch_size=0: must be at least 1"},
 		{`{"source_url":""}`, "source_url: is required"},
-		{`{"sourceurl":"demo://orders"}`, `unknown parameter "sourceurl" (valid: batch_size, source_url, max_rejected); did you mean "source_url"?`},
+		{`{"sourceurl":"demo://orders"}`, `unknown parameter "sourceurl" (valid: batch_size, source_url, max_rejected, dataset); did you mean "source_url"?`},
 		{`{"source":"demo://orders"}`, `source: is not valid (it is not a parameter: the blueprint CLI fills it in)`},
 		{`[1]`, "parameters must be a JSON object, got an array"},
 		{`null`, "parameters must be a JSON object, got null"},
@@ -195,7 +195,7 @@ func TestDecodeDataPipelineParams(t *testing.T) {
 func TestDecodeNamedSource(t *testing.T) {
 	s, err := flow.NewSchema(reflect.TypeFor[datapipeline.Params]())
 	require.NoError(t, err)
-	assert.Equal(t, []string{"batch_size", "source_url", "max_rejected"}, s.Names(), "source is not a parameter")
+	assert.Equal(t, []string{"batch_size", "source_url", "max_rejected", "dataset"}, s.Names(), "source and dataset_definition are not parameters")
 	assert.False(t, s.IsParam("source"))
 	def := &restapi.Definition{Name: "shop", URL: "https://api.example.com/orders", Paginate: restapi.Paginate{Style: restapi.StylePage}}
 	doc, err := json.Marshal(datapipeline.Params{BatchSize: 1, SourceURL: "source:shop", Source: def})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/dataset"
+	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/suggest"
 )
 
@@ -94,7 +95,6 @@ func (p *parser) datasets(n *yaml.Node) Datasets {
 		field := join("datasets", e.name)
 		if _, builtin := dataset.Lookup(e.name); builtin {
 			p.add(e.key.Line, field, "%s is built in; name the dataset otherwise (a run names %s without declaring it)", e.name, e.name)
-			p.brokenDatasets = append(p.brokenDatasets, e.name)
 			continue
 		}
 		if err := dataset.CheckName(e.name); err != nil {
@@ -326,4 +326,74 @@ func (p *parser) oneOf(field, path string, n *yaml.Node, at map[string]where) []
 		}
 	}
 	return out
+}
+
+// datasetRef is a dataset a parameter with the dataset rule names.
+type datasetRef struct {
+	path string // the parameter's path
+	name string
+}
+
+// datasetRefs lists the datasets that values name in the parameters with
+// the dataset rule, in parameter order. A value that breaks the rule (not
+// a name) is left to the rule, which says what is wrong with it.
+func datasetRefs(schema *flow.Schema, values map[string]any) []datasetRef {
+	var refs []datasetRef
+	for _, p := range schema.All() {
+		if !p.IsDataset() {
+			continue
+		}
+		v, _ := valueAt(values, p.Path)
+		if s, _ := v.(string); dataset.CheckName(s) == nil {
+			refs = append(refs, datasetRef{path: p.Path, name: s})
+		}
+	}
+	return refs
+}
+
+// usesBrokenDataset reports whether values name one of the broken
+// datasets, whose problems are reported at their own lines.
+func usesBrokenDataset(schema *flow.Schema, values map[string]any, broken []string) bool {
+	return slices.ContainsFunc(datasetRefs(schema, values), func(r datasetRef) bool { return slices.Contains(broken, r.name) })
+}
+
+// resolveDataset completes a flow's input with the definition of the
+// declared dataset its dataset parameter names, in the member the flow's
+// input carries it in (flow.Schema.DatasetInput), as resolveSources does
+// for a source:NAME: the worker then needs no manifest, and a schedule
+// keeps the definition it was deployed with. A built-in dataset gets no
+// definition: the worker has it. An unknown name, or a declared dataset
+// in a flow whose input cannot carry its definition, is a problem of the
+// parameter that names it, so the loader points at its line; errors are
+// a *flow.ValidationError.
+func resolveDataset(schema *flow.Schema, values map[string]any, datasets Datasets) (map[string]any, error) {
+	member, carries := schema.DatasetInput()
+	var def *dataset.Definition
+	var problems []flow.Problem
+	for _, r := range datasetRefs(schema, values) {
+		if _, builtin := dataset.Lookup(r.name); builtin {
+			continue
+		}
+		d, declared := datasets[r.name]
+		switch {
+		case !declared:
+			problems = append(problems, flow.Problem{Path: r.path, Value: r.name, Msg: datasets.unknown(r.name)})
+		case !carries:
+			problems = append(problems, flow.Problem{Path: r.path, Value: r.name, Msg: "names a dataset of the manifest, but the flow's input has no member to carry its definition " +
+				"(a field tagged param:\"-\" of type *dataset.Definition); only a built-in dataset can be named"})
+		case def != nil && def.Name != r.name:
+			problems = append(problems, flow.Problem{Path: r.path, Value: r.name, Msg: fmt.Sprintf("is a second declared dataset, but the flow's input carries one definition (%s)", member)})
+		default:
+			def = &d
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &flow.ValidationError{Problems: problems}
+	}
+	if def == nil {
+		return values, nil
+	}
+	out := maps.Clone(values)
+	out[member] = *def
+	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/dataset"
+	"github.com/blueprint-etl/blueprint/starter"
 )
 
 // productsDataset is the issue's example dataset, as a manifest section.
@@ -169,6 +170,81 @@ func TestDatasetsReject(t *testing.T) {
 			for i, w := range c.want {
 				assert.True(t, strings.HasPrefix(got[i], w), "got  %s\nwant %s...", got[i], w)
 			}
+		})
+	}
+}
+
+// TestDatasetsResolve: a deployment's dataset parameter (or a --param)
+// naming a declared dataset brings its definition into the run's input;
+// a built-in one brings none; a named source's fields: mapping is checked
+// against the run's dataset.
+func TestDatasetsResolve(t *testing.T) {
+	manifest := productsDataset + `sources:
+  catalogue:
+    url: https://api.example.com/products
+    fields: {sku: code, price: pricing.amount}
+deployments:
+  - name: products
+    parameters:
+      dataset: products
+      source_url: source:catalogue
+  - name: orders
+    parameters:
+      dataset: orders
+`
+	m, err := deployments.Parse(flows.Registry.Flows(), "m.yaml", []byte(manifest))
+	require.NoError(t, err)
+	d, err := m.Get("products")
+	require.NoError(t, err)
+	doc, err := d.Params()
+	require.NoError(t, err)
+	p := asParams(t, doc)
+	require.NotNil(t, p.DatasetDefinition, "the input carries the definition")
+	assert.Equal(t, m.Datasets["products"], *p.DatasetDefinition)
+
+	d, err = m.Get("orders")
+	require.NoError(t, err)
+	doc, err = d.Params()
+	require.NoError(t, err)
+	assert.Nil(t, asParams(t, doc).DatasetDefinition, "a built-in dataset needs none")
+
+	doc, err = starter.ParseParams(d, nil, []string{"dataset=products"})
+	require.NoError(t, err)
+	p = asParams(t, doc)
+	require.NotNil(t, p.DatasetDefinition, "a --param brings the definition too")
+	assert.Equal(t, "products", p.DatasetDefinition.Name)
+	_, err = starter.ParseParams(d, nil, []string{"dataset=prodcts"})
+	require.Error(t, err)
+	assert.True(t, badinput.Is(err))
+	assert.Contains(t, err.Error(), `dataset=prodcts: unknown dataset "prodcts" (datasets: orders, products); did you mean "products"?`)
+}
+
+// TestDatasetsResolveReject: a dataset parameter's problems are reported
+// at its line, as FILE:LINE: deployments[i].parameters.dataset.
+func TestDatasetsResolveReject(t *testing.T) {
+	source := "sources:\n  catalogue:\n    url: https://api.example.com/products\n    fields: {sku: code}\n"
+	cases := []struct {
+		name, yaml, want string
+	}{
+		{"unknown dataset", productsDataset + "deployments:\n  - name: d\n    parameters:\n      dataset: prodcts\n",
+			`m.yaml:19: deployments[0].parameters.dataset: invalid value: dataset=prodcts: unknown dataset "prodcts" (datasets: orders, products); did you mean "products"?`},
+		{"not a name", "deployments:\n  - name: d\n    parameters:\n      dataset: Products\n",
+			`m.yaml:4: deployments[0].parameters.dataset: invalid value: dataset="Products": "Products" is not a valid name`},
+		{"a mapping to no field of the dataset", productsDataset + source + "deployments:\n  - name: d\n    parameters:\n      source_url: source:catalogue\n",
+			`m.yaml:23: deployments[0].parameters.source_url: invalid value: source_url=source:catalogue: source "catalogue": fields.sku: "sku" is not a record field (valid: id, customer_email, category, amount, currency, timestamp)`},
+		{"a mapping to a field of another dataset", productsDataset + strings.Replace(source, "{sku: code}", "{id: code}", 1) +
+			"deployments:\n  - name: d\n    parameters:\n      dataset: products\n      source_url: source:catalogue\n",
+			`m.yaml:24: deployments[0].parameters.source_url: invalid value: source_url=source:catalogue: source "catalogue": fields.id: "id" is not a record field (valid: sku, title, price, stock, active, updated_at, launched, email, tier, attrs)`},
+		{"a broken dataset is reported once", "datasets:\n  p:\n    key: [id]\n    fields: {id: {type: strin, required: true}}\ndeployments:\n  - name: d\n    parameters:\n      dataset: p\n",
+			`m.yaml:4: datasets.p.fields.id.type: unknown type "strin"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := deployments.Parse(flows.Registry.Flows(), "m.yaml", []byte(c.yaml))
+			require.Error(t, err)
+			problems := deployments.Problems(err)
+			require.Len(t, problems, 1, "%v", err)
+			assert.True(t, strings.HasPrefix(problems[0].String(), c.want), "got  %s\nwant %s...", problems[0], c.want)
 		})
 	}
 }

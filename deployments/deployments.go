@@ -215,14 +215,20 @@ func (d Deployment) Params() (map[string]any, error) {
 // Input completes a run's parameter values for the workflow, before they
 // are checked: every source:NAME in a parameter with the source_url rule
 // gets the definition of that source from the manifest's sources:, in the
-// member of the input that carries definitions (see Sources). Errors are
-// a *flow.ValidationError, or the *badinput.Error of an unknown flow.
+// member of the input that carries definitions (see Sources), and a
+// declared dataset named by a parameter with the dataset rule gets its
+// definition from the manifest's datasets: (see Datasets). Errors are a
+// *flow.ValidationError, or the *badinput.Error of an unknown flow.
 func (d Deployment) Input(params map[string]any) (map[string]any, error) {
 	f, err := d.Flow()
 	if err != nil {
 		return nil, err
 	}
-	return resolveSources(f.Params, params, d.Sources)
+	in, err := resolveSources(f.Params, params, d.Sources)
+	if err != nil {
+		return nil, err
+	}
+	return resolveDataset(f.Params, in, d.Datasets)
 }
 
 // ScheduleID is the Temporal Schedule ID of the deployment's i-th schedule:

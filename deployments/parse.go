@@ -480,10 +480,13 @@ func (p *parser) parametersExcept(field string, e entry, f *flow.Flow, base map[
 		merged = map[string]any{}
 	}
 	maps.Copy(merged, values)
-	if usesBroken(f.Params, merged, p.broken) {
-		return values, false // the source's own problems are reported at their lines
+	if usesBroken(f.Params, merged, p.broken) || usesBrokenDataset(f.Params, merged, p.brokenDatasets) {
+		return values, false // the source's or dataset's own problems are reported at their lines
 	}
 	in, err := resolveSources(f.Params, merged, p.srcs)
+	if err == nil {
+		in, err = resolveDataset(f.Params, in, p.dsets)
+	}
 	if err == nil {
 		_, err = f.Params.Check(in)
 	}

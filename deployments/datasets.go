@@ -1,6 +1,7 @@
 package deployments
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -396,4 +397,49 @@ func resolveDataset(schema *flow.Schema, values map[string]any, datasets Dataset
 	out := maps.Clone(values)
 	out[member] = *def
 	return out, nil
+}
+
+// DatasetOf returns the declared dataset whose definition a run's input
+// carries (the document Deployment.Params or starter.ParseParams
+// returns), for a check of its table before the run starts. ok is false
+// when the run loads a built-in dataset, or its flow loads none.
+func DatasetOf(f *flow.Flow, input map[string]any) (def dataset.Definition, ok bool, err error) {
+	member, carries := f.Params.DatasetInput()
+	v, has := input[member]
+	if !carries || !has || v == nil {
+		return def, false, nil
+	}
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(b, &def)
+	}
+	if err != nil {
+		return def, false, fmt.Errorf("the input's %s: %w", member, err)
+	}
+	return def, def.Name != "", nil
+}
+
+// DeclaredDatasets returns the declared datasets the deployment's runs load: its
+// own parameters' and each schedule's, by name. A deployment whose
+// parameters have problems names none (they are reported elsewhere).
+func (d Deployment) DeclaredDatasets() []dataset.Definition {
+	f, err := d.Flow()
+	if err != nil {
+		return nil
+	}
+	var out []dataset.Definition
+	for i := -1; i < len(d.Schedules); i++ {
+		dd := d
+		if i >= 0 {
+			dd = d.ForSchedule(i)
+		}
+		doc, err := dd.Params()
+		if err != nil {
+			continue
+		}
+		if def, ok, _ := DatasetOf(f, doc); ok && !slices.ContainsFunc(out, func(o dataset.Definition) bool { return o.Name == def.Name }) {
+			out = append(out, def)
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -326,4 +327,48 @@ func ruleText(f dataset.Field) string {
 		rules = append(rules, "pattern "+f.Pattern)
 	}
 	return strings.Join(rules, ", ")
+}
+
+// checkDatasetTables refuses, before anything is deployed or started, a
+// declared dataset whose table in the warehouse cannot hold the
+// manifest's definition (store.DatasetTable: a changed type, a narrower
+// decimal, another key): the runs would fail at Load, every one of them.
+// A refused change is bad input (exit 2), in one line naming the column
+// and both types. Without a warehouse there is nothing to check: the
+// first run creates the table. A warehouse that cannot be read is noted
+// on stderr and not checked: deploying schedules does not need it.
+func (a *app) checkDatasetTables(ctx context.Context, what string, defs []dataset.Definition) error {
+	if len(defs) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+	defer cancel()
+	st, err := a.warehouseIfAny(ctx)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "note: the datasets' tables were not checked: %s\n", oneLine(err.Error()))
+		return nil
+	}
+	if st == nil {
+		return nil
+	}
+	defer st.Close()
+	for _, def := range defs {
+		_, err := st.DatasetTable(ctx, def)
+		var ce *dataset.ChangeError
+		switch {
+		case errors.As(err, &ce):
+			return usagef("%s: dataset %q: the warehouse's table cannot hold the manifest's definition: %v; nothing was %s", what, def.Name, ce, doneVerb(what))
+		case err != nil:
+			return fmt.Errorf("%s: dataset %q: %w", what, def.Name, err)
+		}
+	}
+	return nil
+}
+
+// doneVerb is what checkDatasetTables's caller would have done.
+func doneVerb(what string) string {
+	if what == "deploy" {
+		return "deployed"
+	}
+	return "started"
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/dataset"
 	"github.com/blueprint-etl/blueprint/internal/store"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 // datasetOutput is the part of a dataset's JSON the tests read.
@@ -119,4 +120,36 @@ func TestDatasetsLsInspect(t *testing.T) {
 	r = blueprint(t, "-f", path, "datasets", "inspect", "prodcts", "--database-url", dsn)
 	assert.Equal(t, 2, r.code, r.String())
 	assert.Equal(t, "blueprint: unknown dataset \"prodcts\" (datasets: orders, products); did you mean \"products\"?\n", r.stderr)
+}
+
+// TestDeployRunRefuseDatasetChange: deploy and run check the table of a
+// declared dataset first; a definition it cannot follow exits 2 in one
+// line naming the column and both types, and nothing is deployed or
+// started. A definition it can follow (a field added) goes ahead.
+func TestDeployRunRefuseDatasetChange(t *testing.T) {
+	dsn := productsWarehouse(t)
+	name := "ds-" + strings.ToLower(testutil.UniqueID("refuse"))
+	cleanupSchedule(t, name)
+	deps := manifestOf(deployment(name, "q-"+name, "{dataset: products}", "      interval: 1h\n"))
+	changed := writeManifest(t, strings.Replace(productsManifest, "price:      {type: decimal, precision: 12, scale: 2, min: 0}", "price:      {type: integer}", 1)+deps)
+	const refusal = `dataset "products": the warehouse's table cannot hold the manifest's definition: column "price": decimal(12,2) -> integer: a changed type would lose data`
+
+	r := blueprint(t, "-f", changed, "deploy", "--database-url", dsn)
+	assert.Equal(t, 2, r.code, r.String())
+	assert.Equal(t, "blueprint: deploy: "+refusal+"; nothing was deployed\n", r.stderr)
+	assert.Nil(t, scheduleDescription(t, name), "nothing deployed")
+
+	id := testutil.UniqueID("ds-refuse")
+	r = blueprint(t, "-f", changed, "run", name, "--id", id, "--database-url", dsn)
+	assert.Equal(t, 2, r.code, r.String())
+	assert.Equal(t, "blueprint: run "+name+": "+refusal+"; nothing was started\n", r.stderr)
+	notStarted(t, id)
+
+	// Another warehouse, or none: nothing to refuse.
+	r = ok(t, "-f", changed, "deploy", "--dry-run", "--database-url", "sqlite:"+filepath.Join(t.TempDir(), "none.db"))
+	assert.Contains(t, r.stdout, name)
+
+	added := writeManifest(t, productsManifest+"      color: {type: string}\n"+deps)
+	ok(t, "-f", added, "deploy", "--database-url", dsn)
+	assert.NotNil(t, scheduleDescription(t, name), "a change the table can follow is deployed")
 }

@@ -112,6 +112,13 @@ func (a *Activities) doExtract(ctx context.Context, in datapipeline.ExtractInput
 	if err != nil {
 		return datapipeline.ExtractResult{}, err
 	}
+	recs, err := recordsOf(in.Params.DatasetName(), in.Params.DatasetDefinition)
+	if err != nil {
+		return datapipeline.ExtractResult{}, err
+	}
+	if err := a.ensureTable(ctx, rl, in.Params); err != nil {
+		return datapipeline.ExtractResult{}, err
+	}
 	result := datapipeline.ExtractResult{Run: in.Run, Source: key}
 
 	params, err := json.Marshal(redact.Object(in.Params.Object()))
@@ -139,7 +146,7 @@ func (a *Activities) doExtract(ctx context.Context, in datapipeline.ExtractInput
 			log.Info("resuming extract", "chunks", cp.NextSeq, "records", cp.Records)
 			rl.Info("resuming after %d committed chunks (%d records)", cp.NextSeq, cp.Records)
 		}
-		if cp, err = a.extract(ctx, rl, in.Run, spec, cp, remaining, source.Attempt{
+		if cp, err = a.extract(ctx, rl, in.Run, spec, recs.fields(), cp, remaining, source.Attempt{
 			WorkflowID: in.Run.WorkflowID, Number: info.Attempt, Max: runinfo.MaxAttempts,
 		}); err != nil {
 			return result, err
@@ -154,8 +161,8 @@ func (a *Activities) doExtract(ctx context.Context, in datapipeline.ExtractInput
 	return result, nil
 }
 
-func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run runinfo.RunRef, spec sourceurl.Spec, cp store.Checkpoint, remaining int64, attempt source.Attempt) (store.Checkpoint, error) {
-	r, err := source.Open(ctx, spec, cp.Cursor, remaining, attempt, a.Sources)
+func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run runinfo.RunRef, spec sourceurl.Spec, fields []string, cp store.Checkpoint, remaining int64, attempt source.Attempt) (store.Checkpoint, error) {
+	r, err := source.Open(ctx, spec, cp.Cursor, remaining, fields, attempt, a.Sources)
 	if err != nil {
 		return cp, err
 	}
@@ -294,7 +301,11 @@ func (a *Activities) doTransform(ctx context.Context, in datapipeline.TransformI
 			log.Info("resuming transform", "chunks", cp.NextSeq)
 			rl.Info("resuming after %d committed chunks", cp.NextSeq)
 		}
-		if cp, err = a.transform(ctx, in, cp); err != nil {
+		recs, err := recordsOf("", in.Dataset)
+		if err != nil {
+			return datapipeline.TransformResult{}, err
+		}
+		if cp, err = a.transform(ctx, in, recs, cp); err != nil {
 			return datapipeline.TransformResult{}, err
 		}
 	}
@@ -311,7 +322,7 @@ func (a *Activities) doTransform(ctx context.Context, in datapipeline.TransformI
 // checked with a Deduper of its own, ahead of the commit; duplicates of
 // ids kept by earlier chunks are found by PutTransformChunk, in the
 // database, so a run of any size needs no memory for its ids.
-func (a *Activities) transform(ctx context.Context, in datapipeline.TransformInput, cp store.Checkpoint) (store.Checkpoint, error) {
+func (a *Activities) transform(ctx context.Context, in datapipeline.TransformInput, recs records, cp store.Checkpoint) (store.Checkpoint, error) {
 	hb := startHeartbeats(ctx, datapipeline.Checkpoint{Stage: runinfo.StageTransform, Chunks: cp.NextSeq, Records: cp.Records})
 	defer hb.stop()
 	rejectedRows := activity.GetMetricsHandler(ctx).Counter(MetricRowsRejected)
@@ -326,7 +337,7 @@ func (a *Activities) transform(ctx context.Context, in datapipeline.TransformInp
 			if err != nil {
 				return fmt.Errorf("read staged chunk %d: %w", seq, err)
 			}
-			valid, rejects := transform.Chunk(raw, transform.NewDeduper())
+			valid, rejects := recs.check(raw)
 			if !emit(checked{seq, valid, rejects}) {
 				return nil
 			}
@@ -369,6 +380,10 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 		res := datapipeline.LoadResult{Inserted: run.Inserted, Updated: run.Updated, Unchanged: run.Unchanged}
 		return res, a.loadedRange(ctx, in.Run, &res)
 	}
+	recs, err := recordsOf("", in.Dataset)
+	if err != nil {
+		return datapipeline.LoadResult{}, err
+	}
 	cp, err := a.Store.Checkpoint(ctx, in.Run, runinfo.StageLoad)
 	if err != nil {
 		return datapipeline.LoadResult{}, fmt.Errorf("read load checkpoint: %w", err)
@@ -386,8 +401,8 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 	// normalised again (a pure function, cheaper than staging a second
 	// copy), one chunk ahead of the upserts.
 	type clean struct {
-		seq    int
-		orders []record.Order
+		seq  int
+		rows chunkRows
 	}
 	err = ahead(ctx, func(ctx context.Context, emit func(clean) bool) error {
 		for seq := cp.NextSeq; seq < in.Chunks; seq++ {
@@ -399,24 +414,24 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 			if err != nil {
 				return err
 			}
-			orders, err := transform.Orders(raw, rejected, nil)
+			rows, err := recs.rows(seq, raw, rejected)
 			if err != nil {
-				return fmt.Errorf("staged chunk %d: %w", seq, err)
+				return err
 			}
-			if !emit(clean{seq, orders}) {
+			if !emit(clean{seq, rows}) {
 				return nil
 			}
 		}
 		return nil
 	}, func(c clean) error {
-		got, err := a.Store.LoadChunk(ctx, in.Run, in.Source, c.seq, c.orders)
+		got, err := c.rows.load(ctx, a.Store, in.Run, in.Source, c.seq)
 		if err != nil {
 			return fmt.Errorf("load chunk %d: %w", c.seq, err)
 		}
 		total.Inserted += got.Inserted
 		total.Updated += got.Updated
 		total.Unchanged += got.Unchanged
-		loadedRows.Inc(int64(len(c.orders)))
+		loadedRows.Inc(int64(c.rows.len()))
 		rl.Info("chunk %d of %d committed: %d rows so far", c.seq+1, in.Chunks, total.Inserted+total.Updated+total.Unchanged)
 		hb.committed(datapipeline.Checkpoint{Stage: runinfo.StageLoad, Chunks: c.seq + 1, Records: total.Inserted + total.Updated + total.Unchanged}, c.seq+1 == in.Chunks)
 		return chunkGate(ctx, in.Run, runinfo.StageLoad, c.seq+1)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
@@ -333,7 +334,7 @@ func prepareOrders(ctx context.Context, params datapipeline.Params, chunk int) (
 	if err != nil {
 		return "", nil, err
 	}
-	r, err := source.Open(ctx, spec, "", int64(params.BatchSize), source.Attempt{Number: 1, Max: runinfo.MaxAttempts}, source.Config{})
+	r, err := source.Open(ctx, spec, "", int64(params.BatchSize), restapi.RecordFields, source.Attempt{Number: 1, Max: runinfo.MaxAttempts}, source.Config{})
 	if err != nil {
 		return "", nil, err
 	}

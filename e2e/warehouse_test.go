@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
@@ -56,7 +57,7 @@ func expectSpec(t *testing.T, spec sourceurl.Spec, batch int, cfg source.Config)
 	require.NoError(t, err)
 	exp := expectation{Source: key, Valid: map[string]int64{}}
 	spec.Latency, spec.FailureRate, spec.FailAlways = 0, 0, false
-	r, err := source.Open(ctx, spec, "", int64(batch), source.Attempt{Number: 1, Max: 1}, cfg)
+	r, err := source.Open(ctx, spec, "", int64(batch), restapi.RecordFields, source.Attempt{Number: 1, Max: 1}, cfg)
 	require.NoError(t, err)
 	defer r.Close()
 	var raw []byte

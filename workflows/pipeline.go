@@ -77,7 +77,7 @@ func DataPipeline(ctx workflow.Context, params datapipeline.Params) (datapipelin
 	details.Stage(ctx, runinfo.StageTransform, fmt.Sprintf("**Rows so far:** %d extracted", extracted.Records))
 	var transformed datapipeline.TransformResult
 	err = workflow.ExecuteActivity(stageContext(ctx, params.BatchSize, fmt.Sprintf("Transform %d records: normalise, validate, drop duplicates", extracted.Records)),
-		datapipeline.TransformActivity, datapipeline.TransformInput{Run: run, Chunks: extracted.Chunks},
+		datapipeline.TransformActivity, datapipeline.TransformInput{Run: run, Dataset: params.DatasetDefinition, Chunks: extracted.Chunks},
 	).Get(ctx, &transformed)
 	if err != nil {
 		return failed(runinfo.StageTransform, err)
@@ -94,7 +94,7 @@ func DataPipeline(ctx workflow.Context, params datapipeline.Params) (datapipelin
 	details.Stage(ctx, runinfo.StageLoad, fmt.Sprintf("**Rows so far:** %d extracted, %d valid, %d rejected", extracted.Records, transformed.Valid, transformed.Rejected))
 	var loaded datapipeline.LoadResult
 	err = workflow.ExecuteActivity(stageContext(ctx, params.BatchSize, fmt.Sprintf("Load %d records into the warehouse", transformed.Valid)),
-		datapipeline.LoadActivity, datapipeline.LoadInput{Run: run, Source: extracted.Source, Chunks: transformed.Chunks, Summary: summary},
+		datapipeline.LoadActivity, datapipeline.LoadInput{Run: run, Dataset: params.DatasetDefinition, Source: extracted.Source, Chunks: transformed.Chunks, Summary: summary},
 	).Get(ctx, &loaded)
 	if err != nil {
 		return failed(runinfo.StageLoad, err)

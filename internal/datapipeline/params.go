@@ -72,7 +72,33 @@ type Params struct {
 // CheckParams is the rule no struct tag can say: a source:NAME comes with
 // its definition, and a definition only with the source:NAME it defines.
 // internal/flow calls it after the tag rules.
-func (p Params) CheckParams() []string { return p.checkSource() }
+func (p Params) CheckParams() []string { return append(p.checkSource(), p.checkDataset()...) }
+
+// checkDataset checks that a declared dataset comes with its definition,
+// that a definition comes only with the dataset it defines, and that the
+// definition follows the rules of every dataset (dataset.Validate).
+func (p Params) checkDataset() []string {
+	name := p.DatasetName()
+	_, builtin := dataset.Lookup(name)
+	def := p.DatasetDefinition
+	switch {
+	case dataset.CheckName(name) != nil: // reported by the dataset rule
+		return nil
+	case def == nil && builtin:
+		return nil
+	case def == nil:
+		return []string{fmt.Sprintf("dataset=%s: the input carries no definition of dataset %q; start the run with the blueprint CLI, which takes it from the manifest's datasets:", name, name)}
+	case builtin:
+		return []string{fmt.Sprintf("dataset_definition: %s is built in: the input carries no definition of it", name)}
+	case def.Name != name:
+		return []string{fmt.Sprintf("dataset_definition: the definition is of dataset %q, but dataset names %q", def.Name, name)}
+	}
+	var problems []string
+	for _, pr := range def.Validate() {
+		problems = append(problems, "dataset_definition."+pr.String())
+	}
+	return problems
+}
 
 // checkSource checks that a source:NAME comes with its definition, that a
 // definition comes only with the source:NAME it defines, and that

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blueprint-etl/blueprint/internal/dataset"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
@@ -31,8 +32,12 @@ type ExtractResult struct {
 
 // TransformInput is the Transform activity's input.
 type TransformInput struct {
-	Run    runinfo.RunRef `json:"run"`
-	Chunks int            `json:"chunks"`
+	// Dataset is the definition of a declared dataset the run loads
+	// (Params.DatasetDefinition); nil for the built-in orders, so that
+	// an orders run's history is what it was before datasets existed.
+	Dataset *dataset.Definition `json:"dataset,omitempty"`
+	Run     runinfo.RunRef      `json:"run"`
+	Chunks  int                 `json:"chunks"`
 }
 
 // TransformResult counts what Transform kept and rejected.
@@ -46,9 +51,11 @@ type TransformResult struct {
 
 // LoadInput is the Load activity's input.
 type LoadInput struct {
-	Run    runinfo.RunRef `json:"run"`
-	Source string         `json:"source"`
-	Chunks int            `json:"chunks"`
+	Run runinfo.RunRef `json:"run"`
+	// Dataset is as in TransformInput.
+	Dataset *dataset.Definition `json:"dataset,omitempty"`
+	Source  string              `json:"source"`
+	Chunks  int                 `json:"chunks"`
 	// Summary so far, stored with the run when the load commits.
 	Summary Summary `json:"summary"`
 }

@@ -430,20 +430,20 @@ func stringText(v []byte) (s string, ok bool) {
 	return strings.TrimSpace(s), true
 }
 
-// keyOf joins the key values' text. A NUL separates them: no normal-form
-// key value holds one (strings refuse it, json cannot be a key).
+// keyOf is the key values' text: a single value's own text, or several
+// as a JSON array of their texts. The key is stored (the run's duplicate
+// check, a rejected record's id) in text columns, and PostgreSQL's text
+// refuses NUL bytes, so no control character may separate the values.
 func (r *Rules) keyOf(values []Value) string {
 	if len(r.key) == 1 {
 		return keyText(values[r.key[0]])
 	}
-	var b strings.Builder
+	parts := make([]string, len(r.key))
 	for i, k := range r.key {
-		if i > 0 {
-			b.WriteByte(0)
-		}
-		b.WriteString(keyText(values[k]))
+		parts[i] = keyText(values[k])
 	}
-	return b.String()
+	b, _ := json.Marshal(parts) // strings always encode
+	return string(b)
 }
 
 // keyText writes a key value in normal form as text.

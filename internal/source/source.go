@@ -119,8 +119,8 @@ type Reader interface {
 
 // Open starts reading spec for DataPipeline's Extract from cursor ("" =
 // the beginning), yielding at most limit records in total from this call
-// (limit <= 0 yields none). The fields it reads are DataPipeline's
-// (restapi.RecordFields): a named source's fields: mapping maps onto them.
+// (limit <= 0 yields none). fields are the fields of the run's dataset (see
+// ReadOptions.Fields): a named source's fields: mapping maps onto them.
 //
 // For a demo source, attempt drives failure injection: with fail=always
 // every page fails with a retryable error, on every attempt. With
@@ -130,8 +130,8 @@ type Reader interface {
 // checkpoint). Outages are transient by construction: the last attempt
 // (Number >= Max) never meets one, and when Max is unknown (<= 0) only the
 // first attempt can.
-func Open(ctx context.Context, spec sourceurl.Spec, cursor string, limit int64, attempt Attempt, cfg Config) (Reader, error) {
-	return openSpec(ctx, spec, cursor, limit, restapi.RecordFields, attempt, cfg)
+func Open(ctx context.Context, spec sourceurl.Spec, cursor string, limit int64, fields []string, attempt Attempt, cfg Config) (Reader, error) {
+	return openSpec(ctx, spec, cursor, limit, fields, attempt, cfg)
 }
 
 // ReadOptions say what a read of OpenRef yields.

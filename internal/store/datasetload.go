@@ -387,18 +387,75 @@ func sqliteValue(v dataset.Value) any {
 	return v
 }
 
-// pgColumn collects one column's values for unnest: its array (pgtype
-// values, NULL where the row has none), the array's type and the cast of
-// the element to the column's type.
+// pgColumn collects one column's values for unnest. A column without
+// NULL travels as a plain slice ([]string, []int64...), which pgx encodes
+// without reflection (twice as fast as pgtype values); one with NULLs as
+// pgtype values, Valid false where the row has none.
 type pgColumn struct {
-	text  []pgtype.Text
-	ints  []pgtype.Int8
-	bools []pgtype.Bool
-	times []pgtype.Timestamptz
+	text  []string
+	ints  []int64
+	bools []bool
+	times []time.Time
+	valid []bool
+	nulls bool
 }
 
 func (c *pgColumn) reset() {
-	c.text, c.ints, c.bools, c.times = c.text[:0], c.ints[:0], c.bools[:0], c.times[:0]
+	c.text, c.ints, c.bools, c.times, c.valid, c.nulls = c.text[:0], c.ints[:0], c.bools[:0], c.times[:0], c.valid[:0], false
+}
+
+// add appends a value of field type t (nil for NULL).
+func (c *pgColumn) add(t dataset.Type, v dataset.Value) {
+	ok := v != nil
+	c.valid = append(c.valid, ok)
+	c.nulls = c.nulls || !ok
+	switch t {
+	case dataset.Integer:
+		x, _ := v.(int64)
+		c.ints = append(c.ints, x)
+	case dataset.Boolean:
+		x, _ := v.(bool)
+		c.bools = append(c.bools, x)
+	case dataset.Timestamp:
+		x, _ := v.(time.Time)
+		c.times = append(c.times, x.UTC())
+	default:
+		x, _ := v.(string)
+		c.text = append(c.text, x)
+	}
+}
+
+// array is the column's bind value.
+func (c *pgColumn) array(t dataset.Type) any {
+	switch t {
+	case dataset.Integer:
+		if !c.nulls {
+			return c.ints
+		}
+		return withNulls(c.ints, c.valid, func(x int64, ok bool) pgtype.Int8 { return pgtype.Int8{Int64: x, Valid: ok} })
+	case dataset.Boolean:
+		if !c.nulls {
+			return c.bools
+		}
+		return withNulls(c.bools, c.valid, func(x bool, ok bool) pgtype.Bool { return pgtype.Bool{Bool: x, Valid: ok} })
+	case dataset.Timestamp:
+		if !c.nulls {
+			return c.times
+		}
+		return withNulls(c.times, c.valid, func(x time.Time, ok bool) pgtype.Timestamptz { return pgtype.Timestamptz{Time: x, Valid: ok} })
+	}
+	if !c.nulls {
+		return c.text
+	}
+	return withNulls(c.text, c.valid, func(x string, ok bool) pgtype.Text { return pgtype.Text{String: x, Valid: ok} })
+}
+
+func withNulls[T, P any](xs []T, valid []bool, mk func(T, bool) P) []P {
+	out := make([]P, len(xs))
+	for i, x := range xs {
+		out[i] = mk(x, valid[i])
+	}
+	return out
 }
 
 // pgArrayType is the array type a field's values travel in, and pgCast
@@ -459,17 +516,7 @@ func (s *Store) upsertDatasetPostgres(ctx context.Context, tx *sql.Tx, sh *datas
 		}
 		args[0], args[1], args[2] = source, run, loadedAt
 		for i, f := range sh.def.Fields {
-			c := &cols[i]
-			switch f.Type {
-			case dataset.Integer:
-				args[3+i] = c.ints
-			case dataset.Boolean:
-				args[3+i] = c.bools
-			case dataset.Timestamp:
-				args[3+i] = c.times
-			default:
-				args[3+i] = c.text
-			}
+			args[3+i] = cols[i].array(f.Type)
 		}
 		args[3+len(cols)] = hashes
 		rs, err := tx.QueryContext(ctx, query, args...)
@@ -495,22 +542,7 @@ func (s *Store) upsertDatasetPostgres(ctx context.Context, tx *sql.Tx, sh *datas
 		}
 		seen[row.Key] = struct{}{}
 		for i, f := range sh.def.Fields {
-			c := &cols[i]
-			v := row.Values[i]
-			switch f.Type {
-			case dataset.Integer:
-				x, ok := v.(int64)
-				c.ints = append(c.ints, pgtype.Int8{Int64: x, Valid: ok})
-			case dataset.Boolean:
-				x, ok := v.(bool)
-				c.bools = append(c.bools, pgtype.Bool{Bool: x, Valid: ok})
-			case dataset.Timestamp:
-				x, ok := v.(time.Time)
-				c.times = append(c.times, pgtype.Timestamptz{Time: x.UTC(), Valid: ok})
-			default:
-				x, ok := v.(string)
-				c.text = append(c.text, pgtype.Text{String: x, Valid: ok})
-			}
+			cols[i].add(f.Type, row.Values[i])
 		}
 		hashes = append(hashes, row.Hash)
 	}

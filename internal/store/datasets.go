@@ -38,20 +38,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/blueprint-etl/blueprint/internal/dataset"
 )
-
-// identRule says in words what a dataset's and a field's names must be:
-// they are spelled into DDL as table and column names, and must mean the
-// same table on both databases (SQLite folds case, PostgreSQL does not
-// when quoted) and stay clear of the bookkeeping columns ('_').
-const identRule = "lower-case letters, digits and '_', starting with a letter, at most 63 characters"
-
-var ident = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
 // CheckDatasetName refuses a name that cannot be a dataset's table: one
 // that breaks identRule, a table of the warehouse's own (reservedTables,
@@ -59,8 +50,8 @@ var ident = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 // (sqlite_..., pg_...). A built-in dataset's name is a built-in table's:
 // check its definition with CheckDataset instead.
 func CheckDatasetName(name string) error {
-	if !ident.MatchString(name) {
-		return fmt.Errorf("dataset name %q: a dataset's name is its table's: use %s", name, identRule)
+	if err := dataset.CheckName(name); err != nil {
+		return fmt.Errorf("dataset name: %w", err)
 	}
 	if what, ok := reservedTables()[name]; ok {
 		return fmt.Errorf("dataset name %q: %s is %s; name the dataset otherwise", name, name, what)
@@ -71,11 +62,10 @@ func CheckDatasetName(name string) error {
 	return nil
 }
 
-// CheckDataset checks what the store needs of a definition before it
-// spells it into SQL: its name (CheckDatasetName; a built-in dataset's
-// must be a built-in table), field and column names by identRule, each
-// once, a known type, and a key of one or more declared fields. The
-// rules of the fields are dataset.Validate's.
+// CheckDataset checks a definition before the store spells it into SQL:
+// its name (CheckDatasetName; a built-in dataset's must be a built-in
+// table) and the rules of every definition (dataset.Validate: names,
+// types, sizes, the key), so that no identifier the SQL holds is unchecked.
 func CheckDataset(def dataset.Definition) error {
 	if def.Builtin {
 		if !slices.Contains(builtinTables(), def.Name) {
@@ -86,35 +76,8 @@ func CheckDataset(def dataset.Definition) error {
 	if err := CheckDatasetName(def.Name); err != nil {
 		return err
 	}
-	if len(def.Fields) == 0 {
-		return fmt.Errorf("dataset %q: no fields", def.Name)
-	}
-	cols := map[string]bool{}
-	fields := map[string]bool{}
-	for _, f := range def.Fields {
-		col := f.ColumnName()
-		switch {
-		case !ident.MatchString(f.Name) || !ident.MatchString(col):
-			return fmt.Errorf("dataset %q: field %q: a field's name is its column's: use %s", def.Name, f.Name, identRule)
-		case fields[f.Name] || cols[col]:
-			return fmt.Errorf("dataset %q: field %q is declared twice", def.Name, f.Name)
-		case !slices.Contains(dataset.Types, f.Type):
-			return fmt.Errorf("dataset %q: field %q: unknown type %q", def.Name, f.Name, f.Type)
-		case f.Type == dataset.Decimal && (f.Precision < 0 || f.Scale < 0 || f.Precision > 1000 || f.Scale > f.Precision && f.Precision > 0):
-			return fmt.Errorf("dataset %q: field %q: decimal(%d,%d) is not a size", def.Name, f.Name, f.Precision, f.Scale)
-		}
-		fields[f.Name], cols[col] = true, true
-	}
-	if len(def.Key) == 0 {
-		return fmt.Errorf("dataset %q: no key", def.Name)
-	}
-	for i, k := range def.Key {
-		if !fields[k] {
-			return fmt.Errorf("dataset %q: key field %q is not a field", def.Name, k)
-		}
-		if slices.Contains(def.Key[:i], k) {
-			return fmt.Errorf("dataset %q: key field %q is listed twice", def.Name, k)
-		}
+	if problems := def.Validate(); len(problems) > 0 {
+		return fmt.Errorf("dataset %q: %s", def.Name, problems[0])
 	}
 	return nil
 }

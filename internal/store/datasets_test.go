@@ -223,7 +223,7 @@ func TestDatasetRefusedChanges(t *testing.T) {
 				`dataset "products": column "price": decimal(12,2) -> integer: a changed type would lose data`},
 			{"narrower decimal", mod(func(d *dataset.Definition) { d.Fields[2].Precision = 10 }),
 				`column "price": decimal(12,2) -> decimal(10,2): a narrower decimal would lose data`},
-			{"changed key", mod(func(d *dataset.Definition) { d.Key = []string{"sku", "name"} }),
+			{"changed key", mod(func(d *dataset.Definition) { d.Key = []string{"sku", "name"}; d.Fields[1].Required = true }),
 				`key: (sku) -> (sku, name): a changed key`},
 			{"new required field on a non-empty table", withField(def, dataset.Field{Name: "stock", Type: dataset.Integer, Required: true}),
 				`column "stock": (none) -> integer required: the table has rows`},
@@ -416,10 +416,10 @@ func TestDatasetNames(t *testing.T) {
 	}
 	bad := productsDef()
 	bad.Fields = append(bad.Fields, dataset.Field{Name: "_source", Type: dataset.String})
-	assert.ErrorContains(t, store.CheckDataset(bad), `field "_source"`)
+	assert.ErrorContains(t, store.CheckDataset(bad), `"_source" is not a valid name`)
 	bad = productsDef()
 	bad.Key = []string{"nope"}
-	assert.ErrorContains(t, store.CheckDataset(bad), `key field "nope" is not a field`)
+	assert.ErrorContains(t, store.CheckDataset(bad), `key[0]: `)
 
 	eachDriver(t, func(t *testing.T, s *store.Store) {
 		ctx := ctxT(t)

@@ -331,7 +331,7 @@ func (s *Store) PutTransformChunk(ctx context.Context, ref runinfo.RunRef, seq i
 		nValid := len(valid)
 		rejects := rejects[:len(rejects):len(rejects)] // append copies: the caller's slice stays as it was
 		for _, v := range valid {
-			if _, dup := seen[v.Order.ID]; dup {
+			if _, dup := seen[v.ID()]; dup {
 				rejects = append(rejects, transform.Duplicate(v))
 				nValid--
 			}
@@ -381,8 +381,8 @@ func (s *Store) seenIDs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, val
 	}
 	seen := map[string]struct{}{}
 	for _, v := range valid {
-		if _, ok := kept[v.Order.ID]; !ok {
-			seen[v.Order.ID] = struct{}{}
+		if _, ok := kept[v.ID()]; !ok {
+			seen[v.ID()] = struct{}{}
 		}
 	}
 	return seen, nil
@@ -436,7 +436,7 @@ func (s *Store) eachIDBatch(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef,
 			valid = valid[len(batch):]
 			ids := make([]string, len(batch))
 			for i, v := range batch {
-				ids[i] = v.Order.ID
+				ids[i] = v.ID()
 			}
 			rows, err := tx.QueryContext(ctx, pgQuery, run, ids)
 			if err != nil {
@@ -455,7 +455,7 @@ func (s *Store) eachIDBatch(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef,
 		valid = valid[n:]
 		args = append(args[:0], run)
 		for _, v := range batch {
-			args = append(args, v.Order.ID)
+			args = append(args, v.ID())
 		}
 		stmt, err := s.sqliteStmt(ctx, kind, n)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/blueprint-etl/blueprint/internal/dataset"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/text"
 )
@@ -41,8 +42,21 @@ func (d *Deduper) Len() int { return len(d.seen) }
 // the chunk), kept in case the run's duplicate check rejects it after all.
 type Valid struct {
 	Index int
-	Order record.Order
+	Order record.Order // orders only
 	Raw   []byte
+	// Key is the record's key, for a record of a declared dataset
+	// (DatasetChunk); an order's key is its Order.ID (see ID).
+	Key   string
+	keyed bool
+}
+
+// ID is what the run's duplicate check compares: a dataset record's key,
+// or an order's id.
+func (v Valid) ID() string {
+	if v.keyed {
+		return v.Key
+	}
+	return v.Order.ID
 }
 
 // eachRecord calls fn with every record of a staged chunk and its index:
@@ -98,13 +112,68 @@ func Chunk(data []byte, d *Deduper) (valid []Valid, rejects []record.Rejected) {
 // Duplicate is the rejection of a valid record whose id an earlier record
 // of the run already had: only the first valid record with an id is kept.
 func Duplicate(v Valid) record.Rejected {
+	reason, what := record.ReasonDuplicateID, "id"
+	if v.keyed {
+		reason, what = dataset.ReasonDuplicateKey, "key"
+	}
 	return record.Rejected{
 		Index:    v.Index,
-		RecordID: v.Order.ID,
-		Reason:   record.ReasonDuplicateID,
-		Detail:   fmt.Sprintf("id %s was already seen in this run", showString(v.Order.ID)),
+		RecordID: v.ID(),
+		Reason:   reason,
+		Detail:   fmt.Sprintf("%s %s was already seen in this run", what, showString(v.ID())),
 		Raw:      string(text.Cut(v.Raw, MaxRejectedRaw)),
 	}
+}
+
+// DatasetChunk is Chunk for the records of a declared dataset, checked by
+// its rules: a valid record's Key is its key, which d and the run's
+// duplicate check compare. A rejected record's RecordID is empty: its key
+// may be what is wrong.
+func DatasetChunk(data []byte, d *Deduper, rules *dataset.Rules) (valid []Valid, rejects []record.Rejected) {
+	eachRecord(data, func(index int, line []byte) {
+		row, reason, detail := rules.Normalize(line)
+		if reason != "" {
+			rejects = append(rejects, record.Rejected{
+				Index:  index,
+				Reason: reason,
+				Detail: detail,
+				Raw:    string(text.Cut(line, MaxRejectedRaw)),
+			})
+			return
+		}
+		v := Valid{Index: index, Raw: line, Key: row.Key, keyed: true}
+		if d != nil && d.Seen(row.Key) {
+			rejects = append(rejects, Duplicate(v))
+			return
+		}
+		valid = append(valid, v)
+	})
+	return valid, rejects
+}
+
+// DatasetRows is Orders for a declared dataset: the rows of the records
+// of a staged chunk whose index is not in rejected, appended to dst[:0].
+func DatasetRows(data []byte, rejected []int, rules *dataset.Rules, dst []dataset.Row) ([]dataset.Row, error) {
+	dst = dst[:0]
+	var err error
+	eachRecord(data, func(index int, line []byte) {
+		if err != nil {
+			return
+		}
+		for len(rejected) > 0 && rejected[0] < index {
+			rejected = rejected[1:]
+		}
+		if len(rejected) > 0 && rejected[0] == index {
+			return
+		}
+		row, reason, detail := rules.Normalize(line)
+		if reason != "" {
+			err = &DriftError{Index: index, Reason: reason, Detail: detail}
+			return
+		}
+		dst = append(dst, row)
+	})
+	return dst, err
 }
 
 // DriftError is a record Transform kept that fails the rules when Load

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -146,52 +147,40 @@ a fields: mapping naming no field of the dataset).`,
 	return cmd
 }
 
-// checker checks the records of a dataset one by one as Transform does,
-// duplicate keys included, and counts the outcome.
+// checker checks pages of records of a dataset with Transform's own
+// functions, duplicate keys included: transform.Chunk for the built-in
+// orders (their Go rules, record.Reason*), transform.DatasetChunk with the
+// compiled rules for a declared dataset; so that what it counts is what a
+// run would.
 type checker struct {
-	check func(raw []byte) (key, reason, detail string)
-	dup   string // the dataset's duplicate reason
-	what  string // what the key is called in a duplicate's detail
-	seen  map[string]bool
+	dedup *transform.Deduper
+	rules *dataset.Rules // nil: the built-in orders
 }
 
-// newChecker returns the checker of def. The built-in orders are checked
-// by Transform's own rules (transform.Normalize, whose reasons are
-// record.Reason*); a declared dataset by its compiled rules.
 func newChecker(def dataset.Definition) (*checker, error) {
-	c := &checker{seen: map[string]bool{}}
+	c := &checker{dedup: transform.NewDeduper()}
 	if def.Builtin {
-		c.dup, c.what = record.ReasonDuplicateID, "id"
-		c.check = func(raw []byte) (string, string, string) {
-			o, reason, detail := transform.Normalize(raw)
-			return o.ID, reason, detail
-		}
 		return c, nil
 	}
 	rules, err := dataset.Compile(def)
 	if err != nil {
 		return nil, err
 	}
-	c.dup, c.what = dataset.ReasonDuplicateKey, "key"
-	c.check = func(raw []byte) (string, string, string) {
-		row, reason, detail := rules.Normalize(raw)
-		return row.Key, reason, detail
-	}
+	c.rules = rules
 	return c, nil
 }
 
-// add checks one record: its rejection reason and detail, "" if it would
-// load.
-func (c *checker) add(raw []byte) (reason, detail string) {
-	key, reason, detail := c.check(raw)
-	switch {
-	case reason != "":
-		return reason, detail
-	case c.seen[key]:
-		return c.dup, fmt.Sprintf("%s %q was already seen in this check", c.what, text.Cut(key, 64))
+// page checks a page's records; it returns the rejected ones, whose Index
+// is their position in the page.
+func (c *checker) page(records [][]byte) []record.Rejected {
+	chunk := bytes.Join(records, []byte("\n"))
+	var rejects []record.Rejected
+	if c.rules == nil {
+		_, rejects = transform.Chunk(chunk, c.dedup)
+	} else {
+		_, rejects = transform.DatasetChunk(chunk, c.dedup, c.rules)
 	}
-	c.seen[key] = true
-	return "", ""
+	return rejects
 }
 
 // fieldNames lists a dataset's field names, in order: the fields a run
@@ -268,18 +257,17 @@ func (a *app) checkSource(ctx context.Context, m *deployments.Manifest, ref, dat
 			if len(rep.Sample) < checkSample {
 				rep.Sample = append(rep.Sample, sampleOf(raw))
 			}
-			reason, detail := c.add(raw)
-			if reason == "" {
-				rep.Loaded++
-			} else {
-				rep.Rejected++
-				if rep.Reasons[reason] == 0 {
-					rep.Examples = append(rep.Examples, checkRejection{Index: rep.Records, Reason: reason, Detail: detail})
-				}
-				rep.Reasons[reason]++
-			}
-			rep.Records++
 		}
+		rejects := c.page(page.Records)
+		for _, rj := range rejects {
+			if rep.Reasons[rj.Reason] == 0 {
+				rep.Examples = append(rep.Examples, checkRejection{Index: rep.Records + rj.Index, Reason: rj.Reason, Detail: rj.Detail})
+			}
+			rep.Reasons[rj.Reason]++
+		}
+		rep.Records += len(page.Records)
+		rep.Rejected += len(rejects)
+		rep.Loaded = rep.Records - rep.Rejected
 		if !rep.More {
 			break
 		}

@@ -141,7 +141,7 @@ func TestSourceCheckDataset(t *testing.T) {
 		"Rejected:      4\n",
 		`  {"sku":"A1","title":"Mug","price":"12.50","stock":3,"tier":"pro"}`,
 		"price.min",
-		`key "A1" was already seen in this check`,
+		`key "A1" was already seen in this run`,
 	} {
 		assert.Contains(t, r.stdout, want)
 	}

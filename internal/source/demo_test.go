@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
@@ -74,7 +75,7 @@ func TestDemoLimitZero(t *testing.T) {
 }
 
 func TestDemoBadCursor(t *testing.T) {
-	_, err := Open(context.Background(), mustSpec(t, "demo://orders"), "page-2", 10, Attempt{}, Config{})
+	_, err := Open(context.Background(), mustSpec(t, "demo://orders"), "page-2", 10, restapi.RecordFields, Attempt{}, Config{})
 	requireAppError(t, err, runinfo.ErrBadSource, false)
 }
 
@@ -265,7 +266,7 @@ func TestDemoLatency(t *testing.T) {
 
 func BenchmarkDemo(b *testing.B) {
 	ctx := context.Background()
-	r, err := Open(ctx, mustSpec(b, "demo://orders?seed=1"), "", math.MaxInt64, Attempt{}, Config{})
+	r, err := Open(ctx, mustSpec(b, "demo://orders?seed=1"), "", math.MaxInt64, restapi.RecordFields, Attempt{}, Config{})
 	require.NoError(b, err)
 	defer r.Close()
 	records := 0

@@ -202,7 +202,7 @@ func readRetrying(t *testing.T, spec sourceurl.Spec, limit int64) (records []str
 	ctx := context.Background()
 	cursor := ""
 	for range runinfo.MaxAttempts {
-		r, err := Open(ctx, spec, cursor, limit-int64(len(records)), Attempt{}, Config{})
+		r, err := Open(ctx, spec, cursor, limit-int64(len(records)), restapi.RecordFields, Attempt{}, Config{})
 		require.NoError(t, err)
 		for err == nil {
 			var page Page

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
@@ -169,7 +170,7 @@ func TestFileRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Open(context.Background(), mustSpec(t, tt.url), "", 10, Attempt{}, Config{FileRoot: root})
+			_, err := Open(context.Background(), mustSpec(t, tt.url), "", 10, restapi.RecordFields, Attempt{}, Config{FileRoot: root})
 			appErr := requireAppError(t, err, runinfo.ErrBadSource, false)
 			require.Contains(t, appErr.Error(), tt.msg)
 			if tt.msg == "outside the file root" {
@@ -218,7 +219,7 @@ func TestFileBadCursor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+"@"+tt.cursor, func(t *testing.T) {
-			_, err := Open(context.Background(), mustSpec(t, "file:"+tt.file), tt.cursor, 10, Attempt{}, Config{FileRoot: root})
+			_, err := Open(context.Background(), mustSpec(t, "file:"+tt.file), tt.cursor, 10, restapi.RecordFields, Attempt{}, Config{FileRoot: root})
 			requireAppError(t, err, runinfo.ErrBadSource, false)
 		})
 	}

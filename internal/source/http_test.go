@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
@@ -297,7 +298,7 @@ func TestHTTPUnreachable(t *testing.T) {
 
 func TestHTTPBadCursor(t *testing.T) {
 	for _, cursor := range []string{"file:///etc/passwd", "::", "/relative"} {
-		_, err := Open(context.Background(), mustSpec(t, "https://api.example.com/orders"), cursor, 10, Attempt{}, Config{})
+		_, err := Open(context.Background(), mustSpec(t, "https://api.example.com/orders"), cursor, 10, restapi.RecordFields, Attempt{}, Config{})
 		requireAppError(t, err, runinfo.ErrBadSource, false)
 	}
 }

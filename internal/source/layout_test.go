@@ -34,7 +34,7 @@ func TestLayoutOf(t *testing.T) {
 		t.Run(string(style), func(t *testing.T) {
 			f := &testutil.Feed{Style: style, Records: testutil.OrderRecords("l", 5), PageSize: 2}
 			f.Start(t)
-			r, err := Open(context.Background(), feedSpec(t, f), "", 100, Attempt{}, Config{})
+			r, err := Open(context.Background(), feedSpec(t, f), "", 100, restapi.RecordFields, Attempt{}, Config{})
 			require.NoError(t, err)
 			defer r.Close()
 			_, ok := LayoutOf(r)
@@ -46,7 +46,7 @@ func TestLayoutOf(t *testing.T) {
 			assert.Equal(t, want[style], got)
 		})
 	}
-	r, err := Open(context.Background(), mustSpec(t, "demo://orders"), "", 10, Attempt{}, Config{})
+	r, err := Open(context.Background(), mustSpec(t, "demo://orders"), "", 10, restapi.RecordFields, Attempt{}, Config{})
 	require.NoError(t, err)
 	defer r.Close()
 	_, err = r.Next(context.Background())

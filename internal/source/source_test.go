@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
@@ -26,7 +27,7 @@ func mustSpec(t testing.TB, raw string) sourceurl.Spec {
 // open opens a source and closes it at the end of the test.
 func open(t testing.TB, spec sourceurl.Spec, cursor string, limit int64, attempt Attempt, cfg Config) Reader {
 	t.Helper()
-	r, err := Open(context.Background(), spec, cursor, limit, attempt, cfg)
+	r, err := Open(context.Background(), spec, cursor, limit, restapi.RecordFields, attempt, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, r.Close()) })
 	return r
@@ -66,14 +67,14 @@ func requireAppError(t testing.TB, err error, errType string, retryable bool) *t
 }
 
 func TestOpenUnknownKind(t *testing.T) {
-	_, err := Open(context.Background(), sourceurl.Spec{Kind: "ftp"}, "", 10, Attempt{}, Config{})
+	_, err := Open(context.Background(), sourceurl.Spec{Kind: "ftp"}, "", 10, restapi.RecordFields, Attempt{}, Config{})
 	requireAppError(t, err, runinfo.ErrBadSource, false)
 }
 
 func TestOpenCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := Open(ctx, mustSpec(t, "demo://orders"), "", 10, Attempt{}, Config{})
+	_, err := Open(ctx, mustSpec(t, "demo://orders"), "", 10, restapi.RecordFields, Attempt{}, Config{})
 	require.ErrorIs(t, err, context.Canceled)
 }
 

@@ -478,7 +478,7 @@ func TestHTTPAuthFromEnv(t *testing.T) {
 			for k := range tt.env {
 				t.Setenv(k, "")
 			}
-			_, err = Open(context.Background(), spec, "", 100, Attempt{}, Config{})
+			_, err = Open(context.Background(), spec, "", 100, restapi.RecordFields, Attempt{}, Config{})
 			appErr := requireAppError(t, err, runinfo.ErrBadSource, false)
 			require.Contains(t, appErr.Error(), "is not set on the worker")
 			assert.NotContains(t, appErr.Error(), secret)

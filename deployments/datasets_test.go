@@ -11,6 +11,7 @@ import (
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/dataset"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
@@ -247,4 +248,25 @@ func TestDatasetsResolveReject(t *testing.T) {
 			assert.True(t, strings.HasPrefix(problems[0].String(), c.want), "got  %s\nwant %s...", problems[0], c.want)
 		})
 	}
+}
+
+// TestShippedProductsDataset: the shipped manifest declares the products
+// dataset that demo://products generates and the bench loads, field for
+// field (testutil.Products), and its products-demo deployment carries the
+// definition in the run's input.
+func TestShippedProductsDataset(t *testing.T) {
+	m, err := deployments.Default(flows.Registry.Flows())
+	require.NoError(t, err)
+	got, ok := m.Datasets.Lookup("products")
+	require.True(t, ok)
+	want := testutil.Products()
+	got.Description, want.Description = "", ""
+	assert.Equal(t, want, got)
+
+	d, err := m.Get("products-demo")
+	require.NoError(t, err)
+	p, err := d.Params()
+	require.NoError(t, err)
+	assert.Equal(t, "products", p["dataset"])
+	assert.NotNil(t, p["dataset_definition"], "the definition travels in the input")
 }

@@ -190,6 +190,17 @@ func TestRecordHistories(t *testing.T) {
 		saveHistory(ctx, t, c, dir, "triggered", run)
 	}
 
+	// Since datasets: a run of a declared dataset, whose Transform and
+	// Load inputs carry its definition.
+	{
+		def := testutil.Products()
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-dataset", TaskQueue: runinfo.TaskQueue}, datapipeline.WorkflowType,
+			datapipeline.Params{BatchSize: 300, SourceURL: "demo://products", Dataset: def.Name, DatasetDefinition: &def})
+		require.NoError(t, err)
+		require.NoError(t, run.Get(ctx, nil))
+		saveHistory(ctx, t, c, dir, "dataset", run)
+	}
+
 	// Since concurrency limits: a run admitted through its deployment's
 	// semaphore (blueprint-concurrency 1).
 	{

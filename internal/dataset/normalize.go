@@ -33,7 +33,36 @@ type Rules struct {
 	def    Definition
 	fields []fieldRules
 	index  map[string]int // field name -> position in fields
+	names  []string       // the fields' names, when few enough to scan (lookup)
 	key    []int          // positions of the key fields
+}
+
+// maxScan is how many fields lookup scans rather than hashing the name:
+// up to about this many, comparing lengths and then bytes beats a map.
+const maxScan = 16
+
+// lookup returns the position of the declared field called name, or -1.
+// It scans from position from on, then wraps: records mostly list their
+// members in declaration order, so passing the position after the last
+// one found makes most lookups one comparison.
+func (r *Rules) lookup(name []byte, from int) int {
+	if r.names == nil {
+		if i, ok := r.index[string(name)]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := from; i < len(r.names); i++ {
+		if n := r.names[i]; len(n) == len(name) && n == string(name) {
+			return i
+		}
+	}
+	for i := 0; i < from && i < len(r.names); i++ {
+		if n := r.names[i]; len(n) == len(name) && n == string(name) {
+			return i
+		}
+	}
+	return -1
 }
 
 // fieldRules is one field's compiled rules.
@@ -85,6 +114,12 @@ func Compile(d Definition) (*Rules, error) {
 	for _, k := range d.Key {
 		r.key = append(r.key, r.index[k])
 	}
+	if len(r.fields) <= maxScan {
+		r.names = make([]string, len(r.fields))
+		for i := range r.fields {
+			r.names[i] = r.fields[i].Name
+		}
+	}
 	return r, nil
 }
 
@@ -133,11 +168,13 @@ func (r *Rules) Normalize(raw []byte) (row Row, reason, detail string) {
 	} else {
 		slots = make([][]byte, len(r.fields))
 	}
+	next := 0 // where lookup starts
 	if problem := jsonobj.Members(raw, func(name, value []byte) string {
-		i, ok := r.index[string(name)]
-		if !ok {
+		i := r.lookup(name, next)
+		if i < 0 {
 			return ""
 		}
+		next = i + 1
 		if slots[i] != nil {
 			return fmt.Sprintf("member %q appears more than once", name)
 		}

@@ -1,0 +1,49 @@
+package dataset
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestLookup checks that a declared name is found from any starting
+// position, whether Rules scan their names (few fields) or hash them
+// (many), and that members in any order normalise alike.
+func TestLookup(t *testing.T) {
+	for _, n := range []int{1, 3, maxScan, maxScan + 1, 40} {
+		d := Definition{Name: "wide", Key: []string{"f0"}}
+		for i := range n {
+			d.Fields = append(d.Fields, Field{Name: fmt.Sprintf("f%d", i), Type: Integer, Required: true})
+		}
+		r, err := Compile(d)
+		require.NoError(t, err)
+		assert.Equal(t, n <= maxScan, r.names != nil, "%d fields", n)
+		for from := 0; from <= n; from++ {
+			for i, f := range d.Fields {
+				assert.Equal(t, i, r.lookup([]byte(f.Name), from), "%s from %d", f.Name, from)
+			}
+			assert.Equal(t, -1, r.lookup([]byte("f"), from))
+			assert.Equal(t, -1, r.lookup([]byte(""), from))
+			assert.Equal(t, -1, r.lookup([]byte("F0"), from))
+		}
+
+		var forward, backward []byte
+		want := make([]Value, n)
+		for i := range n {
+			forward = fmt.Appendf(forward, `,"f%d":%d`, i, i)
+			backward = fmt.Appendf(backward, `,"f%d":%d`, n-1-i, n-1-i)
+			want[i] = int64(i)
+		}
+		for _, members := range [][]byte{forward, backward} {
+			raw := append([]byte(`{"x":1`), members...)
+			row, reason, detail := r.Normalize(append(raw, '}'))
+			require.Empty(t, reason, detail)
+			assert.Equal(t, want, row.Values)
+			_, reason, detail = r.Normalize(append(append(raw, `,"f0":0`...), '}'))
+			assert.Equal(t, ReasonMalformed, reason)
+			assert.Equal(t, `member "f0" appears more than once`, detail)
+		}
+	}
+}

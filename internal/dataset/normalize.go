@@ -506,41 +506,45 @@ const (
 
 // hashValues is FNV-64a over a tag and the normal form of every value, so
 // that nil and "" differ and no two rows of a dataset collide by framing.
+// The hash is stored, so its bytes never change; h stays a local (no
+// closure captures it) so that it lives in a register.
 func hashValues(values []Value) int64 {
 	h := uint64(fnvOffset)
-	b := func(c byte) { h ^= uint64(c); h *= fnvPrime }
-	u64 := func(x uint64) {
-		for i := 56; i >= 0; i -= 8 {
-			b(byte(x >> i))
-		}
-	}
 	for _, v := range values {
 		switch v := v.(type) {
 		case nil:
-			b(0)
+			h = fnvByte(h, 0)
 		case string:
-			b(1)
-			u64(uint64(len(v)))
+			h = fnvUint64(fnvByte(h, 1), uint64(len(v)))
 			for i := 0; i < len(v); i++ {
-				b(v[i])
+				h = (h ^ uint64(v[i])) * fnvPrime
 			}
 		case int64:
-			b(2)
-			u64(uint64(v))
+			h = fnvUint64(fnvByte(h, 2), uint64(v))
 		case bool:
-			b(3)
+			h = fnvByte(h, 3)
 			if v {
-				b(1)
+				h = fnvByte(h, 1)
 			} else {
-				b(0)
+				h = fnvByte(h, 0)
 			}
 		case time.Time:
-			b(4)
-			u64(uint64(v.Unix()))
-			u64(uint64(v.Nanosecond()))
+			h = fnvUint64(fnvByte(h, 4), uint64(v.Unix()))
+			h = fnvUint64(h, uint64(v.Nanosecond()))
 		}
 	}
 	return int64(h)
+}
+
+// fnvByte adds c to the FNV-64a hash h.
+func fnvByte(h uint64, c byte) uint64 { return (h ^ uint64(c)) * fnvPrime }
+
+// fnvUint64 adds x's eight bytes, most significant first, to h.
+func fnvUint64(h, x uint64) uint64 {
+	for i := 56; i >= 0; i -= 8 {
+		h = (h ^ uint64(byte(x>>i))) * fnvPrime
+	}
+	return h
 }
 
 // show quotes a raw JSON value for a detail, truncated, as valid UTF-8

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,4 +57,22 @@ func TestHashValuesPinned(t *testing.T) {
 		time.Date(2024, 3, 1, 8, 0, 0, 123, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)}
 	assert.Equal(t, int64(8749414058566961600), hashValues(values))
 	assert.Equal(t, int64(-3750763034362895579), hashValues(nil))
+}
+
+// TestCanonicalIn checks that canonicalIn is Dec.String, whether or not
+// it can reuse the text the decimal was read from.
+func TestCanonicalIn(t *testing.T) {
+	for _, s := range []string{"0", "-0", "0.0", "-0.00", "00", "12.5", "12.50", "012.5", "+12.5", "-12.5",
+		"-12.50", "-012", "0.05", ".5", "5.", "1e3", "1.5e0", "1.50e0", "-1.5E+1", "1.25e-1", "100", "100.000", "7"} {
+		d, problem := ParseDecimal(s)
+		if e := strings.IndexAny(s, "eE"); e >= 0 {
+			var rule string
+			d, rule, problem = (&fieldRules{maxIntDigits: 10, maxScale: 10}).parseDecimal(s)
+			problem += rule
+		}
+		if problem != "" {
+			continue
+		}
+		assert.Equal(t, d.String(), canonicalIn(s, d), s)
+	}
 }

@@ -272,7 +272,7 @@ func (f *fieldRules) normalize(v []byte) (value Value, rule, detail string) {
 		case f.hasMax && d.Cmp(f.maxDec) > 0:
 			return nil, RuleMax, f.Name + " " + d.String() + " is above the max " + f.maxDec.String()
 		}
-		return d.String(), "", ""
+		return canonicalIn(s, d), "", ""
 	case Boolean:
 		switch string(v) {
 		case "true", `"true"`:
@@ -370,6 +370,35 @@ func (f *fieldRules) parseDecimal(s string) (d Dec, rule, problem string) {
 		return Dec{}, RulePrecision, fmt.Sprintf("has more than %d integer digits (precision %d, scale %d)", f.maxIntDigits, f.Precision, f.Scale)
 	}
 	return d, "", ""
+}
+
+// canonicalIn returns d.String(), the canonical form of the decimal read
+// from s, without building it when s starts with it (as "12.5" and
+// "12.50" do): most values are sent in canonical form, and a row's
+// values are allocations enough.
+func canonicalIn(s string, d Dec) string {
+	rest := s
+	if d.Negative {
+		if rest == "" || rest[0] != '-' {
+			return d.String()
+		}
+		rest = rest[1:]
+	}
+	intPart := d.Int
+	if intPart == "" {
+		intPart = "0"
+	}
+	if !strings.HasPrefix(rest, intPart) {
+		return d.String()
+	}
+	rest = rest[len(intPart):]
+	if d.Frac != "" {
+		if len(rest) <= len(d.Frac) || rest[0] != '.' || rest[1:1+len(d.Frac)] != d.Frac {
+			return d.String()
+		}
+		rest = rest[1+len(d.Frac):]
+	}
+	return s[:len(s)-len(rest)]
 }
 
 // exponent reads an exponent's [+-]digits, capped far beyond any decimal's

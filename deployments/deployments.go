@@ -47,6 +47,9 @@ type Manifest struct {
 	Deployments []Deployment
 	// Sources are the named HTTP sources of the `sources:` section.
 	Sources Sources
+	// Datasets are the record types of the `datasets:` section (never
+	// nil in a loaded manifest); the built-in ones are not in it.
+	Datasets Datasets
 	// Flows are the flows the deployments may start: the registry the
 	// manifest was loaded with.
 	Flows *flow.Registry
@@ -82,6 +85,9 @@ type Deployment struct {
 	// Sources are the manifest's named sources, which source_url:
 	// source:NAME (in the manifest or a --param) refers to.
 	Sources Sources
+	// Datasets are the manifest's datasets, which a parameter with the
+	// dataset rule (in the manifest or a --param) names.
+	Datasets Datasets
 	// Flows are the flows Workflow is looked up in: the manifest's. A
 	// Deployment made by hand must set it.
 	Flows *flow.Registry
@@ -209,14 +215,20 @@ func (d Deployment) Params() (map[string]any, error) {
 // Input completes a run's parameter values for the workflow, before they
 // are checked: every source:NAME in a parameter with the source_url rule
 // gets the definition of that source from the manifest's sources:, in the
-// member of the input that carries definitions (see Sources). Errors are
-// a *flow.ValidationError, or the *badinput.Error of an unknown flow.
+// member of the input that carries definitions (see Sources), and a
+// declared dataset named by a parameter with the dataset rule gets its
+// definition from the manifest's datasets: (see Datasets). Errors are a
+// *flow.ValidationError, or the *badinput.Error of an unknown flow.
 func (d Deployment) Input(params map[string]any) (map[string]any, error) {
 	f, err := d.Flow()
 	if err != nil {
 		return nil, err
 	}
-	return resolveSources(f.Params, params, d.Sources)
+	in, err := resolveSources(f.Params, params, d.Sources)
+	if err != nil {
+		return nil, err
+	}
+	return resolveDataset(f.Params, in, d.Datasets)
 }
 
 // ScheduleID is the Temporal Schedule ID of the deployment's i-th schedule:
@@ -336,7 +348,7 @@ func Problems(err error) []Problem {
 // Names of the deployment and schedule keys, in the order they are
 // documented.
 var (
-	manifestKeys   = []string{"deployments", "sources"}
+	manifestKeys   = []string{"deployments", "sources", "datasets"}
 	deploymentKeys = []string{"name", "description", "tags", "workflow", "task_queue", "parameters", "schedule", "schedules", "notify", "triggers", "concurrency_limit", "collision_strategy"}
 	scheduleKeys   = []string{"slug", "cron", "interval", "offset", "timezone", "active", "paused", "note", "overlap", "catchup_window", "jitter", "parameters"}
 )

@@ -179,7 +179,7 @@ func TestParseRejects(t *testing.T) {
 		{"unknown anchor", "deployments:\n  - *nope\n", 1, "", "invalid YAML: unknown anchor 'nope' referenced"},
 		{"two documents", prod + "---\ndeployments: []\n", 8, "", "a second YAML document"},
 		{"no deployments key", "# x\nversion: 1\n", 2, "deployments", "missing; the manifest needs a `deployments:` list"},
-		{"unknown top-level key", "deployment:\n  - name: x\n", 1, "deployment", `unknown key (valid: deployments, sources); did you mean "deployments"?`},
+		{"unknown top-level key", "deployment:\n  - name: x\n", 1, "deployment", `unknown key (valid: deployments, sources, datasets); did you mean "deployments"?`},
 		{"empty list", "deployments: []\n", 1, "deployments", "no deployments"},
 		{"null list", "deployments:\n", 1, "deployments", "no deployments"},
 		{"list is a mapping", "deployments:\n  name: x\n", 2, "deployments", "must be a list of deployments"},

@@ -46,12 +46,15 @@ func Parse(reg *flow.Registry, path string, data []byte) (*Manifest, error) {
 }
 
 type parser struct {
-	file     string
-	flows    *flow.Registry
-	srcs     Sources
-	broken   []string // sources with problems, already reported
-	problems []Problem
-	omitted  int
+	file   string
+	flows  *flow.Registry
+	srcs   Sources
+	broken []string // sources with problems, already reported
+	dsets  Datasets
+	// brokenDatasets are datasets with problems, already reported.
+	brokenDatasets []string
+	problems       []Problem
+	omitted        int
 }
 
 // maxCollected bounds the problems kept: YAML aliases can make a small
@@ -142,6 +145,9 @@ func (p *parser) parse(data []byte) *Manifest {
 		case "sources":
 			// Parsed first, wherever they are, since deployments refer to them.
 			p.srcs = p.sources(e.val)
+		case "datasets":
+			// Parsed first too: deployments name them.
+			p.dsets = p.datasets(e.val)
 		default:
 			p.unknownKey(e, "", manifestKeys)
 		}
@@ -156,9 +162,13 @@ func (p *parser) parse(data []byte) *Manifest {
 	default:
 		p.deployments(m, list)
 	}
-	m.Sources, m.Flows = p.srcs, p.flows
+	if p.dsets == nil {
+		p.dsets = Datasets{}
+	}
+	m.Sources, m.Datasets, m.Flows = p.srcs, p.dsets, p.flows
 	for i := range m.Deployments {
-		m.Deployments[i].Sources, m.Deployments[i].Flows, m.Deployments[i].manifest = p.srcs, p.flows, m
+		d := &m.Deployments[i]
+		d.Sources, d.Datasets, d.Flows, d.manifest = p.srcs, p.dsets, p.flows, m
 	}
 	return m
 }
@@ -470,10 +480,13 @@ func (p *parser) parametersExcept(field string, e entry, f *flow.Flow, base map[
 		merged = map[string]any{}
 	}
 	maps.Copy(merged, values)
-	if usesBroken(f.Params, merged, p.broken) {
-		return values, false // the source's own problems are reported at their lines
+	if usesBroken(f.Params, merged, p.broken) || usesBrokenDataset(f.Params, merged, p.brokenDatasets) {
+		return values, false // the source's or dataset's own problems are reported at their lines
 	}
 	in, err := resolveSources(f.Params, merged, p.srcs)
+	if err == nil {
+		in, err = resolveDataset(f.Params, in, p.dsets)
+	}
 	if err == nil {
 		_, err = f.Params.Check(in)
 	}

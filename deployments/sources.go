@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
@@ -27,6 +28,24 @@ type Sources map[string]restapi.Definition
 
 // Names lists the source names, sorted.
 func (s Sources) Names() []string { return slices.Sorted(maps.Keys(s)) }
+
+// Get returns the source called name. An unknown name is a
+// *badinput.Error that lists the sources and the nearest one.
+func (s Sources) Get(name string) (restapi.Definition, error) {
+	if def, ok := s[name]; ok {
+		return def, nil
+	}
+	return restapi.Definition{}, badinput.Errorf("%s", s.unknown(name))
+}
+
+// unknown says that no source is called name, and which are.
+func (s Sources) unknown(name string) string {
+	names := "the manifest has no sources: section"
+	if len(s) > 0 {
+		names = "sources: " + strings.Join(s.Names(), ", ") + suggest.DidYouMean(name, s.Names())
+	}
+	return fmt.Sprintf("unknown source %q (%s)", name, names)
+}
 
 // Keys of a source and of its sub-mappings, in documented order.
 var (
@@ -117,11 +136,7 @@ func resolveSources(schema *flow.Schema, values map[string]any, sources Sources)
 		_, seen := defs[r.name]
 		switch {
 		case !known:
-			names := "the manifest has no sources: section"
-			if len(sources) > 0 {
-				names = "sources: " + strings.Join(sources.Names(), ", ") + suggest.DidYouMean(r.name, sources.Names())
-			}
-			problems = append(problems, flow.Problem{Path: r.path, Value: r.ref, Msg: fmt.Sprintf("unknown source %q (%s)", r.name, names)})
+			problems = append(problems, flow.Problem{Path: r.path, Value: r.ref, Msg: sources.unknown(r.name)})
 		case !carries:
 			problems = append(problems, flow.Problem{Path: r.path, Value: r.ref, Msg: "names a source of the manifest, but the flow's input has no member to carry its definition " +
 				"(a field tagged param:\"-\" of type map[string]restapi.Definition); use its http(s):// URL"})

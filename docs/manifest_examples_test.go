@@ -13,19 +13,24 @@ import (
 )
 
 // TestManifestExamplesLoad loads every whole manifest that manifest.md
-// shows (a yaml block that starts with deployments:) as the CLI would:
-// an example a reader copies is a manifest blueprint accepts.
+// and datasets.md show (a yaml block that starts with deployments:, or
+// with datasets: and has deployments:) as the CLI would: an example a
+// reader copies is a manifest blueprint accepts.
 func TestManifestExamplesLoad(t *testing.T) {
-	doc, err := os.ReadFile("manifest.md")
-	require.NoError(t, err)
-	n := 0
-	for _, m := range regexp.MustCompile("(?ms)^```yaml\n(.*?)^```\n").FindAllStringSubmatch(string(doc), -1) {
-		if !strings.HasPrefix(m[1], "deployments:\n") {
-			continue // a fragment of a deployment
+	for page, least := range map[string]int{"manifest.md": 2, "datasets.md": 1} {
+		doc, err := os.ReadFile(page)
+		require.NoError(t, err)
+		n := 0
+		for _, m := range regexp.MustCompile("(?ms)^```yaml\n(.*?)^```\n").FindAllStringSubmatch(string(doc), -1) {
+			whole := strings.HasPrefix(m[1], "deployments:\n") ||
+				strings.HasPrefix(m[1], "datasets:\n") && strings.Contains(m[1], "\ndeployments:\n")
+			if !whole {
+				continue // a fragment of a manifest
+			}
+			n++
+			_, err := deployments.Parse(flows.Registry.Flows(), page, []byte(m[1]))
+			require.NoError(t, err, "the example of %s:\n%s", page, m[1])
 		}
-		n++
-		_, err := deployments.Parse(flows.Registry.Flows(), "manifest.md", []byte(m[1]))
-		require.NoError(t, err, "the example:\n%s", m[1])
+		require.GreaterOrEqual(t, n, least, "%s shows whole manifests", page)
 	}
-	require.GreaterOrEqual(t, n, 2, "manifest.md shows whole manifests")
 }

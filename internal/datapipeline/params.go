@@ -118,29 +118,55 @@ func (p Params) checkSource() []string {
 	case p.Source.Name != spec.Name:
 		return []string{fmt.Sprintf("source: the definition is of source %q, but source_url names %q", p.Source.Name, spec.Name)}
 	}
+	check := p.Source.Validate()
+	if fields, known := p.datasetFields(); known {
+		check = CheckSource(*p.Source, fields)
+	} // else the mapping cannot be checked without the dataset, whose own rule says so
 	var problems []string
-	for _, pr := range CheckSource(*p.Source) {
+	for _, pr := range check {
 		problems = append(problems, "source."+pr.String())
 	}
 	return problems
 }
 
 // CheckSource checks a named source's definition as DataPipeline reads
-// it: the definition's own rules (restapi.Definition.Validate), and
-// DataPipeline's: its fields: mapping may name only the fields DataPipeline
-// reads (restapi.RecordFields). A definition is any flow's to use, so the
-// second rule is DataPipeline's, checked wherever a definition is given to
-// a DataPipeline run: its own source (checkSource) and each source:NAME
-// NightlyETL hands to a child.
-func CheckSource(def restapi.Definition) []restapi.Problem {
+// it into a dataset whose record fields are fields: the definition's own
+// rules (restapi.Definition.Validate), and DataPipeline's: its fields:
+// mapping may name only the fields of the run's dataset (for the built-in
+// orders, restapi.RecordFields), since a mapped field no dataset field
+// reads would be dropped without a word. A definition is any flow's to
+// use, so the second rule is DataPipeline's, checked wherever a definition
+// is given to a DataPipeline run: its own source (checkSource), each
+// source:NAME NightlyETL hands to a child, and `blueprint source check`.
+func CheckSource(def restapi.Definition, fields []string) []restapi.Problem {
 	problems := def.Validate()
 	for _, target := range slices.Sorted(maps.Keys(def.Fields)) {
-		if !slices.Contains(restapi.RecordFields, target) && restapi.CheckFieldName(target) == nil {
+		if !slices.Contains(fields, target) && restapi.CheckFieldName(target) == nil {
 			problems = append(problems, restapi.Problem{Field: "fields." + target, Msg: fmt.Sprintf("%q is not a record field (valid: %s)%s",
-				target, strings.Join(restapi.RecordFields, ", "), suggest.DidYouMean(target, restapi.RecordFields))})
+				target, strings.Join(fields, ", "), suggest.DidYouMean(target, fields))})
 		}
 	}
 	return problems
+}
+
+// datasetFields are the record fields of the run's dataset, which a named
+// source's fields: mapping may name: those of the definition the input
+// carries, else of the built-in dataset. ok is false for a dataset the
+// input has no definition of (its own rule says so).
+func (p Params) datasetFields() (fields []string, ok bool) {
+	def := p.DatasetDefinition
+	if def == nil {
+		builtin, found := dataset.Lookup(p.DatasetName())
+		if !found {
+			return nil, false
+		}
+		def = &builtin
+	}
+	fields = make([]string, len(def.Fields))
+	for i, f := range def.Fields {
+		fields[i] = f.Name
+	}
+	return fields, true
 }
 
 // DatasetName is the dataset the run loads: Dataset, or DefaultDataset.

@@ -16,11 +16,11 @@ import (
 func TestCheckSource(t *testing.T) {
 	def := restapi.Definition{Name: "shop", URL: "https://api.example.com/orders",
 		Fields: map[string]string{"id": "order_id", "amount": "total.value"}}
-	require.Empty(t, CheckSource(def))
+	require.Empty(t, CheckSource(def, restapi.RecordFields))
 
 	def.Fields = map[string]string{"id": "order_id", "ammount": "total", "sku": "sku", "a.b": "c"}
 	var got []string
-	for _, p := range CheckSource(def) {
+	for _, p := range CheckSource(def, restapi.RecordFields) {
 		got = append(got, p.String())
 	}
 	assert.Equal(t, []string{

@@ -9,7 +9,8 @@
 // input like a named source's definition: a worker needs no manifest, and
 // a schedule keeps the definition it was deployed with.
 //
-// It imports nothing of blueprint but leaf packages (record, text).
+// It must not import `internal/store`, `internal/source`, `internal/transform`,
+// `activities`, `workflows` or `deployments`: they all import it.
 package dataset
 
 // Type is a field's type.

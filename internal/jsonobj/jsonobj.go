@@ -3,7 +3,8 @@
 // that orders' Transform and a dataset's normaliser share, so both see the
 // same members and refuse the same malformed records.
 //
-// It imports nothing of blueprint but jsonkind.
+// It must not import `internal/dataset`, `internal/transform` or
+// `internal/record`: it is below the rules that use it.
 package jsonobj
 
 import (

@@ -104,7 +104,7 @@ func (p NightlyParams) CheckParams() []string {
 		case def.Name != name:
 			problems = append(problems, fmt.Sprintf("%s: the definition is of source %q", field, def.Name))
 		default:
-			for _, pr := range datapipeline.CheckSource(def) {
+			for _, pr := range datapipeline.CheckSource(def, restapi.RecordFields) {
 				problems = append(problems, field+"."+pr.String())
 			}
 		}

@@ -40,6 +40,9 @@ type httpReader struct {
 	// first is true until the read's first page when the read starts at
 	// the beginning: that page is where a mapping's fields are looked for.
 	first bool
+	// recordsAt is where the first page read had its records (see Layout).
+	recordsAt string
+	read      bool // a page was read
 }
 
 func openHTTP(spec sourceurl.Spec, cursor string, limit int64, fields []string, cfg Config) (Reader, error) {
@@ -159,6 +162,9 @@ func (r *httpReader) Next(ctx context.Context) (Page, error) {
 	if err != nil {
 		return Page{}, pageError(shown, resp, err)
 	}
+	if !r.read {
+		r.read, r.recordsAt = true, resp.recordsPath(r.pager.def.Records)
+	}
 	var warnings []string
 	if r.fields != nil {
 		if r.first && len(records) > 0 {
@@ -203,6 +209,31 @@ func pageError(shown string, resp *response, err error) error {
 	default:
 		return badData(nil, "GET %s: %v", shown, err)
 	}
+}
+
+// Layout is what a read found out about an HTTP source's pages, for a
+// person checking a source before a run reads it (`blueprint source
+// check`): how it pages and where its records are.
+type Layout struct {
+	// Pagination is the pagination style (a restapi.Style* name): the
+	// declared one, or the one detected from the first response.
+	Pagination string `json:"pagination"`
+	// Records is the dotted path of the record list in a page: the
+	// declared records: path, or the envelope member it was found in
+	// ("data", "items"...); "" when the body is the list itself (a JSON
+	// array, NDJSON).
+	Records string `json:"records"`
+}
+
+// LayoutOf returns the Layout r found reading its first page; ok is false
+// before a page was read and for a source that is not read over HTTP
+// (demo://, file://), which has no pages of its own.
+func LayoutOf(r Reader) (l Layout, ok bool) {
+	h, isHTTP := r.(*httpReader)
+	if !isHTTP || !h.read {
+		return Layout{}, false
+	}
+	return Layout{Pagination: h.pager.style, Records: h.recordsAt}, true
 }
 
 func (r *httpReader) Close() error {

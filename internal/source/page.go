@@ -68,6 +68,22 @@ func (r *response) records(path string) ([][]byte, error) {
 	return records, err
 }
 
+// recordsPath is where records found a page's records: the declared
+// path, the envelope member of an object body, or "" for a body that is
+// the list itself.
+func (r *response) recordsPath(declared string) string {
+	if declared != "" {
+		return declared
+	}
+	obj, _ := r.object()
+	for _, k := range envelopeKeys {
+		if _, ok := obj[k]; ok {
+			return k
+		}
+	}
+	return ""
+}
+
 // object returns the body's top-level object, nil when the body is not
 // one JSON object.
 func (r *response) object() (map[string]json.RawMessage, error) {

@@ -3,11 +3,14 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/blueprint-etl/blueprint/deployments"
+	"github.com/blueprint-etl/blueprint/internal/dataset"
+	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/schedules"
 )
 
@@ -34,7 +37,14 @@ unchanged or deleted. It is safe to run as often as you like:
     has (their deployment left it, or they left their deployment's list), never
     a schedule made any other way.
 
---dry-run prints the plan and changes nothing.`,
+--dry-run prints the plan and changes nothing.
+
+Before anything, the tables of the datasets the deployments load (the manifest's
+datasets:) are checked in the workers' warehouse (--database-url, else
+$BLUEPRINT_DATABASE_URL, else ./data/warehouse.db), when there is one: a
+definition the table cannot follow (a field's type changed, a decimal narrowed,
+another key) exits with code 2, naming the column and both types, and nothing is
+deployed. 'blueprint datasets inspect NAME' shows the table and the change.`,
 		Example: `  blueprint deploy --dry-run
   blueprint deploy
   blueprint deploy -f deployments.yaml --prune
@@ -43,6 +53,17 @@ unchanged or deleted. It is safe to run as often as you like:
 		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, _ []string) error {
 			if err := schedules.Validate(m); err != nil {
 				return err // bad input is reported as such even with the server down
+			}
+			var defs []dataset.Definition
+			for _, d := range m.Deployments {
+				for _, def := range d.DeclaredDatasets() {
+					if !slices.ContainsFunc(defs, func(o dataset.Definition) bool { return o.Name == def.Name }) {
+						defs = append(defs, def)
+					}
+				}
+			}
+			if err := a.checkDatasetTables(ctx, "deploy", defs); err != nil {
+				return err
 			}
 			ctx, c, err := srv.connect(ctx)
 			if err != nil {
@@ -71,6 +92,8 @@ unchanged or deleted. It is safe to run as often as you like:
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would change and change nothing")
 	cmd.Flags().BoolVar(&prune, "prune", false, "delete schedules blueprint created that the manifest no longer has")
+	cmd.Flags().StringVar(&a.databaseURL, "database-url", "",
+		"the workers' warehouse, whose dataset tables are checked against the manifest first (default: $"+envDatabaseURL+", else "+store.DefaultSQLitePath+")")
 	return cmd
 }
 

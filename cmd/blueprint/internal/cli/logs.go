@@ -27,10 +27,7 @@ const envDatabaseURL = "BLUEPRINT_DATABASE_URL"
 // else $BLUEPRINT_DATABASE_URL, else ./data/warehouse.db. It never creates
 // one: a missing SQLite file is bad input, named in the message.
 func (a *app) warehouse(ctx context.Context) (*store.Store, error) {
-	dsn := a.databaseURL
-	if dsn == "" {
-		dsn = os.Getenv(envDatabaseURL)
-	}
+	dsn := a.warehouseDSN()
 	st, err := store.OpenExisting(ctx, dsn)
 	switch {
 	case errors.Is(err, store.ErrNoWarehouse):
@@ -41,6 +38,28 @@ func (a *app) warehouse(ctx context.Context) (*store.Store, error) {
 		return nil, usagef("no warehouse at %s: run the command where the worker runs, or pass the worker's --database-url (or set %s)", where, envDatabaseURL)
 	case err != nil:
 		return nil, fmt.Errorf("open the warehouse %s: %w", store.RedactDSN(dsn), err)
+	}
+	return st, nil
+}
+
+// warehouseDSN is the warehouse's address: --database-url, else
+// $BLUEPRINT_DATABASE_URL, else "" (./data/warehouse.db).
+func (a *app) warehouseDSN() string {
+	if a.databaseURL != "" {
+		return a.databaseURL
+	}
+	return os.Getenv(envDatabaseURL)
+}
+
+// warehouseIfAny is warehouse for a command that has something to say
+// without one (datasets ls): nil, and no error, when there is none yet.
+func (a *app) warehouseIfAny(ctx context.Context) (*store.Store, error) {
+	st, err := store.OpenExisting(ctx, a.warehouseDSN())
+	switch {
+	case errors.Is(err, store.ErrNoWarehouse):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("open the warehouse %s: %w", store.RedactDSN(a.warehouseDSN()), err)
 	}
 	return st, nil
 }

@@ -18,8 +18,10 @@ import (
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/dataset"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
+	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/starter"
 )
 
@@ -93,7 +95,13 @@ the run ends, prints its summary, and exits 0 if it completed, 1 if it failed,
 was cancelled, terminated or timed out. --timeout stops watching (exit 1) but
 not the run, which keeps going. With a start delay, --watch waits for the
 start (say so, "scheduled: starts at ...") and then follows the run; --timeout
-counts from the start of the watch, wait included.`,
+counts from the start of the watch, wait included.
+
+A run that loads a dataset of the manifest's datasets: first has its table
+checked in the workers' warehouse (--database-url, else $BLUEPRINT_DATABASE_URL,
+else ./data/warehouse.db), when there is one: a definition the table cannot
+follow (a field's type changed, a decimal narrowed, another key) exits with
+code 2, naming the column and both types, and nothing is started.`,
 		Example: `  blueprint run production-etl
   blueprint run production-etl --param batch_size=500 --param source_url=demo://orders?seed=7 --watch
   blueprint run adhoc-etl --params '{"batch_size": 50}'
@@ -122,7 +130,11 @@ counts from the start of the watch, wait included.`,
 			}
 			// Check the parameters before connecting, so that a typo is
 			// reported as such even when the server is down.
-			if _, err := starter.ParseParams(d, doc, kv); err != nil {
+			input, err := starter.ParseParams(d, doc, kv)
+			if err != nil {
+				return err
+			}
+			if err := a.checkRunDataset(ctx, d, input); err != nil {
 				return err
 			}
 
@@ -154,7 +166,23 @@ counts from the start of the watch, wait included.`,
 	f.DurationVar(&timeout, "timeout", 0, "with --watch: stop watching after this long (e.g. 10m); the run keeps going")
 	f.StringVar(&startIn, "start-in", "", "start the run this long from now (a duration: 90s, 10m, 1h30m); until then it is scheduled")
 	f.StringVar(&startAt, "start-at", "", "start the run at this time (RFC 3339, e.g. 2026-12-01T09:00:00-06:00); until then it is scheduled")
+	f.StringVar(&a.databaseURL, "database-url", "",
+		"the workers' warehouse, where the table of a declared dataset is checked first (default: $"+envDatabaseURL+", else "+store.DefaultSQLitePath+")")
 	return cmd
+}
+
+// checkRunDataset checks, before the run starts, the table of the
+// declared dataset the run loads (see checkDatasetTables).
+func (a *app) checkRunDataset(ctx context.Context, d deployments.Deployment, input map[string]any) error {
+	f, err := d.Flow()
+	if err != nil {
+		return err
+	}
+	def, ok, err := deployments.DatasetOf(f, input)
+	if err != nil || !ok {
+		return err
+	}
+	return a.checkDatasetTables(ctx, "run "+d.Name, []dataset.Definition{def})
 }
 
 // checkWatchTimeout checks --timeout against --watch.

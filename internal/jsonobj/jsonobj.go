@@ -1,7 +1,7 @@
 // Package jsonobj walks the members of one JSON object (a raw record) in a
-// single validating pass, without decoding it into a map or a struct: the one walker
-// that orders' Transform and a dataset's normaliser share, so both see the
-// same members and refuse the same malformed records.
+// single validating pass, without decoding it into a map or a struct: the
+// one walker that orders' Transform and a dataset's normaliser share, so
+// both see the same members and refuse the same malformed records.
 //
 // It must not import `internal/dataset`, `internal/transform` or
 // `internal/record`: it is below the rules that use it.

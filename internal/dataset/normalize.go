@@ -33,7 +33,36 @@ type Rules struct {
 	def    Definition
 	fields []fieldRules
 	index  map[string]int // field name -> position in fields
+	names  []string       // the fields' names, when few enough to scan (lookup)
 	key    []int          // positions of the key fields
+}
+
+// maxScan is how many fields lookup scans rather than hashing the name:
+// up to about this many, comparing lengths and then bytes beats a map.
+const maxScan = 16
+
+// lookup returns the position of the declared field called name, or -1.
+// It scans from position from on, then wraps: records mostly list their
+// members in declaration order, so passing the position after the last
+// one found makes most lookups one comparison.
+func (r *Rules) lookup(name []byte, from int) int {
+	if r.names == nil {
+		if i, ok := r.index[string(name)]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := from; i < len(r.names); i++ {
+		if n := r.names[i]; len(n) == len(name) && n == string(name) {
+			return i
+		}
+	}
+	for i := 0; i < from && i < len(r.names); i++ {
+		if n := r.names[i]; len(n) == len(name) && n == string(name) {
+			return i
+		}
+	}
+	return -1
 }
 
 // fieldRules is one field's compiled rules.
@@ -85,6 +114,12 @@ func Compile(d Definition) (*Rules, error) {
 	for _, k := range d.Key {
 		r.key = append(r.key, r.index[k])
 	}
+	if len(r.fields) <= maxScan {
+		r.names = make([]string, len(r.fields))
+		for i := range r.fields {
+			r.names[i] = r.fields[i].Name
+		}
+	}
 	return r, nil
 }
 
@@ -133,11 +168,13 @@ func (r *Rules) Normalize(raw []byte) (row Row, reason, detail string) {
 	} else {
 		slots = make([][]byte, len(r.fields))
 	}
+	next := 0 // where lookup starts
 	if problem := jsonobj.Members(raw, func(name, value []byte) string {
-		i, ok := r.index[string(name)]
-		if !ok {
+		i := r.lookup(name, next)
+		if i < 0 {
 			return ""
 		}
+		next = i + 1
 		if slots[i] != nil {
 			return fmt.Sprintf("member %q appears more than once", name)
 		}
@@ -235,7 +272,7 @@ func (f *fieldRules) normalize(v []byte) (value Value, rule, detail string) {
 		case f.hasMax && d.Cmp(f.maxDec) > 0:
 			return nil, RuleMax, f.Name + " " + d.String() + " is above the max " + f.maxDec.String()
 		}
-		return d.String(), "", ""
+		return canonicalIn(s, d), "", ""
 	case Boolean:
 		switch string(v) {
 		case "true", `"true"`:
@@ -333,6 +370,35 @@ func (f *fieldRules) parseDecimal(s string) (d Dec, rule, problem string) {
 		return Dec{}, RulePrecision, fmt.Sprintf("has more than %d integer digits (precision %d, scale %d)", f.maxIntDigits, f.Precision, f.Scale)
 	}
 	return d, "", ""
+}
+
+// canonicalIn returns d.String(), the canonical form of the decimal read
+// from s, without building it when s starts with it (as "12.5" and
+// "12.50" do): most values are sent in canonical form, and a row's
+// values are allocations enough.
+func canonicalIn(s string, d Dec) string {
+	rest := s
+	if d.Negative {
+		if rest == "" || rest[0] != '-' {
+			return d.String()
+		}
+		rest = rest[1:]
+	}
+	intPart := d.Int
+	if intPart == "" {
+		intPart = "0"
+	}
+	if !strings.HasPrefix(rest, intPart) {
+		return d.String()
+	}
+	rest = rest[len(intPart):]
+	if d.Frac != "" {
+		if len(rest) <= len(d.Frac) || rest[0] != '.' || rest[1:1+len(d.Frac)] != d.Frac {
+			return d.String()
+		}
+		rest = rest[1+len(d.Frac):]
+	}
+	return s[:len(s)-len(rest)]
 }
 
 // exponent reads an exponent's [+-]digits, capped far beyond any decimal's
@@ -469,41 +535,45 @@ const (
 
 // hashValues is FNV-64a over a tag and the normal form of every value, so
 // that nil and "" differ and no two rows of a dataset collide by framing.
+// The hash is stored, so its bytes never change; h stays a local (no
+// closure captures it) so that it lives in a register.
 func hashValues(values []Value) int64 {
 	h := uint64(fnvOffset)
-	b := func(c byte) { h ^= uint64(c); h *= fnvPrime }
-	u64 := func(x uint64) {
-		for i := 56; i >= 0; i -= 8 {
-			b(byte(x >> i))
-		}
-	}
 	for _, v := range values {
 		switch v := v.(type) {
 		case nil:
-			b(0)
+			h = fnvByte(h, 0)
 		case string:
-			b(1)
-			u64(uint64(len(v)))
+			h = fnvUint64(fnvByte(h, 1), uint64(len(v)))
 			for i := 0; i < len(v); i++ {
-				b(v[i])
+				h = (h ^ uint64(v[i])) * fnvPrime
 			}
 		case int64:
-			b(2)
-			u64(uint64(v))
+			h = fnvUint64(fnvByte(h, 2), uint64(v))
 		case bool:
-			b(3)
+			h = fnvByte(h, 3)
 			if v {
-				b(1)
+				h = fnvByte(h, 1)
 			} else {
-				b(0)
+				h = fnvByte(h, 0)
 			}
 		case time.Time:
-			b(4)
-			u64(uint64(v.Unix()))
-			u64(uint64(v.Nanosecond()))
+			h = fnvUint64(fnvByte(h, 4), uint64(v.Unix()))
+			h = fnvUint64(h, uint64(v.Nanosecond()))
 		}
 	}
 	return int64(h)
+}
+
+// fnvByte adds c to the FNV-64a hash h.
+func fnvByte(h uint64, c byte) uint64 { return (h ^ uint64(c)) * fnvPrime }
+
+// fnvUint64 adds x's eight bytes, most significant first, to h.
+func fnvUint64(h, x uint64) uint64 {
+	for i := 56; i >= 0; i -= 8 {
+		h = (h ^ uint64(byte(x>>i))) * fnvPrime
+	}
+	return h
 }
 
 // show quotes a raw JSON value for a detail, truncated, as valid UTF-8

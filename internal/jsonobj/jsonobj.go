@@ -1,7 +1,7 @@
 // Package jsonobj walks the members of one JSON object (a raw record) in a
-// single pass, without decoding it into a map or a struct: the one walker
-// that orders' Transform and a dataset's normaliser share, so both see the
-// same members and refuse the same malformed records.
+// single validating pass, without decoding it into a map or a struct: the
+// one walker that orders' Transform and a dataset's normaliser share, so
+// both see the same members and refuse the same malformed records.
 //
 // It must not import `internal/dataset`, `internal/transform` or
 // `internal/record`: it is below the rules that use it.
@@ -26,47 +26,94 @@ const space = " \t\r\n"
 // raw, never null-trimmed: null arrives as "null"). It returns why raw is
 // not a JSON object ("empty record", "invalid JSON: ...", "not a JSON
 // object but a JSON array"), or the first non-empty text member returns,
-// which stops the walk; "" when every member was visited.
+// which stops the calls (the rest of raw is still validated); "" when
+// every member was visited.
 //
-// encoding/json's validator checks the syntax first, so the walk itself
-// can be simple; it is about twice as fast as decoding into a struct, and
-// a value's text (a number's digits) is never rounded on the way.
+// The walk validates as it goes, in one pass, exactly as json.Valid does
+// (see walkObject), so member may have been called for the first members
+// of a record that then turns out invalid: a caller drops what it
+// collected whenever Members returns a problem. Only on that error path
+// does encoding/json run again, to say what is wrong in its words.
 func Members(raw []byte, member func(name, value []byte) string) string {
 	raw = bytes.Trim(raw, space) // not TrimSpace: "\v{}" is not JSON
 	if len(raw) == 0 {
 		return "empty record"
 	}
-	if !json.Valid(raw) {
-		var v struct{}
-		err := json.Unmarshal(raw, &v) // only to say what is wrong
-		return "invalid JSON: " + strings.TrimPrefix(fmt.Sprint(err), "json: ")
-	}
 	if raw[0] != '{' {
+		if !json.Valid(raw) {
+			return invalid(raw)
+		}
 		return "not a JSON object but a JSON " + jsonkind.Of(raw)
 	}
-	i := skipSpace(raw, 1)
-	for raw[i] != '}' {
-		keyEnd := skipString(raw, i)
-		key := raw[i+1 : keyEnd-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
-			key = []byte(Unquote(raw[i:keyEnd]))
-		}
-		i = skipSpace(raw, keyEnd)
-		i = skipSpace(raw, i+1) // past ':'
-		valEnd := skipValue(raw, i)
-		if stop := member(key, raw[i:valEnd]); stop != "" {
-			return stop
-		}
-		i = skipSpace(raw, valEnd)
-		if raw[i] == ',' {
-			i = skipSpace(raw, i+1)
-		}
+	stop, ok := walkObject(raw, member)
+	if !ok {
+		return invalid(raw)
 	}
-	return ""
+	return stop
 }
 
-// The skip functions walk JSON that json.Valid accepted, so they need not
-// check what they skip. Each returns the offset just past what it skipped.
+// invalid says what is wrong with raw, which json.Valid refuses, in
+// encoding/json's words.
+func invalid(raw []byte) string {
+	var v struct{}
+	err := json.Unmarshal(raw, &v) // only to say what is wrong
+	return "invalid JSON: " + strings.TrimPrefix(fmt.Sprint(err), "json: ")
+}
+
+// maxDepth is encoding/json's limit on nested objects and arrays: its
+// validator refuses the 10001st level.
+const maxDepth = 10000
+
+// walkObject walks raw, trimmed of white space and starting with '{', as
+// encoding/json's scanner (json.Valid) would: the same grammar, the same
+// nesting limit, and its view of text, under which a string may hold any
+// byte from 0x20 on (invalid UTF-8 included) but no control byte. It calls
+// member with each top-level member until member returns a stop text; ok
+// is false when raw is not valid JSON.
+func walkObject(raw []byte, member func(name, value []byte) string) (stop string, ok bool) {
+	i := skipSpace(raw, 1)
+	if i < len(raw) && raw[i] == '}' {
+		return "", i+1 == len(raw)
+	}
+	for {
+		if i >= len(raw) || raw[i] != '"' {
+			return "", false
+		}
+		keyEnd, escaped := scanString(raw, i)
+		if keyEnd < 0 {
+			return "", false
+		}
+		keyStart := i
+		i = skipSpace(raw, keyEnd)
+		if i >= len(raw) || raw[i] != ':' {
+			return "", false
+		}
+		i = skipSpace(raw, i+1)
+		valEnd := scanValue(raw, i, 1)
+		if valEnd < 0 {
+			return "", false
+		}
+		if stop == "" {
+			key := raw[keyStart+1 : keyEnd-1]
+			if escaped {
+				key = []byte(Unquote(raw[keyStart:keyEnd]))
+			}
+			stop = member(key, raw[i:valEnd])
+		}
+		i = skipSpace(raw, valEnd)
+		if i >= len(raw) {
+			return "", false
+		}
+		switch raw[i] {
+		case ',':
+			i = skipSpace(raw, i+1)
+		case '}':
+			return stop, i+1 == len(raw)
+		default:
+			return "", false
+		}
+	}
+}
 
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
@@ -75,43 +122,187 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipString skips the string starting at b[i] == '"'.
-func skipString(b []byte, i int) int {
-	for i++; ; i++ {
+// plain marks the bytes a JSON string holds as they are, for
+// encoding/json: any but a control byte, '"' and '\\'.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// scanString checks the string starting at b[i] == '"' and returns the
+// offset just past it, -1 if it is not valid JSON, and whether it holds
+// an escape.
+func scanString(b []byte, i int) (end int, escaped bool) {
+	i++
+	for {
+		for i < len(b) && plain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return -1, false
+		}
 		switch b[i] {
-		case '\\':
-			i++ // the escaped byte; \uXXXX's hex digits need no care
 		case '"':
-			return i + 1
+			return i + 1, escaped
+		case '\\':
+			escaped = true
+			if i+1 >= len(b) {
+				return -1, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return -1, false
+				}
+				i += 6
+			default:
+				return -1, false
+			}
+		default: // a control byte
+			return -1, false
 		}
 	}
 }
 
-// skipValue skips the value starting at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// scanValue checks the value starting at b[i], nested in depth objects
+// and arrays, and returns the offset just past it, or -1 if it is not
+// valid JSON.
+func scanValue(b []byte, i, depth int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch c := b[i]; c {
 	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; ; i++ {
+		end, _ := scanString(b, i)
+		return end
+	case '{':
+		if depth++; depth > maxDepth {
+			return -1
+		}
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == '}' {
+			return i + 1
+		}
+		for {
+			if i >= len(b) || b[i] != '"' {
+				return -1
+			}
+			if i, _ = scanString(b, i); i < 0 {
+				return -1
+			}
+			i = skipSpace(b, i)
+			if i >= len(b) || b[i] != ':' {
+				return -1
+			}
+			if i = scanValue(b, skipSpace(b, i+1), depth); i < 0 {
+				return -1
+			}
+			i = skipSpace(b, i)
+			if i >= len(b) {
+				return -1
+			}
 			switch b[i] {
-			case '"':
-				i = skipString(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
+			case ',':
+				i = skipSpace(b, i+1)
+			case '}':
+				return i + 1
+			default:
+				return -1
 			}
 		}
-	default: // number, true, false, null
-		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+	case '[':
+		if depth++; depth > maxDepth {
+			return -1
+		}
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == ']' {
+			return i + 1
+		}
+		for {
+			if i = scanValue(b, i, depth); i < 0 {
+				return -1
+			}
+			i = skipSpace(b, i)
+			if i >= len(b) {
+				return -1
+			}
+			switch b[i] {
+			case ',':
+				i = skipSpace(b, i+1)
+			case ']':
+				return i + 1
+			default:
+				return -1
+			}
+		}
+	case 't':
+		return literal(b, i, "true")
+	case 'f':
+		return literal(b, i, "false")
+	case 'n':
+		return literal(b, i, "null")
+	default:
+		return scanNumber(b, i)
+	}
+}
+
+// literal checks that b holds word at i.
+func literal(b []byte, i int, word string) int {
+	if len(b)-i < len(word) || string(b[i:i+len(word)]) != word {
+		return -1
+	}
+	return i + len(word)
+}
+
+// scanNumber checks the number starting at b[i]:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func scanNumber(b []byte, i int) int {
+	if b[i] == '-' {
+		if i++; i >= len(b) {
+			return -1
+		}
+	}
+	switch c := b[i]; {
+	case c == '0':
+		i++
+	case c >= '1' && c <= '9':
+		i = digits(b, i+1)
+	default:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		start := i + 1
+		if i = digits(b, start); i == start {
+			return -1
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		return i
+		start := i
+		if i = digits(b, start); i == start {
+			return -1
+		}
 	}
+	return i
+}
+
+// digits returns the offset past the run of digits starting at b[i].
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // IsNull reports whether a member's value is missing (nil) or null.

@@ -52,6 +52,7 @@ type ruleParams struct {
 	Day     flow.Date                `json:"day" validate:"required" default:"2025-01-01"`
 	Limit   datapipeline.RejectLimit `json:"limit"`
 	Batch   int                      `json:"batch" validate:"batch_size" default:"10"`
+	Data    string                   `json:"data" validate:"dataset"`
 	Inner   ruleInner                `json:"inner"`
 }
 

@@ -61,7 +61,7 @@ type Params struct {
 	// default tag so that the input of a run, a schedule or a trigger that
 	// loads orders is what it was before datasets existed, and upgrading
 	// blueprint changes no deployed schedule (see DatasetName).
-	Dataset string `json:"dataset,omitempty" validate:"omitempty,dataset" help:"the dataset the run loads: orders (built in; the default) or a dataset of the manifest's datasets:"`
+	Dataset string `json:"dataset,omitempty" validate:"dataset" help:"the dataset the run loads: orders (built in; the default) or a dataset of the manifest's datasets:"`
 	// DatasetDefinition is the definition of a Dataset the manifest
 	// declares. The blueprint CLI fills it from the manifest, like Source,
 	// so that a worker needs no manifest and a schedule keeps the

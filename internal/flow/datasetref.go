@@ -9,7 +9,8 @@ import (
 )
 
 // DatasetRule is the validate rule of a parameter that names a dataset:
-// a built-in one (orders) or one of the manifest's datasets:. Like
+// a built-in one (orders) or one of the manifest's datasets:; empty means
+// the flow's default dataset. Like
 // SourceURLRule, the rule, not the parameter's name, marks it: the
 // manifest loader and the CLI give a declared dataset's definition to the
 // flow's DatasetInput, so that a worker needs no manifest.

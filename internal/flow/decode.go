@@ -368,7 +368,8 @@ var validate = func() *validator.Validate {
 		panic(err)
 	}
 	if err := v.RegisterValidation(DatasetRule, func(fl validator.FieldLevel) bool {
-		return dataset.CheckName(fl.Field().String()) == nil
+		name := fl.Field().String()
+		return name == "" || dataset.CheckName(name) == nil // "" is the flow's default dataset
 	}); err != nil {
 		panic(err)
 	}

@@ -55,7 +55,7 @@ var (
 	timezoneMeans  = "an IANA time zone name that the worker's time zone database has, such as America/Chicago or UTC (not Local)"
 	sourceURLMeans = "a source URL blueprint reads: http(s)://HOST/... without credentials in it, file:///abs/path or file:rel/path, " +
 		"demo://orders (options in its query), or source:NAME of the manifest's sources:"
-	datasetMeans = "the name of a dataset: orders (built in) or one of the manifest's datasets:, whose definition the blueprint CLI puts in the input"
+	datasetMeans = "the name of a dataset: orders (built in) or one of the manifest's datasets:, whose definition the blueprint CLI puts in the input; empty for the flow's default"
 	httpURLMeans = "an absolute http:// or https:// URL with a host"
 )
 

@@ -88,6 +88,32 @@ func TestDataPipelineLoadsADataset(t *testing.T) {
 			second := run(fmt.Sprintf("events-%s-2-%d", driver, time.Now().UnixNano()))
 			assert.Zero(t, second.Loaded.Inserted)
 			assert.Equal(t, int64(225), second.Loaded.Unchanged)
+
+			// The run's rejection threshold holds for a dataset too: over
+			// it, the run fails and loads nothing.
+			strict := p
+			strict.MaxRejected = datapipeline.MaxRejectedCount(24)
+			id := fmt.Sprintf("events-%s-strict-%d", driver, time.Now().UnixNano())
+			r, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, datapipeline.WorkflowType, strict)
+			require.NoError(t, err)
+			require.ErrorContains(t, r.Get(ctx, nil), "max_rejected")
+
+			// A run that meets a change its table cannot take (a schedule
+			// deployed before the manifest changed) fails at once, without
+			// retries, naming the column and both types; nothing changes.
+			changed := events
+			changed.Fields = append([]dataset.Field(nil), events.Fields...)
+			changed.Fields[3] = dataset.Field{Name: "value", Type: dataset.Integer}
+			bad := p
+			bad.DatasetDefinition = &changed
+			id = fmt.Sprintf("events-%s-changed-%d", driver, time.Now().UnixNano())
+			r, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, datapipeline.WorkflowType, bad)
+			require.NoError(t, err)
+			err = r.Get(ctx, nil)
+			require.ErrorContains(t, err, `column "value": decimal(10,3) -> integer`)
+			require.ErrorContains(t, err, "Extract failed (not retryable)")
+			require.NoError(t, st.DB().QueryRowContext(ctx, "SELECT count(*) FROM events").Scan(&n))
+			assert.Equal(t, int64(225), n, "nothing was dropped")
 		})
 	}
 }

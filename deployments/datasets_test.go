@@ -16,22 +16,7 @@ import (
 )
 
 // productsDataset is the issue's example dataset, as a manifest section.
-const productsDataset = `datasets:
-  products:
-    description: Product catalogue
-    key: [sku]
-    fields:
-      sku:        {type: string, required: true, max_length: 64}
-      title:      {type: string, required: true, max_length: 500}
-      price:      {type: decimal, precision: 12, scale: 2, min: 0}
-      stock:      {type: integer, min: 0}
-      active:     {type: boolean}
-      updated_at: {type: timestamp}
-      launched:   {type: date}
-      email:      {type: email}
-      tier:       {type: string, one_of: [free, pro, enterprise]}
-      attrs:      {type: json}
-`
+const productsDataset = testutil.ProductsYAML
 
 const oneDeployment = "deployments:\n  - name: d\n"
 
@@ -39,21 +24,7 @@ func TestDatasetsParse(t *testing.T) {
 	m, err := deployments.Parse(flows.Registry.Flows(), "m.yaml", []byte(productsDataset+oneDeployment))
 	require.NoError(t, err)
 	require.Equal(t, []string{"products"}, m.Datasets.Names())
-	want := dataset.Definition{
-		Name: "products", Description: "Product catalogue", Key: []string{"sku"},
-		Fields: []dataset.Field{
-			{Name: "sku", Type: dataset.String, Required: true, MaxLength: 64},
-			{Name: "title", Type: dataset.String, Required: true, MaxLength: 500},
-			{Name: "price", Type: dataset.Decimal, Precision: 12, Scale: 2, Min: "0"},
-			{Name: "stock", Type: dataset.Integer, Min: "0"},
-			{Name: "active", Type: dataset.Boolean},
-			{Name: "updated_at", Type: dataset.Timestamp},
-			{Name: "launched", Type: dataset.Date},
-			{Name: "email", Type: dataset.Email},
-			{Name: "tier", Type: dataset.String, OneOf: []string{"free", "pro", "enterprise"}},
-			{Name: "attrs", Type: dataset.JSON},
-		},
-	}
+	want := testutil.Products()
 	assert.Equal(t, want, m.Datasets["products"], "fields in the file's order")
 	assert.Equal(t, m.Datasets, m.Deployments[0].Datasets)
 	assert.Equal(t, []string{"orders", "products"}, m.Datasets.AllNames(), "built-in first")

@@ -155,6 +155,20 @@ func DatasetChunk(data []byte, d *Deduper, rules *dataset.Rules) (valid []Valid,
 // of a staged chunk whose index is not in rejected, appended to dst[:0].
 func DatasetRows(data []byte, rejected []int, rules *dataset.Rules, dst []dataset.Row) ([]dataset.Row, error) {
 	dst = dst[:0]
+	err := eachKept(data, rejected, func(index int, line []byte) error {
+		row, reason, detail := rules.Normalize(line)
+		if reason != "" {
+			return &DriftError{Index: index, Reason: reason, Detail: detail}
+		}
+		dst = append(dst, row)
+		return nil
+	})
+	return dst, err
+}
+
+// eachKept calls fn with every record of a staged chunk whose index is not
+// in rejected (sorted), until fn returns an error.
+func eachKept(data []byte, rejected []int, fn func(index int, line []byte) error) error {
 	var err error
 	eachRecord(data, func(index int, line []byte) {
 		if err != nil {
@@ -166,14 +180,9 @@ func DatasetRows(data []byte, rejected []int, rules *dataset.Rules, dst []datase
 		if len(rejected) > 0 && rejected[0] == index {
 			return
 		}
-		row, reason, detail := rules.Normalize(line)
-		if reason != "" {
-			err = &DriftError{Index: index, Reason: reason, Detail: detail}
-			return
-		}
-		dst = append(dst, row)
+		err = fn(index, line)
 	})
-	return dst, err
+	return err
 }
 
 // DriftError is a record Transform kept that fails the rules when Load
@@ -195,23 +204,13 @@ func (e *DriftError) Error() string {
 // Transform kept passes again; one that does not is a *DriftError.
 func Orders(data []byte, rejected []int, dst []record.Order) ([]record.Order, error) {
 	dst = dst[:0]
-	var err error
-	eachRecord(data, func(index int, line []byte) {
-		if err != nil {
-			return
-		}
-		for len(rejected) > 0 && rejected[0] < index {
-			rejected = rejected[1:]
-		}
-		if len(rejected) > 0 && rejected[0] == index {
-			return
-		}
+	err := eachKept(data, rejected, func(index int, line []byte) error {
 		o, reason, detail := Normalize(line)
 		if reason != "" {
-			err = &DriftError{Index: index, RecordID: o.ID, Reason: reason, Detail: detail}
-			return
+			return &DriftError{Index: index, RecordID: o.ID, Reason: reason, Detail: detail}
 		}
 		dst = append(dst, o)
+		return nil
 	})
 	return dst, err
 }

@@ -187,19 +187,4 @@ func TestSourceCheckBadInput(t *testing.T) {
 }
 
 // productsManifest declares the issue's example dataset.
-const productsManifest = `datasets:
-  products:
-    description: Product catalogue
-    key: [sku]
-    fields:
-      sku:        {type: string, required: true, max_length: 64}
-      title:      {type: string, required: true, max_length: 500}
-      price:      {type: decimal, precision: 12, scale: 2, min: 0}
-      stock:      {type: integer, min: 0}
-      active:     {type: boolean}
-      updated_at: {type: timestamp}
-      launched:   {type: date}
-      email:      {type: email}
-      tier:       {type: string, one_of: [free, pro, enterprise]}
-      attrs:      {type: json}
-`
+const productsManifest = testutil.ProductsYAML

@@ -131,7 +131,7 @@ func TestBadInput(t *testing.T) {
 	)
 
 	d := badManifestDeployment
-	manifest("unknown top-level key", d+"extra: true\n", "extra: unknown key (valid: deployments, sources)")
+	manifest("unknown top-level key", d+"extra: true\n", "extra: unknown key (valid: deployments, sources, datasets)")
 	manifest("misspelled key", d+"    schedul:\n      cron: \"0 9 * * *\"\n", `did you mean "schedule"?`)
 	manifest("unknown parameter", d+"    parameters: {batchsize: 10}\n", `unknown parameter "batchsize"`)
 	manifest("string for integer", d+"    parameters: {batch_size: ten}\n", `batch_size: must be an integer, got the string "ten"`)

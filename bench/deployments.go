@@ -38,6 +38,9 @@ const (
 	// per deployment at the small one: nothing may grow faster than
 	// linearly with the number of deployments.
 	growthTarget = 1.5
+	// stallMS is the time over which a command's run is reported as
+	// stalled.
+	stallMS = 4000.0
 	// runsStartConcurrency bounds the starts of the listed runs.
 	runsStartConcurrency = 32
 	// stubQueue is the task queue of the listed runs' stub worker.
@@ -197,6 +200,20 @@ func (b *bench) reportDeployments(d *deploymentsDetail) {
 		b.rep.Measurements = append(b.rep.Measurements, limited("deployments_growth_"+c.key,
 			fmt.Sprintf("%s: time per deployment, %d vs %d", c.name, large.Deployments, small.Deployments), "x",
 			per(large)/per(small), "<=", growthTarget))
+	}
+	var stalls []string
+	for _, size := range d.Sizes {
+		for _, c := range deploymentCommands {
+			for _, v := range size.Commands[c.key].Blueprint.All {
+				if v >= stallMS {
+					stalls = append(stalls, fmt.Sprintf("%s at %d: %.0f ms", c.name, size.Deployments, v))
+				}
+			}
+		}
+	}
+	if len(stalls) > 0 {
+		b.note("deployments: runs over %.0f s, the dev server answering a schedule description late, left out by the medians: %s",
+			stallMS/1000, strings.Join(stalls, ", "))
 	}
 	b.note("deployments: first deploy of %d scheduled deployments %.0f ms, of %d %.0f ms (%.1f ms per schedule created)",
 		small.Deployments, small.FirstDeployMS, large.Deployments, large.FirstDeployMS, large.FirstDeployMS/float64(large.Deployments))

@@ -212,7 +212,7 @@ func (b *bench) reportDeployments(d *deploymentsDetail) {
 		}
 	}
 	if len(stalls) > 0 {
-		b.note("deployments: runs over %.0f s, the dev server answering a schedule description late, left out by the medians: %s",
+		b.note("deployments: runs over %.0f s (stalls of about 5 s, seen only in commands that describe schedules, on the dev server's side: the command's CPU stays low): %s",
 			stallMS/1000, strings.Join(stalls, ", "))
 	}
 	b.note("deployments: first deploy of %d scheduled deployments %.0f ms, of %d %.0f ms (%.1f ms per schedule created)",

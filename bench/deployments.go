@@ -271,11 +271,9 @@ func (b *bench) timedIn(dir string, env, args []string, into *[]time.Duration) f
 }
 
 // settleSchedules describes each schedule of generateManifest(prefix, n)
-// once. The dev server answers the first description of a schedule just
-// created by waiting for its scheduler workflow, now and then for seconds
-// (a query on a workflow whose first task has not completed): that is the
-// cost of creating schedules, not of the commands timed after it, and it
-// would make a median of a few runs a matter of luck.
+// once, after the first deploy and before the timed commands, so that
+// whatever the server does once per new schedule is not counted in the
+// first timed description of it.
 func settleSchedules(ctx context.Context, c client.Client, prefix string, n int) (time.Duration, error) {
 	t := time.Now()
 	g, gctx := errgroup.WithContext(ctx)

@@ -49,7 +49,10 @@ func TestQuickRun(t *testing.T) {
 	var rep Report
 	require.NoError(t, json.Unmarshal(b, &rep))
 
-	keys := []string{"latency", "latency_p90", "concurrency", "cli_start", "server_tuning"}
+	keys := []string{"latency", "latency_p90", "concurrency", "cli_start", "server_tuning", "deployments_runs_ls"}
+	for _, c := range deploymentCommands {
+		keys = append(keys, "deployments_"+c.key, "deployments_growth_"+c.key)
+	}
 	drivers := []string{store.DriverSQLite}
 	if os.Getenv(postgresEnv) != "" {
 		drivers = append(drivers, store.DriverPostgres)
@@ -89,6 +92,19 @@ func TestQuickRun(t *testing.T) {
 	assert.Equal(t, cfg.CLIRuns, rep.CLI.Temporal.N)
 	require.NotNil(t, rep.Concurrency)
 	assert.Zero(t, rep.Concurrency.FloorFailures)
+	require.NotNil(t, rep.Deployments)
+	require.Len(t, rep.Deployments.Sizes, 2)
+	assert.Equal(t, cfg.DeploySmall, rep.Deployments.Sizes[0].Deployments)
+	assert.Equal(t, cfg.DeployLarge, rep.Deployments.Sizes[1].Deployments)
+	for _, size := range rep.Deployments.Sizes {
+		assert.Positive(t, size.FirstDeployMS)
+		for _, c := range deploymentCommands {
+			assert.Equal(t, cfg.DeployReps, size.Commands[c.key].Blueprint.N, c.key)
+			assert.Equal(t, cfg.DeployReps, size.Commands[c.key].ScheduleList.N, c.key)
+		}
+	}
+	assert.Equal(t, cfg.ListedRuns, rep.Deployments.ListedRuns)
+	assert.Equal(t, cfg.DeployReps, rep.Deployments.RunsLs.N)
 	require.NotNil(t, rep.Tuning)
 	assert.Equal(t, cfg.TuningRuns, rep.Tuning.Untuned.N)
 	require.Len(t, rep.Throughput, len(drivers))

@@ -11,7 +11,12 @@
 //     the same, already normalised rows in one process; then ten million
 //     rows on the same worker (the scaling line), with the worker's peak
 //     RSS and the runs' history size (SQLite, and PostgreSQL when
-//     BLUEPRINT_TEST_POSTGRES_URL is set).
+//     BLUEPRINT_TEST_POSTGRES_URL is set);
+//  6. deployments: deploy (first and no-op), deployment ls, deployment
+//     inspect and status over 30 and 300 generated scheduled deployments
+//     vs `temporal schedule list` of the same schedules, the growth per
+//     deployment from 30 to 300, and `runs ls --limit 1000` over 10,000
+//     completed runs vs `temporal workflow list --limit 1000`.
 //
 // Machines are noisy, so every figure is reported as a ratio to a baseline
 // measured side by side (interleaved where runs are short), never as an
@@ -80,7 +85,14 @@ type config struct {
 	Concurrent      int `json:"concurrent_runs"`
 	ConcurrentBatch int `json:"concurrent_batch_size"`
 	CLIRuns         int `json:"cli_runs"`
-	TuningRuns      int `json:"tuning_runs"`
+	// DeploySmall and DeployLarge are the sizes of the generated manifests
+	// of the deployments phase; each of its commands runs DeployReps times;
+	// ListedRuns completed runs are there for its runs ls.
+	DeploySmall int `json:"deploy_small"`
+	DeployLarge int `json:"deploy_large"`
+	DeployReps  int `json:"deploy_reps"`
+	ListedRuns  int `json:"listed_runs"`
+	TuningRuns  int `json:"tuning_runs"`
 	// PostgresURL, when set, adds the throughput measurement on PostgreSQL.
 	PostgresURL string `json:"-"`
 	Postgres    bool   `json:"postgres"`
@@ -106,6 +118,7 @@ func fullConfig() config {
 		Rows: 1_000_000, BigRows: 10_000_000, BaselineChunk: activities.DefaultChunkRecords,
 		Concurrent: 200, ConcurrentBatch: 100,
 		CLIRuns: 10, TuningRuns: 20,
+		DeploySmall: 30, DeployLarge: 300, DeployReps: 5, ListedRuns: 10_000,
 	}
 }
 
@@ -116,6 +129,7 @@ func quickConfig() config {
 		Rows: 10_000, BigRows: 20_000, BaselineChunk: activities.DefaultChunkRecords,
 		Concurrent: 10, ConcurrentBatch: 100,
 		CLIRuns: 2, TuningRuns: 3,
+		DeploySmall: 5, DeployLarge: 10, DeployReps: 2, ListedRuns: 50,
 	}
 }
 

@@ -363,8 +363,13 @@ func cliEnv(confFile string) []string {
 
 // timeCommand runs args and returns the wall time from exec to exit.
 func timeCommand(ctx context.Context, env, args []string) (time.Duration, error) {
+	return timeCommandIn(ctx, "", env, args)
+}
+
+// timeCommandIn is timeCommand run in dir ("" for the harness's).
+func timeCommandIn(ctx context.Context, dir string, env, args []string) (time.Duration, error) {
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Env = env
+	cmd.Env, cmd.Dir = env, dir
 	cmd.WaitDelay = 5 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

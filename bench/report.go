@@ -32,6 +32,7 @@ type Report struct {
 	CLI         *cliDetail          `json:"cli,omitempty"`
 	Throughput  []*throughputDetail `json:"throughput,omitempty"`
 	Tuning      *tuningDetail       `json:"tuning,omitempty"`
+	Deployments *deploymentsDetail  `json:"deployments,omitempty"`
 
 	// PhaseCPU says, per phase, how busy the rest of the machine was.
 	PhaseCPU map[string]cpuShares `json:"phase_cpu"`

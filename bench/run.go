@@ -31,7 +31,7 @@ const busyShare = 0.05
 
 // phaseNames are the measurements, in the order they run. The throughput
 // phase stops the main worker, so it comes last.
-var phaseNames = []string{"latency", "concurrency", "cli", "tuning", "throughput"}
+var phaseNames = []string{"latency", "concurrency", "cli", "tuning", "deployments", "throughput"}
 
 // deploymentName is the deployment whose parameters the pipeline runs use
 // and that the CLI measurement starts.
@@ -106,6 +106,7 @@ func run(ctx context.Context, cfg config, reg *flow.Registry, log io.Writer) (re
 		"concurrency": b.measureConcurrency,
 		"cli":         b.measureCLI,
 		"tuning":      b.measureTuning,
+		"deployments": b.measureDeployments,
 		"throughput":  b.measureThroughput,
 	}
 	for _, name := range phaseNames {
@@ -198,7 +199,7 @@ func (b *bench) setup() error {
 			return fmt.Errorf("%s is set but PostgreSQL cannot be used: %w", postgresEnv, err)
 		}
 	}
-	if slices.Contains(b.cfg.Phases, "cli") {
+	if slices.Contains(b.cfg.Phases, "cli") || slices.Contains(b.cfg.Phases, "deployments") {
 		if err := b.buildCLI(); err != nil {
 			return err
 		}

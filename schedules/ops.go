@@ -53,14 +53,23 @@ type ActionResult struct {
 // Describe returns the server's state of a schedule. A schedule that does
 // not exist gives a Status with Deployed false and no error.
 func Describe(ctx context.Context, c client.Client, scheduleID string) (Status, error) {
-	st := Status{ScheduleID: scheduleID, NextRuns: []time.Time{}, RecentActions: []ActionResult{}}
 	desc, err := c.ScheduleClient().GetHandle(ctx, scheduleID).Describe(ctx)
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):
-		return st, nil
+		return statusOf(scheduleID, nil), nil
 	case err != nil:
-		return st, serverError(fmt.Sprintf("describe schedule %q", scheduleID), err)
+		return statusOf(scheduleID, nil), serverError(fmt.Sprintf("describe schedule %q", scheduleID), err)
+	}
+	return statusOf(scheduleID, desc), nil
+}
+
+// statusOf is the Status of a described schedule; desc nil is one the
+// server does not have.
+func statusOf(scheduleID string, desc *client.ScheduleDescription) Status {
+	st := Status{ScheduleID: scheduleID, NextRuns: []time.Time{}, RecentActions: []ActionResult{}}
+	if desc == nil {
+		return st
 	}
 	st.Deployed = true
 	st.Managed = managed(desc.Memo)
@@ -89,7 +98,7 @@ func Describe(ctx context.Context, c client.Client, scheduleID string) (Status, 
 	if !desc.Info.LastUpdateAt.IsZero() && desc.Info.LastUpdateAt.Unix() > 0 {
 		st.UpdatedAt = desc.Info.LastUpdateAt
 	}
-	return st, nil
+	return st
 }
 
 // Pause pauses a schedule with a note saying why. Runs already started

@@ -39,6 +39,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
@@ -401,25 +402,92 @@ func Compare(ctx context.Context, c client.Client, namespace string, m *deployme
 	return plan(ctx, c, namespace, m, false, true)
 }
 
+// Survey is Compare plus each schedule's Status, from one description of
+// each schedule: listings and status show both, and describing a schedule
+// twice per command doubles what hundreds of deployments cost. The statuses
+// are keyed by schedule ID.
+func Survey(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest) (map[string]Status, Plan, error) {
+	wants, err := desireAll(m)
+	if err != nil {
+		return nil, Plan{}, err
+	}
+	descs, err := describeAll(ctx, c.ScheduleClient(), namespace, ids(wants))
+	if err != nil {
+		return nil, Plan{}, err
+	}
+	states := make(map[string]Status, len(wants))
+	for i, w := range wants {
+		states[w.id] = statusOf(w.id, descs[i])
+	}
+	p, err := planFrom(ctx, c, namespace, m, wants, descs, false, true)
+	return states, p, err
+}
+
+// DescribeConcurrency bounds the schedule descriptions one command has in
+// flight: they are independent, and hundreds of them one after the other
+// cost hundreds of round trips, but a server must not get them all at once.
+const DescribeConcurrency = 16
+
+func ids(wants []desired) []string {
+	out := make([]string, len(wants))
+	for i, w := range wants {
+		out[i] = w.id
+	}
+	return out
+}
+
+// describeAll describes each schedule of ids once, at most
+// DescribeConcurrency at a time, in the order of ids; a schedule the
+// server does not have gives nil.
+func describeAll(ctx context.Context, sc client.ScheduleClient, namespace string, ids []string) ([]*client.ScheduleDescription, error) {
+	descs := make([]*client.ScheduleDescription, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(DescribeConcurrency)
+	for i, id := range ids {
+		g.Go(func() error {
+			desc, err := sc.GetHandle(gctx, id).Describe(gctx)
+			var notFound *serviceerror.NotFound
+			switch {
+			case errors.As(err, &notFound):
+				return nil
+			case err != nil:
+				return serverError(fmt.Sprintf("describe schedule %q in namespace %q", id, namespace), err)
+			}
+			descs[i] = desc
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return descs, nil
+}
+
 func plan(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, prune, lenient bool) (Plan, error) {
 	wants, err := desireAll(m)
 	if err != nil {
 		return Plan{}, err
 	}
-	sc := c.ScheduleClient()
+	descs, err := describeAll(ctx, c.ScheduleClient(), namespace, ids(wants))
+	if err != nil {
+		return Plan{}, err
+	}
+	return planFrom(ctx, c, namespace, m, wants, descs, prune, lenient)
+}
+
+// planFrom is plan with the wanted schedules described: descs[i] is the
+// server's wants[i], nil when it has none.
+func planFrom(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, wants []desired, descs []*client.ScheduleDescription, prune, lenient bool) (Plan, error) {
 	plan := Plan{Changes: []Change{}}
 	wanted := map[string]bool{}
-	for _, w := range wants {
+	for i, w := range wants {
 		id := w.id
 		wanted[id] = true
-		desc, err := sc.GetHandle(ctx, id).Describe(ctx)
-		var notFound *serviceerror.NotFound
+		desc := descs[i]
 		switch {
-		case errors.As(err, &notFound):
+		case desc == nil:
 			plan.Changes = append(plan.Changes, Change{Deployment: w.dep.Name, ScheduleID: id, Slug: w.slug, Action: Create, Diff: w.summary()})
 			continue
-		case err != nil:
-			return Plan{}, serverError(fmt.Sprintf("describe schedule %q in namespace %q", id, namespace), err)
 		case !managed(desc.Memo) && lenient:
 			plan.Changes = append(plan.Changes, Change{Deployment: w.dep.Name, ScheduleID: id, Slug: w.slug, Action: Update, Diff: []string{NotManaged}})
 			continue
@@ -437,11 +505,12 @@ func plan(ctx context.Context, c client.Client, namespace string, m *deployments
 		return plan, nil
 	}
 
-	ids, err := listManaged(ctx, c)
+	listed, err := listManaged(ctx, c)
 	if err != nil {
 		return Plan{}, serverError(fmt.Sprintf("list schedules in namespace %q", namespace), err)
 	}
-	for _, id := range ids {
+	var gone []string
+	for _, id := range listed {
 		if wanted[id] {
 			continue
 		}
@@ -449,16 +518,17 @@ func plan(ctx context.Context, c client.Client, namespace string, m *deployments
 			plan.Orphans = append(plan.Orphans, id)
 			continue
 		}
-		// The list is eventually consistent: make sure the schedule is
-		// still there and still ours before planning to delete it.
-		desc, err := sc.GetHandle(ctx, id).Describe(ctx)
-		var notFound *serviceerror.NotFound
-		switch {
-		case errors.As(err, &notFound):
-			continue
-		case err != nil:
-			return Plan{}, serverError(fmt.Sprintf("describe schedule %q in namespace %q", id, namespace), err)
-		case !managed(desc.Memo):
+		gone = append(gone, id)
+	}
+	// The list is eventually consistent: make sure each schedule is still
+	// there and still ours before planning to delete it.
+	goneDescs, err := describeAll(ctx, c.ScheduleClient(), namespace, gone)
+	if err != nil {
+		return Plan{}, err
+	}
+	for i, id := range gone {
+		desc := goneDescs[i]
+		if desc == nil || !managed(desc.Memo) {
 			continue
 		}
 		dep := cmp.Or(memoString(desc.Memo, MemoDeployment), id)

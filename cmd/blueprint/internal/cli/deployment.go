@@ -229,22 +229,12 @@ const notManagedDiff = schedules.NotManaged
 
 // scheduleStates describes the server schedule of every schedule of m, and
 // compares them with the manifest to tell which are up to date; both maps
-// are keyed by schedule ID. A schedule blueprint did not create is
-// reported as differing, not as an error, so that listing and status
-// still show everything else.
+// are keyed by schedule ID. Each schedule is described once (see
+// schedules.Survey). A schedule blueprint did not create is reported as
+// differing, not as an error, so that listing and status still show
+// everything else.
 func scheduleStates(ctx context.Context, c client.Client, ns string, m *deployments.Manifest) (map[string]schedules.Status, map[string]*schedules.Change, error) {
-	states := map[string]schedules.Status{}
-	for _, d := range m.Deployments {
-		for i := range d.Schedules {
-			id := d.ScheduleID(i)
-			st, err := schedules.Describe(ctx, c, id)
-			if err != nil {
-				return nil, nil, err
-			}
-			states[id] = st
-		}
-	}
-	plan, err := schedules.Compare(ctx, c, ns, m)
+	states, plan, err := schedules.Survey(ctx, c, ns, m)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,0 +1,115 @@
+package schedules_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc"
+
+	"github.com/blueprint-etl/blueprint/schedules"
+)
+
+// describeCounter counts the DescribeSchedule calls of a client per
+// schedule ID, and the most in flight at once.
+type describeCounter struct {
+	mu              sync.Mutex
+	calls           map[string]int
+	inFlight, maxIn int
+}
+
+func (d *describeCounter) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	r, ok := req.(*workflowservice.DescribeScheduleRequest)
+	if !ok {
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+	d.mu.Lock()
+	d.calls[r.GetScheduleId()]++
+	d.inFlight++
+	d.maxIn = max(d.maxIn, d.inFlight)
+	d.mu.Unlock()
+	defer func() { d.mu.Lock(); d.inFlight--; d.mu.Unlock() }()
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+func (d *describeCounter) reset() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls, d.inFlight, d.maxIn = map[string]int{}, 0, 0
+}
+
+// countingClient is a client of the test server whose schedule
+// descriptions d counts.
+func countingClient(t *testing.T, d *describeCounter) client.Client {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Namespace: namespace,
+		ConnectionOptions: client.ConnectionOptions{DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(d.intercept)}}})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
+}
+
+// Planning a deploy, and surveying for listings and status, describe each
+// schedule once, with at most schedules.DescribeConcurrency in flight:
+// hundreds of deployments must not cost two round trips each, one after
+// the other.
+func TestEachScheduleIsDescribedOnce(t *testing.T) {
+	const n = schedules.DescribeConcurrency + 4
+	var yaml strings.Builder
+	yaml.WriteString("deployments:\n")
+	var ids []string
+	for i := range n {
+		name := fmt.Sprintf("once-%02d", i)
+		ids = append(ids, name)
+		deleteSchedule(t, name)
+		fmt.Fprintf(&yaml, "  - name: %s\n    parameters: {batch_size: 10, source_url: \"demo://orders\"}\n    schedule:\n      cron: \"%d 3 * * *\"\n      paused: true\n", name, i)
+	}
+	m := manifest(t, yaml.String())
+	deploy(t, m, false)
+
+	var d describeCounter
+	c := countingClient(t, &d)
+	want := map[string]int{}
+	for _, id := range ids {
+		want[id] = 1
+	}
+
+	d.reset()
+	plan, err := schedules.PlanDeploy(ctx(t), c, namespace, m, false)
+	require.NoError(t, err)
+	assert.Len(t, plan.Changes, n)
+	for _, ch := range plan.Changes {
+		assert.Equal(t, schedules.Unchanged, ch.Action, "%s: %v", ch.ScheduleID, ch.Diff)
+	}
+	assert.Equal(t, want, d.calls, "PlanDeploy")
+	assert.LessOrEqual(t, d.maxIn, schedules.DescribeConcurrency)
+
+	d.reset()
+	states, plan, err := schedules.Survey(ctx(t), c, namespace, m)
+	require.NoError(t, err)
+	assert.Equal(t, want, d.calls, "Survey")
+	assert.LessOrEqual(t, d.maxIn, schedules.DescribeConcurrency)
+	require.Len(t, states, n)
+	for _, id := range ids {
+		assert.True(t, states[id].Deployed && states[id].Managed && states[id].Paused, "%s: %+v", id, states[id])
+	}
+	assert.Len(t, plan.Changes, n)
+
+	// A schedule edited outside blueprint is still seen by the survey.
+	h := srv.Client().ScheduleClient().GetHandle(ctx(t), ids[3])
+	require.NoError(t, h.Update(ctx(t), client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+		s := in.Description.Schedule
+		s.Spec.TimeZoneName = "Asia/Tokyo"
+		return &client.ScheduleUpdate{Schedule: &s}, nil
+	}}))
+	_, plan, err = schedules.Survey(ctx(t), c, namespace, m)
+	require.NoError(t, err)
+	assert.Equal(t, schedules.Update, plan.Changes[3].Action)
+	assert.Equal(t, ids[3], plan.Changes[3].ScheduleID)
+}

@@ -313,3 +313,11 @@ func TestWalkPayloads(t *testing.T) {
 	walkPayloads(ev.ProtoReflect(), func(p *commonpb.Payload) { sizes = append(sizes, len(p.Data)) })
 	assert.ElementsMatch(t, []int{10, 20, 3, 4}, sizes)
 }
+
+// TestTableSaysHowLongTheRunTook: the table's head says the run's own
+// duration and its phases, so that a report of two runs can say both.
+func TestTableSaysHowLongTheRunTook(t *testing.T) {
+	var buf bytes.Buffer
+	(&Report{ElapsedSeconds: 61.4, Config: config{Phases: []string{"latency", "throughput"}}}).PrintTable(&buf)
+	assert.Contains(t, buf.String(), "took 1m1s, phases: latency, throughput\n")
+}

@@ -107,6 +107,7 @@ func fmtNum(v float64) string {
 // PrintTable writes the aligned table, the machine and the notes.
 func (r *Report) PrintTable(w io.Writer) {
 	fmt.Fprintf(w, "blueprint bench  %s  %s\n", r.Timestamp.Format(time.RFC3339), r.Machine.summary())
+	fmt.Fprintf(w, "took %s, phases: %s\n", (time.Duration(r.ElapsedSeconds * float64(time.Second))).Round(time.Second), strings.Join(r.Config.Phases, ", "))
 	if r.Config.Quick {
 		fmt.Fprintln(w, "QUICK MODE: tiny sizes, the figures are not meaningful")
 	}

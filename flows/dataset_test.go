@@ -78,6 +78,7 @@ func TestDataPipelineLoadsADataset(t *testing.T) {
 				return sum
 			}
 			first := run(fmt.Sprintf("events-%s-1-%d", driver, time.Now().UnixNano()))
+			assert.Equal(t, "events", first.Dataset, "the result names the dataset")
 			assert.Equal(t, int64(250), first.Extracted)
 			assert.Equal(t, map[string]int64{"kind.one_of": 25}, first.Reasons)
 			assert.Equal(t, int64(225), first.Loaded.Inserted)

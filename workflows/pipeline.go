@@ -52,6 +52,9 @@ func DataPipeline(ctx workflow.Context, params datapipeline.Params) (datapipelin
 	deployment := flowrun.Deployment(ctx)
 	started := workflow.Now(ctx)
 	summary := datapipeline.Summary{WorkflowID: run.WorkflowID, RunID: run.RunID, BatchSize: params.BatchSize}
+	if params.DatasetDefinition != nil {
+		summary.Dataset = params.DatasetDefinition.Name
+	}
 	failed := func(stage string, cause error) (datapipeline.Summary, error) {
 		err := fail(ctx, run, &progress, cause)
 		details.Stage(ctx, runinfo.StageFailed, fmt.Sprintf("**Failed in:** %s", stage), "**Error:** "+flowrun.Cause(cause))

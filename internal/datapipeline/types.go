@@ -81,16 +81,20 @@ type FinishRunInput struct {
 
 // Summary is the workflow's result.
 type Summary struct {
-	WorkflowID string           `json:"workflow_id"`
-	RunID      string           `json:"run_id"`
-	Source     string           `json:"source"`
-	BatchSize  int              `json:"batch_size"`
-	Extracted  int64            `json:"extracted"`
-	Valid      int64            `json:"valid"`
-	Rejected   int64            `json:"rejected"`
-	Reasons    map[string]int64 `json:"rejected_by_reason,omitempty"`
-	Loaded     LoadResult       `json:"loaded"`
-	Durations  StageDurations   `json:"durations"`
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	Source     string `json:"source"`
+	// Dataset is the dataset a run of a declared dataset loaded; empty
+	// for the built-in orders, whose runs' results are what they were
+	// before datasets existed (see Params.DatasetName).
+	Dataset   string           `json:"dataset,omitempty"`
+	BatchSize int              `json:"batch_size"`
+	Extracted int64            `json:"extracted"`
+	Valid     int64            `json:"valid"`
+	Rejected  int64            `json:"rejected"`
+	Reasons   map[string]int64 `json:"rejected_by_reason,omitempty"`
+	Loaded    LoadResult       `json:"loaded"`
+	Durations StageDurations   `json:"durations"`
 }
 
 // StageDurations are measured by the workflow, retries and queueing included.
@@ -156,8 +160,12 @@ func (s Summary) OneLine() string {
 		rejected += " (" + FormatReasons(s.Reasons) + ")"
 	}
 	l := s.Loaded
-	return fmt.Sprintf("%d extracted, %d valid, %s, loaded %d (%d inserted, %d updated, %d unchanged)",
+	line := fmt.Sprintf("%d extracted, %d valid, %s, loaded %d (%d inserted, %d updated, %d unchanged)",
 		s.Extracted, s.Valid, rejected, l.Inserted+l.Updated+l.Unchanged, l.Inserted, l.Updated, l.Unchanged)
+	if s.Dataset != "" {
+		line = s.Dataset + ": " + line
+	}
+	return line
 }
 
 // FormatReasons writes rejected counts by reason as "reason: n, ...",

@@ -523,6 +523,9 @@ func orDash(s string) string {
 func printSummary(w io.Writer, s datapipeline.Summary, indent string) error {
 	f := newFields(w, indent)
 	f.add("Source", "%s", redact.URL(s.Source))
+	if s.Dataset != "" {
+		f.add("Dataset", "%s", s.Dataset)
+	}
 	f.add("Extracted", "%d", s.Extracted)
 	f.add("Valid", "%d", s.Valid)
 	rejected := fmt.Sprint(s.Rejected)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,6 +23,9 @@ type describeCounter struct {
 	mu              sync.Mutex
 	calls           map[string]int
 	inFlight, maxIn int
+	// hold holds the first call for a schedule ID until its channel
+	// closes.
+	hold map[string]chan struct{}
 }
 
 func (d *describeCounter) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
@@ -31,10 +35,21 @@ func (d *describeCounter) intercept(ctx context.Context, method string, req, rep
 	}
 	d.mu.Lock()
 	d.calls[r.GetScheduleId()]++
+	first := d.calls[r.GetScheduleId()] == 1
 	d.inFlight++
 	d.maxIn = max(d.maxIn, d.inFlight)
+	hold := d.hold[r.GetScheduleId()]
 	d.mu.Unlock()
 	defer func() { d.mu.Lock(); d.inFlight--; d.mu.Unlock() }()
+	if hold != nil && first {
+		// A stall on the server: the call waits until the test lets it
+		// go, or its caller gives up on it.
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return invoker(ctx, method, req, reply, cc, opts...)
 }
 
@@ -60,6 +75,9 @@ func countingClient(t *testing.T, d *describeCounter) client.Client {
 // hundreds of deployments must not cost two round trips each, one after
 // the other.
 func TestEachScheduleIsDescribedOnce(t *testing.T) {
+	// No hedge (TestAStalledDescriptionIsAskedAgain): a description that
+	// stalls on the server is asked once all the same.
+	t.Cleanup(schedules.SetHedgeAfter(time.Hour))
 	const n = schedules.DescribeConcurrency + 4
 	var yaml strings.Builder
 	yaml.WriteString("deployments:\n")
@@ -112,4 +130,39 @@ func TestEachScheduleIsDescribedOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, schedules.Update, plan.Changes[3].Action)
 	assert.Equal(t, ids[3], plan.Changes[3].ScheduleID)
+}
+
+// TestAStalledDescriptionIsAskedAgain: a schedule whose description does
+// not come within the hedge delay (a stall on the server side) is asked
+// for once more, and the command goes on with the second answer instead
+// of waiting for the first.
+func TestAStalledDescriptionIsAskedAgain(t *testing.T) {
+	t.Cleanup(schedules.SetHedgeAfter(50 * time.Millisecond))
+	const n = 4
+	var yaml strings.Builder
+	yaml.WriteString("deployments:\n")
+	var ids []string
+	for i := range n {
+		name := fmt.Sprintf("hedge-%02d", i)
+		ids = append(ids, name)
+		deleteSchedule(t, name)
+		fmt.Fprintf(&yaml, "  - name: %s\n    parameters: {batch_size: 10, source_url: \"demo://orders\"}\n    schedule:\n      cron: \"%d 4 * * *\"\n      paused: true\n", name, i)
+	}
+	m := manifest(t, yaml.String())
+	deploy(t, m, false)
+
+	stalled := make(chan struct{})
+	t.Cleanup(func() { close(stalled) })
+	d := describeCounter{hold: map[string]chan struct{}{ids[2]: stalled}}
+	c := countingClient(t, &d)
+	d.reset()
+	states, plan, err := schedules.Survey(ctx(t), c, namespace, m)
+	require.NoError(t, err, "the survey ends while the first description of %s is still held", ids[2])
+	assert.True(t, states[ids[2]].Deployed && states[ids[2]].Paused, "%+v", states[ids[2]])
+	for _, ch := range plan.Changes {
+		assert.Equal(t, schedules.Unchanged, ch.Action, "%s: %v", ch.ScheduleID, ch.Diff)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	assert.Equal(t, 2, d.calls[ids[2]], "the stalled description was asked for once more")
 }

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc"
 
+	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/schedules"
 )
 
@@ -79,17 +80,7 @@ func TestEachScheduleIsDescribedOnce(t *testing.T) {
 	// stalls on the server is asked once all the same.
 	t.Cleanup(schedules.SetHedgeAfter(time.Hour))
 	const n = schedules.DescribeConcurrency + 4
-	var yaml strings.Builder
-	yaml.WriteString("deployments:\n")
-	var ids []string
-	for i := range n {
-		name := fmt.Sprintf("once-%02d", i)
-		ids = append(ids, name)
-		deleteSchedule(t, name)
-		fmt.Fprintf(&yaml, "  - name: %s\n    parameters: {batch_size: 10, source_url: \"demo://orders\"}\n    schedule:\n      cron: \"%d 3 * * *\"\n      paused: true\n", name, i)
-	}
-	m := manifest(t, yaml.String())
-	deploy(t, m, false)
+	ids, m := deployPaused(t, "once", n)
 
 	var d describeCounter
 	c := countingClient(t, &d)
@@ -139,17 +130,7 @@ func TestEachScheduleIsDescribedOnce(t *testing.T) {
 func TestAStalledDescriptionIsAskedAgain(t *testing.T) {
 	t.Cleanup(schedules.SetHedgeAfter(50 * time.Millisecond))
 	const n = 4
-	var yaml strings.Builder
-	yaml.WriteString("deployments:\n")
-	var ids []string
-	for i := range n {
-		name := fmt.Sprintf("hedge-%02d", i)
-		ids = append(ids, name)
-		deleteSchedule(t, name)
-		fmt.Fprintf(&yaml, "  - name: %s\n    parameters: {batch_size: 10, source_url: \"demo://orders\"}\n    schedule:\n      cron: \"%d 4 * * *\"\n      paused: true\n", name, i)
-	}
-	m := manifest(t, yaml.String())
-	deploy(t, m, false)
+	ids, m := deployPaused(t, "hedge", n)
 
 	stalled := make(chan struct{})
 	t.Cleanup(func() { close(stalled) })
@@ -165,4 +146,22 @@ func TestAStalledDescriptionIsAskedAgain(t *testing.T) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	assert.Equal(t, 2, d.calls[ids[2]], "the stalled description was asked for once more")
+}
+
+// deployPaused deploys n paused DataPipeline deployments named
+// PREFIX-00, PREFIX-01, ..., and returns their names and the manifest.
+func deployPaused(t *testing.T, prefix string, n int) ([]string, *deployments.Manifest) {
+	t.Helper()
+	var yaml strings.Builder
+	yaml.WriteString("deployments:\n")
+	var ids []string
+	for i := range n {
+		name := fmt.Sprintf("%s-%02d", prefix, i)
+		ids = append(ids, name)
+		deleteSchedule(t, name)
+		fmt.Fprintf(&yaml, "  - name: %s\n    parameters: {batch_size: 10, source_url: \"demo://orders\"}\n    schedule:\n      cron: \"%d 3 * * *\"\n      paused: true\n", name, i)
+	}
+	m := manifest(t, yaml.String())
+	deploy(t, m, false)
+	return ids, m
 }

@@ -69,18 +69,10 @@ func recordsOf(name string, def *dataset.Definition) (records, error) {
 	return declaredRecords{rules: rules, def: *def}, nil
 }
 
-func fieldNames(def dataset.Definition) []string {
-	names := make([]string, len(def.Fields))
-	for i, f := range def.Fields {
-		names[i] = f.Name
-	}
-	return names
-}
-
 // orderRecords are the built-in orders.
 type orderRecords struct{ def dataset.Definition }
 
-func (o orderRecords) fields() []string { return fieldNames(o.def) }
+func (o orderRecords) fields() []string { return o.def.FieldNames() }
 
 func (orderRecords) check(raw []byte) ([]transform.Valid, []record.Rejected) {
 	return transform.Chunk(raw, transform.NewDeduper())
@@ -108,7 +100,7 @@ type declaredRecords struct {
 	def   dataset.Definition
 }
 
-func (d declaredRecords) fields() []string { return fieldNames(d.def) }
+func (d declaredRecords) fields() []string { return d.def.FieldNames() }
 
 func (d declaredRecords) check(raw []byte) ([]transform.Valid, []record.Rejected) {
 	return transform.DatasetChunk(raw, transform.NewDeduper(), d.rules)

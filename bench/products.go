@@ -3,18 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/url"
 	"time"
 
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/dataset"
-	"github.com/blueprint-etl/blueprint/internal/runinfo"
-	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
-	"github.com/blueprint-etl/blueprint/internal/transform"
 )
 
 // The products throughput measurement: issue 22 asks that a declared
@@ -154,51 +150,8 @@ func prepareDataset(ctx context.Context, params datapipeline.Params, chunk int) 
 	if err != nil {
 		return "", nil, err
 	}
-	spec, err := sourceurl.Parse(params.SourceURL)
-	if err != nil {
-		return "", nil, err
-	}
-	key, err := source.Key(spec, source.Config{})
-	if err != nil {
-		return "", nil, err
-	}
-	fields := make([]string, len(def.Fields))
-	for i, f := range def.Fields {
-		fields[i] = f.Name
-	}
-	r, err := source.Open(ctx, spec, "", int64(params.BatchSize), fields, source.Attempt{Number: 1, Max: runinfo.MaxAttempts}, source.Config{})
-	if err != nil {
-		return "", nil, err
-	}
-	defer r.Close()
-	dedup := transform.NewDeduper()
-	var chunks [][]dataset.Row
-	rows := make([]dataset.Row, 0, chunk)
-	for {
-		page, err := r.Next(ctx)
-		if err == io.EOF { // source.Reader's end of the feed
-			break
-		}
-		if err != nil {
-			return "", nil, err
-		}
-		for _, raw := range page.Records {
-			row, reason, _ := rules.Normalize(raw)
-			if reason != "" || dedup.Seen(row.Key) {
-				continue
-			}
-			rows = append(rows, row)
-			if len(rows) == chunk {
-				chunks = append(chunks, rows)
-				rows = make([]dataset.Row, 0, chunk)
-			}
-		}
-		if page.Cursor == "" {
-			break
-		}
-	}
-	if len(rows) > 0 {
-		chunks = append(chunks, rows)
-	}
-	return key, chunks, nil
+	return prepareChunks(ctx, params, def.FieldNames(), chunk, func(raw []byte) (dataset.Row, string, bool) {
+		row, reason, _ := rules.Normalize(raw)
+		return row, row.Key, reason == ""
+	})
 }

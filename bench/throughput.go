@@ -374,6 +374,17 @@ func countLabel(n int) string {
 // records as the pipeline does, and returns the source key and the clean
 // orders in chunks of chunk.
 func prepareOrders(ctx context.Context, params datapipeline.Params, chunk int) (string, [][]record.Order, error) {
+	return prepareChunks(ctx, params, restapi.RecordFields, chunk, func(raw []byte) (record.Order, string, bool) {
+		o, reason, _ := transform.Normalize(raw)
+		return o, o.ID, reason == ""
+	})
+}
+
+// prepareChunks reads the demo source of params for fields, keeps the
+// records norm accepts whose key the run has not seen (the pipeline's
+// duplicate rule), and returns the source key and them in chunks of
+// chunk: the rows a pipeline run loads, for a store-alone baseline.
+func prepareChunks[T any](ctx context.Context, params datapipeline.Params, fields []string, chunk int, norm func(raw []byte) (row T, key string, ok bool)) (string, [][]T, error) {
 	spec, err := sourceurl.Parse(params.SourceURL)
 	if err != nil {
 		return "", nil, err
@@ -382,14 +393,14 @@ func prepareOrders(ctx context.Context, params datapipeline.Params, chunk int) (
 	if err != nil {
 		return "", nil, err
 	}
-	r, err := source.Open(ctx, spec, "", int64(params.BatchSize), restapi.RecordFields, source.Attempt{Number: 1, Max: runinfo.MaxAttempts}, source.Config{})
+	r, err := source.Open(ctx, spec, "", int64(params.BatchSize), fields, source.Attempt{Number: 1, Max: runinfo.MaxAttempts}, source.Config{})
 	if err != nil {
 		return "", nil, err
 	}
 	defer r.Close()
 	dedup := transform.NewDeduper()
-	var chunks [][]record.Order
-	orders := make([]record.Order, 0, chunk)
+	var chunks [][]T
+	rows := make([]T, 0, chunk)
 	for {
 		page, err := r.Next(ctx)
 		if err == io.EOF { // source.Reader's end of the feed
@@ -399,22 +410,22 @@ func prepareOrders(ctx context.Context, params datapipeline.Params, chunk int) (
 			return "", nil, err
 		}
 		for _, raw := range page.Records {
-			o, reason, _ := transform.Normalize(raw)
-			if reason != "" || dedup.Seen(o.ID) {
+			row, id, ok := norm(raw)
+			if !ok || dedup.Seen(id) {
 				continue
 			}
-			orders = append(orders, o)
-			if len(orders) == chunk {
-				chunks = append(chunks, orders)
-				orders = make([]record.Order, 0, chunk)
+			rows = append(rows, row)
+			if len(rows) == chunk {
+				chunks = append(chunks, rows)
+				rows = make([]T, 0, chunk)
 			}
 		}
 		if page.Cursor == "" {
 			break
 		}
 	}
-	if len(orders) > 0 {
-		chunks = append(chunks, orders)
+	if len(rows) > 0 {
+		chunks = append(chunks, rows)
 	}
 	return key, chunks, nil
 }

@@ -108,7 +108,7 @@ func (d Definition) Validate() []Problem {
 		case slices.Index(d.Key, k) < i:
 			add(path, "field %q is in the key more than once", k)
 		case !ok:
-			add(path, "no field %q%s", k, suggest.DidYouMean(k, d.fieldNames()))
+			add(path, "no field %q%s", k, suggest.DidYouMean(k, d.FieldNames()))
 		case !f.Required:
 			add(path, "key field %q must be required: true (a key cannot be missing)", k)
 		case f.Type == JSON:
@@ -118,8 +118,9 @@ func (d Definition) Validate() []Problem {
 	return ps
 }
 
-// fieldNames lists d's field names in order.
-func (d Definition) fieldNames() []string {
+// FieldNames lists d's field names in order: the fields a source is read
+// for.
+func (d Definition) FieldNames() []string {
 	names := make([]string, len(d.Fields))
 	for i, f := range d.Fields {
 		names[i] = f.Name

@@ -183,16 +183,6 @@ func (c *checker) page(records [][]byte) []record.Rejected {
 	return rejects
 }
 
-// fieldNames lists a dataset's field names, in order: the fields a run
-// reads from each record.
-func fieldNames(def dataset.Definition) []string {
-	names := make([]string, len(def.Fields))
-	for i, f := range def.Fields {
-		names[i] = f.Name
-	}
-	return names
-}
-
 // checkSource reads up to pages pages of ref and checks their records by
 // the rules of the dataset called datasetName. Bad input is a
 // *badinput.Error; a source that cannot be read, an error (exit 1).
@@ -211,7 +201,7 @@ func (a *app) checkSource(ctx context.Context, m *deployments.Manifest, ref, dat
 		if err != nil {
 			return checkReport{}, fmt.Errorf("%s (in %s): %w", ref, m.Path, err)
 		}
-		if problems := datapipeline.CheckSource(s, fieldNames(def)); len(problems) > 0 {
+		if problems := datapipeline.CheckSource(s, def.FieldNames()); len(problems) > 0 {
 			msgs := make([]string, len(problems))
 			for i, p := range problems {
 				msgs[i] = p.String()
@@ -227,7 +217,7 @@ func (a *app) checkSource(ctx context.Context, m *deployments.Manifest, ref, dat
 	if err != nil {
 		return checkReport{}, err
 	}
-	r, err := source.OpenRef(ctx, ref, src, source.ReadOptions{Fields: fieldNames(def)}, checkConfig())
+	r, err := source.OpenRef(ctx, ref, src, source.ReadOptions{Fields: def.FieldNames()}, checkConfig())
 	if err != nil {
 		return checkReport{}, fmt.Errorf("source %s: %w", redact.URL(ref), err)
 	}

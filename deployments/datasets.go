@@ -143,7 +143,7 @@ func (p *parser) dataset(field string, e entry) (def dataset.Definition, ok bool
 		case "key":
 			hasKey = true
 			at["key"] = where{de.key.Line, df}
-			def.Key = p.keyList(df, de.val, at)
+			def.Key = p.textList(df, "key", "field names such as [sku]", de.val, at)
 		case "fields":
 			hasFields = true
 			at["fields"] = where{de.key.Line, df}
@@ -191,17 +191,20 @@ func whereOf(at map[string]where, path string) where {
 	}
 }
 
-// keyList parses a dataset's key: a list of field names.
-func (p *parser) keyList(field string, n *yaml.Node, at map[string]where) []string {
+// textList parses a list of texts: a dataset's key (field names) or a
+// field's one_of (values). Each item's line is noted in at under
+// path[i], where the model's problems name it; example shows the form in
+// the message for a value that is no list.
+func (p *parser) textList(field, path, example string, n *yaml.Node, at map[string]where) []string {
 	if n.Kind != yaml.SequenceNode {
-		p.add(n.Line, field, "must be a list of field names such as [sku], got %s", describe(n))
+		p.add(n.Line, field, "must be a list of %s, got %s", example, describe(n))
 		return nil
 	}
 	out := []string{}
 	for i, item := range n.Content {
 		item = resolve(item)
 		f := fmt.Sprintf("%s[%d]", field, i)
-		at[fmt.Sprintf("key[%d]", i)] = where{item.Line, f}
+		at[fmt.Sprintf("%s[%d]", path, i)] = where{item.Line, f}
 		if s, good := p.text(f, item); good {
 			out = append(out, s)
 		}
@@ -249,7 +252,7 @@ func (p *parser) datasetFields(field string, n *yaml.Node, at map[string]where) 
 			case "pattern":
 				f.Pattern, _ = p.text(rf, re.val)
 			case "one_of":
-				f.OneOf = p.oneOf(rf, path+".one_of", re.val, at)
+				f.OneOf = p.textList(rf, path+".one_of", "values such as [free, pro]", re.val, at)
 			default:
 				p.unknownKey(re, ff, fieldKeys)
 			}
@@ -309,24 +312,6 @@ func (p *parser) number(field string, n *yaml.Node) string {
 	}
 	p.add(n.Line, field, "must be a number, got %s", describe(n))
 	return ""
-}
-
-// oneOf parses a field's one_of: a list of the string values it may take.
-func (p *parser) oneOf(field, path string, n *yaml.Node, at map[string]where) []string {
-	if n.Kind != yaml.SequenceNode {
-		p.add(n.Line, field, "must be a list of values such as [free, pro], got %s", describe(n))
-		return nil
-	}
-	out := []string{}
-	for i, item := range n.Content {
-		item = resolve(item)
-		f := fmt.Sprintf("%s[%d]", field, i)
-		at[fmt.Sprintf("%s[%d]", path, i)] = where{item.Line, f}
-		if s, good := p.text(f, item); good {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // datasetRef is a dataset a parameter with the dataset rule names.

@@ -142,7 +142,7 @@ func (s *Store) datasetStmt(ctx context.Context, sh *datasetShape, n int) (*sql.
 	}
 	q.WriteString(") WHERE true") // WHERE: SQLite would read ON as a join clause
 	q.WriteString(sh.conflictTail())
-	st, err := s.db.PrepareContext(ctx, q.String())
+	st, err := s.wdb.PrepareContext(ctx, q.String())
 	if err != nil {
 		return nil, fmt.Errorf("prepare the upsert of %d rows: %w", n, err)
 	}

@@ -196,7 +196,7 @@ SELECT ?, column1, column2, column3, column4, column5, column6, column7, 1, ?, ?
 		}
 		q.WriteByte(')')
 	}
-	st, err := s.db.PrepareContext(ctx, q.String())
+	st, err := s.wdb.PrepareContext(ctx, q.String())
 	if err != nil {
 		return nil, fmt.Errorf("prepare statement of %d rows: %w", n, err)
 	}

@@ -74,6 +74,9 @@ Worker:
   BLUEPRINT_MAX_RESPONSE_BYTES  largest HTTP response body (default 64 MiB)
   BLUEPRINT_HTTP_BEARER_TOKEN   sent as Authorization: Bearer to the source's origin
   BLUEPRINT_CHUNK_RECORDS       records per staged chunk (default 5000)
+  BLUEPRINT_WORKFLOW_POLLERS    long polls for workflow tasks (default 8, at least 2)
+  BLUEPRINT_ACTIVITY_POLLERS    long polls for activity tasks (default 8)
+  BLUEPRINT_MAX_ACTIVITIES      activities running at once (default 1000)
   BLUEPRINT_LOG_FORMAT          text or json (default text)
   BLUEPRINT_LOG_LEVEL           debug, info, warn or error (default info)
   BLUEPRINT_METRICS_ADDR        Prometheus /metrics address (default 127.0.0.1:9090, off disables)

@@ -509,11 +509,9 @@ func describeHedged(ctx context.Context, sc client.ScheduleClient, id string) (*
 			if errors.As(a.err, &notFound) {
 				return nil, a.err // a definite answer: nothing to wait for
 			}
-		case <-hedge.C:
-			if asked == 1 && got == 0 {
-				go ask()
-				asked++
-			}
+		case <-hedge.C: // fires once, and only while the first ask is unanswered
+			go ask()
+			asked++
 		}
 	}
 	return nil, first

@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/loader"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
@@ -112,12 +113,17 @@ func (a *Activities) doExtract(ctx context.Context, in datapipeline.ExtractInput
 	if err != nil {
 		return datapipeline.ExtractResult{}, err
 	}
-	recs, err := recordsOf(in.Params.DatasetName(), in.Params.DatasetDefinition)
+	recs, err := loader.Of(in.Params.DatasetName(), in.Params.DatasetDefinition)
 	if err != nil {
 		return datapipeline.ExtractResult{}, err
 	}
-	if err := a.ensureTable(ctx, rl, in.Params); err != nil {
+	// The table follows the dataset before anything is read.
+	plan, err := loader.EnsureTable(ctx, a.Store, in.Params.DatasetDefinition)
+	if err != nil {
 		return datapipeline.ExtractResult{}, err
+	}
+	if line := loader.TableLine(in.Params.DatasetName(), plan); line != "" {
+		rl.Info("%s", line)
 	}
 	result := datapipeline.ExtractResult{Run: in.Run, Source: key}
 
@@ -146,7 +152,7 @@ func (a *Activities) doExtract(ctx context.Context, in datapipeline.ExtractInput
 			log.Info("resuming extract", "chunks", cp.NextSeq, "records", cp.Records)
 			rl.Info("resuming after %d committed chunks (%d records)", cp.NextSeq, cp.Records)
 		}
-		if cp, err = a.extract(ctx, rl, in.Run, spec, recs.fields(), cp, remaining, source.Attempt{
+		if cp, err = a.extract(ctx, rl, in.Run, spec, recs.Fields(), cp, remaining, source.Attempt{
 			WorkflowID: in.Run.WorkflowID, Number: info.Attempt, Max: runinfo.MaxAttempts,
 		}); err != nil {
 			return result, err
@@ -301,7 +307,7 @@ func (a *Activities) doTransform(ctx context.Context, in datapipeline.TransformI
 			log.Info("resuming transform", "chunks", cp.NextSeq)
 			rl.Info("resuming after %d committed chunks", cp.NextSeq)
 		}
-		recs, err := recordsOf("", in.Dataset)
+		recs, err := loader.Of(datapipeline.DefaultDataset, in.Dataset)
 		if err != nil {
 			return datapipeline.TransformResult{}, err
 		}
@@ -312,7 +318,7 @@ func (a *Activities) doTransform(ctx context.Context, in datapipeline.TransformI
 	res := datapipeline.TransformResult{Run: in.Run, Valid: cp.Valid, Rejected: cp.Rejected, Reasons: cp.Reasons, Chunks: in.Chunks}
 	log.Info("transformed", "valid", res.Valid, "rejected", res.Rejected)
 	if res.Rejected > 0 {
-		rl.Warn("rejected %d records by reason: %s", res.Rejected, datapipeline.FormatReasons(res.Reasons))
+		rl.Warn("rejected %d records by reason: %s", res.Rejected, record.FormatReasons(res.Reasons))
 	}
 	rl.Info("transform finished: %d valid, %d rejected", res.Valid, res.Rejected)
 	return res, nil
@@ -322,7 +328,7 @@ func (a *Activities) doTransform(ctx context.Context, in datapipeline.TransformI
 // checked with a Deduper of its own, ahead of the commit; duplicates of
 // ids kept by earlier chunks are found by PutTransformChunk, in the
 // database, so a run of any size needs no memory for its ids.
-func (a *Activities) transform(ctx context.Context, in datapipeline.TransformInput, recs records, cp store.Checkpoint) (store.Checkpoint, error) {
+func (a *Activities) transform(ctx context.Context, in datapipeline.TransformInput, recs loader.Records, cp store.Checkpoint) (store.Checkpoint, error) {
 	hb := startHeartbeats(ctx, datapipeline.Checkpoint{Stage: runinfo.StageTransform, Chunks: cp.NextSeq, Records: cp.Records})
 	defer hb.stop()
 	rejectedRows := activity.GetMetricsHandler(ctx).Counter(MetricRowsRejected)
@@ -337,7 +343,7 @@ func (a *Activities) transform(ctx context.Context, in datapipeline.TransformInp
 			if err != nil {
 				return fmt.Errorf("read staged chunk %d: %w", seq, err)
 			}
-			valid, rejects := recs.check(raw)
+			valid, rejects := recs.Check(raw, transform.NewDeduper())
 			if !emit(checked{seq, valid, rejects}) {
 				return nil
 			}
@@ -380,7 +386,7 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 		res := datapipeline.LoadResult{Inserted: run.Inserted, Updated: run.Updated, Unchanged: run.Unchanged}
 		return res, a.loadedRange(ctx, in.Run, &res)
 	}
-	recs, err := recordsOf("", in.Dataset)
+	recs, err := loader.Of(datapipeline.DefaultDataset, in.Dataset)
 	if err != nil {
 		return datapipeline.LoadResult{}, err
 	}
@@ -402,7 +408,7 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 	// copy), one chunk ahead of the upserts.
 	type clean struct {
 		seq  int
-		rows chunkRows
+		rows loader.Rows
 	}
 	err = ahead(ctx, func(ctx context.Context, emit func(clean) bool) error {
 		for seq := cp.NextSeq; seq < in.Chunks; seq++ {
@@ -414,9 +420,9 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 			if err != nil {
 				return err
 			}
-			rows, err := recs.rows(seq, raw, rejected)
+			rows, err := recs.Rows(seq, raw, rejected)
 			if err != nil {
-				return err
+				return fmt.Errorf("staged %w", err)
 			}
 			if !emit(clean{seq, rows}) {
 				return nil
@@ -424,14 +430,14 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 		}
 		return nil
 	}, func(c clean) error {
-		got, err := c.rows.load(ctx, a.Store, in.Run, in.Source, c.seq)
+		got, err := c.rows.Load(ctx, a.Store, in.Run, in.Source, c.seq)
 		if err != nil {
 			return fmt.Errorf("load chunk %d: %w", c.seq, err)
 		}
 		total.Inserted += got.Inserted
 		total.Updated += got.Updated
 		total.Unchanged += got.Unchanged
-		loadedRows.Inc(int64(c.rows.len()))
+		loadedRows.Inc(int64(c.rows.Len()))
 		rl.Info("chunk %d of %d committed: %d rows so far", c.seq+1, in.Chunks, total.Inserted+total.Updated+total.Unchanged)
 		hb.committed(datapipeline.Checkpoint{Stage: runinfo.StageLoad, Chunks: c.seq + 1, Records: total.Inserted + total.Updated + total.Unchanged}, c.seq+1 == in.Chunks)
 		return chunkGate(ctx, in.Run, runinfo.StageLoad, c.seq+1)

@@ -6,11 +6,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/dataset"
+	"github.com/blueprint-etl/blueprint/internal/flow"
+	"github.com/blueprint-etl/blueprint/internal/flowkit"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/starter"
 )
@@ -240,4 +243,59 @@ func TestShippedProductsDataset(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "products", p["dataset"])
 	assert.NotNil(t, p["dataset_definition"], "the definition travels in the input")
+}
+
+// userDatasetParams are the parameters of a user-style flow that loads a
+// dataset through the flow kit (internal/flowkit's OpenDataset).
+type userDatasetParams struct {
+	Dataset           string                     `json:"dataset" validate:"required,dataset"`
+	DatasetDefinition *flowkit.DatasetDefinition `json:"dataset_definition,omitempty" param:"-"`
+}
+
+// userNoCarrierParams name a dataset but cannot carry a definition.
+type userNoCarrierParams struct {
+	Dataset string `json:"dataset" validate:"required,dataset"`
+}
+
+func noResult[P any](workflow.Context, P) (string, error) { return "", nil }
+
+// TestDatasetsResolveForAUserFlow: a user-style flow's dataset parameter
+// gets its declared dataset's definition in its input, from the manifest
+// and from a --param, as DataPipeline's does; a flow whose input has no
+// member for it may name built-in datasets only.
+func TestDatasetsResolveForAUserFlow(t *testing.T) {
+	all, err := flow.NewRegistry(append(flows.Registry.Flows().Flows(),
+		flowkit.New("CatalogSync", noResult[userDatasetParams], flowkit.Options{}),
+		flowkit.New("NoCarrier", noResult[userNoCarrierParams], flowkit.Options{}))...)
+	require.NoError(t, err)
+	m, err := deployments.Parse(all, "m.yaml", []byte(productsDataset+`deployments:
+  - name: catalog
+    workflow: CatalogSync
+    parameters:
+      dataset: products
+  - name: catalog-orders
+    workflow: CatalogSync
+    parameters:
+      dataset: orders
+`))
+	require.NoError(t, err)
+	d, err := m.Get("catalog")
+	require.NoError(t, err)
+	doc, err := d.Params()
+	require.NoError(t, err)
+	require.Contains(t, doc, "dataset_definition", "the input carries the definition")
+	assert.Equal(t, "products", doc["dataset_definition"].(dataset.Definition).Name)
+
+	d, err = m.Get("catalog-orders")
+	require.NoError(t, err)
+	doc, err = d.Params()
+	require.NoError(t, err)
+	assert.NotContains(t, doc, "dataset_definition", "a built-in dataset needs none")
+	doc, err = starter.ParseParams(d, nil, []string{"dataset=products"})
+	require.NoError(t, err)
+	assert.Contains(t, doc, "dataset_definition", "a --param brings the definition too")
+
+	_, err = deployments.Parse(all, "m.yaml", []byte(productsDataset+"deployments:\n  - name: n\n    workflow: NoCarrier\n    parameters:\n      dataset: products\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "deployments[0].parameters.dataset: invalid value: dataset=products: names a dataset of the manifest, but the flow's input has no member to carry its definition")
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
+	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/source"
@@ -100,7 +101,7 @@ func (s *PipelineSuite) TestHappyPath() {
 	s.Contains(lines, fmt.Sprintf("info load 1 chunk 10 of 10 committed: %d rows so far", sum.Valid))
 	s.Contains(lines, "info run 0 run completed: "+sum.OneLine())
 	s.Equal("info run 0 run completed: "+sum.OneLine(), lines[len(lines)-1], "the outcome is the last line")
-	s.hasLine(lines, fmt.Sprintf("warn transform 1 rejected %d records by reason: %s", sum.Rejected, datapipeline.FormatReasons(sum.Reasons)))
+	s.hasLine(lines, fmt.Sprintf("warn transform 1 rejected %d records by reason: %s", sum.Rejected, record.FormatReasons(sum.Reasons)))
 
 	n, err := s.store.CountOrders(context.Background(), "")
 	s.Require().NoError(err)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/blueprint-etl/blueprint/internal/record"
 )
 
 // The bounds of max_rejected: a count up to the largest batch, or a
@@ -170,7 +172,7 @@ func (l RejectLimit) Exceeded(rejected, extracted int64) bool {
 func (l RejectLimit) Failure(rejected, extracted int64, reasons map[string]int64) string {
 	byReason := ""
 	if len(reasons) > 0 {
-		byReason = " (" + FormatReasons(reasons) + ")"
+		byReason = " (" + record.FormatReasons(reasons) + ")"
 	}
 	const kept = "; nothing was loaded, the rejected records are kept in rejected_records"
 	switch {

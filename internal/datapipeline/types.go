@@ -3,12 +3,10 @@ package datapipeline
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/blueprint-etl/blueprint/internal/dataset"
+	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
@@ -157,7 +155,7 @@ type Checkpoint struct {
 func (s Summary) OneLine() string {
 	rejected := fmt.Sprintf("%d rejected", s.Rejected)
 	if len(s.Reasons) > 0 {
-		rejected += " (" + FormatReasons(s.Reasons) + ")"
+		rejected += " (" + record.FormatReasons(s.Reasons) + ")"
 	}
 	l := s.Loaded
 	line := fmt.Sprintf("%d extracted, %d valid, %s, loaded %d (%d inserted, %d updated, %d unchanged)",
@@ -166,17 +164,4 @@ func (s Summary) OneLine() string {
 		line = s.Dataset + ": " + line
 	}
 	return line
-}
-
-// FormatReasons writes rejected counts by reason as "reason: n, ...",
-// sorted by reason.
-func FormatReasons(m map[string]int64) string {
-	// Sorted keys make the result deterministic (workflow code calls it).
-	//workflowcheck:ignore
-	keys := slices.Sorted(maps.Keys(m))
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s: %d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
 }

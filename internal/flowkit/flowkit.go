@@ -16,6 +16,9 @@
 //     they differ) and Deps.Store.Write / Query in activities.
 //   - Reading sources: OpenSource reads any source URL or named source
 //     page by page, with a cursor to resume from.
+//   - Datasets: OpenDataset loads a run's records of a dataset (the
+//     built-in orders, or one of the manifest's datasets:) chunk by chunk,
+//     each record loaded or rejected with a reason, exactly once.
 //   - Heartbeat and resume: Heartbeat records a cursor, Resume returns it
 //     on the next attempt.
 //   - Retry policy: RetryPolicy, the seed's 3 attempts 2 s apart.
@@ -37,8 +40,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/blueprint-etl/blueprint/internal/dataset"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/flowrun"
+	"github.com/blueprint-etl/blueprint/internal/loader"
 	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
@@ -162,6 +167,50 @@ type (
 // activity returns them as they are.
 func OpenSource(ctx context.Context, deps Deps, ref string, def *SourceDefinition, opts ReadOptions) (Reader, error) {
 	return source.OpenRef(ctx, ref, def, opts, deps.Sources)
+}
+
+// Datasets.
+type (
+	// DatasetDefinition is a dataset of the manifest (its datasets:). A
+	// flow whose parameter has the dataset rule gets the definition of a
+	// declared dataset it names in a member of this type tagged param:"-"
+	// (json "dataset_definition"): the CLI fills it from the manifest, so
+	// the worker needs no copy of it. A built-in dataset (orders) has none.
+	DatasetDefinition = dataset.Definition
+	// Dataset loads a run's records of one dataset, a chunk at a time:
+	// Load(ctx, seq, records) checks each record by the dataset's rules
+	// (loaded, or rejected with a reason naming the field and the rule;
+	// duplicate keys across the run too), keeps the rejections, and
+	// upserts the rest by the dataset's key, each chunk exactly once. Its
+	// Fields are what to read the source for. A run loads one dataset.
+	Dataset = loader.Dataset
+	// DatasetTotals are what a run's load did so far: records read,
+	// inserted, updated, unchanged and rejected (by reason).
+	DatasetTotals = loader.Totals
+)
+
+// OpenDataset prepares the running activity's run to load the dataset
+// called name (def is its definition, nil for a built-in dataset) from
+// the source src (a source URL, or source:NAME with its definition
+// srcDef): the records' namespace, as DataPipeline keys them. The
+// dataset's table follows def first: created on the first run, a column
+// added for a new field (the run log says so); a change it cannot take
+// without losing data fails the activity at once, as does a second
+// dataset in one run. Call it in every attempt, before reading.
+func OpenDataset(ctx context.Context, deps Deps, name string, def *DatasetDefinition, src string, srcDef *SourceDefinition) (*Dataset, error) {
+	key, err := source.RefKey(src, srcDef, deps.Sources)
+	if err != nil {
+		return nil, err
+	}
+	wf := activity.GetInfo(ctx).WorkflowExecution
+	d, err := loader.Open(ctx, deps.Store, runinfo.RunRef{WorkflowID: wf.ID, RunID: wf.RunID}, key, name, def)
+	if err != nil {
+		return nil, err
+	}
+	if line := d.TableChange(); line != "" {
+		ActivityLog(ctx).Info("%s", line)
+	}
+	return d, nil
 }
 
 // RedactURL is a source URL as a log line or the Web UI may show it: its

@@ -6,7 +6,11 @@ package record
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/fnv"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -78,4 +82,17 @@ type Rejected struct {
 	Reason   string `json:"reason"`
 	Detail   string `json:"detail"`
 	Raw      string `json:"raw"` // the raw record, truncated to 4 KiB
+}
+
+// FormatReasons writes rejected counts by reason as "reason: n, ...",
+// sorted by reason.
+func FormatReasons(m map[string]int64) string {
+	// Sorted keys make the result deterministic (workflow code calls it).
+	//workflowcheck:ignore
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s: %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
 }

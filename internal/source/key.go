@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/blueprint-etl/blueprint/internal/redact"
+	"github.com/blueprint-etl/blueprint/internal/restapi"
 	"github.com/blueprint-etl/blueprint/internal/sourceurl"
 )
 
@@ -41,4 +42,14 @@ func Key(spec sourceurl.Spec, cfg Config) (string, error) {
 		u.User = nil
 		return redact.URL(u.String()), nil
 	}
+}
+
+// RefKey is the Key of a source as OpenRef takes it: a source URL, or
+// source:NAME with its definition def.
+func RefKey(ref string, def *restapi.Definition, cfg Config) (string, error) {
+	spec, err := sourceurl.Resolve(ref, def)
+	if err != nil {
+		return "", badSource(nil, "source %s: %v", redact.URL(ref), err)
+	}
+	return Key(spec, cfg)
 }

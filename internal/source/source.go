@@ -23,6 +23,8 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -67,6 +69,33 @@ type Config struct {
 	// PageSize is the number of records per page of demo and file sources;
 	// 0 means 5000. An HTTP source's pages are the server's pages.
 	PageSize int
+}
+
+// ConfigFromEnv reads how a process started in this environment reads
+// sources: the worker, and `blueprint source check`, which must read as a
+// worker would. BLUEPRINT_FILE_ROOT, BLUEPRINT_HTTP_TIMEOUT,
+// BLUEPRINT_MAX_RESPONSE_BYTES and BLUEPRINT_HTTP_BEARER_TOKEN; a named
+// source's auth variables are read when it is opened (LookupEnv).
+func ConfigFromEnv() (Config, error) {
+	c := Config{FileRoot: os.Getenv("BLUEPRINT_FILE_ROOT")}
+	if v := os.Getenv("BLUEPRINT_HTTP_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("BLUEPRINT_HTTP_TIMEOUT=%q: must be a positive duration like 30s", v)
+		}
+		c.HTTPTimeout = d
+	}
+	if v := os.Getenv("BLUEPRINT_MAX_RESPONSE_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("BLUEPRINT_MAX_RESPONSE_BYTES=%q: must be a positive integer", v)
+		}
+		c.MaxResponseBytes = n
+	}
+	if v := os.Getenv("BLUEPRINT_HTTP_BEARER_TOKEN"); v != "" {
+		c.HTTPHeaders = map[string]string{"Authorization": "Bearer " + v}
+	}
+	return c, nil
 }
 
 func (c Config) withDefaults() Config {

@@ -491,3 +491,32 @@ func TestEnsureDatasetConcurrent(t *testing.T) {
 		assert.Equal(t, 1, created)
 	})
 }
+
+// TestClaimLoad: a run's load belongs to one dataset, claimed once; a
+// second dataset, or a claim after chunks were committed without one, is
+// ErrLoadClaimed, and the load goes on as it was.
+func TestClaimLoad(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		def := productsDef()
+		_, err := s.EnsureDataset(ctx, def)
+		require.NoError(t, err)
+
+		ref := runRef("claim")
+		require.NoError(t, s.ClaimLoad(ctx, ref, "products"))
+		require.NoError(t, s.ClaimLoad(ctx, ref, "products"), "the next attempt claims it again")
+		_, err = s.LoadDatasetChunk(ctx, ref, "src", 0, def, productRows(2))
+		require.NoError(t, err)
+		err = s.ClaimLoad(ctx, ref, "gadgets")
+		require.ErrorIs(t, err, store.ErrLoadClaimed)
+		assert.Contains(t, err.Error(), "it loads dataset products, not gadgets")
+		cp, err := s.Checkpoint(ctx, ref, runinfo.StageLoad)
+		require.NoError(t, err)
+		assert.Equal(t, 1, cp.NextSeq, "the claim keeps the load's checkpoint")
+
+		unclaimed := runRef("unclaimed")
+		_, err = s.LoadDatasetChunk(ctx, unclaimed, "src", 0, def, productRows(2))
+		require.NoError(t, err)
+		require.ErrorIs(t, s.ClaimLoad(ctx, unclaimed, "products"), store.ErrLoadClaimed)
+	})
+}

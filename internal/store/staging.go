@@ -273,6 +273,42 @@ func (s *Store) FinishStage(ctx context.Context, ref runinfo.RunRef, stage strin
 	return nil
 }
 
+// ErrLoadClaimed is wrapped by ClaimLoad's error when the run's load is
+// another dataset's.
+var ErrLoadClaimed = errors.New("the run already loads another dataset")
+
+// loadClaim prefixes the name of the dataset a run's load belongs to, kept
+// in the load checkpoint's cursor (which no stage but extract uses).
+const loadClaim = "dataset:"
+
+// ClaimLoad makes the load bookkeeping of run ref (its transform and load
+// checkpoints, kept ids and rejected records: one sequence of chunks per
+// stage) the bookkeeping of dataset name, once. A run loads one dataset
+// through it: a second dataset would otherwise take the first one's
+// committed chunks for its own and skip them. Claiming the same name again
+// is a no-op; another name, or a load that already committed chunks
+// without a claim, is ErrLoadClaimed.
+func (s *Store) ClaimLoad(ctx context.Context, ref runinfo.RunRef, name string) error {
+	claim := loadClaim + name
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cp, err := s.lockCheckpoint(ctx, tx, ref, runinfo.StageLoad)
+		switch {
+		case err != nil || cp.Cursor == claim:
+			return err
+		case cp.Cursor != "":
+			return fmt.Errorf("it loads dataset %s, not %s: %w", strings.TrimPrefix(cp.Cursor, loadClaim), name, ErrLoadClaimed)
+		case cp.NextSeq > 0:
+			return fmt.Errorf("its load committed %d chunks of no named dataset, not of %s: %w", cp.NextSeq, name, ErrLoadClaimed)
+		}
+		cp.Cursor = claim
+		return s.saveCheckpoint(ctx, tx, ref, runinfo.StageLoad, cp)
+	})
+	if err != nil {
+		return fmt.Errorf("store: run %s: %w", ref.Key(), err)
+	}
+	return nil
+}
+
 // ReadChunk returns a staged chunk, decompressed. A chunk that does not exist (never
 // written, or dropped when the run ended) gives an error wrapping
 // sql.ErrNoRows.

@@ -168,25 +168,10 @@ func ConfigFromEnv() (Config, error) {
 		WarehouseWait: wait,
 		TaskQueue:     envOr("BLUEPRINT_TASK_QUEUE", runinfo.TaskQueue),
 		DatabaseURL:   os.Getenv("BLUEPRINT_DATABASE_URL"),
-		Sources:       source.Config{FileRoot: os.Getenv("BLUEPRINT_FILE_ROOT")},
 		Gates:         gate.FromEnv(),
 	}
-	if v := os.Getenv("BLUEPRINT_HTTP_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return c, fmt.Errorf("BLUEPRINT_HTTP_TIMEOUT=%q: must be a positive duration like 30s", v)
-		}
-		c.Sources.HTTPTimeout = d
-	}
-	if v := os.Getenv("BLUEPRINT_MAX_RESPONSE_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return c, fmt.Errorf("BLUEPRINT_MAX_RESPONSE_BYTES=%q: must be a positive integer", v)
-		}
-		c.Sources.MaxResponseBytes = n
-	}
-	if v := os.Getenv("BLUEPRINT_HTTP_BEARER_TOKEN"); v != "" {
-		c.Sources.HTTPHeaders = map[string]string{"Authorization": "Bearer " + v}
+	if c.Sources, err = source.ConfigFromEnv(); err != nil {
+		return c, err
 	}
 	if c.Tasks, err = tasksFromEnv(); err != nil {
 		return c, err

@@ -21,6 +21,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/flow"
 	"github.com/blueprint-etl/blueprint/internal/names"
+	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
@@ -530,7 +531,7 @@ func printSummary(w io.Writer, s datapipeline.Summary, indent string) error {
 	f.add("Valid", "%d", s.Valid)
 	rejected := fmt.Sprint(s.Rejected)
 	if len(s.Reasons) > 0 {
-		rejected += " (" + datapipeline.FormatReasons(s.Reasons) + ")"
+		rejected += " (" + record.FormatReasons(s.Reasons) + ")"
 	}
 	f.add("Rejected", "%s", rejected)
 	f.add("Loaded", "%d inserted, %d updated, %d unchanged", s.Loaded.Inserted, s.Loaded.Updated, s.Loaded.Unchanged)

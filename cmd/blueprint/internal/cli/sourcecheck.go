@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/dataset"
+	"github.com/blueprint-etl/blueprint/internal/loader"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/redact"
 	"github.com/blueprint-etl/blueprint/internal/restapi"
@@ -147,39 +147,26 @@ a fields: mapping naming no field of the dataset).`,
 	return cmd
 }
 
-// checker checks pages of records of a dataset with Transform's own
-// functions, duplicate keys included: transform.Chunk for the built-in
-// orders (their Go rules, record.Reason*), transform.DatasetChunk with the
-// compiled rules for a declared dataset; so that what it counts is what a
-// run would.
+// checker checks pages of records of a dataset by the rules a run checks
+// them by (loader.For), duplicate keys included, so that what it counts
+// is what a run would.
 type checker struct {
+	recs  loader.Records
 	dedup *transform.Deduper
-	rules *dataset.Rules // nil: the built-in orders
 }
 
 func newChecker(def dataset.Definition) (*checker, error) {
-	c := &checker{dedup: transform.NewDeduper()}
-	if def.Builtin {
-		return c, nil
-	}
-	rules, err := dataset.Compile(def)
+	recs, err := loader.For(def)
 	if err != nil {
 		return nil, err
 	}
-	c.rules = rules
-	return c, nil
+	return &checker{recs: recs, dedup: transform.NewDeduper()}, nil
 }
 
 // page checks a page's records; it returns the rejected ones, whose Index
 // is their position in the page.
 func (c *checker) page(records [][]byte) []record.Rejected {
-	chunk := bytes.Join(records, []byte("\n"))
-	var rejects []record.Rejected
-	if c.rules == nil {
-		_, rejects = transform.Chunk(chunk, c.dedup)
-	} else {
-		_, rejects = transform.DatasetChunk(chunk, c.dedup, c.rules)
-	}
+	_, rejects := c.recs.Check(bytes.Join(records, []byte("\n")), c.dedup)
 	return rejects
 }
 
@@ -217,7 +204,11 @@ func (a *app) checkSource(ctx context.Context, m *deployments.Manifest, ref, dat
 	if err != nil {
 		return checkReport{}, err
 	}
-	r, err := source.OpenRef(ctx, ref, src, source.ReadOptions{Fields: def.FieldNames()}, checkConfig())
+	cfg, err := source.ConfigFromEnv() // as a worker started here would read
+	if err != nil {
+		return checkReport{}, usagef("%v", err)
+	}
+	r, err := source.OpenRef(ctx, ref, src, source.ReadOptions{Fields: c.recs.Fields()}, cfg)
 	if err != nil {
 		return checkReport{}, fmt.Errorf("source %s: %w", redact.URL(ref), err)
 	}
@@ -276,17 +267,6 @@ func sampleOf(raw []byte) json.RawMessage {
 	}
 	b, _ := json.Marshal(string(raw))
 	return b
-}
-
-// checkConfig is how source check reads: as a worker started in this
-// environment would (BLUEPRINT_FILE_ROOT, BLUEPRINT_HTTP_BEARER_TOKEN; a
-// named source's auth variables).
-func checkConfig() source.Config {
-	cfg := source.Config{FileRoot: os.Getenv("BLUEPRINT_FILE_ROOT")}
-	if v := os.Getenv("BLUEPRINT_HTTP_BEARER_TOKEN"); v != "" {
-		cfg.HTTPHeaders = map[string]string{"Authorization": "Bearer " + v}
-	}
-	return cfg
 }
 
 // reasonList writes counts by reason, most first: "price.min 3, sku.required 1".

@@ -188,3 +188,27 @@ func TestSourceCheckBadInput(t *testing.T) {
 
 // productsManifest declares the example dataset.
 const productsManifest = testutil.ProductsYAML
+
+// TestSourceCheckReadsAsAWorker: source check reads with the settings a
+// worker started in the same environment reads with (source.ConfigFromEnv,
+// their one owner), and a bad one is bad input, as it stops a worker.
+func TestSourceCheckReadsAsAWorker(t *testing.T) {
+	f := &testutil.Feed{Style: testutil.FeedSingle, Records: testutil.OrderRecords("env", 20), PageSize: 20}
+	f.Start(t)
+	path := writeManifest(t, manifestOf(deployment("d", "q", "{}", "")))
+	check := func() result { return blueprint(t, "-f", path, "source", "check", f.URL()+"/orders") }
+
+	r := check()
+	require.Equal(t, 0, r.code, r.String())
+
+	t.Setenv("BLUEPRINT_MAX_RESPONSE_BYTES", "64")
+	r = check()
+	assert.Equal(t, 1, r.code, r.String())
+	assert.Contains(t, r.stderr, "response larger than 64 bytes")
+
+	t.Setenv("BLUEPRINT_MAX_RESPONSE_BYTES", "")
+	t.Setenv("BLUEPRINT_HTTP_TIMEOUT", "soon")
+	r = check()
+	assert.Equal(t, 2, r.code, r.String())
+	assert.Equal(t, "blueprint: BLUEPRINT_HTTP_TIMEOUT=\"soon\": must be a positive duration like 30s\n", r.stderr)
+}

@@ -420,9 +420,9 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 			if err != nil {
 				return err
 			}
-			rows, err := recs.Rows(seq, raw, rejected)
+			rows, err := recs.Rows(raw, rejected)
 			if err != nil {
-				return fmt.Errorf("staged %w", err)
+				return fmt.Errorf("staged chunk %d: %w", seq, err)
 			}
 			if !emit(clean{seq, rows}) {
 				return nil

@@ -147,9 +147,9 @@ func (d *Dataset) Load(ctx context.Context, seq int, records [][]byte) (Totals, 
 	if err != nil {
 		return Totals{}, fmt.Errorf("dataset %s: %w", d.def.Name, err)
 	}
-	rows, err := d.recs.Rows(seq, raw, rejected)
+	rows, err := d.recs.Rows(raw, rejected)
 	if err != nil {
-		return Totals{}, fmt.Errorf("dataset %s: %w", d.def.Name, err)
+		return Totals{}, fmt.Errorf("dataset %s: chunk %d: %w", d.def.Name, seq, err)
 	}
 	if _, err := rows.Load(ctx, d.st, d.run, d.source, seq); err != nil {
 		return Totals{}, fmt.Errorf("dataset %s: chunk %d: %w", d.def.Name, seq, err)

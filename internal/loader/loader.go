@@ -37,9 +37,9 @@ type Records interface {
 	// Check checks a chunk of records (NDJSON, see transform.Chunk); d
 	// finds duplicate keys among the records it has seen (nil: none).
 	Check(raw []byte, d *transform.Deduper) ([]transform.Valid, []record.Rejected)
-	// Rows normalises the records of chunk seq whose indexes are not in
-	// rejected, ahead of their commit.
-	Rows(seq int, raw []byte, rejected []int) (Rows, error)
+	// Rows normalises the records of a chunk whose indexes are not in
+	// rejected (as Check numbered them), ahead of their commit.
+	Rows(raw []byte, rejected []int) (Rows, error)
 }
 
 // Rows are the normalised records of one chunk.
@@ -116,10 +116,10 @@ func (orderRecords) Check(raw []byte, d *transform.Deduper) ([]transform.Valid, 
 	return transform.Chunk(raw, d)
 }
 
-func (orderRecords) Rows(seq int, raw []byte, rejected []int) (Rows, error) {
+func (orderRecords) Rows(raw []byte, rejected []int) (Rows, error) {
 	orders, err := transform.Orders(raw, rejected, nil)
 	if err != nil {
-		return nil, fmt.Errorf("chunk %d: %w", seq, err)
+		return nil, err
 	}
 	return orderRows(orders), nil
 }
@@ -144,10 +144,10 @@ func (d declaredRecords) Check(raw []byte, dd *transform.Deduper) ([]transform.V
 	return transform.DatasetChunk(raw, dd, d.rules)
 }
 
-func (d declaredRecords) Rows(seq int, raw []byte, rejected []int) (Rows, error) {
+func (d declaredRecords) Rows(raw []byte, rejected []int) (Rows, error) {
 	rows, err := transform.DatasetRows(raw, rejected, d.rules, nil)
 	if err != nil {
-		return nil, fmt.Errorf("chunk %d: %w", seq, err)
+		return nil, err
 	}
 	return datasetRows{def: &d.def, rows: rows}, nil
 }

@@ -31,7 +31,11 @@ type FlowRun struct {
 const maxFlowRunText = 4000
 
 // RecordFlowRun writes how a run ended. Recording the same run again
-// replaces the row (a retried EndRun writes what it wrote before).
+// replaces the row (a retried EndRun writes what it wrote before). The
+// run's staging goes with it, in the same transaction: its staged chunks
+// and the ids its duplicate check kept, which only a running run needs
+// (a flow's dataset load keeps them, see ClaimLoad; DataPipeline's own
+// stages drop theirs as they end). Checkpoints and rejected records stay.
 func (s *Store) RecordFlowRun(ctx context.Context, r FlowRun) error {
 	if r.Run.WorkflowID == "" || r.Run.RunID == "" || r.Flow == "" {
 		return fmt.Errorf("store: record flow run: workflow ID, run ID and flow are required")
@@ -54,7 +58,10 @@ func (s *Store) RecordFlowRun(ctx context.Context, r FlowRun) error {
 				status = excluded.status, stage = excluded.stage, summary = excluded.summary, error = excluded.error,
 				ended_at = excluded.ended_at`,
 			r.Run.WorkflowID, r.Run.RunID, r.Flow, r.Deployment, r.Status, r.Stage, clip(r.Summary), clip(r.Error), s.timeArg(r.EndedAt))
-		return err
+		if err != nil {
+			return err
+		}
+		return deleteStaging(ctx, tx, r.Run)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record flow run %s: %w", r.Run.Key(), err)

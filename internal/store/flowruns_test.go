@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 )
@@ -41,5 +42,28 @@ func TestFlowRuns(t *testing.T) {
 
 		require.Error(t, s.RecordFlowRun(ctx, store.FlowRun{Run: ref, Flow: "X", Status: "running"}), "only an end is recorded")
 		require.Error(t, s.RecordFlowRun(ctx, store.FlowRun{Run: ref, Status: runinfo.RunFailed}), "the flow is required")
+	})
+}
+
+// TestFlowRunEndDropsStaging: the end of any flow's run drops the ids its
+// duplicate check kept (a flow's dataset load keeps them for the whole
+// run); its rejected records and checkpoints stay.
+func TestFlowRunEndDropsStaging(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		ref, other := runRef("kept"), runRef("other")
+		rejected := []record.Rejected{{Index: 2, Reason: record.ReasonInvalidEmail, Detail: "no @", Raw: `{}`}}
+		for _, r := range []runinfo.RunRef{ref, other} {
+			_, err := s.PutTransformChunk(ctx, r, 0, valids(0, "a", "b"), rejected, false)
+			require.NoError(t, err)
+		}
+		require.Equal(t, 2, keptIDs(t, s, ref))
+		require.NoError(t, s.RecordFlowRun(ctx, store.FlowRun{Run: ref, Flow: "CatalogSync", Status: runinfo.RunCompleted}))
+		assert.Zero(t, keptIDs(t, s, ref))
+		assert.Equal(t, 2, keptIDs(t, s, other), "another run's ids stay")
+		assert.Equal(t, 1, countRows(t, s, "rejected_records", ref.Key()), "rejected records stay")
+		cp, err := s.Checkpoint(ctx, ref, runinfo.StageTransform)
+		require.NoError(t, err)
+		assert.Equal(t, 1, cp.NextSeq, "checkpoints stay")
 	})
 }

@@ -419,7 +419,7 @@ func Survey(ctx context.Context, c client.Client, namespace string, m *deploymen
 	for i, w := range wants {
 		states[w.id] = statusOf(w.id, descs[i])
 	}
-	p, err := planFrom(ctx, c, namespace, m, wants, descs, false, true)
+	p, err := planFrom(ctx, c, namespace, m, wants, descs, nil, false, true)
 	return states, p, err
 }
 
@@ -522,16 +522,45 @@ func plan(ctx context.Context, c client.Client, namespace string, m *deployments
 	if err != nil {
 		return Plan{}, err
 	}
+	if lenient {
+		descs, err := describeAll(ctx, c.ScheduleClient(), namespace, ids(wants))
+		if err != nil {
+			return Plan{}, err
+		}
+		return planFrom(ctx, c, namespace, m, wants, descs, nil, prune, lenient)
+	}
+	// The list of the schedules blueprint manages (for the orphans) does not
+	// depend on the descriptions: it is asked for while they are. A failed
+	// description is the error reported, as when they ran one after the
+	// other, and it stops the list.
+	listCtx, stopList := context.WithCancel(ctx)
+	defer stopList()
+	type listing struct {
+		ids []string
+		err error
+	}
+	listed := make(chan listing, 1)
+	go func() {
+		ids, err := listManaged(listCtx, c)
+		listed <- listing{ids, err}
+	}()
 	descs, err := describeAll(ctx, c.ScheduleClient(), namespace, ids(wants))
 	if err != nil {
+		stopList()
+		<-listed
 		return Plan{}, err
 	}
-	return planFrom(ctx, c, namespace, m, wants, descs, prune, lenient)
+	l := <-listed
+	if l.err != nil {
+		return Plan{}, serverError(fmt.Sprintf("list schedules in namespace %q", namespace), l.err)
+	}
+	return planFrom(ctx, c, namespace, m, wants, descs, l.ids, prune, lenient)
 }
 
 // planFrom is plan with the wanted schedules described: descs[i] is the
-// server's wants[i], nil when it has none.
-func planFrom(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, wants []desired, descs []*client.ScheduleDescription, prune, lenient bool) (Plan, error) {
+// server's wants[i], nil when it has none; listed are the IDs of the
+// schedules blueprint manages (listManaged), read unless lenient.
+func planFrom(ctx context.Context, c client.Client, namespace string, m *deployments.Manifest, wants []desired, descs []*client.ScheduleDescription, listed []string, prune, lenient bool) (Plan, error) {
 	plan := Plan{Changes: []Change{}}
 	wanted := map[string]bool{}
 	for i, w := range wants {
@@ -559,10 +588,6 @@ func planFrom(ctx context.Context, c client.Client, namespace string, m *deploym
 		return plan, nil
 	}
 
-	listed, err := listManaged(ctx, c)
-	if err != nil {
-		return Plan{}, serverError(fmt.Sprintf("list schedules in namespace %q", namespace), err)
-	}
 	var gone []string
 	for _, id := range listed {
 		if wanted[id] {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/internal/conn"
@@ -59,7 +58,7 @@ type bench struct {
 // server is a dev server and a client of it.
 type server struct {
 	name string
-	srv  *testsuite.DevServer
+	srv  *devserver.Server
 	c    client.Client
 }
 

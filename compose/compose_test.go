@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -25,9 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 	"gopkg.in/yaml.v3"
 
 	"github.com/blueprint-etl/blueprint/internal/conn"
@@ -542,21 +539,9 @@ func setupScript(t *testing.T) string {
 
 // startServer starts a dev server with the given search attributes (none:
 // the state a fresh compose stack is in).
-func startServer(t *testing.T, attrs temporal.SearchAttributes) *testsuite.DevServer {
+func startServer(t *testing.T, attrs temporal.SearchAttributes) *devserver.Server {
 	t.Helper()
-	bin, err := devserver.Binary()
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     bin,
-		ClientOptions:    &client.Options{Namespace: conn.DefaultNamespace, Logger: conn.QuietLogger()},
-		LogLevel:         "error",
-		SearchAttributes: attrs,
-		ExtraArgs:        devserver.TunedArgs,
-		Stdout:           io.Discard,
-		Stderr:           io.Discard,
-	})
+	srv, err := devserver.Start(context.Background(), devserver.Options{SearchAttributes: &attrs})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		srv.Client().Close()
@@ -595,7 +580,7 @@ func runSetup(t *testing.T, script, address string) (string, error) {
 	return string(out), err
 }
 
-func searchAttributeType(t *testing.T, srv *testsuite.DevServer, name string) enumspb.IndexedValueType {
+func searchAttributeType(t *testing.T, srv *devserver.Server, name string) enumspb.IndexedValueType {
 	t.Helper()
 	resp, err := srv.Client().OperatorService().ListSearchAttributes(context.Background(),
 		&operatorservice.ListSearchAttributesRequest{Namespace: conn.DefaultNamespace})

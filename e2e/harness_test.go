@@ -20,7 +20,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
@@ -37,7 +36,7 @@ var (
 
 // figures are what the suite survived and checked, printed at the end.
 var figures struct {
-	kills, workerRestarts, serverRestarts, runs, rowsChecked, badInputs atomic.Int64
+	kills, workerRestarts, serverRestarts, serverRetries, runs, rowsChecked, badInputs atomic.Int64
 }
 
 // hangGuard bounds every wait of the suite. It is not a timing assertion:
@@ -75,8 +74,8 @@ func runMain(m *testing.M) int {
 		}
 		code = 1
 	}
-	fmt.Printf("e2e figures: %d worker kills survived, %d worker restarts, %d server restarts, %d runs checked, %d rows checked, %d bad inputs tried (%s)\n",
-		figures.kills.Load(), figures.workerRestarts.Load(), figures.serverRestarts.Load(), figures.runs.Load(),
+	fmt.Printf("e2e figures: %d worker kills survived, %d worker restarts, %d server restarts (%d starts retried), %d runs checked, %d rows checked, %d bad inputs tried (%s)\n",
+		figures.kills.Load(), figures.workerRestarts.Load(), figures.serverRestarts.Load(), figures.serverRetries.Load(), figures.runs.Load(),
 		figures.rowsChecked.Load(), figures.badInputs.Load(), time.Since(started).Round(time.Second))
 	return code
 }
@@ -133,7 +132,7 @@ type server struct {
 	t    *testing.T
 	opts devserver.Options
 	log  *testutil.SyncBuffer
-	dev  *testsuite.DevServer
+	dev  *devserver.Server
 	addr string
 }
 
@@ -168,13 +167,6 @@ func startServer(t *testing.T, persistent bool) *server {
 	return s
 }
 
-func (s *server) start() {
-	s.t.Helper()
-	dev, err := devserver.Start(context.Background(), s.opts)
-	require.NoError(s.t, err)
-	s.dev = dev
-}
-
 func (s *server) stop() {
 	if s.dev == nil {
 		return
@@ -186,12 +178,32 @@ func (s *server) stop() {
 	s.dev = nil
 }
 
+// restartTries is how many times restart starts the server before it
+// gives up.
+const restartTries = 3
+
 // restart stops the server and starts it again on the same port and file.
+// The dev server itself has once failed to come back on a busy CI machine
+// (the old process printed a stack trace as it stopped, and the new one
+// never answered). That is the Temporal CLI failing, not blueprint, and
+// what these tests check is that the worker and the runs outlive the
+// server: so a start that fails is logged with the server's output and
+// tried again, and figures count the retries.
 func (s *server) restart() {
 	s.t.Helper()
 	s.stop()
-	s.start()
-	figures.serverRestarts.Add(1)
+	var err error
+	for try := 1; try <= restartTries; try++ {
+		var dev *devserver.Server
+		if dev, err = devserver.Start(context.Background(), s.opts); err == nil {
+			s.dev = dev
+			figures.serverRestarts.Add(1)
+			return
+		}
+		figures.serverRetries.Add(1)
+		s.t.Logf("restart of the dev server on %s, try %d of %d: %v", s.addr, try, restartTries, err)
+	}
+	require.NoError(s.t, err)
 }
 
 // client returns a new client of the server that the test closes at its

@@ -13,12 +13,12 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/schedules"
@@ -29,7 +29,7 @@ const namespace = "default"
 
 // srv is one dev server for the package. Tests do not run in parallel:
 // prune acts on every schedule of the namespace.
-var srv *testsuite.DevServer
+var srv *devserver.Server
 
 func TestMain(m *testing.M) { os.Exit(testutil.RunWithDevServer(m, &srv)) }
 

@@ -3,7 +3,6 @@ package starter_test
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -16,12 +15,11 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/blueprint-etl/blueprint/deployments"
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/internal/badinput"
-	"github.com/blueprint-etl/blueprint/internal/conn"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
@@ -232,17 +230,9 @@ func TestStart(t *testing.T) {
 // TestStartRegistersSearchAttribute runs against a server that has never
 // heard of BlueprintDeployment: the first start registers it.
 func TestStartRegistersSearchAttribute(t *testing.T) {
-	bin, err := devserver.Binary()
-	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  bin,
-		ClientOptions: &client.Options{Namespace: namespace, Logger: conn.QuietLogger()},
-		LogLevel:      "error",
-		Stdout:        io.Discard,
-		Stderr:        io.Discard,
-	})
+	srv, err := devserver.Start(ctx, devserver.Options{Namespace: namespace, SearchAttributes: &temporal.SearchAttributes{}, Untuned: true})
 	require.NoError(t, err)
 	c := srv.Client()
 	t.Cleanup(func() {

@@ -20,8 +20,6 @@ import (
 	"sync"
 	"testing"
 
-	"go.temporal.io/sdk/testsuite"
-
 	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/procs"
 )
@@ -30,12 +28,11 @@ import (
 // now.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := devserver.FreePort()
 	if err != nil {
-		t.Fatalf("testutil: find a free port: %v", err)
+		t.Fatalf("testutil: %v", err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // FreeAddr is FreePort as host:port.
@@ -96,7 +93,7 @@ func RequireTemporal(m *testing.M) int {
 // dev server: it starts the server into *srv, runs the tests, stops it and
 // fails if a test left a process behind. Without the Temporal CLI it stops
 // at once with the one line that says how to get it.
-func RunWithDevServer(m *testing.M, srv **testsuite.DevServer) int {
+func RunWithDevServer(m *testing.M, srv **devserver.Server) int {
 	if _, err := devserver.Binary(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

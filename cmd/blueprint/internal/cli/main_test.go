@@ -17,17 +17,17 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/blueprint-etl/blueprint/cmd/blueprint/internal/cli"
 	"github.com/blueprint-etl/blueprint/flows"
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
+	"github.com/blueprint-etl/blueprint/internal/devserver"
 	"github.com/blueprint-etl/blueprint/internal/testutil"
 )
 
 // srv is the package's one dev server. Tests do not run in parallel:
 // deploy --prune acts on every schedule of the namespace.
-var srv *testsuite.DevServer
+var srv *devserver.Server
 
 func TestMain(m *testing.M) {
 	// The tests pass --address and --namespace; nothing from the

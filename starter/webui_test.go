@@ -31,10 +31,9 @@ import (
 // user metadata, so no Web UI version can show the summary there yet.
 func TestWebUIShowsWhatARunIs(t *testing.T) {
 	testutil.RequireChromium(t)
-	port := testutil.FreePort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	srv, err := devserver.Start(ctx, devserver.Options{UIPort: port})
+	srv, err := devserver.Start(ctx, devserver.Options{UI: true})
 	require.NoError(t, err)
 	c := srv.Client()
 	t.Cleanup(func() {
@@ -63,7 +62,7 @@ func TestWebUIShowsWhatARunIs(t *testing.T) {
 	// long-polls its history, which holds headless Chromium's virtual time.
 	require.NoError(t, c.TerminateWorkflow(ctx, s.WorkflowID, s.RunID, "checked in the Web UI"))
 
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	base := fmt.Sprintf("http://127.0.0.1:%d", srv.UIPort())
 	waitHTTP(ctx, t, base)
 	t.Setenv(webui.EnvURL, base)
 	run := strings.TrimSuffix(starter.UILink(namespace, s.WorkflowID, s.RunID), "/history")

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -84,7 +85,11 @@ type Options struct {
 	Log io.Writer
 	// DataConverter of the returned client (nil: the SDK's default).
 	DataConverter converter.DataConverter
-	// UIPort, when not 0, serves the Web UI on that port (else headless).
+	// UI serves the Web UI, on UIPort, or on a port Start picks when
+	// UIPort is 0 (Server.UIPort says which).
+	UI bool
+	// UIPort, when not 0, serves the Web UI on that port (else headless,
+	// unless UI).
 	UIPort int
 	// ExtraArgs are more `temporal server start-dev` arguments, e.g.
 	// --dynamic-config-value settings a test needs.
@@ -107,15 +112,49 @@ type Server struct {
 	cmd      *exec.Cmd
 	client   client.Client
 	hostPort string
+	uiPort   int
 	out      *tail
 	exited   chan struct{} // closed when the process has exited
 	waitErr  error         // its Wait error, once exited is closed
 }
 
+// portTries is how many times Start picks new ports when a port it picked
+// was taken before the server bound it.
+const portTries = 3
+
 // Start starts a dev server and returns it with a client for it, once the
 // server answers. If it does not within a minute, or exits first, the
-// process is gone when Start returns its error.
+// process is gone when Start returns its error. When a port Start picked
+// itself (Port 0, or UI without UIPort) was taken before the server bound
+// it, Start tries again with new ones.
 func Start(ctx context.Context, o Options) (*Server, error) {
+	picked := o.Port == 0 || (o.UI && o.UIPort == 0)
+	for try := 1; ; try++ {
+		s, err := start(ctx, o)
+		switch {
+		case err == nil:
+			return s, nil
+		case picked && portTaken(s) && try < portTries:
+			continue
+		default:
+			return nil, err
+		}
+	}
+}
+
+// pickPort is how start picks a port: FreePort, but for tests of a port
+// taken meanwhile.
+var pickPort = FreePort
+
+// portTaken says whether the server s, which did not come up, said a port
+// was in use.
+func portTaken(s *Server) bool {
+	return s != nil && strings.Contains(s.out.String(), "address already in use")
+}
+
+// start is one try of Start; when it fails it returns the dead server too,
+// for its output.
+func start(ctx context.Context, o Options) (*Server, error) {
 	bin, err := Binary()
 	if err != nil {
 		return nil, err
@@ -124,24 +163,28 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if ns == "" {
 		ns = conn.DefaultNamespace
 	}
-	port := o.Port
-	if port == 0 {
-		if port, err = FreePort(); err != nil {
+	if o.Port == 0 {
+		if o.Port, err = pickPort(); err != nil {
 			return nil, err
 		}
 	}
-	hostPort := fmt.Sprintf("127.0.0.1:%d", port)
+	if o.UI && o.UIPort == 0 {
+		if o.UIPort, err = pickPort(); err != nil {
+			return nil, err
+		}
+	}
+	hostPort := fmt.Sprintf("127.0.0.1:%d", o.Port)
 	out := &tail{}
 	var w io.Writer = out
 	if o.Log != nil {
 		w = io.MultiWriter(o.Log, out)
 	}
-	cmd := exec.Command(bin, args(o, ns, port)...)
+	cmd := exec.Command(bin, args(o, ns)...)
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start dev server: %w", err)
 	}
-	s := &Server{cmd: cmd, hostPort: hostPort, out: out, exited: make(chan struct{})}
+	s := &Server{cmd: cmd, hostPort: hostPort, uiPort: o.UIPort, out: out, exited: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
 		close(s.exited)
@@ -149,20 +192,20 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	copts := client.Options{HostPort: hostPort, Namespace: ns, Logger: conn.QuietLogger(), DataConverter: o.DataConverter}
 	if s.client, err = s.dial(ctx, copts); err != nil {
 		s.kill()
-		return nil, fmt.Errorf("start dev server on %s: %w; its output ends:\n%s", hostPort, err, out.String())
+		return s, fmt.Errorf("start dev server on %s: %w; its output ends:\n%s", hostPort, err, out.String())
 	}
 	return s, nil
 }
 
 // args are the `temporal server start-dev` arguments for o.
-func args(o Options, ns string, port int) []string {
+func args(o Options, ns string) []string {
 	a := []string{"server", "start-dev",
-		"--ip", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--ip", "127.0.0.1", "--port", strconv.Itoa(o.Port),
 		"--namespace", ns,
 		"--log-level", "error",
 		"--dynamic-config-value", "frontend.enableServerVersionCheck=false",
 	}
-	if o.UIPort == 0 {
+	if o.UIPort == 0 { // start has picked one when o.UI
 		a = append(a, "--headless")
 	} else {
 		a = append(a, "--ui-port", strconv.Itoa(o.UIPort))
@@ -208,6 +251,9 @@ func (s *Server) dial(ctx context.Context, copts client.Options) (client.Client,
 // Client is a client of the server, closed by the caller before Stop.
 func (s *Server) Client() client.Client { return s.client }
 
+// UIPort is the port of the server's Web UI on 127.0.0.1 (0: headless).
+func (s *Server) UIPort() int { return s.uiPort }
+
 // FrontendHostPort is the server's frontend address, host:port.
 func (s *Server) FrontendHostPort() string { return s.hostPort }
 
@@ -236,14 +282,35 @@ func (s *Server) kill() {
 	<-s.exited
 }
 
-// FreePort asks the kernel for a port on 127.0.0.1 that no one listens on.
+// FreePort asks the kernel for a port on 127.0.0.1 that no one listens on,
+// and keeps the kernel from handing it to anyone else for a while, the way
+// the Temporal CLI picks its own ports: it connects to the port and closes
+// the accepted side first, which leaves that side in TIME_WAIT (60 s on
+// Linux). Meanwhile neither another bind to port 0 nor an outgoing
+// connection is given the port, yet a listener can still bind it by number
+// (Go listeners set SO_REUSEADDR). Without that, on a machine busy with
+// other tests, the port was taken between FreePort and the server's bind.
 func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	addr := l.Addr().(*net.TCPAddr)
+	c, err := net.DialTCP("tcp", nil, addr)
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer c.Close()
+	accepted, err := l.Accept()
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	// Closed before the dialing side: TIME_WAIT stays on this port's side.
+	if err := accepted.Close(); err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	return addr.Port, nil
 }
 
 // tail keeps the last tailSize bytes written to it, for error messages.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -85,4 +86,35 @@ func TestStopWaitsForTheServer(t *testing.T) {
 	srv.Client().Close()
 	require.NoError(t, srv.Stop())
 	assert.Empty(t, testutil.Children())
+}
+
+// A port Start picked itself and found taken when the server came to bind
+// it (another process got it meanwhile) is picked again: the first UI port
+// handed out here is one a listener holds.
+func TestStartPicksAgainAPortTakenMeanwhile(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	busy := taken.Addr().(*net.TCPAddr).Port
+	var picks int
+	t.Cleanup(devserver.SetPickPort(func() (int, error) {
+		picks++
+		if picks == 2 { // the first try's UI port, after its frontend port
+			return busy, nil
+		}
+		return devserver.FreePort()
+	}))
+
+	srv, err := devserver.Start(context.Background(), devserver.Options{UI: true})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		srv.Client().Close()
+		assert.NoError(t, srv.Stop())
+	})
+	assert.Equal(t, 4, picks, "two tries, each picking a frontend and a UI port")
+	assert.NotEqual(t, busy, srv.UIPort())
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", srv.UIPort()))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the Web UI answers on the port Start reports")
 }

@@ -203,15 +203,14 @@ func everyRunCases() []everyRunCase {
 // is readable in `runs show` and (unencrypted) in the Web UI.
 func TestEveryRunOfEveryFlowEnds(t *testing.T) {
 	testutil.RequireChromium(t)
-	uiPort := testutil.FreePort(t)
-	es, err := devserver.Start(context.Background(), devserver.Options{UIPort: uiPort})
+	es, err := devserver.Start(context.Background(), devserver.Options{UI: true})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		es.Client().Close()
 		_ = es.Stop()
 	})
 	addr := es.FrontendHostPort()
-	uiBase := fmt.Sprintf("http://127.0.0.1:%d", uiPort)
+	uiBase := fmt.Sprintf("http://127.0.0.1:%d", es.UIPort())
 	h, hookURL := newHooks(t)
 	env := map[string]string{"DONE_HOOK": hookURL + "/completed", "FAILED_HOOK": hookURL + "/failed"}
 	memo := map[string]any{runinfo.MemoNotify: []runinfo.Webhook{

@@ -110,7 +110,7 @@ func TestRetry(t *testing.T) {
 				s, err := retry(starter.RetryRequest{WorkflowID: orig.WorkflowID})
 				require.NoError(t, err)
 				assert.NotEqual(t, orig.WorkflowID, s.WorkflowID, "a retry is a new run with its own ID")
-				assert.Regexp(t, `^`+tc.deployment+`-\d{8}T\d{6}Z-[0-9a-f]{6}$`, s.WorkflowID)
+				assert.Regexp(t, `^`+tc.deployment+`-\d{8}T\d{6}Z-[0-9a-f]{12}$`, s.WorkflowID)
 				assert.Equal(t, orig.Deployment, s.Deployment)
 				assert.Equal(t, orig.Workflow, s.Workflow)
 				assert.Equal(t, orig.TaskQueue, s.TaskQueue)

@@ -50,7 +50,7 @@ func TestOptions(t *testing.T) {
 	assert.Equal(t, "production-etl · batch_size=1000 · source_url=demo://orders", o.StaticSummary)
 
 	generated := starter.Options(d, "", params)
-	assert.Regexp(t, `^production-etl-\d{8}T\d{6}Z-[0-9a-f]{6}$`, generated.ID)
+	assert.Regexp(t, `^production-etl-\d{8}T\d{6}Z-[0-9a-f]{12}$`, generated.ID)
 	assert.NotEqual(t, generated.ID, starter.Options(d, "", params).ID)
 
 	assert.Equal(t, runinfo.TaskQueue, starter.Options(deployments.Deployment{Flows: flows.Registry.Flows(), Name: "x"}, "", nil).TaskQueue)
@@ -167,7 +167,7 @@ func TestStart(t *testing.T) {
 		s, err := starter.Start(ctx, c, namespace, m, starter.Request{Deployment: "adhoc-etl"})
 		require.NoError(t, err)
 		terminateOnCleanup(t, c, s)
-		assert.Regexp(t, `^adhoc-etl-\d{8}T\d{6}Z-[0-9a-f]{6}$`, s.WorkflowID)
+		assert.Regexp(t, `^adhoc-etl-\d{8}T\d{6}Z-[0-9a-f]{12}$`, s.WorkflowID)
 		requireStarted(t, c, s, `{"batch_size":100,"source_url":"demo://orders"}`)
 	})
 

@@ -86,9 +86,9 @@ The worker keeps at most $BLUEPRINT_RUN_LOG_MAX_LINES lines per run (default
 --follow prints new lines as they come until the run ends, then exits like
 'run --watch': 0 if it completed, 1 otherwise. With -o json, the lines are a
 JSON array, or with --follow one JSON object per line.`, envDatabaseURL, store.DefaultRunLogMaxLines, store.DefaultRunLogRetention),
-		Example: `  blueprint runs logs production-etl-20250131T090000Z-1a2b3c
-  blueprint runs logs production-etl-20250131T090000Z-1a2b3c --level warn
-  blueprint runs logs adhoc-etl-20250131T090000Z-4d5e6f --follow
+		Example: `  blueprint runs logs production-etl-20250131T090000Z-1a2b3c4d5e6f
+  blueprint runs logs production-etl-20250131T090000Z-1a2b3c4d5e6f --level warn
+  blueprint runs logs adhoc-etl-20250131T090000Z-4d5e6f7a8b9c --follow
   BLUEPRINT_DATABASE_URL=postgres://etl@db/warehouse blueprint runs logs ID -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.run(func(ctx context.Context, args []string) error {

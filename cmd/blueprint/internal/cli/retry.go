@@ -38,8 +38,8 @@ out) can be retried; a running or scheduled run is refused with exit code 2
 'temporal workflow start', which carries no BlueprintDeployment), and one
 whose deployment is no longer in the manifest. --watch and --timeout work as
 for 'blueprint run'.`,
-		Example: `  blueprint runs retry production-etl-20250131T090000Z-1a2b3c
-  blueprint runs retry production-etl-20250131T090000Z-1a2b3c --watch
+		Example: `  blueprint runs retry production-etl-20250131T090000Z-1a2b3c4d5e6f
+  blueprint runs retry production-etl-20250131T090000Z-1a2b3c4d5e6f --watch
   blueprint runs retry my-first-run --run-id 0194b7a2-... --id my-first-run-again -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withManifest(func(ctx context.Context, srv *session, m *deployments.Manifest, args []string) error {

@@ -70,7 +70,7 @@ func TestRunsRetry(t *testing.T) {
 	m := regexp.MustCompile(`Workflow ID:\s+(\S+)`).FindStringSubmatch(r.stdout)
 	require.NotNil(t, m, r.stdout)
 	retry := m[1]
-	assert.Regexp(t, `^`+name+`-\d{8}T\d{6}Z-[0-9a-f]{6}$`, retry)
+	assert.Regexp(t, `^`+name+`-\d{8}T\d{6}Z-[0-9a-f]{12}$`, retry)
 	assert.Contains(t, r.stdout, "Run "+retry+" failed in ")
 	assert.Contains(t, r.stderr, "Extract failed after 3 attempts: synthetic source unavailable (fail=always)")
 	assert.Equal(t, startedInput(t, orig), startedInput(t, retry), "the same parameters")

@@ -94,7 +94,7 @@ func TestRunParameters(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &v), r.stdout)
 	assert.Equal(t, "cli-params", v.Deployment)
-	assert.Regexp(t, `^cli-params-\d{8}T\d{6}Z-[0-9a-f]{6}$`, v.WorkflowID)
+	assert.Regexp(t, `^cli-params-\d{8}T\d{6}Z-[0-9a-f]{12}$`, v.WorkflowID)
 	assert.NotEmpty(t, v.RunID)
 	assert.Equal(t, "tq-cli-params", v.TaskQueue)
 	assert.Equal(t, map[string]any{"batch_size": 3.0, "source_url": "demo://orders"}, v.Parameters)

@@ -39,10 +39,10 @@ BlueprintDeployment search attribute, so they can be listed by deployment.
 (Prefect users: this is 'prefect flow-run'; the alias works too.)`,
 		Example: `  blueprint runs ls --deployment production-etl
   blueprint runs ls --status failed --limit 5
-  blueprint runs show production-etl-20250131T090000Z-1a2b3c
-  blueprint runs logs production-etl-20250131T090000Z-1a2b3c --follow
-  blueprint runs cancel production-etl-20250131T090000Z-1a2b3c
-  blueprint runs retry production-etl-20250131T090000Z-1a2b3c`,
+  blueprint runs show production-etl-20250131T090000Z-1a2b3c4d5e6f
+  blueprint runs logs production-etl-20250131T090000Z-1a2b3c4d5e6f --follow
+  blueprint runs cancel production-etl-20250131T090000Z-1a2b3c4d5e6f
+  blueprint runs retry production-etl-20250131T090000Z-1a2b3c4d5e6f`,
 		Args: cobra.ArbitraryArgs,
 		RunE: groupRunE,
 	}
@@ -334,7 +334,7 @@ a locked SQLite file), a Waiting line says so, from the activity's heartbeat:
 "Load is waiting for the warehouse (connection refused) since ...". A run
 waiting for a slot of its deployment's concurrency limit has status "waiting
 (concurrency limit 1 of 1 taken by WORKFLOW_ID)".`,
-		Example: `  blueprint runs show production-etl-20250131T090000Z-1a2b3c
+		Example: `  blueprint runs show production-etl-20250131T090000Z-1a2b3c4d5e6f
   blueprint runs show production-etl-2025-01-31T15:00:00Z --run-id 0194b7a2-... -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withServer(func(ctx context.Context, srv *session, args []string) error {
@@ -549,7 +549,7 @@ func (a *app) runsCancelCommand() *cobra.Command {
 		Long: `Request cancellation of a running run. The activity in progress stops at its next
 heartbeat, the run records itself as cancelled and ends with status cancelled.
 A run that has already ended cannot be cancelled (exit code 2).`,
-		Example: `  blueprint runs cancel production-etl-20250131T090000Z-1a2b3c`,
+		Example: `  blueprint runs cancel production-etl-20250131T090000Z-1a2b3c4d5e6f`,
 		Args:    cobra.ExactArgs(1),
 		RunE: a.withServer(func(ctx context.Context, srv *session, args []string) error {
 			ctx, c, err := srv.connect(ctx)

@@ -137,7 +137,17 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	s.location = t.location()
-	if err := s.db.PingContext(ctx); err != nil {
+	ping := func() error { return s.db.PingContext(ctx) }
+	if t.driver == DriverSQLite {
+		// A new connection switches the file to WAL, which SQLite may
+		// refuse at once (SQLITE_BUSY) rather than wait while other
+		// processes open the same new file: wait as the busy timeout
+		// would. A PostgreSQL server that is down is reported at once.
+		ping = func() error {
+			return waitFor(ctx, SQLiteBusyTimeout, nil, func() error { return s.db.PingContext(ctx) })
+		}
+	}
+	if err := ping(); err != nil {
 		_ = s.closePools()
 		return nil, fmt.Errorf("store: connect to %s: %w", RedactDSN(dsn), err)
 	}

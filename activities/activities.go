@@ -54,9 +54,10 @@ const (
 // is a blocking call that a one-chunk run (most daily runs) need not pay
 // for.
 //
-// Each stage also works one chunk ahead (see ahead): while a chunk
-// commits, the next one is read and checked, so a worker with two cores
-// spends its second one on the records and not only on the database.
+// Each stage also works ahead of its commits: while Extract commits a
+// chunk, the next one is read from the source (ahead); Transform and Load
+// read and check several staged chunks at once (aheadEach), so a worker
+// spends all its cores on the records and not only on the database.
 type Activities struct {
 	Store   *store.Store
 	Sources source.Config
@@ -326,32 +327,55 @@ func (a *Activities) doTransform(ctx context.Context, in datapipeline.TransformI
 
 // transform checks the raw chunks from cp.NextSeq on. Each chunk is
 // checked with a Deduper of its own, ahead of the commit; duplicates of
-// ids kept by earlier chunks are found by PutTransformChunk, in the
-// database, so a run of any size needs no memory for its ids.
+// ids kept by earlier chunks are found by PutTransformChunk, in memory for
+// the run's first million or so records and in the database after them
+// (store.Keys), so a run of any size fits in a worker. An attempt that
+// resumes first reads the committed chunks again for the ids they keep in
+// memory.
 func (a *Activities) transform(ctx context.Context, in datapipeline.TransformInput, recs loader.Records, cp store.Checkpoint) (store.Checkpoint, error) {
 	hb := startHeartbeats(ctx, datapipeline.Checkpoint{Stage: runinfo.StageTransform, Chunks: cp.NextSeq, Records: cp.Records})
 	defer hb.stop()
+	staged, err := a.Store.Checkpoint(ctx, in.Run, runinfo.StageExtract)
+	if err != nil {
+		return cp, fmt.Errorf("read extract checkpoint: %w", err)
+	}
+	var keys *store.Keys
+	if cp.NextSeq == 0 {
+		keys = store.NewKeys(staged.NextSeq, staged.Records)
+	} else {
+		keys = store.ResumeKeys(cp.MemoryChunks, staged.NextSeq, staged.Records)
+	}
+	defer keys.Release()
+	err = aheadEach(ctx, 0, min(cp.NextSeq, keys.MemoryChunks()), checkWorkers(), func(ctx context.Context, seq int) ([]transform.Valid, error) {
+		raw, err := a.Store.ReadChunk(ctx, in.Run, runinfo.StageExtract, seq)
+		if err != nil {
+			return nil, fmt.Errorf("read staged chunk %d: %w", seq, err)
+		}
+		valid, _ := recs.Check(raw, transform.NewDeduper())
+		return valid, nil
+	}, func(valid []transform.Valid) error {
+		keys.Add(valid)
+		return nil
+	})
+	if err != nil {
+		return cp, err
+	}
 	rejectedRows := activity.GetMetricsHandler(ctx).Counter(MetricRowsRejected)
 	type checked struct {
 		seq     int
 		valid   []transform.Valid
 		rejects []record.Rejected
 	}
-	err := ahead(ctx, func(ctx context.Context, emit func(checked) bool) error {
-		for seq := cp.NextSeq; seq < in.Chunks; seq++ {
-			raw, err := a.Store.ReadChunk(ctx, in.Run, runinfo.StageExtract, seq)
-			if err != nil {
-				return fmt.Errorf("read staged chunk %d: %w", seq, err)
-			}
-			valid, rejects := recs.Check(raw, transform.NewDeduper())
-			if !emit(checked{seq, valid, rejects}) {
-				return nil
-			}
+	err = aheadEach(ctx, cp.NextSeq, in.Chunks, checkWorkers(), func(ctx context.Context, seq int) (checked, error) {
+		raw, err := a.Store.ReadChunk(ctx, in.Run, runinfo.StageExtract, seq)
+		if err != nil {
+			return checked{}, fmt.Errorf("read staged chunk %d: %w", seq, err)
 		}
-		return nil
+		valid, rejects := recs.Check(raw, transform.NewDeduper())
+		return checked{seq, valid, rejects}, nil
 	}, func(c checked) error {
 		before := cp.Rejected
-		next, err := a.Store.PutTransformChunk(ctx, in.Run, c.seq, c.valid, c.rejects, c.seq+1 == in.Chunks)
+		next, err := a.Store.PutTransformChunk(ctx, in.Run, c.seq, c.valid, c.rejects, c.seq+1 == in.Chunks, keys)
 		if err != nil {
 			return fmt.Errorf("transform chunk %d: %w", c.seq, err)
 		}
@@ -405,30 +429,25 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 	defer hb.stop()
 	// Each raw chunk is read again and the records Transform kept are
 	// normalised again (a pure function, cheaper than staging a second
-	// copy), one chunk ahead of the upserts.
+	// copy), ahead of the upserts.
 	type clean struct {
 		seq  int
 		rows loader.Rows
 	}
-	err = ahead(ctx, func(ctx context.Context, emit func(clean) bool) error {
-		for seq := cp.NextSeq; seq < in.Chunks; seq++ {
-			raw, err := a.Store.ReadChunk(ctx, in.Run, runinfo.StageExtract, seq)
-			if err != nil {
-				return fmt.Errorf("read staged chunk %d: %w", seq, err)
-			}
-			rejected, err := a.Store.RejectedIndexes(ctx, in.Run, seq)
-			if err != nil {
-				return err
-			}
-			rows, err := recs.Rows(raw, rejected)
-			if err != nil {
-				return fmt.Errorf("staged chunk %d: %w", seq, err)
-			}
-			if !emit(clean{seq, rows}) {
-				return nil
-			}
+	err = aheadEach(ctx, cp.NextSeq, in.Chunks, loadWorkers, func(ctx context.Context, seq int) (clean, error) {
+		raw, err := a.Store.ReadChunk(ctx, in.Run, runinfo.StageExtract, seq)
+		if err != nil {
+			return clean{}, fmt.Errorf("read staged chunk %d: %w", seq, err)
 		}
-		return nil
+		rejected, err := a.Store.RejectedIndexes(ctx, in.Run, seq)
+		if err != nil {
+			return clean{}, err
+		}
+		rows, err := recs.Rows(raw, rejected)
+		if err != nil {
+			return clean{}, fmt.Errorf("staged chunk %d: %w", seq, err)
+		}
+		return clean{seq, rows}, nil
 	}, func(c clean) error {
 		got, err := c.rows.Load(ctx, a.Store, in.Run, in.Source, c.seq)
 		if err != nil {

@@ -187,7 +187,7 @@ func TestNonRetryableClassification(t *testing.T) {
 		require.NoError(t, e.acts.Store.BeginRun(t.Context(), store.RunRecord{WorkflowID: drifted.WorkflowID, RunID: drifted.RunID,
 			Source: "demo://orders?seed=1", Status: runinfo.RunRunning, StartedAt: time.Now()}))
 		require.NoError(t, e.acts.Store.PutExtractChunk(t.Context(), drifted, 0, store.NewStagedChunk(append(line, '\n'), 1), "", true))
-		_, err = e.acts.Store.PutTransformChunk(t.Context(), drifted, 0, []transform.Valid{{Index: 0, Order: wide, Raw: line}}, nil, true)
+		_, err = e.acts.Store.PutTransformChunk(t.Context(), drifted, 0, []transform.Valid{{Index: 0, Order: wide, Raw: line}}, nil, true, nil)
 		require.NoError(t, err)
 		_, err = e.ExecuteActivity(e.acts.Load, datapipeline.LoadInput{Run: drifted, Source: "demo://orders?seed=1", Chunks: 1})
 		appErr := applicationError(t, err)
@@ -197,4 +197,52 @@ func TestNonRetryableClassification(t *testing.T) {
 		assert.NotEmpty(t, valid, "the first run's chunk is fine")
 		assert.Len(t, valid, 10-len(rejects))
 	})
+}
+
+// A Transform that resumes after committed chunks first reads them again
+// for the ids they keep in the worker's memory (store.Keys): an id that a
+// chunk committed by the attempt before repeats in a later chunk is still
+// rejected as a duplicate, and every chunk is checked once.
+func TestTransformResumesWithTheIdsOfTheCommittedChunks(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	ref := run(t)
+	require.NoError(t, e.acts.Store.BeginRun(ctx, store.RunRecord{WorkflowID: ref.WorkflowID, RunID: ref.RunID,
+		Source: "demo://orders", Status: runinfo.RunRunning, StartedAt: time.Now()}))
+	line := func(id string) []byte {
+		b, err := json.Marshal(record.Order{ID: id, CustomerEmail: "a@example.com", Category: "books",
+			Amount: "10.00", Currency: "EUR", Timestamp: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)})
+		require.NoError(t, err)
+		return append(b, '\n')
+	}
+	chunks := [][]string{{"a", "b"}, {"c"}, {"d", "b", "c"}} // chunk 2 repeats b (chunk 0) and c (chunk 1)
+	for seq, ids := range chunks {
+		var raw []byte
+		for _, id := range ids {
+			raw = append(raw, line(id)...)
+		}
+		require.NoError(t, e.acts.Store.PutExtractChunk(ctx, ref, seq, store.NewStagedChunk(raw, len(ids)), "", seq == len(chunks)-1))
+	}
+	// The attempt before committed chunks 0 and 1, and died with the ids
+	// it held.
+	lost := store.NewKeys(len(chunks), 6)
+	defer lost.Release()
+	require.Equal(t, len(chunks), lost.MemoryChunks(), "a small run keeps every chunk's ids in memory")
+	for seq := range 2 {
+		raw, err := e.acts.Store.ReadChunk(ctx, ref, runinfo.StageExtract, seq)
+		require.NoError(t, err)
+		valid, rejects := transform.Chunk(raw, transform.NewDeduper())
+		_, err = e.acts.Store.PutTransformChunk(ctx, ref, seq, valid, rejects, false, lost)
+		require.NoError(t, err)
+	}
+
+	v, err := e.ExecuteActivity(e.acts.Transform, datapipeline.TransformInput{Run: ref, Chunks: len(chunks)})
+	require.NoError(t, err)
+	var res datapipeline.TransformResult
+	require.NoError(t, v.Get(&res))
+	assert.Equal(t, int64(4), res.Valid, "a, b, c and d")
+	assert.Equal(t, map[string]int64{record.ReasonDuplicateID: 2}, res.Reasons)
+	idx, err := e.acts.Store.RejectedIndexes(ctx, ref, 2)
+	require.NoError(t, err)
+	assert.Equal(t, []int{1, 2}, idx, "chunk 2's b and c")
 }

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"time"
 
@@ -43,6 +44,76 @@ func ahead[T any](ctx context.Context, produce func(ctx context.Context, emit fu
 		}
 	}
 	return <-done
+}
+
+// checkWorkers is how many staged chunks Transform reads and checks at
+// once (aheadEach): one per core, and one more, so that the cores stay
+// busy checking while the chunk before commits. Checking is most of
+// Transform's work.
+func checkWorkers() int { return runtime.GOMAXPROCS(0) + 1 }
+
+// loadWorkers is how many staged chunks Load reads and normalises at once
+// (aheadEach): one ahead of the upserts, which are most of Load's work and
+// the slower part, and one more while the upserts wait. More would take
+// the cores the upserts need.
+const loadWorkers = 2
+
+// aheadEach prepares the items from..to-1 in up to workers goroutines at
+// once, ahead of consume, which gets each item, in order, as soon as it
+// and the ones before it are ready. It is ahead for work whose items do not
+// depend on each other (reading and checking a staged chunk): on a worker
+// with two cores, checking the records takes two goroutines to keep up with
+// the commits. No more than workers items are prepared or waiting at a
+// time, so memory stays bounded. It returns the first error in item order,
+// prepare's or consume's, and only once every prepare it started has
+// returned.
+func aheadEach[T any](ctx context.Context, from, to, workers int, prepare func(ctx context.Context, i int) (T, error), consume func(T) error) error {
+	if from >= to {
+		return nil
+	}
+	workers = max(1, workers)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		v   T
+		err error
+	}
+	// One channel per item, queued in item order: its capacity bounds the
+	// items prepared or waiting, and each prepare sends exactly once.
+	queue := make(chan chan result, workers-1)
+	var wg sync.WaitGroup
+	go func() {
+		defer close(queue)
+		for i := from; i < to; i++ {
+			out := make(chan result, 1)
+			select {
+			case queue <- out:
+			case <-ctx.Done():
+				return
+			}
+			wg.Go(func() {
+				v, err := prepare(ctx, i)
+				out <- result{v, err}
+			})
+		}
+	}()
+	var failed error
+	for out := range queue {
+		r := <-out
+		if failed != nil {
+			continue // draining: every prepare started sends once
+		}
+		err := r.err
+		if err == nil {
+			err = consume(r.v)
+		}
+		if err != nil {
+			failed = err
+			cancel()
+		}
+	}
+	wg.Wait()
+	return failed
 }
 
 // HeartbeatEvery is how often a running stage heartbeats when no chunk

@@ -253,7 +253,7 @@ func TestWarehouseOutages(t *testing.T) {
 		t.Parallel()
 		o := newOutage(t, srv, c, "transform", "")
 		o.w.start()
-		o.stopWhileLocked("stage_ids", datapipeline.TransformActivity, runinfo.StageTransform) // Transform's first chunk waits for it
+		o.stopWhileLocked("rejected_records", datapipeline.TransformActivity, runinfo.StageTransform) // Transform's first chunk writes its rejects
 	})
 
 	t.Run("worker started while postgres is down, then stopped during load", func(t *testing.T) {
@@ -344,8 +344,14 @@ func TestWarehouseOutages(t *testing.T) {
 		t.Parallel()
 		o := newOutage(t, srv, c, "drops", "")
 		o.w.start()
-		feed, url := heldFeed(t, outageHold)
-		ids, orders := o.lockTable("stage_ids"), o.lockTable("orders")
+		// A duplicate in the first page: Transform's first chunk writes
+		// a rejected record (the ids of its valid ones stay in memory).
+		recs := testutil.OrderRecords("held", outageRows)
+		recs[1] = recs[0]
+		feed := &testutil.Feed{Style: testutil.FeedLinkArray, Records: recs, PageSize: 100, Hold: testutil.RequestAt{Page: outageHold, Request: 1}}
+		feed.Start(t)
+		url, _ := feed.Source()
+		rejects, orders := o.lockTable("rejected_records"), o.lockTable("orders")
 		run := o.run("outage-drops", datapipeline.Params{BatchSize: outageRows, SourceURL: url})
 		drop := func(keep ...*pgx.Conn) {
 			var pids []uint32
@@ -358,14 +364,14 @@ func TestWarehouseOutages(t *testing.T) {
 		}
 		// 1: while Extract reads (its pooled connections are dropped).
 		arrived(t, feed)
-		drop(ids, orders)
+		drop(rejects, orders)
 		feed.Release()
 		// 2 and 3: inside Transform's transaction, which waits for the
-		// lock on stage_ids and runs again each time; the second drop
-		// ends the lock too.
-		first := o.waitLocked("stage_ids", 0)
-		drop(ids, orders)
-		o.waitLocked("stage_ids", first)
+		// lock on rejected_records (its first chunk's rejects) and runs
+		// again each time; the second drop ends the lock too.
+		first := o.waitLocked("rejected_records", 0)
+		drop(rejects, orders)
+		o.waitLocked("rejected_records", first)
 		drop(orders)
 		// 4 and 5: the same inside Load's transaction, with the lock on
 		// orders.

@@ -139,7 +139,9 @@ func (t Totals) OneLine() string {
 func (d *Dataset) Load(ctx context.Context, seq int, records [][]byte) (Totals, error) {
 	raw := bytes.Join(records, []byte{'\n'})
 	valid, rejects := d.recs.Check(raw, transform.NewDeduper())
-	checked, err := d.st.PutTransformChunk(ctx, d.run, seq, valid, rejects, false)
+	// No Keys: the duplicate check keeps every chunk's keys in the
+	// warehouse, as a flow's chunks cannot be read again to rebuild them.
+	checked, err := d.st.PutTransformChunk(ctx, d.run, seq, valid, rejects, false, nil)
 	if err != nil {
 		return Totals{}, fmt.Errorf("dataset %s: chunk %d: %w", d.def.Name, seq, err)
 	}

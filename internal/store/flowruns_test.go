@@ -54,7 +54,7 @@ func TestFlowRunEndDropsStaging(t *testing.T) {
 		ref, other := runRef("kept"), runRef("other")
 		rejected := []record.Rejected{{Index: 2, Reason: record.ReasonInvalidEmail, Detail: "no @", Raw: `{}`}}
 		for _, r := range []runinfo.RunRef{ref, other} {
-			_, err := s.PutTransformChunk(ctx, r, 0, valids(0, "a", "b"), rejected, false)
+			_, err := s.PutTransformChunk(ctx, r, 0, valids(0, "a", "b"), rejected, false, nil)
 			require.NoError(t, err)
 		}
 		require.Equal(t, 2, keptIDs(t, s, ref))

@@ -41,7 +41,7 @@ func TestRunLifecycle(t *testing.T) {
 		// Stage a little of everything.
 		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, store.NewStagedChunk([]byte("raw"), 3), "", true))
 		_, err = s.PutTransformChunk(ctx, ref, 0, valids(0, "a", "b"),
-			[]record.Rejected{{Index: 2, RecordID: "x", Reason: record.ReasonInvalidAmount}}, false)
+			[]record.Rejected{{Index: 2, RecordID: "x", Reason: record.ReasonInvalidAmount}}, false, nil)
 		require.NoError(t, err)
 		_, err = s.LoadChunk(ctx, ref, "demo://orders", 0, makeOrders(0, 2))
 		require.NoError(t, err)
@@ -109,7 +109,7 @@ func TestFinishRun(t *testing.T) {
 			if tt.begin {
 				require.NoError(t, s.BeginRun(ctx, store.RunRecord{WorkflowID: ref.WorkflowID, RunID: ref.RunID, Source: "s"}))
 				require.NoError(t, s.PutExtractChunk(ctx, ref, 0, store.NewStagedChunk([]byte("raw"), 2), "", true))
-				_, err := s.PutTransformChunk(ctx, ref, 0, valids(1, "a"), []record.Rejected{{Index: 0, Reason: record.ReasonMalformed}}, false)
+				_, err := s.PutTransformChunk(ctx, ref, 0, valids(1, "a"), []record.Rejected{{Index: 0, Reason: record.ReasonMalformed}}, false, nil)
 				require.NoError(t, err)
 			}
 			err := s.FinishRun(ctx, ref, tt.status, "source is down")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"strings"
 	"time"
 
@@ -43,6 +44,11 @@ type Checkpoint struct {
 	Rejected int64            `json:"rejected"`
 	Reasons  map[string]int64 `json:"rejected_by_reason,omitempty"`
 
+	// MemoryChunks is how many of the run's first chunks keep the ids of
+	// their valid records in memory rather than in stage_ids (Keys), as
+	// the attempt that committed the first chunk drew the line.
+	MemoryChunks int `json:"memory_chunks,omitempty"`
+
 	// Load counts.
 	Inserted  int64 `json:"inserted"`
 	Updated   int64 `json:"updated"`
@@ -54,6 +60,7 @@ type checkpointCounts struct {
 	Valid     int64            `json:"valid,omitempty"`
 	Rejected  int64            `json:"rejected,omitempty"`
 	Reasons   map[string]int64 `json:"rejected_by_reason,omitempty"`
+	Memory    int              `json:"memory_chunks,omitempty"`
 	Inserted  int64            `json:"inserted,omitempty"`
 	Updated   int64            `json:"updated,omitempty"`
 	Unchanged int64            `json:"unchanged,omitempty"`
@@ -113,7 +120,7 @@ func readCheckpoint(ctx context.Context, q querier, ref runinfo.RunRef, stage, l
 	if err := json.Unmarshal(counts, &c); err != nil {
 		return Checkpoint{}, fmt.Errorf("counts: %w", err)
 	}
-	cp.Valid, cp.Rejected, cp.Reasons = c.Valid, c.Rejected, c.Reasons
+	cp.Valid, cp.Rejected, cp.Reasons, cp.MemoryChunks = c.Valid, c.Rejected, c.Reasons, c.Memory
 	cp.Inserted, cp.Updated, cp.Unchanged = c.Inserted, c.Updated, c.Unchanged
 	return cp, nil
 }
@@ -140,7 +147,7 @@ func (s *Store) lockCheckpoint(ctx context.Context, tx *sql.Tx, ref runinfo.RunR
 
 func (s *Store) saveCheckpoint(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, stage string, cp Checkpoint) error {
 	counts, err := json.Marshal(checkpointCounts{
-		Valid: cp.Valid, Rejected: cp.Rejected, Reasons: cp.Reasons,
+		Valid: cp.Valid, Rejected: cp.Rejected, Reasons: cp.Reasons, Memory: cp.MemoryChunks,
 		Inserted: cp.Inserted, Updated: cp.Updated, Unchanged: cp.Unchanged,
 	})
 	if err != nil {
@@ -342,25 +349,52 @@ func (s *Store) ReadChunk(ctx context.Context, ref runinfo.RunRef, stage string,
 }
 
 // PutTransformChunk commits chunk seq of the transform stage, in one
-// transaction: it keeps the ids of the chunk's valid records in stage_ids,
-// the run's duplicate check (valid must hold no id twice: transform.Chunk
-// with a fresh Deduper sees to that); a valid record whose id an earlier
-// chunk kept is rejected as transform.Duplicate instead. It stores the
-// rejected records and adds the counts to the transform checkpoint; done
-// also marks the stage done. Clean records are not staged: Load reads the
-// raw chunk again and skips the rejected indexes (RejectedIndexes).
+// transaction: it keeps the ids of the chunk's valid records for the
+// run's duplicate check, in keys when keys.InMemory(seq), else in
+// stage_ids (valid must hold no id twice: transform.Chunk with a fresh
+// Deduper sees to that); a valid record whose id an earlier chunk kept is
+// rejected as transform.Duplicate instead. It stores the rejected records
+// and adds the counts to the transform checkpoint; done also marks the
+// stage done. Clean records are not staged: Load reads the raw chunk again
+// and skips the rejected indexes (RejectedIndexes).
+//
+// keys must hold the keys of the run's chunks before seq that keep theirs
+// in memory, and PutTransformChunk adds this chunk's once it is committed;
+// nil keys (a flow kit's dataset, whose chunks cannot be read again to
+// rebuild them) keep every chunk's in stage_ids. The checkpoint records
+// where keys draw the line (MemoryChunks); a chunk committed by an attempt
+// that drew it elsewhere is an error, which a retry cures (ResumeKeys
+// from the checkpoint).
 //
 // It returns the checkpoint after the chunk. Writing a committed chunk
 // again is a no-op that returns the checkpoint as it is.
-func (s *Store) PutTransformChunk(ctx context.Context, ref runinfo.RunRef, seq int, valid []transform.Valid, rejects []record.Rejected, done bool) (Checkpoint, error) {
+func (s *Store) PutTransformChunk(ctx context.Context, ref runinfo.RunRef, seq int, valid []transform.Valid, rejects []record.Rejected, done bool, keys *Keys) (Checkpoint, error) {
+	out, err := s.putTransformChunk(ctx, ref, seq, valid, rejects, done, keys)
+	if err == nil && !done && keys.InMemory(seq) {
+		// Committed, now or by an earlier try: the chunks after it check
+		// against its keys. Not before the commit, which the store may try
+		// more than once.
+		keys.Add(valid)
+	}
+	return out, err
+}
+
+func (s *Store) putTransformChunk(ctx context.Context, ref runinfo.RunRef, seq int, valid []transform.Valid, rejects []record.Rejected, done bool, keys *Keys) (Checkpoint, error) {
 	var out Checkpoint
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		cp, skip, err := s.beginChunk(ctx, tx, ref, runinfo.StageTransform, seq)
+		if err == nil && cp.NextSeq > 0 && cp.MemoryChunks != keys.MemoryChunks() {
+			// Another attempt (a late one) committed the first chunk
+			// meanwhile, with its own line: this one's ids in memory
+			// would miss some of its duplicates.
+			return fmt.Errorf("transform chunk %d: the attempt that committed the first chunk keeps the ids of the first %d chunks in memory, this one %d: the next attempt resumes with the run's", seq, cp.MemoryChunks, keys.MemoryChunks())
+		}
 		if err != nil || skip {
 			out = cp
 			return err
 		}
-		seen, err := s.seenIDs(ctx, tx, ref, valid, seq, done)
+		cp.MemoryChunks = keys.MemoryChunks()
+		seen, err := s.seenIDs(ctx, tx, ref, valid, seq, done, keys)
 		if err != nil {
 			return fmt.Errorf("transform chunk %d: %w", seq, err)
 		}
@@ -401,22 +435,43 @@ func (s *Store) PutTransformChunk(ctx context.Context, ref runinfo.RunRef, seq i
 const idsPerStatement = 4096
 
 // seenIDs returns the ids of valid that earlier chunks of the run kept,
-// and keeps the others for the chunks to come: the first chunk has no
-// earlier ones to check, the last (done) none to come. A one-chunk run
-// touches stage_ids not at all.
-func (s *Store) seenIDs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, valid []transform.Valid, seq int, done bool) (map[string]struct{}, error) {
-	switch {
-	case len(valid) == 0 || (seq == 0 && done):
+// in keys or in stage_ids, and keeps the others in stage_ids for the
+// chunks to come unless chunk seq keeps its own in keys (which
+// PutTransformChunk adds after the commit). A chunk with no earlier one
+// keeping its ids in stage_ids looks nothing up there, and the last
+// (done) keeps none: a one-chunk run, or one whose chunks all keep their
+// ids in memory, touches stage_ids not at all.
+func (s *Store) seenIDs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, valid []transform.Valid, seq int, done bool, keys *Keys) (map[string]struct{}, error) {
+	if len(valid) == 0 {
 		return nil, nil
-	case done:
-		return s.lookupIDs(ctx, tx, ref, valid)
 	}
-	kept, err := s.keepIDs(ctx, tx, ref, valid)
+	seen := map[string]struct{}{}
+	rest := valid
+	if keys.Len() > 0 {
+		rest = make([]transform.Valid, 0, len(valid))
+		for _, v := range valid {
+			if keys.has(v.ID()) {
+				seen[v.ID()] = struct{}{}
+			} else {
+				rest = append(rest, v)
+			}
+		}
+	}
+	// Chunks keys.MemoryChunks() to seq-1 kept their ids in stage_ids.
+	stored := seq > keys.MemoryChunks()
+	switch {
+	case len(rest) == 0 || keys.InMemory(seq) || (done && !stored):
+		return seen, nil
+	case done:
+		found, err := s.lookupIDs(ctx, tx, ref, rest)
+		maps.Copy(seen, found)
+		return seen, err
+	}
+	kept, err := s.keepIDs(ctx, tx, ref, rest)
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]struct{}{}
-	for _, v := range valid {
+	for _, v := range rest {
 		if _, ok := kept[v.ID()]; !ok {
 			seen[v.ID()] = struct{}{}
 		}
@@ -544,22 +599,38 @@ func (s *Store) RejectedIndexes(ctx context.Context, ref runinfo.RunRef, seq int
 	return out, nil
 }
 
-// rejectsPerStatement bounds a multi-row INSERT of rejected records: five
-// parameters a row, well below both databases' limits.
+// rejectsPerStatement bounds a multi-row INSERT of rejected records: at
+// most eight parameters a row, well below both databases' limits.
 const rejectsPerStatement = 1000
 
+// insertRejects writes rejected records. On SQLite each row takes eight
+// plain ? parameters: SQLite reads $N as a named parameter and looks each
+// one up in a list of the names seen so far, which made a statement of a
+// thousand rows cost more to parse than to run (a quarter of Transform's
+// writes in make bench's profile). PostgreSQL numbers its parameters.
 func (s *Store) insertRejects(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, seq int, rejects []record.Rejected) error {
 	at := s.timeArg(now())
+	sqlite := s.driver == DriverSQLite
 	for len(rejects) > 0 {
 		batch := rejects[:min(len(rejects), rejectsPerStatement)]
 		rejects = rejects[len(batch):]
 		var q strings.Builder
 		q.WriteString(`INSERT INTO rejected_records (run_key, chunk_seq, idx, record_id, reason, detail, raw, rejected_at) VALUES `)
-		args := make([]any, 0, 3+5*len(batch))
-		args = append(args, ref.Key(), seq, at)
+		var args []any
+		if sqlite {
+			args = make([]any, 0, 8*len(batch))
+		} else {
+			args = make([]any, 0, 3+5*len(batch))
+			args = append(args, ref.Key(), seq, at)
+		}
 		for i, r := range batch {
 			if i > 0 {
 				q.WriteByte(',')
+			}
+			if sqlite {
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, ref.Key(), seq, r.Index, cleanText(r.RecordID), cleanText(r.Reason), cleanText(r.Detail), cleanText(r.Raw), at)
+				continue
 			}
 			p := 4 + 5*i
 			fmt.Fprintf(&q, "($1, $2, $%d, $%d, $%d, $%d, $%d, $3)", p, p+1, p+2, p+3, p+4)

@@ -106,14 +106,14 @@ func TestPutTransformChunk(t *testing.T) {
 			// Every chunk is written twice, as by a retried attempt: the
 			// second write is a no-op returning the checkpoint.
 			for try := range 2 {
-				cp, err := s.PutTransformChunk(ctx, ref, seq, valids(10, fmt.Sprintf("v%d-a", seq), fmt.Sprintf("v%d-b", seq), "shared"), rejects(seq), false)
+				cp, err := s.PutTransformChunk(ctx, ref, seq, valids(10, fmt.Sprintf("v%d-a", seq), fmt.Sprintf("v%d-b", seq), "shared"), rejects(seq), false, nil)
 				require.NoError(t, err, "chunk %d try %d", seq, try)
 				assert.Equal(t, seq+1, cp.NextSeq)
 			}
 		}
 		// The last chunk, marked done, only looks its ids up: no chunk
 		// comes after it to check against them.
-		cp, err := s.PutTransformChunk(ctx, ref, 2, valids(20, "shared", "v2-a"), rejects(2)[:1], true)
+		cp, err := s.PutTransformChunk(ctx, ref, 2, valids(20, "shared", "v2-a"), rejects(2)[:1], true, nil)
 		require.NoError(t, err)
 		want := store.Checkpoint{
 			NextSeq: 3, Records: 15, Valid: 6, Rejected: 9, Done: true,
@@ -150,20 +150,119 @@ func TestPutTransformChunk(t *testing.T) {
 	})
 }
 
+// TestDuplicatesAcrossMemoryAndStageIDs: with Keys, the ids of a run's
+// first chunks stay in memory and the later chunks' go to stage_ids; a
+// duplicate is found wherever the id it repeats was kept, a chunk written
+// again (a retry) keeps its ids all the same, and an attempt that resumes
+// with the committed chunks' ids added finds the same duplicates.
+func TestDuplicatesAcrossMemoryAndStageIDs(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		ref := runRef("memory-keys")
+		// Four chunks, the first two keeping their ids in memory.
+		newKeys := func() *store.Keys {
+			k := store.ResumeKeys(2, 4, 8)
+			t.Cleanup(k.Release)
+			return k
+		}
+		keys := newKeys()
+		require.Equal(t, 2, keys.MemoryChunks())
+		chunks := [][]transform.Valid{
+			valids(0, "a", "b"),
+			valids(0, "c", "a"),      // a: chunk 0's, in memory
+			valids(0, "d", "c", "e"), // c: chunk 1's, in memory
+			valids(0, "e", "f", "b"), // e: chunk 2's, in stage_ids; b: in memory
+		}
+		dups := func(cp store.Checkpoint) int64 { return cp.Reasons[record.ReasonDuplicateID] }
+		for seq, valid := range chunks[:3] {
+			for try := range 2 { // the second try finds the chunk committed
+				cp, err := s.PutTransformChunk(ctx, ref, seq, valid, nil, false, keys)
+				require.NoError(t, err, "chunk %d try %d", seq, try)
+				assert.Equal(t, seq+1, cp.NextSeq)
+			}
+			assert.Equal(t, []int{2, 3, 3}[seq], keys.Len(), "keys after chunk %d", seq)
+		}
+		assert.Equal(t, 3, keys.Len(), "chunk 2 keeps its ids in stage_ids")
+		assert.Equal(t, 2, keptIDs(t, s, ref), "d and e, once each")
+
+		// An attempt that resumes at chunk 3 adds the ids of the chunks
+		// that keep theirs in memory, read again.
+		resumed := newKeys()
+		for _, valid := range chunks[:resumed.MemoryChunks()] {
+			resumed.Add(valid)
+		}
+		cp, err := s.PutTransformChunk(ctx, ref, 3, chunks[3], nil, true, resumed)
+		require.NoError(t, err)
+		assert.Equal(t, 2, cp.MemoryChunks, "the line the first chunk drew")
+		assert.Equal(t, int64(4), dups(cp), "a, c, e and b")
+		assert.Equal(t, int64(6), cp.Valid)
+		assert.True(t, cp.Done)
+		idx, err := s.RejectedIndexes(ctx, ref, 3)
+		require.NoError(t, err)
+		assert.Equal(t, []int{0, 2}, idx)
+	})
+}
+
+// An attempt whose line between memory and stage_ids is not the one the
+// first chunk was committed with (a late attempt's) stops: it would miss
+// duplicates. The next attempt resumes with the run's.
+func TestAnAttemptWithAnotherLineStops(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		ref := runRef("other-line")
+		first := store.ResumeKeys(2, 4, 8)
+		t.Cleanup(first.Release)
+		_, err := s.PutTransformChunk(ctx, ref, 0, valids(0, "a"), nil, false, first)
+		require.NoError(t, err)
+		late := store.ResumeKeys(1, 4, 8)
+		t.Cleanup(late.Release)
+		for seq := range 2 { // the committed chunk, and the next
+			_, err = s.PutTransformChunk(ctx, ref, seq, valids(0, "b"), nil, false, late)
+			require.ErrorContains(t, err, "keeps the ids of the first 2 chunks in memory, this one 1", "chunk %d", seq)
+		}
+		cp, err := s.Checkpoint(ctx, ref, runinfo.StageTransform)
+		require.NoError(t, err)
+		assert.Equal(t, 1, cp.NextSeq)
+		assert.Equal(t, 2, cp.MemoryChunks)
+		_, err = s.PutTransformChunk(ctx, ref, 1, valids(0, "a"), nil, false, first)
+		require.NoError(t, err)
+	})
+}
+
+// A run whose chunks all keep their ids in memory writes none to
+// stage_ids.
+func TestAllKeysInMemory(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		ref := runRef("all-in-memory")
+		keys := store.ResumeKeys(3, 3, 6)
+		t.Cleanup(keys.Release)
+		require.Equal(t, 3, keys.MemoryChunks())
+		for seq, valid := range [][]transform.Valid{valids(0, "a", "b"), valids(0, "c", "a"), valids(0, "b", "d")} {
+			_, err := s.PutTransformChunk(ctx, ref, seq, valid, nil, seq == 2, keys)
+			require.NoError(t, err)
+		}
+		cp, err := s.Checkpoint(ctx, ref, runinfo.StageTransform)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), cp.Reasons[record.ReasonDuplicateID])
+		assert.Zero(t, keptIDs(t, s, ref))
+	})
+}
+
 // TestDuplicatesAcrossRuns: the duplicate check is per run; two runs may
 // keep the same id.
 func TestDuplicatesAcrossRuns(t *testing.T) {
 	eachDriver(t, func(t *testing.T, s *store.Store) {
 		ctx := ctxT(t)
 		for _, name := range []string{"one", "two"} {
-			cp, err := s.PutTransformChunk(ctx, runRef(name), 0, valids(0, "a", "b"), nil, false)
+			cp, err := s.PutTransformChunk(ctx, runRef(name), 0, valids(0, "a", "b"), nil, false, nil)
 			require.NoError(t, err)
 			assert.EqualValues(t, 2, cp.Valid, name)
 			assert.Zero(t, cp.Rejected, name)
 		}
 		// A one-chunk run needs no ids kept: the chunk checked its own.
 		single := runRef("single")
-		_, err := s.PutTransformChunk(ctx, single, 0, valids(0, "a", "b"), nil, true)
+		_, err := s.PutTransformChunk(ctx, single, 0, valids(0, "a", "b"), nil, true, nil)
 		require.NoError(t, err)
 		assert.Zero(t, keptIDs(t, s, single))
 	})
@@ -332,7 +431,7 @@ func loadRun(ctx context.Context, s *store.Store, r, chunks, chunkSize int) erro
 		for i, o := range orders {
 			valid[i] = transform.Valid{Index: i, Order: o}
 		}
-		if _, err := s.PutTransformChunk(ctx, ref, seq, valid, nil, seq+1 == chunks); err != nil {
+		if _, err := s.PutTransformChunk(ctx, ref, seq, valid, nil, seq+1 == chunks, nil); err != nil {
 			return err
 		}
 		data, err := s.ReadChunk(ctx, ref, runinfo.StageExtract, seq)
@@ -367,7 +466,7 @@ func TestPruneStaging(t *testing.T) {
 		old, fresh := runRef("old"), runRef("fresh")
 		require.NoError(t, s.PutExtractChunk(ctx, old, 0, store.NewStagedChunk([]byte("x"), 1), "", false))
 		require.NoError(t, s.PutExtractChunk(ctx, old, 1, store.NewStagedChunk([]byte("x"), 1), "", false))
-		_, err := s.PutTransformChunk(ctx, old, 0, valids(0, "a"), nil, false)
+		_, err := s.PutTransformChunk(ctx, old, 0, valids(0, "a"), nil, false, nil)
 		require.NoError(t, err)
 		cutoff := time.Now().Add(time.Hour) // everything so far is older
 		n, err := s.PruneStaging(ctx, cutoff.Add(-2*time.Hour))
@@ -382,4 +481,20 @@ func TestPruneStaging(t *testing.T) {
 		assert.Equal(t, 0, countRows(t, s, "stage_chunks", old.Key()))
 		assert.Equal(t, 0, keptIDs(t, s, old))
 	})
+}
+
+// The runs a process transforms at once share MemoryKeys: a run takes
+// what is left for its first chunks, the rest of its chunks keep their ids
+// in stage_ids, and a run that ends gives its share back. (Not parallel:
+// the share is the process's.)
+func TestKeysShareTheProcessMemory(t *testing.T) {
+	big := store.NewKeys(10, 2*store.MemoryKeys) // twice what fits
+	assert.Equal(t, 5, big.MemoryChunks(), "half the run's chunks")
+	small := store.NewKeys(4, 100)
+	assert.Zero(t, small.MemoryChunks(), "nothing left: every chunk in stage_ids")
+	small.Release()
+	big.Release()
+	again := store.NewKeys(4, 100)
+	defer again.Release()
+	assert.Equal(t, 4, again.MemoryChunks(), "the big run's share is back")
 }

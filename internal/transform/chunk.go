@@ -13,9 +13,11 @@ import (
 const MaxRejectedRaw = 4 << 10
 
 // Deduper remembers ids in memory, so that only the first valid record
-// with an id is kept. Transform uses one per chunk: a run's ids live in the
-// database (store.PutTransformChunk), as a run of any size must fit in a
-// worker's memory. It is not safe for concurrent use.
+// with an id is kept. Transform uses one per chunk: the ids of a run's
+// other chunks are the run's duplicate check's (store.PutTransformChunk
+// and store.Keys), which holds them compactly and keeps a large run's in
+// the database, as a run of any size must fit in a worker's memory. It is
+// not safe for concurrent use.
 type Deduper struct {
 	seen map[string]struct{}
 }

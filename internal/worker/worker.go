@@ -41,10 +41,12 @@ import (
 const StopTimeout = 20 * time.Second
 
 // DefaultMemoryLimit is the worker's soft heap limit unless GOMEMLIMIT sets
-// one. The largest thing a worker holds is the Transform dedup set of a
-// 1M-row run (about 70 MiB live); without a limit Go's default GC headroom
-// doubles that: make bench measured a 223-292 MiB peak RSS, where a 100 MiB
-// limit gave 189 MiB with no slowdown.
+// one. The largest thing a worker holds is a Transform's duplicate check,
+// at most about store.MemoryKeys ids of 16 bytes (20-40 MiB live), beside
+// a few staged chunks per running stage; without a limit Go's default GC
+// headroom doubles what is live (make bench once measured a 223-292 MiB
+// peak RSS for a 70 MiB set, where a 100 MiB limit gave 189 MiB with no
+// slowdown).
 const DefaultMemoryLimit = 128 << 20
 
 // LimitMemory applies DefaultMemoryLimit unless GOMEMLIMIT is set.

@@ -335,45 +335,43 @@ func (a *Activities) doTransform(ctx context.Context, in datapipeline.TransformI
 func (a *Activities) transform(ctx context.Context, in datapipeline.TransformInput, recs loader.Records, cp store.Checkpoint) (store.Checkpoint, error) {
 	hb := startHeartbeats(ctx, datapipeline.Checkpoint{Stage: runinfo.StageTransform, Chunks: cp.NextSeq, Records: cp.Records})
 	defer hb.stop()
-	staged, err := a.Store.Checkpoint(ctx, in.Run, runinfo.StageExtract)
-	if err != nil {
-		return cp, fmt.Errorf("read extract checkpoint: %w", err)
-	}
-	var keys *store.Keys
-	if cp.NextSeq == 0 {
-		keys = store.NewKeys(staged.NextSeq, staged.Records)
-	} else {
-		keys = store.ResumeKeys(cp.MemoryChunks, staged.NextSeq, staged.Records)
-	}
-	defer keys.Release()
-	err = aheadEach(ctx, 0, min(cp.NextSeq, keys.MemoryChunks()), checkWorkers(), func(ctx context.Context, seq int) ([]transform.Valid, error) {
-		raw, err := a.Store.ReadChunk(ctx, in.Run, runinfo.StageExtract, seq)
-		if err != nil {
-			return nil, fmt.Errorf("read staged chunk %d: %w", seq, err)
-		}
-		valid, _ := recs.Check(raw, transform.NewDeduper())
-		return valid, nil
-	}, func(valid []transform.Valid) error {
-		keys.Add(valid)
-		return nil
-	})
-	if err != nil {
-		return cp, err
-	}
-	rejectedRows := activity.GetMetricsHandler(ctx).Counter(MetricRowsRejected)
 	type checked struct {
 		seq     int
 		valid   []transform.Valid
 		rejects []record.Rejected
 	}
-	err = aheadEach(ctx, cp.NextSeq, in.Chunks, checkWorkers(), func(ctx context.Context, seq int) (checked, error) {
+	check := func(ctx context.Context, seq int) (checked, error) {
 		raw, err := a.Store.ReadChunk(ctx, in.Run, runinfo.StageExtract, seq)
 		if err != nil {
 			return checked{}, fmt.Errorf("read staged chunk %d: %w", seq, err)
 		}
 		valid, rejects := recs.Check(raw, transform.NewDeduper())
 		return checked{seq, valid, rejects}, nil
-	}, func(c checked) error {
+	}
+	// A one-chunk run (most daily runs) has no later chunk to check
+	// against its ids: no Keys, and no read of Extract's totals.
+	var keys *store.Keys
+	if in.Chunks > 1 {
+		staged, err := a.Store.Checkpoint(ctx, in.Run, runinfo.StageExtract)
+		if err != nil {
+			return cp, fmt.Errorf("read extract checkpoint: %w", err)
+		}
+		if cp.NextSeq == 0 {
+			keys = store.NewKeys(staged.NextSeq, staged.Records)
+		} else {
+			keys = store.ResumeKeys(cp.MemoryChunks, staged.NextSeq, staged.Records)
+		}
+		defer keys.Release()
+	}
+	err := aheadEach(ctx, 0, min(cp.NextSeq, keys.MemoryChunks()), checkWorkers(), check, func(c checked) error {
+		keys.Add(c.valid)
+		return nil
+	})
+	if err != nil {
+		return cp, err
+	}
+	rejectedRows := activity.GetMetricsHandler(ctx).Counter(MetricRowsRejected)
+	err = aheadEach(ctx, cp.NextSeq, in.Chunks, checkWorkers(), check, func(c checked) error {
 		before := cp.Rejected
 		next, err := a.Store.PutTransformChunk(ctx, in.Run, c.seq, c.valid, c.rejects, c.seq+1 == in.Chunks, keys)
 		if err != nil {

@@ -67,6 +67,16 @@ func runRef(name string) runinfo.RunRef {
 	return runinfo.RunRef{WorkflowID: "wf-" + name, RunID: "run-" + name}
 }
 
+// resumeKeys returns the Keys of a run of chunks chunks and records
+// records whose first memoryChunks keep their ids in memory, released when
+// the test ends.
+func resumeKeys(t *testing.T, memoryChunks, chunks int, records int64) *store.Keys {
+	t.Helper()
+	k := store.ResumeKeys(memoryChunks, chunks, records)
+	t.Cleanup(k.Release)
+	return k
+}
+
 // countRows counts the rows of a table that belong to a run key.
 // keptIDs counts the rows of a run in stage_ids.
 func keptIDs(t *testing.T, s *store.Store, ref runinfo.RunRef) int {

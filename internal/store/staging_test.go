@@ -160,12 +160,7 @@ func TestDuplicatesAcrossMemoryAndStageIDs(t *testing.T) {
 		ctx := ctxT(t)
 		ref := runRef("memory-keys")
 		// Four chunks, the first two keeping their ids in memory.
-		newKeys := func() *store.Keys {
-			k := store.ResumeKeys(2, 4, 8)
-			t.Cleanup(k.Release)
-			return k
-		}
-		keys := newKeys()
+		keys := resumeKeys(t, 2, 4, 8)
 		require.Equal(t, 2, keys.MemoryChunks())
 		chunks := [][]transform.Valid{
 			valids(0, "a", "b"),
@@ -187,7 +182,7 @@ func TestDuplicatesAcrossMemoryAndStageIDs(t *testing.T) {
 
 		// An attempt that resumes at chunk 3 adds the ids of the chunks
 		// that keep theirs in memory, read again.
-		resumed := newKeys()
+		resumed := resumeKeys(t, 2, 4, 8)
 		for _, valid := range chunks[:resumed.MemoryChunks()] {
 			resumed.Add(valid)
 		}
@@ -210,12 +205,10 @@ func TestAnAttemptWithAnotherLineStops(t *testing.T) {
 	eachDriver(t, func(t *testing.T, s *store.Store) {
 		ctx := ctxT(t)
 		ref := runRef("other-line")
-		first := store.ResumeKeys(2, 4, 8)
-		t.Cleanup(first.Release)
+		first := resumeKeys(t, 2, 4, 8)
 		_, err := s.PutTransformChunk(ctx, ref, 0, valids(0, "a"), nil, false, first)
 		require.NoError(t, err)
-		late := store.ResumeKeys(1, 4, 8)
-		t.Cleanup(late.Release)
+		late := resumeKeys(t, 1, 4, 8)
 		for seq := range 2 { // the committed chunk, and the next
 			_, err = s.PutTransformChunk(ctx, ref, seq, valids(0, "b"), nil, false, late)
 			require.ErrorContains(t, err, "keeps the ids of the first 2 chunks in memory, this one 1", "chunk %d", seq)
@@ -235,8 +228,7 @@ func TestAllKeysInMemory(t *testing.T) {
 	eachDriver(t, func(t *testing.T, s *store.Store) {
 		ctx := ctxT(t)
 		ref := runRef("all-in-memory")
-		keys := store.ResumeKeys(3, 3, 6)
-		t.Cleanup(keys.Release)
+		keys := resumeKeys(t, 3, 3, 6)
 		require.Equal(t, 3, keys.MemoryChunks())
 		for seq, valid := range [][]transform.Valid{valids(0, "a", "b"), valids(0, "c", "a"), valids(0, "b", "d")} {
 			_, err := s.PutTransformChunk(ctx, ref, seq, valid, nil, seq == 2, keys)

@@ -137,17 +137,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	s.location = t.location()
-	ping := func() error { return s.db.PingContext(ctx) }
+	// A new SQLite connection switches the file to WAL, which SQLite may
+	// refuse at once (SQLITE_BUSY) rather than wait while other processes
+	// open the same new file: wait as the busy timeout would. A PostgreSQL
+	// server that is down is reported at once (no wait).
+	var wait time.Duration
 	if t.driver == DriverSQLite {
-		// A new connection switches the file to WAL, which SQLite may
-		// refuse at once (SQLITE_BUSY) rather than wait while other
-		// processes open the same new file: wait as the busy timeout
-		// would. A PostgreSQL server that is down is reported at once.
-		ping = func() error {
-			return waitFor(ctx, SQLiteBusyTimeout, nil, func() error { return s.db.PingContext(ctx) })
-		}
+		wait = SQLiteBusyTimeout
 	}
-	if err := ping(); err != nil {
+	if err := waitFor(ctx, wait, nil, func() error { return s.db.PingContext(ctx) }); err != nil {
 		_ = s.closePools()
 		return nil, fmt.Errorf("store: connect to %s: %w", RedactDSN(dsn), err)
 	}

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -178,18 +179,38 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run runinfo
 	hb := startHeartbeats(ctx, datapipeline.Checkpoint{Stage: runinfo.StageExtract, Chunks: cp.NextSeq, Records: cp.Records})
 	defer hb.stop()
 	rows := activity.GetMetricsHandler(ctx).Counter(MetricRowsExtracted)
-	// The source is read one chunk ahead of the writes. A chunk with an
-	// empty cursor is the last: the source is exhausted or the batch is
-	// complete. A failed read ends the chunks with what was read in full
-	// pages (the retry resumes there) and then the error.
+	// The source is read one chunk ahead of the writes, and each chunk is
+	// compressed (store.NewStagedChunk) in a goroutine of its own while
+	// the reader reads the next one: reading, compressing and writing take
+	// about as long as each other, and the stage as long as the slowest.
+	// A chunk with an empty cursor is the last: the source is exhausted or
+	// the batch is complete. A failed read ends the chunks with what was
+	// read in full pages (the retry resumes there) and then the error.
 	type chunk struct {
-		data   []byte
 		n      int
 		cursor string
-		staged store.StagedChunk
+		staged *compressing
+	}
+	var zips sync.WaitGroup
+	defer zips.Wait()            // no compression outlives the stage
+	free := make(chan []byte, 2) // raw buffers a compression is done with
+	compress := func(raw []byte, n int) *compressing {
+		c := &compressing{done: make(chan struct{})}
+		zips.Go(func() {
+			c.staged = store.NewStagedChunk(raw, n)
+			close(c.done)
+			select {
+			case free <- raw[:0]:
+			default:
+			}
+		})
+		return c
 	}
 	err = ahead(ctx, func(ctx context.Context, emit func(chunk) bool) error {
-		var c chunk
+		var (
+			data []byte
+			c    chunk
+		)
 		cursor := cp.Cursor
 		for {
 			page, err := r.Next(ctx)
@@ -198,7 +219,7 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run runinfo
 			}
 			if err != nil {
 				if c.n > 0 {
-					c.cursor, c.staged = cursor, store.NewStagedChunk(c.data, c.n)
+					c.cursor, c.staged = cursor, compress(data, c.n)
 					emit(c)
 				}
 				return err
@@ -208,8 +229,8 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run runinfo
 				rl.Warn("%s", w)
 			}
 			for _, rec := range page.Records {
-				c.data = append(c.data, rec...)
-				c.data = append(c.data, '\n')
+				data = append(data, rec...)
+				data = append(data, '\n')
 				c.n++
 			}
 			cursor = page.Cursor
@@ -217,20 +238,26 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run runinfo
 				break
 			}
 			if c.n >= a.chunkRecords() {
-				c.cursor, c.staged = cursor, store.NewStagedChunk(c.data, c.n)
+				c.cursor, c.staged = cursor, compress(data, c.n)
 				if !emit(c) {
 					return nil
 				}
-				c = chunk{data: c.data[:0]} // the staged chunk is a copy
+				c = chunk{}
+				select {
+				case data = <-free:
+				default:
+					data = make([]byte, 0, cap(data))
+				}
 			}
 		}
-		c.cursor, c.staged = "", store.NewStagedChunk(c.data, c.n)
+		c.cursor, c.staged = "", compress(data, c.n)
 		emit(c)
 		return nil
 	}, func(c chunk) error {
 		done := c.cursor == ""
 		if c.n > 0 {
-			if err := a.Store.PutExtractChunk(ctx, run, cp.NextSeq, c.staged, c.cursor, done); err != nil {
+			<-c.staged.done
+			if err := a.Store.PutExtractChunk(ctx, run, cp.NextSeq, c.staged.staged, c.cursor, done); err != nil {
 				return fmt.Errorf("stage chunk %d: %w", cp.NextSeq, err)
 			}
 			rows.Inc(int64(c.n))
@@ -247,6 +274,13 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run runinfo
 		return cp, err
 	}
 	return cp, a.finishStage(ctx, run, runinfo.StageExtract, &cp)
+}
+
+// compressing is a staged chunk being compressed: staged is set once done
+// is closed.
+type compressing struct {
+	done   chan struct{}
+	staged store.StagedChunk
 }
 
 // retrying tells the workflow that a retry of stage started, after rows

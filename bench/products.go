@@ -84,8 +84,9 @@ func (b *bench) productsThroughput(driver, label string, fresh func(name string)
 	}
 	base, err := b.timeStoreWrites(driver, "products_baseline", fresh, ensure, func(st *store.Store) (int64, error) {
 		var rows int64
+		run := baselineRunRef()
 		for _, chunk := range chunks {
-			res, err := st.WriteDataset(b.ctx, def, key, chunk)
+			res, err := st.WriteDatasetAs(b.ctx, def, run, key, chunk)
 			if err != nil {
 				return rows, err
 			}
@@ -130,7 +131,7 @@ func (b *bench) productsThroughput(driver, label string, fresh func(name string)
 			float64(d.WorkerPeakRSSBytes)/mib, "<=", maxWorkerRSS/mib),
 		limited("history_events_products_"+driver, fmt.Sprintf("history events of a products run (%s)", label), "events",
 			float64(run.History.Events), "<=", maxHistoryEvents))
-	b.note("throughput %s products: %s rows of demo://products (%d fields, dataset: products with its definition in the input), %d rejected; baseline = store.WriteDataset of the rows the pipeline loads, already normalised by dataset.Rules.Normalize and deduplicated (%.2f s, not timed), in chunks of %d in one process into a fresh database (table made by EnsureDataset first): %.2f s; pipeline on its own fresh worker into another fresh database; stages: %s",
+	b.note("throughput %s products: %s rows of demo://products (%d fields, dataset: products with its definition in the input), %d rejected; baseline = store.WriteDatasetAs of the rows the pipeline loads, with a run in their bookkeeping columns as Load writes them, already normalised by dataset.Rules.Normalize and deduplicated (%.2f s, not timed), in chunks of %d in one process into a fresh database (table made by EnsureDataset first): %.2f s; pipeline on its own fresh worker into another fresh database; stages: %s",
 		label, rows, d.Fields, run.Rejected, d.PrepareSeconds, b.cfg.BaselineChunk, d.BaselineSeconds, stageLine(run.StageMS))
 	b.note("throughput %s, absolute, %s rows: orders pipeline %s rows/s (store alone %s); products pipeline %s rows/s (store alone %s); CPU seconds of the products run: worker %.1f, dev server %.1f; of its baseline %.1f",
 		label, rows, fmtNum(orders.Run.RowsPerSec), fmtNum(orders.BaselineRowsPerSec), fmtNum(run.RowsPerSec), fmtNum(d.BaselineRowsPerSec),

@@ -11,7 +11,8 @@
 // Run logs (in the warehouse): BLUEPRINT_RUN_LOG_MAX_LINES (default 5000 per
 // run), BLUEPRINT_RUN_LOG_RETENTION (default 720h).
 // Metrics: Prometheus on BLUEPRINT_METRICS_ADDR (default 127.0.0.1:9090, "off" to disable).
-// Memory: a soft heap limit of 128 MiB unless GOMEMLIMIT says otherwise.
+// Memory: a soft heap limit of 128 MiB and GOGC=400 unless GOMEMLIMIT says
+// otherwise (GOGC alone sets the GC target under that limit).
 //
 // It must not import `cmd`.
 package main
@@ -81,6 +82,7 @@ Worker:
   BLUEPRINT_LOG_LEVEL           debug, info, warn or error (default info)
   BLUEPRINT_METRICS_ADDR        Prometheus /metrics address (default 127.0.0.1:9090, off disables)
   GOMEMLIMIT                    soft heap limit (default 128MiB)
+  GOGC                          GC target under the worker's own limit (default 400)
 
 The start-up line "worker started" shows the resolved server, namespace, task
 queue and warehouse (credentials hidden). A worker started while the

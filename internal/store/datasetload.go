@@ -165,17 +165,27 @@ func (s *Store) dropDatasetStmts(table string) {
 }
 
 // WriteDataset upserts rows of def outside of any run, in one
-// transaction (WriteOrders' counterpart, e.g. for a benchmark baseline).
-// The table must hold def (EnsureDataset).
+// transaction (WriteOrders' counterpart). The table must hold def
+// (EnsureDataset).
 func (s *Store) WriteDataset(ctx context.Context, def dataset.Definition, source string, rows []dataset.Row) (Loaded, error) {
+	return s.WriteDatasetAs(ctx, def, runinfo.RunRef{}, source, rows)
+}
+
+// WriteDatasetAs is WriteDataset recording run (none when zero) as the
+// run that inserted or last changed each row, as WriteOrdersAs does.
+func (s *Store) WriteDatasetAs(ctx context.Context, def dataset.Definition, run runinfo.RunRef, source string, rows []dataset.Row) (Loaded, error) {
 	sh, err := newShape(def)
 	if err != nil {
 		return Loaded{}, fmt.Errorf("store: write dataset: %w", err)
 	}
+	var key any
+	if run != (runinfo.RunRef{}) {
+		key = run.Key()
+	}
 	var res Loaded
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		res, err = s.upsertDataset(ctx, tx, sh, source, rows, nil)
+		res, err = s.upsertDataset(ctx, tx, sh, source, rows, key)
 		return err
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 )
 
 // The upsert is the hot path of a load. Both databases run
@@ -74,12 +75,24 @@ FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::time
 	AS u(id, email, category, amount, currency, ordered_at, row_hash)` + upsertTail
 
 // WriteOrders upserts orders outside of any run, in one transaction: the
-// loading primitive on its own, e.g. for a benchmark baseline.
+// loading primitive on its own.
 func (s *Store) WriteOrders(ctx context.Context, source string, orders []record.Order) (Loaded, error) {
+	return s.WriteOrdersAs(ctx, runinfo.RunRef{}, source, orders)
+}
+
+// WriteOrdersAs is WriteOrders recording run (none when zero) as the run
+// that inserted or last changed each row, as a run's Load does but
+// without its checkpoint: the rows a run leaves in the table, written by
+// the upsert alone (the benchmark's store-alone baseline).
+func (s *Store) WriteOrdersAs(ctx context.Context, run runinfo.RunRef, source string, orders []record.Order) (Loaded, error) {
+	var key string
+	if run != (runinfo.RunRef{}) {
+		key = run.Key()
+	}
 	var res Loaded
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		res, err = s.upsertOrders(ctx, tx, source, orders, "")
+		res, err = s.upsertOrders(ctx, tx, source, orders, key)
 		return err
 	})
 	if err != nil {

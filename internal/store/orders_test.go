@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueprint-etl/blueprint/internal/record"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/store"
 )
 
@@ -171,5 +172,43 @@ func TestAmountColumnHoldsRecordLimits(t *testing.T) {
 			WHERE table_schema = current_schema() AND table_name = 'orders' AND column_name = 'amount'`).Scan(&precision, &scale))
 		assert.Equal(t, record.MaxAmountIntDigits+record.MaxAmountFracDigits, precision)
 		assert.Equal(t, record.MaxAmountFracDigits, scale)
+	})
+}
+
+// TestWriteAsRecordsTheRun: WriteOrdersAs and WriteDatasetAs write what a
+// run's Load leaves in its bookkeeping columns (the benchmark's store-alone
+// baseline writes with them), and a zero run leaves them empty.
+func TestWriteAsRecordsTheRun(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		first, second := runRef("first"), runRef("second")
+		id := makeOrders(0, 1)[0].ID
+
+		_, err := s.WriteOrdersAs(ctx, first, "src", makeOrders(0, 2))
+		require.NoError(t, err)
+		got, err := s.WriteOrdersAs(ctx, second, "src", withAmount(makeOrders(0, 1), "9"))
+		require.NoError(t, err)
+		assert.Equal(t, store.Loaded{Updated: 1}, got)
+		o, err := s.Order(ctx, "src", id)
+		require.NoError(t, err)
+		assert.Equal(t, []string{first.Key(), second.Key()}, []string{o.FirstRun, o.LastRun})
+		_, err = s.WriteOrdersAs(ctx, runinfo.RunRef{}, "src", makeOrders(5, 1))
+		require.NoError(t, err)
+		o, err = s.Order(ctx, "src", makeOrders(5, 1)[0].ID)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"", ""}, []string{o.FirstRun, o.LastRun})
+
+		def := productsDef()
+		_, err = s.EnsureDataset(ctx, def)
+		require.NoError(t, err)
+		_, err = s.WriteDatasetAs(ctx, def, first, "src", productRows(2))
+		require.NoError(t, err)
+		var firstRun, lastRun sql.NullString
+		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT _first_run, _last_run FROM products WHERE sku = 'sku-0001'`).Scan(&firstRun, &lastRun))
+		assert.Equal(t, []string{first.Key(), first.Key()}, []string{firstRun.String, lastRun.String})
+		_, err = s.WriteDataset(ctx, def, "src", productRows(3)[2:])
+		require.NoError(t, err)
+		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT _first_run, _last_run FROM products WHERE sku = 'sku-0002'`).Scan(&firstRun, &lastRun))
+		assert.False(t, firstRun.Valid || lastRun.Valid, "written outside a run")
 	})
 }

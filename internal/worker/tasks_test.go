@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"os"
+	"runtime/debug"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -37,6 +39,45 @@ func TestTasksFromEnv(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, got.withDefaults())
+		})
+	}
+}
+
+// TestLimitMemory: the worker's own heap limit comes with its GC target,
+// and an operator's GOMEMLIMIT or GOGC wins. Not parallel: it sets the
+// process's GC settings (and puts them back).
+func TestLimitMemory(t *testing.T) {
+	limit, percent := debug.SetMemoryLimit(-1), debug.SetGCPercent(-1)
+	debug.SetGCPercent(percent)
+	t.Cleanup(func() { debug.SetMemoryLimit(limit); debug.SetGCPercent(percent) })
+	for _, c := range []struct {
+		name        string
+		env         map[string]string
+		wantLimit   int64
+		wantPercent int
+	}{
+		{"nothing set", nil, DefaultMemoryLimit, DefaultGCPercent},
+		{"GOGC set", map[string]string{"GOGC": "150"}, DefaultMemoryLimit, 150},
+		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "1GiB"}, 1 << 30, 100},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, name := range []string{"GOMEMLIMIT", "GOGC"} {
+				t.Setenv(name, "") // restored when the test ends
+				require.NoError(t, os.Unsetenv(name))
+			}
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			// What the runtime read from the environment at start.
+			debug.SetMemoryLimit(1 << 30)
+			debug.SetGCPercent(100)
+			if c.env["GOGC"] != "" {
+				debug.SetGCPercent(150)
+			}
+			LimitMemory()
+			assert.Equal(t, c.wantLimit, debug.SetMemoryLimit(-1))
+			assert.Equal(t, c.wantPercent, debug.SetGCPercent(-1))
+			debug.SetGCPercent(c.wantPercent)
 		})
 	}
 }

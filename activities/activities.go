@@ -64,7 +64,8 @@ type Activities struct {
 	Sources source.Config
 	// ChunkRecords overrides DefaultChunkRecords (tests use small chunks).
 	ChunkRecords int
-	// Log writes the run logs (nil: none are written).
+	// Log writes the run logs (nil: none are written) to Store: the line
+	// of a committed chunk goes with its commit (runlog.Logger.Chunk).
 	Log *runlog.Writer
 	// Client signals a stage's retries to its workflow (see retrying; nil:
 	// they are not shown in the run's current details).
@@ -257,14 +258,14 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run runinfo
 		done := c.cursor == ""
 		if c.n > 0 {
 			<-c.staged.done
-			if err := a.Store.PutExtractChunk(ctx, run, cp.NextSeq, c.staged.staged, c.cursor, done); err != nil {
+			line := rl.Chunk("chunk %d committed: %d rows so far", cp.NextSeq+1, cp.Records+int64(c.n))
+			if err := a.Store.PutExtractChunk(ctx, run, cp.NextSeq, c.staged.staged, c.cursor, done, line...); err != nil {
 				return fmt.Errorf("stage chunk %d: %w", cp.NextSeq, err)
 			}
 			rows.Inc(int64(c.n))
 			cp.NextSeq++
 			cp.Records += int64(c.n)
 			cp.Cursor, cp.Done = c.cursor, done
-			rl.Info("chunk %d committed: %d rows so far", cp.NextSeq, cp.Records)
 			hb.committed(datapipeline.Checkpoint{Stage: runinfo.StageExtract, Chunks: cp.NextSeq, Records: cp.Records}, done)
 			return chunkGate(ctx, run, runinfo.StageExtract, cp.NextSeq)
 		}
@@ -481,7 +482,9 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 		}
 		return clean{seq, rows}, nil
 	}, func(c clean) error {
-		got, err := c.rows.Load(ctx, a.Store, in.Run, in.Source, c.seq)
+		// Each row of the chunk is inserted, updated or unchanged.
+		line := rl.Chunk("chunk %d of %d committed: %d rows so far", c.seq+1, in.Chunks, total.Inserted+total.Updated+total.Unchanged+int64(c.rows.Len()))
+		got, err := c.rows.Load(ctx, a.Store, in.Run, in.Source, c.seq, line...)
 		if err != nil {
 			return fmt.Errorf("load chunk %d: %w", c.seq, err)
 		}
@@ -489,7 +492,6 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 		total.Updated += got.Updated
 		total.Unchanged += got.Unchanged
 		loadedRows.Inc(int64(c.rows.Len()))
-		rl.Info("chunk %d of %d committed: %d rows so far", c.seq+1, in.Chunks, total.Inserted+total.Updated+total.Unchanged)
 		hb.committed(datapipeline.Checkpoint{Stage: runinfo.StageLoad, Chunks: c.seq + 1, Records: total.Inserted + total.Updated + total.Unchanged}, c.seq+1 == in.Chunks)
 		return chunkGate(ctx, in.Run, runinfo.StageLoad, c.seq+1)
 	})

@@ -46,9 +46,10 @@ type Records interface {
 type Rows interface {
 	Len() int
 	// Load upserts them and commits chunk seq of the run's load, in one
-	// transaction, exactly once: a committed chunk is not written again
-	// (and gives zero counts). source is the records' namespace.
-	Load(ctx context.Context, st *store.Store, run runinfo.RunRef, source string, seq int) (store.Loaded, error)
+	// transaction with logs, exactly once: a committed chunk is not
+	// written again (and gives zero counts). source is the records'
+	// namespace.
+	Load(ctx context.Context, st *store.Store, run runinfo.RunRef, source string, seq int, logs ...store.ChunkLog) (store.Loaded, error)
 }
 
 // For returns the records of def: the built-in orders' Go rules for a
@@ -128,8 +129,8 @@ type orderRows []record.Order
 
 func (o orderRows) Len() int { return len(o) }
 
-func (o orderRows) Load(ctx context.Context, st *store.Store, run runinfo.RunRef, source string, seq int) (store.Loaded, error) {
-	return st.LoadChunk(ctx, run, source, seq, o)
+func (o orderRows) Load(ctx context.Context, st *store.Store, run runinfo.RunRef, source string, seq int, logs ...store.ChunkLog) (store.Loaded, error) {
+	return st.LoadChunk(ctx, run, source, seq, o, logs...)
 }
 
 // declaredRecords are the records of a dataset of the manifest.
@@ -159,6 +160,6 @@ type datasetRows struct {
 
 func (r datasetRows) Len() int { return len(r.rows) }
 
-func (r datasetRows) Load(ctx context.Context, st *store.Store, run runinfo.RunRef, source string, seq int) (store.Loaded, error) {
-	return st.LoadDatasetChunk(ctx, run, source, seq, *r.def, r.rows)
+func (r datasetRows) Load(ctx context.Context, st *store.Store, run runinfo.RunRef, source string, seq int, logs ...store.ChunkLog) (store.Loaded, error) {
+	return st.LoadDatasetChunk(ctx, run, source, seq, *r.def, r.rows, logs...)
 }

@@ -174,6 +174,17 @@ func (l *Logger) Warn(format string, args ...any) { l.log(store.LogWarn, format,
 // Error writes an error line.
 func (l *Logger) Error(format string, args ...any) { l.log(store.LogError, format, args...) }
 
+// Chunk is an info line for a chunk's commit to write in its own
+// transaction (store.ChunkLog): the line that reports a committed chunk is
+// there exactly when the chunk is. None when there is no run log.
+func (l *Logger) Chunk(format string, args ...any) []store.ChunkLog {
+	if l == nil || l.w == nil || l.w.Store == nil {
+		return nil
+	}
+	return []store.ChunkLog{{MaxLines: l.w.Config.MaxLines,
+		Line: store.LogLine{Level: store.LogInfo, Stage: l.stage, Attempt: l.attempt, Message: fmt.Sprintf(format, args...)}}}
+}
+
 func (l *Logger) log(level, format string, args ...any) {
 	if l == nil || l.w == nil || l.w.Store == nil {
 		return

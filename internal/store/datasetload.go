@@ -199,8 +199,9 @@ func (s *Store) WriteDatasetAs(ctx context.Context, def dataset.Definition, run 
 // once like LoadChunk (see Checkpoint): a chunk already committed is not
 // written again, and gives zero counts. The table must hold def
 // (EnsureDataset, before the run's first chunk). A row the database
-// refuses is a *RowError naming its key.
-func (s *Store) LoadDatasetChunk(ctx context.Context, ref runinfo.RunRef, source string, seq int, def dataset.Definition, rows []dataset.Row) (Loaded, error) {
+// refuses is a *RowError naming its key. logs are written with the chunk
+// (ChunkLog).
+func (s *Store) LoadDatasetChunk(ctx context.Context, ref runinfo.RunRef, source string, seq int, def dataset.Definition, rows []dataset.Row, logs ...ChunkLog) (Loaded, error) {
 	sh, err := newShape(def)
 	if err != nil {
 		return Loaded{}, fmt.Errorf("store: run %s: %w", ref.Key(), err)
@@ -220,7 +221,10 @@ func (s *Store) LoadDatasetChunk(ctx context.Context, ref runinfo.RunRef, source
 		cp.Inserted += res.Inserted
 		cp.Updated += res.Updated
 		cp.Unchanged += res.Unchanged
-		return s.saveCheckpoint(ctx, tx, ref, runinfo.StageLoad, cp)
+		if err := s.saveCheckpoint(ctx, tx, ref, runinfo.StageLoad, cp); err != nil {
+			return err
+		}
+		return s.chunkLogs(ctx, tx, ref, logs)
 	})
 	if err != nil {
 		return Loaded{}, fmt.Errorf("store: run %s: %w", ref.Key(), err)

@@ -73,48 +73,91 @@ func (s *Store) AppendLogs(ctx context.Context, ref runinfo.RunRef, maxLines int
 	if maxLines <= 0 {
 		maxLines = DefaultRunLogMaxLines
 	}
+	if err := checkLevels(ref, lines); err != nil {
+		return err
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		return s.appendLogs(ctx, tx, ref, maxLines, lines)
+	})
+	if err != nil {
+		return fmt.Errorf("store: append logs of %s: %w", ref.Key(), err)
+	}
+	return nil
+}
+
+func checkLevels(ref runinfo.RunRef, lines []LogLine) error {
 	for _, l := range lines {
 		if !slices.Contains(LogLevels, l.Level) {
 			return fmt.Errorf("store: append logs of %s: level %q is not one of %s", ref.Key(), l.Level, strings.Join(LogLevels, ", "))
 		}
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM run_logs WHERE workflow_id = $1 AND run_id = $2 AND once_key IS NULL`,
-			ref.WorkflowID, ref.RunID).Scan(&n); err != nil {
+	return nil
+}
+
+// appendLogs is AppendLogs in tx.
+func (s *Store) appendLogs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, maxLines int, lines []LogLine) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	if maxLines <= 0 {
+		maxLines = DefaultRunLogMaxLines
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM run_logs WHERE workflow_id = $1 AND run_id = $2 AND once_key IS NULL`,
+		ref.WorkflowID, ref.RunID).Scan(&n); err != nil {
+		return err
+	}
+	for _, l := range lines {
+		if l.Once == "" && n >= maxLines {
+			l = LogLine{Level: LogWarn, Stage: l.Stage, Attempt: l.Attempt, Once: LimitOnce,
+				Message: fmt.Sprintf("log limit of %d lines per run reached; later lines are dropped (BLUEPRINT_RUN_LOG_MAX_LINES)", maxLines)}
+		}
+		if l.Once == "" {
+			n++
+		}
+		if l.Time.IsZero() {
+			l.Time = now()
+		}
+		msg := strings.ToValidUTF8(l.Message, "?")
+		if len(msg) > maxLogMessage {
+			msg = strings.ToValidUTF8(msg[:maxLogMessage], "") + "..."
+		}
+		var once any
+		if l.Once != "" {
+			once = l.Once
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO run_logs (workflow_id, run_id, logged_at, level, stage, attempt, message, once_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (workflow_id, run_id, once_key) DO NOTHING`,
+			ref.WorkflowID, ref.RunID, s.timeArg(l.Time), l.Level, l.Stage, l.Attempt, msg, once); err != nil {
 			return err
 		}
-		for _, l := range lines {
-			if l.Once == "" && n >= maxLines {
-				l = LogLine{Level: LogWarn, Stage: l.Stage, Attempt: l.Attempt, Once: LimitOnce,
-					Message: fmt.Sprintf("log limit of %d lines per run reached; later lines are dropped (BLUEPRINT_RUN_LOG_MAX_LINES)", maxLines)}
-			}
-			if l.Once == "" {
-				n++
-			}
-			if l.Time.IsZero() {
-				l.Time = now()
-			}
-			msg := strings.ToValidUTF8(l.Message, "?")
-			if len(msg) > maxLogMessage {
-				msg = strings.ToValidUTF8(msg[:maxLogMessage], "") + "..."
-			}
-			var once any
-			if l.Once != "" {
-				once = l.Once
-			}
-			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO run_logs (workflow_id, run_id, logged_at, level, stage, attempt, message, once_key)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-				ON CONFLICT (workflow_id, run_id, once_key) DO NOTHING`,
-				ref.WorkflowID, ref.RunID, s.timeArg(l.Time), l.Level, l.Stage, l.Attempt, msg, once); err != nil {
-				return err
-			}
+	}
+	return nil
+}
+
+// ChunkLog is the run-log line that reports a committed chunk, which the
+// chunk's commit writes in its own transaction (PutExtractChunk,
+// LoadChunk, LoadDatasetChunk): the line is there exactly when the chunk
+// is, whatever kills the worker in between, and a run spends no write of
+// its own on it (on PostgreSQL a commit is a flush to disk). MaxLines is
+// AppendLogs'.
+type ChunkLog struct {
+	MaxLines int
+	Line     LogLine
+}
+
+// chunkLogs writes logs in tx: the lines of a chunk's commit.
+func (s *Store) chunkLogs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, logs []ChunkLog) error {
+	for _, l := range logs {
+		lines := []LogLine{l.Line}
+		if err := checkLevels(ref, lines); err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store: append logs of %s: %w", ref.Key(), err)
+		if err := s.appendLogs(ctx, tx, ref, l.MaxLines, lines); err != nil {
+			return fmt.Errorf("write the chunk's log line: %w", err)
+		}
 	}
 	return nil
 }

@@ -76,3 +76,42 @@ func TestRunLogsLimit(t *testing.T) {
 		assert.Equal(t, "run completed", lines[4].Message)
 	})
 }
+
+// TestChunkLogs: the line of a chunk's commit is written with it, once: a
+// commit of a chunk that is already committed writes neither, a commit
+// that fails writes neither, and the run's line cap holds.
+func TestChunkLogs(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		ref := runRef("chunk-logs")
+		line := func(msg string) store.ChunkLog {
+			return store.ChunkLog{MaxLines: 4, Line: store.LogLine{Level: store.LogInfo, Stage: "extract", Attempt: 1, Message: msg}}
+		}
+		messages := func() []string {
+			lines, err := s.RunLogs(ctx, ref, store.LogQuery{})
+			require.NoError(t, err)
+			var out []string
+			for _, l := range lines {
+				out = append(out, l.Message)
+			}
+			return out
+		}
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, store.NewStagedChunk([]byte("{}\n"), 1), "page=2", false, line("extract chunk 1")))
+		require.NoError(t, s.PutExtractChunk(ctx, ref, 0, store.NewStagedChunk([]byte("{}\n"), 1), "page=2", false, line("extract chunk 1 again")))
+		err := s.PutExtractChunk(ctx, ref, 2, store.NewStagedChunk([]byte("{}\n"), 1), "", true, line("out of order"))
+		require.ErrorContains(t, err, "out of order")
+		assert.Equal(t, []string{"extract chunk 1"}, messages())
+
+		_, err = s.LoadChunk(ctx, ref, "src", 0, makeOrders(0, 2), line("load chunk 1"))
+		require.NoError(t, err)
+		def := productsDef()
+		_, err = s.EnsureDataset(ctx, def)
+		require.NoError(t, err)
+		_, err = s.LoadDatasetChunk(ctx, ref, "src", 1, def, productRows(2), line("load chunk 2"))
+		require.NoError(t, err)
+		_, err = s.LoadDatasetChunk(ctx, ref, "src", 2, def, productRows(2), line("load chunk 3"), line("load chunk 3, second line"))
+		require.NoError(t, err)
+		assert.Equal(t, []string{"extract chunk 1", "load chunk 1", "load chunk 2", "load chunk 3",
+			"log limit of 4 lines per run reached; later lines are dropped (BLUEPRINT_RUN_LOG_MAX_LINES)"}, messages())
+	})
+}

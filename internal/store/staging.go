@@ -241,8 +241,9 @@ func insertChunk(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, stage stri
 // extract checkpoint to seq+1 with the source's cursor, in one
 // transaction; done also marks the stage done (the last chunk: it spares
 // a one-chunk run a transaction). Writing a committed chunk again is a
-// no-op, so Records stays exact when a retried attempt repeats it.
-func (s *Store) PutExtractChunk(ctx context.Context, ref runinfo.RunRef, seq int, c StagedChunk, cursor string, done bool) error {
+// no-op, so Records stays exact when a retried attempt repeats it. logs
+// are written with the chunk (ChunkLog).
+func (s *Store) PutExtractChunk(ctx context.Context, ref runinfo.RunRef, seq int, c StagedChunk, cursor string, done bool, logs ...ChunkLog) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		cp, skip, err := s.beginChunk(ctx, tx, ref, runinfo.StageExtract, seq)
 		if err != nil || skip {
@@ -252,7 +253,10 @@ func (s *Store) PutExtractChunk(ctx context.Context, ref runinfo.RunRef, seq int
 			return err
 		}
 		cp.NextSeq, cp.Records, cp.Cursor, cp.Done = seq+1, cp.Records+int64(c.records), cursor, done
-		return s.saveCheckpoint(ctx, tx, ref, runinfo.StageExtract, cp)
+		if err := s.saveCheckpoint(ctx, tx, ref, runinfo.StageExtract, cp); err != nil {
+			return err
+		}
+		return s.chunkLogs(ctx, tx, ref, logs)
 	})
 	if err != nil {
 		return fmt.Errorf("store: run %s: %w", ref.Key(), err)
@@ -647,8 +651,9 @@ func (s *Store) insertRejects(ctx context.Context, tx *sql.Tx, ref runinfo.RunRe
 // LoadChunk upserts chunk seq of clean orders into the orders table and
 // advances the load checkpoint (cumulative counts), in one transaction. It
 // returns this chunk's counts; a chunk that is already committed is not
-// written again, and gives zero counts.
-func (s *Store) LoadChunk(ctx context.Context, ref runinfo.RunRef, source string, seq int, orders []record.Order) (Loaded, error) {
+// written again, and gives zero counts. logs are written with the chunk
+// (ChunkLog).
+func (s *Store) LoadChunk(ctx context.Context, ref runinfo.RunRef, source string, seq int, orders []record.Order, logs ...ChunkLog) (Loaded, error) {
 	var res Loaded
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		// A try that finds the chunk committed keeps the counts of the
@@ -670,7 +675,10 @@ func (s *Store) LoadChunk(ctx context.Context, ref runinfo.RunRef, source string
 		cp.Inserted += res.Inserted
 		cp.Updated += res.Updated
 		cp.Unchanged += res.Unchanged
-		return s.saveCheckpoint(ctx, tx, ref, runinfo.StageLoad, cp)
+		if err := s.saveCheckpoint(ctx, tx, ref, runinfo.StageLoad, cp); err != nil {
+			return err
+		}
+		return s.chunkLogs(ctx, tx, ref, logs)
 	})
 	if err != nil {
 		return Loaded{}, fmt.Errorf("store: run %s: %w", ref.Key(), err)

@@ -53,6 +53,10 @@ type bench struct {
 
 	tuned   *server
 	workerA *workerProc // on tuned, task queue runinfo.TaskQueue
+
+	// settleFailed: PostgreSQL refused the CHECKPOINT before a measure
+	// (see settle).
+	settleFailed bool
 }
 
 // server is a dev server and a client of it.

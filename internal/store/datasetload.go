@@ -178,14 +178,10 @@ func (s *Store) WriteDatasetAs(ctx context.Context, def dataset.Definition, run 
 	if err != nil {
 		return Loaded{}, fmt.Errorf("store: write dataset: %w", err)
 	}
-	var key any
-	if run != (runinfo.RunRef{}) {
-		key = run.Key()
-	}
 	var res Loaded
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		res, err = s.upsertDataset(ctx, tx, sh, source, rows, key)
+		res, err = s.upsertDataset(ctx, tx, sh, source, rows, writerKey(run))
 		return err
 	})
 	if err != nil {

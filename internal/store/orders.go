@@ -85,20 +85,25 @@ func (s *Store) WriteOrders(ctx context.Context, source string, orders []record.
 // without its checkpoint: the rows a run leaves in the table, written by
 // the upsert alone (the benchmark's store-alone baseline).
 func (s *Store) WriteOrdersAs(ctx context.Context, run runinfo.RunRef, source string, orders []record.Order) (Loaded, error) {
-	var key string
-	if run != (runinfo.RunRef{}) {
-		key = run.Key()
-	}
 	var res Loaded
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		res, err = s.upsertOrders(ctx, tx, source, orders, key)
+		res, err = s.upsertOrders(ctx, tx, source, orders, writerKey(run))
 		return err
 	})
 	if err != nil {
 		return Loaded{}, fmt.Errorf("store: write orders: %w", err)
 	}
 	return res, nil
+}
+
+// writerKey is what the bookkeeping columns of the rows run writes hold:
+// its key, or "" (NULL) for the zero RunRef, a write outside any run.
+func writerKey(run runinfo.RunRef) string {
+	if run == (runinfo.RunRef{}) {
+		return ""
+	}
+	return run.Key()
 }
 
 // upsertOrders writes orders of one source in tx, recording runKey (NULL

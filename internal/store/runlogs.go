@@ -70,9 +70,6 @@ func (s *Store) AppendLogs(ctx context.Context, ref runinfo.RunRef, maxLines int
 	if ref.WorkflowID == "" || ref.RunID == "" {
 		return fmt.Errorf("store: append logs: workflow and run ID are required")
 	}
-	if maxLines <= 0 {
-		maxLines = DefaultRunLogMaxLines
-	}
 	if err := checkLevels(ref, lines); err != nil {
 		return err
 	}

@@ -467,6 +467,24 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 		seq  int
 		rows loader.Rows
 	}
+	// On a warehouse that takes a stage's writes from two connections at
+	// once (store.ParallelWrites: PostgreSQL), a chunk's upserts run while
+	// the chunk before it commits; each commits in its turn, in order, so
+	// a retry still resumes after the last committed chunk.
+	type loading struct {
+		seq, rows int
+		got       store.Loaded
+	}
+	writes := &inTurn[*loading]{n: a.Store.ParallelWrites(), count: func(w *loading) error {
+		// Each row of the chunk is inserted, updated or unchanged.
+		total.Inserted += w.got.Inserted
+		total.Updated += w.got.Updated
+		total.Unchanged += w.got.Unchanged
+		loadedRows.Inc(int64(w.rows))
+		hb.committed(datapipeline.Checkpoint{Stage: runinfo.StageLoad, Chunks: w.seq + 1, Records: total.Inserted + total.Updated + total.Unchanged}, w.seq+1 == in.Chunks)
+		return chunkGate(ctx, in.Run, runinfo.StageLoad, w.seq+1)
+	}}
+	queued := cp.Inserted + cp.Updated + cp.Unchanged // rows of the chunks written or being written
 	err = aheadEach(ctx, cp.NextSeq, in.Chunks, loadWorkers, func(ctx context.Context, seq int) (clean, error) {
 		raw, err := a.Store.ReadChunk(ctx, in.Run, runinfo.StageExtract, seq)
 		if err != nil {
@@ -482,20 +500,19 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 		}
 		return clean{seq, rows}, nil
 	}, func(c clean) error {
-		// Each row of the chunk is inserted, updated or unchanged.
-		line := rl.Chunk("chunk %d of %d committed: %d rows so far", c.seq+1, in.Chunks, total.Inserted+total.Updated+total.Unchanged+int64(c.rows.Len()))
-		got, err := c.rows.Load(ctx, a.Store, in.Run, in.Source, c.seq, line...)
-		if err != nil {
-			return fmt.Errorf("load chunk %d: %w", c.seq, err)
-		}
-		total.Inserted += got.Inserted
-		total.Updated += got.Updated
-		total.Unchanged += got.Unchanged
-		loadedRows.Inc(int64(c.rows.Len()))
-		hb.committed(datapipeline.Checkpoint{Stage: runinfo.StageLoad, Chunks: c.seq + 1, Records: total.Inserted + total.Updated + total.Unchanged}, c.seq+1 == in.Chunks)
-		return chunkGate(ctx, in.Run, runinfo.StageLoad, c.seq+1)
+		queued += int64(c.rows.Len())
+		line := rl.Chunk("chunk %d of %d committed: %d rows so far", c.seq+1, in.Chunks, queued)
+		w := &loading{seq: c.seq, rows: c.rows.Len()}
+		return writes.start(w, func(turn store.Turn) error {
+			got, err := c.rows.Load(ctx, a.Store, in.Run, in.Source, c.seq, turn, line...)
+			if err != nil {
+				return fmt.Errorf("load chunk %d: %w", c.seq, err)
+			}
+			w.got = got
+			return nil
+		})
 	})
-	if err != nil {
+	if err = writes.finish(err); err != nil {
 		return datapipeline.LoadResult{}, err
 	}
 	s := in.Summary

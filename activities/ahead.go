@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
+	"github.com/blueprint-etl/blueprint/internal/store"
 )
 
 // ahead runs produce in a goroutine of its own, one item ahead of consume:
@@ -114,6 +116,98 @@ func aheadEach[T any](ctx context.Context, from, to, workers int, prepare func(c
 	}
 	wg.Wait()
 	return failed
+}
+
+// inTurn runs up to n writes of a stage's chunks at once and counts them
+// one by one, in chunk order (count): a chunk's write gets a turn
+// (store.Turn) that lets it commit once the chunk before it is counted,
+// so the writes' slow part runs side by side and the commits, counts,
+// heartbeats and gates stay in order. Every start must be followed by
+// finish, which returns only once every write has.
+type inTurn[T any] struct {
+	n       int
+	count   func(T) error
+	wg      sync.WaitGroup
+	pending []*turnWrite[T] // started, not yet counted, in chunk order
+	last    *turnWrite[T]
+}
+
+type turnWrite[T any] struct {
+	v     T
+	err   error
+	done  chan struct{} // the write returned (err is set)
+	ended chan struct{} // the chunk is counted (ok) or never will be: the next write may go on
+	ok    bool
+}
+
+// errTurnLost is the turn of a write whose chunk before it did not commit
+// or was not counted: the write rolls back, and the stage's first error
+// says why.
+var errTurnLost = errors.New("the chunk before it was not committed")
+
+// start begins write(v) with its turn in a goroutine of its own, then
+// counts the oldest writes until fewer than n are pending; it returns the
+// first error of those.
+func (q *inTurn[T]) start(v T, write func(turn store.Turn) error) error {
+	w := &turnWrite[T]{v: v, done: make(chan struct{}), ended: make(chan struct{})}
+	prev := q.last
+	q.last = w
+	turn := func(ctx context.Context) error {
+		if prev == nil {
+			return nil
+		}
+		select {
+		case <-prev.ended:
+			if !prev.ok {
+				return errTurnLost
+			}
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	q.wg.Go(func() {
+		defer close(w.done)
+		w.err = write(turn)
+	})
+	q.pending = append(q.pending, w)
+	for len(q.pending) >= max(1, q.n) {
+		if err := q.countOldest(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (q *inTurn[T]) countOldest() error {
+	w := q.pending[0]
+	q.pending = q.pending[1:]
+	<-w.done
+	err := w.err
+	if err == nil {
+		err = q.count(w.v)
+	}
+	w.ok = err == nil
+	close(w.ended)
+	return err
+}
+
+// finish counts the writes still pending, in order, while err is nil; once
+// there is an error, the writes after it roll back. It returns the first
+// error, after every write has returned.
+func (q *inTurn[T]) finish(err error) error {
+	for len(q.pending) > 0 {
+		if err == nil {
+			err = q.countOldest()
+			continue
+		}
+		w := q.pending[0]
+		q.pending = q.pending[1:]
+		close(w.ended) // not ok: the write after it rolls back
+		<-w.done
+	}
+	q.wg.Wait()
+	return err
 }
 
 // HeartbeatEvery is how often a running stage heartbeats when no chunk

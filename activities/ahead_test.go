@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/blueprint-etl/blueprint/internal/store"
 )
 
 func TestAhead(t *testing.T) {
@@ -138,4 +140,88 @@ func TestAheadEach(t *testing.T) {
 		assert.Zero(t, running, "aheadEach returned while a prepare ran")
 		assert.Less(t, prepared, 10, "items were prepared after the failure")
 	})
+}
+
+// TestInTurn: writes run side by side, up to n at once, and commit and are
+// counted in chunk order; after a failed write or count, the writes after
+// it roll back at their turn, and finish returns the first error once
+// every write has returned.
+func TestInTurn(t *testing.T) {
+	errWrite, errCount := errors.New("write 1 failed"), errors.New("count of 0 failed")
+	tests := []struct {
+		name        string
+		n, writes   int
+		failWrite   int // -1: none
+		failCount   int // -1: none
+		wantErr     error
+		wantCounted []int
+		wantLost    []int // writes whose turn said the chunk before was lost
+	}{
+		{"two at once, all commit", 2, 5, -1, -1, nil, []int{0, 1, 2, 3, 4}, nil},
+		{"one at a time, all commit", 1, 3, -1, -1, nil, []int{0, 1, 2}, nil},
+		{"a write fails", 2, 4, 1, -1, errWrite, []int{0}, []int{2}},
+		{"a count fails", 2, 4, -1, 0, errCount, nil, []int{1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				mu               sync.Mutex
+				counted, lost    []int
+				running, maxRuns int
+			)
+			started := make([]chan struct{}, tt.writes)
+			for i := range started {
+				started[i] = make(chan struct{})
+			}
+			q := &inTurn[int]{n: tt.n, count: func(i int) error {
+				if i == tt.failCount {
+					return errCount
+				}
+				counted = append(counted, i)
+				return nil
+			}}
+			var err error
+			for i := range tt.writes {
+				err = q.start(i, func(turn store.Turn) error {
+					mu.Lock()
+					running++
+					maxRuns = max(maxRuns, running)
+					mu.Unlock()
+					defer func() { mu.Lock(); running--; mu.Unlock() }()
+					close(started[i])
+					// With two at once, write 0 waits until write 1 has
+					// begun: they overlap.
+					if tt.n > 1 && i == 0 {
+						select {
+						case <-started[1]:
+						case <-time.After(time.Minute):
+							t.Error("write 1 did not begin beside write 0")
+						}
+					}
+					if err := turn(context.Background()); err != nil {
+						mu.Lock()
+						lost = append(lost, i)
+						mu.Unlock()
+						return err
+					}
+					if i == tt.failWrite {
+						return errWrite
+					}
+					return nil
+				})
+				if err != nil {
+					break
+				}
+			}
+			err = q.finish(err)
+			if tt.wantErr == nil {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, tt.wantErr)
+			}
+			assert.Equal(t, tt.wantCounted, counted)
+			assert.Equal(t, tt.wantLost, lost)
+			assert.Equal(t, tt.n, maxRuns, "writes at once")
+		})
+	}
 }

@@ -153,7 +153,7 @@ func (d *Dataset) Load(ctx context.Context, seq int, records [][]byte) (Totals, 
 	if err != nil {
 		return Totals{}, fmt.Errorf("dataset %s: chunk %d: %w", d.def.Name, seq, err)
 	}
-	if _, err := rows.Load(ctx, d.st, d.run, d.source, seq); err != nil {
+	if _, err := rows.Load(ctx, d.st, d.run, d.source, seq, nil); err != nil {
 		return Totals{}, fmt.Errorf("dataset %s: chunk %d: %w", d.def.Name, seq, err)
 	}
 	loaded, err := d.st.Checkpoint(ctx, d.run, runinfo.StageLoad)

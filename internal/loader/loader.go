@@ -48,8 +48,10 @@ type Rows interface {
 	// Load upserts them and commits chunk seq of the run's load, in one
 	// transaction with logs, exactly once: a committed chunk is not
 	// written again (and gives zero counts). source is the records'
-	// namespace.
-	Load(ctx context.Context, st *store.Store, run runinfo.RunRef, source string, seq int, logs ...store.ChunkLog) (store.Loaded, error)
+	// namespace. The transaction commits after turn (nil: at once), so
+	// that a stage can write a chunk beside the one before it
+	// (store.LoadChunkAfter).
+	Load(ctx context.Context, st *store.Store, run runinfo.RunRef, source string, seq int, turn store.Turn, logs ...store.ChunkLog) (store.Loaded, error)
 }
 
 // For returns the records of def: the built-in orders' Go rules for a
@@ -129,8 +131,8 @@ type orderRows []record.Order
 
 func (o orderRows) Len() int { return len(o) }
 
-func (o orderRows) Load(ctx context.Context, st *store.Store, run runinfo.RunRef, source string, seq int, logs ...store.ChunkLog) (store.Loaded, error) {
-	return st.LoadChunk(ctx, run, source, seq, o, logs...)
+func (o orderRows) Load(ctx context.Context, st *store.Store, run runinfo.RunRef, source string, seq int, turn store.Turn, logs ...store.ChunkLog) (store.Loaded, error) {
+	return st.LoadChunkAfter(ctx, run, source, seq, o, turn, logs...)
 }
 
 // declaredRecords are the records of a dataset of the manifest.
@@ -160,6 +162,6 @@ type datasetRows struct {
 
 func (r datasetRows) Len() int { return len(r.rows) }
 
-func (r datasetRows) Load(ctx context.Context, st *store.Store, run runinfo.RunRef, source string, seq int, logs ...store.ChunkLog) (store.Loaded, error) {
-	return st.LoadDatasetChunk(ctx, run, source, seq, *r.def, r.rows, logs...)
+func (r datasetRows) Load(ctx context.Context, st *store.Store, run runinfo.RunRef, source string, seq int, turn store.Turn, logs ...store.ChunkLog) (store.Loaded, error) {
+	return st.LoadDatasetChunkAfter(ctx, run, source, seq, *r.def, r.rows, turn, logs...)
 }

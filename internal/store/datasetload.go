@@ -198,34 +198,23 @@ func (s *Store) WriteDatasetAs(ctx context.Context, def dataset.Definition, run 
 // refuses is a *RowError naming its key. logs are written with the chunk
 // (ChunkLog).
 func (s *Store) LoadDatasetChunk(ctx context.Context, ref runinfo.RunRef, source string, seq int, def dataset.Definition, rows []dataset.Row, logs ...ChunkLog) (Loaded, error) {
+	return s.LoadDatasetChunkAfter(ctx, ref, source, seq, def, rows, nil, logs...)
+}
+
+// LoadDatasetChunkAfter is LoadDatasetChunk for a chunk written beside the
+// one before it, as LoadChunkAfter is LoadChunk's.
+func (s *Store) LoadDatasetChunkAfter(ctx context.Context, ref runinfo.RunRef, source string, seq int, def dataset.Definition, rows []dataset.Row, turn Turn, logs ...ChunkLog) (Loaded, error) {
 	sh, err := newShape(def)
 	if err != nil {
 		return Loaded{}, fmt.Errorf("store: run %s: %w", ref.Key(), err)
 	}
-	var res Loaded
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		cp, skip, err := s.beginChunk(ctx, tx, ref, runinfo.StageLoad, seq)
-		if err != nil || skip {
-			return err
-		}
-		res, err = s.upsertDataset(ctx, tx, sh, source, rows, ref.Key())
+	return s.loadChunk(ctx, ref, seq, len(rows), turn, func(tx *sql.Tx) (Loaded, error) {
+		res, err := s.upsertDataset(ctx, tx, sh, source, rows, ref.Key())
 		if err != nil {
-			return fmt.Errorf("load chunk %d of dataset %q: %w", seq, def.Name, err)
+			return res, fmt.Errorf("dataset %q: %w", def.Name, err)
 		}
-		cp.NextSeq = seq + 1
-		cp.Records += int64(len(rows))
-		cp.Inserted += res.Inserted
-		cp.Updated += res.Updated
-		cp.Unchanged += res.Unchanged
-		if err := s.saveCheckpoint(ctx, tx, ref, runinfo.StageLoad, cp); err != nil {
-			return err
-		}
-		return s.chunkLogs(ctx, tx, ref, logs)
-	})
-	if err != nil {
-		return Loaded{}, fmt.Errorf("store: run %s: %w", ref.Key(), err)
-	}
-	return res, nil
+		return res, nil
+	}, nil, logs)
 }
 
 // upsertDataset writes rows in tx, recording run (nil outside a run) as

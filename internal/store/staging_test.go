@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -198,6 +199,41 @@ func TestDuplicatesAcrossMemoryAndStageIDs(t *testing.T) {
 	})
 }
 
+// TestStageIDsFindAnEarlierChunksID: a chunk keeping its ids in stage_ids
+// that repeats an id an earlier chunk kept there rejects the repeat and
+// keeps its other ids, wherever in the chunk the repeat is: in its first
+// statement's ids or in a later one's. (On PostgreSQL such a chunk's plain
+// insert fails, is undone, and its ids go in again one by one.)
+func TestStageIDsFindAnEarlierChunksID(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		ref := runRef("stage-ids-repeat")
+		var many []string // more ids than one statement takes
+		for i := range 10002 {
+			many = append(many, fmt.Sprintf("m%05d", i))
+		}
+		chunks := [][]transform.Valid{
+			valids(0, "a", "b"),
+			valids(0, "c", "a"),             // a: chunk 0's
+			valids(0, append(many, "b")...), // b: chunk 0's, after the first statement's ids
+			valids(0, "c", "m00007", "d"),   // c: chunk 1's, which met a repeat; m00007: chunk 2's
+			valids(0, "e"),
+		}
+		wantRejected := [][]int{nil, {1}, {10002}, {0, 1}, nil}
+		var dups int64
+		for seq, valid := range chunks {
+			cp, err := s.PutTransformChunk(ctx, ref, seq, valid, nil, false, nil)
+			require.NoError(t, err, "chunk %d", seq)
+			dups += int64(len(wantRejected[seq]))
+			assert.Equal(t, dups, cp.Reasons[record.ReasonDuplicateID], "duplicates after chunk %d", seq)
+			idx, err := s.RejectedIndexes(ctx, ref, seq)
+			require.NoError(t, err)
+			assert.Equal(t, wantRejected[seq], idx, "chunk %d", seq)
+		}
+		assert.Equal(t, 2+1+len(many)+1+1, keptIDs(t, s, ref), "a, b, c, the many, d and e, once each")
+	})
+}
+
 // An attempt whose line between memory and stage_ids is not the one the
 // first chunk was committed with (a late attempt's) stops: it would miss
 // duplicates. The next attempt resumes with the run's.
@@ -300,6 +336,51 @@ func TestLoadChunk(t *testing.T) {
 
 		_, err = s.LoadChunk(ctx, ref, source, 4, makeOrders(0, 1))
 		assert.ErrorContains(t, err, "out of order")
+	})
+}
+
+// TestLoadChunkAfter: a chunk written beside the one before it commits in
+// its turn. Where the warehouse takes two writes at once (PostgreSQL), the
+// chunk before commits while this one's transaction holds its upserted
+// rows: they never wait for each other. A turn that says the chunk before
+// was lost rolls the chunk back, and a chunk already committed is not
+// written again.
+func TestLoadChunkAfter(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		ref := runRef("load-after")
+		const source = "demo://orders"
+		first, second := makeOrders(0, 300), makeOrders(300, 200)
+		if s.ParallelWrites() > 1 {
+			var before store.Loaded
+			res, err := s.LoadChunkAfter(ctx, ref, source, 1, second, func(ctx context.Context) error {
+				var err error
+				before, err = s.LoadChunk(ctx, ref, source, 0, first)
+				return err
+			})
+			require.NoError(t, err)
+			assert.Equal(t, store.Loaded{Inserted: 300}, before, "chunk 0, committed while chunk 1 waited for its turn")
+			assert.Equal(t, store.Loaded{Inserted: 200}, res)
+		} else {
+			_, err := s.LoadChunk(ctx, ref, source, 0, first)
+			require.NoError(t, err)
+			_, err = s.LoadChunkAfter(ctx, ref, source, 1, second, func(context.Context) error { return nil })
+			require.NoError(t, err)
+		}
+
+		lost := errors.New("chunk 1 was not committed")
+		_, err := s.LoadChunkAfter(ctx, ref, source, 2, makeOrders(500, 50), func(context.Context) error { return lost })
+		require.ErrorIs(t, err, lost)
+		res, err := s.LoadChunkAfter(ctx, ref, source, 1, second, func(context.Context) error { return nil })
+		require.NoError(t, err)
+		assert.Equal(t, store.Loaded{}, res, "chunk 1 again: committed before")
+
+		cp, err := s.Checkpoint(ctx, ref, runinfo.StageLoad)
+		require.NoError(t, err)
+		assert.Equal(t, store.Checkpoint{NextSeq: 2, Records: 500, Inserted: 500}, cp)
+		n, err := s.CountOrders(ctx, source)
+		require.NoError(t, err)
+		assert.EqualValues(t, 500, n, "nothing of the rolled back chunk 2")
 	})
 }
 

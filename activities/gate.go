@@ -16,7 +16,8 @@ var gates = gate.FromEnv()
 
 // chunkGate is the point right after a stage committed its chunk number
 // chunks: the test that holds it acts in the middle of the stage, with
-// that chunk committed and the next not begun.
+// that chunk committed and the next not (Load may be writing it beside,
+// but it commits only after the gate: inTurn).
 func chunkGate(ctx context.Context, run runinfo.RunRef, stage string, chunks int) error {
 	if gates == "" {
 		return nil

@@ -126,6 +126,14 @@ func TestQuickRun(t *testing.T) {
 		assert.NotEqual(t, d.Run.SourceURL, d.Big.SourceURL, "the big run reads other records")
 		assert.InDelta(t, d.Big.RowsPerSec/d.Run.RowsPerSec, d.ScalingRatio, 1e-9)
 		assert.Greater(t, d.BaselineRowsPerSec, d.ProgramRowsPerSec, "the program line includes the preparation")
+		// Where Load writes chunks side by side, the store alone is timed
+		// writing them so too.
+		assert.Equal(t, store.ParallelWritesOn(d.Database), d.ParallelWrites, d.Database)
+		if d.ParallelWrites > 1 {
+			assert.Positive(t, d.ParallelBaselineRowsPerSec, d.Database)
+		} else {
+			assert.Zero(t, d.ParallelBaselineRowsPerSec, d.Database)
+		}
 
 		// The products run loads the ten-field dataset from demo://products:
 		// some rejected, the rest new, the same rows as its baseline.

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -77,16 +79,23 @@ type throughputDetail struct {
 	// already normalised, in one process (store.WriteOrders in chunks).
 	// ProgramSeconds adds what it took to generate, normalise and
 	// deduplicate them in process first: the earlier baseline.
-	BaselineSeconds     float64   `json:"baseline_seconds"`
-	BaselineRows        int64     `json:"baseline_rows"`
-	BaselineRowsPerSec  float64   `json:"baseline_rows_per_sec"`
-	PrepareSeconds      float64   `json:"prepare_seconds"`
-	ProgramRowsPerSec   float64   `json:"program_rows_per_sec"`
-	BaselineCPUSeconds  float64   `json:"baseline_cpu_seconds"`
-	BaselinePostgresCPU float64   `json:"baseline_postgres_cpu_seconds,omitempty"`
-	ScalingRatio        float64   `json:"scaling_ratio"`
-	WorkerMemAtPeak     memSample `json:"worker_mem_at_peak"`
-	WorkerPeakRSSBytes  int64     `json:"worker_peak_rss_bytes"`
+	BaselineSeconds     float64 `json:"baseline_seconds"`
+	BaselineRows        int64   `json:"baseline_rows"`
+	BaselineRowsPerSec  float64 `json:"baseline_rows_per_sec"`
+	PrepareSeconds      float64 `json:"prepare_seconds"`
+	ProgramRowsPerSec   float64 `json:"program_rows_per_sec"`
+	BaselineCPUSeconds  float64 `json:"baseline_cpu_seconds"`
+	BaselinePostgresCPU float64 `json:"baseline_postgres_cpu_seconds,omitempty"`
+	ScalingRatio        float64 `json:"scaling_ratio"`
+	// ParallelWrites is how many chunks the store writes at once for Load
+	// (store.ParallelWrites); above 1, the store alone is also timed
+	// writing the rows that way (informational: the target's baseline is
+	// the plain upsert above).
+	ParallelWrites             int       `json:"parallel_writes"`
+	ParallelBaselineSeconds    float64   `json:"parallel_baseline_seconds,omitempty"`
+	ParallelBaselineRowsPerSec float64   `json:"parallel_baseline_rows_per_sec,omitempty"`
+	WorkerMemAtPeak            memSample `json:"worker_mem_at_peak"`
+	WorkerPeakRSSBytes         int64     `json:"worker_peak_rss_bytes"`
 
 	// Products is the ten-field declared dataset measured after orders
 	// (see products.go): one Rows run, no scaling run.
@@ -174,6 +183,10 @@ func (b *bench) throughput(driver, label string, fresh func(name string) (dsn st
 			float64(maxEvents), "<=", maxHistoryEvents))
 	b.note("throughput %s: baseline = store.WriteOrdersAs of the rows the pipeline loads, with a run in first_run and last_run as Load writes them, already generated, normalised and deduplicated (%.2f s, not timed), in chunks of %d in one process into a fresh database: %.2f s; the in-process program line adds the preparation to it",
 		label, d.PrepareSeconds, cfg.BaselineChunk, d.BaselineSeconds)
+	if d.ParallelBaselineRowsPerSec > 0 {
+		b.note("throughput %s: Load writes %d chunks at once (store.ParallelWrites); the store alone writing the same rows %d chunks at once took %.2f s (%.0f rows/s), and the %s-row run's rows/s against it is %.2f (informational: the target's baseline is the plain upsert, one chunk after the other)",
+			label, d.ParallelWrites, d.ParallelWrites, d.ParallelBaselineSeconds, d.ParallelBaselineRowsPerSec, rows, run.RowsPerSec/d.ParallelBaselineRowsPerSec)
+	}
 	b.note("throughput %s: pipeline runs end to end (client start -> result) on one fresh worker process into one fresh database, %s rows then %s other rows; stages of the %s run: %s; of the %s run: %s",
 		label, rows, bigRows, rows, stageLine(run.StageMS), bigRows, stageLine(bigRun.StageMS))
 	cpu := fmt.Sprintf("throughput %s: CPU seconds of the %s run: worker %.1f, dev server %.1f, harness %.1f; of the %s run: worker %.1f; baseline %.1f",
@@ -227,7 +240,43 @@ func (b *bench) storeBaseline(d *throughputDetail, driver string, fresh func(nam
 	d.BaselineCPUSeconds, d.BaselinePostgresCPU = base.CPUSeconds, base.PostgresCPU
 	d.ProgramRowsPerSec = float64(base.Rows) / (base.Seconds + d.PrepareSeconds)
 	b.logf("[throughput %s] baseline: %d rows in %.2f s (%.0f rows/s; preparing them took %.2f s)", driver, base.Rows, d.BaselineSeconds, d.BaselineRowsPerSec, d.PrepareSeconds)
+	if d.ParallelWrites = store.ParallelWritesOn(driver); d.ParallelWrites < 2 {
+		return nil
+	}
+	par, err := b.timeStoreWrites(driver, "baseline_parallel", fresh, nil, func(st *store.Store) (int64, error) {
+		return writeAtOnce(b.ctx, st, d.ParallelWrites, baselineRunRef(), key, chunks)
+	})
+	if err != nil {
+		return err
+	}
+	d.ParallelBaselineSeconds, d.ParallelBaselineRowsPerSec = par.Seconds, par.RowsPerSec
+	b.logf("[throughput %s] baseline, %d chunks at once as Load writes them: %d rows in %.2f s (%.0f rows/s)", driver, d.ParallelWrites, par.Rows, par.Seconds, par.RowsPerSec)
 	return nil
+}
+
+// writeAtOnce writes chunks with the store alone, n chunks at once, each
+// goroutine taking every nth chunk, as Load's chunk writes run side by
+// side; it returns how many rows were written.
+func writeAtOnce(ctx context.Context, st *store.Store, n int, run runinfo.RunRef, key string, chunks [][]record.Order) (int64, error) {
+	var (
+		wg   sync.WaitGroup
+		rows atomic.Int64
+		errs = make([]error, n)
+	)
+	for g := range n {
+		wg.Go(func() {
+			for i := g; i < len(chunks); i += n {
+				res, err := st.WriteOrdersAs(ctx, run, key, chunks[i])
+				if err != nil {
+					errs[g] = err
+					return
+				}
+				rows.Add(res.Inserted + res.Updated + res.Unchanged)
+			}
+		})
+	}
+	wg.Wait()
+	return rows.Load(), errors.Join(errs...)
 }
 
 // baselineRunRef is the run the store-alone baselines record as writing their

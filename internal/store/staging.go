@@ -735,8 +735,11 @@ type Turn func(context.Context) error
 // its own (a million orders upserted by two connections at once took
 // 6.8-7.1 s, by one 10.4-11.4 s, on a 2-core machine), and one on SQLite,
 // which has a single writer.
-func (s *Store) ParallelWrites() int {
-	if s.driver == DriverPostgres {
+func (s *Store) ParallelWrites() int { return ParallelWritesOn(s.driver) }
+
+// ParallelWritesOn is ParallelWrites of a store on driver.
+func ParallelWritesOn(driver string) int {
+	if driver == DriverPostgres {
 		return 2
 	}
 	return 1

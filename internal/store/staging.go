@@ -757,15 +757,38 @@ var errChunkCommitted = errors.New("the chunk is already committed")
 // checkpoint, loaded range and log lines) comes after the turn, so two
 // chunks written at once never wait for each other's locks: only the
 // rows come first, and Transform kept one record per key in a run.
+//
+// A write waits for its turn inside its transaction only when it gets one
+// of the store's side writes (sideWrites); otherwise, and always on
+// SQLite, it waits before it begins, holding no connection and no write
+// turn, and then writes as a lone chunk does.
 func (s *Store) loadChunk(ctx context.Context, ref runinfo.RunRef, seq, rows int, turn Turn,
 	upsert func(*sql.Tx) (Loaded, error), finish func(*sql.Tx) error, logs []ChunkLog) (Loaded, error) {
+	wait := func() error {
+		if err := turn(ctx); err != nil {
+			return fmt.Errorf("store: run %s: load chunk %d: %w", ref.Key(), seq, err)
+		}
+		return nil
+	}
+	side := false
+	if turn != nil {
+		select {
+		case s.sideWrites <- struct{}{}: // a nil channel never takes one
+			side = true
+			defer func() { <-s.sideWrites }()
+		default:
+			if err := wait(); err != nil {
+				return Loaded{}, err
+			}
+		}
+	}
 	var res Loaded
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		got, err := upsert(tx)
 		if err != nil {
 			return fmt.Errorf("load chunk %d: %w", seq, err)
 		}
-		if turn != nil {
+		if side {
 			if err := turn(ctx); err != nil {
 				return fmt.Errorf("load chunk %d: %w", seq, err)
 			}

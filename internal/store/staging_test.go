@@ -340,48 +340,52 @@ func TestLoadChunk(t *testing.T) {
 }
 
 // TestLoadChunkAfter: a chunk written beside the one before it commits in
-// its turn. Where the warehouse takes two writes at once (PostgreSQL), the
-// chunk before commits while this one's transaction holds its upserted
-// rows: they never wait for each other. A turn that says the chunk before
-// was lost rolls the chunk back, and a chunk already committed is not
-// written again.
+// its turn, after that one. The chunk before commits during the turn:
+// where the warehouse takes two writes at once (PostgreSQL) while this
+// chunk's transaction holds its upserted rows (they never wait for each
+// other), and otherwise, or with every side write taken, before this
+// chunk's transaction begins. A turn that says the chunk before was lost
+// rolls the chunk back, and a chunk already committed is not written
+// again.
 func TestLoadChunkAfter(t *testing.T) {
-	eachDriver(t, func(t *testing.T, s *store.Store) {
-		ctx := ctxT(t)
-		ref := runRef("load-after")
-		const source = "demo://orders"
-		first, second := makeOrders(0, 300), makeOrders(300, 200)
-		if s.ParallelWrites() > 1 {
-			var before store.Loaded
-			res, err := s.LoadChunkAfter(ctx, ref, source, 1, second, func(ctx context.Context) error {
-				var err error
-				before, err = s.LoadChunk(ctx, ref, source, 0, first)
-				return err
+	for _, sides := range []string{"side writes free", "side writes taken"} {
+		t.Run(sides, func(t *testing.T) {
+			eachDriver(t, func(t *testing.T, s *store.Store) {
+				if sides == "side writes taken" {
+					t.Cleanup(store.TakeSideWrites(s))
+				}
+				ctx := ctxT(t)
+				ref := runRef("load-after")
+				const source = "demo://orders"
+				first, second := makeOrders(0, 300), makeOrders(300, 200)
+				var before store.Loaded
+				res, err := s.LoadChunkAfter(ctx, ref, source, 1, second, func(ctx context.Context) error {
+					var err error
+					before, err = s.LoadChunk(ctx, ref, source, 0, first)
+					return err
+				})
+				require.NoError(t, err)
+				assert.Equal(t, store.Loaded{Inserted: 300}, before, "chunk 0, committed in chunk 1's turn")
+				assert.Equal(t, store.Loaded{Inserted: 200}, res)
+
+				lost := errors.New("chunk 2 was not committed")
+				_, err = s.LoadChunkAfter(ctx, ref, source, 3, makeOrders(500, 50), func(context.Context) error { return lost })
+				require.ErrorIs(t, err, lost)
+				_, err = s.LoadChunkAfter(ctx, ref, source, 2, makeOrders(500, 50), func(context.Context) error { return lost })
+				require.ErrorIs(t, err, lost)
+				res, err = s.LoadChunkAfter(ctx, ref, source, 1, second, func(context.Context) error { return nil })
+				require.NoError(t, err)
+				assert.Equal(t, store.Loaded{}, res, "chunk 1 again: committed before")
+
+				cp, err := s.Checkpoint(ctx, ref, runinfo.StageLoad)
+				require.NoError(t, err)
+				assert.Equal(t, store.Checkpoint{NextSeq: 2, Records: 500, Inserted: 500}, cp)
+				n, err := s.CountOrders(ctx, source)
+				require.NoError(t, err)
+				assert.EqualValues(t, 500, n, "nothing of the chunk whose turn was lost")
 			})
-			require.NoError(t, err)
-			assert.Equal(t, store.Loaded{Inserted: 300}, before, "chunk 0, committed while chunk 1 waited for its turn")
-			assert.Equal(t, store.Loaded{Inserted: 200}, res)
-		} else {
-			_, err := s.LoadChunk(ctx, ref, source, 0, first)
-			require.NoError(t, err)
-			_, err = s.LoadChunkAfter(ctx, ref, source, 1, second, func(context.Context) error { return nil })
-			require.NoError(t, err)
-		}
-
-		lost := errors.New("chunk 1 was not committed")
-		_, err := s.LoadChunkAfter(ctx, ref, source, 2, makeOrders(500, 50), func(context.Context) error { return lost })
-		require.ErrorIs(t, err, lost)
-		res, err := s.LoadChunkAfter(ctx, ref, source, 1, second, func(context.Context) error { return nil })
-		require.NoError(t, err)
-		assert.Equal(t, store.Loaded{}, res, "chunk 1 again: committed before")
-
-		cp, err := s.Checkpoint(ctx, ref, runinfo.StageLoad)
-		require.NoError(t, err)
-		assert.Equal(t, store.Checkpoint{NextSeq: 2, Records: 500, Inserted: 500}, cp)
-		n, err := s.CountOrders(ctx, source)
-		require.NoError(t, err)
-		assert.EqualValues(t, 500, n, "nothing of the rolled back chunk 2")
-	})
+		})
+	}
 }
 
 // TestFailedChunkLeavesNothing checks that a chunk is all or nothing: when

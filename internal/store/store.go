@@ -93,6 +93,13 @@ type Store struct {
 	// (BEGIN IMMEDIATE + busy_timeout). Nil on PostgreSQL.
 	writeSem chan struct{}
 
+	// sideWrites bounds the chunk writes that hold a connection while
+	// they wait for their turn (loadChunk): the writes before them must
+	// find connections to commit with, else every run's younger write
+	// would hold one while its older write waited for one. Nil on SQLite,
+	// where a write waits for its turn before it begins.
+	sideWrites chan struct{}
+
 	// wait bounds how long a call waits for an unreachable warehouse
 	// (see retry and SetWait).
 	wait time.Duration
@@ -275,7 +282,9 @@ func openPostgres(dsn string) (*Store, error) {
 	db.SetMaxIdleConns(n / 2)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	db.SetConnMaxLifetime(time.Hour)
-	return &Store{db: db, wdb: db, driver: DriverPostgres}, nil
+	// Half the pool may wait for their turn inside a transaction; the
+	// other half serves the writes they wait for, and reads.
+	return &Store{db: db, wdb: db, driver: DriverPostgres, sideWrites: make(chan struct{}, n/2)}, nil
 }
 
 // redactErr keeps a password that a parse error may quote out of the message.

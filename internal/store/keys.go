@@ -51,6 +51,14 @@ type Keys struct {
 	// an empty slot; a key that hashes to it is held as {0, 1}.
 	set [][2]uint64
 	n   int // keys held
+
+	// recent holds the hashes of the keys of chunk recentSeq, one that
+	// keeps its keys in stage_ids, once committed: the chunk after it
+	// finds the near duplicates (a record sent again a page later) here,
+	// so that its plain insert of the others (keepNewIDs) seldom meets one
+	// of the database's and has to be undone.
+	recent    map[[2]uint64]struct{}
+	recentSeq int
 }
 
 // NewKeys returns the keys of a run's first attempt, for the records it
@@ -135,6 +143,28 @@ func (k *Keys) Add(valid []transform.Valid) {
 	}
 }
 
+// remember makes the keys of committed chunk seq, which keeps them in
+// stage_ids, the recent ones.
+func (k *Keys) remember(seq int, valid []transform.Valid) {
+	if k == nil {
+		return
+	}
+	if k.recent == nil {
+		k.recent = make(map[[2]uint64]struct{}, len(valid))
+	}
+	clear(k.recent)
+	for _, v := range valid {
+		k.recent[k.hash(v.ID())] = struct{}{}
+	}
+	k.recentSeq = seq
+}
+
+// recentFor reports whether the recent keys are those of the chunk before
+// seq.
+func (k *Keys) recentFor(seq int) bool {
+	return k != nil && len(k.recent) > 0 && k.recentSeq == seq-1
+}
+
 // Len is how many keys are held.
 func (k *Keys) Len() int {
 	if k == nil {
@@ -150,6 +180,19 @@ func (k *Keys) has(key string) bool {
 	}
 	_, found := k.find(k.hash(key))
 	return found
+}
+
+// seenBefore reports whether key is held, or is one of the recent keys
+// when they are the chunk before seq's.
+func (k *Keys) seenBefore(seq int, key string) bool {
+	if k.has(key) {
+		return true
+	}
+	if !k.recentFor(seq) {
+		return false
+	}
+	_, ok := k.recent[k.hash(key)]
+	return ok
 }
 
 // find returns the slot of h, or the empty slot where it would go.

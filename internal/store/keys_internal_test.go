@@ -49,3 +49,27 @@ func TestKeysTable(t *testing.T) {
 		})
 	}
 }
+
+// TestKeysRemember: the keys a stage_ids chunk kept count as seen for the
+// chunk after it only, beside those held in memory.
+func TestKeysRemember(t *testing.T) {
+	k := newKeys(1, 4)
+	k.Add([]transform.Valid{{Order: record.Order{ID: "in-memory"}}})
+	k.remember(3, []transform.Valid{{Order: record.Order{ID: "a"}}, {Order: record.Order{ID: "b"}}})
+	for _, tt := range []struct {
+		seq  int
+		key  string
+		want bool
+	}{
+		{4, "a", true}, {4, "b", true}, {4, "c", false}, {4, "in-memory", true},
+		{5, "a", false}, {3, "a", false}, {5, "in-memory", true},
+	} {
+		assert.Equal(t, tt.want, k.seenBefore(tt.seq, tt.key), "chunk %d, key %s", tt.seq, tt.key)
+	}
+	k.remember(4, []transform.Valid{{Order: record.Order{ID: "c"}}})
+	assert.False(t, k.seenBefore(5, "a"), "only the chunk before's")
+	assert.True(t, k.seenBefore(5, "c"))
+	var none *Keys
+	none.remember(1, []transform.Valid{{Order: record.Order{ID: "a"}}})
+	assert.False(t, none.seenBefore(2, "a"))
+}

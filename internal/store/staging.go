@@ -375,11 +375,17 @@ func (s *Store) ReadChunk(ctx context.Context, ref runinfo.RunRef, stage string,
 // again is a no-op that returns the checkpoint as it is.
 func (s *Store) PutTransformChunk(ctx context.Context, ref runinfo.RunRef, seq int, valid []transform.Valid, rejects []record.Rejected, done bool, keys *Keys) (Checkpoint, error) {
 	out, err := s.putTransformChunk(ctx, ref, seq, valid, rejects, done, keys)
-	if err == nil && !done && keys.InMemory(seq) {
+	switch {
+	case err != nil || done:
+	case keys.InMemory(seq):
 		// Committed, now or by an earlier try: the chunks after it check
 		// against its keys. Not before the commit, which the store may try
 		// more than once.
 		keys.Add(valid)
+	default:
+		// Its keys are in stage_ids (or were there before it: a valid
+		// record it found to be a duplicate).
+		keys.remember(seq, valid)
 	}
 	return out, err
 }
@@ -440,7 +446,8 @@ func (s *Store) putTransformChunk(ctx context.Context, ref runinfo.RunRef, seq i
 const idsPerStatement = 4096
 
 // seenIDs returns the ids of valid that earlier chunks of the run kept,
-// in keys or in stage_ids, and keeps the others in stage_ids for the
+// in keys (the first chunks', and the chunk before's, which keys remember
+// although it kept them in stage_ids) or in stage_ids, and keeps the others in stage_ids for the
 // chunks to come unless chunk seq keeps its own in keys (which
 // PutTransformChunk adds after the commit). A chunk with no earlier one
 // keeping its ids in stage_ids looks nothing up there, and the last
@@ -452,10 +459,10 @@ func (s *Store) seenIDs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, val
 	}
 	seen := map[string]struct{}{}
 	rest := valid
-	if keys.Len() > 0 {
+	if keys.Len() > 0 || keys.recentFor(seq) {
 		rest = make([]transform.Valid, 0, len(valid))
 		for _, v := range valid {
-			if keys.has(v.ID()) {
+			if keys.seenBefore(seq, v.ID()) {
 				seen[v.ID()] = struct{}{}
 			} else {
 				rest = append(rest, v)

@@ -203,26 +203,40 @@ func TestDuplicatesAcrossMemoryAndStageIDs(t *testing.T) {
 // that repeats an id an earlier chunk kept there rejects the repeat and
 // keeps its other ids, wherever in the chunk the repeat is: in its first
 // statement's ids or in a later one's. (On PostgreSQL such a chunk's plain
-// insert fails, is undone, and its ids go in again one by one.)
+// insert fails, is undone, and its ids go in again one by one.) With Keys
+// holding no chunk's ids, the chunk before's are remembered all the same,
+// and the results are the same.
 func TestStageIDsFindAnEarlierChunksID(t *testing.T) {
+	for _, withKeys := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keys=%t", withKeys), func(t *testing.T) {
+			testStageIDsFindAnEarlierChunksID(t, withKeys)
+		})
+	}
+}
+
+func testStageIDsFindAnEarlierChunksID(t *testing.T, withKeys bool) {
 	eachDriver(t, func(t *testing.T, s *store.Store) {
 		ctx := ctxT(t)
 		ref := runRef("stage-ids-repeat")
+		var keys *store.Keys
+		if withKeys {
+			keys = resumeKeys(t, 0, 5, 10010)
+		}
 		var many []string // more ids than one statement takes
 		for i := range 10002 {
 			many = append(many, fmt.Sprintf("m%05d", i))
 		}
 		chunks := [][]transform.Valid{
 			valids(0, "a", "b"),
-			valids(0, "c", "a"),             // a: chunk 0's
+			valids(0, "c", "a"),             // a: chunk 0's, the chunk before's
 			valids(0, append(many, "b")...), // b: chunk 0's, after the first statement's ids
-			valids(0, "c", "m00007", "d"),   // c: chunk 1's, which met a repeat; m00007: chunk 2's
+			valids(0, "c", "m00007", "d"),   // c: chunk 1's, which met a repeat; m00007: the chunk before's
 			valids(0, "e"),
 		}
 		wantRejected := [][]int{nil, {1}, {10002}, {0, 1}, nil}
 		var dups int64
 		for seq, valid := range chunks {
-			cp, err := s.PutTransformChunk(ctx, ref, seq, valid, nil, false, nil)
+			cp, err := s.PutTransformChunk(ctx, ref, seq, valid, nil, false, keys)
 			require.NoError(t, err, "chunk %d", seq)
 			dups += int64(len(wantRejected[seq]))
 			assert.Equal(t, dups, cp.Reasons[record.ReasonDuplicateID], "duplicates after chunk %d", seq)

@@ -447,8 +447,8 @@ const idsPerStatement = 4096
 
 // seenIDs returns the ids of valid that earlier chunks of the run kept,
 // in keys (the first chunks', and the chunk before's, which keys remember
-// although it kept them in stage_ids) or in stage_ids, and keeps the others in stage_ids for the
-// chunks to come unless chunk seq keeps its own in keys (which
+// although it kept them in stage_ids) or in stage_ids, and keeps the
+// others in stage_ids for the chunks to come unless chunk seq keeps its own in keys (which
 // PutTransformChunk adds after the commit). A chunk with no earlier one
 // keeping its ids in stage_ids looks nothing up there, and the last
 // (done) keeps none: a one-chunk run, or one whose chunks all keep their
@@ -549,8 +549,9 @@ func (s *Store) keepIDs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, val
 // speculatively and confirms it with a second WAL record, twice the cost
 // of a plain insert (5.1 against 2.4 µs an id, a million ids into a
 // stage_ids of two million, in psql). A run's ids beyond those held in
-// memory (Keys) are mostly new, so a chunk that meets an earlier one is
-// the exception, and it pays one statement more than before.
+// memory (Keys) are mostly new, and the near duplicates among them (of
+// the chunk before) are found in memory (Keys.remember), so a chunk that
+// meets an earlier one here is the exception, and pays one statement more.
 func (s *Store) keepNewIDs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, valid []transform.Valid) (bool, error) {
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT keep_ids`); err != nil {
 		return false, err

@@ -173,25 +173,27 @@ func (k *Keys) Len() int {
 	return k.n
 }
 
-// has reports whether key is held; with no Keys, it is not.
-func (k *Keys) has(key string) bool {
-	if k == nil || k.n == 0 {
-		return false
-	}
-	_, found := k.find(k.hash(key))
-	return found
-}
-
 // seenBefore reports whether key is held, or is one of the recent keys
-// when they are the chunk before seq's.
+// when they are the chunk before seq's (remember); with no Keys, it is
+// not. The key is hashed once for both.
 func (k *Keys) seenBefore(seq int, key string) bool {
-	if k.has(key) {
-		return true
-	}
-	if !k.recentFor(seq) {
+	if k == nil {
 		return false
 	}
-	_, ok := k.recent[k.hash(key)]
+	recent := k.recentFor(seq)
+	if k.n == 0 && !recent {
+		return false
+	}
+	h := k.hash(key)
+	if k.n > 0 {
+		if _, found := k.find(h); found {
+			return true
+		}
+	}
+	if !recent {
+		return false
+	}
+	_, ok := k.recent[h]
 	return ok
 }
 

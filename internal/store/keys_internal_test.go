@@ -37,12 +37,12 @@ func TestKeysTable(t *testing.T) {
 			assert.Equal(t, c.keys, k.Len())
 			assert.LessOrEqual(t, k.Len(), len(k.set)/4*3, "at most three quarters full")
 			for _, v := range ids(0, c.keys) {
-				if !k.has(v.ID()) {
+				if !k.seenBefore(0, v.ID()) {
 					t.Fatalf("key %q added but not held", v.ID())
 				}
 			}
 			for _, v := range ids(c.keys, c.keys+1000) {
-				if k.has(v.ID()) {
+				if k.seenBefore(0, v.ID()) {
 					t.Fatalf("key %q held but never added", v.ID())
 				}
 			}

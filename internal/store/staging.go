@@ -557,27 +557,43 @@ func (s *Store) keepNewIDs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, 
 		return false, err
 	}
 	run := RunNumber(ref)
+	errMet := errors.New("an id kept by an earlier chunk")
+	err := postgresIDBatches(valid, func(ids []string) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO stage_ids (run, record_id) SELECT $1, unnest($2::text[])`, run, ids)
+		var pg *pgconn.PgError
+		if errors.As(err, &pg) && pg.Code == pgUniqueViolation {
+			return errMet
+		}
+		return err
+	})
+	switch {
+	case errors.Is(err, errMet):
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT keep_ids`); err != nil {
+			return false, err
+		}
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
+// postgresIDBatches calls fn with the ids of valid, postgresRowsPerStatement
+// at a time (one array parameter of a statement), until fn fails.
+func postgresIDBatches(valid []transform.Valid, fn func(ids []string) error) error {
 	ids := make([]string, 0, min(len(valid), postgresRowsPerStatement))
-	for rest := valid; len(rest) > 0; {
-		batch := rest[:min(len(rest), postgresRowsPerStatement)]
-		rest = rest[len(batch):]
+	for len(valid) > 0 {
+		batch := valid[:min(len(valid), postgresRowsPerStatement)]
+		valid = valid[len(batch):]
 		ids = ids[:0]
 		for _, v := range batch {
 			ids = append(ids, v.ID())
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO stage_ids (run, record_id) SELECT $1, unnest($2::text[])`, run, ids)
-		var pg *pgconn.PgError
-		switch {
-		case errors.As(err, &pg) && pg.Code == pgUniqueViolation:
-			if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT keep_ids`); err != nil {
-				return false, err
-			}
-			return false, nil
-		case err != nil:
-			return false, err
+		if err := fn(ids); err != nil {
+			return err
 		}
 	}
-	return true, nil
+	return nil
 }
 
 // pgUniqueViolation is PostgreSQL's SQLSTATE for a duplicate key.
@@ -590,22 +606,13 @@ const pgUniqueViolation = "23505"
 func (s *Store) eachIDBatch(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, valid []transform.Valid, kind int, pgQuery string, set map[string]struct{}) error {
 	run := RunNumber(ref)
 	if s.driver == DriverPostgres {
-		for len(valid) > 0 {
-			batch := valid[:min(len(valid), postgresRowsPerStatement)]
-			valid = valid[len(batch):]
-			ids := make([]string, len(batch))
-			for i, v := range batch {
-				ids[i] = v.ID()
-			}
+		return postgresIDBatches(valid, func(ids []string) error {
 			rows, err := tx.QueryContext(ctx, pgQuery, run, ids)
 			if err != nil {
 				return err
 			}
-			if err := collectIDs(rows, set); err != nil {
-				return err
-			}
-		}
-		return nil
+			return collectIDs(rows, set)
+		})
 	}
 	args := make([]any, 0, 1+min(len(valid), idsPerStatement))
 	for len(valid) > 0 {

@@ -222,16 +222,7 @@ func (b *bench) storeBaseline(d *throughputDetail, driver string, fresh func(nam
 	d.PrepareSeconds = time.Since(t).Seconds()
 	b.logf("[throughput %s] baseline: the store alone writes %d prepared rows", driver, b.cfg.Rows)
 	base, err := b.timeStoreWrites(driver, "baseline", fresh, nil, func(st *store.Store) (int64, error) {
-		var rows int64
-		run := baselineRunRef()
-		for _, orders := range chunks {
-			res, err := st.WriteOrdersAs(b.ctx, run, key, orders)
-			if err != nil {
-				return rows, err
-			}
-			rows += res.Inserted + res.Updated + res.Unchanged
-		}
-		return rows, nil
+		return writeAtOnce(b.ctx, st, 1, baselineRunRef(), key, chunks)
 	})
 	if err != nil {
 		return err
@@ -254,9 +245,10 @@ func (b *bench) storeBaseline(d *throughputDetail, driver string, fresh func(nam
 	return nil
 }
 
-// writeAtOnce writes chunks with the store alone, n chunks at once, each
-// goroutine taking every nth chunk, as Load's chunk writes run side by
-// side; it returns how many rows were written.
+// writeAtOnce writes chunks with the store alone, n chunks at once (one:
+// the plain upsert, one chunk after the other), each goroutine taking
+// every nth chunk, as Load's chunk writes run side by side; it returns how
+// many rows were written.
 func writeAtOnce(ctx context.Context, st *store.Store, n int, run runinfo.RunRef, key string, chunks [][]record.Order) (int64, error) {
 	var (
 		wg   sync.WaitGroup

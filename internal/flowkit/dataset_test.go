@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,6 +14,8 @@ import (
 	"github.com/blueprint-etl/blueprint/flows/flowstest"
 	"github.com/blueprint-etl/blueprint/internal/flowkit"
 	"github.com/blueprint-etl/blueprint/internal/flowkit/kittest"
+	"github.com/blueprint-etl/blueprint/internal/runinfo"
+	"github.com/blueprint-etl/blueprint/internal/store"
 )
 
 // TestAUserFlowLoadsADataset: a flow written with the kit loads a
@@ -64,6 +67,23 @@ func TestAUserFlowLoadsADataset(t *testing.T) {
 			var n int
 			require.NoError(t, st.QueryRow(context.Background(), `SELECT count(*) FROM catalog`).Scan(&n))
 			assert.Equal(t, 5, n)
+
+			// Each chunk's run log line committed with the chunk: once,
+			// though the attempt that died loaded chunk 1 and the next one
+			// loaded it again.
+			lines, err := st.RunLogs(context.Background(), runinfo.RunRef{WorkflowID: "catalog-1", RunID: strings.TrimPrefix(lastRun, "catalog-1/")}, store.LogQuery{})
+			require.NoError(t, err)
+			var chunks []string
+			for _, l := range lines {
+				if strings.Contains(l.Message, "committed") {
+					chunks = append(chunks, l.Message)
+				}
+			}
+			assert.Equal(t, []string{
+				"dataset catalog: chunk 1 committed: 2 records so far, 0 rejected",
+				"dataset catalog: chunk 2 committed: 4 records so far, 1 rejected",
+				"dataset catalog: chunk 3 committed: 6 records so far, 1 rejected",
+			}, chunks)
 
 			second := run("catalog-2", nil)
 			assert.Equal(t, flowkit.DatasetTotals{Dataset: "catalog", Records: 6, Unchanged: 5, Rejected: 1,

@@ -12,6 +12,7 @@ import (
 	"github.com/blueprint-etl/blueprint/internal/dataset"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
+	"github.com/blueprint-etl/blueprint/internal/runlog"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/transform"
 )
@@ -132,7 +133,8 @@ func (t Totals) OneLine() string {
 // Load checks and loads chunk seq of the run's records (raw JSON objects,
 // as a source's Page has them) and returns the run's totals after it.
 // Chunks are numbered from 0 and loaded in order, each once; loading a
-// committed chunk again is a no-op. Call it, then record seq+1 with the
+// committed chunk again is a no-op. The activity's run log (runlog) gets
+// the chunk's line in the chunk's own transaction. Call it, then record seq+1 with the
 // source's cursor in a heartbeat: an attempt that resumes from it goes on
 // with the next chunk, and one that resumes from an older heartbeat loads
 // the committed chunks again for nothing.
@@ -153,7 +155,12 @@ func (d *Dataset) Load(ctx context.Context, seq int, records [][]byte) (Totals, 
 	if err != nil {
 		return Totals{}, fmt.Errorf("dataset %s: chunk %d: %w", d.def.Name, seq, err)
 	}
-	if _, err := rows.Load(ctx, d.st, d.run, d.source, seq, nil); err != nil {
+	// The chunk's run log line commits with the chunk, as DataPipeline's
+	// Load writes its own: written once, and never lost to a worker killed
+	// between the commit and a line written after it.
+	line := runlog.FromContext(ctx).Chunk("dataset %s: chunk %d committed: %d records so far, %d rejected",
+		d.def.Name, seq+1, checked.Records, checked.Rejected)
+	if _, err := rows.Load(ctx, d.st, d.run, d.source, seq, nil, line...); err != nil {
 		return Totals{}, fmt.Errorf("dataset %s: chunk %d: %w", d.def.Name, seq, err)
 	}
 	loaded, err := d.st.Checkpoint(ctx, d.run, runinfo.StageLoad)

@@ -255,6 +255,16 @@ func New(c client.Client, st *store.Store, cfg Config, reg *Registry) sdkworker.
 	return w
 }
 
+// Interceptor is the interceptor New gives a worker (without its waits
+// for an unreachable warehouse), for a test environment of flows
+// registered with Registry.Register, whose result is quiet: every
+// activity attempt of every flow gets its run log Logger from log, and
+// workflow code its data converter, as on a worker. Workflow code's own
+// run log lines are not written.
+func Interceptor(log *runlog.Writer, quiet map[string]bool) interceptor.WorkerInterceptor {
+	return &runs{dc: conn.PayloadConverter(), log: log, quiet: quiet}
+}
+
 // RunLogSweep is how often the worker deletes run log lines older than the
 // retention period.
 const RunLogSweep = time.Hour

@@ -10,7 +10,9 @@ import (
 	"context"
 	"testing"
 
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/testsuite"
+	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/blueprint-etl/blueprint/internal/flowkit"
 	"github.com/blueprint-etl/blueprint/internal/runlog"
@@ -32,8 +34,10 @@ func Warehouses(t testing.TB) map[string]*store.Store {
 }
 
 // Env returns a test environment with f's workflow and activities
-// registered, on deps built over st (its run logs written to st), and
-// f's tables migrated in st.
+// registered, on deps built over st, and f's tables migrated in st. Its
+// activities' run logs are written to st as a worker writes them
+// ("<activity> started", flowkit.ActivityLog, the chunk lines of a
+// dataset's Load).
 func Env(t testing.TB, f flowkit.Flow, st *store.Store) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
 	reg, err := worker.NewRegistry(f)
@@ -45,6 +49,8 @@ func Env(t testing.TB, f flowkit.Flow, st *store.Store) *testsuite.TestWorkflowE
 	}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	reg.Register(env, worker.Deps{Store: st, Log: &runlog.Writer{Store: st}})
+	log := &runlog.Writer{Store: st}
+	quiet := reg.Register(env, worker.Deps{Store: st, Log: log})
+	env.SetWorkerOptions(sdkworker.Options{Interceptors: []interceptor.WorkerInterceptor{worker.Interceptor(log, quiet)}})
 	return env
 }

@@ -55,6 +55,11 @@ func TestWriteOrdersCounts(t *testing.T) {
 				store.Loaded{Inserted: 1, Updated: 1}},
 			{"repeated id, same", concat(makeOrders(701, 1), makeOrders(701, 1)),
 				store.Loaded{Inserted: 1, Unchanged: 1}},
+			// Rows in place with their hash are looked up rather than
+			// upserted (skipUnchangedSQLite): an ID twice is upserted
+			// twice, in order, even when its last row is the one in place.
+			{"repeated id, changed and back", concat(withAmount(makeOrders(20, 1), "9"), makeOrders(20, 2)),
+				store.Loaded{Updated: 2, Unchanged: 1}},
 			{"nothing", nil, store.Loaded{}},
 		}
 		for _, step := range steps {
@@ -72,6 +77,12 @@ func TestWriteOrdersCounts(t *testing.T) {
 		assert.Equal(t, "2000", o.Amount)
 		assert.EqualValues(t, 3, o.Version, "inserted, then changed twice")
 		assert.Empty(t, o.FirstRun, "written outside a run")
+
+		back := makeOrders(20, 1)[0]
+		o, err = s.Order(ctx, source, back.ID)
+		require.NoError(t, err)
+		assert.NotEqual(t, "9", o.Amount, "the last row of the ID is the one in place")
+		assert.EqualValues(t, 3, o.Version, "inserted, then changed and changed back")
 
 		o, err = s.Order(ctx, source, makeOrders(10, 1)[0].ID)
 		require.NoError(t, err)

@@ -150,14 +150,18 @@ func (a *Activities) doExtract(ctx context.Context, in datapipeline.ExtractInput
 	a.retrying(ctx, rl, runinfo.StageExtract, cp.Records)
 	exhausted := cp.NextSeq > 0 && cp.Cursor == ""
 	remaining := int64(in.Params.BatchSize) - cp.Records
+	finished := func(records int64, chunks int) []store.ChunkLog {
+		return rl.Chunk("extract finished: %d records from %s in %d chunks", records, result.Source, chunks)
+	}
+	logged := false // the last chunk's commit wrote finished
 	if !cp.Done && !exhausted && remaining > 0 {
 		if cp.NextSeq > 0 {
 			log.Info("resuming extract", "chunks", cp.NextSeq, "records", cp.Records)
 			rl.Info("resuming after %d committed chunks (%d records)", cp.NextSeq, cp.Records)
 		}
-		if cp, err = a.extract(ctx, rl, in.Run, spec, recs.Fields(), cp, remaining, source.Attempt{
+		if cp, logged, err = a.extract(ctx, rl, in.Run, spec, recs.Fields(), cp, remaining, source.Attempt{
 			WorkflowID: in.Run.WorkflowID, Number: info.Attempt, Max: runinfo.MaxAttempts,
-		}); err != nil {
+		}, finished); err != nil {
 			return result, err
 		}
 	}
@@ -166,14 +170,20 @@ func (a *Activities) doExtract(ctx context.Context, in datapipeline.ExtractInput
 	}
 	result.Records, result.Chunks = cp.Records, cp.NextSeq
 	log.Info("extracted", "records", result.Records, "chunks", result.Chunks)
-	rl.Info("extract finished: %d records from %s in %d chunks", result.Records, result.Source, result.Chunks)
+	if !logged {
+		rl.Write(finished(result.Records, result.Chunks))
+	}
 	return result, nil
 }
 
-func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run runinfo.RunRef, spec sourceurl.Spec, fields []string, cp store.Checkpoint, remaining int64, attempt source.Attempt) (store.Checkpoint, error) {
+// extract reads the source from cp on and stages its records chunk by
+// chunk. The last chunk's commit also writes the stage's finished line
+// (finished, given the stage's totals); logged says it did.
+func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run runinfo.RunRef, spec sourceurl.Spec, fields []string, cp store.Checkpoint, remaining int64, attempt source.Attempt,
+	finished func(records int64, chunks int) []store.ChunkLog) (_ store.Checkpoint, logged bool, _ error) {
 	r, err := source.Open(ctx, spec, cp.Cursor, remaining, fields, attempt, a.Sources)
 	if err != nil {
-		return cp, err
+		return cp, false, err
 	}
 	defer r.Close()
 
@@ -259,9 +269,13 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run runinfo
 		if c.n > 0 {
 			<-c.staged.done
 			line := rl.Chunk("chunk %d committed: %d rows so far", cp.NextSeq+1, cp.Records+int64(c.n))
+			if done {
+				line = append(line, finished(cp.Records+int64(c.n), cp.NextSeq+1)...)
+			}
 			if err := a.Store.PutExtractChunk(ctx, run, cp.NextSeq, c.staged.staged, c.cursor, done, line...); err != nil {
 				return fmt.Errorf("stage chunk %d: %w", cp.NextSeq, err)
 			}
+			logged = done
 			rows.Inc(int64(c.n))
 			cp.NextSeq++
 			cp.Records += int64(c.n)
@@ -272,9 +286,9 @@ func (a *Activities) extract(ctx context.Context, rl *runlog.Logger, run runinfo
 		return nil
 	})
 	if err != nil {
-		return cp, err
+		return cp, logged, err
 	}
-	return cp, a.finishStage(ctx, run, runinfo.StageExtract, &cp)
+	return cp, logged, a.finishStage(ctx, run, runinfo.StageExtract, &cp)
 }
 
 // compressing is a staged chunk being compressed: staged is set once done
@@ -353,10 +367,11 @@ func (a *Activities) doTransform(ctx context.Context, in datapipeline.TransformI
 	}
 	res := datapipeline.TransformResult{Run: in.Run, Valid: cp.Valid, Rejected: cp.Rejected, Reasons: cp.Reasons, Chunks: in.Chunks}
 	log.Info("transformed", "valid", res.Valid, "rejected", res.Rejected)
+	var rejected []store.ChunkLog
 	if res.Rejected > 0 {
-		rl.Warn("rejected %d records by reason: %s", res.Rejected, record.FormatReasons(res.Reasons))
+		rejected = rl.Line(store.LogWarn, "rejected %d records by reason: %s", res.Rejected, record.FormatReasons(res.Reasons))
 	}
-	rl.Info("transform finished: %d valid, %d rejected", res.Valid, res.Rejected)
+	rl.Write(rejected, rl.Line(store.LogInfo, "transform finished: %d valid, %d rejected", res.Valid, res.Rejected))
 	return res, nil
 }
 
@@ -523,11 +538,10 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 		Inserted: total.Inserted, Updated: total.Updated, Unchanged: total.Unchanged,
 		FinishedAt: &now, ExtractMS: s.Durations.Extract.Milliseconds(), TransformMS: s.Durations.Transform.Milliseconds(),
 		LoadMS: time.Since(started).Milliseconds(),
-	}); err != nil {
+	}, rl.Chunk("load finished: %d inserted, %d updated, %d unchanged", total.Inserted, total.Updated, total.Unchanged)...); err != nil {
 		return datapipeline.LoadResult{}, fmt.Errorf("complete run: %w", err)
 	}
 	log.Info("loaded", "inserted", total.Inserted, "updated", total.Updated, "unchanged", total.Unchanged)
-	rl.Info("load finished: %d inserted, %d updated, %d unchanged", total.Inserted, total.Updated, total.Unchanged)
 	return total, a.loadedRange(ctx, in.Run, &total)
 }
 

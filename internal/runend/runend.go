@@ -85,16 +85,30 @@ func (a *Activities) EndRun(ctx context.Context, in runinfo.EndRunInput) error {
 		msg += ": " + in.Summary
 	}
 	lines = append(lines, store.LogLine{Level: level, Stage: "run", Message: msg, Once: onceFinal})
-	if err := a.Log.Append(ctx, in.Run, lines...); err != nil {
-		return fmt.Errorf("record the outcome of %s: %w", in.Run.Key(), err)
-	}
 	// Histories recorded before flow_runs carry no flow name: their
 	// retried EndRun writes the log only, as it did then.
-	if a.Store == nil || in.Flow == "" {
-		return nil
+	if a.Store == nil || in.Flow == "" || (a.Log != nil && a.Log.Store != nil && a.Log.Store != a.Store) {
+		if err := a.Log.Append(ctx, in.Run, lines...); err != nil {
+			return fmt.Errorf("record the outcome of %s: %w", in.Run.Key(), err)
+		}
+		if a.Store == nil || in.Flow == "" {
+			return nil
+		}
+		lines = nil
 	}
-	return a.Store.RecordFlowRun(ctx, store.FlowRun{Run: in.Run, Flow: in.Flow, Deployment: in.Deployment,
-		Status: in.Status, Stage: in.Stage, Summary: in.Summary, Error: in.Error})
+	// The outcome's lines commit with its row: one transaction at the end
+	// of every run, on its workflow task.
+	var logs []store.ChunkLog
+	if a.Log != nil && a.Log.Store != nil {
+		for _, l := range lines {
+			logs = append(logs, store.ChunkLog{MaxLines: a.Log.Config.MaxLines, Line: l})
+		}
+	}
+	if err := a.Store.RecordFlowRun(ctx, store.FlowRun{Run: in.Run, Flow: in.Flow, Deployment: in.Deployment,
+		Status: in.Status, Stage: in.Stage, Summary: in.Summary, Error: in.Error}, logs...); err != nil {
+		return fmt.Errorf("record the outcome of %s: %w", in.Run.Key(), err)
+	}
+	return nil
 }
 
 // notifyLogWait bounds the wait of a notification's log line for an

@@ -178,11 +178,31 @@ func (l *Logger) Error(format string, args ...any) { l.log(store.LogError, forma
 // transaction (store.ChunkLog): the line that reports a committed chunk is
 // there exactly when the chunk is. None when there is no run log.
 func (l *Logger) Chunk(format string, args ...any) []store.ChunkLog {
+	return l.Line(store.LogInfo, format, args...)
+}
+
+// Line is a line at level for a store write to commit with what it
+// reports (store.ChunkLog), or for Write with other lines: one
+// transaction, not one per line. None when there is no run log.
+func (l *Logger) Line(level, format string, args ...any) []store.ChunkLog {
 	if l == nil || l.w == nil || l.w.Store == nil {
 		return nil
 	}
 	return []store.ChunkLog{{MaxLines: l.w.Config.MaxLines,
-		Line: store.LogLine{Level: store.LogInfo, Stage: l.stage, Attempt: l.attempt, Message: fmt.Sprintf(format, args...)}}}
+		Line: store.LogLine{Level: level, Stage: l.stage, Attempt: l.attempt, Message: fmt.Sprintf(format, args...)}}}
+}
+
+// Write writes lines (of Line) in one transaction, in order.
+func (l *Logger) Write(lines ...[]store.ChunkLog) {
+	var all []store.LogLine
+	for _, ls := range lines {
+		for _, c := range ls {
+			all = append(all, c.Line)
+		}
+	}
+	if len(all) > 0 {
+		l.write(all...)
+	}
 }
 
 func (l *Logger) log(level, format string, args ...any) {
@@ -192,12 +212,12 @@ func (l *Logger) log(level, format string, args ...any) {
 	l.write(store.LogLine{Level: level, Stage: l.stage, Attempt: l.attempt, Message: fmt.Sprintf(format, args...)})
 }
 
-func (l *Logger) write(line store.LogLine) {
+func (l *Logger) write(lines ...store.LogLine) {
 	if l == nil || l.w == nil || l.w.Store == nil {
 		return
 	}
-	if err := l.w.Append(l.ctx, l.run, line); err != nil && l.ctx.Err() == nil {
-		activity.GetLogger(l.ctx).Warn("could not write the run log", "error", err, "line", line.Message)
+	if err := l.w.Append(l.ctx, l.run, lines...); err != nil && l.ctx.Err() == nil {
+		activity.GetLogger(l.ctx).Warn("could not write the run log", "error", err, "line", lines[0].Message)
 	}
 }
 

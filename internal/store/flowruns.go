@@ -36,7 +36,8 @@ const maxFlowRunText = 4000
 // and the ids its duplicate check kept, which only a running run needs
 // (a flow's dataset load keeps them, see ClaimLoad; DataPipeline's own
 // stages drop theirs as they end). Checkpoints and rejected records stay.
-func (s *Store) RecordFlowRun(ctx context.Context, r FlowRun) error {
+// logs, the run log's lines of its outcome, commit with the row.
+func (s *Store) RecordFlowRun(ctx context.Context, r FlowRun, logs ...ChunkLog) error {
 	if r.Run.WorkflowID == "" || r.Run.RunID == "" || r.Flow == "" {
 		return fmt.Errorf("store: record flow run: workflow ID, run ID and flow are required")
 	}
@@ -61,7 +62,10 @@ func (s *Store) RecordFlowRun(ctx context.Context, r FlowRun) error {
 		if err != nil {
 			return err
 		}
-		return deleteStaging(ctx, tx, r.Run)
+		if err := deleteStaging(ctx, tx, r.Run); err != nil {
+			return err
+		}
+		return s.chunkLogs(ctx, tx, r.Run, logs)
 	})
 	if err != nil {
 		return fmt.Errorf("store: record flow run %s: %w", r.Run.Key(), err)

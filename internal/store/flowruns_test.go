@@ -40,6 +40,17 @@ func TestFlowRuns(t *testing.T) {
 		assert.LessOrEqual(t, len(got.Error), 4003, "an error is clipped")
 		assert.True(t, strings.HasSuffix(got.Error, "..."))
 
+		// The outcome's line commits with the row, once (its Once key)
+		// however often a retried EndRun records it, and not at all when
+		// the row is refused.
+		outcome := store.ChunkLog{Line: store.LogLine{Level: store.LogError, Stage: "run", Message: "run failed", Once: "final"}}
+		require.NoError(t, s.RecordFlowRun(ctx, again, outcome))
+		require.NoError(t, s.RecordFlowRun(ctx, again, outcome))
+		assert.Equal(t, []string{"run failed"}, logMessages(t, s, ref))
+		other := runRef("flow-run-refused")
+		require.Error(t, s.RecordFlowRun(ctx, store.FlowRun{Run: other, Flow: "X", Status: "running"}, outcome))
+		assert.Empty(t, logMessages(t, s, other))
+
 		require.Error(t, s.RecordFlowRun(ctx, store.FlowRun{Run: ref, Flow: "X", Status: "running"}), "only an end is recorded")
 		require.Error(t, s.RecordFlowRun(ctx, store.FlowRun{Run: ref, Status: runinfo.RunFailed}), "the flow is required")
 	})

@@ -95,3 +95,15 @@ func countRows(t *testing.T, s *store.Store, table, runKey string) int {
 	require.NoError(t, err)
 	return n
 }
+
+// logMessages returns the messages of run ref's log, in order.
+func logMessages(t *testing.T, s *store.Store, ref runinfo.RunRef) []string {
+	t.Helper()
+	lines, err := s.RunLogs(ctxT(t), ref, store.LogQuery{})
+	require.NoError(t, err)
+	var out []string
+	for _, l := range lines {
+		out = append(out, l.Message)
+	}
+	return out
+}

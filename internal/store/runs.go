@@ -100,15 +100,15 @@ func (s *Store) FinishRun(ctx context.Context, ref runinfo.RunRef, status, errMs
 }
 
 // CompleteRun records a run as completed with r's counts and durations,
-// marks its load stage done and drops its staged chunks, in one
-// transaction. It is idempotent; a run that already failed or was
+// marks its load stage done, drops its staged chunks and writes logs (the
+// line that says so), in one transaction. It is idempotent; a run that already failed or was
 // cancelled is not resurrected (ErrRunFinished).
 //
 // r's identity fields (Deployment, Source, Params, StartedAt) are only
 // used when BeginRun was never called. Its load counts should come from
 // Checkpoint(ctx, ref, runinfo.StageLoad): they are cumulative over every
 // attempt, unlike what one attempt saw.
-func (s *Store) CompleteRun(ctx context.Context, ref runinfo.RunRef, r RunRecord) error {
+func (s *Store) CompleteRun(ctx context.Context, ref runinfo.RunRef, r RunRecord, logs ...ChunkLog) error {
 	if len(r.Params) > 0 && !json.Valid(r.Params) {
 		return fmt.Errorf("store: complete run %s: params are not valid JSON", ref.Key())
 	}
@@ -163,7 +163,10 @@ func (s *Store) CompleteRun(ctx context.Context, ref runinfo.RunRef, r RunRecord
 		if err := s.saveCheckpoint(ctx, tx, ref, runinfo.StageLoad, cp); err != nil {
 			return err
 		}
-		return deleteStaging(ctx, tx, ref)
+		if err := deleteStaging(ctx, tx, ref); err != nil {
+			return err
+		}
+		return s.chunkLogs(ctx, tx, ref, logs)
 	})
 	if err != nil {
 		return fmt.Errorf("store: complete run %s: %w", ref.Key(), err)

@@ -54,8 +54,10 @@ func TestRunLifecycle(t *testing.T) {
 			Reasons:  map[string]int64{record.ReasonInvalidAmount: 1},
 			Inserted: 2, FinishedAt: &finished, ExtractMS: 10, TransformMS: 20, LoadMS: 30,
 		}
-		require.NoError(t, s.CompleteRun(ctx, ref, done))
+		finishedLine := store.ChunkLog{Line: store.LogLine{Level: store.LogInfo, Stage: "load", Message: "load finished"}}
+		require.NoError(t, s.CompleteRun(ctx, ref, done, finishedLine))
 		require.NoError(t, s.CompleteRun(ctx, ref, done), "completing twice is harmless")
+		assert.Equal(t, []string{"load finished"}, logMessages(t, s, ref), "the line commits with the run's completion")
 
 		run, err = s.GetRun(ctx, ref)
 		require.NoError(t, err)
@@ -134,8 +136,9 @@ func TestFinishRun(t *testing.T) {
 
 			err = s.PutExtractChunk(ctx, ref, 1, store.NewStagedChunk([]byte("late"), 1), "", false)
 			assert.ErrorIs(t, err, store.ErrRunFinished, tt.name)
-			err = s.CompleteRun(ctx, ref, store.RunRecord{})
+			err = s.CompleteRun(ctx, ref, store.RunRecord{}, store.ChunkLog{Line: store.LogLine{Level: store.LogInfo, Stage: "load", Message: "load finished"}})
 			assert.ErrorIs(t, err, store.ErrRunFinished, "%s: a failed run is not completed later", tt.name)
+			assert.NotContains(t, logMessages(t, s, ref), "load finished", "%s: nor is its line written", tt.name)
 		}
 	})
 }

@@ -106,23 +106,33 @@ func isKey(keyIdx []int, i int) bool {
 	return false
 }
 
-// datasetStmtKey names a prepared SQLite upsert.
+// datasetStmtKey names a prepared SQLite upsert, or the lookup of the
+// rows' hashes (skipUnchangedDataset).
 type datasetStmtKey struct {
 	table, shape string
 	rows         int
+	lookup       bool
 }
 
-// datasetStmt returns the prepared SQLite upsert of n rows of a shape,
-// preparing it on first use.
-func (s *Store) datasetStmt(ctx context.Context, sh *datasetShape, n int) (*sql.Stmt, error) {
+// datasetStmt returns the prepared SQLite upsert of n rows of a shape, or
+// the lookup of their hashes, preparing it on first use.
+func (s *Store) datasetStmt(ctx context.Context, sh *datasetShape, n int, lookup bool) (*sql.Stmt, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := datasetStmtKey{sh.def.Name, sh.key, n}
+	key := datasetStmtKey{sh.def.Name, sh.key, n, lookup}
 	if st, ok := s.dstmts[key]; ok {
 		return st, nil
 	}
 	if s.dstmts == nil {
 		return nil, fmt.Errorf("prepare statement: %w", sql.ErrConnDone)
+	}
+	if lookup {
+		st, err := s.wdb.PrepareContext(ctx, sh.lookupSQL(n))
+		if err != nil {
+			return nil, fmt.Errorf("prepare the lookup of %d rows: %w", n, err)
+		}
+		s.dstmts[key] = st
+		return st, nil
 	}
 	nf := len(sh.def.Fields)
 	var q strings.Builder
@@ -148,6 +158,73 @@ func (s *Store) datasetStmt(ctx context.Context, sh *datasetShape, n int) (*sql.
 	}
 	s.dstmts[key] = st
 	return st, nil
+}
+
+// lookupSQL reads the hashes of n rows by their key: each VALUES row is
+// the row's index in the write, then its key's values; the join seeks
+// the table's primary key.
+func (sh *datasetShape) lookupSQL(n int) string {
+	var q strings.Builder
+	q.WriteString("SELECT v.column1, t._row_hash FROM (VALUES ")
+	row := "(?" + strings.Repeat(",?", len(sh.keyIdx)) + ")"
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(row)
+	}
+	q.WriteString(") AS v JOIN " + quoteIdent(sh.def.Name) + " AS t ON ")
+	for j, k := range sh.keyIdx {
+		if j > 0 {
+			q.WriteString(" AND ")
+		}
+		fmt.Fprintf(&q, "t.%s = v.column%d", quoteIdent(sh.def.Fields[k].ColumnName()), j+2)
+	}
+	return q.String()
+}
+
+// skipUnchangedDataset counts as unchanged, in res, the rows already in
+// place with the same hash, and returns the others, in order, for the
+// upsert (see skipInPlace). SQLite only.
+func (s *Store) skipUnchangedDataset(ctx context.Context, tx *sql.Tx, sh *datasetShape, rows []dataset.Row, res *Loaded) ([]dataset.Row, error) {
+	keep, err := skipInPlace(len(rows), func(i int) string { return rows[i].Key }, func(idx []int) (map[int]bool, error) {
+		same := map[int]bool{}
+		perRow := 1 + len(sh.keyIdx)
+		args := make([]any, 0, perRow*min(len(idx), sh.rowsPerStmt))
+		for len(idx) > 0 {
+			n := batchRows(sh.rowsPerStmt, len(idx))
+			batch := idx[:n]
+			idx = idx[n:]
+			args = args[:0]
+			for _, i := range batch {
+				args = append(args, int64(i))
+				for _, k := range sh.keyIdx {
+					args = append(args, sqliteValue(rows[i].Values[k]))
+				}
+			}
+			stmt, err := s.datasetStmt(ctx, sh, n, true)
+			if err != nil {
+				return nil, err
+			}
+			err = scanHashes(ctx, tx, stmt, args, func(i int64, hash int64) {
+				if i >= 0 && int(i) < len(rows) && rows[i].Hash == hash {
+					same[int(i)] = true
+				}
+			})
+			if err != nil {
+				return nil, fmt.Errorf("read the rows' hashes: %w", err)
+			}
+		}
+		return same, nil
+	}, res)
+	if err != nil || len(keep) == len(rows) {
+		return rows, err
+	}
+	kept := make([]dataset.Row, len(keep))
+	for j, i := range keep {
+		kept[j] = rows[i]
+	}
+	return kept, nil
 }
 
 // dropDatasetStmts forgets the prepared upserts of a table whose columns
@@ -232,16 +309,21 @@ func (s *Store) upsertDataset(ctx context.Context, tx *sql.Tx, sh *datasetShape,
 			return Loaded{}, err
 		}
 	}
+	var res Loaded
 	upsert := s.upsertDatasetSQLite
 	if s.driver == DriverPostgres {
 		upsert = s.upsertDatasetPostgres
+	} else {
+		var err error
+		if rows, err = s.skipUnchangedDataset(ctx, tx, sh, rows, &res); err != nil {
+			return Loaded{}, err
+		}
 	}
 	// The savepoint lets a refused row be looked for: a failed statement
 	// aborts PostgreSQL's transaction up to it.
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT dataset_rows`); err != nil {
 		return Loaded{}, fmt.Errorf("upsert: %w", err)
 	}
-	var res Loaded
 	err := upsert(ctx, tx, sh, source, rows, run, &res)
 	if err == nil || !isDataError(err) {
 		return res, err
@@ -355,7 +437,7 @@ func (s *Store) upsertDatasetSQLite(ctx context.Context, tx *sql.Tx, sh *dataset
 			}
 			args = append(args, batch[i].Hash)
 		}
-		stmt, err := s.datasetStmt(ctx, sh, n)
+		stmt, err := s.datasetStmt(ctx, sh, n, false)
 		if err != nil {
 			return err
 		}

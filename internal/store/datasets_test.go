@@ -520,3 +520,64 @@ func TestClaimLoad(t *testing.T) {
 		require.ErrorIs(t, s.ClaimLoad(ctx, unclaimed, "products"), store.ErrLoadClaimed)
 	})
 }
+
+// TestWriteDatasetCounts: each row is counted inserted, updated or
+// unchanged, on a composite key of two types, however the write is
+// batched; rows in place with their hash are looked up rather than
+// upserted (skipInPlace), and a key twice in a write is upserted twice,
+// in order.
+func TestWriteDatasetCounts(t *testing.T) {
+	eachDriver(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		def := dataset.Definition{Name: "readings", Key: []string{"region", "n"}, Fields: []dataset.Field{
+			{Name: "region", Type: dataset.String, Required: true},
+			{Name: "n", Type: dataset.Integer, Required: true},
+			{Name: "value", Type: dataset.String},
+		}}
+		_, err := s.EnsureDataset(ctx, def)
+		require.NoError(t, err)
+		reading := func(n int, value string) dataset.Row {
+			r := row(fmt.Sprintf("r%d", n%3), int64(n), value)
+			r.Key = fmt.Sprintf("r%d|%d", n%3, n)
+			return r
+		}
+		readings := func(first, count int, value string) []dataset.Row {
+			out := make([]dataset.Row, count)
+			for i := range out {
+				out[i] = reading(first+i, value)
+			}
+			return out
+		}
+		cat := func(parts ...[]dataset.Row) []dataset.Row {
+			var out []dataset.Row
+			for _, p := range parts {
+				out = append(out, p...)
+			}
+			return out
+		}
+		steps := []struct {
+			name string
+			rows []dataset.Row
+			want store.Loaded
+		}{
+			{"insert new", readings(0, 600, "a"), store.Loaded{Inserted: 600}},
+			{"same again", readings(0, 600, "a"), store.Loaded{Unchanged: 600}},
+			{"mixed", cat(readings(0, 5, "b"), readings(10, 5, "a"), readings(600, 5, "a")), store.Loaded{Inserted: 5, Updated: 5, Unchanged: 5}},
+			{"repeated key, changed and back", cat(readings(20, 1, "z"), readings(20, 2, "a")), store.Loaded{Updated: 2, Unchanged: 1}},
+			{"mostly new", cat(readings(700, 40, "a"), readings(30, 2, "a")), store.Loaded{Inserted: 40, Unchanged: 2}},
+		}
+		for _, step := range steps {
+			got, err := s.WriteDataset(ctx, def, "src", step.rows)
+			require.NoError(t, err, step.name)
+			assert.Equal(t, step.want, got, step.name)
+		}
+		assert.Equal(t, 645, countTable(t, s, "readings"))
+		var value string
+		var version int
+		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT value, _version FROM readings WHERE region = 'r2' AND n = 20`).Scan(&value, &version))
+		assert.Equal(t, "a", value, "the last row of the key is the one in place")
+		assert.Equal(t, 3, version, "inserted, then changed and changed back")
+		require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT _version FROM readings WHERE region = 'r1' AND n = 10`).Scan(&version))
+		assert.Equal(t, 1, version, "never changed")
+	})
+}

@@ -162,83 +162,47 @@ func (s *Store) upsertSQLite(ctx context.Context, tx *sql.Tx, source string, ord
 	return res, nil
 }
 
-// unchangedProbe is how many of a write's first orders are looked up to
-// tell whether most of it is already in place: a lookup costs about a
-// third of the upsert of an unchanged row, and little for a row not there.
-const unchangedProbe = 32
-
-// skipUnchangedSQLite counts as unchanged, in res, the orders whose row
-// is already in place with the same hash, and returns the others, in
-// order, for the upsert. On SQLite the upsert of an unchanged row (its
-// conflict, then the WHERE that skips it) costs about three times reading
-// its hash, so a write that mostly changes nothing (a daily re-run of the
-// same source) reads the hashes first. A probe of its first orders tells
-// which kind of write it is; a write of new rows pays for the probe alone.
-// An ID that is twice in orders is always upserted, as the upsert would
-// apply its two rows in order. The table is left exactly as the upsert of
-// every order would leave it: an unchanged row is not written.
+// skipUnchangedSQLite counts as unchanged, in res, the orders whose row is
+// already in place with the same hash, and returns the others, in order,
+// for the upsert (see skipInPlace).
 func (s *Store) skipUnchangedSQLite(ctx context.Context, tx *sql.Tx, source string, orders []record.Order, res *Loaded) ([]record.Order, error) {
-	probe := orders[:min(len(orders), unchangedProbe)]
-	same, err := s.sameHashes(ctx, tx, source, probe)
-	if err != nil || len(same)*4 < len(probe) || len(same) == 0 {
+	keep, err := skipInPlace(len(orders), func(i int) string { return orders[i].ID }, func(idx []int) (map[int]bool, error) {
+		return s.sameOrderHashes(ctx, tx, source, orders, idx)
+	}, res)
+	if err != nil || len(keep) == len(orders) {
 		return orders, err
 	}
-	if len(probe) < len(orders) {
-		if same, err = s.sameHashes(ctx, tx, source, orders); err != nil {
-			return nil, err
-		}
-	}
-	seen := make(map[string]int, len(orders))
-	for i := range orders {
-		seen[orders[i].ID]++
-	}
-	kept := make([]record.Order, 0, len(orders)-len(same))
-	for _, o := range orders {
-		if same[o.ID] && seen[o.ID] == 1 {
-			res.Unchanged++
-			continue
-		}
-		kept = append(kept, o)
+	kept := make([]record.Order, len(keep))
+	for j, i := range keep {
+		kept[j] = orders[i]
 	}
 	return kept, nil
 }
 
-// sameHashes returns the IDs of orders whose row of source holds the
-// same hash.
-func (s *Store) sameHashes(ctx context.Context, tx *sql.Tx, source string, orders []record.Order) (map[string]bool, error) {
-	same := map[string]bool{}
-	want := make(map[string]int64, len(orders))
-	args := make([]any, 0, 1+min(len(orders), sqliteRowsPerStatement))
-	for len(orders) > 0 {
-		n := batchRows(sqliteRowsPerStatement, len(orders))
-		batch := orders[:n]
-		orders = orders[n:]
+// sameOrderHashes returns which of orders[idx] have their row of source
+// in place with the same hash.
+func (s *Store) sameOrderHashes(ctx context.Context, tx *sql.Tx, source string, orders []record.Order, idx []int) (map[int]bool, error) {
+	same := map[int]bool{}
+	at := make(map[string]int, len(idx)) // an ID's last index: one twice is upserted anyway
+	args := make([]any, 0, 1+min(len(idx), sqliteRowsPerStatement))
+	for len(idx) > 0 {
+		n := batchRows(sqliteRowsPerStatement, len(idx))
+		batch := idx[:n]
+		idx = idx[n:]
 		args = append(args[:0], source)
-		for i := range batch {
-			args = append(args, batch[i].ID)
-			want[batch[i].ID] = batch[i].Hash()
+		for _, i := range batch {
+			args = append(args, orders[i].ID)
+			at[orders[i].ID] = i
 		}
 		stmt, err := s.sqliteStmt(ctx, stmtOrderHashes, n)
 		if err != nil {
 			return nil, err
 		}
-		rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
-		if err != nil {
-			return nil, fmt.Errorf("read the orders' hashes: %w", err)
-		}
-		for rows.Next() {
-			var id string
-			var hash int64
-			if err := rows.Scan(&id, &hash); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("read the orders' hashes: %w", err)
+		err = scanHashes(ctx, tx, stmt, args, func(id string, hash int64) {
+			if i, ok := at[id]; ok && orders[i].Hash() == hash {
+				same[i] = true
 			}
-			if want[id] == hash {
-				same[id] = true
-			}
-		}
-		err = rows.Err()
-		rows.Close()
+		})
 		if err != nil {
 			return nil, fmt.Errorf("read the orders' hashes: %w", err)
 		}

@@ -70,6 +70,8 @@ type Activities struct {
 	// Client signals a stage's retries to its workflow (see retrying; nil:
 	// they are not shown in the run's current details).
 	Client client.Client
+
+	first firstChunks // Transform's first chunk, for Load on this worker
 }
 
 func (a *Activities) chunkRecords() int {
@@ -428,6 +430,11 @@ func (a *Activities) transform(ctx context.Context, in datapipeline.TransformInp
 			return fmt.Errorf("transform chunk %d: %w", c.seq, err)
 		}
 		cp = next
+		if c.seq == 0 {
+			if rows, ok := recs.Kept(c.valid); ok {
+				a.first.put(in.Run, rows)
+			}
+		}
 		rejectedRows.Inc(cp.Rejected - before)
 		hb.committed(datapipeline.Checkpoint{Stage: runinfo.StageTransform, Chunks: cp.NextSeq, Records: cp.Records}, cp.Done)
 		return chunkGate(ctx, in.Run, runinfo.StageTransform, cp.NextSeq)
@@ -501,6 +508,11 @@ func (a *Activities) doLoad(ctx context.Context, in datapipeline.LoadInput) (dat
 	}}
 	queued := cp.Inserted + cp.Updated + cp.Unchanged // rows of the chunks written or being written
 	err = aheadEach(ctx, cp.NextSeq, in.Chunks, loadWorkers, func(ctx context.Context, seq int) (clean, error) {
+		if seq == 0 {
+			if rows, ok := a.first.take(in.Run); ok {
+				return clean{seq, rows}, nil
+			}
+		}
 		raw, err := a.Store.ReadChunk(ctx, in.Run, runinfo.StageExtract, seq)
 		if err != nil {
 			return clean{}, fmt.Errorf("read staged chunk %d: %w", seq, err)

@@ -37,11 +37,18 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvOn(t, storetest.Open(t, store.DriverSQLite))
+}
+
+// newEnvOn is newEnv on the warehouse st: another worker of the same
+// warehouse.
+func newEnvOn(t *testing.T, st *store.Store) *env {
+	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	e := &env{
 		TestActivityEnvironment: s.NewTestActivityEnvironment(),
 		acts: &activities.Activities{
-			Store:        storetest.Open(t, store.DriverSQLite),
+			Store:        st,
 			Sources:      source.Config{PageSize: chunk},
 			ChunkRecords: chunk,
 		},
@@ -245,4 +252,47 @@ func TestTransformResumesWithTheIdsOfTheCommittedChunks(t *testing.T) {
 	idx, err := e.acts.Store.RejectedIndexes(ctx, ref, 2)
 	require.NoError(t, err)
 	assert.Equal(t, []int{1, 2}, idx, "chunk 2's b and c")
+}
+
+// TestLoadTakesTheFirstChunkFromTransform: a Load on the worker that ran
+// the run's Transform takes the first chunk's rows from it (it no longer
+// needs the staged chunk), and loads what a Load on any other worker,
+// which reads the staged chunk, loads.
+func TestLoadTakesTheFirstChunkFromTransform(t *testing.T) {
+	e := newEnv(t)
+	other := newEnvOn(t, e.acts.Store) // another worker
+	ctx := t.Context()
+	pipeline := func(runID string, beforeLoad func(runinfo.RunRef), load *env) (datapipeline.LoadResult, error) {
+		in := extractInput(t, 2*chunk, "demo://orders?seed=7")
+		in.Run.RunID = runID
+		ex, err := e.extract(in)
+		require.NoError(t, err)
+		_, err = e.ExecuteActivity(e.acts.Transform, datapipeline.TransformInput{Run: in.Run, Chunks: ex.Chunks})
+		require.NoError(t, err)
+		beforeLoad(in.Run)
+		v, err := load.ExecuteActivity(load.acts.Load, datapipeline.LoadInput{Run: in.Run, Source: ex.Source, Chunks: ex.Chunks})
+		var res datapipeline.LoadResult
+		if err == nil {
+			err = v.Get(&res)
+		}
+		return res, err
+	}
+	dropChunk0 := func(ref runinfo.RunRef) {
+		_, err := e.acts.Store.DB().ExecContext(ctx, `DELETE FROM stage_chunks WHERE run_key = $1 AND stage = $2 AND seq = 0`, ref.Key(), runinfo.StageExtract)
+		require.NoError(t, err)
+	}
+
+	// Another worker's Load reads the staged chunks.
+	first, err := pipeline("run-other", func(runinfo.RunRef) {}, other)
+	require.NoError(t, err)
+	assert.Positive(t, first.Inserted)
+	_, err = pipeline("run-other-dropped", dropChunk0, other)
+	require.Error(t, err, "without its staged first chunk, another worker cannot load it")
+
+	// This worker's Load does not need the staged first chunk, and loads
+	// the same rows: all of them there already.
+	res, err := pipeline("run-same", dropChunk0, e)
+	require.NoError(t, err)
+	assert.Equal(t, first.Inserted+first.Updated+first.Unchanged, res.Unchanged)
+	assert.Zero(t, res.Inserted+res.Updated)
 }

@@ -40,6 +40,11 @@ type Records interface {
 	// Rows normalises the records of a chunk whose indexes are not in
 	// rejected (as Check numbered them), ahead of their commit.
 	Rows(raw []byte, rejected []int) (Rows, error)
+	// Kept are the rows of valid, as Check returned them, when valid
+	// carries its records normalised: what Rows gives for the chunk
+	// without Check's rejections, without normalising it again. false
+	// when valid does not carry them (a declared dataset's).
+	Kept(valid []transform.Valid) (Rows, bool)
 }
 
 // Rows are the normalised records of one chunk.
@@ -127,6 +132,14 @@ func (orderRecords) Rows(raw []byte, rejected []int) (Rows, error) {
 	return orderRows(orders), nil
 }
 
+func (orderRecords) Kept(valid []transform.Valid) (Rows, bool) {
+	orders := make([]record.Order, len(valid))
+	for i := range valid {
+		orders[i] = valid[i].Order
+	}
+	return orderRows(orders), true
+}
+
 type orderRows []record.Order
 
 func (o orderRows) Len() int { return len(o) }
@@ -154,6 +167,8 @@ func (d declaredRecords) Rows(raw []byte, rejected []int) (Rows, error) {
 	}
 	return datasetRows{def: &d.def, rows: rows}, nil
 }
+
+func (declaredRecords) Kept([]transform.Valid) (Rows, bool) { return nil, false }
 
 type datasetRows struct {
 	def  *dataset.Definition

@@ -23,6 +23,9 @@ const inPlaceProbe = 32
 // table is left as the upsert of every row would leave it: an unchanged
 // row is not written. keep is the indexes to upsert, in order.
 func skipInPlace(n int, key func(i int) string, same func(idx []int) (map[int]bool, error), res *Loaded) (keep []int, err error) {
+	if n == 0 {
+		return nil, nil
+	}
 	all := make([]int, n)
 	for i := range all {
 		all[i] = i

@@ -321,14 +321,14 @@ func (s *Store) upsertDataset(ctx context.Context, tx *sql.Tx, sh *datasetShape,
 	}
 	// The savepoint lets a refused row be looked for: a failed statement
 	// aborts PostgreSQL's transaction up to it.
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT dataset_rows`); err != nil {
+	if _, err := s.txExec(ctx, tx, `SAVEPOINT dataset_rows`); err != nil {
 		return Loaded{}, fmt.Errorf("upsert: %w", err)
 	}
 	err := upsert(ctx, tx, sh, source, rows, run, &res)
 	if err == nil || !isDataError(err) {
 		return res, err
 	}
-	if _, rbErr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT dataset_rows`); rbErr != nil {
+	if _, rbErr := s.txExec(ctx, tx, `ROLLBACK TO SAVEPOINT dataset_rows`); rbErr != nil {
 		return Loaded{}, errors.Join(err, rbErr)
 	}
 	return Loaded{}, s.findRefusedRow(ctx, tx, sh, source, rows, run, upsert, err)
@@ -341,7 +341,7 @@ type datasetUpsert func(ctx context.Context, tx *sql.Tx, sh *datasetShape, sourc
 // back afterwards: the load fails.
 func (s *Store) findRefusedRow(ctx context.Context, tx *sql.Tx, sh *datasetShape, source string, rows []dataset.Row, run any, upsert datasetUpsert, batchErr error) error {
 	for i := range rows {
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT dataset_row`); err != nil {
+		if _, err := s.txExec(ctx, tx, `SAVEPOINT dataset_row`); err != nil {
 			break
 		}
 		var res Loaded
@@ -349,7 +349,7 @@ func (s *Store) findRefusedRow(ctx context.Context, tx *sql.Tx, sh *datasetShape
 		if err != nil && isDataError(err) {
 			return &RowError{Dataset: sh.def.Name, RecordID: rows[i].Key, Err: err}
 		}
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT dataset_row`); err != nil {
+		if _, err := s.txExec(ctx, tx, `ROLLBACK TO SAVEPOINT dataset_row`); err != nil {
 			break
 		}
 	}
@@ -600,7 +600,7 @@ func (s *Store) upsertDatasetPostgres(ctx context.Context, tx *sql.Tx, sh *datas
 			args[3+i] = cols[i].array(f.Type)
 		}
 		args[3+len(cols)] = hashes
-		rs, err := tx.QueryContext(ctx, query, args...)
+		rs, err := s.txQuery(ctx, tx, query, args...)
 		if err != nil {
 			return fmt.Errorf("upsert: %w", err)
 		}

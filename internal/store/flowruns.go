@@ -52,7 +52,7 @@ func (s *Store) RecordFlowRun(ctx context.Context, r FlowRun, logs ...ChunkLog) 
 		return s
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
+		_, err := s.txExec(ctx, tx, `
 			INSERT INTO flow_runs (workflow_id, run_id, flow, deployment, status, stage, summary, error, ended_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (workflow_id, run_id) DO UPDATE SET flow = excluded.flow, deployment = excluded.deployment,
@@ -62,7 +62,7 @@ func (s *Store) RecordFlowRun(ctx context.Context, r FlowRun, logs ...ChunkLog) 
 		if err != nil {
 			return err
 		}
-		if err := deleteStaging(ctx, tx, r.Run); err != nil {
+		if err := s.deleteStaging(ctx, tx, r.Run); err != nil {
 			return err
 		}
 		return s.chunkLogs(ctx, tx, r.Run, logs)

@@ -346,7 +346,7 @@ func (s *Store) upsertPostgres(ctx context.Context, tx *sql.Tx, source string, o
 		if len(ids) == 0 {
 			return nil
 		}
-		rows, err := tx.QueryContext(ctx, postgresUpsert, source, run, loadedAt,
+		rows, err := s.txQuery(ctx, tx, postgresUpsert, source, run, loadedAt,
 			ids, emails, categories, amounts, currencies, times, hashes)
 		if err != nil {
 			return fmt.Errorf("upsert orders: %w", err)

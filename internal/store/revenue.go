@@ -33,7 +33,7 @@ func (s *Store) widenLoadedRange(ctx context.Context, tx *sql.Tx, ref runinfo.Ru
 			last = o.Timestamp
 		}
 	}
-	_, err := tx.ExecContext(ctx, `
+	_, err := s.txExec(ctx, tx, `
 		INSERT INTO run_loaded_range (run_key, first_ordered_at, last_ordered_at) VALUES ($1, $2, $3)
 		ON CONFLICT (run_key) DO UPDATE SET
 			first_ordered_at = CASE WHEN excluded.first_ordered_at < run_loaded_range.first_ordered_at
@@ -129,7 +129,7 @@ func (s *Store) ReportDailyRevenue(ctx context.Context, loc *time.Location, from
 			default:
 				res.Inserted++
 			}
-			if _, err := tx.ExecContext(ctx, `
+			if _, err := s.txExec(ctx, tx, `
 				INSERT INTO daily_revenue (timezone, day, category, currency, orders, revenue, computed_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7)
 				ON CONFLICT (timezone, day, category, currency) DO UPDATE SET
@@ -139,7 +139,7 @@ func (s *Store) ReportDailyRevenue(ctx context.Context, loc *time.Location, from
 			}
 		}
 		for _, r := range existing { // totals whose orders are gone
-			if _, err := tx.ExecContext(ctx, `DELETE FROM daily_revenue WHERE timezone = $1 AND day = $2 AND category = $3 AND currency = $4`,
+			if _, err := s.txExec(ctx, tx, `DELETE FROM daily_revenue WHERE timezone = $1 AND day = $2 AND category = $3 AND currency = $4`,
 				tz, r.Day, r.Category, r.Currency); err != nil {
 				return fmt.Errorf("delete daily_revenue %s %s %s: %w", r.Day, r.Category, r.Currency, err)
 			}

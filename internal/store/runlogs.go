@@ -100,7 +100,7 @@ func (s *Store) appendLogs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, 
 		maxLines = DefaultRunLogMaxLines
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM run_logs WHERE workflow_id = $1 AND run_id = $2 AND once_key IS NULL`,
+	if err := s.txQueryRow(ctx, tx, `SELECT count(*) FROM run_logs WHERE workflow_id = $1 AND run_id = $2 AND once_key IS NULL`,
 		ref.WorkflowID, ref.RunID).Scan(&n); err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (s *Store) appendLogs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, 
 		if l.Once != "" {
 			once = l.Once
 		}
-		if _, err := tx.ExecContext(ctx, `
+		if _, err := s.txExec(ctx, tx, `
 			INSERT INTO run_logs (workflow_id, run_id, logged_at, level, stage, attempt, message, once_key)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (workflow_id, run_id, once_key) DO NOTHING`,
@@ -227,7 +227,7 @@ func inList(n, first int) string {
 func (s *Store) DeleteLogsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM run_logs WHERE logged_at < $1`, s.timeArg(cutoff))
+		res, err := s.txExec(ctx, tx, `DELETE FROM run_logs WHERE logged_at < $1`, s.timeArg(cutoff))
 		if err != nil {
 			return err
 		}

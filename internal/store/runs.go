@@ -59,7 +59,7 @@ func (s *Store) BeginRun(ctx context.Context, r RunRecord) error {
 		started = now()
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
+		_, err := s.txExec(ctx, tx, `
 			INSERT INTO pipeline_runs (workflow_id, run_id, deployment, source, params, status, started_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (workflow_id, run_id) DO NOTHING`,
@@ -82,7 +82,7 @@ func (s *Store) FinishRun(ctx context.Context, ref runinfo.RunRef, status, errMs
 	}
 	t := s.timeArg(now())
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `
+		if _, err := s.txExec(ctx, tx, `
 			INSERT INTO pipeline_runs (workflow_id, run_id, status, started_at, finished_at, error)
 			VALUES ($1, $2, $3, $4, $4, $5)
 			ON CONFLICT (workflow_id, run_id) DO UPDATE
@@ -91,7 +91,7 @@ func (s *Store) FinishRun(ctx context.Context, ref runinfo.RunRef, status, errMs
 			ref.WorkflowID, ref.RunID, status, t, errMsg); err != nil {
 			return err
 		}
-		return deleteStaging(ctx, tx, ref)
+		return s.deleteStaging(ctx, tx, ref)
 	})
 	if err != nil {
 		return fmt.Errorf("store: finish run %s: %w", ref.Key(), err)
@@ -128,7 +128,7 @@ func (s *Store) CompleteRun(ctx context.Context, ref runinfo.RunRef, r RunRecord
 		finished = r.FinishedAt.UTC()
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `
+		if _, err := s.txExec(ctx, tx, `
 			INSERT INTO pipeline_runs (workflow_id, run_id, deployment, source, params, status,
 				extracted, valid, rejected, rejected_by_reason, inserted, updated, unchanged,
 				started_at, finished_at, extract_ms, transform_ms, load_ms, error)
@@ -148,7 +148,7 @@ func (s *Store) CompleteRun(ctx context.Context, ref runinfo.RunRef, r RunRecord
 			return err
 		}
 		var status string
-		if err := tx.QueryRowContext(ctx, `SELECT status FROM pipeline_runs WHERE workflow_id = $1 AND run_id = $2`,
+		if err := s.txQueryRow(ctx, tx, `SELECT status FROM pipeline_runs WHERE workflow_id = $1 AND run_id = $2`,
 			ref.WorkflowID, ref.RunID).Scan(&status); err != nil {
 			return err
 		}
@@ -163,7 +163,7 @@ func (s *Store) CompleteRun(ctx context.Context, ref runinfo.RunRef, r RunRecord
 		if err := s.saveCheckpoint(ctx, tx, ref, runinfo.StageLoad, cp); err != nil {
 			return err
 		}
-		if err := deleteStaging(ctx, tx, ref); err != nil {
+		if err := s.deleteStaging(ctx, tx, ref); err != nil {
 			return err
 		}
 		return s.chunkLogs(ctx, tx, ref, logs)
@@ -176,11 +176,11 @@ func (s *Store) CompleteRun(ctx context.Context, ref runinfo.RunRef, r RunRecord
 
 // deleteStaging drops the staged chunks and kept ids of a run;
 // checkpoints and rejected records stay.
-func deleteStaging(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM stage_chunks WHERE run_key = $1`, ref.Key()); err != nil {
+func (s *Store) deleteStaging(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef) error {
+	if _, err := s.txExec(ctx, tx, `DELETE FROM stage_chunks WHERE run_key = $1`, ref.Key()); err != nil {
 		return fmt.Errorf("delete staged chunks: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM stage_ids WHERE run = $1`, RunNumber(ref)); err != nil {
+	if _, err := s.txExec(ctx, tx, `DELETE FROM stage_ids WHERE run = $1`, RunNumber(ref)); err != nil {
 		return fmt.Errorf("delete kept ids: %w", err)
 	}
 	return nil

@@ -133,7 +133,7 @@ func readCheckpoint(ctx context.Context, q querier, ref runinfo.RunRef, stage, l
 // serializes write transactions as a whole.
 func (s *Store) lockCheckpoint(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, stage string) (Checkpoint, error) {
 	if s.driver == DriverPostgres {
-		if _, err := tx.ExecContext(ctx, `
+		if _, err := s.txExec(ctx, tx, `
 			INSERT INTO stage_checkpoints (run_key, stage, updated_at) VALUES ($1, $2, $3)
 			ON CONFLICT (run_key, stage) DO NOTHING`, ref.Key(), stage, s.timeArg(now())); err != nil {
 			return Checkpoint{}, fmt.Errorf("create %s checkpoint: %w", stage, err)
@@ -154,7 +154,7 @@ func (s *Store) saveCheckpoint(ctx context.Context, tx *sql.Tx, ref runinfo.RunR
 	if err != nil {
 		return fmt.Errorf("save %s checkpoint: %w", stage, err)
 	}
-	_, err = tx.ExecContext(ctx, `
+	_, err = s.txExec(ctx, tx, `
 		INSERT INTO stage_checkpoints (run_key, stage, next_seq, records, cursor, done, counts, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (run_key, stage) DO UPDATE SET
@@ -180,7 +180,7 @@ func (s *Store) beginChunk(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, 
 		return Checkpoint{}, false, fmt.Errorf("chunk %d: sequence numbers start at 0", seq)
 	}
 	var status string
-	err = tx.QueryRowContext(ctx, `SELECT status FROM pipeline_runs WHERE workflow_id = $1 AND run_id = $2`+s.forShare(),
+	err = s.txQueryRow(ctx, tx, `SELECT status FROM pipeline_runs WHERE workflow_id = $1 AND run_id = $2`+s.forShare(),
 		ref.WorkflowID, ref.RunID).Scan(&status)
 	if err != nil && !isNoRows(err) {
 		return Checkpoint{}, false, fmt.Errorf("read run status: %w", err)
@@ -224,12 +224,12 @@ func NewStagedChunk(raw []byte, records int) StagedChunk {
 // Records is how many records the chunk holds.
 func (c StagedChunk) Records() int { return c.records }
 
-func insertChunk(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, stage string, seq int, c StagedChunk) error {
+func (s *Store) insertChunk(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, stage string, seq int, c StagedChunk) error {
 	data := c.data
 	if data == nil {
 		data = []byte{} // an empty chunk, not NULL
 	}
-	if _, err := tx.ExecContext(ctx, `
+	if _, err := s.txExec(ctx, tx, `
 		INSERT INTO stage_chunks (run_key, stage, seq, records, data, codec) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (run_key, stage, seq) DO UPDATE SET records = excluded.records, data = excluded.data, codec = excluded.codec`,
 		ref.Key(), stage, seq, c.records, data, codecS2); err != nil {
@@ -250,7 +250,7 @@ func (s *Store) PutExtractChunk(ctx context.Context, ref runinfo.RunRef, seq int
 		if err != nil || skip {
 			return err
 		}
-		if err := insertChunk(ctx, tx, ref, runinfo.StageExtract, seq, c); err != nil {
+		if err := s.insertChunk(ctx, tx, ref, runinfo.StageExtract, seq, c); err != nil {
 			return err
 		}
 		cp.NextSeq, cp.Records, cp.Cursor, cp.Done = seq+1, cp.Records+int64(c.records), cursor, done
@@ -553,13 +553,13 @@ func (s *Store) keepIDs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, val
 // the chunk before) are found in memory (Keys.remember), so a chunk that
 // meets an earlier one here is the exception, and pays one statement more.
 func (s *Store) keepNewIDs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, valid []transform.Valid) (bool, error) {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT keep_ids`); err != nil {
+	if _, err := s.txExec(ctx, tx, `SAVEPOINT keep_ids`); err != nil {
 		return false, err
 	}
 	run := RunNumber(ref)
 	errMet := errors.New("an id kept by an earlier chunk")
 	err := postgresIDBatches(valid, func(ids []string) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO stage_ids (run, record_id) SELECT $1, unnest($2::text[])`, run, ids)
+		_, err := s.txExec(ctx, tx, `INSERT INTO stage_ids (run, record_id) SELECT $1, unnest($2::text[])`, run, ids)
 		var pg *pgconn.PgError
 		if errors.As(err, &pg) && pg.Code == pgUniqueViolation {
 			return errMet
@@ -568,7 +568,7 @@ func (s *Store) keepNewIDs(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef, 
 	})
 	switch {
 	case errors.Is(err, errMet):
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT keep_ids`); err != nil {
+		if _, err := s.txExec(ctx, tx, `ROLLBACK TO SAVEPOINT keep_ids`); err != nil {
 			return false, err
 		}
 		return false, nil
@@ -607,7 +607,7 @@ func (s *Store) eachIDBatch(ctx context.Context, tx *sql.Tx, ref runinfo.RunRef,
 	run := RunNumber(ref)
 	if s.driver == DriverPostgres {
 		return postgresIDBatches(valid, func(ids []string) error {
-			rows, err := tx.QueryContext(ctx, pgQuery, run, ids)
+			rows, err := s.txQuery(ctx, tx, pgQuery, run, ids)
 			if err != nil {
 				return err
 			}
@@ -712,7 +712,7 @@ func (s *Store) insertRejects(ctx context.Context, tx *sql.Tx, ref runinfo.RunRe
 			args = append(args, r.Index, cleanText(r.RecordID), cleanText(r.Reason), cleanText(r.Detail), cleanText(r.Raw))
 		}
 		q.WriteString(` ON CONFLICT (run_key, chunk_seq, idx) DO NOTHING`)
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		if _, err := s.txExec(ctx, tx, q.String(), args...); err != nil {
 			return fmt.Errorf("write rejected records of chunk %d: %w", seq, err)
 		}
 	}
@@ -884,14 +884,14 @@ func (s *Store) PruneStaging(ctx context.Context, before time.Time) (int64, erro
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		const stale = `SELECT run_key FROM stage_checkpoints GROUP BY run_key HAVING max(updated_at) < $1`
-		res, err := tx.ExecContext(ctx, `DELETE FROM stage_chunks WHERE run_key IN (`+stale+`)`, s.timeArg(before))
+		res, err := s.txExec(ctx, tx, `DELETE FROM stage_chunks WHERE run_key IN (`+stale+`)`, s.timeArg(before))
 		if err != nil {
 			return err
 		}
 		if n, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, stale, s.timeArg(before))
+		rows, err := s.txQuery(ctx, tx, stale, s.timeArg(before))
 		if err != nil {
 			return err
 		}
@@ -909,7 +909,7 @@ func (s *Store) PruneStaging(ctx context.Context, before time.Time) (int64, erro
 			return err
 		}
 		for _, r := range runs {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM stage_ids WHERE run = $1`, r); err != nil {
+			if _, err := s.txExec(ctx, tx, `DELETE FROM stage_ids WHERE run = $1`, r); err != nil {
 				return err
 			}
 		}

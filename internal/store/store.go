@@ -109,6 +109,9 @@ type Store struct {
 	// dstmts are the SQLite upserts of datasets, prepared once per table,
 	// shape and rows (see datasetStmt); a change of a table drops its own.
 	dstmts map[datasetStmtKey]*sql.Stmt
+	// texts are the SQLite statements of write transactions, prepared
+	// once by their text (see prepared).
+	texts map[string]*sql.Stmt
 }
 
 // Open connects to the warehouse named by dsn and brings its schema up to
@@ -265,7 +268,7 @@ func openSQLite(path, query string) (*Store, error) {
 	// sqliteStmt), which the transaction then prepares on its own.
 	wdb.SetMaxOpenConns(2)
 	wdb.SetMaxIdleConns(2)
-	return &Store{db: db, wdb: wdb, driver: DriverSQLite, writeSem: make(chan struct{}, 1), stmts: map[stmtKey]*sql.Stmt{}, dstmts: map[datasetStmtKey]*sql.Stmt{}}, nil
+	return &Store{db: db, wdb: wdb, driver: DriverSQLite, writeSem: make(chan struct{}, 1), stmts: map[stmtKey]*sql.Stmt{}, dstmts: map[datasetStmtKey]*sql.Stmt{}, texts: map[string]*sql.Stmt{}}, nil
 }
 
 func openPostgres(dsn string) (*Store, error) {
@@ -307,6 +310,10 @@ func (s *Store) Close() error {
 		_ = st.Close()
 	}
 	s.dstmts = nil
+	for _, st := range s.texts {
+		_ = st.Close()
+	}
+	s.texts = nil
 	s.mu.Unlock()
 	return s.closePools()
 }

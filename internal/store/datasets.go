@@ -525,7 +525,7 @@ func (s *Store) DatasetInfo(ctx context.Context, def dataset.Definition) (Datase
 			}
 		}
 		if info.Exists {
-			if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(def.Name)).Scan(&info.Rows); err != nil {
+			if err := s.dbQueryRow(ctx, `SELECT count(*) FROM `+quoteIdent(def.Name)).Scan(&info.Rows); err != nil {
 				return fmt.Errorf("count the rows of %q: %w", def.Name, err)
 			}
 		}
@@ -542,7 +542,7 @@ func (s *Store) Datasets(ctx context.Context) ([]dataset.Definition, error) {
 	var out []dataset.Definition
 	err := s.read(ctx, func() error {
 		out = nil
-		rows, err := s.db.QueryContext(ctx, `SELECT name, definition FROM dataset_catalog ORDER BY name`)
+		rows, err := s.dbQuery(ctx, `SELECT name, definition FROM dataset_catalog ORDER BY name`)
 		if err != nil {
 			return err
 		}

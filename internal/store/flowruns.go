@@ -79,7 +79,7 @@ func (s *Store) GetFlowRun(ctx context.Context, ref runinfo.RunRef) (r FlowRun, 
 	err = s.read(ctx, func() error {
 		var ended scanTime
 		r = FlowRun{Run: ref}
-		err := s.db.QueryRowContext(ctx, `SELECT flow, deployment, status, stage, summary, error, ended_at
+		err := s.dbQueryRow(ctx, `SELECT flow, deployment, status, stage, summary, error, ended_at
 			FROM flow_runs WHERE workflow_id = $1 AND run_id = $2`, ref.WorkflowID, ref.RunID).
 			Scan(&r.Flow, &r.Deployment, &r.Status, &r.Stage, &r.Summary, &r.Error, &ended)
 		if isNoRows(err) {

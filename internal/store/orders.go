@@ -473,9 +473,9 @@ func (s *Store) CountOrders(ctx context.Context, source string) (int64, error) {
 	var n int64
 	err := s.read(ctx, func() error {
 		if source == "" {
-			return s.db.QueryRowContext(ctx, `SELECT count(*) FROM orders`).Scan(&n)
+			return s.dbQueryRow(ctx, `SELECT count(*) FROM orders`).Scan(&n)
 		}
-		return s.db.QueryRowContext(ctx, `SELECT count(*) FROM orders WHERE source = $1`, source).Scan(&n)
+		return s.dbQueryRow(ctx, `SELECT count(*) FROM orders WHERE source = $1`, source).Scan(&n)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: count orders: %w", err)
@@ -506,7 +506,7 @@ func (s *Store) Order(ctx context.Context, source, id string) (StoredOrder, erro
 		orderedAt, loaded scanTime
 	)
 	err := s.read(ctx, func() error {
-		return s.db.QueryRowContext(ctx, `
+		return s.dbQueryRow(ctx, `
 			SELECT source, record_id, customer_email, category, CAST(amount AS TEXT), currency, ordered_at,
 				version, first_run, last_run, loaded_at
 			FROM orders WHERE source = $1 AND record_id = $2`, source, id).

@@ -19,23 +19,66 @@ const preparedMax = 256
 // without these, preparing took a tenth of a small run's worker CPU
 // (`make bench`'s latency profile).
 func (s *Store) prepared(ctx context.Context, query string) *sql.Stmt {
+	return s.preparedOn(ctx, s.wdb, s.texts, query)
+}
+
+// preparedOn is prepared for db, with cache its statements by text.
+func (s *Store) preparedOn(ctx context.Context, db *sql.DB, cache map[string]*sql.Stmt, query string) *sql.Stmt {
 	if s.driver != DriverSQLite {
 		return nil
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st, ok := s.texts[query]; ok {
+	st, ok := cache[query]
+	full := cache == nil || len(cache) >= preparedMax
+	s.mu.Unlock()
+	if ok || full {
 		return st
 	}
-	if s.texts == nil || len(s.texts) >= preparedMax {
-		return nil
-	}
-	st, err := s.wdb.PrepareContext(ctx, query)
+	// Prepared without the lock, which a write may want meanwhile: the
+	// pool may have to wait for a connection.
+	st, err := db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil
 	}
-	s.texts[query] = st
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if had, ok := cache[query]; ok || cache == nil || len(cache) >= preparedMax {
+		_ = st.Close() // prepared meanwhile, or closed, or full
+		return had
+	}
+	cache[query] = st
 	return st
+}
+
+// dbQueryRow is the read pool's QueryRowContext through statements
+// prepared once by their text on SQLite, as prepared is for writes.
+func (s *Store) dbQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := s.preparedOn(ctx, s.db, s.rtexts, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.db.QueryRowContext(ctx, query, args...)
+}
+
+// dbQuery is the read pool's QueryContext, as dbQueryRow.
+func (s *Store) dbQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := s.preparedOn(ctx, s.db, s.rtexts, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return s.db.QueryContext(ctx, query, args...)
+}
+
+// cachedRows queries one row through the store's prepared statements: in
+// tx, or on the read pool when tx is nil.
+type cachedRows struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (c cachedRows) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if c.tx != nil {
+		return c.s.txQueryRow(ctx, c.tx, query, args...)
+	}
+	return c.s.dbQueryRow(ctx, query, args...)
 }
 
 // txExec is tx.ExecContext through prepared.

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestPreparedStatements: on SQLite a write transaction's statement is
-// prepared once by its text and reused; one that does not prepare runs
+// TestPreparedStatements: on SQLite a statement is prepared once by its
+// text and reused, in write transactions and on the read pool; one that does not prepare runs
 // as text and fails there; past preparedMax texts, statements run as
 // text, unprepared but right. PostgreSQL's driver caches its own.
 func TestPreparedStatements(t *testing.T) {
@@ -40,6 +40,11 @@ func TestPreparedStatements(t *testing.T) {
 		return s.txQueryRow(ctx, tx, `SELECT count(*) FROM kv`).Scan(&n)
 	}))
 	assert.Equal(t, 3, n)
+	for range 2 { // the read pool's statements too
+		require.NoError(t, s.dbQueryRow(ctx, `SELECT count(*) FROM kv WHERE k >= $1`, 1).Scan(&n))
+		assert.Equal(t, 2, n)
+	}
+	assert.Len(t, s.rtexts, 1, "prepared once")
 
 	assert.Nil(t, s.prepared(ctx, `SELECT k FROM nowhere`))
 	err = s.write(ctx, func(tx *sql.Tx) error {

@@ -52,7 +52,7 @@ func (s *Store) widenLoadedRange(ctx context.Context, tx *sql.Tx, ref runinfo.Ru
 func (s *Store) LoadedRange(ctx context.Context, ref runinfo.RunRef) (first, last time.Time, ok bool, err error) {
 	var f, l scanTime
 	err = s.read(ctx, func() error {
-		return s.db.QueryRowContext(ctx, `SELECT first_ordered_at, last_ordered_at FROM run_loaded_range WHERE run_key = $1`, ref.Key()).Scan(&f, &l)
+		return s.dbQueryRow(ctx, `SELECT first_ordered_at, last_ordered_at FROM run_loaded_range WHERE run_key = $1`, ref.Key()).Scan(&f, &l)
 	})
 	if isNoRows(err) {
 		return time.Time{}, time.Time{}, false, nil

@@ -190,7 +190,7 @@ func (s *Store) RunLogs(ctx context.Context, ref runinfo.RunRef, q LogQuery) ([]
 	}
 	var out []LogLine
 	err := s.read(ctx, func() error {
-		rows, err := s.db.QueryContext(ctx, query, args...)
+		rows, err := s.dbQuery(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -245,7 +245,7 @@ func (s *Store) DeleteLogsBefore(ctx context.Context, cutoff time.Time) (int64, 
 func (s *Store) LastLoggedAttempt(ctx context.Context, ref runinfo.RunRef, stage string) (int, error) {
 	var n int
 	if err := s.read(ctx, func() error {
-		return s.db.QueryRowContext(ctx, `SELECT coalesce(max(attempt), 0) FROM run_logs WHERE workflow_id = $1 AND run_id = $2 AND stage = $3`,
+		return s.dbQueryRow(ctx, `SELECT coalesce(max(attempt), 0) FROM run_logs WHERE workflow_id = $1 AND run_id = $2 AND stage = $3`,
 			ref.WorkflowID, ref.RunID, stage).Scan(&n)
 	}); err != nil {
 		return 0, fmt.Errorf("store: last attempt of %s in %s: %w", stage, ref.Key(), err)
@@ -297,7 +297,7 @@ func AttemptFailedMessage(attempt int, cause string) string {
 func (s *Store) AttemptFailures(ctx context.Context, ref runinfo.RunRef) ([]AttemptFailure, error) {
 	var out []AttemptFailure
 	err := s.read(ctx, func() error {
-		rows, err := s.db.QueryContext(ctx, `SELECT stage, once_key, message FROM run_logs
+		rows, err := s.dbQuery(ctx, `SELECT stage, once_key, message FROM run_logs
 			WHERE workflow_id = $1 AND run_id = $2 AND once_key LIKE 'failed/%' ORDER BY id`, ref.WorkflowID, ref.RunID)
 		if err != nil {
 			return err

@@ -195,7 +195,7 @@ const runColumns = `workflow_id, run_id, deployment, source, params, status,
 func (s *Store) GetRun(ctx context.Context, ref runinfo.RunRef) (RunRecord, error) {
 	var r RunRecord
 	err := s.read(ctx, func() (err error) {
-		r, err = scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM pipeline_runs WHERE workflow_id = $1 AND run_id = $2`,
+		r, err = scanRun(s.dbQueryRow(ctx, `SELECT `+runColumns+` FROM pipeline_runs WHERE workflow_id = $1 AND run_id = $2`,
 			ref.WorkflowID, ref.RunID))
 		return err
 	})
@@ -216,7 +216,7 @@ func (s *Store) ListRuns(ctx context.Context, limit int) ([]RunRecord, error) {
 	}
 	var runs []RunRecord
 	err := s.read(ctx, func() error {
-		rows, err := s.db.QueryContext(ctx, q, args...)
+		rows, err := s.dbQuery(ctx, q, args...)
 		if err != nil {
 			return err
 		}

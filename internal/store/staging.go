@@ -90,7 +90,7 @@ func (s *Store) Checkpoint(ctx context.Context, ref runinfo.RunRef, stage string
 	}
 	var cp Checkpoint
 	err := s.read(ctx, func() (err error) {
-		cp, err = readCheckpoint(ctx, s.db, ref, stage, "")
+		cp, err = readCheckpoint(ctx, cachedRows{s, nil}, ref, stage, "")
 		return err
 	})
 	if err != nil {
@@ -139,7 +139,7 @@ func (s *Store) lockCheckpoint(ctx context.Context, tx *sql.Tx, ref runinfo.RunR
 			return Checkpoint{}, fmt.Errorf("create %s checkpoint: %w", stage, err)
 		}
 	}
-	cp, err := readCheckpoint(ctx, tx, ref, stage, s.forUpdate())
+	cp, err := readCheckpoint(ctx, cachedRows{s, tx}, ref, stage, s.forUpdate())
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("read %s checkpoint: %w", stage, err)
 	}
@@ -333,7 +333,7 @@ func (s *Store) ReadChunk(ctx context.Context, ref runinfo.RunRef, stage string,
 		codec string
 	)
 	err := s.read(ctx, func() error {
-		return s.db.QueryRowContext(ctx, `SELECT data, codec FROM stage_chunks WHERE run_key = $1 AND stage = $2 AND seq = $3`,
+		return s.dbQueryRow(ctx, `SELECT data, codec FROM stage_chunks WHERE run_key = $1 AND stage = $2 AND seq = $3`,
 			ref.Key(), stage, seq).Scan(&data, &codec)
 	})
 	if err != nil {
@@ -653,7 +653,7 @@ func RunNumber(ref runinfo.RunRef) int64 {
 func (s *Store) RejectedIndexes(ctx context.Context, ref runinfo.RunRef, seq int) ([]int, error) {
 	var out []int
 	err := s.read(ctx, func() error {
-		rows, err := s.db.QueryContext(ctx, `SELECT idx FROM rejected_records WHERE run_key = $1 AND chunk_seq = $2 ORDER BY idx`, ref.Key(), seq)
+		rows, err := s.dbQuery(ctx, `SELECT idx FROM rejected_records WHERE run_key = $1 AND chunk_seq = $2 ORDER BY idx`, ref.Key(), seq)
 		if err != nil {
 			return err
 		}
@@ -854,7 +854,7 @@ func (s *Store) Rejected(ctx context.Context, ref runinfo.RunRef, limit int) ([]
 	}
 	var out []record.Rejected
 	err := s.read(ctx, func() error {
-		rows, err := s.db.QueryContext(ctx, q, args...)
+		rows, err := s.dbQuery(ctx, q, args...)
 		if err != nil {
 			return err
 		}

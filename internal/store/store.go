@@ -112,6 +112,8 @@ type Store struct {
 	// texts are the SQLite statements of write transactions, prepared
 	// once by their text (see prepared).
 	texts map[string]*sql.Stmt
+	// rtexts are the read pool's (see dbQueryRow).
+	rtexts map[string]*sql.Stmt
 }
 
 // Open connects to the warehouse named by dsn and brings its schema up to
@@ -268,7 +270,7 @@ func openSQLite(path, query string) (*Store, error) {
 	// sqliteStmt), which the transaction then prepares on its own.
 	wdb.SetMaxOpenConns(2)
 	wdb.SetMaxIdleConns(2)
-	return &Store{db: db, wdb: wdb, driver: DriverSQLite, writeSem: make(chan struct{}, 1), stmts: map[stmtKey]*sql.Stmt{}, dstmts: map[datasetStmtKey]*sql.Stmt{}, texts: map[string]*sql.Stmt{}}, nil
+	return &Store{db: db, wdb: wdb, driver: DriverSQLite, writeSem: make(chan struct{}, 1), stmts: map[stmtKey]*sql.Stmt{}, dstmts: map[datasetStmtKey]*sql.Stmt{}, texts: map[string]*sql.Stmt{}, rtexts: map[string]*sql.Stmt{}}, nil
 }
 
 func openPostgres(dsn string) (*Store, error) {
@@ -314,6 +316,10 @@ func (s *Store) Close() error {
 		_ = st.Close()
 	}
 	s.texts = nil
+	for _, st := range s.rtexts {
+		_ = st.Close()
+	}
+	s.rtexts = nil
 	s.mu.Unlock()
 	return s.closePools()
 }

@@ -6,9 +6,10 @@ import (
 )
 
 // preparedMax bounds the statements prepared by their text (prepared):
-// the store's statements are constants, a few dozen; a text built for one
-// call (an IN list of its length) beyond the bound is prepared each time,
-// as every statement was before.
+// only the store's constant texts go through it, a few dozen. A text
+// built for one call (a VALUES list of its length, a LIMIT) is run as
+// text: a prepared statement of hundreds of rows holds its program's
+// memory on every connection.
 const preparedMax = 256
 
 // prepared returns query as a statement prepared once for the write

@@ -190,7 +190,7 @@ func (s *Store) RunLogs(ctx context.Context, ref runinfo.RunRef, q LogQuery) ([]
 	}
 	var out []LogLine
 	err := s.read(ctx, func() error {
-		rows, err := s.dbQuery(ctx, query, args...)
+		rows, err := s.db.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}

@@ -216,7 +216,7 @@ func (s *Store) ListRuns(ctx context.Context, limit int) ([]RunRecord, error) {
 	}
 	var runs []RunRecord
 	err := s.read(ctx, func() error {
-		rows, err := s.dbQuery(ctx, q, args...)
+		rows, err := s.db.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}

@@ -712,7 +712,7 @@ func (s *Store) insertRejects(ctx context.Context, tx *sql.Tx, ref runinfo.RunRe
 			args = append(args, r.Index, cleanText(r.RecordID), cleanText(r.Reason), cleanText(r.Detail), cleanText(r.Raw))
 		}
 		q.WriteString(` ON CONFLICT (run_key, chunk_seq, idx) DO NOTHING`)
-		if _, err := s.txExec(ctx, tx, q.String(), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil { // a text per count: not prepared
 			return fmt.Errorf("write rejected records of chunk %d: %w", seq, err)
 		}
 	}
@@ -854,7 +854,7 @@ func (s *Store) Rejected(ctx context.Context, ref runinfo.RunRef, limit int) ([]
 	}
 	var out []record.Rejected
 	err := s.read(ctx, func() error {
-		rows, err := s.dbQuery(ctx, q, args...)
+		rows, err := s.db.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}

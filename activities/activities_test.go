@@ -15,11 +15,13 @@ import (
 
 	"github.com/blueprint-etl/blueprint/activities"
 	"github.com/blueprint-etl/blueprint/internal/datapipeline"
+	"github.com/blueprint-etl/blueprint/internal/dataset"
 	"github.com/blueprint-etl/blueprint/internal/record"
 	"github.com/blueprint-etl/blueprint/internal/runinfo"
 	"github.com/blueprint-etl/blueprint/internal/source"
 	"github.com/blueprint-etl/blueprint/internal/store"
 	"github.com/blueprint-etl/blueprint/internal/store/storetest"
+	"github.com/blueprint-etl/blueprint/internal/testutil"
 	"github.com/blueprint-etl/blueprint/internal/transform"
 )
 
@@ -257,42 +259,58 @@ func TestTransformResumesWithTheIdsOfTheCommittedChunks(t *testing.T) {
 // TestLoadTakesTheFirstChunkFromTransform: a Load on the worker that ran
 // the run's Transform takes the first chunk's rows from it (it no longer
 // needs the staged chunk), and loads what a Load on any other worker,
-// which reads the staged chunk, loads.
+// which reads the staged chunk, loads: for orders and for a declared
+// dataset.
 func TestLoadTakesTheFirstChunkFromTransform(t *testing.T) {
-	e := newEnv(t)
-	other := newEnvOn(t, e.acts.Store) // another worker
-	ctx := t.Context()
-	pipeline := func(runID string, beforeLoad func(runinfo.RunRef), load *env) (datapipeline.LoadResult, error) {
-		in := extractInput(t, 2*chunk, "demo://orders?seed=7")
-		in.Run.RunID = runID
-		ex, err := e.extract(in)
-		require.NoError(t, err)
-		_, err = e.ExecuteActivity(e.acts.Transform, datapipeline.TransformInput{Run: in.Run, Chunks: ex.Chunks})
-		require.NoError(t, err)
-		beforeLoad(in.Run)
-		v, err := load.ExecuteActivity(load.acts.Load, datapipeline.LoadInput{Run: in.Run, Source: ex.Source, Chunks: ex.Chunks})
-		var res datapipeline.LoadResult
-		if err == nil {
-			err = v.Get(&res)
-		}
-		return res, err
-	}
-	dropChunk0 := func(ref runinfo.RunRef) {
-		_, err := e.acts.Store.DB().ExecContext(ctx, `DELETE FROM stage_chunks WHERE run_key = $1 AND stage = $2 AND seq = 0`, ref.Key(), runinfo.StageExtract)
-		require.NoError(t, err)
-	}
+	products := testutil.Products()
+	for _, tt := range []struct {
+		name string
+		url  string
+		def  *dataset.Definition
+	}{
+		{"orders", "demo://orders?seed=7", nil},
+		{"products", "demo://products?seed=7", &products},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			other := newEnvOn(t, e.acts.Store) // another worker
+			ctx := t.Context()
+			pipeline := func(runID string, beforeLoad func(runinfo.RunRef), load *env) (datapipeline.LoadResult, error) {
+				in := extractInput(t, 2*chunk, tt.url)
+				in.Run.RunID = runID
+				if tt.def != nil {
+					in.Params.Dataset, in.Params.DatasetDefinition = tt.def.Name, tt.def
+				}
+				ex, err := e.extract(in)
+				require.NoError(t, err)
+				_, err = e.ExecuteActivity(e.acts.Transform, datapipeline.TransformInput{Run: in.Run, Dataset: tt.def, Chunks: ex.Chunks})
+				require.NoError(t, err)
+				beforeLoad(in.Run)
+				v, err := load.ExecuteActivity(load.acts.Load, datapipeline.LoadInput{Run: in.Run, Dataset: tt.def, Source: ex.Source, Chunks: ex.Chunks})
+				var res datapipeline.LoadResult
+				if err == nil {
+					err = v.Get(&res)
+				}
+				return res, err
+			}
+			dropChunk0 := func(ref runinfo.RunRef) {
+				_, err := e.acts.Store.DB().ExecContext(ctx, `DELETE FROM stage_chunks WHERE run_key = $1 AND stage = $2 AND seq = 0`, ref.Key(), runinfo.StageExtract)
+				require.NoError(t, err)
+			}
 
-	// Another worker's Load reads the staged chunks.
-	first, err := pipeline("run-other", func(runinfo.RunRef) {}, other)
-	require.NoError(t, err)
-	assert.Positive(t, first.Inserted)
-	_, err = pipeline("run-other-dropped", dropChunk0, other)
-	require.Error(t, err, "without its staged first chunk, another worker cannot load it")
+			// Another worker's Load reads the staged chunks.
+			first, err := pipeline("run-other", func(runinfo.RunRef) {}, other)
+			require.NoError(t, err)
+			assert.Positive(t, first.Inserted)
+			_, err = pipeline("run-other-dropped", dropChunk0, other)
+			require.Error(t, err, "without its staged first chunk, another worker cannot load it")
 
-	// This worker's Load does not need the staged first chunk, and loads
-	// the same rows: all of them there already.
-	res, err := pipeline("run-same", dropChunk0, e)
-	require.NoError(t, err)
-	assert.Equal(t, first.Inserted+first.Updated+first.Unchanged, res.Unchanged)
-	assert.Zero(t, res.Inserted+res.Updated)
+			// This worker's Load does not need the staged first chunk, and
+			// loads the same rows: all of them there already.
+			res, err := pipeline("run-same", dropChunk0, e)
+			require.NoError(t, err)
+			assert.Equal(t, first.Inserted+first.Updated+first.Unchanged, res.Unchanged)
+			assert.Zero(t, res.Inserted+res.Updated)
+		})
+	}
 }

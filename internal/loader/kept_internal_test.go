@@ -14,8 +14,7 @@ import (
 // TestKeptAreTheRowsOfTheCheck: the rows of Check's valid records (Kept,
 // which Load takes from Transform on the same worker) are exactly what
 // Rows normalises again from the raw chunk without Check's rejections,
-// whatever the chunk holds; a declared dataset's valid records carry no
-// rows.
+// whatever the chunk holds, for orders and for a declared dataset.
 func TestKeptAreTheRowsOfTheCheck(t *testing.T) {
 	orders, err := For(mustLookup(t, "orders"))
 	require.NoError(t, err)
@@ -47,11 +46,34 @@ func TestKeptAreTheRowsOfTheCheck(t *testing.T) {
 		})
 	}
 
-	products, err := For(dataset.Definition{Name: "things", Key: []string{"k"}, Fields: []dataset.Field{{Name: "k", Type: dataset.String, Required: true}}})
+	things, err := For(dataset.Definition{Name: "things", Key: []string{"k", "n"}, Fields: []dataset.Field{
+		{Name: "k", Type: dataset.String, Required: true},
+		{Name: "n", Type: dataset.Integer, Required: true},
+		{Name: "price", Type: dataset.Decimal, Precision: 8, Scale: 2, Min: "0"},
+		{Name: "at", Type: dataset.Timestamp},
+		{Name: "note", Type: dataset.String},
+	}})
 	require.NoError(t, err)
-	valid, _ := products.Check([]byte(`{"k":"a"}`), transform.NewDeduper())
-	_, ok := products.Kept(valid)
-	assert.False(t, ok, "a declared dataset's rows are normalised by Rows")
+	raw := []byte(`{"k":"a","n":1,"price":"1.5","at":"2026-01-02T03:04:05+01:00"}
+{"k":"a","n":2,"price":-1}
+
+  {"k":"b","n":1,"note":"x"}
+{"k":"a","n":1,"price":3}
+not json
+{"n":4}`)
+	valid, rejects := things.Check(raw, transform.NewDeduper())
+	require.Len(t, valid, 2, "a/1 and b/1: a negative price, a duplicate key, malformed and keyless records rejected")
+	rejected := make([]int, len(rejects))
+	for i, r := range rejects {
+		rejected[i] = r.Index
+	}
+	want, err := things.Rows(raw, rejected)
+	require.NoError(t, err)
+	got, ok := things.Kept(valid)
+	require.True(t, ok)
+	require.IsType(t, datasetRows{}, got)
+	assert.Equal(t, want.(datasetRows).rows, got.(datasetRows).rows, "a declared dataset's rows too")
+	assert.Equal(t, want.(datasetRows).def, got.(datasetRows).def)
 }
 
 func mustLookup(t *testing.T, name string) dataset.Definition {

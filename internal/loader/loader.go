@@ -40,10 +40,10 @@ type Records interface {
 	// Rows normalises the records of a chunk whose indexes are not in
 	// rejected (as Check numbered them), ahead of their commit.
 	Rows(raw []byte, rejected []int) (Rows, error)
-	// Kept are the rows of valid, as Check returned them, when valid
-	// carries its records normalised: what Rows gives for the chunk
-	// without Check's rejections, without normalising it again. false
-	// when valid does not carry them (a declared dataset's).
+	// Kept are the rows of valid, as Check returned them (which carries
+	// its records normalised): what Rows gives for the chunk without
+	// Check's rejections, without normalising it again. false when valid
+	// does not carry them.
 	Kept(valid []transform.Valid) (Rows, bool)
 }
 
@@ -168,7 +168,13 @@ func (d declaredRecords) Rows(raw []byte, rejected []int) (Rows, error) {
 	return datasetRows{def: &d.def, rows: rows}, nil
 }
 
-func (declaredRecords) Kept([]transform.Valid) (Rows, bool) { return nil, false }
+func (d declaredRecords) Kept(valid []transform.Valid) (Rows, bool) {
+	rows := make([]dataset.Row, len(valid))
+	for i := range valid {
+		rows[i] = valid[i].Row
+	}
+	return datasetRows{def: &d.def, rows: rows}, true
+}
 
 type datasetRows struct {
 	def  *dataset.Definition

@@ -48,7 +48,10 @@ type Valid struct {
 	Raw   []byte
 	// Key is the record's key, for a record of a declared dataset
 	// (DatasetChunk); an order's key is its Order.ID (see ID).
-	Key   string
+	Key string
+	// Row is the record of a declared dataset as its rules normalised
+	// it (DatasetChunk): what Load upserts.
+	Row   dataset.Row
 	keyed bool
 }
 
@@ -143,7 +146,7 @@ func DatasetChunk(data []byte, d *Deduper, rules *dataset.Rules) (valid []Valid,
 			})
 			return
 		}
-		v := Valid{Index: index, Raw: line, Key: row.Key, keyed: true}
+		v := Valid{Index: index, Raw: line, Key: row.Key, Row: row, keyed: true}
 		if d != nil && d.Seen(row.Key) {
 			rejects = append(rejects, Duplicate(v))
 			return

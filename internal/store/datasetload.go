@@ -187,7 +187,7 @@ func (sh *datasetShape) lookupSQL(n int) string {
 // place with the same hash, and returns the others, in order, for the
 // upsert (see skipInPlace). SQLite only.
 func (s *Store) skipUnchangedDataset(ctx context.Context, tx *sql.Tx, sh *datasetShape, rows []dataset.Row, res *Loaded) ([]dataset.Row, error) {
-	keep, err := skipInPlace(len(rows), func(i int) string { return rows[i].Key }, func(idx []int) (map[int]bool, error) {
+	return skipInPlace(rows, func(r dataset.Row) string { return r.Key }, func(idx []int) (map[int]bool, error) {
 		same := map[int]bool{}
 		perRow := 1 + len(sh.keyIdx)
 		args := make([]any, 0, perRow*min(len(idx), sh.rowsPerStmt))
@@ -217,14 +217,6 @@ func (s *Store) skipUnchangedDataset(ctx context.Context, tx *sql.Tx, sh *datase
 		}
 		return same, nil
 	}, res)
-	if err != nil || len(keep) == len(rows) {
-		return rows, err
-	}
-	kept := make([]dataset.Row, len(keep))
-	for j, i := range keep {
-		kept[j] = rows[i]
-	}
-	return kept, nil
 }
 
 // dropDatasetStmts forgets the prepared upserts of a table whose columns

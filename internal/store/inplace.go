@@ -9,8 +9,8 @@ import (
 // whether most of the write is in place already.
 const inPlaceProbe = 32
 
-// skipInPlace decides which of a write's n rows to upsert, and counts the
-// others as unchanged in res. On SQLite the upsert of a row already in
+// skipInPlace returns the rows of a write to upsert, in order, and counts
+// the others as unchanged in res. On SQLite the upsert of a row already in
 // place with the same hash (its conflict, then the WHERE that skips it)
 // costs about three times reading its hash, so a write that mostly
 // changes nothing, such as a daily re-run of the same source, reads the
@@ -21,10 +21,11 @@ const inPlaceProbe = 32
 // of new rows pays for the probe alone. A key that is twice in the write
 // (key) is always upserted, as the upsert applies its rows in order. The
 // table is left as the upsert of every row would leave it: an unchanged
-// row is not written. keep is the indexes to upsert, in order.
-func skipInPlace(n int, key func(i int) string, same func(idx []int) (map[int]bool, error), res *Loaded) (keep []int, err error) {
+// row is not written.
+func skipInPlace[T any](rows []T, key func(T) string, same func(idx []int) (map[int]bool, error), res *Loaded) ([]T, error) {
+	n := len(rows)
 	if n == 0 {
-		return nil, nil
+		return rows, nil
 	}
 	all := make([]int, n)
 	for i := range all {
@@ -33,7 +34,7 @@ func skipInPlace(n int, key func(i int) string, same func(idx []int) (map[int]bo
 	probe := all[:min(n, inPlaceProbe)]
 	found, err := same(probe)
 	if err != nil || len(found) == 0 || len(found)*4 < len(probe) {
-		return all, err
+		return rows, err
 	}
 	if len(probe) < n {
 		if found, err = same(all); err != nil {
@@ -41,18 +42,18 @@ func skipInPlace(n int, key func(i int) string, same func(idx []int) (map[int]bo
 		}
 	}
 	seen := make(map[string]int, n)
-	for i := range n {
-		seen[key(i)]++
+	for _, r := range rows {
+		seen[key(r)]++
 	}
-	keep = all[:0]
-	for i := range n {
-		if found[i] && seen[key(i)] == 1 {
+	kept := make([]T, 0, n-len(found))
+	for i, r := range rows {
+		if found[i] && seen[key(r)] == 1 {
 			res.Unchanged++
 			continue
 		}
-		keep = append(keep, i)
+		kept = append(kept, r)
 	}
-	return keep, nil
+	return kept, nil
 }
 
 // scanHashes runs a lookup of keys and hashes (stmt with args, in tx) and

@@ -169,19 +169,11 @@ func (s *Store) skipUnchangedSQLite(ctx context.Context, tx *sql.Tx, source stri
 	// The probe's lookup tells whether the write's ids sit together: the
 	// lookup of all of them reads their range only if the probe's did.
 	tryRange := true
-	keep, err := skipInPlace(len(orders), func(i int) string { return orders[i].ID }, func(idx []int) (map[int]bool, error) {
+	return skipInPlace(orders, func(o record.Order) string { return o.ID }, func(idx []int) (map[int]bool, error) {
 		same, ranged, err := s.sameOrderHashes(ctx, tx, source, orders, idx, tryRange)
 		tryRange = ranged
 		return same, err
 	}, res)
-	if err != nil || len(keep) == len(orders) {
-		return orders, err
-	}
-	kept := make([]record.Order, len(keep))
-	for j, i := range keep {
-		kept[j] = orders[i]
-	}
-	return kept, nil
 }
 
 // sameOrderHashes returns which of orders[idx] have their row of source

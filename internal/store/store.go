@@ -304,24 +304,20 @@ func redactErr(err error, dsn string) error {
 // Close releases the prepared statements and the pool.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	for _, st := range s.stmts {
-		_ = st.Close()
-	}
-	s.stmts = nil
-	for _, st := range s.dstmts {
-		_ = st.Close()
-	}
-	s.dstmts = nil
-	for _, st := range s.texts {
-		_ = st.Close()
-	}
-	s.texts = nil
-	for _, st := range s.rtexts {
-		_ = st.Close()
-	}
-	s.rtexts = nil
+	closeStmts(s.stmts)
+	closeStmts(s.dstmts)
+	closeStmts(s.texts)
+	closeStmts(s.rtexts)
+	s.stmts, s.dstmts, s.texts, s.rtexts = nil, nil, nil, nil
 	s.mu.Unlock()
 	return s.closePools()
+}
+
+// closeStmts closes the prepared statements of a cache.
+func closeStmts[K comparable](cache map[K]*sql.Stmt) {
+	for _, st := range cache {
+		_ = st.Close()
+	}
 }
 
 // closePools closes the read pool and, on SQLite, the writer's.

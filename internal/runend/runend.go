@@ -87,21 +87,25 @@ func (a *Activities) EndRun(ctx context.Context, in runinfo.EndRunInput) error {
 	lines = append(lines, store.LogLine{Level: level, Stage: "run", Message: msg, Once: onceFinal})
 	// Histories recorded before flow_runs carry no flow name: their
 	// retried EndRun writes the log only, as it did then.
-	if a.Store == nil || in.Flow == "" || (a.Log != nil && a.Log.Store != nil && a.Log.Store != a.Store) {
+	if a.Store == nil || in.Flow == "" {
 		if err := a.Log.Append(ctx, in.Run, lines...); err != nil {
 			return fmt.Errorf("record the outcome of %s: %w", in.Run.Key(), err)
 		}
-		if a.Store == nil || in.Flow == "" {
-			return nil
-		}
-		lines = nil
+		return nil
 	}
 	// The outcome's lines commit with its row: one transaction at the end
-	// of every run, on its workflow task.
+	// of every run, on its workflow task; a run log kept elsewhere than
+	// the warehouse of the row is written first, on its own.
 	var logs []store.ChunkLog
-	if a.Log != nil && a.Log.Store != nil {
+	switch {
+	case a.Log == nil || a.Log.Store == nil: // no run log
+	case a.Log.Store == a.Store:
 		for _, l := range lines {
 			logs = append(logs, store.ChunkLog{MaxLines: a.Log.Config.MaxLines, Line: l})
+		}
+	default:
+		if err := a.Log.Append(ctx, in.Run, lines...); err != nil {
+			return fmt.Errorf("record the outcome of %s: %w", in.Run.Key(), err)
 		}
 	}
 	if err := a.Store.RecordFlowRun(ctx, store.FlowRun{Run: in.Run, Flow: in.Flow, Deployment: in.Deployment,

@@ -33,11 +33,7 @@ func TestKeptAreTheRowsOfTheCheck(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			raw := []byte(tt.chunk)
 			valid, rejects := orders.Check(raw, transform.NewDeduper())
-			rejected := make([]int, len(rejects))
-			for i, r := range rejects {
-				rejected[i] = r.Index
-			}
-			want, err := orders.Rows(raw, rejected)
+			want, err := orders.Rows(raw, indexes(rejects))
 			require.NoError(t, err)
 			got, ok := orders.Kept(valid)
 			require.True(t, ok)
@@ -63,17 +59,23 @@ not json
 {"n":4}`)
 	valid, rejects := things.Check(raw, transform.NewDeduper())
 	require.Len(t, valid, 2, "a/1 and b/1: a negative price, a duplicate key, malformed and keyless records rejected")
-	rejected := make([]int, len(rejects))
-	for i, r := range rejects {
-		rejected[i] = r.Index
-	}
-	want, err := things.Rows(raw, rejected)
+	want, err := things.Rows(raw, indexes(rejects))
 	require.NoError(t, err)
 	got, ok := things.Kept(valid)
 	require.True(t, ok)
 	require.IsType(t, datasetRows{}, got)
 	assert.Equal(t, want.(datasetRows).rows, got.(datasetRows).rows, "a declared dataset's rows too")
 	assert.Equal(t, want.(datasetRows).def, got.(datasetRows).def)
+}
+
+// indexes are the positions of rejects in their chunk, as Load reads
+// them (store.RejectedIndexes).
+func indexes(rejects []record.Rejected) []int {
+	out := make([]int, len(rejects))
+	for i, r := range rejects {
+		out[i] = r.Index
+	}
+	return out
 }
 
 func mustLookup(t *testing.T, name string) dataset.Definition {
